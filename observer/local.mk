@@ -1,0 +1,1 @@
+# observer: nothing built yet

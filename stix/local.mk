@@ -1,0 +1,1 @@
+# stix: nothing built yet

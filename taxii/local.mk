@@ -1,0 +1,1 @@
+# taxii: nothing built yet

@@ -1,0 +1,6 @@
+noinst_HEADERS += tests/tap.h
+
+check_PROGRAMS += tests/test_util
+TESTS += tests/test_util
+tests_test_util_SOURCES = tests/test_util.c
+tests_test_util_LDADD = $(UTIL_LIBS)

@@ -1,0 +1,85 @@
+/* util: RFC 3339 times both ways, hex, SHA-256, the capped buffer. */
+#include "config.h"
+
+#include <stdint.h>
+
+#include "tests/tap.h"
+#include "util/util.h"
+
+static void
+test_time(void)
+{
+	char buf[UTIL_TIME_MAX];
+	int64_t us = 0;
+
+	ok(util_time_parse("2026-11-22T04:00:00Z", &us) == 0, "parse Z");
+	is_int(us, INT64_C(1795320000) * 1000000, "2026-11-22T04:00:00Z in microseconds");
+	util_time_format(us, 0, buf);
+	is_str(buf, "2026-11-22T04:00:00Z", "format without fraction");
+	util_time_format(us + 42, 1, buf);
+	is_str(buf, "2026-11-22T04:00:00.000042Z", "format with six-digit fraction");
+
+	int64_t a, b;
+	ok(util_time_parse("2026-11-22T13:00:00+09:00", &a) == 0 && a == us, "offset +09:00");
+	ok(util_time_parse("2026-11-22t04:00:00.5z", &b) == 0 && b == us + 500000,
+	    "lowercase t/z and half a second");
+	ok(util_time_parse("2026-11-22", &a) == 0 && a == us - INT64_C(4) * 3600 * 1000000,
+	    "bare date is midnight UTC");
+	ok(util_time_parse("1969-12-31T23:59:59Z", &a) == 0 && a == -1000000, "before epoch");
+	util_time_format(-1, 1, buf);
+	is_str(buf, "1969-12-31T23:59:59.999999Z", "negative microseconds format");
+	ok(util_time_parse("2024-02-29T00:00:00Z", &a) == 0, "leap day");
+
+	static const char *bad[] = {"", "2026", "2026-13-01", "2025-02-29", "2026-11-22T25:00:00Z",
+	    "2026-11-22T04:00:00", "2026-11-22T04:00:00Zjunk", "2026-11-22T04:00Z",
+	    "2026-11-22T04:00:00.Z", "2026-11-22T04:00:00.1234567890Z", "2026-11-22T04:00:00+0900",
+	    "x026-11-22"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(util_time_parse(bad[i], &a) == -1, "refuses \"%s\"", bad[i]);
+}
+
+static void
+test_hash(void)
+{
+	unsigned char d[UTIL_SHA256_LEN], back[UTIL_SHA256_LEN];
+	char hex[2 * UTIL_SHA256_LEN + 1];
+
+	ok(util_sha256("abc", 3, d) == 0, "sha256 runs");
+	util_hex(d, sizeof(d), hex);
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	    "sha256(\"abc\") is the FIPS 180-2 vector");
+	ok(util_unhex(hex, back, sizeof(back)) == 0 && memcmp(back, d, sizeof(d)) == 0,
+	    "unhex inverts hex");
+	ok(util_unhex("zz", back, 1) == -1, "unhex refuses non-hex");
+	ok(util_unhex("abcd", back, 1) == -1, "unhex refuses extra digits");
+}
+
+static void
+test_buf(void)
+{
+	struct util_buf b;
+
+	util_buf_init(&b, 8);
+	ok(util_buf_add(&b, "12345678", 8) == 0, "fills to the cap");
+	ok(util_buf_add(&b, "9", 1) == -2, "one byte past the cap is refused");
+	is_int(b.len, 8, "refused add leaves the length");
+	is_str(b.data, "12345678", "and the content");
+	util_buf_reset(&b);
+	ok(util_buf_printf(&b, "%d-%s", 7, "x") == 0 && strcmp(b.data, "7-x") == 0, "printf");
+	util_buf_fini(&b);
+
+	util_buf_init(&b, 0);
+	for (int i = 0; i < 1000; i++)
+		util_buf_printf(&b, "%04d", i);
+	is_int(b.len, 4000, "grows past its first allocation");
+	util_buf_fini(&b);
+}
+
+int
+main(void)
+{
+	test_time();
+	test_hash();
+	test_buf();
+	return tap_done();
+}

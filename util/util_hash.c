@@ -1,0 +1,57 @@
+/* Hex and SHA-256: record ids, content hashes and salts are shown as lowercase hex. */
+#include "config.h"
+
+#include <ctype.h>
+
+#include <openssl/evp.h>
+
+#include "util/util.h"
+
+void
+util_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[in[i] >> 4];
+		out[2 * i + 1] = hx[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+util_unhex(const char *s, unsigned char *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = nibble(s[2 * i]), lo;
+
+		if (hi < 0)
+			return -1;
+		lo = nibble(s[2 * i + 1]);
+		if (lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return s[2 * n] == '\0' ? 0 : -1;
+}
+
+int
+util_sha256(const void *data, size_t len, unsigned char out[UTIL_SHA256_LEN])
+{
+	unsigned int n = 0;
+
+	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != UTIL_SHA256_LEN)
+		return -1;
+	return 0;
+}
