@@ -1,0 +1,1 @@
+# observer (HTTP probe, C2 farm): nothing built yet
