@@ -1,1 +1,10 @@
-# store: nothing built yet
+noinst_LIBRARIES += store/libstore.a
+store_libstore_a_SOURCES = store/store.h store/store_int.h store/store.c store/store_ops.c
+store_libstore_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
+STORE_LIBS = store/libstore.a $(UTIL_LIBS) $(LMDB_LIBS) -lpthread
+
+check_PROGRAMS += tests/test_store
+TESTS += tests/test_store
+tests_test_store_SOURCES = tests/test_store.c
+tests_test_store_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
+tests_test_store_LDADD = $(STORE_LIBS)

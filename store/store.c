@@ -1,0 +1,350 @@
+/* The LMDB environment behind struct store: opening, growing the map, and the write loop
+ * that reruns a transaction after the map grew. The key layouts are described in
+ * store.h; the puts and scans are in store_ops.c. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/store_int.h"
+#include "util/util.h"
+
+#define DEFAULT_MAP_SIZE ((size_t)1 << 30) /* 1 GiB of address space; the file is sparse */
+#define MAX_MAP_STEP ((size_t)8 << 30)     /* grow by doubling, at most 8 GiB at a time */
+#define WRITE_ATTEMPTS 40
+
+void
+store_seterr(struct store_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+int
+store_txn_fail(struct store_txn *t, int mdb_rc, const char *what)
+{
+	t->mdb_rc = mdb_rc;
+	store_seterr(&t->err, "%s: %s: %s", t->s->dir, what, mdb_strerror(mdb_rc));
+	return STORE_ERR;
+}
+
+static const char *const dbi_names[STORE_NDBI] = {
+	"meta", "targets", "feed", "obs", "ids", "cursors", "events",
+};
+
+/* Grows the map to at least `want` bytes, or adopts the size another process set when
+ * want is 0. Holding the lock exclusively guarantees no transaction of this process runs,
+ * which mdb_env_set_mapsize requires. */
+static int
+store_grow(struct store *s, size_t want, struct store_err *err)
+{
+	MDB_envinfo info;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&s->lock);
+	mdb_env_info(s->env, &info);
+	if (want == 0 || info.me_mapsize < want)
+		rc = mdb_env_set_mapsize(s->env, want);
+	pthread_rwlock_unlock(&s->lock);
+	if (rc != 0) {
+		store_seterr(err, "%s: cannot grow the map to %zu bytes: %s", s->dir, want,
+		    mdb_strerror(rc));
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+static size_t
+next_map_size(const struct store *s)
+{
+	size_t cur = store_map_size(s);
+
+	return cur + (cur < MAX_MAP_STEP ? cur : MAX_MAP_STEP);
+}
+
+int
+store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn, struct store_err *err)
+{
+	for (int attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+		int rc;
+
+		pthread_rwlock_rdlock(&s->lock);
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
+		if (rc == 0)
+			return STORE_OK;
+		pthread_rwlock_unlock(&s->lock);
+		if (rc != MDB_MAP_RESIZED) {
+			store_seterr(err, "%s: cannot begin a transaction: %s", s->dir,
+			    mdb_strerror(rc));
+			return STORE_ERR;
+		}
+		/* Another process grew the map: take its size and try again. */
+		if (store_grow(s, 0, err) != STORE_OK)
+			return STORE_ERR;
+	}
+	store_seterr(err, "%s: the map kept being resized; gave up", s->dir);
+	return STORE_ERR;
+}
+
+void
+store_txn_end(struct store *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->lock);
+}
+
+int
+store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err)
+{
+	struct store_txn t;
+	int rc;
+
+	if (s->read_only) {
+		store_seterr(err, "%s: opened read-only", s->dir);
+		return STORE_ERR;
+	}
+	for (int attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+		memset(&t, 0, sizeof(t));
+		t.s = s;
+		if (store_txn_begin(s, 0, &t.txn, err) != STORE_OK)
+			return STORE_ERR;
+		rc = fn(&t, arg);
+		if (rc != 0) {
+			mdb_txn_abort(t.txn);
+			pthread_rwlock_unlock(&s->lock);
+			if (t.mdb_rc == MDB_MAP_FULL) {
+				if (store_grow(s, next_map_size(s), err) != STORE_OK)
+					return STORE_ERR;
+				continue;
+			}
+			if (t.err.msg[0])
+				memcpy(err->msg, t.err.msg, sizeof(err->msg));
+			else
+				store_seterr(err, "%s: write abandoned by the caller", s->dir);
+			return rc;
+		}
+		rc = mdb_txn_commit(t.txn);
+		pthread_rwlock_unlock(&s->lock);
+		if (rc == MDB_MAP_FULL) {
+			if (store_grow(s, next_map_size(s), err) != STORE_OK)
+				return STORE_ERR;
+			continue;
+		}
+		if (rc != 0) {
+			store_seterr(err, "%s: commit failed: %s", s->dir, mdb_strerror(rc));
+			return STORE_ERR;
+		}
+		return STORE_OK;
+	}
+	store_seterr(err, "%s: the map is still full after growing it %d times", s->dir,
+	    WRITE_ATTEMPTS);
+	return STORE_ERR;
+}
+
+/* Opens or creates the named databases and checks the schema version. */
+static int
+store_init_dbs(struct store *s, struct store_err *err)
+{
+	MDB_txn *txn = NULL;
+	unsigned flags = s->read_only ? MDB_RDONLY : 0;
+	MDB_val k = {6, (void *)"schema"}, v;
+	int rc, ret = STORE_ERR;
+
+	if (store_txn_begin(s, flags, &txn, err) != STORE_OK)
+		return STORE_ERR;
+	for (int i = 0; i < STORE_NDBI; i++) {
+		rc = mdb_dbi_open(txn, dbi_names[i], s->read_only ? 0 : MDB_CREATE, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND) {
+			store_seterr(err, "%s: not a c2watch data directory (no \"%s\" database)",
+			    s->dir, dbi_names[i]);
+			goto out;
+		}
+		if (rc != 0) {
+			store_seterr(err, "%s: cannot open database \"%s\": %s", s->dir,
+			    dbi_names[i], mdb_strerror(rc));
+			goto out;
+		}
+	}
+	rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+	if (rc == 0) {
+		char buf[16];
+		long ver;
+
+		if (v.mv_size == 0 || v.mv_size >= sizeof(buf)) {
+			store_seterr(err, "%s: unreadable schema version", s->dir);
+			goto out;
+		}
+		memcpy(buf, v.mv_data, v.mv_size);
+		buf[v.mv_size] = '\0';
+		ver = strtol(buf, NULL, 10);
+		if (ver > STORE_SCHEMA_VERSION) {
+			store_seterr(err,
+			    "%s: data written by a newer c2watch (schema %ld; this one reads up "
+			    "to %d); upgrade c2watch or use another data_dir",
+			    s->dir, ver, STORE_SCHEMA_VERSION);
+			goto out;
+		}
+		if (ver < 1) {
+			store_seterr(err, "%s: unreadable schema version \"%s\"", s->dir, buf);
+			goto out;
+		}
+	} else if (rc == MDB_NOTFOUND && !s->read_only) {
+		char buf[16];
+
+		snprintf(buf, sizeof(buf), "%d", STORE_SCHEMA_VERSION);
+		v.mv_size = strlen(buf);
+		v.mv_data = buf;
+		rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
+		if (rc != 0) {
+			store_seterr(err, "%s: cannot write the schema version: %s", s->dir,
+			    mdb_strerror(rc));
+			goto out;
+		}
+	} else if (rc != MDB_NOTFOUND) {
+		store_seterr(err, "%s: cannot read the schema version: %s", s->dir,
+		    mdb_strerror(rc));
+		goto out;
+	}
+	/* Committing, even a read-only transaction, keeps the database handles open. */
+	{
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+		pthread_rwlock_unlock(&s->lock);
+		if (rc != 0) {
+			store_seterr(err, "%s: cannot create the databases: %s", s->dir,
+			    mdb_strerror(rc));
+			return STORE_ERR;
+		}
+	}
+	ret = STORE_OK;
+out:
+	if (txn)
+		store_txn_end(s, txn);
+	return ret;
+}
+
+int
+store_open(const char *dir, const struct store_opts *opts, struct store **out,
+    struct store_err *err)
+{
+	struct store_opts defaults = {0};
+	struct store *s;
+	struct stat st;
+	unsigned flags = MDB_NOTLS;
+	int rc;
+
+	if (opts == NULL)
+		opts = &defaults;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->dir = strdup(dir)) == NULL) {
+		free(s);
+		store_seterr(err, "%s: out of memory", dir);
+		return STORE_ERR;
+	}
+	s->read_only = opts->read_only;
+	pthread_rwlock_init(&s->lock, NULL);
+
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT || s->read_only) {
+			store_seterr(err, "%s: %s", dir, strerror(errno));
+			goto fail;
+		}
+		if (mkdir(dir, 0700) != 0) {
+			store_seterr(err, "%s: cannot create the data directory: %s", dir,
+			    strerror(errno));
+			goto fail;
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		store_seterr(err, "%s: not a directory", dir);
+		goto fail;
+	}
+
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		store_seterr(err, "%s: %s", dir, mdb_strerror(rc));
+		goto fail;
+	}
+	mdb_env_set_maxdbs(s->env, STORE_NDBI + 2);
+	mdb_env_set_maxreaders(s->env, 512);
+	mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE);
+	if (s->read_only)
+		flags |= MDB_RDONLY;
+	if (opts->no_sync)
+		flags |= MDB_NOSYNC;
+	rc = mdb_env_open(s->env, dir, flags, 0600);
+	if (rc != 0) {
+		store_seterr(err, "%s: cannot open the LMDB environment: %s", dir,
+		    mdb_strerror(rc));
+		goto fail;
+	}
+	if (store_init_dbs(s, err) != STORE_OK)
+		goto fail;
+	*out = s;
+	return STORE_OK;
+fail:
+	store_close(s);
+	return STORE_ERR;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env)
+		mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->lock);
+	free(s->dir);
+	free(s);
+}
+
+size_t
+store_map_size(const struct store *s)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(s->env, &info);
+	return info.me_mapsize;
+}
+
+int64_t
+store_disk_bytes(const struct store *s)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
+	if (stat(path, &st) != 0)
+		return -1;
+	return (int64_t)st.st_blocks * 512;
+}
+
+int
+store_record_id(const char *node, const char *target_key, int64_t observed_us,
+    unsigned char id[STORE_ID_LEN])
+{
+	struct util_buf b;
+	char when[UTIL_TIME_MAX];
+	int rc = 0;
+
+	util_time_format(observed_us, 1, when);
+	util_buf_init(&b, 0);
+	if (util_buf_add(&b, node, strlen(node) + 1) != 0 ||
+	    util_buf_add(&b, target_key, strlen(target_key) + 1) != 0 ||
+	    util_buf_add(&b, when, strlen(when) + 1) != 0 ||
+	    util_sha256(b.data, b.len, id) != 0)
+	{
+		memset(id, 0, STORE_ID_LEN);
+		rc = -1;
+	}
+	util_buf_fini(&b);
+	return rc;
+}

@@ -1,0 +1,188 @@
+/*
+ * store: the node's LMDB environment — targets, observation records, the poll feed, peer
+ * cursors, change events and meta. It is the only module that talks to LMDB.
+ *
+ * Everything is kept as the caller's bytes (records and targets as compact JSON text) plus
+ * the keys needed to find them again:
+ *
+ *   targets   threat_id NUL sha256(target key)          -> target key + target JSON
+ *   feed      label (64-bit, big-endian)                 -> record id + record JSON
+ *   obs       threat_id NUL sha256(target key) time id   -> label
+ *   ids       record id                                  -> label
+ *   cursors   peer name                                  -> label
+ *   events    label                                      -> event JSON
+ *   meta      "schema"                                   -> schema version
+ *
+ * The feed label is the time (microseconds since the epoch) a record entered this node,
+ * made strictly increasing and unique across every process sharing the data directory:
+ * it is what TAXII polls serve in order. A record whose id is already present is never
+ * stored twice.
+ *
+ * Several processes (the daemon and CLI commands) may use one data directory at once:
+ * LMDB's lock file serializes writers. The map grows when full; no MDB_MAP_FULL reaches the
+ * caller. The store never logs and never exits.
+ */
+#ifndef C2W_STORE_H
+#define C2W_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_ID_LEN 32         /* a record id: SHA-256 */
+#define STORE_THREAT_ID_MAX 200 /* bytes; longer threat IDs are refused */
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_ERR = -1,      /* see store_err.msg */
+	STORE_NOTFOUND = -2, /* the thing asked for is not there */
+};
+
+struct store_err {
+	char msg[512];
+};
+
+struct store;
+struct store_txn;
+
+struct store_opts {
+	size_t map_size; /* first map size in bytes; 0: a default. It doubles when full. */
+	int read_only;   /* open without creating or writing anything */
+	int no_sync;     /* skip fsync at commit (tests and benchmarks only) */
+};
+
+/*
+ * Opens (creating when absent, unless read_only) the LMDB environment in directory `dir`,
+ * which is created with mode 0700 if missing. A data directory written by a newer schema
+ * is refused. Returns STORE_OK and a new handle in *out, or STORE_ERR with err filled
+ * (and *out untouched). opts may be NULL.
+ */
+int store_open(const char *dir, const struct store_opts *opts, struct store **out,
+    struct store_err *err);
+
+/* Closes the environment. No transaction may be running. NULL is a no-op. */
+void store_close(struct store *s);
+
+/* Current map size in bytes (grows as data does). */
+size_t store_map_size(const struct store *s);
+
+/* Bytes the data file takes on disk. */
+int64_t store_disk_bytes(const struct store *s);
+
+/*
+ * The record id of DESIGN.md: SHA-256 over node id, target key and observation time
+ * (RFC 3339 with microseconds), each followed by a NUL. Returns 0, or -1 when out of
+ * memory (id is then all zero).
+ */
+int store_record_id(const char *node, const char *target_key, int64_t observed_us,
+    unsigned char id[STORE_ID_LEN]);
+
+/* ------------------------------------------------------------------ writes */
+
+/*
+ * Runs fn inside one write transaction and commits it. When fn returns non-zero the
+ * transaction is aborted and that value returned (with err filled by the failing store
+ * call, or a generic message). If the map fills, the transaction is aborted, the map
+ * grown, and fn run again from the start: fn must therefore be restartable (reset any
+ * counters of its own on entry). Nothing fn wrote is visible unless STORE_OK is returned.
+ */
+typedef int (*store_write_fn)(struct store_txn *txn, void *arg);
+int store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err);
+
+/* Outcome of a put, for callers that count what changed. */
+enum store_put {
+	STORE_PUT_NEW = 1,
+	STORE_PUT_SAME = 2,    /* already present, unchanged */
+	STORE_PUT_UPDATED = 3, /* target already present, its attributes replaced */
+};
+
+/*
+ * Adds or replaces the target (threat_id, key). json is the target's JSON text. Returns an
+ * enum store_put, or STORE_ERR (with the transaction's error set) — fn should return it.
+ */
+int store_put_target(struct store_txn *t, const char *threat_id, const char *key,
+    const char *json, size_t len);
+
+/* An observation record to add. All pointers are borrowed for the call. */
+struct store_obs {
+	unsigned char id[STORE_ID_LEN];
+	const char *threat_id;
+	const char *target_key;
+	int64_t observed_us;
+	const char *json;
+	size_t len;
+};
+
+/*
+ * Adds a record unless its id is already present. On STORE_PUT_NEW, *label (if not NULL)
+ * receives the feed label given to it; on STORE_PUT_SAME the label it already had.
+ * Returns an enum store_put or STORE_ERR.
+ */
+int store_put_obs(struct store_txn *t, const struct store_obs *o, int64_t *label);
+
+/* Sets peer's cursor (the last label fully merged from it). STORE_OK or STORE_ERR. */
+int store_put_cursor(struct store_txn *t, const char *peer, int64_t label);
+
+/* Appends a change event (JSON text); *label gets its key. STORE_OK or STORE_ERR. */
+int store_add_event(struct store_txn *t, const char *json, size_t len, int64_t *label);
+
+/* ------------------------------------------------------------------ reads */
+
+/*
+ * Every scan runs in its own read transaction (a consistent snapshot) and calls cb once
+ * per item. Pointers given to cb point into the map and live only until cb returns. A
+ * non-zero return from cb stops the scan; the scan then returns that value. Otherwise
+ * scans return STORE_OK, or STORE_ERR with err filled.
+ */
+
+typedef int (*store_target_cb)(const char *threat_id, const char *key, size_t key_len,
+    const char *json, size_t len, void *arg);
+
+/* Targets of one threat ID (NULL: all), ordered by threat ID. */
+int store_scan_targets(struct store *s, const char *threat_id, store_target_cb cb,
+    void *arg, struct store_err *err);
+
+/* Number of targets (of one threat ID, or all with NULL). */
+int store_count_targets(struct store *s, const char *threat_id, size_t *n,
+    struct store_err *err);
+
+typedef int (*store_record_cb)(int64_t label, const unsigned char id[STORE_ID_LEN],
+    const char *json, size_t len, void *arg);
+
+/*
+ * Records of one threat ID, grouped by target and in observation time order within a
+ * target; target_key narrows to one target (NULL: every target). Only records observed in
+ * [since_us, until_us) are given; pass INT64_MIN / INT64_MAX for no bound.
+ */
+int store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
+    int64_t since_us, int64_t until_us, store_record_cb cb, void *arg,
+    struct store_err *err);
+
+/*
+ * Records in feed order with labels in (after, until] — TAXII's Exclusive_Begin and
+ * Inclusive_End. At most `limit` records (0: no limit). *last (if not NULL) receives the
+ * label of the last record given, or `after` when none was.
+ */
+int store_scan_feed(struct store *s, int64_t after, int64_t until, size_t limit,
+    store_record_cb cb, void *arg, int64_t *last, struct store_err *err);
+
+/* Number of records with labels in (after, until]. */
+int store_count_feed(struct store *s, int64_t after, int64_t until, size_t *n,
+    struct store_err *err);
+
+/* Total records held. */
+int store_count_records(struct store *s, size_t *n, struct store_err *err);
+
+/* One record by id: STORE_OK (cb called once), STORE_NOTFOUND, or STORE_ERR. */
+int store_get_record(struct store *s, const unsigned char id[STORE_ID_LEN],
+    store_record_cb cb, void *arg, struct store_err *err);
+
+/* Peer's cursor: STORE_OK with *label set, STORE_NOTFOUND when never polled, STORE_ERR. */
+int store_get_cursor(struct store *s, const char *peer, int64_t *label,
+    struct store_err *err);
+
+/* Change events with labels in (after, until], oldest first; cb gets a NULL id. */
+int store_scan_events(struct store *s, int64_t after, int64_t until, store_record_cb cb,
+    void *arg, struct store_err *err);
+
+#endif

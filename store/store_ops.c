@@ -1,0 +1,592 @@
+/* Puts and scans over the databases described in store.h. Keys are built in stack
+ * buffers: a threat ID is at most STORE_THREAT_ID_MAX bytes and target keys enter keys
+ * only as their SHA-256, so every key stays below LMDB's 511-byte limit. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+#include "util/util.h"
+
+#define OBS_KEY_MAX (STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN + 8 + STORE_ID_LEN)
+#define CURSOR_NAME_MAX 256
+
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Signed times sort correctly as unsigned big-endian once the sign bit is flipped. */
+static void
+put_time(unsigned char *p, int64_t t)
+{
+	put_be64(p, (uint64_t)t ^ UINT64_C(0x8000000000000000));
+}
+
+static int64_t
+get_time(const unsigned char *p)
+{
+	return (int64_t)(get_be64(p) ^ UINT64_C(0x8000000000000000));
+}
+
+/* threat_id NUL [sha256(target_key)] — the shared prefix of targets and obs keys.
+ * Returns its length, or 0 when the threat ID is empty, too long or holds a NUL. */
+static size_t
+prefix_key(unsigned char *buf, const char *threat_id, const char *target_key)
+{
+	size_t n = strlen(threat_id);
+
+	if (n == 0 || n > STORE_THREAT_ID_MAX)
+		return 0;
+	memcpy(buf, threat_id, n);
+	buf[n++] = '\0';
+	if (target_key) {
+		if (util_sha256(target_key, strlen(target_key), buf + n) != 0)
+			return 0;
+		n += UTIL_SHA256_LEN;
+	}
+	return n;
+}
+
+static int
+bad_threat_id(struct store_txn *t, const char *threat_id)
+{
+	store_seterr(&t->err, "threat ID \"%.40s%s\" is empty or longer than %d bytes",
+	    threat_id, strlen(threat_id) > 40 ? "..." : "", STORE_THREAT_ID_MAX);
+	return STORE_ERR;
+}
+
+int
+store_put_target(struct store_txn *t, const char *threat_id, const char *key,
+    const char *json, size_t len)
+{
+	unsigned char kb[STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN];
+	size_t klen = strlen(key), kn = prefix_key(kb, threat_id, key);
+	MDB_val k = {kn, kb}, v, old;
+	unsigned char *p;
+	uint32_t kl32 = (uint32_t)klen;
+	int rc, ret;
+
+	if (kn == 0)
+		return bad_threat_id(t, threat_id);
+	/* Value: target key length (4 bytes, big-endian so a copied data directory reads
+	 * the same anywhere), the key, the JSON. */
+	rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_TARGETS], &k, &old);
+	if (rc == 0) {
+		if (old.mv_size == 4 + klen + len &&
+		    memcmp((unsigned char *)old.mv_data + 4 + klen, json, len) == 0)
+			return STORE_PUT_SAME;
+		ret = STORE_PUT_UPDATED;
+	} else if (rc == MDB_NOTFOUND) {
+		ret = STORE_PUT_NEW;
+	} else {
+		return store_txn_fail(t, rc, "reading a target");
+	}
+	v.mv_size = 4 + klen + len;
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_TARGETS], &k, &v, MDB_RESERVE);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "writing a target");
+	p = v.mv_data;
+	p[0] = (unsigned char)(kl32 >> 24);
+	p[1] = (unsigned char)(kl32 >> 16);
+	p[2] = (unsigned char)(kl32 >> 8);
+	p[3] = (unsigned char)kl32;
+	memcpy(p + 4, key, klen);
+	memcpy(p + 4 + klen, json, len);
+	return ret;
+}
+
+/* The next label of a sequence kept as the last key of `dbi`: strictly increasing and
+ * unique among every process, since write transactions are serialized by LMDB. */
+static int
+next_label(struct store_txn *t, int dbi, int64_t *cache, int64_t *label)
+{
+	int64_t now = util_now_us();
+
+	if (*cache == 0) {
+		MDB_cursor *c;
+		MDB_val k, v;
+		int rc = mdb_cursor_open(t->txn, t->s->dbi[dbi], &c);
+
+		if (rc != 0)
+			return store_txn_fail(t, rc, "opening a cursor");
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+		mdb_cursor_close(c);
+		if (rc == 0 && k.mv_size == 8)
+			*cache = (int64_t)get_be64(k.mv_data);
+		else if (rc != 0 && rc != MDB_NOTFOUND)
+			return store_txn_fail(t, rc, "reading the last label");
+		else
+			*cache = 1; /* empty: any positive time is after it */
+	}
+	*label = now > *cache ? now : *cache + 1;
+	*cache = *label;
+	return STORE_OK;
+}
+
+int
+store_put_obs(struct store_txn *t, const struct store_obs *o, int64_t *label)
+{
+	unsigned char kb[OBS_KEY_MAX], lb[8];
+	size_t kn = prefix_key(kb, o->threat_id, o->target_key);
+	MDB_val idk = {STORE_ID_LEN, (void *)o->id}, v, fk = {8, lb}, ok;
+	int64_t lab;
+	int rc;
+
+	if (kn == 0)
+		return bad_threat_id(t, o->threat_id);
+	rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_IDS], &idk, &v);
+	if (rc == 0) {
+		if (label && v.mv_size == 8)
+			*label = (int64_t)get_be64(v.mv_data);
+		return STORE_PUT_SAME;
+	}
+	if (rc != MDB_NOTFOUND)
+		return store_txn_fail(t, rc, "looking up a record id");
+	if (next_label(t, STORE_DBI_FEED, &t->last_label, &lab) != STORE_OK)
+		return STORE_ERR;
+	put_be64(lb, (uint64_t)lab);
+
+	v.mv_size = STORE_ID_LEN + o->len;
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_FEED], &fk, &v, MDB_APPEND | MDB_RESERVE);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "appending to the feed");
+	memcpy(v.mv_data, o->id, STORE_ID_LEN);
+	memcpy((unsigned char *)v.mv_data + STORE_ID_LEN, o->json, o->len);
+
+	put_time(kb + kn, o->observed_us);
+	memcpy(kb + kn + 8, o->id, STORE_ID_LEN);
+	ok.mv_size = kn + 8 + STORE_ID_LEN;
+	ok.mv_data = kb;
+	v.mv_size = 8;
+	v.mv_data = lb;
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_OBS], &ok, &v, MDB_NOOVERWRITE);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "indexing a record");
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_IDS], &idk, &v, MDB_NOOVERWRITE);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "indexing a record id");
+	if (label)
+		*label = lab;
+	return STORE_PUT_NEW;
+}
+
+int
+store_put_cursor(struct store_txn *t, const char *peer, int64_t label)
+{
+	unsigned char lb[8];
+	MDB_val k = {strlen(peer), (void *)peer}, v = {8, lb};
+	int rc;
+
+	if (k.mv_size == 0 || k.mv_size > CURSOR_NAME_MAX) {
+		store_seterr(&t->err, "peer name is empty or longer than %d bytes",
+		    CURSOR_NAME_MAX);
+		return STORE_ERR;
+	}
+	put_be64(lb, (uint64_t)label);
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_CURSORS], &k, &v, 0);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "saving a peer cursor");
+	return STORE_OK;
+}
+
+int
+store_add_event(struct store_txn *t, const char *json, size_t len, int64_t *label)
+{
+	unsigned char lb[8];
+	MDB_val k = {8, lb}, v = {len, (void *)json};
+	int64_t lab;
+	int rc;
+
+	if (next_label(t, STORE_DBI_EVENTS, &t->last_event, &lab) != STORE_OK)
+		return STORE_ERR;
+	put_be64(lb, (uint64_t)lab);
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_EVENTS], &k, &v, MDB_APPEND);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "adding an event");
+	if (label)
+		*label = lab;
+	return STORE_OK;
+}
+
+/* ------------------------------------------------------------------ reads */
+
+/* A read transaction and one cursor, released together. */
+struct scan {
+	struct store *s;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+};
+
+static int
+scan_begin(struct store *s, int dbi, struct scan *sc, struct store_err *err)
+{
+	int rc;
+
+	sc->s = s;
+	sc->cur = NULL;
+	if (store_txn_begin(s, MDB_RDONLY, &sc->txn, err) != STORE_OK)
+		return STORE_ERR;
+	rc = mdb_cursor_open(sc->txn, s->dbi[dbi], &sc->cur);
+	if (rc != 0) {
+		store_seterr(err, "%s: cannot open a cursor: %s", s->dir, mdb_strerror(rc));
+		store_txn_end(s, sc->txn);
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+static void
+scan_end(struct scan *sc)
+{
+	if (sc->cur)
+		mdb_cursor_close(sc->cur);
+	store_txn_end(sc->s, sc->txn);
+}
+
+static int
+scan_fail(struct scan *sc, int rc, const char *what, struct store_err *err)
+{
+	store_seterr(err, "%s: %s: %s", sc->s->dir, what, mdb_strerror(rc));
+	return STORE_ERR;
+}
+
+static int
+has_prefix(const MDB_val *k, const unsigned char *p, size_t n)
+{
+	return k->mv_size >= n && memcmp(k->mv_data, p, n) == 0;
+}
+
+int
+store_scan_targets(struct store *s, const char *threat_id, store_target_cb cb, void *arg,
+    struct store_err *err)
+{
+	unsigned char pb[STORE_THREAT_ID_MAX + 1];
+	size_t pn = 0;
+	struct scan sc;
+	MDB_val k, v;
+	MDB_cursor_op op;
+	int rc, ret = STORE_OK;
+
+	if (threat_id && (pn = prefix_key(pb, threat_id, NULL)) == 0)
+		return STORE_OK; /* no such threat ID can exist */
+	if (scan_begin(s, STORE_DBI_TARGETS, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	k.mv_size = pn;
+	k.mv_data = pb;
+	op = pn ? MDB_SET_RANGE : MDB_FIRST;
+	for (rc = mdb_cursor_get(sc.cur, &k, &v, op); rc == 0;
+	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *vp = v.mv_data, *nul;
+		uint32_t kl;
+
+		if (pn && !has_prefix(&k, pb, pn)) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		nul = memchr(k.mv_data, '\0', k.mv_size);
+		if (nul == NULL || v.mv_size < 4)
+			continue; /* not a key this store wrote */
+		kl = (uint32_t)vp[0] << 24 | (uint32_t)vp[1] << 16 | (uint32_t)vp[2] << 8 | vp[3];
+		if (kl > v.mv_size - 4)
+			continue;
+		ret = cb((const char *)k.mv_data, (const char *)vp + 4, kl,
+		    (const char *)vp + 4 + kl, v.mv_size - 4 - kl, arg);
+		if (ret != 0)
+			goto out;
+	}
+	if (rc != MDB_NOTFOUND)
+		ret = scan_fail(&sc, rc, "reading targets", err);
+out:
+	scan_end(&sc);
+	return ret;
+}
+
+static int
+count_cb(const char *threat_id, const char *key, size_t key_len, const char *json,
+    size_t len, void *arg)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+int
+store_count_targets(struct store *s, const char *threat_id, size_t *n, struct store_err *err)
+{
+	*n = 0;
+	if (threat_id == NULL) {
+		struct scan sc;
+		MDB_stat st;
+
+		if (scan_begin(s, STORE_DBI_TARGETS, &sc, err) != STORE_OK)
+			return STORE_ERR;
+		mdb_stat(sc.txn, s->dbi[STORE_DBI_TARGETS], &st);
+		*n = st.ms_entries;
+		scan_end(&sc);
+		return STORE_OK;
+	}
+	return store_scan_targets(s, threat_id, count_cb, n, err);
+}
+
+/* Looks up one feed entry and hands it to cb. */
+static int
+give_feed(struct scan *sc, const MDB_val *label, store_record_cb cb, void *arg,
+    struct store_err *err)
+{
+	MDB_val v;
+	int rc = mdb_get(sc->txn, sc->s->dbi[STORE_DBI_FEED], (MDB_val *)label, &v);
+
+	if (rc != 0)
+		return scan_fail(sc, rc, "record indexed but missing from the feed", err);
+	if (v.mv_size < STORE_ID_LEN)
+		return scan_fail(sc, MDB_CORRUPTED, "short feed entry", err);
+	return cb((int64_t)get_be64(label->mv_data), v.mv_data,
+	    (const char *)v.mv_data + STORE_ID_LEN, v.mv_size - STORE_ID_LEN, arg);
+}
+
+int
+store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
+    int64_t since_us, int64_t until_us, store_record_cb cb, void *arg,
+    struct store_err *err)
+{
+	unsigned char kb[OBS_KEY_MAX];
+	size_t pn = 0;
+	struct scan sc;
+	MDB_val k, v;
+	MDB_cursor_op op = MDB_FIRST;
+	int rc, ret = STORE_OK;
+
+	if (threat_id) {
+		pn = prefix_key(kb, threat_id, target_key);
+		if (pn == 0)
+			return STORE_OK;
+		k.mv_size = pn;
+		k.mv_data = kb;
+		if (target_key) {
+			/* One target: its records are contiguous and time-ordered, so seek. */
+			put_time(kb + pn, since_us);
+			k.mv_size = pn + 8;
+		}
+		op = MDB_SET_RANGE;
+	}
+	if (scan_begin(s, STORE_DBI_OBS, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	for (rc = mdb_cursor_get(sc.cur, &k, &v, op); rc == 0;
+	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *kp = k.mv_data;
+		const unsigned char *nul;
+		int64_t t;
+		size_t tpos;
+
+		if (pn && !has_prefix(&k, kb, pn)) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		nul = memchr(kp, '\0', k.mv_size);
+		if (nul == NULL)
+			continue;
+		tpos = (size_t)(nul - kp) + 1 + UTIL_SHA256_LEN;
+		if (k.mv_size != tpos + 8 + STORE_ID_LEN || v.mv_size != 8)
+			continue;
+		t = get_time(kp + tpos);
+		if (t < since_us)
+			continue;
+		if (t >= until_us) {
+			if (target_key) {
+				rc = MDB_NOTFOUND;
+				break;
+			}
+			continue;
+		}
+		ret = give_feed(&sc, &v, cb, arg, err);
+		if (ret != 0)
+			goto out;
+	}
+	if (rc != MDB_NOTFOUND)
+		ret = scan_fail(&sc, rc, "reading records", err);
+out:
+	scan_end(&sc);
+	return ret;
+}
+
+int
+store_scan_feed(struct store *s, int64_t after, int64_t until, size_t limit,
+    store_record_cb cb, void *arg, int64_t *last, struct store_err *err)
+{
+	unsigned char lb[8];
+	struct scan sc;
+	MDB_val k = {8, lb}, v;
+	size_t n = 0;
+	int rc, ret = STORE_OK;
+
+	if (last)
+		*last = after;
+	if (after < 0)
+		after = 0;
+	if (until <= after)
+		return STORE_OK;
+	put_be64(lb, (uint64_t)after + 1);
+	if (scan_begin(s, STORE_DBI_FEED, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	for (rc = mdb_cursor_get(sc.cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
+		int64_t label;
+
+		if (k.mv_size != 8 || v.mv_size < STORE_ID_LEN)
+			continue;
+		label = (int64_t)get_be64(k.mv_data);
+		if (label > until || (limit && n == limit))
+			break;
+		ret = cb(label, v.mv_data, (const char *)v.mv_data + STORE_ID_LEN,
+		    v.mv_size - STORE_ID_LEN, arg);
+		n++;
+		if (last)
+			*last = label;
+		if (ret != 0)
+			goto out;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		ret = scan_fail(&sc, rc, "reading the feed", err);
+out:
+	scan_end(&sc);
+	return ret;
+}
+
+int
+store_count_feed(struct store *s, int64_t after, int64_t until, size_t *n,
+    struct store_err *err)
+{
+	unsigned char lb[8];
+	struct scan sc;
+	MDB_val k = {8, lb}, v;
+	int rc;
+
+	*n = 0;
+	if (after < 0)
+		after = 0;
+	if (until <= after)
+		return STORE_OK;
+	put_be64(lb, (uint64_t)after + 1);
+	if (scan_begin(s, STORE_DBI_FEED, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	for (rc = mdb_cursor_get(sc.cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == 8 && (int64_t)get_be64(k.mv_data) > until)
+			break;
+		(*n)++;
+	}
+	scan_end(&sc);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		store_seterr(err, "%s: reading the feed: %s", s->dir, mdb_strerror(rc));
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+int
+store_count_records(struct store *s, size_t *n, struct store_err *err)
+{
+	struct scan sc;
+	MDB_stat st;
+
+	if (scan_begin(s, STORE_DBI_IDS, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	mdb_stat(sc.txn, s->dbi[STORE_DBI_IDS], &st);
+	*n = st.ms_entries;
+	scan_end(&sc);
+	return STORE_OK;
+}
+
+int
+store_get_record(struct store *s, const unsigned char id[STORE_ID_LEN], store_record_cb cb,
+    void *arg, struct store_err *err)
+{
+	struct scan sc;
+	MDB_val k = {STORE_ID_LEN, (void *)id}, v;
+	int rc, ret;
+
+	if (scan_begin(s, STORE_DBI_IDS, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	rc = mdb_get(sc.txn, s->dbi[STORE_DBI_IDS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		ret = STORE_NOTFOUND;
+	else if (rc != 0)
+		ret = scan_fail(&sc, rc, "looking up a record id", err);
+	else
+		ret = give_feed(&sc, &v, cb, arg, err);
+	scan_end(&sc);
+	return ret;
+}
+
+int
+store_get_cursor(struct store *s, const char *peer, int64_t *label, struct store_err *err)
+{
+	struct scan sc;
+	MDB_val k = {strlen(peer), (void *)peer}, v;
+	int rc, ret = STORE_OK;
+
+	if (k.mv_size == 0 || k.mv_size > CURSOR_NAME_MAX)
+		return STORE_NOTFOUND;
+	if (scan_begin(s, STORE_DBI_CURSORS, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	rc = mdb_get(sc.txn, s->dbi[STORE_DBI_CURSORS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		ret = STORE_NOTFOUND;
+	else if (rc != 0 || v.mv_size != 8)
+		ret = scan_fail(&sc, rc ? rc : MDB_CORRUPTED, "reading a peer cursor", err);
+	else
+		*label = (int64_t)get_be64(v.mv_data);
+	scan_end(&sc);
+	return ret;
+}
+
+int
+store_scan_events(struct store *s, int64_t after, int64_t until, store_record_cb cb,
+    void *arg, struct store_err *err)
+{
+	unsigned char lb[8];
+	struct scan sc;
+	MDB_val k = {8, lb}, v;
+	int rc, ret = STORE_OK;
+
+	if (after < 0)
+		after = 0;
+	if (until <= after)
+		return STORE_OK;
+	put_be64(lb, (uint64_t)after + 1);
+	if (scan_begin(s, STORE_DBI_EVENTS, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	for (rc = mdb_cursor_get(sc.cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
+		int64_t label;
+
+		if (k.mv_size != 8)
+			continue;
+		label = (int64_t)get_be64(k.mv_data);
+		if (label > until)
+			break;
+		ret = cb(label, NULL, v.mv_data, v.mv_size, arg);
+		if (ret != 0)
+			goto out;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		ret = scan_fail(&sc, rc, "reading events", err);
+out:
+	scan_end(&sc);
+	return ret;
+}

@@ -1,0 +1,445 @@
+/* store: targets, records, feed labels, cursors, events, map growth, schema versions and
+ * two processes writing one data directory at once. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "store/store.h"
+#include "tests/tap.h"
+#include "util/util.h"
+
+static char tmpdir[] = "/tmp/c2w-store-XXXXXX";
+
+static void
+cleanup(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", tmpdir);
+}
+
+static const char *
+subdir(const char *name)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return path;
+}
+
+/* ---- a write callback that adds a batch of records */
+
+struct batch {
+	const char *threat;
+	const char *node;
+	int first, n;
+	int64_t base_us;
+	int fail_after; /* >0: return -1 after this many puts (to test aborts) */
+	int added, same;
+	int64_t labels[64];
+	size_t pad; /* extra bytes of JSON per record, to fill maps */
+};
+
+static int
+put_batch(struct store_txn *t, void *arg)
+{
+	struct batch *b = arg;
+	char key[64], *json;
+	size_t cap = 256 + b->pad;
+
+	b->added = b->same = 0;
+	json = malloc(cap);
+	if (json == NULL)
+		return -1;
+	for (int i = b->first; i < b->first + b->n; i++) {
+		struct store_obs o;
+		int64_t label = 0;
+		int rc, len;
+
+		snprintf(key, sizeof(key), "http://t%d.example/", i % 7);
+		o.threat_id = b->threat;
+		o.target_key = key;
+		o.observed_us = b->base_us + (int64_t)i * 1000000;
+		store_record_id(b->node, key, o.observed_us, o.id);
+		len = snprintf(json, cap, "{\"n\":%d,\"node\":\"%s\",\"pad\":\"%*s\"}", i, b->node,
+		    (int)b->pad, "");
+		o.json = json;
+		o.len = (size_t)len;
+		rc = store_put_obs(t, &o, &label);
+		if (rc == STORE_ERR) {
+			free(json);
+			return rc;
+		}
+		if (rc == STORE_PUT_NEW)
+			b->added++;
+		else
+			b->same++;
+		if (i - b->first < 64)
+			b->labels[i - b->first] = label;
+		if (b->fail_after && b->added + b->same == b->fail_after) {
+			free(json);
+			return -1;
+		}
+	}
+	free(json);
+	return 0;
+}
+
+/* ---- scan collectors */
+
+struct seen {
+	int n;
+	int64_t last_label;
+	int ordered;
+	char first_json[256];
+	char keys[16][64];
+};
+
+static int
+seen_record(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n == 0)
+		snprintf(s->first_json, sizeof(s->first_json), "%.*s", (int)len, json);
+	if (label <= s->last_label)
+		s->ordered = 0;
+	s->last_label = label;
+	s->n++;
+	return 0;
+}
+
+static int
+seen_target(const char *threat, const char *key, size_t key_len, const char *json, size_t len,
+    void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 16)
+		snprintf(s->keys[s->n], sizeof(s->keys[0]), "%s|%.*s", threat, (int)key_len, key);
+	s->n++;
+	return 0;
+}
+
+struct tgt {
+	const char *threat, *key, *json;
+	int rc;
+};
+
+static int
+put_one_target(struct store_txn *t, void *arg)
+{
+	struct tgt *g = arg;
+
+	g->rc = store_put_target(t, g->threat, g->key, g->json, strlen(g->json));
+	return g->rc == STORE_ERR ? -1 : 0;
+}
+
+static void
+test_targets(struct store *s)
+{
+	struct store_err err = {{0}};
+	struct tgt g = {"APT-X", "http://a.example/gate.php", "{\"url\":\"http://a.example/gate.php\"}", 0};
+	struct seen seen;
+	size_t n = 0;
+
+	ok(store_write(s, put_one_target, &g, &err) == 0 && g.rc == STORE_PUT_NEW, "new target");
+	ok(store_write(s, put_one_target, &g, &err) == 0 && g.rc == STORE_PUT_SAME,
+	    "same target again is one target");
+	g.json = "{\"url\":\"http://a.example/gate.php\",\"summary\":\"x\"}";
+	ok(store_write(s, put_one_target, &g, &err) == 0 && g.rc == STORE_PUT_UPDATED,
+	    "changed attributes update it");
+	g.threat = "APT-Y";
+	ok(store_write(s, put_one_target, &g, &err) == 0 && g.rc == STORE_PUT_NEW,
+	    "same destination under another threat ID is another target");
+	g.threat = "APT-X";
+	g.key = "1.2.3.4";
+	g.json = "{\"ip\":\"1.2.3.4\"}";
+	store_write(s, put_one_target, &g, &err);
+
+	ok(store_count_targets(s, NULL, &n, &err) == 0 && n == 3, "three targets in all");
+	ok(store_count_targets(s, "APT-X", &n, &err) == 0 && n == 2, "two of APT-X");
+	ok(store_count_targets(s, "APT-", &n, &err) == 0 && n == 0,
+	    "a threat ID prefix is not a threat ID");
+	memset(&seen, 0, sizeof(seen));
+	store_scan_targets(s, "APT-Y", seen_target, &seen, &err);
+	is_int(seen.n, 1, "scan of APT-Y gives one");
+	is_str(seen.keys[0], "APT-Y|http://a.example/gate.php", "with its threat ID and key");
+
+	char longid[STORE_THREAT_ID_MAX + 2];
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	g.threat = longid;
+	ok(store_write(s, put_one_target, &g, &err) != 0, "an over-long threat ID is refused");
+	has_str(err.msg, "longer than", "and the error says why");
+}
+
+static void
+test_records(struct store *s)
+{
+	struct store_err err = {{0}};
+	struct batch b = {.threat = "APT-X", .node = "node-a", .first = 0, .n = 30,
+	    .base_us = INT64_C(1795320000000000)};
+	struct seen seen;
+	size_t n;
+	int64_t last;
+
+	ok(store_write(s, put_batch, &b, &err) == 0, "30 records written");
+	is_int(b.added, 30, "all new");
+	int increasing = 1;
+	for (int i = 1; i < 30; i++)
+		if (b.labels[i] <= b.labels[i - 1])
+			increasing = 0;
+	ok(increasing, "labels strictly increase within a transaction");
+
+	int64_t first_label = b.labels[0];
+	ok(store_write(s, put_batch, &b, &err) == 0 && b.added == 0 && b.same == 30,
+	    "the same records again are stored once");
+	ok(b.labels[0] == first_label, "and keep their labels");
+	store_count_records(s, &n, &err);
+	is_int(n, 30, "30 records held");
+
+	struct batch b2 = b;
+	b2.threat = "APT-Y";
+	b2.node = "node-b";
+	b2.n = 5;
+	store_write(s, put_batch, &b2, &err);
+	ok(b2.labels[0] > b.labels[29], "a later transaction continues the label sequence");
+
+	memset(&seen, 0, sizeof(seen));
+	ok(store_scan_obs(s, "APT-X", NULL, INT64_MIN, INT64_MAX, seen_record, &seen, &err) == 0,
+	    "scan by threat ID");
+	is_int(seen.n, 30, "gives its 30 records, none of APT-Y");
+
+	memset(&seen, 0, sizeof(seen));
+	seen.ordered = 1;
+	store_scan_obs(s, "APT-X", "http://t3.example/", INT64_MIN, INT64_MAX, seen_record, &seen,
+	    &err);
+	is_int(seen.n, 4, "one target's records (i %% 7 == 3: 3, 10, 17, 24)");
+	ok(seen.ordered, "in time order");
+	has_str(seen.first_json, "\"n\":3,", "oldest first");
+
+	memset(&seen, 0, sizeof(seen));
+	store_scan_obs(s, "APT-X", "http://t3.example/", b.base_us + 10 * 1000000,
+	    b.base_us + 24 * 1000000, seen_record, &seen, &err);
+	is_int(seen.n, 2, "a time window [10 s, 24 s) holds records 10 and 17");
+
+	memset(&seen, 0, sizeof(seen));
+	seen.ordered = 1;
+	ok(store_scan_feed(s, 0, INT64_MAX, 0, seen_record, &seen, &last, &err) == 0,
+	    "feed scan");
+	is_int(seen.n, 35, "the feed holds every record");
+	ok(seen.ordered && last == seen.last_label, "in label order, last label reported");
+
+	memset(&seen, 0, sizeof(seen));
+	store_scan_feed(s, b.labels[9], b.labels[19], 0, seen_record, &seen, &last, &err);
+	is_int(seen.n, 10, "(label 9, label 19] is ten records");
+	is_int(last, b.labels[19], "ending at label 19");
+
+	memset(&seen, 0, sizeof(seen));
+	store_scan_feed(s, 0, INT64_MAX, 7, seen_record, &seen, &last, &err);
+	is_int(seen.n, 7, "a limit caps a part");
+	is_int(last, b.labels[6], "and the last label is where the next part begins");
+
+	ok(store_count_feed(s, b.labels[4], INT64_MAX, &n, &err) == 0 && n == 30,
+	    "count after label 4 (25 of APT-X + 5 of APT-Y)");
+	ok(store_count_feed(s, b.labels[19], b.labels[9], &n, &err) == 0 && n == 0,
+	    "begin after end counts nothing");
+
+	unsigned char id[STORE_ID_LEN];
+	store_record_id("node-a", "http://t0.example/", b.base_us, id);
+	memset(&seen, 0, sizeof(seen));
+	ok(store_get_record(s, id, seen_record, &seen, &err) == 0 && seen.n == 1,
+	    "get a record by id");
+	has_str(seen.first_json, "\"n\":0,", "the right one");
+	id[0] ^= 1;
+	ok(store_get_record(s, id, seen_record, &seen, &err) == STORE_NOTFOUND, "unknown id");
+
+	/* An aborted write leaves nothing behind. */
+	struct batch b3 = {.threat = "APT-Z", .node = "n", .n = 10, .base_us = 1, .fail_after = 5};
+	ok(store_write(s, put_batch, &b3, &err) == -1, "a write whose callback fails fails");
+	store_count_records(s, &n, &err);
+	is_int(n, 35, "and none of its records are stored");
+}
+
+static int
+put_cursor_and_event(struct store_txn *t, void *arg)
+{
+	int64_t label;
+
+	if (store_put_cursor(t, "cert-b", *(int64_t *)arg) != 0)
+		return -1;
+	if (store_add_event(t, "{\"kind\":\"up\"}", 13, &label) != 0)
+		return -1;
+	return store_add_event(t, "{\"kind\":\"down\"}", 15, &label);
+}
+
+static void
+test_cursors_events(struct store *s)
+{
+	struct store_err err = {{0}};
+	int64_t label = 12345, got = 0;
+	struct seen seen;
+
+	ok(store_get_cursor(s, "cert-b", &got, &err) == STORE_NOTFOUND, "no cursor before a poll");
+	ok(store_write(s, put_cursor_and_event, &label, &err) == 0, "cursor and events written");
+	ok(store_get_cursor(s, "cert-b", &got, &err) == 0 && got == 12345, "cursor read back");
+	memset(&seen, 0, sizeof(seen));
+	seen.ordered = 1;
+	store_scan_events(s, 0, INT64_MAX, seen_record, &seen, &err);
+	is_int(seen.n, 2, "two events");
+	has_str(seen.first_json, "up", "oldest first");
+}
+
+static void
+test_growth(void)
+{
+	struct store_opts o = {.map_size = 1 << 20, .no_sync = 1};
+	struct store_err err = {{0}};
+	struct store *s = NULL;
+	size_t n = 0;
+
+	ok(store_open(subdir("grow"), &o, &s, &err) == 0, "open with a 1 MiB map");
+	if (s == NULL)
+		return;
+	/* 2,000 records of 4 KiB in one transaction: 8 MiB, far past the first map. */
+	struct batch b = {.threat = "G", .node = "n", .n = 2000, .base_us = 1, .pad = 4096};
+	ok(store_write(s, put_batch, &b, &err) == 0, "an 8 MiB transaction commits (%s)", err.msg);
+	ok(b.added == 2000, "the rerun after growing counts each record once");
+	ok(store_map_size(s) > (1 << 20), "the map grew (%zu bytes)", store_map_size(s));
+	store_count_records(s, &n, &err);
+	is_int(n, 2000, "every record is there");
+	store_close(s);
+}
+
+static void
+test_schema(void)
+{
+	struct store_err err = {{0}};
+	struct store *s = NULL;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {6, "schema"}, v = {2, "99"};
+
+	ok(store_open(subdir("schema"), NULL, &s, &err) == 0, "fresh data directory");
+	store_close(s);
+	s = NULL;
+	/* Pretend a newer c2watch wrote it. */
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 16);
+	mdb_env_open(env, subdir("schema"), 0, 0600);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	mdb_dbi_open(txn, "meta", 0, &dbi);
+	mdb_put(txn, dbi, &k, &v, 0);
+	mdb_txn_commit(txn);
+	mdb_env_close(env);
+	ok(store_open(subdir("schema"), NULL, &s, &err) == STORE_ERR && s == NULL,
+	    "a newer schema is refused");
+	has_str(err.msg, "newer c2watch (schema 99", "with a message that says so");
+
+	ok(store_open(subdir("absent"), &(struct store_opts){.read_only = 1}, &s, &err) ==
+		STORE_ERR,
+	    "read-only open of a missing directory fails");
+	FILE *fp = fopen(subdir("plainfile"), "w");
+	if (fp)
+		fclose(fp);
+	ok(store_open(subdir("plainfile"), NULL, &s, &err) == STORE_ERR, "a file is no data dir");
+	has_str(err.msg, "not a directory", "and says so");
+}
+
+/* Two processes write one data directory at once, one of them growing the map. */
+static void
+test_two_processes(void)
+{
+	struct store_opts o = {.map_size = 1 << 20, .no_sync = 1};
+	struct store_err err = {{0}};
+	struct store *s = NULL;
+	pid_t pid;
+	int status = -1;
+
+	ok(store_open(subdir("shared"), &o, &s, &err) == 0, "parent opens the shared store");
+	if (s == NULL)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct store *c = NULL;
+		int bad = 0;
+
+		if (store_open(subdir("shared"), &o, &c, &err) != 0)
+			_exit(2);
+		for (int i = 0; i < 40; i++) {
+			struct batch b = {.threat = "C", .node = "child", .first = i * 50, .n = 50,
+			    .base_us = 1, .pad = 2048};
+			if (store_write(c, put_batch, &b, &err) != 0 || b.added != 50)
+				bad = 1;
+		}
+		store_close(c);
+		_exit(bad);
+	}
+	int bad = 0;
+	for (int i = 0; i < 40; i++) {
+		struct batch b = {.threat = "P", .node = "parent", .first = i * 50, .n = 50,
+		    .base_us = 1, .pad = 2048};
+		if (store_write(s, put_batch, &b, &err) != 0 || b.added != 50) {
+			bad = 1;
+			tap_diag("parent write %d: %s", i, err.msg);
+		}
+	}
+	waitpid(pid, &status, 0);
+	ok(!bad, "parent's 2,000 records written while the child writes");
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child's 2,000 records written");
+
+	struct seen seen = {.ordered = 1};
+	store_scan_feed(s, 0, INT64_MAX, 0, seen_record, &seen, NULL, &err);
+	is_int(seen.n, 4000, "the feed holds both processes' records");
+	ok(seen.ordered, "with labels unique and increasing across processes");
+	store_close(s);
+}
+
+int
+main(void)
+{
+	struct store_err err = {{0}};
+	struct store *s = NULL;
+
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 99;
+	}
+	ok(store_open(subdir("main"), &(struct store_opts){.no_sync = 1}, &s, &err) == 0,
+	    "open a new data directory (%s)", err.msg);
+	if (s) {
+		struct stat st;
+
+		ok(stat(subdir("main"), &st) == 0 && (st.st_mode & 0777) == 0700,
+		    "created with mode 0700");
+		test_targets(s);
+		test_records(s);
+		test_cursors_events(s);
+		store_close(s);
+		s = NULL;
+		ok(store_open(subdir("main"), &(struct store_opts){.read_only = 1}, &s, &err) == 0,
+		    "reopen read-only");
+		size_t n = 0;
+		store_count_records(s, &n, &err);
+		is_int(n, 35, "records survive a reopen");
+		store_close(s);
+	}
+	test_growth();
+	test_schema();
+	test_two_processes();
+	cleanup();
+	return tap_done();
+}
