@@ -162,7 +162,11 @@ store_init_dbs(struct store *s, struct store_err *err)
 	if (store_txn_begin(s, flags, &txn, err) != STORE_OK)
 		return STORE_ERR;
 	for (int i = 0; i < STORE_NDBI; i++) {
-		rc = mdb_dbi_open(txn, dbi_names[i], s->read_only ? 0 : MDB_CREATE, &s->dbi[i]);
+		unsigned dflags = i == STORE_DBI_OBS ? MDB_DUPSORT | MDB_DUPFIXED : 0;
+
+		if (!s->read_only)
+			dflags |= MDB_CREATE;
+		rc = mdb_dbi_open(txn, dbi_names[i], dflags, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND) {
 			store_seterr(err, "%s: not a c2watch data directory (no \"%s\" database)",
 			    s->dir, dbi_names[i]);

@@ -9,7 +9,8 @@
 #include "store/store_int.h"
 #include "util/util.h"
 
-#define OBS_KEY_MAX (STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN + 8 + STORE_ID_LEN)
+#define OBS_KEY_MAX (STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN)
+#define OBS_VAL_LEN 16 /* time, label: sorted duplicates of one target's key */
 #define CURSOR_NAME_MAX 256
 
 static void
@@ -139,51 +140,199 @@ next_label(struct store_txn *t, int dbi, int64_t *cache, int64_t *label)
 	return STORE_OK;
 }
 
+/* One record of a batch on its way in. */
+struct pending {
+	const struct store_obs *o;
+	size_t idx;                 /* position in the caller's array */
+	struct pending *dup_of;     /* an earlier copy of the same id in this batch */
+	unsigned char th[UTIL_SHA256_LEN]; /* sha256(target key) */
+	int64_t label;
+	int rc;
+};
+
+static int
+by_id(const void *a, const void *b)
+{
+	const struct pending *x = *(struct pending *const *)a, *y = *(struct pending *const *)b;
+	int c = memcmp(x->o->id, y->o->id, STORE_ID_LEN);
+
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int
+by_obs_key(const void *a, const void *b)
+{
+	const struct pending *x = *(struct pending *const *)a, *y = *(struct pending *const *)b;
+	int c = strcmp(x->o->threat_id, y->o->threat_id);
+
+	if (c == 0)
+		c = memcmp(x->th, y->th, sizeof(x->th));
+	if (c == 0)
+		c = (x->o->observed_us > y->o->observed_us) - (x->o->observed_us < y->o->observed_us);
+	return c;
+}
+
+static int
+put_feed(struct store_txn *t, struct pending *p)
+{
+	unsigned char lb[8];
+	MDB_val k = {8, lb}, v = {STORE_ID_LEN + p->o->len, NULL};
+	int rc;
+
+	if (next_label(t, STORE_DBI_FEED, &t->last_label, &p->label) != STORE_OK)
+		return STORE_ERR;
+	put_be64(lb, (uint64_t)p->label);
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_FEED], &k, &v, MDB_APPEND | MDB_RESERVE);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "appending to the feed");
+	memcpy(v.mv_data, p->o->id, STORE_ID_LEN);
+	memcpy((unsigned char *)v.mv_data + STORE_ID_LEN, p->o->json, p->o->len);
+	return STORE_OK;
+}
+
+/* One key per target, its records as fixed-size sorted duplicates (time, label): far
+ * fewer and shorter keys than one key per record, and appends stay local. */
+static int
+put_obs_index(struct store_txn *t, const struct pending *p)
+{
+	unsigned char kb[OBS_KEY_MAX], ov[OBS_VAL_LEN];
+	size_t kn = strlen(p->o->threat_id);
+	MDB_val k, v = {OBS_VAL_LEN, ov};
+	int rc;
+
+	memcpy(kb, p->o->threat_id, kn);
+	kb[kn++] = '\0';
+	memcpy(kb + kn, p->th, UTIL_SHA256_LEN);
+	k.mv_size = kn + UTIL_SHA256_LEN;
+	k.mv_data = kb;
+	put_time(ov, p->o->observed_us);
+	put_be64(ov + 8, (uint64_t)p->label);
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_OBS], &k, &v, MDB_NODUPDATA);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "indexing a record");
+	return STORE_OK;
+}
+
+int
+store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, int *results,
+    int64_t *labels)
+{
+	struct pending *all = NULL, **order = NULL;
+	size_t nnew = 0;
+	int ret = STORE_ERR;
+
+	if (n == 0)
+		return STORE_OK;
+	all = calloc(n, sizeof(*all));
+	order = calloc(n, sizeof(*order));
+	if (all == NULL || order == NULL) {
+		store_seterr(&t->err, "out of memory for a batch of %zu records", n);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t tl = strlen(obs[i].threat_id);
+
+		if (tl == 0 || tl > STORE_THREAT_ID_MAX) {
+			ret = bad_threat_id(t, obs[i].threat_id);
+			goto out;
+		}
+		all[i].o = &obs[i];
+		all[i].idx = i;
+		if (util_sha256(obs[i].target_key, strlen(obs[i].target_key), all[i].th) != 0) {
+			store_seterr(&t->err, "SHA-256 failed");
+			goto out;
+		}
+		order[i] = &all[i];
+	}
+
+	/* Pass 1, in id order (locality in the ids tree): which records are new. */
+	qsort(order, n, sizeof(*order), by_id);
+	for (size_t i = 0; i < n; i++) {
+		struct pending *p = order[i];
+		MDB_val k = {STORE_ID_LEN, (void *)p->o->id}, v;
+		int rc;
+
+		if (i > 0 && memcmp(order[i - 1]->o->id, p->o->id, STORE_ID_LEN) == 0) {
+			p->dup_of = order[i - 1]->dup_of ? order[i - 1]->dup_of : order[i - 1];
+			p->rc = STORE_PUT_SAME;
+			continue;
+		}
+		rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_IDS], &k, &v);
+		if (rc == 0) {
+			p->rc = STORE_PUT_SAME;
+			p->label = v.mv_size == 8 ? (int64_t)get_be64(v.mv_data) : 0;
+		} else if (rc == MDB_NOTFOUND) {
+			p->rc = STORE_PUT_NEW;
+			nnew++;
+		} else {
+			ret = store_txn_fail(t, rc, "looking up a record id");
+			goto out;
+		}
+	}
+
+	/* Pass 2, in the caller's order: labels follow arrival, the feed is appended. */
+	for (size_t i = 0; i < n; i++)
+		if (all[i].rc == STORE_PUT_NEW && put_feed(t, &all[i]) != STORE_OK)
+			goto out;
+
+	/* Pass 3, still in id order: index the new ids; copies take their original's label. */
+	for (size_t i = 0; i < n; i++) {
+		struct pending *p = order[i];
+		unsigned char lb[8];
+		MDB_val k = {STORE_ID_LEN, (void *)p->o->id}, v = {8, lb};
+		int rc;
+
+		if (p->dup_of) {
+			p->label = p->dup_of->label;
+			continue;
+		}
+		if (p->rc != STORE_PUT_NEW)
+			continue;
+		put_be64(lb, (uint64_t)p->label);
+		rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_IDS], &k, &v, MDB_NOOVERWRITE);
+		if (rc != 0) {
+			ret = store_txn_fail(t, rc, "indexing a record id");
+			goto out;
+		}
+	}
+
+	/* Pass 4, in (threat, target, time) order: the obs index. */
+	if (nnew) {
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (all[i].rc == STORE_PUT_NEW)
+				order[m++] = &all[i];
+		qsort(order, m, sizeof(*order), by_obs_key);
+		for (size_t i = 0; i < m; i++)
+			if (put_obs_index(t, order[i]) != STORE_OK)
+				goto out;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		if (results)
+			results[i] = all[i].rc;
+		if (labels)
+			labels[i] = all[i].label;
+	}
+	ret = STORE_OK;
+out:
+	free(all);
+	free(order);
+	return ret;
+}
+
 int
 store_put_obs(struct store_txn *t, const struct store_obs *o, int64_t *label)
 {
-	unsigned char kb[OBS_KEY_MAX], lb[8];
-	size_t kn = prefix_key(kb, o->threat_id, o->target_key);
-	MDB_val idk = {STORE_ID_LEN, (void *)o->id}, v, fk = {8, lb}, ok;
-	int64_t lab;
 	int rc;
+	int64_t lab = 0;
 
-	if (kn == 0)
-		return bad_threat_id(t, o->threat_id);
-	rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_IDS], &idk, &v);
-	if (rc == 0) {
-		if (label && v.mv_size == 8)
-			*label = (int64_t)get_be64(v.mv_data);
-		return STORE_PUT_SAME;
-	}
-	if (rc != MDB_NOTFOUND)
-		return store_txn_fail(t, rc, "looking up a record id");
-	if (next_label(t, STORE_DBI_FEED, &t->last_label, &lab) != STORE_OK)
+	if (store_put_obs_batch(t, o, 1, &rc, &lab) != STORE_OK)
 		return STORE_ERR;
-	put_be64(lb, (uint64_t)lab);
-
-	v.mv_size = STORE_ID_LEN + o->len;
-	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_FEED], &fk, &v, MDB_APPEND | MDB_RESERVE);
-	if (rc != 0)
-		return store_txn_fail(t, rc, "appending to the feed");
-	memcpy(v.mv_data, o->id, STORE_ID_LEN);
-	memcpy((unsigned char *)v.mv_data + STORE_ID_LEN, o->json, o->len);
-
-	put_time(kb + kn, o->observed_us);
-	memcpy(kb + kn + 8, o->id, STORE_ID_LEN);
-	ok.mv_size = kn + 8 + STORE_ID_LEN;
-	ok.mv_data = kb;
-	v.mv_size = 8;
-	v.mv_data = lb;
-	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_OBS], &ok, &v, MDB_NOOVERWRITE);
-	if (rc != 0)
-		return store_txn_fail(t, rc, "indexing a record");
-	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_IDS], &idk, &v, MDB_NOOVERWRITE);
-	if (rc != 0)
-		return store_txn_fail(t, rc, "indexing a record id");
 	if (label)
 		*label = lab;
-	return STORE_PUT_NEW;
+	return rc;
 }
 
 int
@@ -364,7 +513,7 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
     int64_t since_us, int64_t until_us, store_record_cb cb, void *arg,
     struct store_err *err)
 {
-	unsigned char kb[OBS_KEY_MAX];
+	unsigned char kb[OBS_KEY_MAX], seek[OBS_VAL_LEN];
 	size_t pn = 0;
 	struct scan sc;
 	MDB_val k, v;
@@ -377,33 +526,31 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 			return STORE_OK;
 		k.mv_size = pn;
 		k.mv_data = kb;
-		if (target_key) {
-			/* One target: its records are contiguous and time-ordered, so seek. */
-			put_time(kb + pn, since_us);
-			k.mv_size = pn + 8;
-		}
 		op = MDB_SET_RANGE;
+		if (target_key) {
+			/* One target: its records are sorted duplicates; seek to since_us. */
+			memset(seek, 0, sizeof(seek));
+			put_time(seek, since_us);
+			v.mv_size = OBS_VAL_LEN;
+			v.mv_data = seek;
+			op = MDB_GET_BOTH_RANGE;
+		}
 	}
 	if (scan_begin(s, STORE_DBI_OBS, &sc, err) != STORE_OK)
 		return STORE_ERR;
 	for (rc = mdb_cursor_get(sc.cur, &k, &v, op); rc == 0;
 	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
-		const unsigned char *kp = k.mv_data;
-		const unsigned char *nul;
+		const unsigned char *vp = v.mv_data;
+		MDB_val label;
 		int64_t t;
-		size_t tpos;
 
 		if (pn && !has_prefix(&k, kb, pn)) {
 			rc = MDB_NOTFOUND;
 			break;
 		}
-		nul = memchr(kp, '\0', k.mv_size);
-		if (nul == NULL)
+		if (v.mv_size != OBS_VAL_LEN)
 			continue;
-		tpos = (size_t)(nul - kp) + 1 + UTIL_SHA256_LEN;
-		if (k.mv_size != tpos + 8 + STORE_ID_LEN || v.mv_size != 8)
-			continue;
-		t = get_time(kp + tpos);
+		t = get_time(vp);
 		if (t < since_us)
 			continue;
 		if (t >= until_us) {
@@ -413,7 +560,9 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 			}
 			continue;
 		}
-		ret = give_feed(&sc, &v, cb, arg, err);
+		label.mv_size = 8;
+		label.mv_data = (void *)(vp + 8);
+		ret = give_feed(&sc, &label, cb, arg, err);
 		if (ret != 0)
 			goto out;
 	}

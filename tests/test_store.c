@@ -273,6 +273,50 @@ test_records(struct store *s)
 	is_int(n, 35, "and none of its records are stored");
 }
 
+struct dupbatch {
+	int results[4];
+	int64_t labels[4];
+};
+
+static int
+put_dup_batch(struct store_txn *t, void *arg)
+{
+	struct dupbatch *d = arg;
+	struct store_obs o[4];
+
+	for (int i = 0; i < 4; i++) {
+		o[i].threat_id = "DUP";
+		o[i].target_key = "d.example";
+		/* Records 0 and 2 are the same record arriving twice in one batch. */
+		o[i].observed_us = i == 2 ? 1000 : 1000 + i;
+		store_record_id("n", "d.example", o[i].observed_us, o[i].id);
+		o[i].json = "{}";
+		o[i].len = 2;
+	}
+	return store_put_obs_batch(t, o, 4, d->results, d->labels);
+}
+
+static void
+test_batch(struct store *s)
+{
+	struct store_err err = {{0}};
+	struct dupbatch d;
+	struct seen seen = {.ordered = 1};
+
+	ok(store_write(s, put_dup_batch, &d, &err) == 0, "a batch with a repeated record");
+	ok(d.results[0] == STORE_PUT_NEW && d.results[1] == STORE_PUT_NEW &&
+		d.results[2] == STORE_PUT_SAME && d.results[3] == STORE_PUT_NEW,
+	    "the repeat is reported as already present");
+	ok(d.labels[2] == d.labels[0], "and carries the first copy's label");
+	ok(d.labels[0] < d.labels[1] && d.labels[1] < d.labels[3],
+	    "labels follow the batch's order");
+	store_scan_obs(s, "DUP", "d.example", INT64_MIN, INT64_MAX, seen_record, &seen, &err);
+	is_int(seen.n, 3, "three records stored");
+	ok(store_write(s, put_dup_batch, &d, &err) == 0 && d.results[0] == STORE_PUT_SAME &&
+		d.results[1] == STORE_PUT_SAME && d.results[3] == STORE_PUT_SAME,
+	    "the whole batch again adds nothing");
+}
+
 static int
 put_cursor_and_event(struct store_txn *t, void *arg)
 {
@@ -428,13 +472,14 @@ main(void)
 		test_targets(s);
 		test_records(s);
 		test_cursors_events(s);
+		test_batch(s);
 		store_close(s);
 		s = NULL;
 		ok(store_open(subdir("main"), &(struct store_opts){.read_only = 1}, &s, &err) == 0,
 		    "reopen read-only");
 		size_t n = 0;
 		store_count_records(s, &n, &err);
-		is_int(n, 35, "records survive a reopen");
+		is_int(n, 38, "records survive a reopen");
 		store_close(s);
 	}
 	test_growth();
