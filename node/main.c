@@ -1,10 +1,57 @@
+/* c2watch: dispatches the command line to the command's function. */
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "node/cli.h"
+
+/* Commands DESIGN.md names that later work adds; until then they say so plainly. */
+static const char *const later[] = {"run", "observe", "probe", "poll", "report", "user"};
+
+static const struct cli_cmd *const cmds[] = {
+	&cli_cmd_check_config, &cli_cmd_import, &cli_cmd_targets, &cli_cmd_export,
+	&cli_cmd_version,
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: c2watch COMMAND [options]   (c2watch COMMAND --help for more)\n\n"
+		    "commands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(fp, "  %-13s %s\n", cmds[i]->name, cmds[i]->synopsis);
+	fprintf(fp, "\nEvery command takes -c FILE (default: $C2WATCH_CONF, ./c2watch.conf,\n"
+		    "/etc/c2watch/c2watch.conf). Exit status: 0 success, 1 runtime failure,\n"
+		    "2 bad usage, bad config or bad input file.\n");
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	printf("%s\n", PACKAGE_STRING);
-	return 0;
+	const char *name;
+
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (strcmp(name, "--version") == 0)
+		name = "version";
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i]->name, name) == 0)
+			return cmds[i]->run(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+		if (strcmp(later[i], name) == 0) {
+			cli_err("%s: this command is not available in this build yet", name);
+			return CLI_FAIL;
+		}
+	}
+	cli_err("unknown command \"%s\"", name);
+	usage(stderr);
+	return CLI_USAGE;
 }

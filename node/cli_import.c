@@ -1,0 +1,109 @@
+/* import: targets from a CSV file (and, as the modules grow, STIX and sandbox reports)
+ * into the store, all or nothing. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conf/conf.h"
+#include "node/cli.h"
+#include "node/node.h"
+#include "store/store.h"
+#include "util/util.h"
+
+static void
+import_progress(uint64_t done, uint64_t total, void *arg)
+{
+	cli_progress((const char *)arg, done, total);
+}
+
+static int
+run_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"format", required_argument, NULL, 'f'},
+		{"threat-id", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cfile = NULL, *format = "csv", *threat = NULL, *file;
+	struct conf *c = NULL;
+	struct store *s = NULL;
+	json_t *targets = NULL;
+	struct util_buf errors;
+	struct node_put_stats st = {0};
+	size_t nerrors = 0;
+	int ch, ret = CLI_FAIL;
+
+	util_buf_init(&errors, 0);
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "c:f:t:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfile = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 't':
+			threat = optarg;
+			break;
+		case 'h':
+			cli_help(&cli_cmd_import);
+			return CLI_OK;
+		default:
+			return cli_usage(&cli_cmd_import, "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage(&cli_cmd_import, optind == argc ? "FILE is missing" :
+		    "one FILE at a time");
+	file = argv[optind];
+	if (threat && threat[0] == '\0')
+		return cli_usage(&cli_cmd_import, "--threat-id must not be empty");
+	if (strcmp(format, "csv") != 0)
+		return cli_usage(&cli_cmd_import, "unknown --format \"%s\" (csv)", format);
+
+	c = cli_load_conf(cfile);
+	if (c == NULL)
+		return CLI_USAGE;
+	if (conf_targets_read(file, threat, &targets, &errors, &nerrors, import_progress,
+		(void *)"import") != 0) {
+		fputs(errors.data ? errors.data : "", stderr);
+		fprintf(stderr, "c2watch: %s: nothing imported (%zu error%s)\n", file, nerrors,
+		    nerrors == 1 ? "" : "s");
+		ret = CLI_USAGE;
+		goto out;
+	}
+	s = cli_open_store(c, 0);
+	if (s == NULL)
+		goto out;
+	if (node_put_targets(s, targets, &st) != 0)
+		goto out;
+	printf("%s: %zu target%s imported: %zu new, %zu updated, %zu unchanged\n", file,
+	    json_array_size(targets), json_array_size(targets) == 1 ? "" : "s", st.added,
+	    st.updated, st.same);
+	ret = CLI_OK;
+out:
+	json_decref(targets);
+	util_buf_fini(&errors);
+	store_close(s);
+	conf_free(c);
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_import = {
+	"import", "FILE [--format csv] [--threat-id ID] [-c FILE]",
+	run_import,
+	"Adds the targets in FILE to the node. CSV columns: threat_id, ip, domain, url, port,\n"
+	"report_date, malware_sha256, file_type, summary, user_agent (header required, order\n"
+	"free). A bad line rejects the whole file, every bad line is reported as FILE:LINE,\n"
+	"and the exit status is 2. The same target imported twice is one target.\n\n"
+	"  -f, --format FMT    csv\n"
+	"  -t, --threat-id ID  threat ID for rows whose threat_id is empty or absent\n",
+};
