@@ -513,6 +513,7 @@ struct csv {
 	size_t off[MAX_FIELDS];
 	size_t nlen[MAX_FIELDS];
 	size_t nfields;
+	size_t nall;              /* fields seen, also beyond MAX_FIELDS */
 	int too_many;
 	const char *syntax;       /* first syntax problem in the record, NULL if none */
 };
@@ -530,6 +531,7 @@ end_field(struct csv *c, size_t start)
 
 	if (util_buf_add(&c->fields, "", 1) != 0)
 		return -1;
+	c->nall++;
 	if (c->nfields >= MAX_FIELDS) {
 		c->too_many = 1;
 		return 0;
@@ -552,6 +554,7 @@ csv_record(struct csv *c)
 		return 0;
 	util_buf_reset(&c->fields);
 	c->nfields = 0;
+	c->nall = 0;
 	c->too_many = 0;
 	c->syntax = NULL;
 	for (;;) {
@@ -696,7 +699,7 @@ row(struct reader *r)
 		return -1;
 	}
 	if (c->nfields != r->ncols || c->too_many) {
-		report(&r->sink, NULL, "%zu fields, but the header has %zu", c->nfields, r->ncols);
+		report(&r->sink, NULL, "%zu fields, but the header has %zu", c->nall, r->ncols);
 		return -1;
 	}
 	t = json_object();

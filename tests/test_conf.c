@@ -389,6 +389,9 @@ test_bad_values(void)
 	bad("[observer]\nmax_body = 5MB\n",
 	    "t.conf:5: max_body: bad size \"5MB\" (bytes, or a number with KiB, MiB or GiB)");
 	bad("[observer]\nmax_body = 0\n", "t.conf:5: max_body: size \"0\" out of range");
+	bad("[observer]\nmax_body = 2GiB\n", "t.conf:5: max_body: size \"2GiB\" out of range");
+	bad("[observer]\nuser_agent = a\x01b\n", "t.conf:5: user_agent: control character in value");
+	bad("[observer]\ntimeout = 2h\n", "t.conf:5: timeout: duration \"2h\" out of range");
 	bad("[observer]\nconcurrency = 0\n", "t.conf:5: concurrency: 0 out of range 1..65536");
 	bad("[observer]\nconcurrency = -3\n",
 	    "t.conf:5: concurrency: expected a whole number, got \"-3\"");
@@ -508,6 +511,16 @@ test_bad_structure(void)
 	}
 	conf_free(c);
 
+	{
+		char cwd[PATH_MAX], want[PATH_MAX + 16];
+
+		c = conf_load_string("[node]\nid = x\ndata_dir = rel/d\n", "t.conf", &err);
+		ok(c != NULL && getcwd(cwd, sizeof(cwd)) != NULL, "relative data_dir, bare name");
+		snprintf(want, sizeof(want), "%s/rel/d", cwd);
+		is_str(c ? c->node.data_dir : NULL, want, "bare name: relative to the current directory");
+		conf_free(c);
+	}
+
 	c = conf_load("/nonexistent/c2watch.conf", &err);
 	ok(c == NULL, "missing file refused");
 	is_str(err.msg, "/nonexistent/c2watch.conf: cannot read: No such file or directory",
@@ -590,6 +603,11 @@ test_example(void)
 	is_str(c->node.id, "cert-a-tokyo-1", "example node id");
 	is_int(c->npeers, 1, "example has one peer");
 	is_str(c->observer.anchor_tz, "Asia/Tokyo", "example anchor zone");
+	ok(c->server.tls_cert == NULL && c->server.users_file == NULL &&
+	    c->observer.proxy == NULL && c->hook.on_change == NULL,
+	    "example: empty values with a trailing comment are unset");
+	is_str(c->observer.user_agent, "Mozilla/5.0 (compatible)", "example: comment stripped");
+	is_str(c->server.listen[0], "127.0.0.1:9090", "example listen");
 	conf_free(c);
 }
 

@@ -239,6 +239,14 @@ test_rows(void)
 	ROW("A,,a.example,,,,,\xff\xfe,", "@:2: summary: not valid UTF-8\n", "bad UTF-8");
 	ROW("A,,a.example,,", "@:2: 5 fields, but the header has 9\n", "too few fields");
 	ROW("A,,a.example,,,,,,,,", "@:2: 11 fields, but the header has 9\n", "too many fields");
+	{
+		char many[512];
+		int k, o = snprintf(many, sizeof(many), "A,,a.example,,,,,,");
+
+		for (k = 0; k < 70; k++)
+			o += snprintf(many + o, sizeof(many) - (size_t)o, ",");
+		ROW(many, "@:2: 79 fields, but the header has 9\n", "far too many fields");
+	}
 	ROW("A,,a.example,,,,,\"x\"y,",
 	    "@:2: CSV syntax: text after a closing quote\n", "text after closing quote");
 	ROW("A,,a.example,,,,,x\"y,",
