@@ -33,6 +33,7 @@ static const char *const col_names[NCOL] = { "threat_id", "ip", "domain", "url",
 #define MAX_FIELDS 64
 #define THREAT_ID_MAX 256
 #define SHOW_MAX 60
+#define SHOW_BUF (SHOW_MAX * 4 + 16)
 
 /* Where problems go: the CSV reader's error buffer (every problem, capped) or the
  * caller's single message (the first problem). */
@@ -71,7 +72,7 @@ report(struct sink *s, const char *col, const char *fmt, ...)
 
 /* A value as shown in a message: quoted, control characters escaped, long ones cut. */
 static const char *
-show(const char *v, char out[SHOW_MAX * 4 + 8])
+show(const char *v, char out[SHOW_BUF])
 {
 	size_t i, o = 0;
 
@@ -152,7 +153,7 @@ set_string(json_t *t, const char *key, const char *val, size_t n)
 static int
 check_text(json_t *t, const char *key, const char *v, int fold, struct sink *s)
 {
-	char shown[SHOW_MAX * 4 + 8];
+	char shown[SHOW_BUF];
 	size_t i, n = strlen(v);
 	char *copy = NULL;
 	int rc = -1;
@@ -186,31 +187,39 @@ out:
 	return rc;
 }
 
-static void
+/* Returns 0, or -1 when out of memory. */
+static int
 percent_encode(struct util_buf *b, const char *p)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
-	for (; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
+	while (*p) {
+		size_t run = 0;
 		char enc[3];
+		unsigned char ch;
 
-		if (ch > 0x20 && ch < 0x7f) {
-			util_buf_add(b, p, 1);
-			continue;
-		}
+		while (p[run] != '\0' && (unsigned char)p[run] > 0x20 && (unsigned char)p[run] < 0x7f)
+			run++;
+		if (run > 0 && util_buf_add(b, p, run) != 0)
+			return -1;
+		p += run;
+		if (*p == '\0')
+			break;
+		ch = (unsigned char)*p++;
 		enc[0] = '%';
 		enc[1] = hex[ch >> 4];
 		enc[2] = hex[ch & 15];
-		util_buf_add(b, enc, 3);
+		if (util_buf_add(b, enc, 3) != 0)
+			return -1;
 	}
+	return 0;
 }
 
 /* Normalises the url (and folds in the port column when the URL has none). */
 static int
 check_url(json_t *t, const char *v, struct sink *s)
 {
-	char shown[SHOW_MAX * 4 + 8], why[160];
+	char shown[SHOW_BUF], why[160];
 	struct conf_url u;
 	struct util_buf b;
 	json_t *jport = json_object_get(t, "port");
@@ -243,10 +252,9 @@ check_url(json_t *t, const char *v, struct sink *s)
 		goto oom;
 	if (port >= 0 && port != defport && util_buf_printf(&b, ":%d", port) != 0)
 		goto oom;
-	if (u.rest[0] != '/')
-		util_buf_add(&b, "/", 1);
-	percent_encode(&b, u.rest);
-	if (b.data == NULL || set_string(t, "url", b.data, b.len) != 0)
+	if (u.rest[0] != '/' && util_buf_add(&b, "/", 1) != 0)
+		goto oom;
+	if (percent_encode(&b, u.rest) != 0 || b.data == NULL || set_string(t, "url", b.data, b.len) != 0)
 		goto oom;
 	rc = 0;
 	goto out;
@@ -260,7 +268,7 @@ out:
 static int
 check_port(json_t *t, json_t *v, struct sink *s)
 {
-	char shown[SHOW_MAX * 4 + 8];
+	char shown[SHOW_BUF];
 	long long port = -1;
 
 	if (json_is_integer(v)) {
@@ -362,7 +370,7 @@ tidy(json_t *t, struct sink *s)
 static int
 check_all(json_t *t, struct sink *s)
 {
-	char shown[SHOW_MAX * 4 + 8], norm[CONF_HOST_MAX];
+	char shown[SHOW_BUF], norm[CONF_HOST_MAX];
 	const char *v, *why;
 	size_t before = s->count;
 	json_t *jv;
@@ -659,7 +667,7 @@ static int
 header(struct reader *r)
 {
 	struct csv *c = &r->csv;
-	char shown[SHOW_MAX * 4 + 8];
+	char shown[SHOW_BUF];
 	size_t i;
 	size_t before = r->sink.count;
 

@@ -549,6 +549,62 @@ test_big(void)
 	done(&r);
 }
 
+/* jansson's allocations fail at the Nth call: every failure point must give -1, *out
+ * untouched and no leak (ASan checks), or, when tolerated, the right result. */
+static unsigned long alloc_calls, alloc_fail_at;
+static int alloc_failed;
+
+static void *
+failing_malloc(size_t n)
+{
+	if (alloc_fail_at != 0 && ++alloc_calls == alloc_fail_at) {
+		alloc_failed = 1;
+		return NULL;
+	}
+	return malloc(n);
+}
+
+static void
+test_alloc_failures(void)
+{
+	const char *data = "threat_id,ip,domain,url,port,summary\n"
+			   "A,192.0.2.1,,,80,x\n"
+			   "A,,b\xc3\xbc" "cher.example,,,\"two\nlines\"\n"
+			   "A,,,http://a.example/ p,,\n"
+			   "A,192.0.2.1,,,80,dup\n";
+	unsigned long n;
+	int bad = 0, completed = 0;
+	json_t *sentinel = json_null();
+
+	write_csv(data, strlen(data));
+	json_set_alloc_funcs(failing_malloc, free);
+	for (n = 1; n < 5000 && !completed; n++) {
+		struct util_buf errs;
+		json_t *out = sentinel;
+		int rc;
+
+		alloc_calls = 0;
+		alloc_fail_at = n;
+		alloc_failed = 0;
+		util_buf_init(&errs, 0);
+		rc = conf_targets_read(csv_path, NULL, &out, &errs, NULL, NULL, NULL);
+		if (!alloc_failed) {
+			completed = 1;
+			if (rc != 0 || json_array_size(out) != 3)
+				bad++;
+		} else if (rc == 0 ? json_array_size(out) != 3 : out != sentinel) {
+			bad++;
+		}
+		if (rc == 0)
+			json_decref(out);
+		util_buf_fini(&errs);
+	}
+	alloc_fail_at = 0;
+	json_set_alloc_funcs(malloc, free);
+	ok(completed, "allocation failures tried at every point (%lu)", n - 1);
+	is_int(bad, 0, "every allocation failure handled");
+}
+
 int
 main(void)
 {
@@ -569,6 +625,7 @@ main(void)
 	test_duplicates();
 	test_check_and_key();
 	test_big();
+	test_alloc_failures();
 	unlink(csv_path);
 	rmdir(tmpdir);
 	return tap_done();
