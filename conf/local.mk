@@ -1,1 +1,20 @@
-# conf: nothing built yet
+# conf: config file (INI) and targets CSV
+noinst_LIBRARIES += conf/libconf.a
+noinst_HEADERS += conf/conf.h conf/conf_int.h
+conf_libconf_a_SOURCES = conf/conf_ini.c conf/conf_print.c conf/conf_targets.c conf/conf_net.c
+conf_libconf_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(JANSSON_CFLAGS) $(IDN2_CFLAGS)
+CONF_LIBS = conf/libconf.a $(UTIL_LIBS) $(INIH_LIBS) $(JANSSON_LIBS) $(IDN2_LIBS)
+
+check_PROGRAMS += tests/test_conf tests/test_targets
+TESTS += tests/test_conf tests/test_targets
+tests_test_conf_SOURCES = tests/test_conf.c
+tests_test_conf_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_conf_LDADD = $(CONF_LIBS)
+tests_test_targets_SOURCES = tests/test_targets.c
+tests_test_targets_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_targets_LDADD = $(CONF_LIBS)
+
+# the example is installed beside where the real config goes; the unit is for packagers
+c2watchconfdir = $(sysconfdir)/c2watch
+dist_c2watchconf_DATA = conf/c2watch.conf.example
+EXTRA_DIST += conf/c2watch.service
