@@ -60,7 +60,7 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 			printf("#   \"%s\" does not contain \"%s\"\n", h_ ? h_ : "(null)", n_); \
 	} while (0)
 
-TAP_UNUSED static void
+__attribute__((format(printf, 1, 2))) TAP_UNUSED static void
 tap_diag(const char *fmt, ...)
 {
 	va_list ap;

@@ -11,11 +11,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
-/* tap_diag has no format attribute, so clang's -Wformat-nonliteral fires inside tap.h */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 #include "tests/tap.h"
-#pragma GCC diagnostic pop
 
 static char tmpdir[PATH_MAX];
 static char csv_path[PATH_MAX + 32];

@@ -1,0 +1,132 @@
+#!/bin/sh
+# The built c2watch binary: config checking, target import and listing, export, usage errors
+# and exit statuses, run in a temporary directory.
+. "$TESTS_SRCDIR/tap.sh"
+C=${C2WATCH:?}
+cd "$T" || exit 99
+
+cat > node.conf <<'CONF'
+[node]
+id = cli-test
+organization = Test CERT
+data_dir = data ; relative to this file
+CONF
+
+# --- check-config
+out=$("$C" check-config -c node.conf); rc=$?
+is "$rc" 0 "check-config accepts a minimal config"
+has "$out" "id = cli-test" "and prints the effective config"
+has "$out" "interval = 4h" "with defaults filled in"
+"$C" check-config -c node.conf > printed.conf
+sed -i '1d' printed.conf
+out=$("$C" check-config -c printed.conf); rc=$?
+is "$rc" 0 "the printed config is itself valid"
+
+printf '[node]\nid = x\ndata_dir = d\nbogus = 1\n' > bad.conf
+err=$("$C" check-config -c bad.conf 2>&1); rc=$?
+is "$rc" 2 "an unknown key exits 2"
+has "$err" "bad.conf:4: bogus:" "and names file, line and key"
+printf '[node]\nid = x\ndata_dir = d\n[observer]\ninterval = 4 hours\n' > bad2.conf
+err=$("$C" check-config -c bad2.conf 2>&1); rc=$?
+is "$rc" 2 "a bad duration exits 2"
+has "$err" "bad2.conf:5: interval:" "and names file, line and key"
+err=$("$C" check-config -c missing.conf 2>&1); rc=$?
+is "$rc" 2 "a missing config file exits 2"
+has "$err" "missing.conf" "and names it"
+out=$(C2WATCH_CONF=node.conf "$C" check-config); rc=$?
+is "$rc" 0 "\$C2WATCH_CONF names the config when -c is absent"
+mkdir sub && cp node.conf sub/c2watch.conf
+out=$(cd sub && "$C" check-config); rc=$?
+is "$rc" 0 "./c2watch.conf is found next"
+
+# --- import
+cat > t.csv <<'CSV'
+threat_id,ip,domain,url,port,report_date,malware_sha256,file_type,summary,user_agent
+APT-1,203.0.113.5,,,,2026-11-01,,,"first, with a comma",
+APT-1,,c2.example,,8443,,,,,
+APT-2,,,http://Gate.Example/p.php,,,,,"say ""hi""",Mozilla/5.0 (bot)
+CSV
+out=$("$C" import t.csv -c node.conf); rc=$?
+is "$rc" 0 "import of a good CSV"
+has "$out" "3 new" "counts three new targets"
+out=$("$C" -c node.conf import t.csv 2>&1); rc=$?
+out=$("$C" import -c node.conf t.csv); rc=$?
+is "$rc" 0 "options before the operand work too"
+has "$out" "3 unchanged" "importing again adds nothing"
+out=$("$C" targets -c node.conf --json); rc=$?
+is "$rc" 0 "targets --json"
+n=$(printf '%s\n' "$out" | grep -c threat_id)
+is "$n" 3 "lists three targets"
+has "$out" '"url":"http://gate.example/p.php"' "with the URL host lowercased"
+has "$out" '"summary":"say \"hi\""' "and quotes unescaped from CSV"
+out=$("$C" targets --threat-id APT-2 -c node.conf); rc=$?
+has "$out" "gate.example" "targets --threat-id filters"
+case "$out" in *203.0.113.5*) ok 1 "and leaves other threats out" ;; *) ok 0 "and leaves other threats out" ;; esac
+
+cat > bad.csv <<'CSV'
+threat_id,ip,domain
+APT-3,300.1.2.3,
+APT-3,,ok.example
+APT-3,,
+CSV
+err=$("$C" import bad.csv -c node.conf 2>&1); rc=$?
+is "$rc" 2 "a CSV with bad lines exits 2"
+has "$err" 'bad.csv:2: ip: bad IPv4 address "300.1.2.3"' "reports line 2"
+has "$err" "bad.csv:4:" "and line 4"
+out=$("$C" targets --threat-id APT-3 --json -c node.conf)
+is "$out" "[]" "and imports nothing, not even the good line"
+
+printf 'ip\n198.51.100.7\n' > nothreat.csv
+err=$("$C" import nothreat.csv -c node.conf 2>&1); rc=$?
+is "$rc" 2 "without a threat_id column, --threat-id is needed"
+out=$("$C" import nothreat.csv --threat-id OPS-9 -c node.conf); rc=$?
+is "$rc" 0 "--threat-id supplies it"
+out=$("$C" targets --threat-id OPS-9 --json -c node.conf)
+has "$out" "198.51.100.7" "and the target is stored under it"
+
+: > empty.csv
+err=$("$C" import empty.csv -c node.conf 2>&1); rc=$?
+is "$rc" 2 "an empty file exits 2"
+err=$("$C" import nosuch.csv -c node.conf 2>&1); rc=$?
+is "$rc" 2 "a missing file exits 2"
+has "$err" "nosuch.csv" "and names it"
+err=$("$C" import t.csv --format xml -c node.conf 2>&1); rc=$?
+is "$rc" 2 "an unknown format exits 2"
+
+# --- export
+out=$("$C" export --format json -c node.conf); rc=$?
+is "$rc" 0 "export json with no records"
+is "$out" "[]" "is an empty array"
+out=$("$C" export --format csv -c node.conf); rc=$?
+has "$out" "id,threat_id,node" "export csv prints its header"
+err=$("$C" export --format json --since yesterday -c node.conf 2>&1); rc=$?
+is "$rc" 2 "a bad --since exits 2"
+
+# --- usage
+for cmd in check-config import targets export version; do
+	out=$("$C" $cmd --help); rc=$?
+	is "$rc" 0 "$cmd --help exits 0"
+	has "$out" "usage: c2watch $cmd" "$cmd --help shows its usage"
+done
+err=$("$C" frobnicate 2>&1); rc=$?
+is "$rc" 2 "an unknown command exits 2"
+err=$("$C" targets --bogus -c node.conf 2>&1); rc=$?
+is "$rc" 2 "an unknown option exits 2"
+err=$("$C" 2>&1); rc=$?
+is "$rc" 2 "no command exits 2"
+out=$("$C" version); rc=$?
+has "$out" "c2watch" "version prints the name"
+
+# --- two processes on one data directory
+awk 'BEGIN { print "threat_id,ip"; for (i = 0; i < 3000; i++) printf "BULK-A,10.%d.%d.%d\n", int(i/65536)%256, int(i/256)%256, i%256 }' > a.csv
+awk 'BEGIN { print "threat_id,ip"; for (i = 0; i < 3000; i++) printf "BULK-B,10.%d.%d.%d\n", int(i/65536)%256, int(i/256)%256, i%256 }' > b.csv
+"$C" import a.csv -c node.conf > a.out & pa=$!
+"$C" import b.csv -c node.conf > b.out & pb=$!
+wait $pa; ra=$?
+wait $pb; rb=$?
+is "$ra$rb" 00 "two imports at once both succeed"
+na=$("$C" targets --threat-id BULK-A --json -c node.conf | grep -c BULK-A)
+nb=$("$C" targets --threat-id BULK-B --json -c node.conf | grep -c BULK-B)
+is "$na/$nb" 3000/3000 "and every target of both is stored"
+
+done_testing
