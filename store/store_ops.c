@@ -508,6 +508,63 @@ give_feed(struct scan *sc, const MDB_val *label, store_record_cb cb, void *arg,
 	    (const char *)v.mv_data + STORE_ID_LEN, v.mv_size - STORE_ID_LEN, arg);
 }
 
+/* Records of a scan are fetched from the feed a chunk at a time in label order, which
+ * walks the feed forward instead of jumping around it; pointers into the map stay valid
+ * for the whole read transaction, so nothing is copied. */
+#define FETCH_CHUNK 4096
+
+struct fetch {
+	struct scan *sc;
+	MDB_cursor *feed;
+	size_t n;
+	struct fetch_item {
+		uint64_t label;
+		size_t pos;
+	} items[FETCH_CHUNK];
+	MDB_val vals[FETCH_CHUNK];
+	uint64_t labels[FETCH_CHUNK];
+};
+
+static int
+by_label(const void *a, const void *b)
+{
+	const struct fetch_item *x = a, *y = b;
+
+	return (x->label > y->label) - (x->label < y->label);
+}
+
+static int
+fetch_flush(struct fetch *f, store_record_cb cb, void *arg, struct store_err *err)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		f->items[i].pos = i;
+		f->items[i].label = f->labels[i];
+	}
+	qsort(f->items, f->n, sizeof(f->items[0]), by_label);
+	for (size_t i = 0; i < f->n; i++) {
+		unsigned char lb[8];
+		MDB_val k = {8, lb};
+		int rc;
+
+		put_be64(lb, f->items[i].label);
+		rc = mdb_cursor_get(f->feed, &k, &f->vals[f->items[i].pos], MDB_SET_KEY);
+		if (rc != 0)
+			return scan_fail(f->sc, rc, "record indexed but missing from the feed", err);
+		if (f->vals[f->items[i].pos].mv_size < STORE_ID_LEN)
+			return scan_fail(f->sc, MDB_CORRUPTED, "short feed entry", err);
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		const MDB_val *v = &f->vals[i];
+		int ret = cb((int64_t)f->labels[i], v->mv_data,
+		    (const char *)v->mv_data + STORE_ID_LEN, v->mv_size - STORE_ID_LEN, arg);
+
+		if (ret != 0)
+			return ret;
+	}
+	f->n = 0;
+	return STORE_OK;
+}
+
 int
 store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
     int64_t since_us, int64_t until_us, store_record_cb cb, void *arg,
@@ -516,6 +573,7 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 	unsigned char kb[OBS_KEY_MAX], seek[OBS_VAL_LEN];
 	size_t pn = 0;
 	struct scan sc;
+	struct fetch *f = NULL;
 	MDB_val k, v;
 	MDB_cursor_op op = MDB_FIRST;
 	int rc, ret = STORE_OK;
@@ -536,12 +594,26 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 			op = MDB_GET_BOTH_RANGE;
 		}
 	}
-	if (scan_begin(s, STORE_DBI_OBS, &sc, err) != STORE_OK)
+	f = malloc(sizeof(*f));
+	if (f == NULL) {
+		store_seterr(err, "%s: out of memory", s->dir);
 		return STORE_ERR;
+	}
+	if (scan_begin(s, STORE_DBI_OBS, &sc, err) != STORE_OK) {
+		free(f);
+		return STORE_ERR;
+	}
+	f->sc = &sc;
+	f->n = 0;
+	rc = mdb_cursor_open(sc.txn, s->dbi[STORE_DBI_FEED], &f->feed);
+	if (rc != 0) {
+		ret = scan_fail(&sc, rc, "opening a cursor", err);
+		f->feed = NULL;
+		goto out;
+	}
 	for (rc = mdb_cursor_get(sc.cur, &k, &v, op); rc == 0;
 	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
 		const unsigned char *vp = v.mv_data;
-		MDB_val label;
 		int64_t t;
 
 		if (pn && !has_prefix(&k, kb, pn)) {
@@ -560,15 +632,19 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 			}
 			continue;
 		}
-		label.mv_size = 8;
-		label.mv_data = (void *)(vp + 8);
-		ret = give_feed(&sc, &label, cb, arg, err);
-		if (ret != 0)
+		f->labels[f->n++] = get_be64(vp + 8);
+		if (f->n == FETCH_CHUNK && (ret = fetch_flush(f, cb, arg, err)) != 0)
 			goto out;
 	}
-	if (rc != MDB_NOTFOUND)
+	if (rc != MDB_NOTFOUND) {
 		ret = scan_fail(&sc, rc, "reading records", err);
+		goto out;
+	}
+	ret = fetch_flush(f, cb, arg, err);
 out:
+	if (f->feed)
+		mdb_cursor_close(f->feed);
+	free(f);
 	scan_end(&sc);
 	return ret;
 }
