@@ -1,13 +1,19 @@
 # observer: probe building blocks without HTTP — robots.txt rules, ICMP echo, DNS
 noinst_LIBRARIES += observer/libobsbase.a
 observer_libobsbase_a_SOURCES = \
-	observer/obs_robots.c observer/obs_robots.h
+	observer/obs_robots.c observer/obs_robots.h \
+	observer/obs_icmp.c observer/obs_icmp.h
 observer_libobsbase_a_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS)
 
 check_PROGRAMS += tests/test_robots
 TESTS += tests/test_robots
 tests_test_robots_SOURCES = tests/test_robots.c
 tests_test_robots_LDADD = observer/libobsbase.a $(UTIL_LIBS)
+
+check_PROGRAMS += tests/test_icmp
+TESTS += tests/test_icmp
+tests_test_icmp_SOURCES = tests/test_icmp.c
+tests_test_icmp_LDADD = observer/libobsbase.a
 EXTRA_DIST += tests/data/robots/cases.tsv tests/data/robots/rfc-simple.txt \
 	tests/data/robots/rfc-longest.txt tests/data/robots/merged.txt \
 	tests/data/robots/bom-crlf.txt
