@@ -35,6 +35,10 @@ struct obs_robots {
 
 static void
 seterr(char *err, size_t errsz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
 
