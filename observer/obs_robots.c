@@ -33,6 +33,29 @@ struct obs_robots {
 	char *agent;
 };
 
+/* Allocation goes through here so a test can fail the Nth allocation. */
+static void *(*hook_malloc)(size_t);
+static void *(*hook_realloc)(void *, size_t);
+
+void
+obs_robots_set_alloc(void *(*m)(size_t), void *(*r)(void *, size_t))
+{
+	hook_malloc = m;
+	hook_realloc = r;
+}
+
+static void *
+xmalloc(size_t n)
+{
+	return hook_malloc != NULL ? hook_malloc(n) : malloc(n);
+}
+
+static void *
+xrealloc(void *p, size_t n)
+{
+	return hook_realloc != NULL ? hook_realloc(p, n) : realloc(p, n);
+}
+
 static void
 seterr(char *err, size_t errsz, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -158,7 +181,7 @@ rule_add(struct obs_rule_list *l, const struct obs_rule *r)
 
 		if (ncap > OBS_ROBOTS_MAX_RULES)
 			ncap = OBS_ROBOTS_MAX_RULES;
-		nv = realloc(l->v, ncap * sizeof(*nv));
+		nv = xrealloc(l->v, ncap * sizeof(*nv));
 		if (nv == NULL)
 			return -1;
 		l->v = nv;
@@ -179,7 +202,7 @@ rule_make(const char *val, size_t vlen, int allow, struct obs_rule *r)
 	if (r->anchored)
 		vlen--;
 	/* "Disallow: foo" is read as "/foo", as the major crawlers do. */
-	r->pat = malloc(3 * vlen + 2);
+	r->pat = xmalloc(3 * vlen + 2);
 	if (r->pat == NULL)
 		return -1;
 	n = 0;
@@ -238,16 +261,17 @@ is_blank(char c)
 static struct obs_robots *
 robots_alloc(enum obs_robots_policy policy, const char *user_agent)
 {
-	struct obs_robots *r = calloc(1, sizeof(*r));
+	struct obs_robots *r = xmalloc(sizeof(*r));
 	const char *ua = user_agent ? user_agent : "";
 	size_t n;
 
 	if (r == NULL)
 		return NULL;
+	memset(r, 0, sizeof(*r));
 	while (is_blank(*ua))
 		ua++;
 	n = token_len(ua, strlen(ua));
-	r->agent = malloc(n + 1);
+	r->agent = xmalloc(n + 1);
 	if (r->agent == NULL) {
 		free(r);
 		return NULL;
@@ -375,7 +399,9 @@ obs_robots_parse(const char *body, size_t len, const char *user_agent,
 			if (targets == 3) {
 				struct obs_rule copy = rule;
 
-				copy.pat = strdup(rule.pat);
+				copy.pat = xmalloc(rule.len + 1);
+				if (copy.pat != NULL)
+					memcpy(copy.pat, rule.pat, rule.len + 1);
 				if (copy.pat == NULL || rule_add(&global, &copy) < 0) {
 					free(copy.pat);
 					free(rule.pat);
@@ -457,7 +483,7 @@ obs_robots_allowed(const struct obs_robots *r, const char *path_and_query)
 	if (n > (SIZE_MAX - 1) / 3)
 		return 0;
 	if (3 * n + 1 > sizeof(stackbuf)) {
-		norm = malloc(3 * n + 1);
+		norm = xmalloc(3 * n + 1);
 		/* No memory for the comparison: refusing is the polite answer. */
 		if (norm == NULL)
 			return 0;

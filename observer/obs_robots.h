@@ -4,8 +4,9 @@
  * whether a path may be requested. It selects the group for the product token of the
  * configured User-Agent ("Mozilla/5.0 (compatible)" -> "Mozilla"), falls back to the "*"
  * group, merges groups naming the same agent, lets the longest pattern win (Allow on a
- * tie) and understands the "*" wildcard and the "$" end anchor. It never fetches anything,
- * never logs and keeps no global state; a rule set is immutable once built.
+ * tie) and understands the "*" wildcard and the "$" end anchor. It never fetches anything
+ * and never logs; a rule set is immutable once built. Its only global state is the
+ * allocation hook tests use.
  */
 #ifndef C2W_OBS_ROBOTS_H
 #define C2W_OBS_ROBOTS_H
@@ -76,5 +77,12 @@ const char *obs_robots_agent(const struct obs_robots *r);
 
 /* Frees a rule set; NULL is a no-op. */
 void obs_robots_free(struct obs_robots *r);
+
+/*
+ * Routes this module's allocations through m and r (NULL, NULL: back to malloc and
+ * realloc), so that tests can fail the Nth one. Not thread-safe; memory is still released
+ * with free(), so the hooks must hand out malloc-compatible blocks.
+ */
+void obs_robots_set_alloc(void *(*m)(size_t), void *(*r)(void *, size_t));
 
 #endif

@@ -334,6 +334,70 @@ test_fetch_policy(void)
 	obs_robots_free(r);
 }
 
+static int alloc_calls, alloc_fail_at;
+
+static void *
+failing_malloc(size_t n)
+{
+	return ++alloc_calls == alloc_fail_at ? NULL : malloc(n);
+}
+
+static void *
+failing_realloc(void *p, size_t n)
+{
+	return ++alloc_calls == alloc_fail_at ? NULL : realloc(p, n);
+}
+
+/* Every allocation failure ends in -1, *out NULL and a message; leaks show under ASan. */
+static void
+test_alloc_failures(void)
+{
+	struct util_buf b;
+	struct obs_robots *r = NULL;
+	char err[128], longpath[600];
+	int n, failures = 0, bad = 0, rc = -1;
+	size_t i;
+
+	util_buf_init(&b, 0);
+	util_buf_add(&b, "User-agent: *\nUser-agent: bot\n", 30);
+	for (i = 0; i < 40; i++)
+		util_buf_printf(&b, "Disallow: /p%zu\n", i);
+	obs_robots_set_alloc(failing_malloc, failing_realloc);
+	for (n = 1; n < 500 && rc != 0; n++) {
+		alloc_calls = 0;
+		alloc_fail_at = n;
+		r = (struct obs_robots *)&b;
+		err[0] = '\0';
+		rc = obs_robots_parse(b.data, b.len, "bot", &r, err, sizeof(err));
+		if (rc == 0)
+			break;
+		failures++;
+		if (r != NULL || strstr(err, "out of memory") == NULL)
+			bad++;
+	}
+	ok(failures >= 5, "allocation failures injected (%d)", failures);
+	is_int(bad, 0, "each failure returns -1, NULL and \"out of memory\"");
+	if (ok(rc == 0, "parse succeeds once allocations do")) {
+		is_int(obs_robots_allowed(r, "/p39"), 0, "and the rules are all there");
+		/* A path too long for the stack buffer needs memory to be compared. */
+		memset(longpath, 'a', sizeof(longpath) - 1);
+		longpath[0] = '/';
+		longpath[sizeof(longpath) - 1] = '\0';
+		alloc_calls = 0;
+		alloc_fail_at = 1;
+		is_int(obs_robots_allowed(r, longpath), 0, "no memory for a lookup: disallowed");
+		alloc_fail_at = 0;
+		is_int(obs_robots_allowed(r, longpath), 1, "with memory the same path is allowed");
+		obs_robots_free(r);
+	}
+	alloc_calls = 0;
+	alloc_fail_at = 1;
+	ok(obs_robots_from_fetch(404, NULL, 0, "bot", &r, err, sizeof(err)) == -1 && r == NULL,
+	    "from_fetch reports allocation failure");
+	obs_robots_set_alloc(NULL, NULL);
+	util_buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -344,5 +408,6 @@ main(void)
 	test_files();
 	test_limits();
 	test_fetch_policy();
+	test_alloc_failures();
 	return tap_done();
 }
