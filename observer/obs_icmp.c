@@ -29,6 +29,7 @@
 #define MAGIC_LEN 8
 #define RECV_BURST 512   /* packets read per wake-up before the schedule is looked at */
 #define RETRY_US 10000   /* resend delay after EAGAIN / ENOBUFS */
+#define PACE_BURST_US 10000 /* a paced pinger may catch up on at most this much lag */
 
 struct echo_slot {
 	int64_t sent_us;
@@ -60,6 +61,8 @@ struct obs_pinger {
 	int fd4, fd6;
 	enum obs_icmp_mode mode4, mode6;
 	int ran;
+	int64_t pace_us;   /* gap between two sends under max_pps, or 0 */
+	int64_t slot_us;   /* earliest time the next send may go out */
 };
 
 static void
@@ -128,6 +131,12 @@ obs_pinger_new(const struct obs_pinger_opts *opts, struct obs_pinger **out, char
 		p->opts.payload_len = 56;
 	if (p->opts.max_targets == 0)
 		p->opts.max_targets = 65536;
+	if (p->opts.max_pps < 0) {
+		seterr(err, errsz, "obs_pinger_new: max_pps %d < 0", p->opts.max_pps);
+		goto out;
+	}
+	if (p->opts.max_pps > 0)
+		p->pace_us = 1000000 / p->opts.max_pps > 0 ? 1000000 / p->opts.max_pps : 1;
 	if (p->opts.payload_len < 16 || p->opts.payload_len > 1024) {
 		seterr(err, errsz, "obs_pinger_new: payload_len %zu not in 16..1024",
 		    p->opts.payload_len);
@@ -634,7 +643,21 @@ obs_pinger_run(struct obs_pinger *p, int timeout_ms, char *err, size_t errsz)
 
 				if (t->done)
 					continue;
+				if (t->tries < t->count && now >= t->next_us &&
+				    p->pace_us > 0 && now < p->slot_us) {
+					/* Over the rate: wait for the next slot, keep the turn. */
+					if (p->slot_us < next_due)
+						next_due = p->slot_us;
+					continue;
+				}
 				if (t->tries < t->count && now >= t->next_us) {
+					if (p->pace_us > 0) {
+						/* Average rate exact, bursts at most PACE_BURST_US
+						 * worth, whatever poll()'s millisecond grain. */
+						if (p->slot_us < now - PACE_BURST_US)
+							p->slot_us = now - PACE_BURST_US;
+						p->slot_us += p->pace_us;
+					}
 					if (send_next(p, i, buf, now)) {
 						t->next_us = now + RETRY_US;
 					} else {

@@ -30,6 +30,7 @@ struct obs_pinger_opts {
 	int reply_wait_ms;    /* wait for the last reply after the last request; 0: 1000 */
 	size_t payload_len;   /* echo data bytes, 16..1024; 0: 56 */
 	size_t max_targets;   /* 0: 65536 */
+	int max_pps;          /* echo requests per second, all targets together; 0: no cap */
 };
 
 /* Results of one target, kept current as echoes go out and replies come in. */

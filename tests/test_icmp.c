@@ -352,6 +352,28 @@ test_live(void)
 	    (long long)el);
 	obs_pinger_free(p);
 
+	/* A rate cap spaces the echoes: 20 at 100 per second take about 190 ms. */
+	o.max_pps = 100;
+	obs_pinger_new(&o, &p, err, sizeof(err));
+	for (i = 10; i < 30; i++) {
+		struct sockaddr_in a;
+
+		snprintf(name, sizeof(name), "127.0.0.%d", i);
+		a = sin4(name);
+		obs_pinger_add(p, SA(a), sizeof(a), 1, 0, err, sizeof(err));
+	}
+	t0 = mono_us();
+	obs_pinger_run(p, 3000, err, sizeof(err));
+	el = (mono_us() - t0) / 1000;
+	rc = 0;
+	for (i = 0; i < 20; i++)
+		rc += obs_pinger_result(p, (size_t)i)->received;
+	is_int(rc, 20, "live: paced run gets every reply");
+	ok(el >= 170 && el < 1000, "live: 100 echoes/s cap spaces 20 echoes (%lld ms)",
+	    (long long)el);
+	obs_pinger_free(p);
+	o.max_pps = 0;
+
 	/* The caller's deadline cuts a long run short. */
 	obs_pinger_new(NULL, &p, err, sizeof(err));
 	{
