@@ -1,0 +1,650 @@
+/*
+ * Many names through one c-ares channel, driven by poll(): ares_getaddrinfo() asks for A
+ * and AAAA together, and a window of max_inflight names keeps thousands of targets from
+ * arriving at the recursive resolver as one burst. Also the special-purpose address
+ * blocks (IANA IPv4 and IPv6 Special-Purpose Address Registries) behind allow_private.
+ */
+#include <config.h>
+
+#include <arpa/inet.h>
+#include <ares.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "observer/obs_dns.h"
+
+struct name_q {
+	char *name;
+	struct obs_resolver *r;
+	int started, finished;
+	struct obs_dns_result res;
+};
+
+struct obs_resolver {
+	struct obs_resolver_opts opts;
+	ares_channel ch;
+	int lib_init;
+	struct name_q *q;
+	size_t nq, capq;
+	size_t inflight, finished;
+	int ran;
+};
+
+static void
+seterr(char *err, size_t errsz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errsz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+obs_dns_status_name(enum obs_dns_status st)
+{
+	switch (st) {
+	case OBS_DNS_OK: return "ok";
+	case OBS_DNS_NXDOMAIN: return "NXDOMAIN";
+	case OBS_DNS_NODATA: return "NODATA";
+	case OBS_DNS_SERVFAIL: return "SERVFAIL";
+	case OBS_DNS_REFUSED: return "REFUSED";
+	case OBS_DNS_TIMEOUT: return "timeout";
+	case OBS_DNS_BADNAME: return "bad-name";
+	case OBS_DNS_ERROR: break;
+	}
+	return "error";
+}
+
+const char *
+obs_dns_error_kind(enum obs_dns_status st)
+{
+	return st == OBS_DNS_OK ? NULL : "dns";
+}
+
+int
+obs_resolver_new(const struct obs_resolver_opts *opts, struct obs_resolver **out,
+    char *err, size_t errsz)
+{
+	struct obs_resolver *r = NULL;
+	struct ares_options ao;
+	int mask, st, rc = -1;
+
+	if (out == NULL) {
+		seterr(err, errsz, "obs_resolver_new: NULL argument");
+		return -1;
+	}
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		seterr(err, errsz, "obs_resolver_new: out of memory");
+		goto out;
+	}
+	if (opts != NULL)
+		r->opts = *opts;
+	if (r->opts.timeout_ms <= 0)
+		r->opts.timeout_ms = 2000;
+	if (r->opts.tries <= 0)
+		r->opts.tries = 2;
+	if (r->opts.max_inflight == 0)
+		r->opts.max_inflight = 256;
+	if (r->opts.max_addrs == 0)
+		r->opts.max_addrs = 64;
+	if (r->opts.max_names == 0)
+		r->opts.max_names = 100000;
+	r->opts.servers = NULL; /* not kept: the caller's string need not outlive us */
+
+	st = ares_library_init(ARES_LIB_INIT_ALL);
+	if (st != ARES_SUCCESS) {
+		seterr(err, errsz, "obs_resolver_new: ares_library_init: %s", ares_strerror(st));
+		goto out;
+	}
+	r->lib_init = 1;
+	memset(&ao, 0, sizeof(ao));
+	ao.timeout = r->opts.timeout_ms;
+	ao.tries = r->opts.tries;
+	ao.lookups = r->opts.use_hosts ? (char *)"fb" : (char *)"b";
+	/* Targets are fully qualified: a system search domain would turn a missing C2
+	 * domain into a query about the operator's own zone. */
+	ao.flags = ARES_FLAG_NOSEARCH;
+	/* Report SERVFAIL and REFUSED as such instead of skipping to the next server and
+	 * ending in "could not contact DNS servers": from a recursive resolver they are an
+	 * answer about the name (a dead C2 domain's broken delegation shows as SERVFAIL). */
+	ao.flags |= ARES_FLAG_NOCHECKRESP;
+	ao.ndomains = 0;
+	ao.domains = NULL;
+	mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS | ARES_OPT_FLAGS |
+	    ARES_OPT_DOMAINS;
+	st = ares_init_options(&r->ch, &ao, mask);
+	if (st != ARES_SUCCESS) {
+		r->ch = NULL;
+		seterr(err, errsz, "obs_resolver_new: ares_init_options: %s", ares_strerror(st));
+		goto out;
+	}
+	if (opts != NULL && opts->servers != NULL) {
+		st = ares_set_servers_ports_csv(r->ch, opts->servers);
+		if (st != ARES_SUCCESS) {
+			seterr(err, errsz, "obs_resolver_new: servers \"%s\": %s", opts->servers,
+			    ares_strerror(st));
+			goto out;
+		}
+	}
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	obs_resolver_free(r);
+	return rc;
+}
+
+/* Host names in LDH form (underscores tolerated: they occur in the wild), or an
+ * address literal; everything else is refused before c-ares sees it. */
+static int
+name_ok(const char *n)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	size_t len = strlen(n), label = 0, i;
+
+	if (inet_pton(AF_INET, n, buf) == 1 || inet_pton(AF_INET6, n, buf) == 1)
+		return 1;
+	if (len > 0 && n[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)n[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return 1;
+}
+
+int
+obs_resolver_add(struct obs_resolver *r, const char *name, char *err, size_t errsz)
+{
+	struct name_q *q;
+
+	if (r == NULL || name == NULL) {
+		seterr(err, errsz, "obs_resolver_add: NULL argument");
+		return -1;
+	}
+	if (r->ran) {
+		seterr(err, errsz, "obs_resolver_add: the resolver has already run");
+		return -1;
+	}
+	if (r->nq >= r->opts.max_names) {
+		seterr(err, errsz, "obs_resolver_add: more than %zu names", r->opts.max_names);
+		return -1;
+	}
+	if (r->nq == r->capq) {
+		size_t ncap = r->capq ? r->capq * 2 : 16;
+		struct name_q *nv = realloc(r->q, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			seterr(err, errsz, "obs_resolver_add: out of memory");
+			return -1;
+		}
+		r->q = nv;
+		r->capq = ncap;
+	}
+	q = &r->q[r->nq];
+	memset(q, 0, sizeof(*q));
+	q->name = strdup(name);
+	if (q->name == NULL) {
+		seterr(err, errsz, "obs_resolver_add: out of memory");
+		return -1;
+	}
+	q->r = r;
+	return (int)r->nq++;
+}
+
+static void
+finish(struct name_q *q, enum obs_dns_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+finish(struct name_q *q, enum obs_dns_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (q->finished)
+		return;
+	q->finished = 1;
+	q->r->finished++;
+	if (q->started)
+		q->r->inflight--;
+	q->res.status = st;
+	q->res.detail[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(q->res.detail, sizeof(q->res.detail), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* Copies the addresses of one answer, without duplicates, up to max_addrs per family.
+ * Returns 0 or -1 (memory). */
+static int
+take_addrs(struct name_q *q, const struct ares_addrinfo *ai, size_t cap)
+{
+	const struct ares_addrinfo_node *n;
+	size_t c4 = 0, c6 = 0, j;
+
+	for (n = ai->nodes; n != NULL; n = n->ai_next) {
+		if (n->ai_family == AF_INET)
+			c4++;
+		else if (n->ai_family == AF_INET6)
+			c6++;
+	}
+	c4 = c4 < cap ? c4 : cap;
+	c6 = c6 < cap ? c6 : cap;
+	if (c4 > 0 && (q->res.v4 = calloc(c4, sizeof(*q->res.v4))) == NULL)
+		return -1;
+	if (c6 > 0 && (q->res.v6 = calloc(c6, sizeof(*q->res.v6))) == NULL)
+		return -1;
+	for (n = ai->nodes; n != NULL; n = n->ai_next) {
+		if (n->ai_family == AF_INET && q->res.n4 < c4 &&
+		    n->ai_addrlen >= (ares_socklen_t)sizeof(struct sockaddr_in)) {
+			const struct in_addr *a =
+			    &((const struct sockaddr_in *)(const void *)n->ai_addr)->sin_addr;
+
+			for (j = 0; j < q->res.n4; j++)
+				if (memcmp(&q->res.v4[j], a, sizeof(*a)) == 0)
+					break;
+			if (j == q->res.n4)
+				q->res.v4[q->res.n4++] = *a;
+		} else if (n->ai_family == AF_INET6 && q->res.n6 < c6 &&
+		    n->ai_addrlen >= (ares_socklen_t)sizeof(struct sockaddr_in6)) {
+			const struct in6_addr *a =
+			    &((const struct sockaddr_in6 *)(const void *)n->ai_addr)->sin6_addr;
+
+			for (j = 0; j < q->res.n6; j++)
+				if (memcmp(&q->res.v6[j], a, sizeof(*a)) == 0)
+					break;
+			if (j == q->res.n6)
+				q->res.v6[q->res.n6++] = *a;
+		}
+	}
+	return 0;
+}
+
+static void
+on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct name_q *q = arg;
+	const char *n = q->name;
+
+	if (q->finished) {
+		ares_freeaddrinfo(ai);
+		return;
+	}
+	switch (status) {
+	case ARES_SUCCESS:
+		if (ai == NULL || take_addrs(q, ai, q->r->opts.max_addrs) < 0)
+			finish(q, OBS_DNS_ERROR, "error: %s: out of memory", n);
+		else if (q->res.n4 + q->res.n6 == 0)
+			finish(q, OBS_DNS_NODATA, "NODATA: %s has no A or AAAA record", n);
+		else
+			finish(q, OBS_DNS_OK, NULL);
+		break;
+	case ARES_ENOTFOUND:
+		finish(q, OBS_DNS_NXDOMAIN, "NXDOMAIN: %s does not exist", n);
+		break;
+	case ARES_ENODATA:
+		finish(q, OBS_DNS_NODATA, "NODATA: %s has no A or AAAA record", n);
+		break;
+	case ARES_ESERVFAIL:
+		finish(q, OBS_DNS_SERVFAIL, "SERVFAIL: the server failed to resolve %s", n);
+		break;
+	case ARES_EREFUSED:
+		finish(q, OBS_DNS_REFUSED, "REFUSED: the server refused the query for %s", n);
+		break;
+	case ARES_ETIMEOUT:
+		finish(q, OBS_DNS_TIMEOUT, "timeout: no answer for %s after %d tries", n,
+		    timeouts);
+		break;
+	case ARES_ECANCELLED:
+	case ARES_EDESTRUCTION:
+		finish(q, OBS_DNS_TIMEOUT, "timeout: %s unanswered at the deadline", n);
+		break;
+	case ARES_ECONNREFUSED:
+		finish(q, OBS_DNS_ERROR, "error: no DNS server could be reached for %s", n);
+		break;
+	case ARES_EBADNAME:
+		finish(q, OBS_DNS_BADNAME, "bad-name: \"%s\" is not a host name", n);
+		break;
+	default:
+		finish(q, OBS_DNS_ERROR, "error: %s: %s", n, ares_strerror(status));
+		break;
+	}
+	ares_freeaddrinfo(ai);
+}
+
+/* Starts queued names while the window allows. */
+static void
+start_more(struct obs_resolver *r, size_t *next)
+{
+	struct ares_addrinfo_hints h;
+
+	memset(&h, 0, sizeof(h));
+	h.ai_family = AF_UNSPEC;
+	/* Sorting would connect() a UDP socket per address to rank them: not wanted. */
+	h.ai_flags = ARES_AI_NOSORT;
+	while (*next < r->nq && r->inflight < r->opts.max_inflight) {
+		struct name_q *q = &r->q[(*next)++];
+
+		if (!name_ok(q->name)) {
+			finish(q, OBS_DNS_BADNAME, "bad-name: \"%.100s\" is not a host name",
+			    q->name);
+			continue;
+		}
+		q->started = 1;
+		r->inflight++;
+		/* May call back at once (address literals, hosts file). */
+		ares_getaddrinfo(r->ch, q->name, NULL, &h, on_addrinfo, q);
+	}
+}
+
+int
+obs_resolver_run(struct obs_resolver *r, int timeout_ms, char *err, size_t errsz)
+{
+	int64_t deadline;
+	size_t next = 0, i;
+	int rc = 0;
+
+	if (r == NULL || timeout_ms <= 0) {
+		seterr(err, errsz, "obs_resolver_run: NULL resolver or timeout <= 0");
+		return -1;
+	}
+	if (r->ran) {
+		seterr(err, errsz, "obs_resolver_run: the resolver has already run");
+		return -1;
+	}
+	r->ran = 1;
+	deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+		struct timeval maxtv, tv, *tvp;
+		int64_t now, left;
+		nfds_t nfd = 0;
+		int bits, k, n, wait;
+
+		start_more(r, &next);
+		if (r->finished == r->nq)
+			break;
+		now = mono_ms();
+		left = deadline - now;
+		if (left <= 0)
+			break;
+		bits = ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
+		for (k = 0; k < ARES_GETSOCK_MAXNUM; k++) {
+			short ev = 0;
+
+			/* ARES_GETSOCK_WRITABLE() shifts a signed 1 into the sign bit. */
+			if (((unsigned)bits >> k) & 1u)
+				ev |= POLLIN;
+			if (((unsigned)bits >> (k + ARES_GETSOCK_MAXNUM)) & 1u)
+				ev |= POLLOUT;
+			if (ev == 0)
+				continue;
+			pfd[nfd].fd = socks[k];
+			pfd[nfd].events = ev;
+			pfd[nfd].revents = 0;
+			nfd++;
+		}
+		maxtv.tv_sec = (time_t)(left / 1000);
+		maxtv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+		tvp = ares_timeout(r->ch, &maxtv, &tv);
+		wait = (int)(tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000);
+		n = poll(pfd, nfd, wait);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			seterr(err, errsz, "obs_resolver_run: poll: %s", strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (n == 0) {
+			/* Lets c-ares notice its own timeouts and retry or give up. */
+			ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+			continue;
+		}
+		for (i = 0; i < (size_t)nfd; i++) {
+			ares_socket_t rfd = ARES_SOCKET_BAD, wfd = ARES_SOCKET_BAD;
+
+			if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+				rfd = pfd[i].fd;
+			if (pfd[i].revents & POLLOUT)
+				wfd = pfd[i].fd;
+			if (rfd != ARES_SOCKET_BAD || wfd != ARES_SOCKET_BAD)
+				ares_process_fd(r->ch, rfd, wfd);
+		}
+	}
+	if (r->finished < r->nq) {
+		/* Calls back every open query with ARES_ECANCELLED. */
+		ares_cancel(r->ch);
+		for (i = 0; i < r->nq; i++)
+			finish(&r->q[i], OBS_DNS_TIMEOUT, "timeout: %s %s at the deadline",
+			    r->q[i].name, r->q[i].started ? "unanswered" : "not asked");
+	}
+	return rc;
+}
+
+const struct obs_dns_result *
+obs_resolver_result(const struct obs_resolver *r, size_t idx)
+{
+	if (r == NULL || idx >= r->nq)
+		return NULL;
+	return &r->q[idx].res;
+}
+
+void
+obs_resolver_free(struct obs_resolver *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	/* Destroying the channel calls back open queries, which still point into r->q. */
+	if (r->ch != NULL)
+		ares_destroy(r->ch);
+	for (i = 0; i < r->nq; i++) {
+		free(r->q[i].name);
+		free(r->q[i].res.v4);
+		free(r->q[i].res.v6);
+	}
+	free(r->q);
+	if (r->lib_init)
+		ares_library_cleanup();
+	free(r);
+}
+
+/* ---- special-purpose addresses ---- */
+
+static int
+in4(uint32_t a, uint32_t net, int bits)
+{
+	uint32_t mask = bits == 0 ? 0 : 0xffffffffu << (32 - bits);
+
+	return (a & mask) == net;
+}
+
+static enum obs_addr_class
+classify4(const unsigned char *b)
+{
+	uint32_t a = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+
+	if (a == 0)
+		return OBS_ADDR_UNSPECIFIED;
+	if (a == 0xffffffffu)
+		return OBS_ADDR_BROADCAST;
+	if (in4(a, 0x00000000u, 8))
+		return OBS_ADDR_THIS_NETWORK;
+	if (in4(a, 0x0a000000u, 8) || in4(a, 0xac100000u, 12) || in4(a, 0xc0a80000u, 16))
+		return OBS_ADDR_PRIVATE;
+	if (in4(a, 0x64400000u, 10))
+		return OBS_ADDR_CGNAT;
+	if (in4(a, 0x7f000000u, 8))
+		return OBS_ADDR_LOOPBACK;
+	if (in4(a, 0xa9fe0000u, 16))
+		return OBS_ADDR_LINK_LOCAL;
+	if (in4(a, 0xc0000200u, 24) || in4(a, 0xc6336400u, 24) || in4(a, 0xcb007100u, 24))
+		return OBS_ADDR_DOCUMENTATION;
+	if (in4(a, 0xc6120000u, 15))
+		return OBS_ADDR_BENCHMARK;
+	if (in4(a, 0xe0000000u, 4))
+		return OBS_ADDR_MULTICAST;
+	if (in4(a, 0xf0000000u, 4) || in4(a, 0xc0000000u, 24) || in4(a, 0xc0586300u, 24))
+		return OBS_ADDR_RESERVED;
+	return OBS_ADDR_PUBLIC;
+}
+
+/* Whether the first `bits` bits of b equal those of prefix p. */
+static int
+in6(const unsigned char *b, const unsigned char *p, int bits)
+{
+	int full = bits / 8, rest = bits % 8;
+
+	if (memcmp(b, p, (size_t)full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	return ((b[full] ^ p[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+static enum obs_addr_class
+classify6(const unsigned char *b)
+{
+	static const unsigned char zero[16];
+	static const unsigned char mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const unsigned char nat64[16] = { 0, 0x64, 0xff, 0x9b };
+	static const unsigned char nat64l[16] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
+	static const unsigned char discard[16] = { 1, 0 };
+	static const unsigned char bench[16] = { 0x20, 0x01, 0, 2 };
+	static const unsigned char doc1[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	static const unsigned char doc2[16] = { 0x3f, 0xff };
+	static const unsigned char ietf[16] = { 0x20, 0x01 };
+	static const unsigned char sixto4[16] = { 0x20, 0x02 };
+	static const unsigned char srv6[16] = { 0x5f, 0x00 };
+
+	if (memcmp(b, zero, 15) == 0 && b[15] <= 1)
+		return b[15] == 0 ? OBS_ADDR_UNSPECIFIED : OBS_ADDR_LOOPBACK;
+	if (in6(b, mapped, 96) || in6(b, nat64, 96))
+		return classify4(b + 12);
+	if (in6(b, sixto4, 16))
+		return classify4(b + 2);
+	if (in6(b, nat64l, 48))
+		return OBS_ADDR_PRIVATE;
+	if (in6(b, discard, 64))
+		return OBS_ADDR_RESERVED;
+	if (in6(b, bench, 48))
+		return OBS_ADDR_BENCHMARK;
+	if (in6(b, doc1, 32) || in6(b, doc2, 20))
+		return OBS_ADDR_DOCUMENTATION;
+	if (in6(b, ietf, 23) || in6(b, srv6, 16))
+		return OBS_ADDR_RESERVED;
+	if (b[0] == 0xff)
+		return OBS_ADDR_MULTICAST;
+	if ((b[0] & 0xfe) == 0xfc)
+		return OBS_ADDR_PRIVATE;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return OBS_ADDR_LINK_LOCAL;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+		return OBS_ADDR_PRIVATE; /* site-local, deprecated but still routed inside sites */
+	/* Only 2000::/3 is allocated for global unicast. */
+	if ((b[0] & 0xe0) != 0x20)
+		return OBS_ADDR_RESERVED;
+	return OBS_ADDR_PUBLIC;
+}
+
+enum obs_addr_class
+obs_addr_classify(int family, const void *addr)
+{
+	if (addr == NULL)
+		return OBS_ADDR_RESERVED;
+	if (family == AF_INET)
+		return classify4(addr);
+	if (family == AF_INET6)
+		return classify6(addr);
+	return OBS_ADDR_RESERVED;
+}
+
+enum obs_addr_class
+obs_addr_classify_sa(const struct sockaddr *sa)
+{
+	if (sa == NULL)
+		return OBS_ADDR_RESERVED;
+	if (sa->sa_family == AF_INET)
+		return classify4((const unsigned char *)
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr);
+	if (sa->sa_family == AF_INET6)
+		return classify6(((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr);
+	return OBS_ADDR_RESERVED;
+}
+
+int
+obs_addr_classify_text(const char *text, enum obs_addr_class *out)
+{
+	unsigned char b[16];
+
+	if (text == NULL || out == NULL)
+		return -1;
+	if (inet_pton(AF_INET, text, b) == 1)
+		*out = classify4(b);
+	else if (inet_pton(AF_INET6, text, b) == 1)
+		*out = classify6(b);
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+obs_addr_class_name(enum obs_addr_class c)
+{
+	switch (c) {
+	case OBS_ADDR_PUBLIC: return "public";
+	case OBS_ADDR_UNSPECIFIED: return "unspecified";
+	case OBS_ADDR_THIS_NETWORK: return "this-network";
+	case OBS_ADDR_LOOPBACK: return "loopback";
+	case OBS_ADDR_PRIVATE: return "private";
+	case OBS_ADDR_CGNAT: return "cgnat";
+	case OBS_ADDR_LINK_LOCAL: return "link-local";
+	case OBS_ADDR_DOCUMENTATION: return "documentation";
+	case OBS_ADDR_BENCHMARK: return "benchmark";
+	case OBS_ADDR_MULTICAST: return "multicast";
+	case OBS_ADDR_BROADCAST: return "broadcast";
+	case OBS_ADDR_RESERVED: break;
+	}
+	return "reserved";
+}
