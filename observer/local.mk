@@ -14,12 +14,12 @@ tests_test_robots_LDADD = observer/libobsbase.a $(UTIL_LIBS)
 check_PROGRAMS += tests/test_icmp
 TESTS += tests/test_icmp
 tests_test_icmp_SOURCES = tests/test_icmp.c
-tests_test_icmp_LDADD = observer/libobsbase.a
+tests_test_icmp_LDADD = observer/libobsbase.a $(UTIL_LIBS)
 
 check_PROGRAMS += tests/test_dns
 TESTS += tests/test_dns
 tests_test_dns_SOURCES = tests/test_dns.c
-tests_test_dns_LDADD = observer/libobsbase.a $(CARES_LIBS)
+tests_test_dns_LDADD = observer/libobsbase.a $(UTIL_LIBS) $(CARES_LIBS)
 EXTRA_DIST += tests/data/robots/cases.tsv tests/data/robots/rfc-simple.txt \
 	tests/data/robots/rfc-longest.txt tests/data/robots/merged.txt \
 	tests/data/robots/bom-crlf.txt

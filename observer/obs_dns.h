@@ -85,39 +85,4 @@ const struct obs_dns_result *obs_resolver_result(const struct obs_resolver *r, s
 /* Frees the resolver and every result; NULL is a no-op. */
 void obs_resolver_free(struct obs_resolver *r);
 
-/* Where an address belongs, for the allow_private policy. */
-enum obs_addr_class {
-	OBS_ADDR_PUBLIC = 0,
-	OBS_ADDR_UNSPECIFIED,  /* 0.0.0.0, :: */
-	OBS_ADDR_THIS_NETWORK, /* 0.0.0.0/8 */
-	OBS_ADDR_LOOPBACK,     /* 127.0.0.0/8, ::1 */
-	OBS_ADDR_PRIVATE,      /* RFC 1918, fc00::/7 unique local, fec0::/10, 64:ff9b:1::/48 */
-	OBS_ADDR_CGNAT,        /* 100.64.0.0/10 */
-	OBS_ADDR_LINK_LOCAL,   /* 169.254.0.0/16, fe80::/10 */
-	OBS_ADDR_DOCUMENTATION, /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32,
-				   3fff::/20 */
-	OBS_ADDR_BENCHMARK,    /* 198.18.0.0/15, 2001:2::/48 */
-	OBS_ADDR_MULTICAST,    /* 224.0.0.0/4, ff00::/8 */
-	OBS_ADDR_BROADCAST,    /* 255.255.255.255 */
-	OBS_ADDR_RESERVED,     /* 240/4, 192.0.0/24, 192.88.99/24, 100::/64, 2001::/23, 5f00::/16,
-				  and IPv6 outside 2000::/3 */
-};
-
-/*
- * Classifies an address: `family` AF_INET with a struct in_addr, or AF_INET6 with a struct
- * in6_addr. IPv6 forms that carry an IPv4 address (::ffff:a.b.c.d, 64:ff9b::/96 NAT64,
- * 2002::/16 6to4) get the class of the IPv4 address inside. Unknown families are RESERVED.
- */
-enum obs_addr_class obs_addr_classify(int family, const void *addr);
-
-/* The same for a sockaddr (AF_INET or AF_INET6; anything else is RESERVED). */
-enum obs_addr_class obs_addr_classify_sa(const struct sockaddr *sa);
-
-/* The same for numeric text ("10.1.2.3", "fe80::1"). Returns 0 and sets *out, or -1 when
- * the text is not a numeric address. */
-int obs_addr_classify_text(const char *text, enum obs_addr_class *out);
-
-/* Short fixed name of a class ("public", "loopback", "private", "cgnat", ...). */
-const char *obs_addr_class_name(enum obs_addr_class c);
-
 #endif

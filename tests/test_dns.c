@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "observer/obs_dns.h"
+#include "util/util.h"
 #include "tests/tap.h"
 
 #define NHOLD 40        /* "holdN.test" queries kept unanswered until this many arrived */
@@ -41,86 +42,86 @@ test_classes(void)
 {
 	static const struct {
 		const char *a;
-		enum obs_addr_class c;
+		enum util_addr_class c;
 	} t[] = {
-		{ "8.8.8.8", OBS_ADDR_PUBLIC },
-		{ "1.1.1.1", OBS_ADDR_PUBLIC },
-		{ "0.0.0.0", OBS_ADDR_UNSPECIFIED },
-		{ "0.1.2.3", OBS_ADDR_THIS_NETWORK },
-		{ "10.0.0.1", OBS_ADDR_PRIVATE },
-		{ "10.255.255.255", OBS_ADDR_PRIVATE },
-		{ "11.0.0.1", OBS_ADDR_PUBLIC },
-		{ "172.15.255.255", OBS_ADDR_PUBLIC },
-		{ "172.16.0.0", OBS_ADDR_PRIVATE },
-		{ "172.31.255.255", OBS_ADDR_PRIVATE },
-		{ "172.32.0.0", OBS_ADDR_PUBLIC },
-		{ "192.168.1.1", OBS_ADDR_PRIVATE },
-		{ "192.169.0.1", OBS_ADDR_PUBLIC },
-		{ "100.63.255.255", OBS_ADDR_PUBLIC },
-		{ "100.64.0.1", OBS_ADDR_CGNAT },
-		{ "100.127.255.255", OBS_ADDR_CGNAT },
-		{ "100.128.0.0", OBS_ADDR_PUBLIC },
-		{ "127.0.0.1", OBS_ADDR_LOOPBACK },
-		{ "127.255.0.9", OBS_ADDR_LOOPBACK },
-		{ "169.254.169.254", OBS_ADDR_LINK_LOCAL },
-		{ "192.0.0.8", OBS_ADDR_RESERVED },
-		{ "192.0.2.55", OBS_ADDR_DOCUMENTATION },
-		{ "198.51.100.7", OBS_ADDR_DOCUMENTATION },
-		{ "203.0.113.5", OBS_ADDR_DOCUMENTATION },
-		{ "203.0.114.5", OBS_ADDR_PUBLIC },
-		{ "192.88.99.1", OBS_ADDR_RESERVED },
-		{ "198.18.0.1", OBS_ADDR_BENCHMARK },
-		{ "198.19.255.255", OBS_ADDR_BENCHMARK },
-		{ "198.20.0.0", OBS_ADDR_PUBLIC },
-		{ "224.0.0.1", OBS_ADDR_MULTICAST },
-		{ "239.255.255.250", OBS_ADDR_MULTICAST },
-		{ "240.0.0.1", OBS_ADDR_RESERVED },
-		{ "255.255.255.254", OBS_ADDR_RESERVED },
-		{ "255.255.255.255", OBS_ADDR_BROADCAST },
-		{ "::", OBS_ADDR_UNSPECIFIED },
-		{ "::1", OBS_ADDR_LOOPBACK },
-		{ "::2", OBS_ADDR_RESERVED },
-		{ "::ffff:127.0.0.1", OBS_ADDR_LOOPBACK },
-		{ "::ffff:10.1.1.1", OBS_ADDR_PRIVATE },
-		{ "::ffff:8.8.8.8", OBS_ADDR_PUBLIC },
-		{ "64:ff9b::192.168.0.1", OBS_ADDR_PRIVATE },
-		{ "64:ff9b::8.8.4.4", OBS_ADDR_PUBLIC },
-		{ "64:ff9b:1::1", OBS_ADDR_PRIVATE },
-		{ "100::1", OBS_ADDR_RESERVED },
-		{ "2001::1", OBS_ADDR_RESERVED },
-		{ "2001:2::1", OBS_ADDR_BENCHMARK },
-		{ "2001:db8::1", OBS_ADDR_DOCUMENTATION },
-		{ "2001:db9::1", OBS_ADDR_PUBLIC },
-		{ "2001:4860:4860::8888", OBS_ADDR_PUBLIC },
-		{ "2606:4700:4700::1111", OBS_ADDR_PUBLIC },
-		{ "2002:0a00:0001::1", OBS_ADDR_PRIVATE },
-		{ "2002:0808:0808::1", OBS_ADDR_PUBLIC },
-		{ "3fff::1", OBS_ADDR_DOCUMENTATION },
-		{ "3fff:0fff::1", OBS_ADDR_DOCUMENTATION },
-		{ "3fff:1000::1", OBS_ADDR_PUBLIC },
-		{ "5f00::1", OBS_ADDR_RESERVED },
-		{ "fc00::1", OBS_ADDR_PRIVATE },
-		{ "fd12:3456::1", OBS_ADDR_PRIVATE },
-		{ "fe80::1", OBS_ADDR_LINK_LOCAL },
-		{ "febf::1", OBS_ADDR_LINK_LOCAL },
-		{ "fec0::1", OBS_ADDR_PRIVATE },
-		{ "ff02::1", OBS_ADDR_MULTICAST },
-		{ "4000::1", OBS_ADDR_RESERVED },
-		{ "1000::1", OBS_ADDR_RESERVED },
+		{ "8.8.8.8", UTIL_ADDR_PUBLIC },
+		{ "1.1.1.1", UTIL_ADDR_PUBLIC },
+		{ "0.0.0.0", UTIL_ADDR_UNSPECIFIED },
+		{ "0.1.2.3", UTIL_ADDR_THIS_NETWORK },
+		{ "10.0.0.1", UTIL_ADDR_PRIVATE },
+		{ "10.255.255.255", UTIL_ADDR_PRIVATE },
+		{ "11.0.0.1", UTIL_ADDR_PUBLIC },
+		{ "172.15.255.255", UTIL_ADDR_PUBLIC },
+		{ "172.16.0.0", UTIL_ADDR_PRIVATE },
+		{ "172.31.255.255", UTIL_ADDR_PRIVATE },
+		{ "172.32.0.0", UTIL_ADDR_PUBLIC },
+		{ "192.168.1.1", UTIL_ADDR_PRIVATE },
+		{ "192.169.0.1", UTIL_ADDR_PUBLIC },
+		{ "100.63.255.255", UTIL_ADDR_PUBLIC },
+		{ "100.64.0.1", UTIL_ADDR_CGNAT },
+		{ "100.127.255.255", UTIL_ADDR_CGNAT },
+		{ "100.128.0.0", UTIL_ADDR_PUBLIC },
+		{ "127.0.0.1", UTIL_ADDR_LOOPBACK },
+		{ "127.255.0.9", UTIL_ADDR_LOOPBACK },
+		{ "169.254.169.254", UTIL_ADDR_LINK_LOCAL },
+		{ "192.0.0.8", UTIL_ADDR_RESERVED },
+		{ "192.0.2.55", UTIL_ADDR_DOCUMENTATION },
+		{ "198.51.100.7", UTIL_ADDR_DOCUMENTATION },
+		{ "203.0.113.5", UTIL_ADDR_DOCUMENTATION },
+		{ "203.0.114.5", UTIL_ADDR_PUBLIC },
+		{ "192.88.99.1", UTIL_ADDR_RESERVED },
+		{ "198.18.0.1", UTIL_ADDR_BENCHMARK },
+		{ "198.19.255.255", UTIL_ADDR_BENCHMARK },
+		{ "198.20.0.0", UTIL_ADDR_PUBLIC },
+		{ "224.0.0.1", UTIL_ADDR_MULTICAST },
+		{ "239.255.255.250", UTIL_ADDR_MULTICAST },
+		{ "240.0.0.1", UTIL_ADDR_RESERVED },
+		{ "255.255.255.254", UTIL_ADDR_RESERVED },
+		{ "255.255.255.255", UTIL_ADDR_BROADCAST },
+		{ "::", UTIL_ADDR_UNSPECIFIED },
+		{ "::1", UTIL_ADDR_LOOPBACK },
+		{ "::2", UTIL_ADDR_RESERVED },
+		{ "::ffff:127.0.0.1", UTIL_ADDR_LOOPBACK },
+		{ "::ffff:10.1.1.1", UTIL_ADDR_PRIVATE },
+		{ "::ffff:8.8.8.8", UTIL_ADDR_PUBLIC },
+		{ "64:ff9b::192.168.0.1", UTIL_ADDR_PRIVATE },
+		{ "64:ff9b::8.8.4.4", UTIL_ADDR_PUBLIC },
+		{ "64:ff9b:1::1", UTIL_ADDR_PRIVATE },
+		{ "100::1", UTIL_ADDR_RESERVED },
+		{ "2001::1", UTIL_ADDR_RESERVED },
+		{ "2001:2::1", UTIL_ADDR_BENCHMARK },
+		{ "2001:db8::1", UTIL_ADDR_DOCUMENTATION },
+		{ "2001:db9::1", UTIL_ADDR_PUBLIC },
+		{ "2001:4860:4860::8888", UTIL_ADDR_PUBLIC },
+		{ "2606:4700:4700::1111", UTIL_ADDR_PUBLIC },
+		{ "2002:0a00:0001::1", UTIL_ADDR_PRIVATE },
+		{ "2002:0808:0808::1", UTIL_ADDR_PUBLIC },
+		{ "3fff::1", UTIL_ADDR_DOCUMENTATION },
+		{ "3fff:0fff::1", UTIL_ADDR_DOCUMENTATION },
+		{ "3fff:1000::1", UTIL_ADDR_PUBLIC },
+		{ "5f00::1", UTIL_ADDR_RESERVED },
+		{ "fc00::1", UTIL_ADDR_PRIVATE },
+		{ "fd12:3456::1", UTIL_ADDR_PRIVATE },
+		{ "fe80::1", UTIL_ADDR_LINK_LOCAL },
+		{ "febf::1", UTIL_ADDR_LINK_LOCAL },
+		{ "fec0::1", UTIL_ADDR_PRIVATE },
+		{ "ff02::1", UTIL_ADDR_MULTICAST },
+		{ "4000::1", UTIL_ADDR_RESERVED },
+		{ "1000::1", UTIL_ADDR_RESERVED },
 	};
-	enum obs_addr_class c;
+	enum util_addr_class c;
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int rc;
 
-		c = OBS_ADDR_PUBLIC;
-		rc = obs_addr_classify_text(t[i].a, &c);
+		c = UTIL_ADDR_PUBLIC;
+		rc = util_addr_classify_text(t[i].a, &c);
 		ok(rc == 0 && c == t[i].c, "%s is %s (got %s)", t[i].a,
-		    obs_addr_class_name(t[i].c), obs_addr_class_name(c));
+		    util_addr_class_name(t[i].c), util_addr_class_name(c));
 	}
-	ok(obs_addr_classify_text("10.0.0.256", &c) == -1, "bad IPv4 text refused");
-	ok(obs_addr_classify_text("example.com", &c) == -1, "a name is not an address");
+	ok(util_addr_classify_text("10.0.0.256", &c) == -1, "bad IPv4 text refused");
+	ok(util_addr_classify_text("example.com", &c) == -1, "a name is not an address");
 	{
 		struct sockaddr_in6 s6;
 		struct sockaddr_in s4;
@@ -129,20 +130,20 @@ test_classes(void)
 		memset(&s6, 0, sizeof(s6));
 		s6.sin6_family = AF_INET6;
 		inet_pton(AF_INET6, "fe80::99", &s6.sin6_addr);
-		is_int(obs_addr_classify_sa((struct sockaddr *)&s6), OBS_ADDR_LINK_LOCAL,
+		is_int(util_addr_classify_sa((struct sockaddr *)&s6), UTIL_ADDR_LINK_LOCAL,
 		    "sockaddr_in6 classified");
 		memset(&s4, 0, sizeof(s4));
 		s4.sin_family = AF_INET;
 		inet_pton(AF_INET, "93.184.216.34", &s4.sin_addr);
-		is_int(obs_addr_classify_sa((struct sockaddr *)&s4), OBS_ADDR_PUBLIC,
+		is_int(util_addr_classify_sa((struct sockaddr *)&s4), UTIL_ADDR_PUBLIC,
 		    "sockaddr_in classified");
-		is_int(obs_addr_classify(AF_INET, &s4.sin_addr), OBS_ADDR_PUBLIC,
+		is_int(util_addr_classify(AF_INET, &s4.sin_addr), UTIL_ADDR_PUBLIC,
 		    "in_addr classified");
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_family = AF_UNIX;
-		is_int(obs_addr_classify_sa(&sa), OBS_ADDR_RESERVED, "other family is reserved");
+		is_int(util_addr_classify_sa(&sa), UTIL_ADDR_RESERVED, "other family is reserved");
 	}
-	is_str(obs_addr_class_name(OBS_ADDR_CGNAT), "cgnat", "class name");
+	is_str(util_addr_class_name(UTIL_ADDR_CGNAT), "cgnat", "class name");
 	is_str(obs_dns_status_name(OBS_DNS_NXDOMAIN), "NXDOMAIN", "status name");
 	ok(obs_dns_error_kind(OBS_DNS_OK) == NULL, "no error kind for OK");
 	is_str(obs_dns_error_kind(OBS_DNS_SERVFAIL), "dns", "error kind dns");

@@ -75,4 +75,41 @@ void util_buf_fini(struct util_buf *b);
  */
 int util_read_file(const char *path, struct util_buf *b);
 
+struct sockaddr;
+
+/* Where an address belongs, for the allow_private policy. */
+enum util_addr_class {
+	UTIL_ADDR_PUBLIC = 0,
+	UTIL_ADDR_UNSPECIFIED,  /* 0.0.0.0, :: */
+	UTIL_ADDR_THIS_NETWORK, /* 0.0.0.0/8 */
+	UTIL_ADDR_LOOPBACK,     /* 127.0.0.0/8, ::1 */
+	UTIL_ADDR_PRIVATE,      /* RFC 1918, fc00::/7 unique local, fec0::/10, 64:ff9b:1::/48 */
+	UTIL_ADDR_CGNAT,        /* 100.64.0.0/10 */
+	UTIL_ADDR_LINK_LOCAL,   /* 169.254.0.0/16, fe80::/10 */
+	UTIL_ADDR_DOCUMENTATION, /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32,
+				   3fff::/20 */
+	UTIL_ADDR_BENCHMARK,    /* 198.18.0.0/15, 2001:2::/48 */
+	UTIL_ADDR_MULTICAST,    /* 224.0.0.0/4, ff00::/8 */
+	UTIL_ADDR_BROADCAST,    /* 255.255.255.255 */
+	UTIL_ADDR_RESERVED,     /* 240/4, 192.0.0/24, 192.88.99/24, 100::/64, 2001::/23, 5f00::/16,
+				  and IPv6 outside 2000::/3 */
+};
+
+/*
+ * Classifies an address: `family` AF_INET with a struct in_addr, or AF_INET6 with a struct
+ * in6_addr. IPv6 forms that carry an IPv4 address (::ffff:a.b.c.d, 64:ff9b::/96 NAT64,
+ * 2002::/16 6to4) get the class of the IPv4 address inside. Unknown families are RESERVED.
+ */
+enum util_addr_class util_addr_classify(int family, const void *addr);
+
+/* The same for a sockaddr (AF_INET or AF_INET6; anything else is RESERVED). */
+enum util_addr_class util_addr_classify_sa(const struct sockaddr *sa);
+
+/* The same for numeric text ("10.1.2.3", "fe80::1"). Returns 0 and sets *out, or -1 when
+ * the text is not a numeric address. */
+int util_addr_classify_text(const char *text, enum util_addr_class *out);
+
+/* Short fixed name of a class ("public", "loopback", "private", "cgnat", ...). */
+const char *util_addr_class_name(enum util_addr_class c);
+
 #endif
