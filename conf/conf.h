@@ -184,4 +184,19 @@ int conf_target_check(json_t *target, char *err, size_t errlen);
  */
 int conf_target_key(const json_t *target, char *buf, size_t len);
 
+/*
+ * Targets from a Cuckoo or CAPE sandbox report.json: HTTP requests (URL with the request's
+ * user agent and port), looked-up names and domains, and contacted hosts that are public
+ * addresses (the sandbox's own network, broadcast, multicast and other special-purpose
+ * addresses are skipped, and so is a host that is only the answer for a name already
+ * taken). Every target gets threat_id (NULL: the sample's SHA-256 from the report), the
+ * sample's SHA-256 and type, the report's date, and a summary naming the report file.
+ * Returns 0 with *out a new JSON array of checked targets (maybe empty: `note` then says
+ * why, e.g. no network section); `note` also reports skipped entries. Returns -1 with
+ * err->msg ("FILE: what") when the file cannot be read, is not JSON or not a report, or no
+ * threat ID can be had.
+ */
+int conf_cuckoo_read(const char *path, const char *threat_id, json_t **out, char *note,
+    size_t notelen, struct conf_err *err);
+
 #endif

@@ -1,7 +1,8 @@
 # conf: config file (INI) and targets CSV
 noinst_LIBRARIES += conf/libconf.a
 noinst_HEADERS += conf/conf.h conf/conf_int.h
-conf_libconf_a_SOURCES = conf/conf_ini.c conf/conf_print.c conf/conf_targets.c conf/conf_net.c
+conf_libconf_a_SOURCES = conf/conf_ini.c conf/conf_print.c conf/conf_targets.c conf/conf_net.c \
+	conf/conf_cuckoo.c
 conf_libconf_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(JANSSON_CFLAGS) $(IDN2_CFLAGS)
 CONF_LIBS = conf/libconf.a $(UTIL_LIBS) $(INIH_LIBS) $(JANSSON_LIBS) $(IDN2_LIBS)
 
@@ -18,3 +19,10 @@ tests_test_targets_LDADD = $(CONF_LIBS)
 c2watchconfdir = $(sysconfdir)/c2watch
 dist_c2watchconf_DATA = conf/c2watch.conf.example
 EXTRA_DIST += conf/c2watch.service
+
+check_PROGRAMS += tests/test_cuckoo
+TESTS += tests/test_cuckoo
+tests_test_cuckoo_SOURCES = tests/test_cuckoo.c
+tests_test_cuckoo_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_cuckoo_LDADD = $(CONF_LIBS)
+EXTRA_DIST += tests/data/cuckoo/cape-style.report.json

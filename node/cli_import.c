@@ -66,13 +66,24 @@ run_import(int argc, char **argv)
 	file = argv[optind];
 	if (threat && threat[0] == '\0')
 		return cli_usage(&cli_cmd_import, "--threat-id must not be empty");
-	if (strcmp(format, "csv") != 0)
-		return cli_usage(&cli_cmd_import, "unknown --format \"%s\" (csv)", format);
+	if (strcmp(format, "csv") != 0 && strcmp(format, "cuckoo") != 0)
+		return cli_usage(&cli_cmd_import, "unknown --format \"%s\" (csv, cuckoo)", format);
 
 	c = cli_load_conf(cfile);
 	if (c == NULL)
 		return CLI_USAGE;
-	if (conf_targets_read(file, threat, &targets, &errors, &nerrors, import_progress,
+	if (strcmp(format, "cuckoo") == 0) {
+		struct conf_err cerr = {{0}};
+		char note[1024];
+
+		if (conf_cuckoo_read(file, threat, &targets, note, sizeof(note), &cerr) != 0) {
+			fprintf(stderr, "c2watch: %s\n", cerr.msg);
+			ret = CLI_USAGE;
+			goto out;
+		}
+		if (note[0])
+			fprintf(stderr, "c2watch: %s\n", note);
+	} else if (conf_targets_read(file, threat, &targets, &errors, &nerrors, import_progress,
 		(void *)"import") != 0) {
 		fputs(errors.data ? errors.data : "", stderr);
 		fprintf(stderr, "c2watch: %s: nothing imported (%zu error%s)\n", file, nerrors,
@@ -98,12 +109,16 @@ out:
 }
 
 const struct cli_cmd cli_cmd_import = {
-	"import", "FILE [--format csv] [--threat-id ID] [-c FILE]",
+	"import", "FILE [--format csv|cuckoo] [--threat-id ID] [-c FILE]",
 	run_import,
 	"Adds the targets in FILE to the node. CSV columns: threat_id, ip, domain, url, port,\n"
 	"report_date, malware_sha256, file_type, summary, user_agent (header required, order\n"
 	"free). A bad line rejects the whole file, every bad line is reported as FILE:LINE,\n"
 	"and the exit status is 2. The same target imported twice is one target.\n\n"
-	"  -f, --format FMT    csv\n"
-	"  -t, --threat-id ID  threat ID for rows whose threat_id is empty or absent\n",
+	"With --format cuckoo, FILE is a Cuckoo or CAPE sandbox report.json: its HTTP\n"
+	"requests (with their user agent and port), looked-up names and public hosts become\n"
+	"targets; the sandbox's own network is skipped.\n\n"
+	"  -f, --format FMT    csv (default) or cuckoo\n"
+	"  -t, --threat-id ID  threat ID for rows without one; for a sandbox report, the\n"
+	"                      threat (default: the sample's SHA-256)\n",
 };

@@ -93,6 +93,16 @@ has "$err" "nosuch.csv" "and names it"
 err=$("$C" import t.csv --format xml -c node.conf 2>&1); rc=$?
 is "$rc" 2 "an unknown format exits 2"
 
+# --- sandbox reports
+out=$("$C" import "$TESTS_SRCDIR/data/cuckoo/cape-style.report.json" --format cuckoo --threat-id SBX-1 -c node.conf 2>&1); rc=$?
+is "$rc" 0 "import --format cuckoo"
+has "$out" "5 new" "takes the report's five destinations"
+out=$("$C" targets --threat-id SBX-1 --json -c node.conf)
+has "$out" '"user_agent":"WinHTTP Loader/1.0"' "with the requests' user agents"
+printf '{"info": {}, "network": {"hosts": ["8.8.8.8"]}}' > nohash.json
+err=$("$C" import nohash.json --format cuckoo -c node.conf 2>&1); rc=$?
+is "$rc" 2 "a report without a sample hash needs --threat-id"
+
 # --- export
 out=$("$C" export --format json -c node.conf); rc=$?
 is "$rc" 0 "export json with no records"
