@@ -11,7 +11,7 @@
  * current cycle. Each connection carries one request and is closed after the answer.
  *
  * Script: one directive per line; '#' starts a comment line; fields are split by blanks; a
- * field may be quoted "..." with the escapes \" \\ \n \r \t.
+ * field may be quoted "..." with the escapes \" \\ \n \r \t \e (ESC).
  *
  *   listen NAME ADDR [PORT]
  *       Binds ADDR:PORT (IPv4 or IPv6 literal; PORT 0 or absent: the kernel picks one).
@@ -115,6 +115,7 @@ struct farm_conn {
 	size_t head_len, head_off;
 	const char *body; /* borrowed from the rule */
 	size_t body_len, body_off;
+	uint64_t size;  /* FS_STREAM: bytes announced */
 	uint64_t left;  /* FS_STREAM: bytes still to send; FS_HEADERS: bytes allowed */
 	uint64_t count; /* FS_HEADERS: lines sent */
 	long interval_ms;
@@ -202,6 +203,7 @@ farm_split(char *line, char **fields, int max)
 				case 'n': *out++ = '\n'; break;
 				case 'r': *out++ = '\r'; break;
 				case 't': *out++ = '\t'; break;
+				case 'e': *out++ = '\033'; break;
 				default: *out++ = *p; break;
 				}
 				p++;
@@ -722,7 +724,7 @@ farm_dispatch(struct farm *f, struct farm_conn *c)
 		c->head = farm_head(f, r, (int64_t)r->size, &c->head_len);
 		c->body = NULL;
 		c->body_len = 0;
-		c->left = r->size;
+		c->size = c->left = r->size;
 		c->state = FS_STREAM;
 		farm_conn_events(f, c, EPOLLOUT);
 		break;
@@ -839,9 +841,13 @@ farm_write(struct farm *f, struct farm_conn *c)
 		if (pattern[0] == 0)
 			for (size_t i = 0; i < sizeof(pattern); i++)
 				pattern[i] = (char)('a' + i % 26);
+		/* Byte i of the body is pattern[i % sizeof(pattern)], whatever the send sizes. */
 		for (int burst = 0; burst < 64 && c->left > 0; burst++) {
-			size_t n = c->left < sizeof(pattern) ? (size_t)c->left : sizeof(pattern);
-			ssize_t w = send(c->fd, pattern, n, MSG_NOSIGNAL);
+			size_t off = (size_t)((c->size - c->left) % sizeof(pattern));
+			size_t n = sizeof(pattern) - off;
+			if (c->left < n)
+				n = (size_t)c->left;
+			ssize_t w = send(c->fd, pattern + off, n, MSG_NOSIGNAL);
 			if (w < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 					return;
