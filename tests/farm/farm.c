@@ -139,7 +139,7 @@ struct farm {
 #define TAG_SIGNAL 3ull
 #define TAG(kind, i) (((kind) << 32) | (uint64_t)(i))
 
-static void
+__attribute__((noreturn, format(printf, 1, 2))) static void
 farm_die(const char *fmt, ...)
 {
 	va_list ap;
