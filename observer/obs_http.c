@@ -469,6 +469,8 @@ obs_hop_setup(struct obs_req *q, const char *url)
 	q->header_bytes = 0;
 	q->header_overflow = 0;
 	q->res.truncated = 0;
+	free(q->res.tls_sha256);
+	q->res.tls_sha256 = NULL;
 	util_buf_reset(&q->body);
 	obs_result_clear_response(&q->res);
 	q->errbuf[0] = '\0';
@@ -637,8 +639,6 @@ obs_tls_fingerprint(struct obs_req *q)
 {
 	struct curl_certinfo *ci = NULL;
 
-	free(q->res.tls_sha256);
-	q->res.tls_sha256 = NULL;
 	if (curl_easy_getinfo(q->easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
 	    ci->num_of_certs < 1)
 		return;

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "observer/obs_http.h"
 #include "tests/tap.h"
@@ -23,7 +26,7 @@
 #define MAX_BODY ((size_t)1 << 20)
 #define TIMEOUT_MS 1500L
 
-static pid_t farm_pid = -1;
+static pid_t farm_pid = -1, tls_pid = -1;
 static char tmpdir[256];
 static char script_path[300];
 
@@ -38,13 +41,25 @@ static size_t nlisteners;
 static void
 farm_stop(void)
 {
+	if (tls_pid > 0) {
+		kill(tls_pid, SIGTERM);
+		waitpid(tls_pid, NULL, 0);
+		tls_pid = -1;
+	}
 	if (farm_pid > 0) {
 		kill(farm_pid, SIGTERM);
 		waitpid(farm_pid, NULL, 0);
 		farm_pid = -1;
 	}
-	if (script_path[0] != '\0')
+	if (script_path[0] != '\0') {
+		static const char *const extra[] = {"key.pem", "cert.pem"};
+		for (size_t i = 0; i < 2; i++) {
+			char p[512];
+			snprintf(p, sizeof(p), "%s/%s", tmpdir, extra[i]);
+			unlink(p);
+		}
 		unlink(script_path);
+	}
 	if (tmpdir[0] != '\0')
 		rmdir(tmpdir);
 }
@@ -680,6 +695,134 @@ test_api(const struct obs_http_opts *opts)
 	ok(obs_error_name(OBS_ERR_NONE) == NULL, "no name for no error");
 }
 
+/* Vantage options: source address, proxy; and TLS where there is none. */
+static void
+test_vantage(const struct obs_http_opts *opts)
+{
+	struct obs_http_opts src = *opts, prx = *opts;
+	struct one o;
+	char proxy[128];
+
+	probe(opts, url("web", "/cloak"), NULL, 0, 0, &o);
+	is_int(o.res.status, 404, "cloaking: the default source address is turned away");
+	one_fini(&o);
+	src.source_address = "127.0.0.9";
+	probe(&src, url("web", "/cloak"), NULL, 0, 0, &o);
+	is_int(o.res.status, 200, "source_address: the request leaves from 127.0.0.9");
+	one_fini(&o);
+
+	snprintf(proxy, sizeof(proxy), "http://%s:%d", lst("proxy")->addr, lst("proxy")->port);
+	prx.proxy = proxy;
+	probe(&prx, url("web", "/"), NULL, 0, 0, &o);
+	is_int(o.res.status, 200, "proxy: answered");
+	is_str(o.res.server, "farm-proxy", "proxy: the request went through the proxy");
+	one_fini(&o);
+
+	char u[128];
+	snprintf(u, sizeof(u), "https://%s:%d/", lst("web")->addr, lst("web")->port);
+	probe(opts, u, NULL, 0, 0, &o);
+	is_int(o.res.error, OBS_ERR_TLS, "https to a plain HTTP server: tls");
+	ok(o.res.tls_sha256 == NULL, "https to a plain HTTP server: no fingerprint");
+	one_fini(&o);
+}
+
+/* Runs a program to completion; returns its exit status or -1. */
+static int
+run_prog(char *const argv[])
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* A real TLS server (openssl s_server with a throw-away certificate), for tls_sha256. */
+static void
+test_tls(const struct obs_http_opts *opts)
+{
+	char key[512], cert[512], line[256];
+	int fds[2];
+
+	snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
+	char *req[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+	    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-subj",
+	    "/CN=c2.test", "-days", "1", NULL};
+	if (run_prog(req) != 0) {
+		tap_diag("skipping TLS checks: the openssl command is not available");
+		return;
+	}
+	if (pipe(fds) != 0)
+		exit(99);
+	tls_pid = fork();
+	if (tls_pid < 0)
+		exit(99);
+	if (tls_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert,
+		    "-key", key, "-www", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *fp = fdopen(fds[0], "r");
+	int port = 0;
+	/* Bounded: s_server prints a few lines before ACCEPT. */
+	for (int i = 0; i < 20 && fp != NULL && fgets(line, sizeof(line), fp) != NULL; i++) {
+		char *colon = strrchr(line, ':');
+		if (strncmp(line, "ACCEPT", 6) == 0 && colon != NULL) {
+			port = atoi(colon + 1);
+			break;
+		}
+	}
+	if (fp != NULL)
+		fclose(fp);
+	if (port <= 0) {
+		tap_diag("skipping TLS checks: openssl s_server did not start");
+		return;
+	}
+
+	char want[65] = "";
+	FILE *cf = fopen(cert, "r");
+	X509 *x = cf ? PEM_read_X509(cf, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL;
+	int len = x ? i2d_X509(x, &der) : -1;
+	if (len > 0)
+		sha_hex(der, (size_t)len, want);
+	OPENSSL_free(der);
+	X509_free(x);
+	if (cf != NULL)
+		fclose(cf);
+
+	struct one o;
+	char u[64];
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/", port);
+	probe(opts, u, NULL, 0, 0, &o);
+	is_int(o.res.error, OBS_ERR_NONE, "TLS: no error (self-signed is recorded, not judged)");
+	is_int(o.res.status, 200, "TLS: status");
+	ok(want[0] != '\0', "TLS: test certificate fingerprinted");
+	is_str(o.res.tls_sha256, want, "TLS: tls_sha256 is the SHA-256 of the certificate DER");
+	one_fini(&o);
+	kill(tls_pid, SIGTERM);
+	waitpid(tls_pid, NULL, 0);
+	tls_pid = -1;
+}
+
 static void
 write_script(const char *datadir)
 {
@@ -695,6 +838,9 @@ write_script(const char *datadir)
 	    "listen other 127.0.0.3 0\n"
 	    "listen gate 127.0.1.4\n"
 	    "listen flap 127.0.0.5\n"
+	    "listen proxy 127.0.0.6\n"
+	    "rule proxy * * page server=farm-proxy body=via-proxy\n"
+	    "rule web /cloak * page from=127.0.0.9 body=seen\n"
 	    "rule web / * page type=\"text/html; charset=utf-8\" server=nginx/1.18.0 "
 	    "body=\"" PAGE_HTML "\\n\"\n"
 	    "rule web /error * page status=500 server=Apache body=\"oops!\\n\"\n"
@@ -760,6 +906,8 @@ main(void)
 	test_ua(&opts);
 	test_robots(&opts);
 	test_cycles(&opts);
+	test_vantage(&opts);
+	test_tls(&opts);
 	test_hostile(&opts);
 	test_concurrency(&opts);
 

@@ -8,7 +8,10 @@
  * On start it prints one line "listen NAME ADDR PORT" per listener, then "listening", and
  * serves until SIGTERM or SIGINT. SIGUSR1, or a request for /_farm/next on any listener,
  * moves every listener to the next cycle (cycles count from 0); /_farm/cycle answers the
- * current cycle. Each connection carries one request and is closed after the answer.
+ * current cycle. Each connection carries one request and is closed after the answer. A
+ * request in proxy form ("GET http://host/path") is answered by the listener it reached,
+ * as if it were a proxy, so tests can tell that a proxy was used. A TLS ClientHello gets
+ * a plain-text 400, as from a web server's plain port.
  *
  * Script: one directive per line; '#' starts a comment line; fields are split by blanks; a
  * field may be quoted "..." with the escapes \" \\ \n \r \t \e (ESC).
@@ -35,7 +38,8 @@
  * bodyfile=PATH (relative paths from the script's directory), encoding=VALUE (sent as
  * Content-Encoding; the body is sent as is), location=URL ("{NAME}" is replaced by that
  * listener's ADDR:PORT, bracketed for IPv6), header="Name: value" (repeatable),
- * ua=TEXT (the rule matches only when the User-Agent contains TEXT), size=N[K|M|G] (huge),
+ * ua=TEXT (the rule matches only when the User-Agent contains TEXT), from=ADDR (only when
+ * the client connects from ADDR: cloaking by source), size=N[K|M|G] (huge),
  * interval=MS (drip, default 1000).
  *
  * Memory is bounded: at most FARM_MAX_CONNS connections (more are closed at once), request
@@ -95,7 +99,7 @@ struct farm_rule {
 	size_t ncycles; /* 0: any */
 	enum farm_action action;
 	int status;
-	char *reason, *type, *server, *encoding, *location, *ua;
+	char *reason, *type, *server, *encoding, *location, *ua, *from;
 	char *headers[FARM_MAX_HEADERS];
 	size_t nheaders;
 	struct util_buf body;
@@ -109,6 +113,7 @@ struct farm_conn {
 	int fd;
 	enum farm_state state;
 	int listener;
+	char peer[INET6_ADDRSTRLEN]; /* the client's address */
 	char in[FARM_REQ_MAX + 1];
 	size_t in_len;
 	char *head; /* status line and headers, owned */
@@ -359,6 +364,9 @@ farm_parse_rule(struct farm *f, char **fld, int n, int lineno)
 		} else if (strcmp(k, "ua") == 0) {
 			free(r->ua);
 			r->ua = farm_strdup(v);
+		} else if (strcmp(k, "from") == 0) {
+			free(r->from);
+			r->from = farm_strdup(v);
 		} else if (strcmp(k, "header") == 0) {
 			if (r->nheaders == FARM_MAX_HEADERS)
 				farm_die("line %d: more than %d headers", lineno, FARM_MAX_HEADERS);
@@ -499,7 +507,8 @@ farm_cycle_matches(const struct farm_rule *r, long cycle)
 }
 
 static const struct farm_rule *
-farm_match(const struct farm *f, int listener, const char *path, const char *ua)
+farm_match(const struct farm *f, int listener, const char *path, const char *ua,
+    const char *peer)
 {
 	for (size_t i = 0; i < f->nrules; i++) {
 		const struct farm_rule *r = &f->rules[i];
@@ -510,6 +519,8 @@ farm_match(const struct farm *f, int listener, const char *path, const char *ua)
 		if (!farm_cycle_matches(r, f->cycle))
 			continue;
 		if (r->ua != NULL && (ua == NULL || strstr(ua, r->ua) == NULL))
+			continue;
+		if (r->from != NULL && strcmp(r->from, peer) != 0)
 			continue;
 		return r;
 	}
@@ -578,6 +589,7 @@ farm_default_reason(int status)
 	case 303: return "See Other";
 	case 307: return "Temporary Redirect";
 	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 500: return "Internal Server Error";
@@ -663,6 +675,11 @@ farm_dispatch(struct farm *f, struct farm_conn *c)
 	size_t plen = (size_t)(sp2 - sp1 - 1);
 	memcpy(path, sp1 + 1, plen);
 	path[plen] = '\0';
+	/* A proxy's request names the whole URL: keep its path. */
+	if (strncmp(path, "http://", 7) == 0) {
+		char *slash = strchr(path + 7, '/');
+		memmove(path, slash ? slash : "/", strlen(slash ? slash : "/") + 1);
+	}
 	path[strcspn(path, "?#")] = '\0';
 	for (char *line = strstr(c->in, "\r\n"); line != NULL; line = strstr(line + 2, "\r\n")) {
 		if (strncasecmp(line + 2, "User-Agent:", 11) == 0) {
@@ -685,7 +702,7 @@ farm_dispatch(struct farm *f, struct farm_conn *c)
 		farm_answer_text(f, c, 200, text);
 		return;
 	}
-	const struct farm_rule *r = farm_match(f, c->listener, path, has_ua ? ua : NULL);
+	const struct farm_rule *r = farm_match(f, c->listener, path, has_ua ? ua : NULL, c->peer);
 	if (r == NULL) {
 		farm_answer_text(f, c, 404, "not found\n");
 		return;
@@ -884,7 +901,10 @@ farm_read(struct farm *f, struct farm_conn *c)
 		return;
 	c->in_len += (size_t)r;
 	c->in[c->in_len] = '\0';
-	if (strstr(c->in, "\r\n\r\n") != NULL)
+	/* A TLS ClientHello on a plain port: answer like a plain web server does. */
+	if ((unsigned char)c->in[0] == 0x16)
+		farm_answer_text(f, c, 400, "plain HTTP port\n");
+	else if (strstr(c->in, "\r\n\r\n") != NULL)
 		farm_dispatch(f, c);
 	else if (c->in_len == FARM_REQ_MAX)
 		farm_answer_text(f, c, 400, "request head too large\n");
@@ -895,7 +915,10 @@ farm_accept(struct farm *f, size_t li)
 {
 	/* Bounded: one backlog's worth per wake-up. */
 	for (int n = 0; n < 128; n++) {
-		int fd = accept4(f->listeners[li].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(f->listeners[li].fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
 		size_t i;
@@ -909,6 +932,13 @@ farm_accept(struct farm *f, size_t li)
 		struct farm_conn *c = &f->conns[i];
 		c->fd = fd;
 		c->listener = (int)li;
+		c->peer[0] = '\0';
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer,
+			    sizeof(c->peer));
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer,
+			    sizeof(c->peer));
 		c->in_len = 0;
 		c->head = NULL;
 		c->state = FS_READ;
@@ -968,6 +998,7 @@ farm_free(struct farm *f)
 		free(r->encoding);
 		free(r->location);
 		free(r->ua);
+		free(r->from);
 		for (size_t h = 0; h < r->nheaders; h++)
 			free(r->headers[h]);
 		util_buf_fini(&r->body);
