@@ -5,13 +5,16 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <netinet/in.h>
 
 #include <curl/curl.h>
 #include <fuzzy.h>
@@ -52,6 +55,8 @@ struct obs_req {
 	struct util_buf body;
 	size_t header_bytes;
 	int header_overflow;
+	char refused_addr[INET6_ADDRSTRLEN]; /* set when a private address was refused */
+	curl_socket_t refused_fd;            /* the socket that must not connect */
 	struct obs_http_result res;
 };
 
@@ -70,6 +75,7 @@ struct obs_http {
 	size_t max_body;
 	int max_redirects;
 	size_t max_inflight;
+	int allow_private;
 
 	struct obs_req *queue_head, *queue_tail;
 	size_t queued;
@@ -90,6 +96,7 @@ static const char *const obs_error_names[] = {
 	[OBS_ERR_TLS] = "tls",
 	[OBS_ERR_PROTOCOL] = "protocol",
 	[OBS_ERR_TOO_LARGE] = "too-large",
+	[OBS_ERR_PRIVATE] = "private-address",
 };
 
 const char *
@@ -182,6 +189,96 @@ obs_http_result_fini(struct obs_http_result *res)
 	free(res->ssdeep);
 	free(res->tls_sha256);
 	memset(res, 0, sizeof(*res));
+}
+
+static int
+obs_v4_private(uint32_t a)
+{
+	static const struct {
+		uint32_t net, mask;
+	} nets[] = {
+		{0x00000000, 0xff000000}, /* 0/8 */
+		{0x0a000000, 0xff000000}, /* 10/8 */
+		{0x64400000, 0xffc00000}, /* 100.64/10 */
+		{0x7f000000, 0xff000000}, /* 127/8 */
+		{0xa9fe0000, 0xffff0000}, /* 169.254/16 */
+		{0xac100000, 0xfff00000}, /* 172.16/12 */
+		{0xc0000000, 0xffffff00}, /* 192.0.0/24 */
+		{0xc0000200, 0xffffff00}, /* 192.0.2/24 */
+		{0xc0a80000, 0xffff0000}, /* 192.168/16 */
+		{0xc6120000, 0xfffe0000}, /* 198.18/15 */
+		{0xc6336400, 0xffffff00}, /* 198.51.100/24 */
+		{0xcb007100, 0xffffff00}, /* 203.0.113/24 */
+		{0xe0000000, 0xe0000000}, /* 224/4 multicast, 240/4 reserved, broadcast */
+	};
+	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++)
+		if ((a & nets[i].mask) == nets[i].net)
+			return 1;
+	return 0;
+}
+
+int
+obs_addr_private(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+		return obs_v4_private(ntohl(s4->sin_addr.s_addr));
+	}
+	if (sa->sa_family != AF_INET6)
+		return 1;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+	const unsigned char *b = s6->sin6_addr.s6_addr;
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char zero[15] = {0};
+	if (memcmp(b, mapped, 12) == 0)
+		return obs_v4_private((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+				      (uint32_t)b[14] << 8 | b[15]);
+	if (memcmp(b, zero, 15) == 0)
+		return 1;                          /* :: and ::1 */
+	if ((b[0] & 0xfe) == 0xfc)                 /* fc00::/7 */
+		return 1;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 */
+		return 1;
+	if (b[0] == 0xff)                          /* multicast */
+		return 1;
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) /* 2001:db8::/32 */
+		return 1;
+	return 0;
+}
+
+/* libcurl opensocket callback: the one place every connection passes, so the address
+ * check also covers redirect hops and names resolved by libcurl. Refusing here would only
+ * make libcurl wait for its connect timeout, so the socket is made and marked, and the
+ * sockopt callback, which runs before connect, aborts the transfer at once. */
+static curl_socket_t
+obs_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct obs_req *q = clientp;
+	struct sockaddr_storage ss;
+
+	(void)purpose;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, &a->addr, a->addrlen < sizeof(ss) ? a->addrlen : sizeof(ss));
+	if (!q->h->allow_private && q->h->proxy == NULL &&
+	    obs_addr_private((struct sockaddr *)&ss)) {
+		const void *in = ss.ss_family == AF_INET6
+				     ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+				     : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+		if (inet_ntop(ss.ss_family, in, q->refused_addr, sizeof(q->refused_addr)) == NULL)
+			snprintf(q->refused_addr, sizeof(q->refused_addr), "?");
+		q->refused_fd = socket(a->family, a->socktype, a->protocol);
+		return q->refused_fd;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+static int
+obs_sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+	struct obs_req *q = clientp;
+
+	(void)purpose;
+	return fd == q->refused_fd ? CURL_SOCKOPT_ERROR : CURL_SOCKOPT_OK;
 }
 
 /* libcurl header callback: parses the status line and keeps the headers of interest of
@@ -305,6 +402,7 @@ obs_http_new(const struct obs_http_opts *opts, char *err, size_t errlen)
 	}
 	h->max_redirects = opts->max_redirects;
 	h->max_inflight = opts->max_inflight > 0 ? opts->max_inflight : OBS_HTTP_DEFAULT_INFLIGHT;
+	h->allow_private = opts->allow_private;
 	h->multi = curl_multi_init();
 	if (h->multi == NULL) {
 		obs_seterr(err, errlen, "obs_http_new: curl_multi_init failed");
@@ -468,6 +566,8 @@ obs_hop_setup(struct obs_req *q, const char *url)
 		left = 1;
 	q->header_bytes = 0;
 	q->header_overflow = 0;
+	q->refused_addr[0] = '\0';
+	q->refused_fd = CURL_SOCKET_BAD;
 	q->res.truncated = 0;
 	free(q->res.tls_sha256);
 	q->res.tls_sha256 = NULL;
@@ -523,6 +623,10 @@ obs_req_start(struct obs_req *q)
 	SET(CURLOPT_HEADERDATA, q);
 	SET(CURLOPT_WRITEFUNCTION, obs_write_cb);
 	SET(CURLOPT_WRITEDATA, q);
+	SET(CURLOPT_OPENSOCKETFUNCTION, obs_opensocket_cb);
+	SET(CURLOPT_OPENSOCKETDATA, q);
+	SET(CURLOPT_SOCKOPTFUNCTION, obs_sockopt_cb);
+	SET(CURLOPT_SOCKOPTDATA, q);
 	if (q->user_agent != NULL)
 		SET(CURLOPT_USERAGENT, q->user_agent);
 	if (h->accept_encoding != NULL)
@@ -723,7 +827,12 @@ obs_hop_done(struct obs_http *h, struct obs_req *q, CURLcode code)
 
 	if (code != CURLE_OK) {
 		enum obs_error e = obs_classify(q, code);
-		if (q->header_overflow)
+		if (q->refused_addr[0] != '\0' &&
+		    (code == CURLE_COULDNT_CONNECT || code == CURLE_ABORTED_BY_CALLBACK))
+			e = OBS_ERR_PRIVATE;
+		if (e == OBS_ERR_PRIVATE)
+			obs_fail(q, e, "refused to connect to %s", q->refused_addr);
+		else if (q->header_overflow)
 			obs_fail(q, OBS_ERR_PROTOCOL, "response headers over %d bytes",
 			    OBS_HTTP_HEADER_MAX);
 		else if (e == OBS_ERR_TOO_LARGE)
@@ -791,10 +900,43 @@ obs_hop_done(struct obs_http *h, struct obs_req *q, CURLcode code)
 	return curl_multi_add_handle(h->multi, q->easy) == CURLM_OK ? 1 : -1;
 }
 
+/* Handles the transfers libcurl reports as ended. Returns how many, or -1. */
+static int
+obs_collect(struct obs_http *h, char *err, size_t errlen)
+{
+	int n = 0;
+
+	/* Bounded: each message is one finished transfer, at most one per running request. */
+	for (size_t budget = h->inflight + 1; budget > 0; budget--) {
+		int left = 0;
+		CURLMsg *m = curl_multi_info_read(h->multi, &left);
+		if (m == NULL)
+			break;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		struct obs_req *q = NULL;
+		CURLcode code = m->data.result;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
+		int rc = obs_hop_done(h, q, code);
+		if (rc < 0) {
+			obs_seterr(err, errlen, "obs_http_perform: out of memory finishing %s",
+			    q->url);
+			curl_multi_remove_handle(h->multi, q->easy);
+			obs_running_unlink(h, q);
+			obs_req_free(q);
+			return -1;
+		}
+		if (rc == 0)
+			obs_req_finish(h, q);
+		n++;
+	}
+	return n;
+}
+
 int
 obs_http_perform(struct obs_http *h, long wait_ms, char *err, size_t errlen)
 {
-	int still = 0;
+	int still = 0, n = 0;
 	CURLMcode mc;
 
 	while (h->queue_head != NULL && h->inflight < h->max_inflight) {
@@ -822,37 +964,24 @@ obs_http_perform(struct obs_http *h, long wait_ms, char *err, size_t errlen)
 		return (int)h->queued;
 
 	mc = curl_multi_perform(h->multi, &still);
-	if (mc == CURLM_OK)
-		mc = curl_multi_poll(h->multi, NULL, 0, (int)wait_ms, NULL);
-	if (mc == CURLM_OK)
-		mc = curl_multi_perform(h->multi, &still);
+	if (mc == CURLM_OK) {
+		n = obs_collect(h, err, errlen);
+		/* Wait only when nothing ended: a transfer that failed inside the first
+		 * perform would otherwise sit out the whole wait. */
+		if (n == 0 && still > 0) {
+			mc = curl_multi_poll(h->multi, NULL, 0, (int)wait_ms, NULL);
+			if (mc == CURLM_OK)
+				mc = curl_multi_perform(h->multi, &still);
+			if (mc == CURLM_OK)
+				n = obs_collect(h, err, errlen);
+		}
+	}
 	if (mc != CURLM_OK) {
 		obs_seterr(err, errlen, "obs_http_perform: %s", curl_multi_strerror(mc));
 		return -1;
 	}
-	/* Bounded: each message is one finished transfer, at most one per running request. */
-	for (size_t budget = h->inflight + 1; budget > 0; budget--) {
-		int left = 0;
-		CURLMsg *m = curl_multi_info_read(h->multi, &left);
-		if (m == NULL)
-			break;
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		struct obs_req *q = NULL;
-		CURLcode code = m->data.result;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
-		int rc = obs_hop_done(h, q, code);
-		if (rc < 0) {
-			obs_seterr(err, errlen, "obs_http_perform: out of memory finishing %s",
-			    q->url);
-			curl_multi_remove_handle(h->multi, q->easy);
-			obs_running_unlink(h, q);
-			obs_req_free(q);
-			return -1;
-		}
-		if (rc == 0)
-			obs_req_finish(h, q);
-	}
+	if (n < 0)
+		return -1;
 	return (int)(h->queued + h->inflight);
 }
 

@@ -26,6 +26,7 @@ enum obs_error {
 	OBS_ERR_TLS,       /* TLS handshake failure */
 	OBS_ERR_PROTOCOL,  /* not HTTP, bad encoding, redirect loop or too many redirects */
 	OBS_ERR_TOO_LARGE, /* the body passed max_body (after decoding) */
+	OBS_ERR_PRIVATE,   /* a connection would have gone to a private or reserved address */
 };
 
 /* The record's name for an error kind ("dns", "too-large", ...); NULL for OBS_ERR_NONE. */
@@ -42,7 +43,19 @@ struct obs_http_opts {
 	const char *proxy;           /* "socks5h://127.0.0.1:1080", http://, https://; NULL */
 	const char *source_address;  /* CURLOPT_INTERFACE syntax; NULL: the system's choice */
 	size_t max_inflight;         /* requests running at once; 0: 64 */
+	int allow_private;           /* 0: refuse connections to non-public addresses (below) */
 };
+
+/*
+ * Returns 1 when a socket address is not a public unicast one: unspecified, loopback,
+ * private (RFC 1918, ULA), shared (100.64/10), link-local, multicast, documentation,
+ * benchmarking, 240/4 and broadcast, and the IPv4-mapped forms of these. Without
+ * allow_private the probe checks every address it connects to — the target's, each
+ * redirect hop's, whatever a name resolves to — so a hostile server cannot aim it inward.
+ * With a proxy the proxy does the connecting, and only the proxy's address is seen here.
+ */
+struct sockaddr;
+int obs_addr_private(const struct sockaddr *sa);
 
 /* What one probe found. */
 struct obs_http_result {
@@ -107,8 +120,9 @@ int obs_http_add(struct obs_http *h, const struct obs_http_req *req, char *err, 
 /*
  * Starts queued requests up to max_inflight, moves the running ones on, and calls the
  * callbacks of those that end. Waits at most wait_ms for network activity. Returns the
- * number of requests still queued or running (0: idle), or -1 on a libcurl failure of the
- * engine itself (message in err).
+ * number of requests still queued or running (0: idle), or -1 on a failure of the engine
+ * itself (libcurl, memory; message in err): the request that met it is dropped without
+ * its callback, the others stay and a later call may go on with them.
  */
 int obs_http_perform(struct obs_http *h, long wait_ms, char *err, size_t errlen);
 

@@ -158,6 +158,7 @@ default_opts(void)
 	    .max_body = MAX_BODY,
 	    .max_redirects = 5,
 	    .max_inflight = 64,
+	    .allow_private = 1, /* the whole farm is on loopback */
 	};
 	return o;
 }
@@ -726,6 +727,70 @@ test_vantage(const struct obs_http_opts *opts)
 	one_fini(&o);
 }
 
+static int
+private4(const char *a)
+{
+	struct sockaddr_in s = {.sin_family = AF_INET};
+
+	if (inet_pton(AF_INET, a, &s.sin_addr) != 1)
+		exit(99);
+	return obs_addr_private((struct sockaddr *)&s);
+}
+
+static int
+private6(const char *a)
+{
+	struct sockaddr_in6 s = {.sin6_family = AF_INET6};
+
+	if (inet_pton(AF_INET6, a, &s.sin6_addr) != 1)
+		exit(99);
+	return obs_addr_private((struct sockaddr *)&s);
+}
+
+static void
+test_private(const struct obs_http_opts *opts)
+{
+	static const char *const priv4[] = {"0.0.0.0", "10.1.2.3", "100.64.0.1", "127.0.0.1",
+	    "127.255.255.254", "169.254.169.254", "172.16.0.1", "172.31.255.255", "192.0.2.7",
+	    "192.168.1.1", "198.18.0.1", "198.51.100.9", "203.0.113.5", "224.0.0.1",
+	    "240.0.0.1", "255.255.255.255"};
+	static const char *const pub4[] = {"1.1.1.1", "8.8.8.8", "100.128.0.1", "172.32.0.1",
+	    "172.15.255.255", "192.169.0.1", "198.20.0.1", "223.255.255.255", "11.0.0.1"};
+	static const char *const priv6[] = {"::", "::1", "fc00::1", "fd12:3456::1", "fe80::1",
+	    "ff02::1", "2001:db8::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"};
+	static const char *const pub6[] = {"2001:4860:4860::8888", "2606:4700::1111",
+	    "::ffff:8.8.8.8", "2a00:1450::1"};
+
+	for (size_t i = 0; i < sizeof(priv4) / sizeof(priv4[0]); i++)
+		ok(private4(priv4[i]), "%s is not public", priv4[i]);
+	for (size_t i = 0; i < sizeof(pub4) / sizeof(pub4[0]); i++)
+		ok(!private4(pub4[i]), "%s is public", pub4[i]);
+	for (size_t i = 0; i < sizeof(priv6) / sizeof(priv6[0]); i++)
+		ok(private6(priv6[i]), "%s is not public", priv6[i]);
+	for (size_t i = 0; i < sizeof(pub6) / sizeof(pub6[0]); i++)
+		ok(!private6(pub6[i]), "%s is public", pub6[i]);
+
+	struct obs_http_opts strict = *opts;
+	struct one o;
+	int64_t t0 = now_ms();
+	strict.allow_private = 0;
+	probe(&strict, url("web", "/"), NULL, 0, 0, &o);
+	is_int(o.res.error, OBS_ERR_PRIVATE, "allow_private=0: loopback target refused");
+	is_str(obs_error_name(o.res.error), "private-address", "allow_private=0: error name");
+	has_str(o.res.error_detail, lst("web")->addr, "allow_private=0: detail names the address");
+	is_int(o.res.status, 0, "allow_private=0: nothing sent");
+	ok(now_ms() - t0 < 1000, "allow_private=0: refused at once (%lld ms)",
+	    (long long)(now_ms() - t0));
+	one_fini(&o);
+
+	char proxy[128];
+	snprintf(proxy, sizeof(proxy), "http://%s:%d", lst("proxy")->addr, lst("proxy")->port);
+	strict.proxy = proxy;
+	probe(&strict, url("web", "/"), NULL, 0, 0, &o);
+	is_str(o.res.server, "farm-proxy", "allow_private=0 with a proxy: the proxy decides");
+	one_fini(&o);
+}
+
 /* Runs a program to completion; returns its exit status or -1. */
 static int
 run_prog(char *const argv[])
@@ -907,6 +972,7 @@ main(void)
 	test_robots(&opts);
 	test_cycles(&opts);
 	test_vantage(&opts);
+	test_private(&opts);
 	test_tls(&opts);
 	test_hostile(&opts);
 	test_concurrency(&opts);
