@@ -55,6 +55,7 @@ struct obs_req {
 	struct util_buf body;
 	size_t header_bytes;
 	int header_overflow;
+	int oom; /* a callback ran out of memory: a local failure, not the server's */
 	char refused_addr[INET6_ADDRSTRLEN]; /* set when a private address was refused */
 	curl_socket_t refused_fd;            /* the socket that must not connect */
 	struct obs_http_result res;
@@ -87,24 +88,24 @@ struct obs_http {
 	struct obs_http_stats stats;
 };
 
-static const char *const obs_error_names[] = {
-	[OBS_ERR_NONE] = NULL,
-	[OBS_ERR_DNS] = "dns",
-	[OBS_ERR_REFUSED] = "refused",
-	[OBS_ERR_TIMEOUT] = "timeout",
-	[OBS_ERR_RESET] = "reset",
-	[OBS_ERR_TLS] = "tls",
-	[OBS_ERR_PROTOCOL] = "protocol",
-	[OBS_ERR_TOO_LARGE] = "too-large",
-	[OBS_ERR_PRIVATE] = "private-address",
+static const char *const obs_http_error_names[] = {
+	[OBS_HTTP_ERR_NONE] = NULL,
+	[OBS_HTTP_ERR_DNS] = "dns",
+	[OBS_HTTP_ERR_REFUSED] = "refused",
+	[OBS_HTTP_ERR_TIMEOUT] = "timeout",
+	[OBS_HTTP_ERR_RESET] = "reset",
+	[OBS_HTTP_ERR_TLS] = "tls",
+	[OBS_HTTP_ERR_PROTOCOL] = "protocol",
+	[OBS_HTTP_ERR_TOO_LARGE] = "too-large",
+	[OBS_HTTP_ERR_PRIVATE] = "private-address",
 };
 
 const char *
-obs_error_name(enum obs_error e)
+obs_http_error_name(enum obs_http_error e)
 {
-	if ((size_t)e >= sizeof(obs_error_names) / sizeof(obs_error_names[0]))
+	if ((size_t)e >= sizeof(obs_http_error_names) / sizeof(obs_http_error_names[0]))
 		return NULL;
-	return obs_error_names[e];
+	return obs_http_error_names[e];
 }
 
 __attribute__((format(printf, 3, 4))) static void
@@ -218,7 +219,7 @@ obs_v4_private(uint32_t a)
 }
 
 int
-obs_addr_private(const struct sockaddr *sa)
+obs_http_addr_private(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
@@ -260,7 +261,7 @@ obs_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, &a->addr, a->addrlen < sizeof(ss) ? a->addrlen : sizeof(ss));
 	if (!q->h->allow_private && q->h->proxy == NULL &&
-	    obs_addr_private((struct sockaddr *)&ss)) {
+	    obs_http_addr_private((struct sockaddr *)&ss)) {
 		const void *in = ss.ss_family == AF_INET6
 				     ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
 				     : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
@@ -312,6 +313,7 @@ obs_header_cb(char *p, size_t size, size_t n, void *userdata)
 		if (i < n && p[i] == ' ')
 			i++;
 		r->reason = obs_dup_value(p + i, n - i);
+		q->oom |= r->reason == NULL;
 		return r->reason == NULL ? 0 : n;
 	}
 	static const struct {
@@ -329,6 +331,7 @@ obs_header_cb(char *p, size_t size, size_t n, void *userdata)
 		char **slot = (char **)((char *)r + wanted[w].field);
 		free(*slot);
 		*slot = obs_dup_value(p + wanted[w].len, n - wanted[w].len);
+		q->oom |= *slot == NULL;
 		return *slot == NULL ? 0 : n;
 	}
 	return n;
@@ -344,13 +347,17 @@ obs_write_cb(char *p, size_t size, size_t n, void *userdata)
 
 	n *= size;
 	if (n > room) {
-		if (room > 0 && util_buf_add(&q->body, p, room) != 0)
+		if (room > 0 && util_buf_add(&q->body, p, room) != 0) {
+			q->oom = 1;
 			return 0;
+		}
 		q->res.truncated = 1;
 		return 0;
 	}
-	if (n > 0 && util_buf_add(&q->body, p, n) != 0)
+	if (n > 0 && util_buf_add(&q->body, p, n) != 0) {
+		q->oom = 1;
 		return 0;
+	}
 	return n;
 }
 
@@ -566,6 +573,7 @@ obs_hop_setup(struct obs_req *q, const char *url)
 		left = 1;
 	q->header_bytes = 0;
 	q->header_overflow = 0;
+	q->oom = 0;
 	q->refused_addr[0] = '\0';
 	q->refused_fd = CURL_SOCKET_BAD;
 	q->res.truncated = 0;
@@ -609,7 +617,11 @@ obs_req_start(struct obs_req *q)
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_HTTPGET, 1L);
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_HTTP09_ALLOWED, 0L);
 	/* Each observation is a connection of its own, as the malware would open it. */
@@ -646,26 +658,50 @@ obs_req_start(struct obs_req *q)
 	return curl_multi_add_handle(h->multi, e) == CURLM_OK ? 0 : -1;
 }
 
+/* Maps a SOCKS proxy's answer about the target to the record's error kinds: through a
+ * proxy, the proxy's failure to reach the target is the target's result. */
+static enum obs_http_error
+obs_classify_proxy(struct obs_req *q)
+{
+	long px = CURLPX_OK;
+
+	curl_easy_getinfo(q->easy, CURLINFO_PROXY_ERROR, &px);
+	switch (px) {
+	case CURLPX_RESOLVE_HOST:
+		return OBS_HTTP_ERR_DNS;
+	case CURLPX_REPLY_CONNECTION_REFUSED:
+	case CURLPX_REPLY_HOST_UNREACHABLE:
+	case CURLPX_REPLY_NETWORK_UNREACHABLE:
+		return OBS_HTTP_ERR_REFUSED;
+	case CURLPX_REPLY_TTL_EXPIRED:
+		return OBS_HTTP_ERR_TIMEOUT;
+	default:
+		return OBS_HTTP_ERR_PROTOCOL;
+	}
+}
+
 /* Maps a libcurl failure to the record's error kinds. */
-static enum obs_error
+static enum obs_http_error
 obs_classify(struct obs_req *q, CURLcode code)
 {
 	long oserr = 0;
 
 	curl_easy_getinfo(q->easy, CURLINFO_OS_ERRNO, &oserr);
 	switch (code) {
+	case CURLE_PROXY:
+		return obs_classify_proxy(q);
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		return OBS_ERR_DNS;
+		return OBS_HTTP_ERR_DNS;
 	case CURLE_COULDNT_CONNECT:
-		return oserr == ETIMEDOUT ? OBS_ERR_TIMEOUT : OBS_ERR_REFUSED;
+		return oserr == ETIMEDOUT ? OBS_HTTP_ERR_TIMEOUT : OBS_HTTP_ERR_REFUSED;
 	case CURLE_OPERATION_TIMEDOUT:
-		return OBS_ERR_TIMEOUT;
+		return OBS_HTTP_ERR_TIMEOUT;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
-		return OBS_ERR_RESET;
+		return OBS_HTTP_ERR_RESET;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
@@ -679,13 +715,13 @@ obs_classify(struct obs_req *q, CURLcode code)
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_INVALIDCERTSTATUS:
 	case CURLE_USE_SSL_FAILED:
-		return OBS_ERR_TLS;
+		return OBS_HTTP_ERR_TLS;
 	case CURLE_FILESIZE_EXCEEDED:
-		return OBS_ERR_TOO_LARGE;
+		return OBS_HTTP_ERR_TOO_LARGE;
 	case CURLE_WRITE_ERROR:
-		return q->res.truncated ? OBS_ERR_TOO_LARGE : OBS_ERR_PROTOCOL;
+		return q->res.truncated ? OBS_HTTP_ERR_TOO_LARGE : OBS_HTTP_ERR_PROTOCOL;
 	default:
-		return OBS_ERR_PROTOCOL;
+		return OBS_HTTP_ERR_PROTOCOL;
 	}
 }
 
@@ -793,7 +829,7 @@ obs_req_finish(struct obs_http *h, struct obs_req *q)
 }
 
 __attribute__((format(printf, 3, 4))) static void
-obs_fail(struct obs_req *q, enum obs_error e, const char *fmt, ...)
+obs_fail(struct obs_req *q, enum obs_http_error e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -825,21 +861,23 @@ obs_hop_done(struct obs_http *h, struct obs_req *q, CURLcode code)
 	if (strncasecmp(q->visited ? q->visited[q->nvisited - 1] : q->url, "https:", 6) == 0)
 		obs_tls_fingerprint(q);
 
+	if (q->oom)
+		return -1;
 	if (code != CURLE_OK) {
-		enum obs_error e = obs_classify(q, code);
+		enum obs_http_error e = obs_classify(q, code);
 		if (q->refused_addr[0] != '\0' &&
 		    (code == CURLE_COULDNT_CONNECT || code == CURLE_ABORTED_BY_CALLBACK))
-			e = OBS_ERR_PRIVATE;
-		if (e == OBS_ERR_PRIVATE)
+			e = OBS_HTTP_ERR_PRIVATE;
+		if (e == OBS_HTTP_ERR_PRIVATE)
 			obs_fail(q, e, "refused to connect to %s", q->refused_addr);
 		else if (q->header_overflow)
-			obs_fail(q, OBS_ERR_PROTOCOL, "response headers over %d bytes",
+			obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "response headers over %d bytes",
 			    OBS_HTTP_HEADER_MAX);
-		else if (e == OBS_ERR_TOO_LARGE)
+		else if (e == OBS_HTTP_ERR_TOO_LARGE)
 			obs_fail(q, e, "body over %zu bytes", q->max_body);
 		else
 			obs_fail(q, e, "%s", q->errbuf[0] ? q->errbuf : curl_easy_strerror(code));
-		if (e == OBS_ERR_TOO_LARGE && !q->header_overflow)
+		if (e == OBS_HTTP_ERR_TOO_LARGE && !q->header_overflow)
 			return obs_analyse(h, q) == 0 ? 0 : -1;
 		/* What arrived of an unfinished answer is not evidence of its content. */
 		util_buf_reset(&q->body);
@@ -855,22 +893,22 @@ obs_hop_done(struct obs_http *h, struct obs_req *q, CURLcode code)
 		return 0;
 	curl_easy_getinfo(q->easy, CURLINFO_REDIRECT_URL, &next);
 	if (next == NULL) {
-		obs_fail(q, OBS_ERR_PROTOCOL, "unusable Location \"%s\"", q->res.location);
+		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "unusable Location \"%s\"", q->res.location);
 		return 0;
 	}
 	if (strncasecmp(next, "http://", 7) != 0 && strncasecmp(next, "https://", 8) != 0) {
-		obs_fail(q, OBS_ERR_PROTOCOL, "redirect to a scheme other than http(s): \"%s\"",
+		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "redirect to a scheme other than http(s): \"%s\"",
 		    next);
 		return 0;
 	}
 	for (size_t i = 0; i < q->nvisited; i++) {
 		if (strcmp(q->visited[i], next) == 0) {
-			obs_fail(q, OBS_ERR_PROTOCOL, "redirect loop back to %s", next);
+			obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "redirect loop back to %s", next);
 			return 0;
 		}
 	}
 	if (q->res.nredirects >= (size_t)h->max_redirects) {
-		obs_fail(q, OBS_ERR_PROTOCOL, "more than %d redirects", h->max_redirects);
+		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "more than %d redirects", h->max_redirects);
 		return 0;
 	}
 	char **nr = realloc(q->res.redirects, (q->res.nredirects + 1) * sizeof(*nr));
@@ -889,7 +927,7 @@ obs_hop_done(struct obs_http *h, struct obs_req *q, CURLcode code)
 	q->res.size = 0;
 	q->res.sha256[0] = '\0';
 	if (obs_now_ms() - q->start_ms >= h->timeout_ms) {
-		obs_fail(q, OBS_ERR_TIMEOUT, "timeout of %ld ms reached while redirected",
+		obs_fail(q, OBS_HTTP_ERR_TIMEOUT, "timeout of %ld ms reached while redirected",
 		    h->timeout_ms);
 		return 0;
 	}

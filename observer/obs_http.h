@@ -16,21 +16,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* How a probe failed; OBS_ERR_NONE when it got an answer it could read whole. */
-enum obs_error {
-	OBS_ERR_NONE = 0,
-	OBS_ERR_DNS,       /* the name (or the proxy's) did not resolve */
-	OBS_ERR_REFUSED,   /* TCP connect refused or unreachable */
-	OBS_ERR_TIMEOUT,   /* connect or total timeout */
-	OBS_ERR_RESET,     /* the connection was reset or closed before a whole answer */
-	OBS_ERR_TLS,       /* TLS handshake failure */
-	OBS_ERR_PROTOCOL,  /* not HTTP, bad encoding, redirect loop or too many redirects */
-	OBS_ERR_TOO_LARGE, /* the body passed max_body (after decoding) */
-	OBS_ERR_PRIVATE,   /* a connection would have gone to a private or reserved address */
+/* How a probe failed; OBS_HTTP_ERR_NONE when it got an answer it could read whole. */
+enum obs_http_error {
+	OBS_HTTP_ERR_NONE = 0,
+	OBS_HTTP_ERR_DNS,       /* the name (or the proxy's) did not resolve */
+	OBS_HTTP_ERR_REFUSED,   /* TCP connect refused or unreachable */
+	OBS_HTTP_ERR_TIMEOUT,   /* connect or total timeout */
+	OBS_HTTP_ERR_RESET,     /* the connection was reset or closed before a whole answer */
+	OBS_HTTP_ERR_TLS,       /* TLS handshake failure */
+	OBS_HTTP_ERR_PROTOCOL,  /* not HTTP, bad encoding, redirect loop or too many redirects */
+	OBS_HTTP_ERR_TOO_LARGE, /* the body passed max_body (after decoding) */
+	OBS_HTTP_ERR_PRIVATE,   /* a connection would have gone to a private or reserved address */
 };
 
-/* The record's name for an error kind ("dns", "too-large", ...); NULL for OBS_ERR_NONE. */
-const char *obs_error_name(enum obs_error e);
+/* The record's name for an error kind ("dns", "too-large", ...); NULL for OBS_HTTP_ERR_NONE. */
+const char *obs_http_error_name(enum obs_http_error e);
 
 /* Engine-wide settings; the engine copies what it needs at obs_http_new. */
 struct obs_http_opts {
@@ -55,7 +55,7 @@ struct obs_http_opts {
  * With a proxy the proxy does the connecting, and only the proxy's address is seen here.
  */
 struct sockaddr;
-int obs_addr_private(const struct sockaddr *sa);
+int obs_http_addr_private(const struct sockaddr *sa);
 
 /* What one probe found. */
 struct obs_http_result {
@@ -74,8 +74,8 @@ struct obs_http_result {
 	char *ssdeep;       /* ssdeep of the kept body */
 	char *tls_sha256;   /* hex SHA-256 of the peer certificate (DER); NULL without TLS */
 	int64_t elapsed_ms; /* from the first connect attempt to the end, all hops */
-	enum obs_error error;
-	char error_detail[256]; /* human text when error != OBS_ERR_NONE, else "" */
+	enum obs_http_error error;
+	char error_detail[256]; /* human text when error != OBS_HTTP_ERR_NONE, else "" */
 	const char *body;   /* only with OBS_HTTP_KEEP_BODY: the kept body, NUL-terminated */
 };
 

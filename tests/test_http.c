@@ -235,7 +235,7 @@ test_page(const struct obs_http_opts *opts)
 
 	probe(opts, url("web", "/"), NULL, 0, 0, &o);
 	const struct obs_http_result *r = &o.res;
-	is_int(r->error, OBS_ERR_NONE, "200: no error");
+	is_int(r->error, OBS_HTTP_ERR_NONE, "200: no error");
 	is_str(r->error_detail, "", "200: no error detail");
 	is_int(r->status, 200, "200: status");
 	is_str(r->reason, "OK", "200: reason");
@@ -276,7 +276,7 @@ test_status(const struct obs_http_opts *opts)
 	char sha[65];
 
 	probe(opts, url("web", "/missing"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_NONE, "404: an answer, not an error");
+	is_int(o.res.error, OBS_HTTP_ERR_NONE, "404: an answer, not an error");
 	is_int(o.res.status, 404, "404: status");
 	is_str(o.res.reason, "Not Found", "404: reason");
 	is_str(o.res.content_type, "text/plain", "404: content type");
@@ -287,7 +287,7 @@ test_status(const struct obs_http_opts *opts)
 	one_fini(&o);
 
 	probe(opts, url("web", "/error"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_NONE, "500: an answer, not an error");
+	is_int(o.res.error, OBS_HTTP_ERR_NONE, "500: an answer, not an error");
 	is_int(o.res.status, 500, "500: status");
 	is_str(o.res.reason, "Internal Server Error", "500: reason");
 	is_str(o.res.server, "Apache", "500: server");
@@ -312,7 +312,7 @@ test_redirects(const struct obs_http_opts *opts)
 	char want[128], sha[65];
 
 	probe(opts, url("web", "/r1"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_NONE, "chain: no error");
+	is_int(o.res.error, OBS_HTTP_ERR_NONE, "chain: no error");
 	is_int(o.res.status, 200, "chain: final status");
 	is_int(o.res.nredirects, 2, "chain: two hops recorded");
 	if (o.res.nredirects == 2) {
@@ -331,7 +331,7 @@ test_redirects(const struct obs_http_opts *opts)
 
 	o0.max_redirects = 0;
 	probe(&o0, url("web", "/r1"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_NONE, "max_redirects=0: no error");
+	is_int(o.res.error, OBS_HTTP_ERR_NONE, "max_redirects=0: no error");
 	is_int(o.res.status, 302, "max_redirects=0: the 302 itself");
 	is_str(o.res.reason, "Found", "max_redirects=0: reason");
 	is_str(o.res.location, "/r2", "max_redirects=0: Location recorded as sent");
@@ -342,14 +342,14 @@ test_redirects(const struct obs_http_opts *opts)
 
 	o1.max_redirects = 1;
 	probe(&o1, url("web", "/r1"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_PROTOCOL, "too many redirects: protocol error");
+	is_int(o.res.error, OBS_HTTP_ERR_PROTOCOL, "too many redirects: protocol error");
 	has_str(o.res.error_detail, "more than 1 redirect", "too many redirects: detail");
 	is_int(o.res.status, 301, "too many redirects: the last 3xx");
 	is_int(o.res.nredirects, 1, "too many redirects: one hop followed");
 	one_fini(&o);
 
 	probe(opts, url("web", "/la"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_PROTOCOL, "loop: protocol error");
+	is_int(o.res.error, OBS_HTTP_ERR_PROTOCOL, "loop: protocol error");
 	has_str(o.res.error_detail, "redirect loop", "loop: detail names the loop");
 	is_int(o.res.status, 302, "loop: last status");
 	is_int(o.res.nredirects, 1, "loop: stopped at the first repeat");
@@ -357,7 +357,7 @@ test_redirects(const struct obs_http_opts *opts)
 	one_fini(&o);
 
 	probe(opts, url("web", "/rftp"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_PROTOCOL, "redirect to ftp: protocol error");
+	is_int(o.res.error, OBS_HTTP_ERR_PROTOCOL, "redirect to ftp: protocol error");
 	has_str(o.res.error_detail, "scheme", "redirect to ftp: detail");
 	one_fini(&o);
 }
@@ -376,7 +376,7 @@ test_gzip(const struct obs_http_opts *opts, const char *datadir)
 		exit(99);
 	}
 	probe(opts, url("web", "/gz"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_NONE, "gzip: no error");
+	is_int(o.res.error, OBS_HTTP_ERR_NONE, "gzip: no error");
 	is_int(o.res.status, 200, "gzip: status");
 	is_int(o.res.size, plain.len, "gzip: size counts decoded bytes");
 	sha_hex(plain.data, plain.len, sha);
@@ -394,7 +394,7 @@ test_gzip(const struct obs_http_opts *opts, const char *datadir)
 
 	int64_t t0 = now_ms();
 	probe(opts, url("web", "/bomb"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_TOO_LARGE, "gzip bomb: too-large");
+	is_int(o.res.error, OBS_HTTP_ERR_TOO_LARGE, "gzip bomb: too-large");
 	is_int(o.res.truncated, 1, "gzip bomb: truncated");
 	is_int(o.res.size, MAX_BODY, "gzip bomb: kept exactly max_body decoded bytes");
 	is_int(o.res.status, 200, "gzip bomb: status still recorded");
@@ -418,7 +418,7 @@ test_hostile(const struct obs_http_opts *opts)
 	t0 = now_ms();
 	probe(opts, url("web", "/drip"), NULL, 0, 0, &o);
 	int64_t dt = now_ms() - t0;
-	is_int(o.res.error, OBS_ERR_TIMEOUT, "slow drip: timeout");
+	is_int(o.res.error, OBS_HTTP_ERR_TIMEOUT, "slow drip: timeout");
 	is_int(o.res.status, 0, "slow drip: no status line completed");
 	ok(o.res.reason == NULL, "slow drip: no reason");
 	is_int(o.res.has_body, 0, "slow drip: no body");
@@ -432,28 +432,28 @@ test_hostile(const struct obs_http_opts *opts)
 
 	t0 = now_ms();
 	probe(opts, url("web", "/hold"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_TIMEOUT, "never answering: timeout");
+	is_int(o.res.error, OBS_HTTP_ERR_TIMEOUT, "never answering: timeout");
 	ok(now_ms() - t0 < TIMEOUT_MS + 1000, "never answering: bounded by the timeout");
 	one_fini(&o);
 
 	probe(opts, url("web", "/headers"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_PROTOCOL, "endless headers: protocol");
+	is_int(o.res.error, OBS_HTTP_ERR_PROTOCOL, "endless headers: protocol");
 	has_str(o.res.error_detail, "headers over", "endless headers: detail");
 	is_int(o.res.has_body, 0, "endless headers: no body");
 	one_fini(&o);
 
 	probe(opts, url("web", "/garbage"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_PROTOCOL, "garbage: protocol");
+	is_int(o.res.error, OBS_HTTP_ERR_PROTOCOL, "garbage: protocol");
 	is_int(o.res.status, 0, "garbage: no status");
 	ok(o.res.error_detail[0] != '\0', "garbage: detail \"%s\"", o.res.error_detail);
 	one_fini(&o);
 
 	probe(opts, url("web", "/reset"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_RESET, "RST: reset");
+	is_int(o.res.error, OBS_HTTP_ERR_RESET, "RST: reset");
 	one_fini(&o);
 
 	probe(opts, url("web", "/close"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_RESET, "close without a byte: reset");
+	is_int(o.res.error, OBS_HTTP_ERR_RESET, "close without a byte: reset");
 	has_str(o.res.error_detail, "Empty reply", "close without a byte: detail says empty reply");
 	one_fini(&o);
 
@@ -469,7 +469,7 @@ test_hostile(const struct obs_http_opts *opts)
 	char u[64];
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/", ntohs(sin.sin_port));
 	probe(opts, u, NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_REFUSED, "closed port: refused");
+	is_int(o.res.error, OBS_HTTP_ERR_REFUSED, "closed port: refused");
 	is_int(o.res.status, 0, "closed port: no status");
 	ok(o.res.elapsed_ms < 1000, "closed port: fast");
 	one_fini(&o);
@@ -477,7 +477,7 @@ test_hostile(const struct obs_http_opts *opts)
 	t0 = now_ms();
 	probe(opts, url("web", "/huge"), NULL, 0, 0, &o);
 	dt = now_ms() - t0;
-	is_int(o.res.error, OBS_ERR_TOO_LARGE, "10 GB body: too-large");
+	is_int(o.res.error, OBS_HTTP_ERR_TOO_LARGE, "10 GB body: too-large");
 	is_int(o.res.truncated, 1, "10 GB body: truncated");
 	is_int(o.res.size, MAX_BODY, "10 GB body: kept max_body bytes");
 	is_int(o.res.status, 200, "10 GB body: status");
@@ -531,7 +531,7 @@ test_robots(const struct obs_http_opts *opts)
 	ok(obs_http_robots_get(opts, url("gate", "/"), NULL, 0, &res, &body, err,
 	       sizeof(err)) == 0,
 	    "robots: oversized file fetched");
-	is_int(res.error, OBS_ERR_TOO_LARGE, "robots: capped at 500 KiB");
+	is_int(res.error, OBS_HTTP_ERR_TOO_LARGE, "robots: capped at 500 KiB");
 	is_int(body.len, 500 * 1024, "robots: 500 KiB kept");
 	obs_http_result_fini(&res);
 
@@ -576,7 +576,7 @@ test_cycles(const struct obs_http_opts *opts)
 
 struct many {
 	int status[NGOOD + 2];
-	enum obs_error error[NGOOD + 2];
+	enum obs_http_error error[NGOOD + 2];
 	int64_t finished_ms[NGOOD + 2];
 	int64_t t0;
 	int count;
@@ -638,7 +638,7 @@ test_concurrency(const struct obs_http_opts *opts)
 	run_many(opts, &m, &st);
 	is_int(m.count, NGOOD + 2, "concurrent: every callback ran");
 	for (int i = 2; i < NGOOD + 2; i++) {
-		if (m.status[i] == 200 && m.error[i] == OBS_ERR_NONE)
+		if (m.status[i] == 200 && m.error[i] == OBS_HTTP_ERR_NONE)
 			good++;
 		if (m.finished_ms[i] > slowest)
 			slowest = m.finished_ms[i];
@@ -646,8 +646,8 @@ test_concurrency(const struct obs_http_opts *opts)
 	is_int(good, NGOOD, "concurrent: every good target answered 200");
 	ok(slowest < TIMEOUT_MS / 2, "concurrent: hostile targets delayed nobody (slowest %lld ms)",
 	    (long long)slowest);
-	is_int(m.error[0], OBS_ERR_TIMEOUT, "concurrent: the silent one timed out");
-	is_int(m.error[1], OBS_ERR_TIMEOUT, "concurrent: the dripping one timed out");
+	is_int(m.error[0], OBS_HTTP_ERR_TIMEOUT, "concurrent: the silent one timed out");
+	is_int(m.error[1], OBS_HTTP_ERR_TIMEOUT, "concurrent: the dripping one timed out");
 	ok(m.finished_ms[0] < TIMEOUT_MS + 1000 && m.finished_ms[1] < TIMEOUT_MS + 1000,
 	    "concurrent: hostile ones ended at their own timeout");
 	is_int(st.done, NGOOD + 2, "concurrent: stats count every request");
@@ -691,9 +691,9 @@ test_api(const struct obs_http_opts *opts)
 	big.max_body = (size_t)4 << 30;
 	ok(obs_http_new(&big, err, sizeof(err)) == NULL, "absurd max_body refused");
 	has_str(err, "max_body", "error names max_body");
-	is_str(obs_error_name(OBS_ERR_TOO_LARGE), "too-large", "error names match the record");
-	is_str(obs_error_name(OBS_ERR_REFUSED), "refused", "refused name");
-	ok(obs_error_name(OBS_ERR_NONE) == NULL, "no name for no error");
+	is_str(obs_http_error_name(OBS_HTTP_ERR_TOO_LARGE), "too-large", "error names match the record");
+	is_str(obs_http_error_name(OBS_HTTP_ERR_REFUSED), "refused", "refused name");
+	ok(obs_http_error_name(OBS_HTTP_ERR_NONE) == NULL, "no name for no error");
 }
 
 /* Vantage options: source address, proxy; and TLS where there is none. */
@@ -722,7 +722,7 @@ test_vantage(const struct obs_http_opts *opts)
 	char u[128];
 	snprintf(u, sizeof(u), "https://%s:%d/", lst("web")->addr, lst("web")->port);
 	probe(opts, u, NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_TLS, "https to a plain HTTP server: tls");
+	is_int(o.res.error, OBS_HTTP_ERR_TLS, "https to a plain HTTP server: tls");
 	ok(o.res.tls_sha256 == NULL, "https to a plain HTTP server: no fingerprint");
 	one_fini(&o);
 }
@@ -734,7 +734,7 @@ private4(const char *a)
 
 	if (inet_pton(AF_INET, a, &s.sin_addr) != 1)
 		exit(99);
-	return obs_addr_private((struct sockaddr *)&s);
+	return obs_http_addr_private((struct sockaddr *)&s);
 }
 
 static int
@@ -744,7 +744,7 @@ private6(const char *a)
 
 	if (inet_pton(AF_INET6, a, &s.sin6_addr) != 1)
 		exit(99);
-	return obs_addr_private((struct sockaddr *)&s);
+	return obs_http_addr_private((struct sockaddr *)&s);
 }
 
 static void
@@ -775,8 +775,8 @@ test_private(const struct obs_http_opts *opts)
 	int64_t t0 = now_ms();
 	strict.allow_private = 0;
 	probe(&strict, url("web", "/"), NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_PRIVATE, "allow_private=0: loopback target refused");
-	is_str(obs_error_name(o.res.error), "private-address", "allow_private=0: error name");
+	is_int(o.res.error, OBS_HTTP_ERR_PRIVATE, "allow_private=0: loopback target refused");
+	is_str(obs_http_error_name(o.res.error), "private-address", "allow_private=0: error name");
 	has_str(o.res.error_detail, lst("web")->addr, "allow_private=0: detail names the address");
 	is_int(o.res.status, 0, "allow_private=0: nothing sent");
 	ok(now_ms() - t0 < 1000, "allow_private=0: refused at once (%lld ms)",
@@ -878,7 +878,7 @@ test_tls(const struct obs_http_opts *opts)
 	char u[64];
 	snprintf(u, sizeof(u), "https://127.0.0.1:%d/", port);
 	probe(opts, u, NULL, 0, 0, &o);
-	is_int(o.res.error, OBS_ERR_NONE, "TLS: no error (self-signed is recorded, not judged)");
+	is_int(o.res.error, OBS_HTTP_ERR_NONE, "TLS: no error (self-signed is recorded, not judged)");
 	is_int(o.res.status, 200, "TLS: status");
 	ok(want[0] != '\0', "TLS: test certificate fingerprinted");
 	is_str(o.res.tls_sha256, want, "TLS: tls_sha256 is the SHA-256 of the certificate DER");
