@@ -719,6 +719,30 @@ test_vantage(const struct obs_http_opts *opts)
 	is_str(o.res.server, "farm-proxy", "proxy: the request went through the proxy");
 	one_fini(&o);
 
+	/* socks5h: the name goes to the proxy unresolved (a .localhost name, so that even a
+	 * wrong local lookup would stay on this machine). */
+	struct obs_http_opts sox = *opts;
+	snprintf(proxy, sizeof(proxy), "socks5h://%s:%d", lst("socks")->addr, lst("socks")->port);
+	sox.proxy = proxy;
+	probe(&sox, "http://c2.localhost/", NULL, 0, 0, &o);
+	is_int(o.res.error, OBS_HTTP_ERR_NONE, "socks5h: no error");
+	is_int(o.res.status, 200, "socks5h: answered");
+	is_str(o.res.server, "farm-socks", "socks5h: through the SOCKS proxy");
+	one_fini(&o);
+	probe(&sox, "http://c2.localhost:5/", NULL, 0, 0, &o);
+	is_int(o.res.error, OBS_HTTP_ERR_REFUSED, "socks5h: proxy says refused: refused");
+	one_fini(&o);
+	probe(&sox, "http://c2.localhost:4/", NULL, 0, 0, &o);
+	is_int(o.res.error, OBS_HTTP_ERR_REFUSED, "socks5h: proxy says host unreachable: refused");
+	one_fini(&o);
+	probe(&sox, "http://c2.localhost:6/", NULL, 0, 0, &o);
+	is_int(o.res.error, OBS_HTTP_ERR_TIMEOUT, "socks5h: proxy says TTL expired: timeout");
+	one_fini(&o);
+	probe(&sox, "http://c2.localhost:2/", NULL, 0, 0, &o);
+	is_int(o.res.error, OBS_HTTP_ERR_PROTOCOL, "socks5h: proxy says not allowed: protocol");
+	has_str(o.res.error_detail, "SOCKS", "socks5h: detail names SOCKS");
+	one_fini(&o);
+
 	char u[128];
 	snprintf(u, sizeof(u), "https://%s:%d/", lst("web")->addr, lst("web")->port);
 	probe(opts, u, NULL, 0, 0, &o);
@@ -904,6 +928,8 @@ write_script(const char *datadir)
 	    "listen gate 127.0.1.4\n"
 	    "listen flap 127.0.0.5\n"
 	    "listen proxy 127.0.0.6\n"
+	    "listen socks 127.0.0.7 0 socks5\n"
+	    "rule socks / * page server=farm-socks body=via-socks\n"
 	    "rule proxy * * page server=farm-proxy body=via-proxy\n"
 	    "rule web /cloak * page from=127.0.0.9 body=seen\n"
 	    "rule web / * page type=\"text/html; charset=utf-8\" server=nginx/1.18.0 "

@@ -16,8 +16,12 @@
  * Script: one directive per line; '#' starts a comment line; fields are split by blanks; a
  * field may be quoted "..." with the escapes \" \\ \n \r \t \e (ESC).
  *
- *   listen NAME ADDR [PORT]
+ *   listen NAME ADDR [PORT] [socks5]
  *       Binds ADDR:PORT (IPv4 or IPv6 literal; PORT 0 or absent: the kernel picks one).
+ *       With "socks5" the listener is a SOCKS5 proxy (no authentication) that answers the
+ *       HTTP request itself, from its own rules, whatever the destination; a destination
+ *       port from 1 to 8 instead gets that SOCKS reply code (5: connection refused, 4: host
+ *       unreachable, 6: TTL expired, ...) and the connection is closed.
  *
  *   rule NAME PATH CYCLES ACTION [key=value ...]
  *       NAME is a listener or "*"; PATH the request path without the query, or "*";
@@ -86,6 +90,7 @@ struct farm_listener {
 	int port;
 	int fd;
 	int v6;
+	int socks; /* speaks SOCKS5 first, then HTTP */
 };
 
 struct farm_range {
@@ -107,7 +112,10 @@ struct farm_rule {
 	long interval_ms;
 };
 
-enum farm_state { FS_FREE, FS_READ, FS_WRITE, FS_DRIP, FS_HEADERS, FS_STREAM, FS_HOLD };
+enum farm_state {
+	FS_FREE, FS_SOCKS_HELLO, FS_SOCKS_REQ, FS_READ, FS_WRITE, FS_DRIP, FS_HEADERS, FS_STREAM,
+	FS_HOLD
+};
 
 struct farm_conn {
 	int fd;
@@ -393,8 +401,11 @@ farm_parse_rule(struct farm *f, char **fld, int n, int lineno)
 static void
 farm_parse_listen(struct farm *f, char **fld, int n, int lineno)
 {
+	int socks = n >= 4 && strcmp(fld[n - 1], "socks5") == 0;
+	if (socks)
+		n--;
 	if (n < 3 || n > 4)
-		farm_die("line %d: listen needs NAME ADDR [PORT]", lineno);
+		farm_die("line %d: listen needs NAME ADDR [PORT] [socks5]", lineno);
 	if (f->nlisteners == FARM_MAX_LISTENERS)
 		farm_die("line %d: more than %d listeners", lineno, FARM_MAX_LISTENERS);
 	if (strlen(fld[1]) >= FARM_NAME_MAX || strlen(fld[2]) >= INET6_ADDRSTRLEN)
@@ -413,6 +424,7 @@ farm_parse_listen(struct farm *f, char **fld, int n, int lineno)
 		l->port = (int)p;
 	}
 	l->v6 = strchr(l->addr, ':') != NULL;
+	l->socks = socks;
 	l->fd = -1;
 }
 
@@ -881,10 +893,63 @@ farm_write(struct farm *f, struct farm_conn *c)
 	}
 }
 
+/* Drops the first n bytes of the connection's input. */
+static void
+farm_consume(struct farm_conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+	c->in[c->in_len] = '\0';
+}
+
+/* The SOCKS5 handshake (no authentication, CONNECT only). Returns 1 when HTTP may follow,
+ * 0 when more bytes are needed, -1 when the connection was closed. */
+static int
+farm_socks(struct farm *f, struct farm_conn *c)
+{
+	const unsigned char *in = (const unsigned char *)c->in;
+
+	if (c->state == FS_SOCKS_HELLO) {
+		if (c->in_len < 2 || c->in_len < 2u + in[1])
+			return 0;
+		if (in[0] != 5) {
+			farm_conn_close(f, c);
+			return -1;
+		}
+		static const unsigned char choose[2] = {5, 0};
+		send(c->fd, choose, sizeof(choose), MSG_NOSIGNAL);
+		farm_consume(c, 2u + in[1]);
+		c->state = FS_SOCKS_REQ;
+	}
+	if (c->in_len < 5)
+		return 0;
+	size_t need = in[3] == 1 ? 10 : in[3] == 4 ? 22 : in[3] == 3 ? 7u + in[4] : 0;
+	if (need == 0 || in[0] != 5 || in[1] != 1) {
+		farm_conn_close(f, c);
+		return -1;
+	}
+	if (c->in_len < need)
+		return 0;
+	unsigned port = (unsigned)in[need - 2] << 8 | in[need - 1];
+	unsigned char reply[10] = {5, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+	if (port >= 1 && port <= 8)
+		reply[1] = (unsigned char)port;
+	send(c->fd, reply, sizeof(reply), MSG_NOSIGNAL);
+	farm_consume(c, need);
+	if (reply[1] != 0) {
+		farm_finish(f, c);
+		return -1;
+	}
+	c->state = FS_READ;
+	return 1;
+}
+
 static void
 farm_read(struct farm *f, struct farm_conn *c)
 {
-	if (c->state != FS_READ) {
+	int socks = c->state == FS_SOCKS_HELLO || c->state == FS_SOCKS_REQ;
+
+	if (c->state != FS_READ && !socks) {
 		/* After the request only a close from the client is of interest. */
 		char sink[4096];
 		ssize_t r = recv(c->fd, sink, sizeof(sink), 0);
@@ -901,6 +966,9 @@ farm_read(struct farm *f, struct farm_conn *c)
 		return;
 	c->in_len += (size_t)r;
 	c->in[c->in_len] = '\0';
+	/* HTTP bytes that came along with the SOCKS request go on to the checks below. */
+	if (socks && (farm_socks(f, c) <= 0 || c->in_len == 0))
+		return;
 	/* A TLS ClientHello on a plain port: answer like a plain web server does. */
 	if ((unsigned char)c->in[0] == 0x16)
 		farm_answer_text(f, c, 400, "plain HTTP port\n");
@@ -941,7 +1009,7 @@ farm_accept(struct farm *f, size_t li)
 			    sizeof(c->peer));
 		c->in_len = 0;
 		c->head = NULL;
-		c->state = FS_READ;
+		c->state = f->listeners[li].socks ? FS_SOCKS_HELLO : FS_READ;
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG(TAG_CONN, i)};
 		if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			close(fd);
