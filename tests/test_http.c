@@ -474,6 +474,31 @@ test_hostile(const struct obs_http_opts *opts)
 	ok(o.res.elapsed_ms < 1000, "closed port: fast");
 	one_fini(&o);
 
+	/* Fill the stalled listener's backlog, then the probe's connect hangs. */
+	int fill[4];
+	struct sockaddr_in st = {.sin_family = AF_INET, .sin_port = htons(lst("stall")->port)};
+	inet_pton(AF_INET, lst("stall")->addr, &st.sin_addr);
+	for (int i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fill[i] >= 0)
+			(void)connect(fill[i], (struct sockaddr *)&st, sizeof(st));
+	}
+	usleep(50000);
+	struct obs_http_opts quick = *opts;
+	quick.connect_timeout_ms = 300;
+	t0 = now_ms();
+	probe(&quick, url("stall", "/"), NULL, 0, 0, &o);
+	dt = now_ms() - t0;
+	is_int(o.res.error, OBS_HTTP_ERR_TIMEOUT, "connect never completes: timeout");
+	ok(dt >= 250 && dt < TIMEOUT_MS - 300, "connect timeout, not the total one (%lld ms)",
+	    (long long)dt);
+	has_str(o.res.error_detail, "onnect", "connect timeout: detail \"%s\"",
+	    o.res.error_detail);
+	one_fini(&o);
+	for (int i = 0; i < 4; i++)
+		if (fill[i] >= 0)
+			close(fill[i]);
+
 	t0 = now_ms();
 	probe(opts, url("web", "/huge"), NULL, 0, 0, &o);
 	dt = now_ms() - t0;
@@ -928,6 +953,7 @@ write_script(const char *datadir)
 	    "listen gate 127.0.1.4\n"
 	    "listen flap 127.0.0.5\n"
 	    "listen proxy 127.0.0.6\n"
+	    "listen stall 127.0.0.8 0 stall\n"
 	    "listen socks 127.0.0.7 0 socks5\n"
 	    "rule socks / * page server=farm-socks body=via-socks\n"
 	    "rule proxy * * page server=farm-proxy body=via-proxy\n"

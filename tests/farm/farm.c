@@ -22,6 +22,8 @@
  *       HTTP request itself, from its own rules, whatever the destination; a destination
  *       port from 1 to 8 instead gets that SOCKS reply code (5: connection refused, 4: host
  *       unreachable, 6: TTL expired, ...) and the connection is closed.
+ *       With "stall" it never accepts: once a connection or two fill its backlog, further
+ *       connects hang, which is how a connect timeout is provoked on loopback.
  *
  *   rule NAME PATH CYCLES ACTION [key=value ...]
  *       NAME is a listener or "*"; PATH the request path without the query, or "*";
@@ -91,6 +93,7 @@ struct farm_listener {
 	int fd;
 	int v6;
 	int socks; /* speaks SOCKS5 first, then HTTP */
+	int stall; /* never accepts: once its backlog is full, connects hang */
 };
 
 struct farm_range {
@@ -402,10 +405,11 @@ static void
 farm_parse_listen(struct farm *f, char **fld, int n, int lineno)
 {
 	int socks = n >= 4 && strcmp(fld[n - 1], "socks5") == 0;
-	if (socks)
+	int stall = n >= 4 && strcmp(fld[n - 1], "stall") == 0;
+	if (socks || stall)
 		n--;
 	if (n < 3 || n > 4)
-		farm_die("line %d: listen needs NAME ADDR [PORT] [socks5]", lineno);
+		farm_die("line %d: listen needs NAME ADDR [PORT] [socks5|stall]", lineno);
 	if (f->nlisteners == FARM_MAX_LISTENERS)
 		farm_die("line %d: more than %d listeners", lineno, FARM_MAX_LISTENERS);
 	if (strlen(fld[1]) >= FARM_NAME_MAX || strlen(fld[2]) >= INET6_ADDRSTRLEN)
@@ -425,6 +429,7 @@ farm_parse_listen(struct farm *f, char **fld, int n, int lineno)
 	}
 	l->v6 = strchr(l->addr, ':') != NULL;
 	l->socks = socks;
+	l->stall = stall;
 	l->fd = -1;
 }
 
@@ -495,13 +500,15 @@ farm_bind(struct farm *f, size_t i)
 	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(l->fd, (struct sockaddr *)&ss, sl) != 0)
 		farm_die("listener %s: bind %s:%d: %s", l->name, l->addr, l->port, strerror(errno));
-	if (listen(l->fd, 128) != 0)
+	if (listen(l->fd, l->stall ? 0 : 128) != 0)
 		farm_die("listener %s: listen: %s", l->name, strerror(errno));
 	sl = sizeof(ss);
 	if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0)
 		farm_die("getsockname: %s", strerror(errno));
 	l->port = ntohs(l->v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 			      : ((struct sockaddr_in *)&ss)->sin_port);
+	if (l->stall)
+		return;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG(TAG_LISTEN, i)};
 	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0)
 		farm_die("epoll_ctl: %s", strerror(errno));
