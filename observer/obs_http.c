@@ -840,6 +840,49 @@ obs_fail(struct obs_req *q, enum obs_http_error e, const char *fmt, ...)
 }
 
 /*
+ * Whether a complete answer is a redirect to follow: returns the next URL (owned by the
+ * easy handle, valid until it is changed), or NULL when this answer is the result — not a
+ * redirect, following disabled, or a loop, a bad target, too many hops or no time left,
+ * which set the error.
+ */
+static const char *
+obs_next_hop(struct obs_http *h, struct obs_req *q)
+{
+	int st = q->res.status;
+	char *next = NULL;
+
+	if (!(st == 301 || st == 302 || st == 303 || st == 307 || st == 308) ||
+	    q->res.location == NULL || h->max_redirects == 0)
+		return NULL;
+	curl_easy_getinfo(q->easy, CURLINFO_REDIRECT_URL, &next);
+	if (next == NULL) {
+		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "unusable Location \"%s\"", q->res.location);
+		return NULL;
+	}
+	if (strncasecmp(next, "http://", 7) != 0 && strncasecmp(next, "https://", 8) != 0) {
+		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "redirect to a scheme other than http(s): \"%s\"",
+		    next);
+		return NULL;
+	}
+	for (size_t i = 0; i < q->nvisited; i++) {
+		if (strcmp(q->visited[i], next) == 0) {
+			obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "redirect loop back to %s", next);
+			return NULL;
+		}
+	}
+	if (q->res.nredirects >= (size_t)h->max_redirects) {
+		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "more than %d redirects", h->max_redirects);
+		return NULL;
+	}
+	if (obs_now_ms() - q->start_ms >= h->timeout_ms) {
+		obs_fail(q, OBS_HTTP_ERR_TIMEOUT, "timeout of %ld ms reached while redirected",
+		    h->timeout_ms);
+		return NULL;
+	}
+	return next;
+}
+
+/*
  * Decides whether a finished hop is followed. Returns 1 when the next hop has been set
  * up and re-added, 0 when the request is over (result filled in), -1 on a local failure.
  */
@@ -883,34 +926,9 @@ obs_hop_done(struct obs_http *h, struct obs_req *q, CURLcode code)
 		util_buf_reset(&q->body);
 		return 0;
 	}
-	if (obs_analyse(h, q) != 0)
-		return -1;
-
-	int st = q->res.status;
-	int is_redirect = st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
-	char *next = NULL;
-	if (!is_redirect || q->res.location == NULL || h->max_redirects == 0)
-		return 0;
-	curl_easy_getinfo(q->easy, CURLINFO_REDIRECT_URL, &next);
-	if (next == NULL) {
-		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "unusable Location \"%s\"", q->res.location);
-		return 0;
-	}
-	if (strncasecmp(next, "http://", 7) != 0 && strncasecmp(next, "https://", 8) != 0) {
-		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "redirect to a scheme other than http(s): \"%s\"",
-		    next);
-		return 0;
-	}
-	for (size_t i = 0; i < q->nvisited; i++) {
-		if (strcmp(q->visited[i], next) == 0) {
-			obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "redirect loop back to %s", next);
-			return 0;
-		}
-	}
-	if (q->res.nredirects >= (size_t)h->max_redirects) {
-		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "more than %d redirects", h->max_redirects);
-		return 0;
-	}
+	const char *next = obs_next_hop(h, q);
+	if (next == NULL)
+		return obs_analyse(h, q) == 0 ? 0 : -1;
 	char **nr = realloc(q->res.redirects, (q->res.nredirects + 1) * sizeof(*nr));
 	if (nr == NULL)
 		return -1;
@@ -918,19 +936,6 @@ obs_hop_done(struct obs_http *h, struct obs_req *q, CURLcode code)
 	if ((nr[q->res.nredirects] = strdup(next)) == NULL)
 		return -1;
 	q->res.nredirects++;
-
-	/* The content of an intermediate hop is not the result. */
-	free(q->res.filetype);
-	free(q->res.ssdeep);
-	q->res.filetype = q->res.ssdeep = NULL;
-	q->res.has_body = 0;
-	q->res.size = 0;
-	q->res.sha256[0] = '\0';
-	if (obs_now_ms() - q->start_ms >= h->timeout_ms) {
-		obs_fail(q, OBS_HTTP_ERR_TIMEOUT, "timeout of %ld ms reached while redirected",
-		    h->timeout_ms);
-		return 0;
-	}
 	curl_multi_remove_handle(h->multi, q->easy);
 	/* The port override belongs to the first hop; its URL already carries it. */
 	if (obs_hop_setup(q, nr[q->res.nredirects - 1]) != 0)
