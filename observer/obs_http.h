@@ -64,14 +64,20 @@ struct obs_http_result {
 	char *content_type; /* header values of the final response; NULL when absent */
 	char *server;
 	char *location;     /* the final response's Location, as sent */
-	char **redirects;   /* absolute URLs followed after the first, in order */
+	char **redirects;   /* each URL followed (resolved), in order; the result is the last's */
 	size_t nredirects;
+	/*
+	 * has_body is 1 when a whole answer arrived, or with OBS_HTTP_ERR_TOO_LARGE its first
+	 * max_body decoded bytes (truncated is then 1). It is 0 when there was no answer or it
+	 * broke off (timeout, reset, ...): a part is no evidence of the content, so size is 0,
+	 * sha256 "", filetype and ssdeep NULL — the record shows them as null.
+	 */
+	int has_body;
 	uint64_t size;      /* decoded body bytes kept (at most max_body) */
 	int truncated;      /* 1 when the body was cut at max_body */
-	int has_body;       /* 0 when no response arrived: then sha256/filetype/ssdeep are null */
 	char sha256[65];    /* hex, of the kept body */
-	char *filetype;     /* libmagic's description of the kept body */
-	char *ssdeep;       /* ssdeep of the kept body */
+	char *filetype;     /* libmagic's description of the kept body; NULL if it failed */
+	char *ssdeep;       /* ssdeep of the kept body; NULL if it failed */
 	char *tls_sha256;   /* hex SHA-256 of the peer certificate (DER); NULL without TLS */
 	int64_t elapsed_ms; /* from the first connect attempt to the end, all hops */
 	enum obs_http_error error;
@@ -100,8 +106,9 @@ struct obs_http_req {
 struct obs_http;
 
 /*
- * Creates an engine. Returns it, or NULL with a message in err (errlen bytes) when libcurl
- * or libmagic cannot be set up. The caller owns it and frees it with obs_http_free.
+ * Creates an engine. Returns it, or NULL with a message in err (errlen bytes) when the
+ * options are unusable (max_body over 1 GiB, negative max_redirects) or libcurl or
+ * libmagic cannot be set up. The caller owns it and frees it with obs_http_free.
  * Call curl_global_init once in the program before the first engine.
  */
 struct obs_http *obs_http_new(const struct obs_http_opts *opts, char *err, size_t errlen);
