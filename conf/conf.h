@@ -103,6 +103,13 @@ struct conf *conf_load(const char *path, struct conf_err *err);
  * c->path, and its directory anchors relative paths. */
 struct conf *conf_load_string(const char *text, const char *name, struct conf_err *err);
 
+/* Flags for conf_load_flags: CONF_LOAD_NEW_USERS_FILE accepts a users_file that does not
+ * exist yet (for the command that creates it). */
+#define CONF_LOAD_NEW_USERS_FILE 1u
+struct conf *conf_load_flags(const char *path, unsigned flags, struct conf_err *err);
+struct conf *conf_load_string_flags(const char *text, const char *name, unsigned flags,
+    struct conf_err *err);
+
 /* Frees a config and everything it holds. NULL is a no-op. */
 void conf_free(struct conf *c);
 
@@ -198,5 +205,39 @@ int conf_target_key(const json_t *target, char *buf, size_t len);
  */
 int conf_cuckoo_read(const char *path, const char *threat_id, json_t **out, char *note,
     size_t notelen, struct conf_err *err);
+
+/*
+ * The TAXII users file ([server] users_file): one "name:hash:collections" line per user;
+ * hash is "scrypt$LOGN$R$P$SALT$KEY" (conf_user_hash makes one), collections a comma
+ * list of collection names or "*" (or empty) for all. '#' starts a comment line.
+ */
+struct conf_users;
+
+/* Reads a users file. NULL with err->msg ("FILE:LINE: what") on any bad line. */
+struct conf_users *conf_users_load(const char *path, struct conf_err *err);
+void conf_users_free(struct conf_users *u);
+size_t conf_users_count(const struct conf_users *u);
+
+/*
+ * 1 when name and password match a user, else 0. Slow (scrypt) the first time a given
+ * name and password are seen, then fast: verified pairs are remembered by their SHA-256.
+ * Safe to call from several threads at once.
+ */
+int conf_users_verify(struct conf_users *u, const char *name, const char *password);
+
+/* 1 when user `name` may use `collection`, else 0 (unknown users may use nothing). */
+int conf_users_allows(const struct conf_users *u, const char *name, const char *collection);
+
+/* A new salted scrypt hash of password into out (160 bytes suffice). 0 or -1. */
+int conf_user_hash(const char *password, char *out, size_t len);
+
+/*
+ * Adds user `name` to the users file at path, or replaces the line of an existing one
+ * (collections NULL or "": all). The file is rewritten through a 0600 temporary file and
+ * rename, so it is never half-written nor readable by others. Returns 0 (added), 1
+ * (replaced), or -1 with err->msg.
+ */
+int conf_users_set(const char *path, const char *name, const char *hash,
+    const char *collections, struct conf_err *err);
 
 #endif

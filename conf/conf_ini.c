@@ -129,6 +129,7 @@ struct loader {
 	char sect_buf[128];
 	uint64_t seen;      /* keys seen in the current section, by table index */
 	int sect_line[S_HOOK + 1];
+	unsigned flags;     /* CONF_LOAD_* */
 };
 
 __attribute__((format(printf, 4, 5))) static void
@@ -437,6 +438,12 @@ set_path(struct loader *L, char **field, const char *val, const char *key, enum 
 		return -1;
 	}
 	if (kind != K_DIR) {
+		if (stat(p, &st) != 0 && errno == ENOENT && field == &L->c->server.users_file &&
+		    (L->flags & CONF_LOAD_NEW_USERS_FILE)) {
+			free(*field);
+			*field = p;
+			return 0;
+		}
 		if (stat(p, &st) != 0) {
 			fail(L, L->line, key, "cannot use \"%s\": %s", p, strerror(errno));
 			goto bad;
@@ -1080,10 +1087,18 @@ final_checks(struct loader *L)
 struct conf *
 conf_load_string(const char *text, const char *name, struct conf_err *err)
 {
+	return conf_load_string_flags(text, name, 0, err);
+}
+
+struct conf *
+conf_load_string_flags(const char *text, const char *name, unsigned flags,
+    struct conf_err *err)
+{
 	struct loader L;
 	int rc;
 
 	memset(&L, 0, sizeof(L));
+	L.flags = flags;
 	L.name = name;
 	L.err = err;
 	L.text = text;
@@ -1120,6 +1135,12 @@ out:
 struct conf *
 conf_load(const char *path, struct conf_err *err)
 {
+	return conf_load_flags(path, 0, err);
+}
+
+struct conf *
+conf_load_flags(const char *path, unsigned flags, struct conf_err *err)
+{
 	struct util_buf b;
 	struct conf *c = NULL;
 	int rc;
@@ -1139,7 +1160,7 @@ conf_load(const char *path, struct conf_err *err)
 		snprintf(err->msg, sizeof(err->msg), "%s: NUL byte in file", path);
 		goto out;
 	}
-	c = conf_load_string(b.data ? b.data : "", path, err);
+	c = conf_load_string_flags(b.data ? b.data : "", path, flags, err);
 out:
 	util_buf_fini(&b);
 	return c;

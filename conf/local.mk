@@ -2,9 +2,9 @@
 noinst_LIBRARIES += conf/libconf.a
 noinst_HEADERS += conf/conf.h conf/conf_int.h
 conf_libconf_a_SOURCES = conf/conf_ini.c conf/conf_print.c conf/conf_targets.c conf/conf_net.c \
-	conf/conf_cuckoo.c
-conf_libconf_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(JANSSON_CFLAGS) $(IDN2_CFLAGS)
-CONF_LIBS = conf/libconf.a $(UTIL_LIBS) $(INIH_LIBS) $(JANSSON_LIBS) $(IDN2_LIBS)
+	conf/conf_cuckoo.c conf/conf_users.c
+conf_libconf_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(JANSSON_CFLAGS) $(IDN2_CFLAGS) $(CRYPTO_CFLAGS)
+CONF_LIBS = conf/libconf.a $(UTIL_LIBS) $(INIH_LIBS) $(JANSSON_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) -lpthread
 
 check_PROGRAMS += tests/test_conf tests/test_targets
 TESTS += tests/test_conf tests/test_targets
@@ -26,3 +26,8 @@ tests_test_cuckoo_SOURCES = tests/test_cuckoo.c
 tests_test_cuckoo_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_cuckoo_LDADD = $(CONF_LIBS)
 EXTRA_DIST += tests/data/cuckoo/cape-style.report.json
+
+check_PROGRAMS += tests/test_users
+TESTS += tests/test_users
+tests_test_users_SOURCES = tests/test_users.c
+tests_test_users_LDADD = $(CONF_LIBS)

@@ -1,0 +1,426 @@
+/* The TAXII users file: "name:hash:collections" lines. Passwords are stored as scrypt
+ * hashes with a random salt (slow and memory-hard on purpose); a verified password is
+ * remembered as its SHA-256 so a client polling every few seconds does not pay scrypt's
+ * cost on every request. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "conf/conf.h"
+#include "util/util.h"
+
+#define USERS_MAX_FILE (4u * 1024 * 1024)
+#define USERS_MAX 10000
+#define SALT_LEN 16
+#define KEY_LEN 32
+#define SCRYPT_LOG_N 15 /* N = 32768, r = 8: 32 MiB and tens of milliseconds per try */
+#define SCRYPT_R 8
+#define SCRYPT_P 1
+#define SCRYPT_MAXMEM (64u * 1024 * 1024)
+#define CACHE_SLOTS 64
+
+struct user {
+	char *name;
+	int log_n, r, p;
+	unsigned char salt[SALT_LEN], key[KEY_LEN];
+	char **collections; /* NULL: every collection */
+	size_t ncollections;
+};
+
+struct conf_users {
+	struct user *users;
+	size_t n;
+	pthread_mutex_t lock;
+	unsigned char cache[CACHE_SLOTS][UTIL_SHA256_LEN]; /* sha256(name NUL password) */
+	size_t cache_next;
+};
+
+static int
+valid_name(const char *s, size_t n)
+{
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._@-", s[i]))
+			return 0;
+	return 1;
+}
+
+static int
+valid_collection(const char *s, size_t n)
+{
+	if (n == 0 || n > 128)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return 0;
+	return 1;
+}
+
+/* "scrypt$LOGN$R$P$SALTHEX$KEYHEX" */
+static int
+parse_hash(const char *h, struct user *u)
+{
+	char salt[2 * SALT_LEN + 1], key[2 * KEY_LEN + 1];
+	int used = 0;
+
+	if (sscanf(h, "scrypt$%d$%d$%d$%32[0-9a-f]$%64[0-9a-f]%n", &u->log_n, &u->r, &u->p, salt,
+		key, &used) != 5 || h[used] != '\0')
+		return -1;
+	if (u->log_n < 10 || u->log_n > 20 || u->r < 1 || u->r > 32 || u->p < 1 || u->p > 16)
+		return -1;
+	if (util_unhex(salt, u->salt, SALT_LEN) != 0 || util_unhex(key, u->key, KEY_LEN) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+derive(const char *password, const unsigned char *salt, int log_n, int r, int p,
+    unsigned char key[KEY_LEN])
+{
+	return EVP_PBE_scrypt(password, strlen(password), salt, SALT_LEN, (uint64_t)1 << log_n,
+		   (uint64_t)r, (uint64_t)p, SCRYPT_MAXMEM, key, KEY_LEN) == 1 ? 0 : -1;
+}
+
+int
+conf_user_hash(const char *password, char *out, size_t len)
+{
+	unsigned char salt[SALT_LEN], key[KEY_LEN];
+	char sh[2 * SALT_LEN + 1], kh[2 * KEY_LEN + 1];
+	int n;
+
+	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+	    derive(password, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, key) != 0)
+		return -1;
+	util_hex(salt, SALT_LEN, sh);
+	util_hex(key, KEY_LEN, kh);
+	OPENSSL_cleanse(key, sizeof(key));
+	n = snprintf(out, len, "scrypt$%d$%d$%d$%s$%s", SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, sh, kh);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static void
+user_fini(struct user *u)
+{
+	free(u->name);
+	for (size_t i = 0; i < u->ncollections; i++)
+		free(u->collections[i]);
+	free(u->collections);
+}
+
+void
+conf_users_free(struct conf_users *u)
+{
+	if (u == NULL)
+		return;
+	for (size_t i = 0; i < u->n; i++)
+		user_fini(&u->users[i]);
+	free(u->users);
+	pthread_mutex_destroy(&u->lock);
+	OPENSSL_cleanse(u->cache, sizeof(u->cache));
+	free(u);
+}
+
+static int
+users_fail(struct conf_err *err, const char *path, int line, const char *what)
+{
+	snprintf(err->msg, sizeof(err->msg), "%s:%d: %s", path, line, what);
+	return -1;
+}
+
+/* One "name:hash:collections" line into u. */
+static int
+parse_line(char *line, struct user *u, const char **why)
+{
+	char *c1 = strchr(line, ':'), *c2, *col, *save = NULL;
+
+	if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL) {
+		*why = "expected name:hash:collections";
+		return -1;
+	}
+	*c1 = '\0';
+	*c2 = '\0';
+	if (!valid_name(line, strlen(line))) {
+		*why = "bad user name (letters, digits, '.', '_', '@', '-'; at most 64)";
+		return -1;
+	}
+	if (parse_hash(c1 + 1, u) != 0) {
+		*why = "bad password hash (make one with: c2watch user add NAME)";
+		return -1;
+	}
+	if ((u->name = strdup(line)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (strcmp(c2 + 1, "") == 0 || strcmp(c2 + 1, "*") == 0)
+		return 0;
+	for (col = strtok_r(c2 + 1, ",", &save); col; col = strtok_r(NULL, ",", &save)) {
+		char **nc;
+
+		while (*col == ' ')
+			col++;
+		if (!valid_collection(col, strlen(col))) {
+			*why = "bad collection name";
+			return -1;
+		}
+		nc = realloc(u->collections, (u->ncollections + 1) * sizeof(*nc));
+		if (nc == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		u->collections = nc;
+		if ((nc[u->ncollections] = strdup(col)) == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+		u->ncollections++;
+	}
+	return 0;
+}
+
+struct conf_users *
+conf_users_load(const char *path, struct conf_err *err)
+{
+	struct conf_users *u = NULL;
+	struct util_buf b;
+	char *p, *next;
+	int line = 0, rc;
+
+	util_buf_init(&b, USERS_MAX_FILE);
+	rc = util_read_file(path, &b);
+	if (rc != 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+		    rc == -2 ? "larger than 4 MiB" : strerror(errno));
+		goto fail;
+	}
+	u = calloc(1, sizeof(*u));
+	if (u == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+		goto fail;
+	}
+	pthread_mutex_init(&u->lock, NULL);
+	for (p = b.data; p && *p; p = next) {
+		const char *why = NULL;
+		struct user *nu;
+		size_t len;
+
+		next = strchr(p, '\n');
+		if (next)
+			*next++ = '\0';
+		line++;
+		len = strlen(p);
+		if (len && p[len - 1] == '\r')
+			p[--len] = '\0';
+		if (len == 0 || p[0] == '#')
+			continue;
+		if (u->n == USERS_MAX) {
+			users_fail(err, path, line, "too many users");
+			goto fail;
+		}
+		nu = realloc(u->users, (u->n + 1) * sizeof(*nu));
+		if (nu == NULL) {
+			users_fail(err, path, line, "out of memory");
+			goto fail;
+		}
+		u->users = nu;
+		memset(&nu[u->n], 0, sizeof(nu[0]));
+		if (parse_line(p, &nu[u->n], &why) != 0) {
+			user_fini(&nu[u->n]);
+			users_fail(err, path, line, why);
+			goto fail;
+		}
+		for (size_t i = 0; i < u->n; i++) {
+			if (strcmp(u->users[i].name, nu[u->n].name) == 0) {
+				user_fini(&nu[u->n]);
+				users_fail(err, path, line, "user listed twice");
+				goto fail;
+			}
+		}
+		u->n++;
+	}
+	util_buf_fini(&b);
+	return u;
+fail:
+	if (b.data)
+		OPENSSL_cleanse(b.data, b.len);
+	util_buf_fini(&b);
+	conf_users_free(u);
+	return NULL;
+}
+
+static const struct user *
+find_user(const struct conf_users *u, const char *name)
+{
+	for (size_t i = 0; u && i < u->n; i++)
+		if (strcmp(u->users[i].name, name) == 0)
+			return &u->users[i];
+	return NULL;
+}
+
+int
+conf_users_verify(struct conf_users *u, const char *name, const char *password)
+{
+	const struct user *usr = find_user(u, name);
+	unsigned char key[KEY_LEN], tag[UTIL_SHA256_LEN];
+	struct util_buf b;
+	int ok = 0;
+
+	if (usr == NULL || password == NULL)
+		return 0;
+	util_buf_init(&b, 0);
+	if (util_buf_add(&b, name, strlen(name) + 1) != 0 ||
+	    util_buf_add(&b, password, strlen(password)) != 0 ||
+	    util_sha256(b.data, b.len, tag) != 0) {
+		util_buf_fini(&b);
+		return 0;
+	}
+	OPENSSL_cleanse(b.data, b.len);
+	util_buf_fini(&b);
+
+	pthread_mutex_lock(&u->lock);
+	for (size_t i = 0; i < CACHE_SLOTS && !ok; i++)
+		ok = CRYPTO_memcmp(u->cache[i], tag, sizeof(tag)) == 0;
+	pthread_mutex_unlock(&u->lock);
+	if (ok)
+		return 1;
+
+	if (derive(password, usr->salt, usr->log_n, usr->r, usr->p, key) != 0)
+		return 0;
+	ok = CRYPTO_memcmp(key, usr->key, KEY_LEN) == 0;
+	OPENSSL_cleanse(key, sizeof(key));
+	if (ok) {
+		pthread_mutex_lock(&u->lock);
+		memcpy(u->cache[u->cache_next], tag, sizeof(tag));
+		u->cache_next = (u->cache_next + 1) % CACHE_SLOTS;
+		pthread_mutex_unlock(&u->lock);
+	}
+	return ok;
+}
+
+int
+conf_users_allows(const struct conf_users *u, const char *name, const char *collection)
+{
+	const struct user *usr = find_user(u, name);
+
+	if (usr == NULL)
+		return 0;
+	if (usr->collections == NULL)
+		return 1;
+	for (size_t i = 0; i < usr->ncollections; i++)
+		if (strcmp(usr->collections[i], collection) == 0)
+			return 1;
+	return 0;
+}
+
+size_t
+conf_users_count(const struct conf_users *u)
+{
+	return u ? u->n : 0;
+}
+
+int
+conf_users_set(const char *path, const char *name, const char *hash, const char *collections,
+    struct conf_err *err)
+{
+	struct util_buf old, out;
+	char tmp[4096];
+	const char *p;
+	int fd = -1, rc, ret = -1, replaced = 0;
+	struct user probe;
+
+	memset(&probe, 0, sizeof(probe));
+	util_buf_init(&old, USERS_MAX_FILE);
+	util_buf_init(&out, USERS_MAX_FILE * 2);
+	if (!valid_name(name, strlen(name))) {
+		snprintf(err->msg, sizeof(err->msg),
+		    "bad user name \"%s\" (letters, digits, '.', '_', '@', '-'; at most 64)", name);
+		goto out;
+	}
+	if (parse_hash(hash, &probe) != 0) {
+		snprintf(err->msg, sizeof(err->msg), "bad password hash");
+		goto out;
+	}
+	if (collections && *collections) {
+		char *copy = strdup(collections), *c, *save = NULL;
+		int bad = copy == NULL;
+
+		for (c = copy ? strtok_r(copy, ",", &save) : NULL; c && !bad;
+		     c = strtok_r(NULL, ",", &save))
+			bad = strcmp(c, "*") != 0 && !valid_collection(c, strlen(c));
+		free(copy);
+		if (bad) {
+			snprintf(err->msg, sizeof(err->msg), "bad collection list \"%s\"", collections);
+			goto out;
+		}
+	}
+	rc = util_read_file(path, &old);
+	if (rc != 0 && !(rc == -1 && errno == ENOENT)) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+		    rc == -2 ? "larger than 4 MiB" : strerror(errno));
+		goto out;
+	}
+	/* Keep every other line as it is; replace NAME's line where it stood. */
+	for (p = old.data; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		size_t nn = strlen(name);
+
+		if (len > nn && strncmp(p, name, nn) == 0 && p[nn] == ':') {
+			if (!replaced)
+				util_buf_printf(&out, "%s:%s:%s\n", name, hash,
+				    collections && *collections ? collections : "*");
+			replaced = 1;
+		} else if (util_buf_add(&out, p, len) != 0 || util_buf_add(&out, "\n", 1) != 0) {
+			snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+			goto out;
+		}
+		p = nl ? nl + 1 : p + len;
+	}
+	if (!replaced &&
+	    util_buf_printf(&out, "%s:%s:%s\n", name, hash,
+		collections && *collections ? collections : "*") != 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+		goto out;
+	}
+	/* A new file beside the old one, then rename: readers see the old or the new file,
+	 * never half of one, and the secret is never readable by others. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (write(fd, out.data, out.len) != (ssize_t)out.len || fsync(fd) != 0) {
+		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	ret = replaced ? 1 : 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (old.data)
+		OPENSSL_cleanse(old.data, old.len);
+	util_buf_fini(&old);
+	util_buf_fini(&out);
+	return ret;
+}

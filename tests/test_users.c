@@ -1,0 +1,88 @@
+/* The TAXII users file: hashing, verification, collection access, safe rewriting. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "tests/tap.h"
+
+static char dir[] = "/tmp/c2w-users-XXXXXX";
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp) {
+		fputs(text, fp);
+		fclose(fp);
+	}
+}
+
+int
+main(void)
+{
+	char path[256], h1[200], h2[200], text[1024];
+	struct conf_err err = {{0}};
+	struct conf_users *u;
+	struct stat st;
+
+	if (mkdtemp(dir) == NULL)
+		return 99;
+	snprintf(path, sizeof(path), "%s/users", dir);
+
+	ok(conf_user_hash("s3cret", h1, sizeof(h1)) == 0, "hash a password");
+	ok(strncmp(h1, "scrypt$15$8$1$", 14) == 0, "as scrypt with its parameters");
+	ok(conf_user_hash("s3cret", h2, sizeof(h2)) == 0 && strcmp(h1, h2) != 0,
+	    "salted: the same password hashes differently");
+
+	ok(conf_users_set(path, "alice", h1, NULL, &err) == 0, "add alice to a new file");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the file is created 0600");
+	ok(conf_users_set(path, "bob", h2, "observations", &err) == 0, "add bob");
+	ok(conf_users_set(path, "alice", h2, "targets", &err) == 1, "replace alice");
+	ok(conf_users_set(path, "bad:name", h1, NULL, &err) == -1, "a name with ':' is refused");
+	ok(conf_users_set(path, "carol", "plaintext", NULL, &err) == -1, "a non-hash is refused");
+	ok(conf_users_set(path, "carol", h1, "a b", &err) == -1, "a bad collection list is refused");
+
+	u = conf_users_load(path, &err);
+	ok(u != NULL, "load the users file (%s)", err.msg);
+	is_int(conf_users_count(u), 2, "two users");
+	ok(conf_users_verify(u, "bob", "s3cret") == 1, "bob's password verifies");
+	ok(conf_users_verify(u, "bob", "s3cret") == 1, "again, from the cache");
+	ok(conf_users_verify(u, "bob", "wrong") == 0, "a wrong password does not");
+	ok(conf_users_verify(u, "mallory", "s3cret") == 0, "an unknown user does not");
+	ok(conf_users_verify(u, "alice", "s3cret") == 1, "alice's replaced hash verifies");
+	ok(conf_users_allows(u, "bob", "observations") == 1, "bob may poll observations");
+	ok(conf_users_allows(u, "bob", "targets") == 0, "but not targets");
+	ok(conf_users_allows(u, "alice", "targets") == 1 &&
+		conf_users_allows(u, "alice", "observations") == 0,
+	    "alice's collections were replaced too");
+	ok(conf_users_allows(u, "mallory", "observations") == 0, "unknown users may use nothing");
+	conf_users_free(u);
+
+	snprintf(text, sizeof(text), "# operators\nroot:%s:*\n\nops:%s:\n", h1, h2);
+	write_file(path, text);
+	u = conf_users_load(path, &err);
+	ok(u != NULL && conf_users_allows(u, "ops", "anything") && conf_users_allows(u, "root", "x"),
+	    "'*' and an empty list mean every collection; comments and blank lines are skipped");
+	conf_users_free(u);
+
+	snprintf(text, sizeof(text), "ok:%s:*\nbroken line\n", h1);
+	write_file(path, text);
+	ok(conf_users_load(path, &err) == NULL, "a bad line fails the load");
+	has_str(err.msg, "users:2: expected name:hash:collections", "naming file and line");
+	snprintf(text, sizeof(text), "a:%s:*\na:%s:*\n", h1, h2);
+	write_file(path, text);
+	ok(conf_users_load(path, &err) == NULL, "a user listed twice fails");
+	has_str(err.msg, "users:2: user listed twice", "on the second line");
+	write_file(path, "a:scrypt$15$8$1$zz$zz:*\n");
+	ok(conf_users_load(path, &err) == NULL, "a bad hash fails");
+	has_str(err.msg, "bad password hash", "saying so");
+	unlink(path);
+	rmdir(dir);
+	return tap_done();
+}
