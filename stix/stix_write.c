@@ -87,8 +87,19 @@ put_esc(struct xw *w, const char *s, int attr)
 static char *
 dump_json(const json_t *j)
 {
-	size_t flags = JSON_COMPACT | JSON_SORT_KEYS;
-	char *s = json_dumps(j, flags);
+	size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15);
+	json_t *back;
+	char *s;
+
+	/* 15 digits print 12.3 as 12.3; the rare double that needs 17 gets them. */
+	s = json_dumps(j, flags);
+	back = s != NULL ? json_loads(s, 0, NULL) : NULL;
+	if (s != NULL && !json_equal(back, j)) {
+		free(s);
+		flags = JSON_COMPACT | JSON_SORT_KEYS;
+		s = json_dumps(j, flags);
+	}
+	json_decref(back);
 
 	if (s != NULL && (strstr(s, "\xef\xbf\xbe") != NULL || strstr(s, "\xef\xbf\xbf") != NULL)) {
 		free(s);
@@ -374,7 +385,7 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 		goto nomem;
 
 	put(&w, package_open);
-	put_id(&w, "    id", "Package", rid);
+	put_id(&w, "   id", "Package", rid);
 	put(&w, " version=\"1.2\" timestamp=\"");
 	put_esc(&w, str_field(record, "observed_at"), 1);
 	put(&w, "\">\n  <stix:STIX_Header>\n    <stix:Title>" STIX_TITLE_OBSERVATION "</stix:Title>\n"
@@ -474,7 +485,7 @@ stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t 
 
 	put(&w, package_open);
 	/* The canonical JSON is the target's identity: same target, same ids. */
-	put_id(&w, "    id", "Package", js);
+	put_id(&w, "   id", "Package", js);
 	put(&w, " version=\"1.2\">\n  <stix:STIX_Header>\n"
 		"    <stix:Title>" STIX_TITLE_TARGET "</stix:Title>\n"
 		"    <stix:Package_Intent xsi:type=\"stixVocabs:PackageIntentVocab-1.0\">"

@@ -353,6 +353,103 @@ has_note(const struct stix_result *res, const char *needle)
 	return 0;
 }
 
+/* Replaces every `from` in s with `to` (returns a new string the caller frees). */
+static char *
+replace_all(const char *s, const char *from, const char *to)
+{
+	struct util_buf b;
+	const char *p;
+
+	util_buf_init(&b, 0);
+	while ((p = strstr(s, from)) != NULL) {
+		util_buf_add(&b, s, (size_t)(p - s));
+		util_buf_add(&b, to, strlen(to));
+		s = p + strlen(from);
+	}
+	util_buf_add(&b, s, strlen(s));
+	return b.data;
+}
+
+/* Namespaces decide, not prefixes: other prefixes read the same, a known prefix bound to
+ * another namespace does not. */
+static void
+test_namespaces(void)
+{
+	static const char doc[] =
+	    "<STIX_Package xmlns=\"http://stix.mitre.org/stix-1\""
+	    " xmlns:i=\"http://stix.mitre.org/Indicator-2\" xmlns:o=\"http://cybox.mitre.org/cybox-2\""
+	    " xmlns:a=\"http://cybox.mitre.org/objects#AddressObject-2\""
+	    " xmlns:h=\"http://cybox.mitre.org/objects#HostnameObject-1\""
+	    " xmlns:x=\"http://www.w3.org/2001/XMLSchema-instance\""
+	    " xmlns:AddressObj=\"urn:not-cybox\" version=\"1.2\">"
+	    "<Indicators><Indicator x:type=\"i:IndicatorType\" id=\"q:1\"><i:Title>Prefixes</i:Title>"
+	    "<i:Observable><o:Observable_Composition operator=\"OR\">"
+	    "<o:Observable><o:Object><o:Properties x:type=\"a:AddressObjectType\" category=\"ipv4-addr\">"
+	    "<a:Address_Value> 192.0.2.1 </a:Address_Value></o:Properties></o:Object></o:Observable>"
+	    "<o:Observable><o:Object><o:Properties x:type=\"a:AddressObjectType\" category=\"cidr\">"
+	    "<a:Address_Value>192.0.2.0/24</a:Address_Value></o:Properties></o:Object></o:Observable>"
+	    "<o:Observable><o:Object><o:Properties x:type=\"a:AddressObjectType\" category=\"ipv4-addr\">"
+	    "<a:Address_Value condition=\"InclusiveBetween\">192.0.2.1##comma##192.0.2.9"
+	    "</a:Address_Value></o:Properties></o:Object></o:Observable>"
+	    "<o:Observable><o:Object><o:Properties x:type=\"a:AddressObjectType\">"
+	    "<a:Address_Value>198.51.100.0/24</a:Address_Value></o:Properties></o:Object></o:Observable>"
+	    "<o:Observable><o:Object><o:Properties x:type=\"h:HostnameObjectType\">"
+	    "<h:Hostname_Value>c2.example.org</h:Hostname_Value></o:Properties></o:Object></o:Observable>"
+	    "<o:Observable><o:Object><o:Properties x:type=\"AddressObj:AddressObjectType\">"
+	    "<AddressObj:Address_Value>203.0.113.66</AddressObj:Address_Value></o:Properties>"
+	    "</o:Object></o:Observable>"
+	    "<o:Observable><o:Object><o:Properties x:type=\"a:AddressObjectType\">"
+	    "<a:Address_Value>300.1.2.3</a:Address_Value></o:Properties></o:Object></o:Observable>"
+	    "</o:Observable_Composition></i:Observable></Indicator></Indicators></STIX_Package>";
+	json_t *rec = load_record("full"), *back = NULL;
+	struct stix_result res;
+	struct util_buf a;
+	char err[512] = "", *s1, *s2, *s3;
+
+	stix_result_init(&res);
+	is_int(stix_read(doc, strlen(doc), NULL, &res, err, sizeof(err)), 0,
+	    "default namespace and odd prefixes read");
+	is_int(json_array_size(res.targets), 2, "two literal destinations");
+	ok(has_target(&res, "ip", "192.0.2.1", "Prefixes"), "address under prefix a:, trimmed");
+	ok(has_target(&res, "domain", "c2.example.org", "Prefixes"), "HostnameObj as a domain");
+	ok(!has_target(&res, "ip", "203.0.113.66", NULL),
+	    "AddressObj prefix bound to another namespace is not an address");
+	ok(has_note(&res, "category cidr"), "CIDR category skipped with a note");
+	ok(has_note(&res, "IP range 192.0.2.1"), "InclusiveBetween skipped as a range");
+	ok(has_note(&res, "IP range 198.51.100.0/24"), "slash notation skipped as a range");
+	ok(has_note(&res, "300.1.2.3"), "invalid address skipped with a note");
+	stix_result_fini(&res);
+
+	stix_result_init(&res);
+	s1 = replace_all(doc, "http://stix.mitre.org/stix-1", "urn:not-stix");
+	is_int(stix_read(s1, strlen(s1), NULL, &res, err, sizeof(err)), STIX_ERR_FORMAT,
+	    "STIX_Package in another namespace refused");
+	free(s1);
+	stix_result_fini(&res);
+
+	util_buf_init(&a, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	s1 = replace_all(a.data, "stix:", "s:");
+	s2 = replace_all(s1, "c2watch:", "cw:");
+	s3 = replace_all(s2, "cybox:", "cyb:");
+	free(s1);
+	free(s2);
+	s1 = replace_all(s3, "xmlns:stix=", "xmlns:s=");
+	s2 = replace_all(s1, "xmlns:c2watch=", "xmlns:cw=");
+	free(s3);
+	s3 = replace_all(s2, "xmlns:cybox=", "xmlns:cyb=");
+	ok(strstr(s3, "stix:") == NULL && strstr(s3, "c2watch:") == NULL, "prefixes renamed");
+	is_int(stix_observation_read(s3, strlen(s3), &back, err, sizeof(err)), 0,
+	    "own package with other prefixes read");
+	ok(back != NULL && json_equal(back, rec), "and still identical");
+	free(s1);
+	free(s2);
+	free(s3);
+	json_decref(back);
+	json_decref(rec);
+	util_buf_fini(&a);
+}
+
 static void
 test_samples(void)
 {
@@ -612,6 +709,7 @@ main(void)
 	test_targets();
 	test_nested_observations();
 	test_samples();
+	test_namespaces();
 	test_validate();
 	test_hostile();
 	stix_schema_free(schema);
