@@ -339,7 +339,7 @@ ok_token(const char *s, size_t max)
 
 /* One literal value of kind "ip", "domain" or "url". */
 static void
-take_value(struct rd *rd, const char *kind, char *v, xmlNode *pkg, xmlNode *ind)
+take_value(struct rd *rd, const char *kind, char *v, long line, xmlNode *pkg, xmlNode *ind)
 {
 	char *b = v, *e, *tid;
 	json_t *t;
@@ -352,13 +352,15 @@ take_value(struct rd *rd, const char *kind, char *v, xmlNode *pkg, xmlNode *ind)
 	if (*b == '\0')
 		return;
 	if (strcmp(kind, "ip") == 0 && strchr(b, '/') != NULL) {
-		note(rd, "skipped IP range %.100s (only single addresses are observed)", b);
+		note(rd, "line %ld: skipped IP range %.100s (only single addresses are observed)",
+		    line, b);
 		return;
 	}
 	if (strcmp(kind, "ip") == 0 ? !ok_ip(b) :
 	    strcmp(kind, "url") == 0 ? !ok_token(b, 8192) || strstr(b, "://") == NULL :
 				       !ok_token(b, 253)) {
-		note(rd, "skipped %s value \"%.100s\": not a valid %s", kind, b, kind);
+		note(rd, "line %ld: skipped %s value \"%.100s\": not a valid %s", line, kind, b,
+		    kind);
 		return;
 	}
 	tid = threat_id(rd, pkg, ind);
@@ -377,6 +379,7 @@ take_element(struct rd *rd, const char *kind, xmlNode *val, xmlNode *pkg, xmlNod
 {
 	const char *cond = attr(val, "condition");
 	const char *delim = attr(val, "delimiter");
+	long line = xmlGetLineNo(val);
 	char *text, *p, *q;
 	size_t dl;
 
@@ -385,10 +388,10 @@ take_element(struct rd *rd, const char *kind, xmlNode *val, xmlNode *pkg, xmlNod
 		return;
 	if (cond != NULL && strcmp(cond, "Equals") != 0) {
 		if (strcmp(kind, "ip") == 0 && strstr(cond, "Between") != NULL)
-			note(rd, "skipped IP range %.100s", text);
+			note(rd, "line %ld: skipped IP range %.100s", line, text);
 		else
-			note(rd, "skipped %s pattern (condition %s) \"%.100s\": not a literal "
-				 "destination", kind, cond, text);
+			note(rd, "line %ld: skipped %s pattern (condition %.40s) \"%.100s\": not a "
+				 "literal destination", line, kind, cond, text);
 		goto out;
 	}
 	if (delim == NULL || *delim == '\0')
@@ -398,7 +401,7 @@ take_element(struct rd *rd, const char *kind, xmlNode *val, xmlNode *pkg, xmlNod
 		q = strstr(p, delim);
 		if (q != NULL)
 			*q = '\0';
-		take_value(rd, kind, p, pkg, ind);
+		take_value(rd, kind, p, line, pkg, ind);
 		if (q == NULL)
 			break;
 	}
@@ -422,9 +425,11 @@ take_properties(struct rd *rd, xmlNode *n, const char *type_ns, const char *type
 		if (cat == NULL || strcmp(cat, "ipv4-addr") == 0 || strcmp(cat, "ipv6-addr") == 0)
 			take_element(rd, "ip", v, pkg, ind);
 		else if (strstr(cat, "net") != NULL || strcmp(cat, "cidr") == 0)
-			note(rd, "skipped IP range (address category %s)", cat);
+			note(rd, "line %ld: skipped IP range (address category %.40s)",
+			    xmlGetLineNo(v), cat);
 		else
-			note(rd, "skipped address of category %s: not a network destination", cat);
+			note(rd, "line %ld: skipped address of category %.40s: not a network "
+				 "destination", xmlGetLineNo(v), cat);
 	} else if (strcmp(type_ns, STIX_NS_DOMAIN) == 0 &&
 	    strcmp(type, "DomainNameObjectType") == 0) {
 		v = stix_child(n, STIX_NS_DOMAIN, "Value");
@@ -444,7 +449,7 @@ take_properties(struct rd *rd, xmlNode *n, const char *type_ns, const char *type
 		else if (strcmp(utype, "Domain Name") == 0)
 			take_element(rd, "domain", v, pkg, ind);
 		else
-			note(rd, "skipped URI of type %s", utype);
+			note(rd, "line %ld: skipped URI of type %.40s", xmlGetLineNo(v), utype);
 	}
 }
 
@@ -601,7 +606,8 @@ walk(struct rd *rd, xmlNode *n, xmlNode *pkg, xmlNode *ind)
 		    local_is(c, "Potential_COAs") || local_is(c, "Test_Mechanisms")) {
 			/* Block actions and detection rules, not destinations to observe. */
 			if (local_is(c, "Course_Of_Action") && child_any(c, "Parameter_Observables"))
-				note(rd, "skipped Course_Of_Action parameter observables");
+				note(rd, "line %ld: skipped Course_Of_Action parameter observables",
+				    xmlGetLineNo(c));
 			continue;
 		}
 		if (local_is(c, "Indicator") && attr(c, "idref") == NULL) {
