@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <jansson.h>
 #include <libxml/tree.h>
 
 #define STIX_NS_C2WATCH "urn:c2watch"
@@ -61,5 +62,17 @@ const char *stix_qname(xmlNode *n, const char *value, const xmlChar **ns);
 
 /* A node's text content (malloc'd via libxml2; free with xmlFree), NULL when none. */
 char *stix_text(const xmlNode *n);
+
+/*
+ * Compact JSON with sorted keys, the form c2watch embeds (same value, same bytes); reals
+ * with 15 significant digits unless they need 17. Returns malloc'd text or NULL.
+ */
+char *stix_dump_json(const json_t *j);
+
+/*
+ * Parses JSON text as embedded by c2watch, refusing a parse that memory pressure may have
+ * altered (see the body). Returns a new reference or NULL.
+ */
+json_t *stix_json_parse(const char *text);
 
 #endif

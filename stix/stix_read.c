@@ -484,7 +484,6 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 	char want[STIX_ID_MAX];
 	const char *local, *rid;
 	xmlNode *obs, *o, *d;
-	json_error_t je;
 	json_t *rec = NULL;
 	char *text = NULL;
 	int rc = STIX_ERR_FORMAT;
@@ -498,10 +497,10 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 		stix_seterr(err, errlen, "c2watch observation: no cybox:Description record");
 		goto out;
 	}
-	rec = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	rec = stix_json_parse(text);
 	if (!json_is_object(rec)) {
-		stix_seterr(err, errlen, "c2watch observation: record JSON: %s (column %d)",
-		    rec ? "not an object" : je.text, je.column);
+		stix_seterr(err, errlen, "c2watch observation: record JSON %s",
+		    rec ? "is not an object" : "does not parse");
 		goto out;
 	}
 	rid = json_string_value(json_object_get(rec, "id"));
@@ -545,7 +544,7 @@ c2watch_target_of(xmlNode *ind)
 	text = child_text_any(ind, "Description");
 	if (text == NULL)
 		return NULL;
-	t = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	t = stix_json_parse(text);
 	xmlFree(text);
 	if (!json_is_object(t) || !json_is_string(json_object_get(t, "threat_id")))
 		goto bad;

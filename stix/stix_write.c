@@ -80,34 +80,6 @@ put_esc(struct xw *w, const char *s, int attr)
 	put_n(w, (const char *)run, (size_t)(p - run));
 }
 
-/*
- * Dumps j as compact JSON with sorted keys (same record, same bytes). U+FFFE/U+FFFF cannot
- * appear raw in XML, so a dump containing them is redone with \u escapes throughout.
- */
-static char *
-dump_json(const json_t *j)
-{
-	size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15);
-	json_t *back;
-	char *s;
-
-	/* 15 digits print 12.3 as 12.3; the rare double that needs 17 gets them. */
-	s = json_dumps(j, flags);
-	back = s != NULL ? json_loads(s, 0, NULL) : NULL;
-	if (s != NULL && !json_equal(back, j)) {
-		free(s);
-		flags = JSON_COMPACT | JSON_SORT_KEYS;
-		s = json_dumps(j, flags);
-	}
-	json_decref(back);
-
-	if (s != NULL && (strstr(s, "\xef\xbf\xbe") != NULL || strstr(s, "\xef\xbf\xbf") != NULL)) {
-		free(s);
-		s = json_dumps(j, flags | JSON_ENSURE_ASCII);
-	}
-	return s;
-}
-
 static const char package_open[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<stix:STIX_Package xmlns:stix=\"" STIX_NS_STIX "\"\n"
@@ -380,7 +352,7 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	copy = json_deep_copy(record);
 	if (copy == NULL || json_object_set_new(copy, "x-ict-isac.jp", isac_block(record)) != 0)
 		goto nomem;
-	js = dump_json(copy);
+	js = stix_dump_json(copy);
 	if (js == NULL)
 		goto nomem;
 
@@ -468,7 +440,7 @@ stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t 
 	rc = check_target(target, err, errlen);
 	if (rc != 0)
 		goto out;
-	js = dump_json(target);
+	js = stix_dump_json(target);
 	if (js == NULL) {
 		rc = STIX_ERR_NOMEM;
 		stix_seterr(err, errlen, "target: out of memory");

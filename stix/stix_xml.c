@@ -264,6 +264,63 @@ stix_text(const xmlNode *n)
 	return (char *)xmlNodeGetContent(n);
 }
 
+/*
+ * Dumps j as compact JSON with sorted keys (same record, same bytes). U+FFFE/U+FFFF cannot
+ * appear raw in XML, so a dump containing them is redone with \u escapes throughout.
+ */
+char *
+stix_dump_json(const json_t *j)
+{
+	size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15);
+	json_t *back;
+	char *s;
+
+	/* 15 digits print 12.3 as 12.3; the rare double that needs 17 gets them. */
+	s = json_dumps(j, flags);
+	back = s != NULL ? json_loads(s, 0, NULL) : NULL;
+	if (s != NULL && !json_equal(back, j)) {
+		free(s);
+		flags = JSON_COMPACT | JSON_SORT_KEYS;
+		s = json_dumps(j, flags);
+	}
+	json_decref(back);
+
+	if (s != NULL && (strstr(s, "\xef\xbf\xbe") != NULL || strstr(s, "\xef\xbf\xbf") != NULL)) {
+		free(s);
+		s = json_dumps(j, flags | JSON_ENSURE_ASCII);
+	}
+	return s;
+}
+
+json_t *
+stix_json_parse(const char *text)
+{
+	json_t *j, *again = NULL;
+	char *canon;
+
+	j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	if (j == NULL)
+		return NULL;
+	/*
+	 * jansson's lexer drops a character when its buffer cannot grow and carries on, so
+	 * a parse under memory pressure can succeed with a different value. What c2watch
+	 * wrote is the canonical dump: when it does not come out again, a second parse must
+	 * agree with the first.
+	 */
+	canon = stix_dump_json(j);
+	if (canon != NULL && strcmp(canon, text) == 0)
+		goto out;
+	again = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	if (again == NULL || !json_equal(again, j)) {
+		json_decref(j);
+		j = NULL;
+	}
+out:
+	free(canon);
+	json_decref(again);
+	return j;
+}
+
 struct stix_schema {
 	xmlSchema *schema;
 };

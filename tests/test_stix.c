@@ -670,6 +670,88 @@ test_hostile(void)
 	stix_result_fini(&res);
 }
 
+/* Allocation failure injection: the Nth allocation through jansson fails. */
+static long chaos_count, chaos_fail_at;
+static json_t *chaos_targets; /* what the sample gives with no failure */
+
+static int
+chaos_fails(void)
+{
+	return chaos_fail_at > 0 && ++chaos_count == chaos_fail_at;
+}
+
+static void *
+chaos_malloc(size_t n)
+{
+	return chaos_fails() ? NULL : malloc(n);
+}
+
+
+/* One pass over write, read back and third-party read; 1 when every call succeeded. */
+static int
+chaos_pass(const json_t *rec, const struct util_buf *sample)
+{
+	struct stix_result res;
+	struct util_buf a;
+	json_t *back = NULL;
+	char err[256];
+	int all = 1;
+
+	util_buf_init(&a, 0);
+	if (stix_observation_write(rec, &a, err, sizeof(err)) != 0)
+		all = 0;
+	else if (stix_observation_read(a.data, a.len, &back, err, sizeof(err)) != 0)
+		all = 0;
+	else if (!json_equal(back, rec))
+		all = -1; /* a silent corruption, never acceptable */
+	json_decref(back);
+	util_buf_fini(&a);
+	stix_result_init(&res);
+	if (sample != NULL && all == 1) {
+		if (stix_read(sample->data, sample->len, NULL, &res, err, sizeof(err)) != 0)
+			all = 0;
+		else if (chaos_targets == NULL)
+			chaos_targets = json_deep_copy(res.targets);
+		else if (!json_equal(chaos_targets, res.targets))
+			all = -1;
+	}
+	stix_result_fini(&res);
+	return all;
+}
+
+static void
+test_alloc_failures(void)
+{
+	json_t *rec = load_record("xml-special");
+	struct util_buf sample;
+	char path[8192];
+	int have = 0, corrupt = 0, r = 0;
+	long n;
+
+	if (samples_dir[0] != '\0') {
+		snprintf(path, sizeof(path), "%s/misp-event2-stix11.xml", samples_dir);
+		have = load(path, &sample) == 0;
+	}
+	ok(chaos_pass(rec, have ? &sample : NULL) == 1, "warm-up pass succeeds");
+	for (n = 1; n < 100000; n++) {
+		chaos_count = 0;
+		chaos_fail_at = n;
+		r = chaos_pass(rec, have ? &sample : NULL);
+		chaos_fail_at = 0;
+		if (r < 0) {
+			corrupt++;
+			tap_diag("allocation %ld failing gave a wrong result", n);
+		}
+		if (chaos_count < n)
+			break; /* no allocation left to fail: every point was covered */
+	}
+	ok(r == 1 && corrupt == 0, "%ld allocation failures each failed cleanly", n - 1);
+	if (have)
+		util_buf_fini(&sample);
+	json_decref(chaos_targets);
+	json_decref(rec);
+}
+
 int
 main(void)
 {
@@ -679,6 +761,11 @@ main(void)
 
 	if (getenv("TESTS_SRCDIR") == NULL)
 		tap_skip_all("TESTS_SRCDIR not set");
+	/*
+	 * Only jansson's allocations are failed on purpose: libxml2 2.9 itself leaks on some
+	 * of its own out-of-memory paths, which would drown what this test is about.
+	 */
+	json_set_alloc_funcs(chaos_malloc, free);
 	if (sd != NULL && *sd != '\0') {
 		snprintf(path, sizeof(path), "%s/schemas/stix/validate-stix-1.2.xsd", sd);
 		util_buf_init(&probe, 0);
@@ -712,6 +799,7 @@ main(void)
 	test_namespaces();
 	test_validate();
 	test_hostile();
+	test_alloc_failures();
 	stix_schema_free(schema);
 	return tap_done();
 }
