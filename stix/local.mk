@@ -13,4 +13,5 @@ tests_test_stix_LDADD = $(STIX_LIBS)
 EXTRA_DIST += $(STIX_FIXTURES)
 STIX_FIXTURES = tests/data/stix/records/full.json \
 	tests/data/stix/records/probes-null.json tests/data/stix/records/probe-errors.json \
-	tests/data/stix/records/ipv6-unicode.json tests/data/stix/records/xml-special.json
+	tests/data/stix/records/ipv6-unicode.json tests/data/stix/records/xml-special.json \
+	tests/data/stix/records/bare-ip.json

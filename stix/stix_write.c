@@ -288,6 +288,26 @@ isac_block(const json_t *rec)
 }
 
 static int
+is_ip(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+static int
+in_list(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return 1;
+	return 0;
+}
+
+static int
 check_record(const json_t *rec, char *err, size_t errlen)
 {
 	static const char *const strs[] = { "id", "threat_id", "observed_at" };
@@ -347,6 +367,9 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	p.ipv6 = json_object_get(t, "ipv6");
 	p.port = json_is_integer(json_object_get(t, "port")) ?
 	    json_integer_value(json_object_get(t, "port")) : 0;
+	/* An address typed in as the input is a destination even when no list names it. */
+	if (is_ip(input) && !in_list(p.ipv4, input) && !in_list(p.ipv6, input))
+		p.ip = input;
 
 	rc = STIX_ERR_NOMEM;
 	copy = json_deep_copy(record);

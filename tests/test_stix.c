@@ -17,7 +17,7 @@ static struct stix_schema *schema;  /* NULL: SHARED_DIR absent, validation not c
 static char samples_dir[4096];
 
 static const char *const record_cases[] = {
-	"full", "probes-null", "probe-errors", "ipv6-unicode", "xml-special",
+	"full", "probes-null", "probe-errors", "ipv6-unicode", "xml-special", "bare-ip",
 };
 
 static int
@@ -110,6 +110,7 @@ test_record_content(void)
 {
 	json_t *rec = load_record("full"), *nul = load_record("probes-null");
 	json_t *v6 = load_record("ipv6-unicode"), *sp = load_record("xml-special");
+	json_t *ip = load_record("bare-ip");
 	struct util_buf a;
 	char err[512];
 
@@ -137,6 +138,10 @@ test_record_content(void)
 	has_str(a.data, "category=\"ipv6-addr\">\n            <AddressObj:Address_Value "
 			"condition=\"Equals\">2001:db8::6<", "IPv6 as AddressObj ipv6-addr");
 	util_buf_reset(&a);
+	stix_observation_write(ip, &a, err, sizeof(err));
+	has_str(a.data, "category=\"ipv4-addr\">\n            <AddressObj:Address_Value "
+			"condition=\"Equals\">10.1.2.3<", "an address input is an AddressObj");
+	util_buf_reset(&a);
 	stix_observation_write(sp, &a, err, sizeof(err));
 	ok(strstr(a.data, "<script>") == NULL && strstr(a.data, "<Server>") == NULL,
 	    "markup in values is escaped");
@@ -146,6 +151,7 @@ test_record_content(void)
 	json_decref(nul);
 	json_decref(v6);
 	json_decref(sp);
+	json_decref(ip);
 }
 
 static void
