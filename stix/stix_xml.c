@@ -9,6 +9,8 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
+#include <libxml/globals.h>
+#include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
 #include "stix/stix.h"
@@ -113,6 +115,29 @@ quiet_error(void *data, xmlError *e)
 	(void)e;
 }
 
+/*
+ * Errors raised outside a parser context (out of memory, I/O) go to libxml2's per-thread
+ * handler, which prints by default; a library must not, so it is swapped for the call.
+ */
+struct quiet {
+	xmlStructuredErrorFunc func;
+	void *ctx;
+};
+
+static void
+quiet_begin(struct quiet *q)
+{
+	q->func = xmlStructuredError;
+	q->ctx = xmlStructuredErrorContext;
+	xmlSetStructuredErrorFunc(NULL, quiet_error);
+}
+
+static void
+quiet_end(const struct quiet *q)
+{
+	xmlSetStructuredErrorFunc(q->ctx, q->func);
+}
+
 xmlDoc *
 stix_xml_parse(const char *xml, size_t len, size_t max_bytes, unsigned max_depth, int *rc,
     char *err, size_t errlen)
@@ -121,7 +146,9 @@ stix_xml_parse(const char *xml, size_t len, size_t max_bytes, unsigned max_depth
 	xmlParserCtxt *ctxt = NULL;
 	xmlDoc *doc = NULL;
 	const xmlError *e;
+	struct quiet q;
 
+	quiet_begin(&q);
 	*rc = STIX_ERR_HOSTILE;
 	if (xml == NULL || len == 0) {
 		*rc = STIX_ERR_PARSE;
@@ -180,6 +207,7 @@ out:
 		ctxt->myDoc = NULL;
 		xmlFreeParserCtxt(ctxt);
 	}
+	quiet_end(&q);
 	return doc;
 }
 
@@ -340,8 +368,13 @@ schema_error(void *data, xmlError *e)
 	if (s->seen || e == NULL || e->level < XML_ERR_ERROR)
 		return;
 	s->seen = 1;
-	stix_seterr(s->err, s->errlen, "schema: line %d: %.*s", e->line,
-	    e->message ? (int)strcspn(e->message, "\n") : 0, e->message ? e->message : "");
+	if (e->line > 0)
+		stix_seterr(s->err, s->errlen, "schema: %s line %d: %.*s",
+		    e->file ? e->file : "document", e->line,
+		    e->message ? (int)strcspn(e->message, "\n") : 0, e->message ? e->message : "");
+	else
+		stix_seterr(s->err, s->errlen, "schema: %.*s",
+		    e->message ? (int)strcspn(e->message, "\n") : 0, e->message ? e->message : "");
 }
 
 struct stix_schema *
@@ -351,7 +384,9 @@ stix_schema_new(const char *path, char *err, size_t errlen)
 	xmlSchemaParserCtxt *pctxt = NULL;
 	struct stix_schema *s = NULL;
 	xmlSchema *schema = NULL;
+	struct quiet q;
 
+	quiet_begin(&q);
 	pctxt = xmlSchemaNewParserCtxt(path);
 	if (pctxt == NULL) {
 		stix_seterr(err, errlen, "schema %s: cannot create parser", path);
@@ -376,6 +411,7 @@ out:
 		xmlSchemaFree(schema);
 	if (pctxt != NULL)
 		xmlSchemaFreeParserCtxt(pctxt);
+	quiet_end(&q);
 	return s;
 }
 
@@ -395,8 +431,10 @@ stix_schema_validate(struct stix_schema *schema, const char *xml, size_t len, ch
 	struct schema_errs se = { err, errlen, 0 };
 	xmlSchemaValidCtxt *v = NULL;
 	xmlDoc *doc = NULL;
+	struct quiet q;
 	int rc, r;
 
+	quiet_begin(&q);
 	doc = stix_xml_parse(xml, len, STIX_MAX_BYTES, STIX_MAX_DEPTH, &rc, err, errlen);
 	if (doc == NULL)
 		goto out;
@@ -420,6 +458,7 @@ out:
 		xmlSchemaFreeValidCtxt(v);
 	if (doc != NULL)
 		xmlFreeDoc(doc);
+	quiet_end(&q);
 	return rc;
 }
 

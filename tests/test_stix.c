@@ -585,6 +585,10 @@ test_validate(void)
 	struct util_buf b;
 	const char *sd = getenv("SHARED_DIR");
 
+	ok(stix_schema_new("/nonexistent/validate-stix-1.2.xsd", err, sizeof(err)) == NULL,
+	    "missing schema file: no handle");
+	has_str(err, "validate-stix-1.2.xsd", "missing schema: error names the file");
+	stix_schema_free(NULL);
 	if (schema == NULL) {
 		tap_diag("no schemas: stix_validate not checked");
 		return;
