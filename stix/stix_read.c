@@ -29,6 +29,9 @@ struct rd {
 	json_t *campaigns;    /* "{ns}local" campaign id -> name */
 	json_t *ind_campaign; /* "{ns}local" indicator id -> campaign name (pre-1.2 style) */
 	json_t *seen;         /* dedupe key -> [index, strength] */
+	json_t *obs_ind;      /* "{ns}local" observable id -> index in inds */
+	xmlNode **inds;       /* indicators that refer to an observable by idref */
+	size_t ninds;
 	size_t nnotes;
 	int rc;
 	char *err;
@@ -192,9 +195,46 @@ map_set(struct rd *rd, json_t *map, const char *key, const char *val)
 		fail(rd, STIX_ERR_NOMEM, "stix: out of memory");
 }
 
-/* First pass: campaign names by id, and the indicators campaigns name (old style). */
+/* The nearest enclosing Indicator of n, or NULL. */
+static xmlNode *
+enclosing_indicator(xmlNode *n)
+{
+	for (n = n->parent; n != NULL && n->type == XML_ELEMENT_NODE; n = n->parent)
+		if (local_is(n, "Indicator"))
+			return n;
+	return NULL;
+}
+
+/* Remembers that indicator `ind` points at observable `idref`, for its threat ID. */
 static void
-collect_campaigns(struct rd *rd, xmlNode *n)
+note_observable_ref(struct rd *rd, xmlNode *ref, xmlNode *ind)
+{
+	char key[512];
+	xmlNode **grown;
+
+	qkey(ref, attr(ref, "idref"), key, sizeof(key));
+	if (json_object_get(rd->obs_ind, key) != NULL)
+		return;
+	grown = realloc(rd->inds, (rd->ninds + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		fail(rd, STIX_ERR_NOMEM, "stix: out of memory");
+		return;
+	}
+	rd->inds = grown;
+	rd->inds[rd->ninds] = ind;
+	if (json_object_set_new(rd->obs_ind, key, json_integer((json_int_t)rd->ninds)) != 0) {
+		fail(rd, STIX_ERR_NOMEM, "stix: out of memory");
+		return;
+	}
+	rd->ninds++;
+}
+
+/*
+ * First pass: campaign names by id, the indicators campaigns name (old style), and the
+ * observables indicators refer to by idref.
+ */
+static void
+collect_refs(struct rd *rd, xmlNode *n)
 {
 	char key[512], ikey[512];
 	xmlNode *c, *ri, *ind;
@@ -203,6 +243,9 @@ collect_campaigns(struct rd *rd, xmlNode *n)
 	for (c = n->children; c != NULL && rd->rc == 0; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
+		if (local_is(c, "Observable") && attr(c, "idref") != NULL &&
+		    (ind = enclosing_indicator(c)) != NULL)
+			note_observable_ref(rd, c, ind);
 		if (local_is(c, "Campaign") && c->ns != NULL &&
 		    strcmp((const char *)c->ns->href, STIX_NS_STIX) == 0 && attr(c, "id")) {
 			name = campaign_name(c);
@@ -220,7 +263,7 @@ collect_campaigns(struct rd *rd, xmlNode *n)
 				xmlFree(name);
 			}
 		}
-		collect_campaigns(rd, c);
+		collect_refs(rd, c);
 	}
 }
 
@@ -622,6 +665,18 @@ walk(struct rd *rd, xmlNode *n, xmlNode *pkg, xmlNode *ind)
 			walk(rd, c, pkg, c);
 			continue;
 		}
+		if (ind == NULL && local_is(c, "Observable") && attr(c, "id") != NULL) {
+			char key[512];
+			const json_t *i;
+
+			qkey(c, attr(c, "id"), key, sizeof(key));
+			i = json_object_get(rd->obs_ind, key);
+			if (i != NULL) {
+				/* Defined apart, but an indicator's: its threat ID applies. */
+				walk(rd, c, pkg, rd->inds[json_integer_value(i)]);
+				continue;
+			}
+		}
 		if (xsi_type(c) != NULL) {
 			tl = stix_qname(c, xsi_type(c), &tns);
 			if (tns != NULL && tl != NULL)
@@ -655,8 +710,9 @@ stix_read(const char *xml, size_t len, const char *default_threat_id, struct sti
 	rd.campaigns = json_object();
 	rd.ind_campaign = json_object();
 	rd.seen = json_object();
+	rd.obs_ind = json_object();
 	if (!res->records || !res->targets || !res->notes || !rd.campaigns ||
-	    !rd.ind_campaign || !rd.seen) {
+	    !rd.ind_campaign || !rd.seen || !rd.obs_ind) {
 		rc = STIX_ERR_NOMEM;
 		stix_seterr(err, errlen, "stix: out of memory");
 		goto out;
@@ -683,7 +739,7 @@ stix_read(const char *xml, size_t len, const char *default_threat_id, struct sti
 		    root ? (const char *)root->name : "(none)");
 		goto out;
 	}
-	collect_campaigns(&rd, root);
+	collect_refs(&rd, root);
 	if (rd.rc == 0) {
 		if (stix_is(root, STIX_NS_STIX, "STIX_Package"))
 			take_package(&rd, root);
@@ -706,6 +762,8 @@ out:
 	json_decref(rd.campaigns);
 	json_decref(rd.ind_campaign);
 	json_decref(rd.seen);
+	json_decref(rd.obs_ind);
+	free(rd.inds);
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	return rc;

@@ -407,6 +407,25 @@ test_namespaces(void)
 	    "<o:Observable><o:Object><o:Properties x:type=\"a:AddressObjectType\">"
 	    "<a:Address_Value>300.1.2.3</a:Address_Value></o:Properties></o:Object></o:Observable>"
 	    "</o:Observable_Composition></i:Observable></Indicator></Indicators></STIX_Package>";
+	static const char byref[] =
+	    "<stix:STIX_Package xmlns:stix=\"http://stix.mitre.org/stix-1\""
+	    " xmlns:indicator=\"http://stix.mitre.org/Indicator-2\""
+	    " xmlns:cybox=\"http://cybox.mitre.org/cybox-2\""
+	    " xmlns:A=\"http://cybox.mitre.org/objects#AddressObject-2\""
+	    " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:x=\"urn:x\""
+	    " xmlns:y=\"urn:x\" version=\"1.2\">"
+	    "<stix:STIX_Header><stix:Title>Top title</stix:Title></stix:STIX_Header>"
+	    "<stix:Observables cybox_major_version=\"2\" cybox_minor_version=\"1\">"
+	    "<cybox:Observable id=\"x:o1\"><cybox:Object><cybox:Properties"
+	    " xsi:type=\"A:AddressObjectType\"><A:Address_Value>192.0.2.77</A:Address_Value>"
+	    "</cybox:Properties></cybox:Object></cybox:Observable>"
+	    "<cybox:Observable id=\"x:o2\"><cybox:Object><cybox:Properties"
+	    " xsi:type=\"A:AddressObjectType\"><A:Address_Value>192.0.2.78</A:Address_Value>"
+	    "</cybox:Properties></cybox:Object></cybox:Observable></stix:Observables>"
+	    "<stix:Indicators><stix:Indicator id=\"x:i1\" xsi:type=\"indicator:IndicatorType\">"
+	    "<indicator:Title>By ref</indicator:Title>"
+	    "<indicator:Observable idref=\"y:o1\"/></stix:Indicator></stix:Indicators>"
+	    "</stix:STIX_Package>";
 	json_t *rec = load_record("full"), *back = NULL;
 	struct stix_result res;
 	struct util_buf a;
@@ -424,6 +443,15 @@ test_namespaces(void)
 	ok(has_note(&res, "IP range 192.0.2.1"), "InclusiveBetween skipped as a range");
 	ok(has_note(&res, "IP range 198.51.100.0/24"), "slash notation skipped as a range");
 	ok(has_note(&res, "300.1.2.3"), "invalid address skipped with a note");
+	stix_result_fini(&res);
+
+	stix_result_init(&res);
+	is_int(stix_read(byref, strlen(byref), "DEF", &res, err, sizeof(err)), 0,
+	    "observable referenced by idref read");
+	ok(json_array_size(res.targets) == 2 && has_target(&res, "ip", "192.0.2.77", "By ref") &&
+		has_target(&res, "ip", "192.0.2.78", "Top title"),
+	    "an indicator's idref'd observable takes the indicator's threat ID, others the "
+	    "package's");
 	stix_result_fini(&res);
 
 	stix_result_init(&res);
