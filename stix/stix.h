@@ -6,6 +6,9 @@
  * Every XML read goes through one hardened libxml2 parser: no network, no DTD, no entity
  * substitution (a DOCTYPE is refused outright), a size cap and a depth limit.
  * The module never logs, prints or exits, and never touches storage or the network.
+ * Threads: every call is self-contained, but libxml2 wants xmlInitParser() called once
+ * from the main thread before threads use it; during a call libxml2's per-thread error
+ * handler is swapped for a silent one and restored afterwards.
  *
  * What a c2watch package looks like (so peers can rely on it):
  * - Namespace: ids are QNames in `xmlns:c2watch="urn:c2watch"`, of the form
@@ -67,8 +70,8 @@ int stix_observation_write(const json_t *record, struct util_buf *out, char *err
  * Reads a package written by stix_observation_write back into the identical record.
  * On success returns 0 and stores a new reference in *record (the caller json_decref()s it).
  * On error *record is NULL and err says why: STIX_ERR_PARSE / STIX_ERR_HOSTILE for XML
- * that is malformed or refused, STIX_ERR_FORMAT when it is not a c2watch observation or
- * its ids do not match the embedded record.
+ * that is malformed or refused, STIX_ERR_FORMAT when it is not a c2watch observation, its
+ * package id does not match the embedded record's id, or the embedded JSON is broken.
  */
 int stix_observation_read(const char *xml, size_t len, json_t **record, char *err,
     size_t errlen);
@@ -118,8 +121,11 @@ void stix_result_fini(struct stix_result *res);
  * addresses and Course_Of_Action parameters are skipped with a note.
  * The threat ID is, first found: the related Campaign's title or name (1.2 Related_Campaigns,
  * or a Campaign's Related_Indicators), the Indicator's title, the package title,
- * `default_threat_id` (may be NULL), the Indicator's id, the package id, "unknown". A caller
+ * `default_threat_id` (may be NULL), the Indicator's id, the package id, "unknown". The
+ * Indicator is the enclosing one, or one that refers to the observable by idref. A caller
  * that must force one threat ID simply overwrites it in the targets.
+ * Targets are deduplicated by kind and value within one call (the one from an indicator
+ * wins over a bare observable's); records by id. Several calls on one result append.
  * A document with no destination returns 0, kind STIX_KIND_NONE and a note starting
  * "no network indicator". Returns 0, or STIX_ERR_PARSE / STIX_ERR_HOSTILE /
  * STIX_ERR_FORMAT (not STIX) / STIX_ERR_NOMEM with err set; on error `res` holds whatever
