@@ -92,6 +92,19 @@ test_records(void)
 			tap_diag("got %s", s);
 			free(s);
 		}
+		{
+			struct stix_result res;
+
+			stix_result_init(&res);
+			is_int(stix_read(a.data, a.len, NULL, &res, err, sizeof(err)), 0,
+			    "%s: generic reader accepts it", name);
+			ok(res.kind == STIX_KIND_OBSERVATIONS &&
+				json_array_size(res.records) == 1 &&
+				json_equal(json_array_get(res.records, 0), rec) &&
+				json_array_size(res.targets) == 0,
+			    "%s: classified as one observation, not as targets", name);
+			stix_result_fini(&res);
+		}
 		stix_observation_write(rec, &b, err, sizeof(err));
 		ok(a.len == b.len && memcmp(a.data, b.data, a.len) == 0,
 		    "%s: same record, same bytes", name);
@@ -606,6 +619,69 @@ test_samples(void)
 	stix_result_fini(&res);
 }
 
+/* Deterministic byte flips, truncations and splices of every sample: no crash, no leak,
+ * and a consistent answer (an error with a message, or a classified result). */
+static void
+test_mutations(void)
+{
+	static const char junk[] = "<>&;\"'/=:#!?[]\x00\xff\xc3";
+	unsigned long long seed = 0x9e3779b97f4a7c15ull;
+	struct stix_result res;
+	struct dirent *de;
+	int runs = 0, bad = 0;
+	DIR *d;
+
+	if (samples_dir[0] == '\0') {
+		tap_diag("SHARED_DIR unset or absent: mutation test not run");
+		return;
+	}
+	d = opendir(samples_dir);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char path[8192], err[512];
+		struct util_buf b;
+		size_t l = strlen(de->d_name);
+		int k;
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".xml") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", samples_dir, de->d_name);
+		if (load(path, &b) != 0 || b.len == 0) {
+			util_buf_fini(&b);
+			continue;
+		}
+		for (k = 0; k < 40; k++) {
+			char *m = malloc(b.len);
+			size_t len = b.len, j, n;
+			int rc;
+
+			memcpy(m, b.data, b.len);
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			n = 1 + (size_t)(seed >> 60);
+			for (j = 0; j < n; j++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				m[(seed >> 33) % len] = junk[(seed >> 20) % (sizeof(junk) - 1)];
+			}
+			if (k % 4 == 0)
+				len = 1 + (size_t)((seed >> 40) % len);
+			err[0] = '\0';
+			stix_result_init(&res);
+			rc = stix_read(m, len, NULL, &res, err, sizeof(err));
+			if (rc != 0 ? err[0] == '\0' :
+			    (res.kind == STIX_KIND_NONE) != (json_array_size(res.targets) == 0 &&
+				json_array_size(res.records) == 0))
+				bad++;
+			stix_result_fini(&res);
+			free(m);
+			runs++;
+		}
+		util_buf_fini(&b);
+	}
+	if (d != NULL)
+		closedir(d);
+	ok(runs > 0 && bad == 0, "%d mutated samples: each an error with a message or a result",
+	    runs);
+}
+
 static void
 test_validate(void)
 {
@@ -835,6 +911,7 @@ main(void)
 	test_nested_observations();
 	test_samples();
 	test_namespaces();
+	test_mutations();
 	test_validate();
 	test_hostile();
 	test_alloc_failures();
