@@ -126,7 +126,8 @@ qkey(xmlNode *n, const char *value, char *out, size_t outlen)
 	snprintf(out, outlen, "{%s}%s", ns ? (const char *)ns : "", local);
 }
 
-/* Local name of an element, when it is in one of the STIX namespaces. */
+/* 1 when n is an element with this local name, whatever its namespace (used where STIX and
+ * CybOX reuse one name across several namespaces and versions). */
 static int
 local_is(const xmlNode *n, const char *local)
 {

@@ -351,6 +351,8 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	const json_t *t;
 	struct parts p;
 	const char *rid, *input, *tid;
+	char stamp[UTIL_TIME_MAX];
+	int64_t us;
 	int rc;
 
 	rc = check_record(record, err, errlen);
@@ -381,8 +383,15 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 
 	put(&w, package_open);
 	put_id(&w, "   id", "Package", rid);
+	/* Parsed and reformatted: the JSON keeps the text, xs:dateTime wants the strict form. */
+	if (util_time_parse(str_field(record, "observed_at"), &us) != 0 ||
+	    util_time_format(us, us % 1000000 != 0, stamp) != 0) {
+		rc = STIX_ERR_INPUT;
+		stix_seterr(err, errlen, "record %s: observed_at out of range", rid);
+		goto out;
+	}
 	put(&w, " version=\"1.2\" timestamp=\"");
-	put_esc(&w, str_field(record, "observed_at"), 1);
+	put(&w, stamp);
 	put(&w, "\">\n  <stix:STIX_Header>\n    <stix:Title>" STIX_TITLE_OBSERVATION "</stix:Title>\n"
 		"    <stix:Package_Intent xsi:type=\"stixVocabs:PackageIntentVocab-1.0\">"
 		"Observations</stix:Package_Intent>\n  </stix:STIX_Header>\n"
