@@ -19,7 +19,8 @@
  *   one cybox:Observable whose cybox:Title is the threat ID and whose cybox:Description holds
  *   the full JSON record plus the "x-ict-isac.jp" block; inside it an Observable_Composition
  *   (AND) of structured objects: URIObj (URL, when the input is one), DomainNameObj (FQDN),
- *   AddressObj (ipv4-addr / ipv6-addr, one per address) and PortObj. The threat ID is also
+ *   AddressObj (ipv4-addr / ipv6-addr, one per address, and the input when it is an
+ *   address) and PortObj. The threat ID is also
  *   the Title and Name of a stix:Campaign in the package.
  * - Target: STIX_Header Title "c2watch target", Package_Intent "Indicators - Watchlist";
  *   one Indicator whose Title is the threat ID, whose Description holds the target JSON,
@@ -116,7 +117,9 @@ void stix_result_fini(struct stix_result *res);
  * c2watch observation packages (also nested in Related_Packages) become records. Every
  * literal URL, domain and IPv4/IPv6 value in indicators and observables becomes a target
  * ({"threat_id", and one of "url", "domain", "ip"}); c2watch target packages give back the
- * full target they were written from. Watchlists (`##comma##`, or the value's delimiter
+ * full target they were written from (when its JSON holds well-typed CSV columns only;
+ * otherwise the indicator is read like any other). An embedded observation record that
+ * lacks required fields or does not match its package id is skipped with a note. Watchlists (`##comma##`, or the value's delimiter
  * attribute) are split; patterns (a condition other than Equals), IP ranges, e-mail
  * addresses and Course_Of_Action parameters are skipped with a note.
  * The threat ID is, first found: the related Campaign's title or name (1.2 Related_Campaigns,

@@ -75,4 +75,11 @@ char *stix_dump_json(const json_t *j);
  */
 json_t *stix_json_parse(const char *text);
 
+/*
+ * Shape checks shared by writers (what they accept) and readers (what peers may send):
+ * 0, or STIX_ERR_INPUT with err naming the field.
+ */
+int stix_check_record(const json_t *rec, char *err, size_t errlen);
+int stix_check_target(const json_t *t, char *err, size_t errlen);
+
 #endif

@@ -528,6 +528,7 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 	char want[STIX_ID_MAX];
 	const char *local, *rid;
 	xmlNode *obs, *o, *d;
+	char msg[256];
 	json_t *rec = NULL;
 	char *text = NULL;
 	int rc = STIX_ERR_FORMAT;
@@ -547,11 +548,12 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 		    rec ? "is not an object" : "does not parse");
 		goto out;
 	}
-	rid = json_string_value(json_object_get(rec, "id"));
-	if (rid == NULL || !json_is_string(json_object_get(rec, "threat_id"))) {
-		stix_seterr(err, errlen, "c2watch observation: record lacks id or threat_id");
+	json_object_del(rec, "x-ict-isac.jp");
+	if (stix_check_record(rec, msg, sizeof(msg)) != 0) {
+		stix_seterr(err, errlen, "c2watch observation: %s", msg);
 		goto out;
 	}
+	rid = json_string_value(json_object_get(rec, "id"));
 	/* The package id is derived from the record id: a mismatch means an edited package. */
 	(void)id_in_c2watch(pkg, &local);
 	if (stix_make_id("Package", rid, want) != 0) {
@@ -564,7 +566,6 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 		    rid);
 		goto out;
 	}
-	json_object_del(rec, "x-ict-isac.jp");
 	*out = rec;
 	rec = NULL;
 	rc = STIX_OK;
@@ -581,7 +582,6 @@ c2watch_target_of(xmlNode *ind)
 	const char *local;
 	json_t *t = NULL;
 	char *text;
-	const char *k;
 
 	if (!id_in_c2watch(ind, &local))
 		return NULL;
@@ -590,13 +590,9 @@ c2watch_target_of(xmlNode *ind)
 		return NULL;
 	t = stix_json_parse(text);
 	xmlFree(text);
-	if (!json_is_object(t) || !json_is_string(json_object_get(t, "threat_id")))
-		goto bad;
-	if ((k = "url", json_is_string(json_object_get(t, k))) ||
-	    (k = "domain", json_is_string(json_object_get(t, k))) ||
-	    (k = "ip", json_is_string(json_object_get(t, k))))
+	/* Only the targets CSV columns, well typed: anything else is read generically. */
+	if (t != NULL && stix_check_target(t, NULL, 0) == 0)
 		return t;
-bad:
 	json_decref(t);
 	return NULL;
 }

@@ -307,8 +307,8 @@ in_list(const json_t *arr, const char *s)
 	return 0;
 }
 
-static int
-check_record(const json_t *rec, char *err, size_t errlen)
+int
+stix_check_record(const json_t *rec, char *err, size_t errlen)
 {
 	static const char *const strs[] = { "id", "threat_id", "observed_at" };
 	const json_t *t;
@@ -355,7 +355,7 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	int64_t us;
 	int rc;
 
-	rc = check_record(record, err, errlen);
+	rc = stix_check_record(record, err, errlen);
 	if (rc != 0)
 		goto out;
 	rid = str_field(record, "id");
@@ -419,8 +419,8 @@ out:
 	return rc;
 }
 
-static int
-check_target(const json_t *t, char *err, size_t errlen)
+int
+stix_check_target(const json_t *t, char *err, size_t errlen)
 {
 	static const char *const cols[] = { "threat_id", "ip", "domain", "url", "port",
 		"report_date", "malware_sha256", "file_type", "summary", "user_agent" };
@@ -469,7 +469,7 @@ stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t 
 	const char *tid, *type;
 	int rc;
 
-	rc = check_target(target, err, errlen);
+	rc = stix_check_target(target, err, errlen);
 	if (rc != 0)
 		goto out;
 	js = stix_dump_json(target);

@@ -16,6 +16,10 @@
 static struct stix_schema *schema;  /* NULL: SHARED_DIR absent, validation not checked */
 static char samples_dir[4096];
 
+static int has_target(const struct stix_result *res, const char *kind, const char *value,
+    const char *tid);
+static char *replace_all(const char *s, const char *from, const char *to);
+
 static const char *const record_cases[] = {
 	"full", "probes-null", "probe-errors", "ipv6-unicode", "xml-special", "bare-ip",
 };
@@ -220,6 +224,32 @@ test_observation_read_refuses(void)
 	is_int(stix_observation_read(a.data, a.len, &back, err, sizeof(err)), STIX_ERR_FORMAT,
 	    "edited record refused");
 	has_str(err, "does not match", "error says the ids disagree");
+	util_buf_reset(&a);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	p = replace_all(a.data, "\"input\":", "\"inp\":");
+	is_int(stix_observation_read(p, strlen(p), &back, err, sizeof(err)), STIX_ERR_FORMAT,
+	    "embedded record without target.input refused");
+	has_str(err, "target.input", "error names the missing field");
+	free(p);
+
+	/* A peer's "c2watch" target with a column c2watch does not have: read generically. */
+	util_buf_reset(&a);
+	json_object_set_new(tgt, "port", json_integer(8443));
+	stix_target_write(tgt, &a, err, sizeof(err));
+	p = replace_all(a.data, "{\"ip\"", "{\"evil\":\"x\",\"ip\"");
+	{
+		struct stix_result res;
+
+		stix_result_init(&res);
+		is_int(stix_read(p, strlen(p), NULL, &res, err, sizeof(err)), 0,
+		    "target with an unknown column still read");
+		ok(json_array_size(res.targets) == 1 &&
+			json_object_get(json_array_get(res.targets, 0), "evil") == NULL &&
+			has_target(&res, "ip", "203.0.113.5", "A"),
+		    "from its structured objects, without the unknown column");
+		stix_result_fini(&res);
+	}
+	free(p);
 	json_decref(back);
 	json_decref(tgt);
 	json_decref(rec);
