@@ -373,16 +373,6 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	if (is_ip(input) && !in_list(p.ipv4, input) && !in_list(p.ipv6, input))
 		p.ip = input;
 
-	rc = STIX_ERR_NOMEM;
-	copy = json_deep_copy(record);
-	if (copy == NULL || json_object_set_new(copy, "x-ict-isac.jp", isac_block(record)) != 0)
-		goto nomem;
-	js = stix_dump_json(copy);
-	if (js == NULL)
-		goto nomem;
-
-	put(&w, package_open);
-	put_id(&w, "   id", "Package", rid);
 	/* Parsed and reformatted: the JSON keeps the text, xs:dateTime wants the strict form. */
 	if (util_time_parse(str_field(record, "observed_at"), &us) != 0 ||
 	    util_time_format(us, us % 1000000 != 0, stamp) != 0) {
@@ -390,6 +380,18 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 		stix_seterr(err, errlen, "record %s: observed_at out of range", rid);
 		goto out;
 	}
+	copy = json_deep_copy(record);
+	if (copy != NULL &&
+	    json_object_set_new(copy, "x-ict-isac.jp", isac_block(record)) == 0)
+		js = stix_dump_json(copy);
+	if (js == NULL) {
+		rc = STIX_ERR_NOMEM;
+		stix_seterr(err, errlen, "record %s: out of memory", rid);
+		goto out;
+	}
+
+	put(&w, package_open);
+	put_id(&w, "   id", "Package", rid);
 	put(&w, " version=\"1.2\" timestamp=\"");
 	put(&w, stamp);
 	put(&w, "\">\n  <stix:STIX_Header>\n    <stix:Title>" STIX_TITLE_OBSERVATION "</stix:Title>\n"
@@ -410,9 +412,6 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	rc = w.rc;
 	if (rc != 0)
 		stix_seterr(err, errlen, "record %s: %s", rid, stix_strerror(rc));
-	goto out;
-nomem:
-	stix_seterr(err, errlen, "record: out of memory");
 out:
 	free(js);
 	json_decref(copy);
