@@ -14,4 +14,7 @@ EXTRA_DIST += $(STIX_FIXTURES)
 STIX_FIXTURES = tests/data/stix/records/full.json \
 	tests/data/stix/records/probes-null.json tests/data/stix/records/probe-errors.json \
 	tests/data/stix/records/ipv6-unicode.json tests/data/stix/records/xml-special.json \
-	tests/data/stix/records/bare-ip.json
+	tests/data/stix/records/bare-ip.json \
+	tests/data/stix/hostile/xxe-file.xml tests/data/stix/hostile/billion-laughs.xml \
+	tests/data/stix/hostile/parameter-entity.xml tests/data/stix/hostile/external-dtd.xml \
+	tests/data/stix/hostile/quadratic-blowup.xml

@@ -743,6 +743,63 @@ test_validate(void)
 	    "one-shot stix_validate refuses a non-STIX document");
 }
 
+/* Every file in data/stix/hostile is refused by every reader before any expansion. */
+static void
+test_hostile_fixtures(void)
+{
+	static const char xinclude[] =
+	    "<stix:STIX_Package xmlns:stix=\"http://stix.mitre.org/stix-1\""
+	    " xmlns:xi=\"http://www.w3.org/2001/XInclude\" version=\"1.2\"><stix:STIX_Header>"
+	    "<stix:Title><xi:include href=\"file:///etc/passwd\" parse=\"text\"/></stix:Title>"
+	    "</stix:STIX_Header></stix:STIX_Package>";
+	char dir[4096], path[8192], err[512];
+	struct stix_result res;
+	struct dirent *de;
+	json_t *rec = NULL;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/data/stix/hostile", getenv("TESTS_SRCDIR"));
+	d = opendir(dir);
+	ok(d != NULL, "hostile fixtures present");
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		struct util_buf b;
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".xml") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (load(path, &b) != 0) {
+			util_buf_fini(&b);
+			continue;
+		}
+		n++;
+		stix_result_init(&res);
+		err[0] = '\0';
+		is_int(stix_read(b.data, b.len, NULL, &res, err, sizeof(err)), STIX_ERR_HOSTILE,
+		    "%s: refused by stix_read", de->d_name);
+		has_str(err, "DOCTYPE", "%s: error says DOCTYPE", de->d_name);
+		ok(json_array_size(res.targets) == 0 && json_array_size(res.records) == 0,
+		    "%s: nothing read", de->d_name);
+		stix_result_fini(&res);
+		is_int(stix_observation_read(b.data, b.len, &rec, err, sizeof(err)),
+		    STIX_ERR_HOSTILE, "%s: refused by stix_observation_read", de->d_name);
+		if (schema != NULL)
+			is_int(stix_schema_validate(schema, b.data, b.len, err, sizeof(err)),
+			    STIX_ERR_HOSTILE, "%s: refused by the validator", de->d_name);
+		util_buf_fini(&b);
+	}
+	if (d != NULL)
+		closedir(d);
+	ok(n >= 5, "%d hostile fixtures tried", n);
+
+	stix_result_init(&res);
+	is_int(stix_read(xinclude, strlen(xinclude), NULL, &res, err, sizeof(err)), 0,
+	    "XInclude is an ordinary element");
+	ok(res.kind == STIX_KIND_NONE, "XInclude: nothing fetched, nothing found");
+	stix_result_fini(&res);
+}
+
 static void
 test_hostile(void)
 {
@@ -944,6 +1001,7 @@ main(void)
 	test_mutations();
 	test_validate();
 	test_hostile();
+	test_hostile_fixtures();
 	test_alloc_failures();
 	stix_schema_free(schema);
 	return tap_done();
