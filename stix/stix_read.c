@@ -417,6 +417,25 @@ take_value(struct rd *rd, const char *kind, char *v, long line, xmlNode *pkg, xm
 	add_target(rd, kind, b, t, ind != NULL ? STRENGTH_INDICATOR : STRENGTH_PACKAGE);
 }
 
+/*
+ * First `d` (length dl) in [p, end), or NULL. Not strstr: that looks at the whole rest of
+ * the text on every call, which makes splitting a long watchlist quadratic.
+ */
+static char *
+find(char *p, char *end, const char *d, size_t dl)
+{
+	while ((size_t)(end - p) >= dl) {
+		char *c = memchr(p, d[0], (size_t)(end - p) - dl + 1);
+
+		if (c == NULL)
+			return NULL;
+		if (memcmp(c, d, dl) == 0)
+			return c;
+		p = c + 1;
+	}
+	return NULL;
+}
+
 /* A Value element: a literal, or a watchlist split on its delimiter; patterns skipped. */
 static void
 take_element(struct rd *rd, const char *kind, xmlNode *val, xmlNode *pkg, xmlNode *ind)
@@ -424,7 +443,7 @@ take_element(struct rd *rd, const char *kind, xmlNode *val, xmlNode *pkg, xmlNod
 	const char *cond = attr(val, "condition");
 	const char *delim = attr(val, "delimiter");
 	long line = xmlGetLineNo(val);
-	char *text, *p, *q;
+	char *text, *p, *q, *end;
 	size_t dl;
 
 	text = stix_text(val);
@@ -441,8 +460,9 @@ take_element(struct rd *rd, const char *kind, xmlNode *val, xmlNode *pkg, xmlNod
 	if (delim == NULL || *delim == '\0')
 		delim = "##comma##";
 	dl = strlen(delim);
+	end = text + strlen(text);
 	for (p = text; rd->rc == 0; p = q + dl) {
-		q = strstr(p, delim);
+		q = find(p, end, delim, dl);
 		if (q != NULL)
 			*q = '\0';
 		take_value(rd, kind, p, line, pkg, ind);

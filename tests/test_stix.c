@@ -527,6 +527,66 @@ test_namespaces(void)
 	util_buf_fini(&a);
 }
 
+/* Watchlists: custom delimiters, a long list read in one go, the target cap. */
+static void
+test_watchlists(void)
+{
+	static const char head[] =
+	    "<stix:STIX_Package xmlns:stix=\"http://stix.mitre.org/stix-1\""
+	    " xmlns:indicator=\"http://stix.mitre.org/Indicator-2\""
+	    " xmlns:cybox=\"http://cybox.mitre.org/cybox-2\""
+	    " xmlns:D=\"http://cybox.mitre.org/objects#DomainNameObject-1\""
+	    " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" version=\"1.2\">"
+	    "<stix:Indicators><stix:Indicator xsi:type=\"indicator:IndicatorType\" id=\"x:w\">"
+	    "<indicator:Title>WL</indicator:Title><indicator:Observable><cybox:Object>"
+	    "<cybox:Properties xsi:type=\"D:DomainNameObjectType\">";
+	static const char tail[] = "</D:Value></cybox:Properties></cybox:Object>"
+				   "</indicator:Observable></stix:Indicator></stix:Indicators>"
+				   "</stix:STIX_Package>";
+	struct stix_result res;
+	struct util_buf doc;
+	char err[512];
+	int i;
+
+	util_buf_init(&doc, 0);
+	util_buf_printf(&doc, "%s<D:Value condition=\"Equals\" apply_condition=\"ANY\""
+			      " delimiter=\"|\">a.example| b.example |a.example||c.example%s",
+	    head, tail);
+	stix_result_init(&res);
+	is_int(stix_read(doc.data, doc.len, NULL, &res, err, sizeof(err)), 0,
+	    "watchlist with its own delimiter");
+	ok(json_array_size(res.targets) == 3 && has_target(&res, "domain", "b.example", "WL") &&
+		has_target(&res, "domain", "c.example", "WL"),
+	    "split on \"|\", trimmed, empty items and repeats dropped");
+	stix_result_fini(&res);
+
+	util_buf_reset(&doc);
+	util_buf_printf(&doc, "%s<D:Value condition=\"Equals\" apply_condition=\"ANY\">", head);
+	for (i = 0; i < 20000; i++)
+		util_buf_printf(&doc, "%sh%d.example", i ? "##comma##" : "", i);
+	util_buf_printf(&doc, "%s", tail);
+	stix_result_init(&res);
+	is_int(stix_read(doc.data, doc.len, NULL, &res, err, sizeof(err)), 0,
+	    "20000-entry watchlist read");
+	is_int(json_array_size(res.targets), 20000, "every entry a target");
+	ok(has_target(&res, "domain", "h19999.example", "WL"), "the last one too");
+	stix_result_fini(&res);
+
+	stix_result_init(&res);
+	res.max_targets = 100;
+	is_int(stix_read(doc.data, doc.len, NULL, &res, err, sizeof(err)), STIX_ERR_HOSTILE,
+	    "target cap enforced");
+	has_str(err, "more than 100 targets", "cap error says so");
+	stix_result_fini(&res);
+
+	stix_result_init(&res);
+	res.max_depth = 5;
+	is_int(stix_read(doc.data, doc.len, NULL, &res, err, sizeof(err)), STIX_ERR_HOSTILE,
+	    "depth limit is the caller's to lower");
+	stix_result_fini(&res);
+	util_buf_fini(&doc);
+}
+
 static void
 test_samples(void)
 {
@@ -998,6 +1058,7 @@ main(void)
 	test_nested_observations();
 	test_samples();
 	test_namespaces();
+	test_watchlists();
 	test_mutations();
 	test_validate();
 	test_hostile();
