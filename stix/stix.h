@@ -20,8 +20,8 @@
  *   the full JSON record plus the "x-ict-isac.jp" block; inside it an Observable_Composition
  *   (AND) of structured objects: URIObj (URL, when the input is one), DomainNameObj (FQDN),
  *   AddressObj (ipv4-addr / ipv6-addr, one per address, and the input when it is an
- *   address) and PortObj. The threat ID is also
- *   the Title and Name of a stix:Campaign in the package.
+ *   address) and PortObj. The threat ID is also the Title and Name of a stix:Campaign in
+ *   the package.
  * - Target: STIX_Header Title "c2watch target", Package_Intent "Indicators - Watchlist";
  *   one Indicator whose Title is the threat ID, whose Description holds the target JSON,
  *   with the same kind of structured observable and a Related_Campaign pointing at a
