@@ -1,0 +1,522 @@
+/*
+ * Writing c2watch records and targets as STIX 1.2 packages. The XML is produced as text
+ * (the layout is fixed and small), with every value escaped and characters XML 1.0 cannot
+ * carry replaced in the structured objects; the exact values travel in the JSON.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stix/stix.h"
+#include "stix/stix_int.h"
+
+/* A writer with a sticky status, so the layout code reads top to bottom. */
+struct xw {
+	struct util_buf *out;
+	int rc;
+};
+
+static void
+put_n(struct xw *w, const char *s, size_t n)
+{
+	int r;
+
+	if (w->rc != 0)
+		return;
+	r = util_buf_add(w->out, s, n);
+	if (r == -2)
+		w->rc = STIX_ERR_TOOBIG;
+	else if (r != 0)
+		w->rc = STIX_ERR_NOMEM;
+}
+
+static void
+put(struct xw *w, const char *s)
+{
+	put_n(w, s, strlen(s));
+}
+
+/* Appends s escaped for element text or (attr) a double-quoted attribute value. */
+static void
+put_esc(struct xw *w, const char *s, int attr)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *run = p;
+
+	for (; *p != '\0'; p++) {
+		const char *rep = NULL;
+
+		if (*p == '&')
+			rep = "&amp;";
+		else if (*p == '<')
+			rep = "&lt;";
+		else if (*p == '>')
+			rep = "&gt;";
+		else if (*p == '"' && attr)
+			rep = "&quot;";
+		else if (*p == '\r')
+			rep = "&#13;";
+		else if (*p == '\n' && attr)
+			rep = "&#10;";
+		else if (*p == '\t' && attr)
+			rep = "&#9;";
+		else if (*p < 0x20 && *p != '\n' && *p != '\t')
+			rep = "\xef\xbf\xbd";
+		else if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+			/* U+FFFE / U+FFFF are not XML characters either. */
+			put_n(w, (const char *)run, (size_t)(p - run));
+			put(w, "\xef\xbf\xbd");
+			p += 2;
+			run = p + 1;
+			continue;
+		}
+		if (rep != NULL) {
+			put_n(w, (const char *)run, (size_t)(p - run));
+			put(w, rep);
+			run = p + 1;
+		}
+	}
+	put_n(w, (const char *)run, (size_t)(p - run));
+}
+
+static const char package_open[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<stix:STIX_Package xmlns:stix=\"" STIX_NS_STIX "\"\n"
+    "    xmlns:stixCommon=\"" STIX_NS_COMMON "\"\n"
+    "    xmlns:stixVocabs=\"http://stix.mitre.org/default_vocabularies-1\"\n"
+    "    xmlns:indicator=\"" STIX_NS_INDICATOR "\"\n"
+    "    xmlns:campaign=\"" STIX_NS_CAMPAIGN "\"\n"
+    "    xmlns:cybox=\"" STIX_NS_CYBOX "\"\n"
+    "    xmlns:URIObj=\"" STIX_NS_URI "\"\n"
+    "    xmlns:DomainNameObj=\"" STIX_NS_DOMAIN "\"\n"
+    "    xmlns:AddressObj=\"" STIX_NS_ADDRESS "\"\n"
+    "    xmlns:PortObj=\"" STIX_NS_PORT "\"\n"
+    "    xmlns:xsi=\"" STIX_NS_XSI "\"\n"
+    "    xmlns:c2watch=\"" STIX_NS_C2WATCH "\"\n";
+
+/* The destination parts a package describes as structured CybOX objects. */
+struct parts {
+	const char *url;
+	const char *domain;
+	const json_t *ipv4; /* arrays of strings, may be NULL */
+	const json_t *ipv6;
+	const char *ip; /* a single address of either family (targets) */
+	json_int_t port;
+};
+
+static void
+put_id(struct xw *w, const char *attr, const char *kind, const char *seed)
+{
+	char id[STIX_ID_MAX];
+
+	if (w->rc != 0)
+		return;
+	if (stix_make_id(kind, seed, id) != 0) {
+		w->rc = STIX_ERR_NOMEM;
+		return;
+	}
+	put(w, " ");
+	put(w, attr);
+	put(w, "=\"");
+	put(w, id);
+	put(w, "\"");
+}
+
+/* One cybox:Observable holding one object; `what` tells the ids apart. */
+static void
+put_object(struct xw *w, const char *seed, const char *what, const char *props_attrs,
+    const char *elem, const char *value)
+{
+	struct util_buf s;
+
+	util_buf_init(&s, 0);
+	if (util_buf_printf(&s, "%s/%s", seed, what) != 0) {
+		w->rc = w->rc ? w->rc : STIX_ERR_NOMEM;
+		goto out;
+	}
+	put(w, "      <cybox:Observable");
+	put_id(w, "id", "Observable", s.data);
+	put(w, ">\n        <cybox:Object");
+	put_id(w, "id", "Object", s.data);
+	put(w, ">\n          <cybox:Properties ");
+	put(w, props_attrs);
+	put(w, ">\n            <");
+	put(w, elem);
+	put(w, " condition=\"Equals\">");
+	put_esc(w, value, 0);
+	put(w, "</");
+	put(w, elem);
+	put(w, ">\n          </cybox:Properties>\n        </cybox:Object>\n      </cybox:Observable>\n");
+out:
+	util_buf_fini(&s);
+}
+
+static void
+put_addr_list(struct xw *w, const char *seed, const json_t *arr, const char *cat)
+{
+	const char *props = strcmp(cat, "ipv6-addr") == 0 ?
+	    "xsi:type=\"AddressObj:AddressObjectType\" category=\"ipv6-addr\"" :
+	    "xsi:type=\"AddressObj:AddressObjectType\" category=\"ipv4-addr\"";
+	char what[64];
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v))
+			continue;
+		snprintf(what, sizeof(what), "%s/%zu", cat, i);
+		put_object(w, seed, what, props, "AddressObj:Address_Value", json_string_value(v));
+	}
+}
+
+static size_t
+parts_count(const struct parts *p)
+{
+	size_t n = 0;
+
+	n += p->url != NULL;
+	n += p->domain != NULL;
+	n += p->ip != NULL;
+	n += p->port > 0;
+	n += json_is_array(p->ipv4) ? json_array_size(p->ipv4) : 0;
+	n += json_is_array(p->ipv6) ? json_array_size(p->ipv6) : 0;
+	return n;
+}
+
+/* The composition (AND: all of these describe the one destination) of the parts. */
+static void
+put_parts(struct xw *w, const char *seed, const struct parts *p)
+{
+	char port[32];
+
+	if (parts_count(p) == 0)
+		return;
+	put(w, "    <cybox:Observable_Composition operator=\"AND\">\n");
+	if (p->url != NULL)
+		put_object(w, seed, "url", "xsi:type=\"URIObj:URIObjectType\" type=\"URL\"",
+		    "URIObj:Value", p->url);
+	if (p->domain != NULL)
+		put_object(w, seed, "domain",
+		    "xsi:type=\"DomainNameObj:DomainNameObjectType\" type=\"FQDN\"",
+		    "DomainNameObj:Value", p->domain);
+	if (p->ip != NULL) {
+		unsigned char a[16];
+		int v6 = inet_pton(AF_INET6, p->ip, a) == 1;
+
+		put_object(w, seed, "ip",
+		    v6 ? "xsi:type=\"AddressObj:AddressObjectType\" category=\"ipv6-addr\"" :
+			 "xsi:type=\"AddressObj:AddressObjectType\" category=\"ipv4-addr\"",
+		    "AddressObj:Address_Value", p->ip);
+	}
+	if (json_is_array(p->ipv4))
+		put_addr_list(w, seed, p->ipv4, "ipv4-addr");
+	if (json_is_array(p->ipv6))
+		put_addr_list(w, seed, p->ipv6, "ipv6-addr");
+	if (p->port > 0) {
+		snprintf(port, sizeof(port), "%lld", (long long)p->port);
+		put_object(w, seed, "port", "xsi:type=\"PortObj:PortObjectType\"",
+		    "PortObj:Port_Value", port);
+	}
+	put(w, "    </cybox:Observable_Composition>\n");
+}
+
+static void
+put_campaign(struct xw *w, const char *threat_id)
+{
+	put(w, "  <stix:Campaigns>\n    <stix:Campaign xsi:type=\"campaign:CampaignType\"");
+	put_id(w, "id", "Campaign", threat_id);
+	put(w, ">\n      <campaign:Title>");
+	put_esc(w, threat_id, 0);
+	put(w, "</campaign:Title>\n      <campaign:Names>\n        <campaign:Name>");
+	put_esc(w, threat_id, 0);
+	put(w, "</campaign:Name>\n      </campaign:Names>\n    </stix:Campaign>\n"
+	       "  </stix:Campaigns>\n");
+}
+
+static const char *
+str_field(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/* Formats a loss percentage the way the ISAC block wants it ("25%", "12.5%"). */
+static json_t *
+loss_text(const json_t *ping)
+{
+	const json_t *v = json_object_get(ping, "loss_pct");
+	char buf[48];
+
+	if (!json_is_number(v))
+		return json_null();
+	snprintf(buf, sizeof(buf), "%g%%", json_number_value(v));
+	return json_string(buf);
+}
+
+/* The "x-ict-isac.jp" block, built from the record (fields it lacks become null). */
+static json_t *
+isac_block(const json_t *rec)
+{
+	const json_t *t = json_object_get(rec, "target");
+	const json_t *ping = json_object_get(rec, "ping");
+	const json_t *http = json_object_get(rec, "http");
+	json_t *mon, *blk, *ipv4, *resp, *st, *reason;
+
+	ipv4 = json_is_array(json_object_get(t, "ipv4")) ?
+	    json_deep_copy(json_object_get(t, "ipv4")) : json_array();
+	st = json_is_integer(json_object_get(http, "status")) ?
+	    json_integer(json_integer_value(json_object_get(http, "status"))) : json_integer(0);
+	reason = json_is_string(json_object_get(http, "reason")) ?
+	    json_string(json_string_value(json_object_get(http, "reason"))) : json_string("");
+	resp = json_pack("{s:o, s:o}", "status_code", st, "reason_phrase", reason);
+	mon = json_pack("{s:O, s:O, s:O, s:o, s:O, s:O, s:o, s:o}",
+	    "observe-time", json_object_get(rec, "observed_at"),
+	    "input", json_object_get(t, "input"),
+	    "domain-name", json_object_get(t, "domain") ? json_object_get(t, "domain") : json_null(),
+	    "ipv4-addr", ipv4,
+	    "dst_port", json_object_get(t, "port") ? json_object_get(t, "port") : json_null(),
+	    "User-Agent", json_object_get(t, "user_agent") ?
+		json_object_get(t, "user_agent") : json_null(),
+	    "ping-ext", json_is_object(ping) ? json_pack("{s:o}", "loss", loss_text(ping)) :
+		json_null(),
+	    "http-response-ext", resp);
+	blk = json_pack("{s:O, s:o}", "id", json_object_get(rec, "id"), "monitoring", mon);
+	return blk;
+}
+
+static int
+is_ip(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+static int
+in_list(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return 1;
+	return 0;
+}
+
+int
+stix_check_record(const json_t *rec, char *err, size_t errlen)
+{
+	static const char *const strs[] = { "id", "threat_id", "observed_at" };
+	const json_t *t;
+	int64_t us;
+	size_t i;
+
+	if (!json_is_object(rec)) {
+		stix_seterr(err, errlen, "record: not a JSON object");
+		return STIX_ERR_INPUT;
+	}
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (str_field(rec, strs[i]) == NULL) {
+			stix_seterr(err, errlen, "record: \"%s\" missing or not a string", strs[i]);
+			return STIX_ERR_INPUT;
+		}
+	if (util_time_parse(str_field(rec, "observed_at"), &us) != 0) {
+		stix_seterr(err, errlen, "record %s: bad observed_at \"%s\"",
+		    str_field(rec, "id"), str_field(rec, "observed_at"));
+		return STIX_ERR_INPUT;
+	}
+	t = json_object_get(rec, "target");
+	if (!json_is_object(t) || str_field(t, "input") == NULL) {
+		stix_seterr(err, errlen, "record %s: target.input missing", str_field(rec, "id"));
+		return STIX_ERR_INPUT;
+	}
+	if (json_object_get(rec, "x-ict-isac.jp") != NULL) {
+		stix_seterr(err, errlen, "record %s: has a reserved \"x-ict-isac.jp\" key",
+		    str_field(rec, "id"));
+		return STIX_ERR_INPUT;
+	}
+	return 0;
+}
+
+int
+stix_observation_write(const json_t *record, struct util_buf *out, char *err, size_t errlen)
+{
+	struct xw w = { out, 0 };
+	json_t *copy = NULL;
+	char *js = NULL;
+	const json_t *t;
+	struct parts p;
+	const char *rid, *input, *tid;
+	char stamp[UTIL_TIME_MAX];
+	int64_t us;
+	int rc;
+
+	rc = stix_check_record(record, err, errlen);
+	if (rc != 0)
+		goto out;
+	rid = str_field(record, "id");
+	tid = str_field(record, "threat_id");
+	t = json_object_get(record, "target");
+	input = str_field(t, "input");
+	memset(&p, 0, sizeof(p));
+	p.url = strstr(input, "://") != NULL ? input : NULL;
+	p.domain = str_field(t, "domain");
+	p.ipv4 = json_object_get(t, "ipv4");
+	p.ipv6 = json_object_get(t, "ipv6");
+	p.port = json_is_integer(json_object_get(t, "port")) ?
+	    json_integer_value(json_object_get(t, "port")) : 0;
+	/* An address typed in as the input is a destination even when no list names it. */
+	if (is_ip(input) && !in_list(p.ipv4, input) && !in_list(p.ipv6, input))
+		p.ip = input;
+
+	/* Parsed and reformatted: the JSON keeps the text, xs:dateTime wants the strict form. */
+	if (util_time_parse(str_field(record, "observed_at"), &us) != 0 ||
+	    util_time_format(us, us % 1000000 != 0, stamp) != 0) {
+		rc = STIX_ERR_INPUT;
+		stix_seterr(err, errlen, "record %s: observed_at out of range", rid);
+		goto out;
+	}
+	copy = json_deep_copy(record);
+	if (copy != NULL &&
+	    json_object_set_new(copy, "x-ict-isac.jp", isac_block(record)) == 0)
+		js = stix_dump_json(copy);
+	if (js == NULL) {
+		rc = STIX_ERR_NOMEM;
+		stix_seterr(err, errlen, "record %s: out of memory", rid);
+		goto out;
+	}
+
+	put(&w, package_open);
+	put_id(&w, "   id", "Package", rid);
+	put(&w, " version=\"1.2\" timestamp=\"");
+	put(&w, stamp);
+	put(&w, "\">\n  <stix:STIX_Header>\n    <stix:Title>" STIX_TITLE_OBSERVATION "</stix:Title>\n"
+		"    <stix:Package_Intent xsi:type=\"stixVocabs:PackageIntentVocab-1.0\">"
+		"Observations</stix:Package_Intent>\n  </stix:STIX_Header>\n"
+		"  <stix:Observables cybox_major_version=\"2\" cybox_minor_version=\"1\""
+		" cybox_update_version=\"0\">\n  <cybox:Observable");
+	put_id(&w, "id", "Observable", rid);
+	put(&w, ">\n    <cybox:Title>");
+	put_esc(&w, tid, 0);
+	put(&w, "</cybox:Title>\n    <cybox:Description>");
+	put_esc(&w, js, 0);
+	put(&w, "</cybox:Description>\n");
+	put_parts(&w, rid, &p);
+	put(&w, "  </cybox:Observable>\n  </stix:Observables>\n");
+	put_campaign(&w, tid);
+	put(&w, "</stix:STIX_Package>\n");
+	rc = w.rc;
+	if (rc != 0)
+		stix_seterr(err, errlen, "record %s: %s", rid, stix_strerror(rc));
+out:
+	free(js);
+	json_decref(copy);
+	return rc;
+}
+
+int
+stix_check_target(const json_t *t, char *err, size_t errlen)
+{
+	static const char *const cols[] = { "threat_id", "ip", "domain", "url", "port",
+		"report_date", "malware_sha256", "file_type", "summary", "user_agent" };
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(t)) {
+		stix_seterr(err, errlen, "target: not a JSON object");
+		return STIX_ERR_INPUT;
+	}
+	json_object_foreach((json_t *)t, key, v) {
+		for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+			if (strcmp(key, cols[i]) == 0)
+				break;
+		if (i == sizeof(cols) / sizeof(cols[0])) {
+			stix_seterr(err, errlen, "target: unknown field \"%s\"", key);
+			return STIX_ERR_INPUT;
+		}
+		if (strcmp(key, "port") == 0 ?
+			!(json_is_integer(v) && json_integer_value(v) > 0 &&
+			    json_integer_value(v) <= 65535) :
+			!json_is_string(v)) {
+			stix_seterr(err, errlen, "target: bad value for \"%s\"", key);
+			return STIX_ERR_INPUT;
+		}
+	}
+	if (str_field(t, "threat_id") == NULL) {
+		stix_seterr(err, errlen, "target: threat_id missing");
+		return STIX_ERR_INPUT;
+	}
+	if (str_field(t, "ip") == NULL && str_field(t, "domain") == NULL &&
+	    str_field(t, "url") == NULL) {
+		stix_seterr(err, errlen, "target: none of ip, domain, url");
+		return STIX_ERR_INPUT;
+	}
+	return 0;
+}
+
+int
+stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t errlen)
+{
+	struct xw w = { out, 0 };
+	char *js = NULL;
+	struct parts p;
+	const char *tid, *type;
+	int rc;
+
+	rc = stix_check_target(target, err, errlen);
+	if (rc != 0)
+		goto out;
+	js = stix_dump_json(target);
+	if (js == NULL) {
+		rc = STIX_ERR_NOMEM;
+		stix_seterr(err, errlen, "target: out of memory");
+		goto out;
+	}
+	tid = str_field(target, "threat_id");
+	memset(&p, 0, sizeof(p));
+	p.url = str_field(target, "url");
+	p.domain = str_field(target, "domain");
+	p.ip = str_field(target, "ip");
+	p.port = json_is_integer(json_object_get(target, "port")) ?
+	    json_integer_value(json_object_get(target, "port")) : 0;
+	type = p.url ? "URL Watchlist" : p.domain ? "Domain Watchlist" : "IP Watchlist";
+
+	put(&w, package_open);
+	/* The canonical JSON is the target's identity: same target, same ids. */
+	put_id(&w, "   id", "Package", js);
+	put(&w, " version=\"1.2\">\n  <stix:STIX_Header>\n"
+		"    <stix:Title>" STIX_TITLE_TARGET "</stix:Title>\n"
+		"    <stix:Package_Intent xsi:type=\"stixVocabs:PackageIntentVocab-1.0\">"
+		"Indicators - Watchlist</stix:Package_Intent>\n  </stix:STIX_Header>\n"
+		"  <stix:Indicators>\n  <stix:Indicator xsi:type=\"indicator:IndicatorType\"");
+	put_id(&w, "id", "Indicator", js);
+	put(&w, ">\n    <indicator:Title>");
+	put_esc(&w, tid, 0);
+	put(&w, "</indicator:Title>\n"
+		"    <indicator:Type xsi:type=\"stixVocabs:IndicatorTypeVocab-1.1\">");
+	put(&w, type);
+	put(&w, "</indicator:Type>\n    <indicator:Description>");
+	put_esc(&w, js, 0);
+	put(&w, "</indicator:Description>\n    <indicator:Observable");
+	put_id(&w, "id", "Observable", js);
+	put(&w, ">\n");
+	put_parts(&w, js, &p);
+	put(&w, "    </indicator:Observable>\n    <indicator:Related_Campaigns>\n"
+		"      <indicator:Related_Campaign>\n        <stixCommon:Campaign");
+	put_id(&w, "idref", "Campaign", tid);
+	put(&w, "/>\n      </indicator:Related_Campaign>\n    </indicator:Related_Campaigns>\n"
+		"  </stix:Indicator>\n  </stix:Indicators>\n");
+	put_campaign(&w, tid);
+	put(&w, "</stix:STIX_Package>\n");
+	rc = w.rc;
+	if (rc != 0)
+		stix_seterr(err, errlen, "target: %s", stix_strerror(rc));
+out:
+	free(js);
+	return rc;
+}
