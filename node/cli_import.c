@@ -2,6 +2,7 @@
  * into the store, all or nothing. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "conf/conf.h"
 #include "node/cli.h"
+#include "stix/stix.h"
 #include "node/node.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -19,6 +21,88 @@ static void
 import_progress(uint64_t done, uint64_t total, void *arg)
 {
 	cli_progress((const char *)arg, done, total);
+}
+
+/* Targets (or observation records) from a STIX 1.1.1 / 1.2 file of any producer. Entries
+ * c2watch cannot use are skipped with a note; a file with nothing usable says so. */
+static int
+import_stix(const struct conf *c, const char *file, const char *threat)
+{
+	struct util_buf xml;
+	struct stix_result res;
+	char err[512];
+	json_t *good = NULL, *t, *note;
+	struct store *s = NULL;
+	size_t i, bad = 0;
+	int rc, ret = CLI_FAIL;
+
+	stix_result_init(&res);
+	util_buf_init(&xml, STIX_MAX_BYTES);
+	rc = util_read_file(file, &xml);
+	if (rc != 0) {
+		cli_err("%s: %s", file, rc == -2 ? "larger than the STIX size cap (32 MiB)" :
+		    strerror(errno));
+		ret = CLI_USAGE;
+		goto out;
+	}
+	if (stix_read(xml.data, xml.len, threat, &res, err, sizeof(err)) != STIX_OK) {
+		cli_err("%s: %s", file, err);
+		ret = CLI_USAGE;
+		goto out;
+	}
+	json_array_foreach(res.notes, i, note)
+		fprintf(stderr, "c2watch: %s: %s\n", file, json_string_value(note));
+	s = cli_open_store(c, 0);
+	if (s == NULL)
+		goto out;
+	if (res.kind == STIX_KIND_OBSERVATIONS) {
+		struct node_merge_stats ms;
+		char why[256];
+
+		if (node_put_records(s, res.records, &ms, why, sizeof(why)) != 0)
+			goto out;
+		if (ms.rejected)
+			fprintf(stderr, "c2watch: %s: %zu record%s refused, first: %s\n", file,
+			    ms.rejected, ms.rejected == 1 ? "" : "s", why);
+		printf("%s: %zu observation record%s merged: %zu new, %zu already held\n", file,
+		    ms.added + ms.same, ms.added + ms.same == 1 ? "" : "s", ms.added, ms.same);
+		ret = CLI_OK;
+		goto out;
+	}
+	good = json_array();
+	if (good == NULL)
+		goto out;
+	json_array_foreach(res.targets, i, t) {
+		char why[256];
+
+		if (conf_target_check(t, why, sizeof(why)) != 0) {
+			if (bad++ < 20)
+				fprintf(stderr, "c2watch: %s: target skipped: %s\n", file, why);
+			continue;
+		}
+		json_array_append(good, t);
+	}
+	if (json_array_size(good) == 0) {
+		printf("%s: no network indicator to import\n", file);
+		ret = CLI_OK;
+		goto out;
+	}
+	{
+		struct node_put_stats st = {0};
+
+		if (node_put_targets(s, good, &st) != 0)
+			goto out;
+		printf("%s: %zu target%s imported: %zu new, %zu updated, %zu unchanged%s\n", file,
+		    json_array_size(good), json_array_size(good) == 1 ? "" : "s", st.added,
+		    st.updated, st.same, bad ? " (some skipped, see above)" : "");
+	}
+	ret = CLI_OK;
+out:
+	json_decref(good);
+	store_close(s);
+	stix_result_fini(&res);
+	util_buf_fini(&xml);
+	return ret;
 }
 
 static int
@@ -66,13 +150,18 @@ run_import(int argc, char **argv)
 	file = argv[optind];
 	if (threat && threat[0] == '\0')
 		return cli_usage(&cli_cmd_import, "--threat-id must not be empty");
-	if (strcmp(format, "csv") != 0 && strcmp(format, "cuckoo") != 0)
-		return cli_usage(&cli_cmd_import, "unknown --format \"%s\" (csv, cuckoo)", format);
+	if (strcmp(format, "csv") != 0 && strcmp(format, "cuckoo") != 0 &&
+	    strcmp(format, "stix") != 0)
+		return cli_usage(&cli_cmd_import, "unknown --format \"%s\" (csv, stix, cuckoo)",
+		    format);
 
 	c = cli_load_conf(cfile);
 	if (c == NULL)
 		return CLI_USAGE;
-	if (strcmp(format, "cuckoo") == 0) {
+	if (strcmp(format, "stix") == 0) {
+		ret = import_stix(c, file, threat);
+		goto out;
+	} else if (strcmp(format, "cuckoo") == 0) {
 		struct conf_err cerr = {{0}};
 		char note[1024];
 
@@ -109,16 +198,20 @@ out:
 }
 
 const struct cli_cmd cli_cmd_import = {
-	"import", "FILE [--format csv|cuckoo] [--threat-id ID] [-c FILE]",
+	"import", "FILE [--format csv|stix|cuckoo] [--threat-id ID] [-c FILE]",
 	run_import,
 	"Adds the targets in FILE to the node. CSV columns: threat_id, ip, domain, url, port,\n"
 	"report_date, malware_sha256, file_type, summary, user_agent (header required, order\n"
 	"free). A bad line rejects the whole file, every bad line is reported as FILE:LINE,\n"
 	"and the exit status is 2. The same target imported twice is one target.\n\n"
+	"With --format stix, FILE is STIX 1.1.1 or 1.2 from any producer: the URLs, domains\n"
+	"and addresses of its indicators and observables (watchlists too) become targets,\n"
+	"with the threat ID of their campaign, indicator or package; what cannot be used is\n"
+	"skipped with a note. A file of c2watch observation packages is merged as records.\n"
 	"With --format cuckoo, FILE is a Cuckoo or CAPE sandbox report.json: its HTTP\n"
 	"requests (with their user agent and port), looked-up names and public hosts become\n"
 	"targets; the sandbox's own network is skipped.\n\n"
-	"  -f, --format FMT    csv (default) or cuckoo\n"
+	"  -f, --format FMT    csv (default), stix or cuckoo\n"
 	"  -t, --threat-id ID  threat ID for rows without one; for a sandbox report, the\n"
 	"                      threat (default: the sample's SHA-256)\n",
 };

@@ -103,6 +103,29 @@ printf '{"info": {}, "network": {"hosts": ["8.8.8.8"]}}' > nohash.json
 err=$("$C" import nohash.json --format cuckoo -c node.conf 2>&1); rc=$?
 is "$rc" 2 "a report without a sample hash needs --threat-id"
 
+# --- STIX from other producers
+if [ -d "${SHARED_DIR:-/nonexistent}/testdata/stix" ]; then
+	fails=0
+	for f in "$SHARED_DIR"/testdata/stix/*.xml; do
+		"$C" import "$f" --format stix -c node.conf > /dev/null 2>&1 || { fails=$((fails + 1)); echo "# import failed: $f"; }
+	done
+	is "$fails" 0 "every STIX sample imports without error"
+	out=$("$C" import "$SHARED_DIR/testdata/stix/idiom-sample-combined.xml" --format stix -c node.conf 2>&1)
+	has "$out" "3 targets imported" "a sample's indicators become targets"
+	out=$("$C" import "$SHARED_DIR/testdata/stix/idiom-campaign-v-actors.xml" --format stix -c node.conf 2>&1); rc=$?
+	has "$out" "no network indicator" "a file without one says so"
+	is "$rc" 0 "and is no error"
+else
+	echo "# SKIP STIX samples: SHARED_DIR absent"
+fi
+printf '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<x>&e;</x>\n' > xxe.xml
+err=$("$C" import xxe.xml --format stix -c node.conf 2>&1); rc=$?
+is "$rc" 2 "a STIX file with a DOCTYPE is refused"
+printf 'not xml at all' > junk.xml
+err=$("$C" import junk.xml --format stix -c node.conf 2>&1); rc=$?
+is "$rc" 2 "garbage is refused"
+has "$err" "junk.xml" "naming the file"
+
 # --- export
 out=$("$C" export --format json -c node.conf); rc=$?
 is "$rc" 0 "export json with no records"
