@@ -382,7 +382,11 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	/* The end is fixed now, so every part of a result sees the same window. */
 	begin = req->has_begin ? req->begin_us : -1;
 	end = req->has_end ? req->end_us : util_now_us();
-	if (begin >= end)
+	/* A client continuing from our last end label may be ahead of a clock that moved
+	 * back: an empty window, not an error, unless it set both ends itself. */
+	if (begin >= end && !req->has_end)
+		end = begin;
+	else if (begin >= end)
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
 		    TAXII_ST_BAD_MESSAGE, NULL, 0,
 		    "Inclusive_End_Timestamp must be later than Exclusive_Begin_Timestamp");
@@ -786,7 +790,7 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
     struct taxii_server **out, struct taxii_err *errp)
 {
 	struct taxii_server *s = NULL;
-	struct taxii_err local, *err = errp ? errp : &local;
+	struct taxii_err local = { 0, 0, "" }, *err = errp ? errp : &local;
 	char host[256], port[16], first_host[256] = "";
 	const char *p;
 	int rc = 0;

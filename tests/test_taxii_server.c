@@ -454,6 +454,24 @@ test_poll(void)
 	util_buf_fini(&r.body);
 
 	base(&m, TAXII_V11, TAXII_MSG_POLL_REQ, id);
+	m.collection = "observations";
+	m.has_poll_params = 1;
+	m.has_begin = 1;
+	m.begin_us = util_now_us() + INT64_C(3600) * 1000000;
+	b = exchange("/taxii/poll", &m, &r);
+	ok(b && b->type == TAXII_MSG_POLL_RESP && b->n_blocks == 0 && b->record_count == 0 &&
+	    !b->more, "begin ahead of the clock, no end: an empty response");
+	taxii_msg_free(b);
+	util_buf_fini(&r.body);
+	m.has_end = 1;
+	m.end_us = m.begin_us - 1;
+	b = exchange("/taxii/poll", &m, &r);
+	ok(b && b->type == TAXII_MSG_STATUS && b->status == TAXII_ST_BAD_MESSAGE,
+	    "end before begin: BAD_MESSAGE");
+	taxii_msg_free(b);
+	util_buf_fini(&r.body);
+
+	base(&m, TAXII_V11, TAXII_MSG_POLL_REQ, id);
 	m.collection = "nosuch";
 	m.has_poll_params = 1;
 	b = exchange("/taxii/poll", &m, &r);
