@@ -275,9 +275,12 @@ arena_alloc(struct arena *a, size_t n)
 	if (c == NULL || c->ext != NULL || c->size - c->used < n) {
 		size_t size = n > CHUNK_SIZE / 4 ? n : CHUNK_SIZE;
 
-		c = calloc(1, sizeof(*c) + size);
+		/* libxml2's allocator for everything a parse makes, so one hook
+		 * (xmlMemSetup) can fail any allocation of a parse in tests. */
+		c = xmlMalloc(sizeof(*c) + size);
 		if (c == NULL)
 			return NULL;
+		memset(c, 0, sizeof(*c) + size);
 		c->size = size;
 		if (n > CHUNK_SIZE / 4 && a->head != NULL) {
 			/* A big one goes behind the head so the head keeps filling. */
@@ -297,12 +300,13 @@ arena_alloc(struct arena *a, size_t n)
 static int
 arena_adopt(struct arena *a, void *ext)
 {
-	struct chunk *c = calloc(1, sizeof(*c));
+	struct chunk *c = xmlMalloc(sizeof(*c));
 
 	if (c == NULL) {
 		xmlFree(ext);
 		return -1;
 	}
+	memset(c, 0, sizeof(*c));
 	c->ext = ext;
 	if (a->head != NULL) {
 		c->next = a->head->next;
@@ -323,7 +327,7 @@ arena_free(struct arena *a)
 
 		if (c->ext != NULL)
 			xmlFree(c->ext);
-		free(c);
+		xmlFree(c);
 		c = next;
 	}
 	a->head = NULL;
@@ -345,7 +349,7 @@ taxii_msg_free(struct taxii_msg *m)
 	if (box == NULL)
 		return;
 	arena_free(&box->a);
-	free(box);
+	xmlFree(box);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -371,9 +375,10 @@ line_of(const xmlNode *n)
 static int
 is_el(const struct pctx *p, const xmlNode *n, const char *name)
 {
+	/* xmlStrEqual: libxml2 may leave NULL names behind after an allocation failure. */
 	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-	    strcmp((const char *)n->ns->href, p->ns) == 0 &&
-	    (name == NULL || strcmp((const char *)n->name, name) == 0);
+	    xmlStrEqual(n->ns->href, (const xmlChar *)p->ns) &&
+	    (name == NULL || xmlStrEqual(n->name, (const xmlChar *)name));
 }
 
 static xmlNode *
@@ -1097,7 +1102,7 @@ parse_root(struct pctx *p, xmlNode *root, struct taxii_msg *m)
 	for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
 		const char *name = p->ver == TAXII_V10 ? type_names[i].v10 : type_names[i].v11;
 
-		if (name != NULL && strcmp((const char *)root->name, name) == 0)
+		if (name != NULL && xmlStrEqual(root->name, (const xmlChar *)name))
 			m->type = type_names[i].type;
 	}
 	if (m->type == TAXII_MSG_NONE)
@@ -1223,7 +1228,7 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 		goto out;
 	}
 	root = xmlDocGetRootElement(doc);
-	if (root == NULL || root->ns == NULL) {
+	if (root == NULL || root->ns == NULL || root->ns->href == NULL || root->name == NULL) {
 		rc = set_err(err, TAXII_EMSG, line_of(root), "root element is not in a TAXII namespace");
 		goto out;
 	}
@@ -1245,10 +1250,11 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 	p.ns = p.ver == TAXII_V10 ? TAXII_NS_10 : TAXII_NS_11;
 	p.err = err;
 	p.doc = doc;
-	if ((box = calloc(1, sizeof(*box))) == NULL) {
+	if ((box = xmlMalloc(sizeof(*box))) == NULL) {
 		rc = set_err(err, TAXII_ENOMEM, 0, "out of memory");
 		goto out;
 	}
+	memset(box, 0, sizeof(*box));
 	box->m.priv_ = box;
 	box->m.version = p.ver;
 	p.a = &box->a;
@@ -1259,7 +1265,7 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 out:
 	if (box != NULL) {
 		arena_free(&box->a);
-		free(box);
+		xmlFree(box);
 	}
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);

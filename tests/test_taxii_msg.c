@@ -955,6 +955,81 @@ test_namespaces(void)
 	taxii_msg_free(m);
 }
 
+/* Allocation failure injection: the Nth allocation libxml2 or the parser makes fails. */
+static long alloc_count, alloc_fail_at;
+
+static int
+alloc_should_fail(void)
+{
+	return alloc_fail_at > 0 && ++alloc_count == alloc_fail_at;
+}
+
+static void *
+t_malloc(size_t n)
+{
+	return alloc_should_fail() ? NULL : malloc(n);
+}
+
+static void *
+t_realloc(void *p, size_t n)
+{
+	return alloc_should_fail() ? NULL : realloc(p, n);
+}
+
+static char *
+t_strdup(const char *s)
+{
+	return alloc_should_fail() ? NULL : strdup(s);
+}
+
+static void
+torture(const char *what, const char *xml, size_t len)
+{
+	long n;
+	int consistent = 1, enomem = 0, done = 0;
+
+	for (n = 1; n < 20000 && !done; n++) {
+		struct taxii_msg *m = NULL;
+		int rc;
+
+		alloc_count = 0;
+		alloc_fail_at = n;
+		rc = taxii_msg_parse(xml, len, TAXII_VANY, &m, NULL);
+		alloc_fail_at = 0;
+		if ((rc == 0) != (m != NULL))
+			consistent = 0;
+		if (rc == TAXII_ENOMEM)
+			enomem++;
+		if (rc == 0 && alloc_count < n)
+			done = 1; /* the failure point is past the last allocation */
+		taxii_msg_free(m);
+	}
+	ok(done && consistent, "%s: every one of %ld allocation failures handled", what, n - 1);
+	ok(enomem > 0, "%s: some reported as TAXII_ENOMEM (%d)", what, enomem);
+}
+
+static void
+test_alloc_failures(void)
+{
+	char path[1400];
+	struct util_buf b;
+
+	if (xmlMemSetup(free, t_malloc, t_realloc, t_strdup) != 0) {
+		tap_diag("xmlMemSetup refused: allocation failures not tested");
+		return;
+	}
+	join(path, sizeof(path), srcdata, "valid/inherited_ns_inbox.xml");
+	if (read_file(path, &b) == 0) {
+		torture("inbox with content", b.data, b.len);
+		util_buf_fini(&b);
+	}
+	join(path, sizeof(path), srcdata, "valid/default_ns_poll_request.xml");
+	if (read_file(path, &b) == 0) {
+		torture("poll request", b.data, b.len);
+		util_buf_fini(&b);
+	}
+}
+
 static void
 test_http(void)
 {
@@ -1020,6 +1095,7 @@ main(void)
 	test_hostile();
 	test_namespaces();
 	test_http();
+	test_alloc_failures();
 
 	xmlSchemaFree(schema11);
 	xmlSchemaFree(schema10);
