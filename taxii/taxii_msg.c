@@ -1312,17 +1312,58 @@ w_str(struct w *w, const char *s)
 	w_raw(w, s, strlen(s));
 }
 
-/* XML-escapes text; characters XML 1.0 cannot carry at all become '?'. */
+/*
+ * Length of the well-formed UTF-8 sequence at s (n bytes left) encoding a character XML 1.0
+ * allows (no surrogates, no U+FFFE/U+FFFF), or 0.
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+		return 0;
+	return len;
+}
+
+/*
+ * XML-escapes text. Bytes XML 1.0 cannot carry (control characters, malformed UTF-8, as
+ * from a URL or a peer's error text) become '?', so the output is always well-formed.
+ */
 static void
 w_esc(struct w *w, const char *s, size_t n)
 {
-	size_t start = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t start = 0, i = 0;
 
-	for (size_t i = 0; i < n && !w->rc; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (i < n && !w->rc) {
 		const char *rep = NULL;
+		size_t len = 1;
 
-		switch (c) {
+		switch (u[i]) {
 		case '&': rep = "&amp;"; break;
 		case '<': rep = "&lt;"; break;
 		case '>': rep = "&gt;"; break;
@@ -1330,14 +1371,19 @@ w_esc(struct w *w, const char *s, size_t n)
 		case '\t': case '\n': break;
 		case '\r': rep = "&#13;"; break;
 		default:
-			if (c < 0x20)
+			if (u[i] < 0x20)
 				rep = "?";
+			else if (u[i] >= 0x80 && (len = utf8_char(u + i, n - i)) == 0) {
+				rep = "?";
+				len = 1;
+			}
 		}
 		if (rep != NULL) {
 			w_raw(w, s + start, i - start);
 			w_str(w, rep);
-			start = i + 1;
+			start = i + len;
 		}
+		i += len;
 	}
 	w_raw(w, s + start, n - start);
 }

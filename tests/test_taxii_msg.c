@@ -686,7 +686,21 @@ test_status(void)
 
 	struct util_buf b;
 	struct taxii_msg *m = NULL;
+	struct taxii_detail bad = { TAXII_SD_ITEM, "/taxii/\xff\xc3(\xed\xa0\x80\x01" };
+
+	/* Bytes from the network that are not XML characters must not break the output. */
 	util_buf_init(&b, 0);
+	ok(taxii_status_write(TAXII_V11, "1", TAXII_ST_NOT_FOUND, &bad, 1,
+	    "caf\xc3\xa9 \xf0\x9f\x98\x80 \xef\xbf\xbe \xc0\xaf end", &b, NULL) == 0 &&
+	    schema_valid(b.data, b.len, TAXII_V11) &&
+	    taxii_msg_parse(b.data, b.len, TAXII_V11, &m, NULL) == 0,
+	    "malformed UTF-8 and control bytes are replaced, output well-formed");
+	ok(m && strcmp(m->message, "caf\xc3\xa9 \xf0\x9f\x98\x80 ?" "?? ?" "? end") == 0 &&
+	    strcmp(m->details[0].value, "/taxii/?" "?(?" "?" "?" "?") == 0,
+	    "valid UTF-8 kept, each bad byte one '?'");
+	taxii_msg_free(m);
+	m = NULL;
+	util_buf_reset(&b);
 	ok(taxii_status_write(TAXII_V10, "not-digits", TAXII_ST_BAD_MESSAGE, NULL, 0, NULL, &b,
 	    NULL) == 0 && schema_valid(b.data, b.len, TAXII_V10) &&
 	    taxii_msg_parse(b.data, b.len, TAXII_V10, &m, NULL) == 0 &&

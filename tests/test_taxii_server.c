@@ -599,6 +599,8 @@ test_hostile(size_t max_body)
 	    TAXII_ST_BAD_MESSAGE, 415, "wrong Content-Type");
 	raw_status(NULL, "/nowhere", disc, TAXII_V11, TAXII_HTTP_CONTENT_TYPE,
 	    TAXII_ST_NOT_FOUND, 404, "unknown path");
+	raw_status(NULL, "/taxii/%ff%c3%28%01", disc, TAXII_V11, TAXII_HTTP_CONTENT_TYPE,
+	    TAXII_ST_NOT_FOUND, 404, "unknown path of bytes that are not UTF-8");
 	raw_status(NULL, "/taxii/discovery", poll, TAXII_V11, TAXII_HTTP_CONTENT_TYPE,
 	    TAXII_ST_UNSUPPORTED_MESSAGE, 200, "Poll_Request sent to discovery");
 	raw_status(NULL, "/taxii/discovery", disc, TAXII_V10, TAXII_HTTP_CONTENT_TYPE,
