@@ -411,6 +411,18 @@ struct taxii_backend {
 	    size_t n_blocks, char *err, size_t errlen);
 };
 
+/*
+ * Optional HTTP Basic authentication. With `check` set, a request without credentials it
+ * accepts gets HTTP 401 and an UNAUTHORIZED Status Message. Called from server threads.
+ */
+struct taxii_auth {
+	void *ctx;
+	/* 0 when the user and password are valid, -1 otherwise. */
+	int (*check)(void *ctx, const char *user, const char *password);
+	/* 0 when `user` may poll, fill and see `collection`, -1 otherwise; NULL: every one. */
+	int (*allow)(void *ctx, const char *user, const char *collection);
+};
+
 struct taxii_server_conf {
 	const char *listen;      /* "host:port" or "[v6]:port", several separated by commas */
 	const char *base_url;    /* advertised, e.g. "http://127.0.0.1:9090"; NULL: derived */
@@ -418,6 +430,7 @@ struct taxii_server_conf {
 	size_t part_size;        /* records per Poll_Response part; 0: 100 */
 	unsigned result_ttl_s;   /* how long a multi-part result may be fulfilled; 0: 600 */
 	unsigned threads;        /* libmicrohttpd worker threads; 0: 2 */
+	const struct taxii_auth *auth; /* copied; NULL: no authentication */
 };
 
 struct taxii_server;

@@ -38,6 +38,7 @@ struct result {
 
 struct taxii_server {
 	struct taxii_backend be;
+	struct taxii_auth auth;
 	struct MHD_Daemon *d[MAX_LISTEN];
 	unsigned port[MAX_LISTEN];
 	size_t n_d;
@@ -146,6 +147,22 @@ reply_msg(struct MHD_Connection *conn, const struct taxii_msg *m)
 	return reply(conn, MHD_HTTP_OK, m->version, &b);
 }
 
+/* Whether the authenticated `user` (NULL without authentication) may use a collection. */
+static int
+allowed(const struct taxii_server *s, const char *user, const char *collection)
+{
+	if (s->auth.check == NULL || s->auth.allow == NULL)
+		return 1;
+	return user != NULL && s->auth.allow(s->auth.ctx, user, collection) == 0;
+}
+
+static enum MHD_Result
+reply_denied(struct MHD_Connection *conn, const struct taxii_msg *req)
+{
+	return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+	    TAXII_ST_UNAUTHORIZED, NULL, 0, "not permitted on this collection");
+}
+
 /* ---------------------------------------------------------------------------------------
  * Discovery and collection management
  */
@@ -191,7 +208,8 @@ do_discovery(struct taxii_server *s, struct MHD_Connection *conn, const struct t
 }
 
 static enum MHD_Result
-do_collections(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req)
+do_collections(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
+    const char *user)
 {
 	char poll_addr[400], inbox_addr[400], id[TAXII_ID_MAX], err[200];
 	struct taxii_contact pollc, inboxc;
@@ -201,10 +219,17 @@ do_collections(struct taxii_server *s, struct MHD_Connection *conn, const struct
 	contact(s, "/taxii/poll", poll_addr, sizeof(poll_addr), &pollc);
 	contact(s, "/taxii/inbox", inbox_addr, sizeof(inbox_addr), &inboxc);
 	memset(cols, 0, sizeof(cols));
-	for (size_t i = 0; i < N_COLLECTIONS; i++) {
-		cols[i].name = collections[i].name;
-		cols[i].type = collections[i].type;
-		cols[i].description = collections[i].description;
+	size_t n = 0;
+
+	for (size_t j = 0; j < N_COLLECTIONS; j++) {
+		size_t i = n;
+
+		if (!allowed(s, user, collections[j].name))
+			continue;
+		n++;
+		cols[i].name = collections[j].name;
+		cols[i].type = collections[j].type;
+		cols[i].description = collections[j].description;
 		cols[i].available = 1;
 		cols[i].content_bindings.v = served_bindings;
 		cols[i].content_bindings.n = 1;
@@ -224,7 +249,7 @@ do_collections(struct taxii_server *s, struct MHD_Connection *conn, const struct
 	m.message_id = id;
 	m.in_response_to = req->message_id;
 	m.collections = cols;
-	m.n_collections = N_COLLECTIONS;
+	m.n_collections = n;
 	return reply_msg(conn, &m);
 }
 
@@ -352,7 +377,8 @@ binding_acceptable(const struct taxii_strs *asked)
 }
 
 static enum MHD_Result
-do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req)
+do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
+    const char *user)
 {
 	const struct coll_def *col = find_collection(req->collection);
 	char id[TAXII_ID_MAX], err[256] = "";
@@ -367,6 +393,8 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
 		    TAXII_ST_NOT_FOUND, &d, 1, "no such collection");
 	}
+	if (!allowed(s, user, col->name))
+		return reply_denied(conn, req);
 	if (req->version == TAXII_V11 && !req->has_poll_params) {
 		d.name = TAXII_SD_ITEM;
 		d.value = req->subscription_id;
@@ -449,7 +477,7 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 
 static enum MHD_Result
 do_fulfillment(struct taxii_server *s, struct MHD_Connection *conn,
-    const struct taxii_msg *req)
+    const struct taxii_msg *req, const char *user)
 {
 	char id[TAXII_ID_MAX], num[24];
 	struct taxii_detail d;
@@ -463,6 +491,8 @@ do_fulfillment(struct taxii_server *s, struct MHD_Connection *conn,
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
 		    TAXII_ST_NOT_FOUND, &d, 1, "no such result, or it expired");
 	}
+	if (!allowed(s, user, r.collection))
+		return reply_denied(conn, req);
 	if (part > r.parts) {
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)r.parts);
 		d.name = TAXII_SD_MAX_PART_NUMBER;
@@ -504,7 +534,8 @@ inbox_binding_ok(const char *b)
 }
 
 static enum MHD_Result
-do_inbox(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req)
+do_inbox(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
+    const char *user)
 {
 	const char *name = req->collection ? req->collection : "observations";
 	const struct coll_def *col = find_collection(name);
@@ -520,6 +551,8 @@ do_inbox(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii
 		    TAXII_ST_DESTINATION_COLLECTION_ERROR, d, N_COLLECTIONS,
 		    "no such destination collection");
 	}
+	if (!allowed(s, user, col->name))
+		return reply_denied(conn, req);
 	for (size_t i = 0; i < req->n_blocks; i++) {
 		if (!inbox_binding_ok(req->blocks[i].binding) || !req->blocks[i].is_xml) {
 			d[0].name = TAXII_SD_SUPPORTED_CONTENT;
@@ -576,15 +609,76 @@ xml_content_type(const char *ct)
 	    (n == 8 && strncasecmp(ct, "text/xml", n) == 0);
 }
 
+/*
+ * HTTP Basic credentials checked by the auth hook. Returns 0 with *user set (MHD_free it)
+ * or -1. Without a hook, 0 and NULL.
+ */
+static int
+authenticate(struct taxii_server *s, struct MHD_Connection *conn, char **user)
+{
+	char *pass = NULL;
+	int rc = -1;
+
+	*user = NULL;
+	if (s->auth.check == NULL)
+		return 0;
+	*user = MHD_basic_auth_get_username_password(conn, &pass);
+	if (*user != NULL && pass != NULL && s->auth.check(s->auth.ctx, *user, pass) == 0)
+		rc = 0;
+	if (pass != NULL) {
+		/* Do not leave the password in freed memory. */
+		memset(pass, 0, strlen(pass));
+		MHD_free(pass);
+	}
+	if (rc != 0 && *user != NULL) {
+		MHD_free(*user);
+		*user = NULL;
+	}
+	return rc;
+}
+
 static enum MHD_Result
-handle(struct taxii_server *s, struct MHD_Connection *conn, const char *url, struct req *r)
+reply_unauthorized(struct MHD_Connection *conn, enum taxii_version ver)
+{
+	struct MHD_Response *resp;
+	struct util_buf b;
+	enum MHD_Result rc;
+
+	util_buf_init(&b, 0);
+	if (taxii_status_write(ver, NULL, TAXII_ST_UNAUTHORIZED, NULL, 0,
+		"authentication required", &b, NULL) != 0) {
+		util_buf_fini(&b);
+		return MHD_NO;
+	}
+	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		util_buf_fini(&b);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(resp, "Content-Type", TAXII_HTTP_CONTENT_TYPE) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Content-Type",
+		taxii_http_content_type(ver)) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Protocol", taxii_http_protocol(0)) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Services", taxii_http_services(ver)) !=
+		MHD_YES) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	rc = MHD_queue_basic_auth_fail_response(conn, "c2watch", resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* Serves one complete request of an authenticated `user` (NULL without authentication). */
+static enum MHD_Result
+serve(struct taxii_server *s, struct MHD_Connection *conn, const char *url, struct req *r,
+    const char *user, enum taxii_version hv)
 {
 	const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "X-TAXII-Content-Type");
-	const char *xsvc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-TAXII-Services");
 	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-	enum taxii_version hv = taxii_http_version(xct, xsvc);
-	enum taxii_version ver = hv == TAXII_VANY ? TAXII_V11 : hv;
+	const char *xacc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-TAXII-Accept");
+	enum taxii_version ver = hv == TAXII_VANY ? TAXII_V11 : hv, rv;
 	enum endpoint ep = endpoint_of(url);
 	struct taxii_msg *m = NULL;
 	struct taxii_err err;
@@ -620,21 +714,30 @@ handle(struct taxii_server *s, struct MHD_Connection *conn, const char *url, str
 	}
 	/* The body is parsed: no need to hold it while the response is built. */
 	util_buf_fini(&r->body);
+	/* Answer in the binding the client accepts; handlers build in m->version. A 1.0
+	 * answer needs a numeric in_response_to, so a 1.1 id keeps the 1.1 answer. */
+	rv = taxii_http_accept(xacc, m->version);
+	if (rv == TAXII_V10 && strspn(m->message_id, "0123456789") == strlen(m->message_id))
+		m->version = TAXII_V10;
+	else if (rv == TAXII_V11)
+		m->version = TAXII_V11;
 	switch (ep * 100 + m->type) {
 	case EP_DISCOVERY * 100 + TAXII_MSG_DISCOVERY_REQ:
 		ret = do_discovery(s, conn, m);
 		break;
 	case EP_COLLECTIONS * 100 + TAXII_MSG_COLLECTION_INFO_REQ:
-		ret = do_collections(s, conn, m);
+		ret = do_collections(s, conn, m, user);
 		break;
 	case EP_POLL * 100 + TAXII_MSG_POLL_REQ:
-		ret = do_poll(s, conn, m);
+		ret = do_poll(s, conn, m, user);
 		break;
 	case EP_POLL * 100 + TAXII_MSG_POLL_FULFILLMENT:
-		ret = do_fulfillment(s, conn, m);
+		ret = m->version == TAXII_V11 ? do_fulfillment(s, conn, m, user) :
+		    reply_status(conn, MHD_HTTP_OK, m->version, m->message_id,
+			TAXII_ST_UNSUPPORTED_MESSAGE, NULL, 0, "no Poll_Fulfillment in TAXII 1.0");
 		break;
 	case EP_INBOX * 100 + TAXII_MSG_INBOX:
-		ret = do_inbox(s, conn, m);
+		ret = do_inbox(s, conn, m, user);
 		break;
 	default:
 		ret = reply_status(conn, MHD_HTTP_OK, m->version, m->message_id,
@@ -642,6 +745,24 @@ handle(struct taxii_server *s, struct MHD_Connection *conn, const char *url, str
 		    "this service does not handle that message type");
 	}
 	taxii_msg_free(m);
+	return ret;
+}
+
+static enum MHD_Result
+handle(struct taxii_server *s, struct MHD_Connection *conn, const char *url, struct req *r)
+{
+	const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-TAXII-Content-Type");
+	const char *xsvc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-TAXII-Services");
+	enum taxii_version hv = taxii_http_version(xct, xsvc);
+	enum MHD_Result ret;
+	char *user = NULL;
+
+	if (authenticate(s, conn, &user) != 0)
+		return reply_unauthorized(conn, hv == TAXII_V10 ? TAXII_V10 : TAXII_V11);
+	ret = serve(s, conn, url, r, user, hv);
+	if (user != NULL)
+		MHD_free(user);
 	return ret;
 }
 
@@ -809,6 +930,8 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	s->be = *backend;
+	if (conf->auth != NULL)
+		s->auth = *conf->auth;
 	s->max_body = conf->max_body ? conf->max_body : 16u * 1024u * 1024u;
 	if (s->max_body > TAXII_MSG_MAX_BYTES)
 		s->max_body = TAXII_MSG_MAX_BYTES;

@@ -22,6 +22,13 @@
 
 static xmlSchemaPtr schema11, schema10;
 
+static void
+quiet(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
 /* ---------------------------------------------------------------------------------------
  * In-memory backend
  */
@@ -116,6 +123,7 @@ struct resp {
 	long http;
 	struct util_buf body;
 	char x_content_type[128];
+	int www_authenticate;
 };
 
 static size_t
@@ -145,11 +153,15 @@ on_header(char *p, size_t size, size_t n, void *arg)
 			vl--;
 		snprintf(r->x_content_type, sizeof(r->x_content_type), "%.*s", (int)vl, v);
 	}
+	if (len > 17 && strncasecmp(p, "WWW-Authenticate:", 17) == 0)
+		r->www_authenticate = 1;
 	return len;
 }
 
 static unsigned port;
 static int chunked;              /* send the next bodies chunked, without Content-Length */
+static const char *userpwd;      /* "user:password" for HTTP Basic, or NULL */
+static const char *accept_hdr;   /* X-TAXII-Accept instead of the request's own binding */
 static int n_checked, n_invalid; /* responses checked against the XSD */
 
 /*
@@ -194,9 +206,14 @@ send_req(const char *method, const char *path, const char *body, size_t len,
 		h = curl_slist_append(h, hb);
 		snprintf(hb, sizeof(hb), "X-TAXII-Services: %s", taxii_http_services(ver));
 		h = curl_slist_append(h, hb);
-		snprintf(hb, sizeof(hb), "X-TAXII-Accept: %s", taxii_http_content_type(ver));
+		snprintf(hb, sizeof(hb), "X-TAXII-Accept: %s",
+		    accept_hdr ? accept_hdr : taxii_http_content_type(ver));
 		h = curl_slist_append(h, hb);
 		h = curl_slist_append(h, "X-TAXII-Protocol: " TAXII_PROTOCOL_HTTP);
+	}
+	if (userpwd != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
 	}
 	h = curl_slist_append(h, "Expect:");
 	if (chunked)
@@ -244,16 +261,16 @@ exchange(const char *path, const struct taxii_msg *m, struct resp *r)
 		return NULL;
 	}
 	if (send_req(NULL, path, b.data, b.len, m->version, TAXII_HTTP_CONTENT_TYPE, r) == 0) {
-		if (schema11 != NULL) {
+		if (taxii_msg_parse(r->body.data ? r->body.data : "", r->body.len, TAXII_VANY,
+			&back, &err) != 0)
+			tap_diag("response does not parse: %s", err.msg);
+		if (schema11 != NULL && back != NULL) {
 			n_checked++;
-			if (!schema_valid(&r->body, m->version)) {
+			if (!schema_valid(&r->body, back->version)) {
 				n_invalid++;
 				tap_diag("response does not validate: %.300s", r->body.data);
 			}
 		}
-		if (taxii_msg_parse(r->body.data ? r->body.data : "", r->body.len, TAXII_VANY,
-			&back, &err) != 0)
-			tap_diag("response does not parse: %s", err.msg);
 	}
 	util_buf_fini(&b);
 	return back;
@@ -652,6 +669,105 @@ test_sniffed(void)
 }
 
 static void
+test_accept(void)
+{
+	char id[TAXII_ID_MAX];
+	struct taxii_msg m, *b;
+	struct resp r;
+
+	base(&m, TAXII_V11, TAXII_MSG_DISCOVERY_REQ, id);
+	accept_hdr = TAXII_MSG_BINDING_10;
+	b = exchange("/taxii/discovery", &m, &r);
+	ok(b && b->version == TAXII_V10 && b->type == TAXII_MSG_DISCOVERY_RESP &&
+	    strcmp(r.x_content_type, TAXII_MSG_BINDING_10) == 0,
+	    "1.1 request accepting only 1.0: answered in 1.0");
+	taxii_msg_free(b);
+	util_buf_fini(&r.body);
+	accept_hdr = NULL;
+}
+
+static int
+auth_check(void *ctx, const char *user, const char *password)
+{
+	return (strcmp(user, "alice") == 0 && strcmp(password, "secret") == 0) ||
+	    (strcmp(user, "bob") == 0 && strcmp(password, "pw") == 0) ? 0 : -1;
+}
+
+static int
+auth_allow(void *ctx, const char *user, const char *collection)
+{
+	return strcmp(user, "alice") == 0 || strcmp(collection, "targets") == 0 ? 0 : -1;
+}
+
+static void
+test_auth(const struct taxii_backend *be)
+{
+	struct taxii_auth auth = { NULL, auth_check, auth_allow };
+	struct taxii_server_conf conf;
+	struct taxii_server *s = NULL;
+	struct taxii_err err;
+	char id[TAXII_ID_MAX];
+	struct taxii_msg m, *b;
+	struct resp r;
+	unsigned saved = port;
+	const char *disc = "<t:Discovery_Request xmlns:t=\"" TAXII_NS_11 "\" message_id=\"5\"/>";
+
+	memset(&conf, 0, sizeof(conf));
+	conf.listen = "127.0.0.1:0";
+	conf.auth = &auth;
+	if (!ok(taxii_server_new(&conf, be, &s, &err) == 0, "server with authentication"))
+		return;
+	port = taxii_server_port(s, 0);
+
+	send_req(NULL, "/taxii/discovery", disc, strlen(disc), TAXII_V11,
+	    TAXII_HTTP_CONTENT_TYPE, &r);
+	b = NULL;
+	ok(r.http == 401 && r.www_authenticate && r.body.data &&
+	    taxii_msg_parse(r.body.data, r.body.len, TAXII_VANY, &b, NULL) == 0 &&
+	    b->status == TAXII_ST_UNAUTHORIZED, "no credentials: 401 and UNAUTHORIZED");
+	taxii_msg_free(b);
+	util_buf_fini(&r.body);
+
+	userpwd = "alice:wrong";
+	raw_status(NULL, "/taxii/discovery", disc, TAXII_V11, TAXII_HTTP_CONTENT_TYPE,
+	    TAXII_ST_UNAUTHORIZED, 401, "wrong password");
+
+	userpwd = "alice:secret";
+	base(&m, TAXII_V11, TAXII_MSG_COLLECTION_INFO_REQ, id);
+	b = exchange("/taxii/collections", &m, &r);
+	ok(b && b->type == TAXII_MSG_COLLECTION_INFO_RESP && b->n_collections == 2,
+	    "alice sees both collections");
+	taxii_msg_free(b);
+	util_buf_fini(&r.body);
+
+	userpwd = "bob:pw";
+	b = exchange("/taxii/collections", &m, &r);
+	ok(b && b->type == TAXII_MSG_COLLECTION_INFO_RESP && b->n_collections == 1 &&
+	    strcmp(b->collections[0].name, "targets") == 0, "bob sees only targets");
+	taxii_msg_free(b);
+	util_buf_fini(&r.body);
+
+	base(&m, TAXII_V11, TAXII_MSG_POLL_REQ, id);
+	m.collection = "observations";
+	m.has_poll_params = 1;
+	b = exchange("/taxii/poll", &m, &r);
+	ok(b && b->type == TAXII_MSG_STATUS && b->status == TAXII_ST_UNAUTHORIZED,
+	    "bob may not poll observations: UNAUTHORIZED");
+	taxii_msg_free(b);
+	util_buf_fini(&r.body);
+
+	m.collection = "targets";
+	b = exchange("/taxii/poll", &m, &r);
+	ok(b && b->type == TAXII_MSG_POLL_RESP, "bob may poll targets");
+	taxii_msg_free(b);
+	util_buf_fini(&r.body);
+
+	userpwd = NULL;
+	port = saved;
+	taxii_server_free(s);
+}
+
+static void
 test_conf(const struct taxii_backend *be)
 {
 	struct taxii_server_conf conf;
@@ -688,6 +804,7 @@ main(void)
 	static struct mem mem;
 
 	xmlInitParser();
+	xmlSetGenericErrorFunc(NULL, quiet);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		tap_skip_all("libcurl cannot initialise");
 	if (shared != NULL && *shared) {
@@ -740,6 +857,8 @@ main(void)
 	test_inbox(&mem);
 	test_hostile(conf.max_body);
 	test_sniffed();
+	test_accept();
+	test_auth(&be);
 	test_conf(&be);
 	if (schema11 != NULL)
 		ok(n_checked > 10 && n_invalid == 0, "all %d responses validate against the XSD",
