@@ -1,6 +1,6 @@
 /*
  * taxii: TAXII 1.1 and 1.0 messages (XML Message Binding) and their HTTP binding, plus the
- * TAXII server that serves a node's collections. The message layer turns request and
+ * TAXII server that serves a node's collections and the client that polls a peer's. The message layer turns request and
  * response bodies into a plain struct and back: the parser is hardened against hostile
  * input (no network, no DTD, no entities, size and depth caps) and keeps each content
  * block as the raw serialized XML of its Content child so the STIX layer can read it; the
@@ -67,7 +67,8 @@ enum taxii_code {
 	TAXII_EUNSUPPORTED = -6, /* a TAXII message this module does not handle */
 	TAXII_EVERSION = -7,    /* the message speaks another TAXII version than asked */
 	TAXII_EINVAL = -8,      /* bad argument (a builder given an incomplete message) */
-	TAXII_ENET = -9,        /* server: could not bind or start */
+	TAXII_ENET = -9,        /* could not bind, connect, or an HTTP error */
+	TAXII_ESTATUS = -10,    /* client: the peer answered with a Status Message */
 };
 
 /* What failed and where; `line` is the line in the input (0 when not applicable). */
@@ -448,5 +449,49 @@ unsigned taxii_server_port(const struct taxii_server *s, size_t i);
 
 /* Stops serving (in-flight requests finish) and frees everything. NULL is a no-op. */
 void taxii_server_free(struct taxii_server *s);
+
+/* ---------------------------------------------------------------------------------------
+ * Client.
+ */
+
+struct taxii_client_conf {
+	const char *url;       /* the service: poll or inbox URL (http or https) */
+	enum taxii_version version; /* TAXII_VANY: 1.1 */
+	const char *username;  /* HTTP Basic, or NULL */
+	const char *password;
+	const char *ca_file;   /* PEM: trusted CAs for https; NULL: the system's */
+	const char *client_cert; /* PEM client certificate and key, or NULL */
+	const char *client_key;
+	const char *proxy;     /* e.g. "socks5h://127.0.0.1:1080"; NULL: none (environment ignored) */
+	long timeout_s;        /* per request; 0: 60 */
+	size_t max_response;   /* cap of one response body; 0: 64 MiB */
+	unsigned max_parts;    /* most responses one poll follows; 0: 10000 */
+};
+
+/* Called per content block received; return 0 to go on, non-zero to abort the poll. The
+ * block lives until the callback returns. */
+typedef int (*taxii_block_cb)(void *arg, const struct taxii_content_block *b);
+
+/*
+ * Polls `collection` at conf->url for content with begin < label <= end (begin -1: from the
+ * start; end INT64_MAX: up to the peer's now), following every part (1.1 Poll_Fulfillment;
+ * 1.0: re-polling from a narrowed Inclusive_End) up to conf->max_parts.
+ * Returns 0 with *end_us (may be NULL) set to the label the peer fully delivered up to —
+ * where the next poll begins; save it only once the blocks are merged. Otherwise a
+ * negative taxii_code: TAXII_ESTATUS (err->msg names the status and the peer's message),
+ * TAXII_ENET (connection or HTTP error), TAXII_ETOOBIG, TAXII_EMSG (an answer that is not
+ * a Poll_Response), TAXII_EINVAL (aborted by the callback or bad arguments). Blocks already
+ * passed to `cb` before an error must be discarded by the caller.
+ */
+int taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
+    int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg, int64_t *end_us_out,
+    struct taxii_err *err);
+
+/*
+ * Sends blocks to `collection` (1.1 Destination_Collection_Name; ignored in 1.0) with one
+ * Inbox_Message. Returns 0 when the peer answered SUCCESS, else as taxii_client_poll.
+ */
+int taxii_client_inbox(const struct taxii_client_conf *conf, const char *collection,
+    const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err);
 
 #endif

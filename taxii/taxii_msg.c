@@ -35,6 +35,7 @@ taxii_strerror(int code)
 	case TAXII_EVERSION: return "wrong TAXII version";
 	case TAXII_EINVAL: return "invalid argument";
 	case TAXII_ENET: return "network error";
+	case TAXII_ESTATUS: return "peer answered with a status message";
 	default: return "unknown error";
 	}
 }

@@ -2,7 +2,7 @@
  * taxii server: a real server on 127.0.0.1 port 0 over an in-memory backend, spoken to
  * with libcurl: discovery, collections, poll in parts with fulfillment, COUNT_ONLY, the
  * TAXII 1.0 binding, inbox (all-or-nothing), and hostile or malformed requests, each of
- * which must get a TAXII Status Message.
+ * which must get a TAXII Status Message; then the client polls and pushes to it.
  */
 #include "config.h"
 
@@ -158,7 +158,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static unsigned port;
+static unsigned port, closed_port;
 static int chunked;              /* send the next bodies chunked, without Content-Length */
 static const char *userpwd;      /* "user:password" for HTTP Basic, or NULL */
 static const char *accept_hdr;   /* X-TAXII-Accept instead of the request's own binding */
@@ -668,6 +668,37 @@ test_sniffed(void)
 	util_buf_fini(&r.body);
 }
 
+struct collect {
+	size_t n, stop_at;
+	int64_t last;
+	int ordered;
+};
+
+static int
+collect(void *arg, const struct taxii_content_block *b)
+{
+	struct collect *c = arg;
+
+	if (c->stop_at && c->n + 1 == c->stop_at)
+		return 1;
+	if (!b->has_timestamp || b->timestamp_us <= c->last || !b->is_xml)
+		c->ordered = 0;
+	c->last = b->timestamp_us;
+	c->n++;
+	return 0;
+}
+
+static void
+client_conf(struct taxii_client_conf *cc, const char *path, enum taxii_version ver,
+    char *url, size_t urlsize)
+{
+	snprintf(url, urlsize, "http://127.0.0.1:%u%s", port, path);
+	memset(cc, 0, sizeof(*cc));
+	cc->url = url;
+	cc->version = ver;
+	cc->timeout_s = 10;
+}
+
 static void
 test_accept(void)
 {
@@ -762,9 +793,112 @@ test_auth(const struct taxii_backend *be)
 	taxii_msg_free(b);
 	util_buf_fini(&r.body);
 
+	{
+		struct taxii_client_conf cc;
+		struct collect c;
+		char url[128];
+
+		memset(&c, 0, sizeof(c));
+		c.last = INT64_MIN;
+		client_conf(&cc, "/taxii/poll", TAXII_V11, url, sizeof(url));
+		ok(taxii_client_poll(&cc, "targets", -1, INT64_MAX, collect, &c, NULL, &err) ==
+			TAXII_ESTATUS && strstr(err.msg, "UNAUTHORIZED") != NULL,
+		    "client without credentials: UNAUTHORIZED");
+		cc.username = "bob";
+		cc.password = "pw";
+		ok(taxii_client_poll(&cc, "targets", -1, INT64_MAX, collect, &c, NULL, &err) == 0,
+		    "client with credentials: polled");
+	}
+
 	userpwd = NULL;
 	port = saved;
 	taxii_server_free(s);
+}
+
+static void
+test_client(struct mem *mem)
+{
+	struct taxii_client_conf cc;
+	struct taxii_err err;
+	struct collect c;
+	char url[128];
+	int64_t end = 0, before = util_now_us();
+	int rc;
+
+	client_conf(&cc, "/taxii/poll", TAXII_V11, url, sizeof(url));
+	memset(&c, 0, sizeof(c));
+	c.ordered = 1;
+	c.last = INT64_MIN;
+	rc = taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect, &c, &end, &err);
+	if (!ok(rc == 0 && c.n == N_OBS && c.ordered, "client 1.1: all %d records over three parts "
+		"(%zu)", N_OBS, c.n))
+		tap_diag("%s", err.msg);
+	ok(end >= before && end <= util_now_us(), "end label is the server's now");
+
+	memset(&c, 0, sizeof(c));
+	c.ordered = 1;
+	c.last = INT64_MIN;
+	rc = taxii_client_poll(&cc, "observations", mem->label[9], mem->label[19], collect, &c,
+	    &end, &err);
+	ok(rc == 0 && c.n == 10 && end == mem->label[19], "client 1.1: a window of ten");
+
+	client_conf(&cc, "/taxii/poll", TAXII_V10, url, sizeof(url));
+	memset(&c, 0, sizeof(c));
+	c.ordered = 1;
+	c.last = INT64_MIN;
+	rc = taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect, &c, &end, &err);
+	if (!ok(rc == 0 && c.n == N_OBS && c.ordered && end >= before,
+		"client 1.0: all records by re-polling from the narrowed end (%zu)", c.n))
+		tap_diag("%s", err.msg);
+
+	client_conf(&cc, "/taxii/poll", TAXII_V11, url, sizeof(url));
+	rc = taxii_client_poll(&cc, "nosuch", -1, INT64_MAX, collect, &c, &end, &err);
+	ok(rc == TAXII_ESTATUS && strstr(err.msg, "NOT_FOUND") != NULL &&
+	    strstr(err.msg, "nosuch") != NULL, "unknown collection: TAXII_ESTATUS naming it (%s)",
+	    err.msg);
+
+	memset(&c, 0, sizeof(c));
+	c.ordered = 1;
+	c.last = INT64_MIN;
+	c.stop_at = 150;
+	rc = taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect, &c, &end, &err);
+	ok(rc == TAXII_EINVAL && c.n == 149, "callback abort stops the poll");
+
+	c.stop_at = 0;
+	cc.max_response = 4096;
+	rc = taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect, &c, &end, &err);
+	ok(rc == TAXII_ETOOBIG, "response over the client's cap: TAXII_ETOOBIG");
+	cc.max_response = 0;
+	cc.max_parts = 2;
+	rc = taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect, &c, &end, &err);
+	ok(rc == TAXII_ETOOBIG, "more parts than allowed: TAXII_ETOOBIG");
+
+	struct taxii_content_block blk;
+	const char *pkg = "<stix:STIX_Package xmlns:stix=\"http://stix.mitre.org/stix-1\" "
+			  "version=\"1.2\"/>";
+	size_t before_targets = mem->n_targets;
+
+	memset(&blk, 0, sizeof(blk));
+	blk.binding = TAXII_CB_STIX_12;
+	blk.content = pkg;
+	blk.content_len = strlen(pkg);
+	blk.is_xml = 1;
+	client_conf(&cc, "/taxii/inbox", TAXII_V11, url, sizeof(url));
+	rc = taxii_client_inbox(&cc, "targets", &blk, 1, &err);
+	ok(rc == 0 && mem->n_targets == before_targets + 1, "client inbox: SUCCESS, stored");
+	blk.content = "<x id=\"REFUSE\"/>";
+	blk.content_len = strlen(blk.content);
+	rc = taxii_client_inbox(&cc, "targets", &blk, 1, &err);
+	ok(rc == TAXII_ESTATUS && strstr(err.msg, "FAILURE") != NULL &&
+	    mem->n_targets == before_targets + 1, "client inbox refused: TAXII_ESTATUS FAILURE");
+
+	client_conf(&cc, "/taxii/inbox", TAXII_V11, url, sizeof(url));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/inbox", closed_port);
+	rc = taxii_client_inbox(&cc, "targets", &blk, 1, &err);
+	ok(rc == TAXII_ENET, "nothing listening: TAXII_ENET (%s)", err.msg);
+	snprintf(url, sizeof(url), "file:///etc/passwd");
+	rc = taxii_client_inbox(&cc, "targets", &blk, 1, &err);
+	ok(rc == TAXII_ENET, "non-HTTP URL refused");
 }
 
 static void
@@ -857,6 +991,17 @@ main(void)
 	test_inbox(&mem);
 	test_hostile(conf.max_body);
 	test_sniffed();
+	{
+		/* A port nothing listens on: bound once, then released. */
+		struct taxii_server *tmp = NULL;
+
+		conf.listen = "127.0.0.1:0";
+		if (taxii_server_new(&conf, &be, &tmp, &err) == 0) {
+			closed_port = taxii_server_port(tmp, 0);
+			taxii_server_free(tmp);
+		}
+	}
+	test_client(&mem);
 	test_accept();
 	test_auth(&be);
 	test_conf(&be);
