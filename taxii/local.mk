@@ -21,5 +21,7 @@ EXTRA_DIST += tests/data/taxii/hostile/billion_laughs.xml \
 	tests/data/taxii/hostile/parameter_entity.xml \
 	tests/data/taxii/hostile/xinclude.xml \
 	tests/data/taxii/hostile/xxe_file.xml \
+	tests/data/taxii/tls/cert.pem \
+	tests/data/taxii/tls/key.pem \
 	tests/data/taxii/valid/default_ns_poll_request.xml \
 	tests/data/taxii/valid/inherited_ns_inbox.xml

@@ -432,14 +432,18 @@ struct taxii_server_conf {
 	unsigned result_ttl_s;   /* how long a multi-part result may be fulfilled; 0: 600 */
 	unsigned threads;        /* libmicrohttpd worker threads; 0: 2 */
 	const struct taxii_auth *auth; /* copied; NULL: no authentication */
+	const char *tls_cert;    /* PEM certificate (chain) file; with tls_key: HTTPS only */
+	const char *tls_key;     /* PEM private key file */
 };
 
 struct taxii_server;
 
 /*
- * Binds every listen address and starts serving. `backend` is copied; backend->ctx must
- * outlive the server. Returns 0 with *out set, or a negative taxii_code (TAXII_EINVAL for
- * a bad address, TAXII_ENET when binding fails) with err filled and *out NULL.
+ * Binds every listen address and starts serving (HTTPS on all of them when tls_cert and
+ * tls_key are set; client certificates are not checked yet). `backend` is copied;
+ * backend->ctx must outlive the server. Returns 0 with *out set, or a negative taxii_code
+ * (TAXII_EINVAL for a bad address or unreadable TLS file, TAXII_ENET when binding or TLS
+ * setup fails) with err filled and *out NULL.
  */
 int taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backend *backend,
     struct taxii_server **out, struct taxii_err *err);

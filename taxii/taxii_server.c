@@ -43,6 +43,8 @@ struct taxii_server {
 	unsigned port[MAX_LISTEN];
 	size_t n_d;
 	char base_url[300];
+	int https;
+	struct util_buf tls_cert, tls_key; /* PEM, kept while the daemons run */
 	size_t max_body, part_size;
 	unsigned result_ttl_s, threads;
 	pthread_mutex_t lock; /* results */
@@ -79,6 +81,13 @@ static const char *const inbox_bindings[] = { TAXII_CB_STIX_12, TAXII_CB_STIX_11
  * Replies
  */
 
+/* Whether the request came over TLS (libmicrohttpd answers the cipher only for TLS). */
+static int
+is_tls(struct MHD_Connection *conn)
+{
+	return MHD_get_connection_info(conn, MHD_CONNECTION_INFO_PROTOCOL) != NULL;
+}
+
 static enum MHD_Result
 reply(struct MHD_Connection *conn, unsigned http, enum taxii_version ver, struct util_buf *b)
 {
@@ -96,7 +105,8 @@ reply(struct MHD_Connection *conn, unsigned http, enum taxii_version ver, struct
 	if (MHD_add_response_header(resp, "Content-Type", TAXII_HTTP_CONTENT_TYPE) != MHD_YES ||
 	    MHD_add_response_header(resp, "X-TAXII-Content-Type",
 		taxii_http_content_type(ver)) != MHD_YES ||
-	    MHD_add_response_header(resp, "X-TAXII-Protocol", taxii_http_protocol(0)) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Protocol",
+		taxii_http_protocol(is_tls(conn))) != MHD_YES ||
 	    MHD_add_response_header(resp, "X-TAXII-Services", taxii_http_services(ver)) !=
 		MHD_YES ||
 	    (http == MHD_HTTP_METHOD_NOT_ALLOWED &&
@@ -172,7 +182,7 @@ contact(const struct taxii_server *s, const char *path, char *addr, size_t addrl
     struct taxii_contact *c)
 {
 	snprintf(addr, addrlen, "%s%s", s->base_url, path);
-	c->protocol = TAXII_PROTOCOL_HTTP;
+	c->protocol = taxii_http_protocol(s->https);
 	c->address = addr;
 	c->message_bindings.v = NULL;
 	c->message_bindings.n = 0; /* the builder writes the response's own binding */
@@ -658,7 +668,8 @@ reply_unauthorized(struct MHD_Connection *conn, enum taxii_version ver)
 	if (MHD_add_response_header(resp, "Content-Type", TAXII_HTTP_CONTENT_TYPE) != MHD_YES ||
 	    MHD_add_response_header(resp, "X-TAXII-Content-Type",
 		taxii_http_content_type(ver)) != MHD_YES ||
-	    MHD_add_response_header(resp, "X-TAXII-Protocol", taxii_http_protocol(0)) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Protocol",
+		taxii_http_protocol(is_tls(conn))) != MHD_YES ||
 	    MHD_add_response_header(resp, "X-TAXII-Services", taxii_http_services(ver)) !=
 		MHD_YES) {
 		MHD_destroy_response(resp);
@@ -887,7 +898,15 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 	}
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (s->https)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem tls[] = {
+		{ s->https ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key.data },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert.data },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	d = MHD_start_daemon(flags, (uint16_t)atoi(port), NULL, NULL, on_request, s,
+	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
 	    MHD_OPTION_THREAD_POOL_SIZE, s->threads,
@@ -896,8 +915,8 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 	    MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (d == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "listen %.100s:%s: cannot bind or start", host,
-		    port);
+		snprintf(err->msg, sizeof(err->msg), "listen %.100s:%s: cannot bind or start%s",
+		    host, port, s->https ? " (or bad TLS certificate or key)" : "");
 		return err->code = TAXII_ENET;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -929,6 +948,8 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 		return err->code = TAXII_ENOMEM;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	util_buf_init(&s->tls_cert, 1024 * 1024);
+	util_buf_init(&s->tls_key, 1024 * 1024);
 	s->be = *backend;
 	if (conf->auth != NULL)
 		s->auth = *conf->auth;
@@ -939,6 +960,21 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	s->result_ttl_s = conf->result_ttl_s ? conf->result_ttl_s : 600;
 	s->threads = conf->threads ? conf->threads : 2;
 
+	if ((conf->tls_cert != NULL) != (conf->tls_key != NULL)) {
+		snprintf(err->msg, sizeof(err->msg), "TLS needs both a certificate and a key");
+		rc = err->code = TAXII_EINVAL;
+		goto out;
+	}
+	if (conf->tls_cert != NULL) {
+		if (util_read_file(conf->tls_cert, &s->tls_cert) != 0 || s->tls_cert.len == 0 ||
+		    util_read_file(conf->tls_key, &s->tls_key) != 0 || s->tls_key.len == 0) {
+			snprintf(err->msg, sizeof(err->msg), "cannot read TLS file %.200s",
+			    s->tls_cert.len == 0 ? conf->tls_cert : conf->tls_key);
+			rc = err->code = TAXII_EINVAL;
+			goto out;
+		}
+		s->https = 1;
+	}
 	p = conf->listen;
 	for (size_t guard = 0; *p != '\0' && guard < MAX_LISTEN + 1; guard++) {
 		size_t n = strcspn(p, ",");
@@ -971,9 +1007,11 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	if (conf->base_url != NULL)
 		snprintf(s->base_url, sizeof(s->base_url), "%s", conf->base_url);
 	else if (strchr(first_host, ':') != NULL)
-		snprintf(s->base_url, sizeof(s->base_url), "http://[%s]:%u", first_host, s->port[0]);
+		snprintf(s->base_url, sizeof(s->base_url), "%s://[%s]:%u",
+		    s->https ? "https" : "http", first_host, s->port[0]);
 	else
-		snprintf(s->base_url, sizeof(s->base_url), "http://%s:%u", first_host, s->port[0]);
+		snprintf(s->base_url, sizeof(s->base_url), "%s://%s:%u",
+		    s->https ? "https" : "http", first_host, s->port[0]);
 	*out = s;
 	s = NULL;
 out:
@@ -995,5 +1033,9 @@ taxii_server_free(struct taxii_server *s)
 	for (size_t i = 0; i < s->n_d; i++)
 		MHD_stop_daemon(s->d[i]);
 	pthread_mutex_destroy(&s->lock);
+	if (s->tls_key.data != NULL)
+		memset(s->tls_key.data, 0, s->tls_key.len);
+	util_buf_fini(&s->tls_key);
+	util_buf_fini(&s->tls_cert);
 	free(s);
 }

@@ -123,6 +123,7 @@ struct resp {
 	long http;
 	struct util_buf body;
 	char x_content_type[128];
+	char x_protocol[128];
 	int www_authenticate;
 };
 
@@ -153,6 +154,16 @@ on_header(char *p, size_t size, size_t n, void *arg)
 			vl--;
 		snprintf(r->x_content_type, sizeof(r->x_content_type), "%.*s", (int)vl, v);
 	}
+	if (len > 17 && strncasecmp(p, "X-TAXII-Protocol:", 17) == 0) {
+		const char *v = p + 17;
+		size_t vl = len - 17;
+
+		while (vl > 0 && *v == ' ')
+			v++, vl--;
+		while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+			vl--;
+		snprintf(r->x_protocol, sizeof(r->x_protocol), "%.*s", (int)vl, v);
+	}
 	if (len > 17 && strncasecmp(p, "WWW-Authenticate:", 17) == 0)
 		r->www_authenticate = 1;
 	return len;
@@ -162,6 +173,7 @@ static unsigned port, closed_port;
 static int chunked;              /* send the next bodies chunked, without Content-Length */
 static const char *userpwd;      /* "user:password" for HTTP Basic, or NULL */
 static const char *accept_hdr;   /* X-TAXII-Accept instead of the request's own binding */
+static const char *tls_ca;       /* set: speak https, trusting this CA file */
 static int n_checked, n_invalid; /* responses checked against the XSD */
 
 /*
@@ -181,8 +193,10 @@ send_req(const char *method, const char *path, const char *body, size_t len,
 	util_buf_init(&r->body, 64 << 20);
 	if (c == NULL)
 		return -1;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u%s", tls_ca ? "https" : "http", port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (tls_ca != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, tls_ca);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
@@ -331,6 +345,7 @@ test_discovery(void)
 	ok(b && b->n_services == 4 && b->services[3].type == TAXII_SVC_POLL &&
 	    strcmp(b->services[3].contact.address, want) == 0, "poll service at the bound port");
 	is_str(r.x_content_type, TAXII_MSG_BINDING_11, "response X-TAXII-Content-Type 1.1");
+	is_str(r.x_protocol, TAXII_PROTOCOL_HTTP, "response X-TAXII-Protocol http");
 	is_int(r.http, 200, "HTTP 200");
 	taxii_msg_free(b);
 	util_buf_fini(&r.body);
@@ -902,6 +917,83 @@ test_client(struct mem *mem)
 }
 
 static void
+test_tls(const struct taxii_backend *be)
+{
+	const char *src = getenv("TESTS_SRCDIR");
+	char cert[1024], key[1024], url[160];
+	struct taxii_server_conf conf;
+	struct taxii_client_conf cc;
+	struct taxii_server *s = NULL;
+	struct taxii_err err;
+	struct collect c;
+	unsigned tport;
+
+	if (src == NULL) {
+		tap_diag("TESTS_SRCDIR unset: TLS not tested");
+		return;
+	}
+	if (snprintf(cert, sizeof(cert), "%s/data/taxii/tls/cert.pem", src) >= (int)sizeof(cert) ||
+	    snprintf(key, sizeof(key), "%s/data/taxii/tls/key.pem", src) >= (int)sizeof(key))
+		return;
+	memset(&conf, 0, sizeof(conf));
+	conf.listen = "127.0.0.1:0";
+	conf.tls_cert = cert;
+	ok(taxii_server_new(&conf, be, &s, &err) == TAXII_EINVAL && s == NULL,
+	    "certificate without key refused");
+	conf.tls_key = "/nonexistent/key.pem";
+	ok(taxii_server_new(&conf, be, &s, &err) == TAXII_EINVAL && s == NULL,
+	    "unreadable key refused (%s)", err.msg);
+	conf.tls_key = key;
+	if (!ok(taxii_server_new(&conf, be, &s, &err) == 0, "HTTPS server starts (%s)", err.msg))
+		return;
+	tport = taxii_server_port(s, 0);
+
+	memset(&cc, 0, sizeof(cc));
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u/taxii/poll", tport);
+	cc.url = url;
+	cc.ca_file = cert;
+	cc.timeout_s = 10;
+	memset(&c, 0, sizeof(c));
+	c.last = INT64_MIN;
+	c.ordered = 1;
+	int rc = taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect, &c, NULL, &err);
+
+	if (!ok(rc == 0 && c.n == N_OBS && c.ordered, "client polls all records over HTTPS (%zu)",
+		c.n))
+		tap_diag("%s", err.msg);
+	cc.ca_file = NULL;
+	ok(taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect, &c, NULL, &err) ==
+		TAXII_ENET, "untrusted certificate refused by the client");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/poll", tport);
+	ok(taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect, &c, NULL, &err) != 0,
+	    "plain HTTP to the HTTPS port fails");
+
+	/* Discovery over TLS advertises https addresses and protocol. */
+	{
+		unsigned saved = port;
+		char id[TAXII_ID_MAX], want[80];
+		struct taxii_msg m, *b;
+		struct resp r;
+
+		port = tport;
+		tls_ca = cert;
+		base(&m, TAXII_V11, TAXII_MSG_DISCOVERY_REQ, id);
+		b = exchange("/taxii/discovery", &m, &r);
+		snprintf(want, sizeof(want), "https://127.0.0.1:%u/taxii/poll", tport);
+		ok(b && b->n_services == 4 &&
+		    strcmp(b->services[3].contact.protocol, TAXII_PROTOCOL_HTTPS) == 0 &&
+		    strcmp(b->services[3].contact.address, want) == 0,
+		    "discovery over TLS: https addresses and protocol binding");
+		is_str(r.x_protocol, TAXII_PROTOCOL_HTTPS, "response X-TAXII-Protocol https");
+		taxii_msg_free(b);
+		util_buf_fini(&r.body);
+		tls_ca = NULL;
+		port = saved;
+	}
+	taxii_server_free(s);
+}
+
+static void
 test_conf(const struct taxii_backend *be)
 {
 	struct taxii_server_conf conf;
@@ -1004,6 +1096,7 @@ main(void)
 	test_client(&mem);
 	test_accept();
 	test_auth(&be);
+	test_tls(&be);
 	test_conf(&be);
 	if (schema11 != NULL)
 		ok(n_checked > 10 && n_invalid == 0, "all %d responses validate against the XSD",
