@@ -65,7 +65,7 @@ struct coll_def {
 	const char *description;
 };
 
-/* The collections DESIGN fixes: every record, and the destinations to observe. */
+/* The two collections every node serves: every record, and the destinations to observe. */
 static const struct coll_def collections[] = {
 	{ "observations", TAXII_COLL_DATA_FEED,
 	    "Observations of C2 destinations, this node's and those merged from peers" },

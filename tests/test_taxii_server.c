@@ -714,6 +714,57 @@ client_conf(struct taxii_client_conf *cc, const char *path, enum taxii_version v
 	cc->timeout_s = 10;
 }
 
+struct poller {
+	pthread_t t;
+	struct collect c;
+	int rc;
+};
+
+static void *
+poller_run(void *arg)
+{
+	struct poller *p = arg;
+	struct taxii_client_conf cc;
+	struct taxii_err err;
+	char url[128];
+
+	client_conf(&cc, "/taxii/poll", TAXII_V11, url, sizeof(url));
+	p->c.last = INT64_MIN;
+	p->c.ordered = 1;
+	for (int i = 0; i < 3 && p->rc == 0; i++) {
+		p->c.n = 0;
+		p->c.last = INT64_MIN;
+		p->rc = taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect, &p->c, NULL,
+		    &err);
+		if (p->c.n != N_OBS)
+			p->rc = -100;
+	}
+	return NULL;
+}
+
+/* Several clients at once: multi-part results must not get mixed up. */
+static void
+test_concurrent(void)
+{
+	struct poller p[6];
+	int all = 1, started = 0;
+
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < 6; i++)
+		if (pthread_create(&p[i].t, NULL, poller_run, &p[i]) == 0)
+			started |= 1 << i;
+	for (int i = 0; i < 6; i++) {
+		if (!(started & (1 << i))) {
+			all = 0;
+			continue;
+		}
+		pthread_join(p[i].t, NULL);
+		if (p[i].rc != 0 || !p[i].c.ordered)
+			all = 0;
+	}
+	ok(all, "six concurrent clients, three full polls each, every one complete and ordered");
+}
+
 static void
 test_accept(void)
 {
@@ -1094,6 +1145,7 @@ main(void)
 		}
 	}
 	test_client(&mem);
+	test_concurrent();
 	test_accept();
 	test_auth(&be);
 	test_tls(&be);
