@@ -436,6 +436,14 @@ struct taxii_server_conf {
 	const char *tls_key;     /* PEM private key file */
 };
 
+/*
+ * The server answers POST /taxii/discovery, /taxii/collections, /taxii/poll (Poll_Request
+ * and Poll_Fulfillment) and /taxii/inbox, in TAXII 1.1 and 1.0, for two collections:
+ * `observations` (a data feed) and `targets` (a data set). An Inbox_Message without a
+ * destination goes to `observations`. Subscriptions are not offered. Every request it
+ * cannot serve (wrong method, path, Content-Type, body over max_body, malformed or hostile
+ * XML, unknown collection or result part) gets a Status Message.
+ */
 struct taxii_server;
 
 /*
