@@ -969,6 +969,81 @@ test_namespaces(void)
 	taxii_msg_free(m);
 }
 
+/*
+ * Mutated messages (a fixed seed, so failures reproduce): the parser never crashes, and
+ * whatever it accepts the builder writes back into something it parses again.
+ */
+static void
+test_mutations(void)
+{
+	static const char *const files[] = { "valid/inherited_ns_inbox.xml",
+		"valid/default_ns_poll_request.xml" };
+	static const char alphabet[] = "<>&;\"'=/:x \n\xc3\xff";
+	unsigned seed = 12345;
+	int crashes_avoided = 0, accepted = 0, rewritten = 0;
+
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		char path[1400];
+		struct util_buf orig;
+
+		join(path, sizeof(path), srcdata, files[f]);
+		if (read_file(path, &orig) != 0)
+			continue;
+		for (int round = 0; round < 1500; round++) {
+			struct util_buf b;
+			struct taxii_msg *m = NULL, *back = NULL;
+			int rc;
+
+			util_buf_init(&b, 0);
+			util_buf_add(&b, orig.data, orig.len);
+			for (int k = 0; k < 1 + round % 4; k++) {
+				size_t at;
+
+				if (b.len < 2)
+					break;
+				seed = seed * 1103515245u + 12345u;
+				at = (seed >> 8) % b.len;
+				seed = seed * 1103515245u + 12345u;
+				switch ((seed >> 16) % 3) {
+				case 0: /* replace a byte */
+					b.data[at] = alphabet[(seed >> 4) % (sizeof(alphabet) - 1)];
+					break;
+				case 1: /* delete a byte */
+					memmove(b.data + at, b.data + at + 1, b.len - at - 1);
+					b.len--;
+					break;
+				default: /* cut the message short */
+					b.len = at + 1;
+				}
+			}
+			rc = taxii_msg_parse(b.data, b.len, TAXII_VANY, &m, NULL);
+			crashes_avoided++;
+			if (rc == 0) {
+				struct util_buf out;
+
+				accepted++;
+				util_buf_init(&out, 0);
+				if (taxii_msg_write(m, &out, NULL) == 0 &&
+				    taxii_msg_parse(out.data, out.len, m->version, &back, NULL) == 0 &&
+				    back->type == m->type && back->n_blocks == m->n_blocks)
+					rewritten++;
+				else
+					tap_diag("round %d of %s: accepted but not rewritable", round,
+					    files[f]);
+				util_buf_fini(&out);
+			}
+			taxii_msg_free(back);
+			taxii_msg_free(m);
+			util_buf_fini(&b);
+		}
+		util_buf_fini(&orig);
+	}
+	ok(crashes_avoided == 3000, "3000 mutated messages parsed without a crash");
+	ok(accepted > 0 && rewritten == accepted,
+	    "every accepted mutant (%d) is written back and parses again (%d)", accepted,
+	    rewritten);
+}
+
 /* Allocation failure injection: the Nth allocation libxml2 or the parser makes fails. */
 static long alloc_count, alloc_fail_at;
 
@@ -1109,6 +1184,7 @@ main(void)
 	test_hostile();
 	test_namespaces();
 	test_http();
+	test_mutations();
 	test_alloc_failures();
 
 	xmlSchemaFree(schema11);
