@@ -1,12 +1,13 @@
 /*
- * taxii: TAXII 1.1 and 1.0 messages (XML Message Binding) and their HTTP binding, plus the
- * TAXII server that serves a node's collections and the client that polls a peer's. The message layer turns request and
- * response bodies into a plain struct and back: the parser is hardened against hostile
- * input (no network, no DTD, no entities, size and depth caps) and keeps each content
- * block as the raw serialized XML of its Content child so the STIX layer can read it; the
- * builders write messages that validate against the official binding schemas. The server
- * reaches storage only through the function pointers of `struct taxii_backend`; this
- * module never includes the store, never logs and never exits.
+ * taxii: TAXII 1.1 and 1.0 messages (XML Message Binding) and their HTTP binding, the
+ * TAXII server that serves a node's collections, and the client that polls a peer's.
+ * The message layer turns request and response bodies into a plain struct and back: the
+ * parser is hardened against hostile input (no network, no DTD, no entities, size and
+ * depth caps) and keeps each content block as the raw serialized XML of its Content child
+ * so the STIX layer can read it; the builders write messages that validate against the
+ * official binding schemas. The server reaches storage only through the function pointers
+ * of `struct taxii_backend`; this module never includes the store, never logs and never
+ * exits.
  */
 #ifndef C2W_TAXII_H
 #define C2W_TAXII_H
