@@ -1,0 +1,510 @@
+/*
+ * taxii: TAXII 1.1 and 1.0 messages (XML Message Binding) and their HTTP binding, the
+ * TAXII server that serves a node's collections, and the client that polls a peer's.
+ * The message layer turns request and response bodies into a plain struct and back: the
+ * parser is hardened against hostile input (no network, no DTD, no entities, size and
+ * depth caps) and keeps each content block as the raw serialized XML of its Content child
+ * so the STIX layer can read it; the builders write messages that validate against the
+ * official binding schemas. The server reaches storage only through the function pointers
+ * of `struct taxii_backend`; this module never includes the store, never logs and never
+ * exits.
+ */
+#ifndef C2W_TAXII_H
+#define C2W_TAXII_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct util_buf;
+
+/* ---------------------------------------------------------------------------------------
+ * Identifiers of the TAXII specifications.
+ */
+#define TAXII_NS_11 "http://taxii.mitre.org/messages/taxii_xml_binding-1.1"
+#define TAXII_NS_10 "http://taxii.mitre.org/messages/taxii_xml_binding-1"
+
+#define TAXII_MSG_BINDING_11 "urn:taxii.mitre.org:message:xml:1.1"
+#define TAXII_MSG_BINDING_10 "urn:taxii.mitre.org:message:xml:1.0"
+#define TAXII_SERVICES_11 "urn:taxii.mitre.org:services:1.1"
+#define TAXII_SERVICES_10 "urn:taxii.mitre.org:services:1.0"
+#define TAXII_PROTOCOL_HTTP "urn:taxii.mitre.org:protocol:http:1.0"
+#define TAXII_PROTOCOL_HTTPS "urn:taxii.mitre.org:protocol:https:1.0"
+
+#define TAXII_CB_STIX_12 "urn:stix.mitre.org:xml:1.2"
+#define TAXII_CB_STIX_111 "urn:stix.mitre.org:xml:1.1.1"
+
+/* HTTP Content-Type of every TAXII XML body. */
+#define TAXII_HTTP_CONTENT_TYPE "application/xml"
+
+/* Status Detail names (TAXII 1.1 Services Specification, status types table). */
+#define TAXII_SD_ACCEPTABLE_DESTINATION "ACCEPTABLE_DESTINATION"
+#define TAXII_SD_MAX_PART_NUMBER "MAX_PART_NUMBER"
+#define TAXII_SD_ITEM "ITEM"
+#define TAXII_SD_ESTIMATED_WAIT "ESTIMATED_WAIT"
+#define TAXII_SD_RESULT_ID "RESULT_ID"
+#define TAXII_SD_WILL_PUSH "WILL_PUSH"
+#define TAXII_SD_SUPPORTED_BINDING "SUPPORTED_BINDING"
+#define TAXII_SD_SUPPORTED_CONTENT "SUPPORTED_CONTENT"
+#define TAXII_SD_SUPPORTED_PROTOCOL "SUPPORTED_PROTOCOL"
+#define TAXII_SD_SUPPORTED_QUERY "SUPPORTED_QUERY"
+
+/* Largest message body taxii_msg_parse accepts, and the deepest element nesting. */
+#define TAXII_MSG_MAX_BYTES (64u * 1024u * 1024u)
+#define TAXII_MSG_MAX_DEPTH 100
+
+/* Longest message id taxii_msg_id_new writes, with its NUL. */
+#define TAXII_ID_MAX 32
+
+/* ---------------------------------------------------------------------------------------
+ * Errors.
+ */
+enum taxii_code {
+	TAXII_OK = 0,
+	TAXII_ENOMEM = -1,      /* allocation failed */
+	TAXII_EXML = -2,        /* not well-formed XML */
+	TAXII_EHOSTILE = -3,    /* DOCTYPE, entities, too deep: refused on sight */
+	TAXII_ETOOBIG = -4,     /* input or output over its cap */
+	TAXII_EMSG = -5,        /* well-formed, but not a valid TAXII message */
+	TAXII_EUNSUPPORTED = -6, /* a TAXII message this module does not handle */
+	TAXII_EVERSION = -7,    /* the message speaks another TAXII version than asked */
+	TAXII_EINVAL = -8,      /* bad argument (a builder given an incomplete message) */
+	TAXII_ENET = -9,        /* could not bind, connect, or an HTTP error */
+	TAXII_ESTATUS = -10,    /* client: the peer answered with a Status Message */
+};
+
+/* What failed and where; `line` is the line in the input (0 when not applicable). */
+struct taxii_err {
+	int code;
+	int line;
+	char msg[256];
+};
+
+/* A static description of a taxii_code. */
+const char *taxii_strerror(int code);
+
+/* ---------------------------------------------------------------------------------------
+ * The message model. All pointers are const: a parsed message owns its strings and arrays
+ * (they live until taxii_msg_free); a message built by a caller for a builder points at
+ * the caller's storage.
+ */
+enum taxii_version {
+	TAXII_VANY = 0, /* parser: take the version from the root's namespace */
+	TAXII_V10 = 10,
+	TAXII_V11 = 11,
+};
+
+enum taxii_msg_type {
+	TAXII_MSG_NONE = 0,
+	TAXII_MSG_STATUS,
+	TAXII_MSG_DISCOVERY_REQ,
+	TAXII_MSG_DISCOVERY_RESP,
+	TAXII_MSG_COLLECTION_INFO_REQ, /* 1.0: Feed_Information_Request */
+	TAXII_MSG_COLLECTION_INFO_RESP, /* 1.0: Feed_Information_Response */
+	TAXII_MSG_SUBSCRIPTION_REQ,    /* 1.1 only: Subscription_Management_Request */
+	TAXII_MSG_SUBSCRIPTION_RESP,   /* 1.1 only */
+	TAXII_MSG_POLL_REQ,
+	TAXII_MSG_POLL_RESP,
+	TAXII_MSG_POLL_FULFILLMENT, /* 1.1 only */
+	TAXII_MSG_INBOX,
+};
+
+/* The element name of a message type in `ver`, or NULL when that version has none. */
+const char *taxii_msg_type_name(enum taxii_msg_type type, enum taxii_version ver);
+
+enum taxii_status {
+	TAXII_ST_CUSTOM = 0, /* a status_type not in the specification: see status_type */
+	TAXII_ST_ASYNCHRONOUS_POLL_ERROR,
+	TAXII_ST_BAD_MESSAGE,
+	TAXII_ST_DENIED,
+	TAXII_ST_DESTINATION_COLLECTION_ERROR,
+	TAXII_ST_FAILURE,
+	TAXII_ST_INVALID_RESPONSE_PART,
+	TAXII_ST_NETWORK_ERROR,
+	TAXII_ST_NOT_FOUND,
+	TAXII_ST_PENDING,
+	TAXII_ST_POLLING_UNSUPPORTED,
+	TAXII_ST_RETRY,
+	TAXII_ST_SUCCESS,
+	TAXII_ST_UNAUTHORIZED,
+	TAXII_ST_UNSUPPORTED_MESSAGE,
+	TAXII_ST_UNSUPPORTED_CONTENT,
+	TAXII_ST_UNSUPPORTED_PROTOCOL,
+	TAXII_ST_UNSUPPORTED_QUERY,
+};
+
+/* The status_type text of a status ("BAD_MESSAGE"), or NULL for TAXII_ST_CUSTOM. */
+const char *taxii_status_name(enum taxii_status st);
+
+/* Whether `ver` defines the status type (1.0 has fewer; builders refuse the others). */
+int taxii_status_in_version(enum taxii_status st, enum taxii_version ver);
+
+enum taxii_service_type {
+	TAXII_SVC_DISCOVERY = 1,
+	TAXII_SVC_COLLECTION_MANAGEMENT, /* 1.0: FEED_MANAGEMENT */
+	TAXII_SVC_INBOX,
+	TAXII_SVC_POLL,
+};
+
+enum taxii_response_type {
+	TAXII_RESP_FULL = 0,
+	TAXII_RESP_COUNT_ONLY,
+};
+
+enum taxii_coll_type {
+	TAXII_COLL_DATA_FEED = 0,
+	TAXII_COLL_DATA_SET,
+};
+
+enum taxii_sub_action {
+	TAXII_SUB_SUBSCRIBE = 1,
+	TAXII_SUB_UNSUBSCRIBE,
+	TAXII_SUB_PAUSE,
+	TAXII_SUB_RESUME,
+	TAXII_SUB_STATUS,
+};
+
+enum taxii_sub_status {
+	TAXII_SUBST_ACTIVE = 0,
+	TAXII_SUBST_PAUSED,
+	TAXII_SUBST_UNSUBSCRIBED,
+};
+
+/* A list of strings (URIs, names). */
+struct taxii_strs {
+	const char *const *v;
+	size_t n;
+};
+
+/* A Status_Detail entry. In 1.0 the detail is one string: one entry with name NULL. */
+struct taxii_detail {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * One Content_Block. `content` is what the Content element held: the serialized XML of its
+ * element children, each carrying every namespace declaration in scope (so it parses on
+ * its own), when `is_xml` is set; otherwise its text. For builders, XML content is
+ * written verbatim (it must be well-formed) and text content is escaped.
+ */
+struct taxii_content_block {
+	const char *binding; /* 1.1 binding_id; 1.0 Content_Binding text */
+	const char *subtype; /* 1.1 Subtype subtype_id, or NULL */
+	const char *content;
+	size_t content_len;
+	int is_xml;
+	int has_timestamp;
+	int64_t timestamp_us; /* Timestamp_Label, microseconds since the epoch */
+	const char *message;  /* 1.1 Message, or NULL */
+};
+
+/* Where and how a service is reached (BindingsGroup). */
+struct taxii_contact {
+	const char *protocol; /* TAXII_PROTOCOL_HTTP(S) */
+	const char *address;
+	struct taxii_strs message_bindings;
+};
+
+/* A Service_Instance of a Discovery_Response. */
+struct taxii_service {
+	enum taxii_service_type type;
+	enum taxii_version version; /* service_version */
+	int available;              /* 1, 0, or -1 when absent */
+	struct taxii_contact contact;
+	struct taxii_strs content_bindings; /* accepted by an inbox */
+	const char *message;
+};
+
+/* A Collection (1.1) or Feed (1.0) of a Collection_Information_Response. */
+struct taxii_collection {
+	const char *name;
+	enum taxii_coll_type type; /* 1.0 feeds are data feeds */
+	int available;             /* 1, 0, or -1 when absent */
+	const char *description;
+	int has_volume;
+	uint64_t volume;
+	struct taxii_strs content_bindings;
+	const struct taxii_contact *polling;
+	size_t n_polling;
+	const struct taxii_contact *subscription;
+	size_t n_subscription;
+	const struct taxii_contact *inbox; /* 1.1 Receiving_Inbox_Service */
+	size_t n_inbox;
+};
+
+/* A Subscription record of a Subscription_Management_Response. */
+struct taxii_subscription {
+	const char *id;
+	enum taxii_sub_status status;
+	int has_params;
+	enum taxii_response_type response_type;
+	struct taxii_strs content_bindings;
+};
+
+/*
+ * One TAXII message. Which fields mean something depends on `type` (see each comment);
+ * the others are zero. Timestamps are microseconds since the epoch.
+ */
+struct taxii_msg {
+	enum taxii_version version;
+	enum taxii_msg_type type;
+	const char *message_id;     /* every message */
+	const char *in_response_to; /* every response and Status_Message */
+	/* collection_name / feed_name; Inbox: Destination_Collection_Name (1.1, may be NULL) */
+	const char *collection;
+	const char *message; /* the Message element, where the type has one */
+
+	/* Status_Message */
+	enum taxii_status status;
+	const char *status_type; /* the text, set for parsed messages and custom types */
+	const struct taxii_detail *details;
+	size_t n_details;
+
+	/* Poll_Request / Poll_Response / Inbox_Message (1.1 Source_Subscription ignored) */
+	int has_begin, has_end;
+	int64_t begin_us; /* Exclusive_Begin (1.0 Poll_Response: Inclusive_Begin) */
+	int64_t end_us;   /* Inclusive_End */
+	const char *subscription_id;
+	int has_poll_params; /* 1.1 Poll_Request: Poll_Parameters rather than Subscription_ID */
+	enum taxii_response_type response_type;
+	int allow_asynch;
+	struct taxii_strs content_bindings; /* Poll_Parameters (1.0: the request's) */
+
+	/* Poll_Response / Poll_Fulfillment / Inbox (result_id) */
+	int more;
+	const char *result_id;
+	uint64_t result_part; /* 0 when absent */
+	int has_record_count;
+	uint64_t record_count;
+	int partial_count;
+	const struct taxii_content_block *blocks;
+	size_t n_blocks;
+
+	/* Discovery_Response */
+	const struct taxii_service *services;
+	size_t n_services;
+
+	/* Collection_Information_Response */
+	const struct taxii_collection *collections;
+	size_t n_collections;
+
+	/* Subscription_Management_Request / _Response */
+	enum taxii_sub_action action;
+	const struct taxii_subscription *subscriptions;
+	size_t n_subscriptions;
+
+	void *priv_; /* parser-owned storage; NULL in caller-built messages */
+};
+
+/* ---------------------------------------------------------------------------------------
+ * Parsing.
+ */
+
+/*
+ * Parses one TAXII message of version `ver` (or either, with TAXII_VANY) from `len` bytes.
+ * The parser never touches the network, refuses any DOCTYPE (and so every entity), nesting
+ * deeper than TAXII_MSG_MAX_DEPTH and input over TAXII_MSG_MAX_BYTES, and matches elements
+ * by namespace URI and local name, whatever the prefixes.
+ * Returns 0 and sets *out to a message the caller frees with taxii_msg_free; or a negative
+ * taxii_code with *out NULL and err (may be NULL) saying what and where: TAXII_EXML,
+ * TAXII_EHOSTILE, TAXII_ETOOBIG (answer BAD_MESSAGE), TAXII_EMSG (BAD_MESSAGE),
+ * TAXII_EUNSUPPORTED (UNSUPPORTED_MESSAGE), TAXII_EVERSION, TAXII_ENOMEM (FAILURE).
+ */
+int taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
+    struct taxii_msg **out, struct taxii_err *err);
+
+/* Frees a parsed message and every string it points at. NULL is a no-op. */
+void taxii_msg_free(struct taxii_msg *m);
+
+/* ---------------------------------------------------------------------------------------
+ * Building. Builders append to `out`; on error `out` may hold a partial message (reset it).
+ * They return 0, TAXII_ETOOBIG when `out` reaches its cap, TAXII_ENOMEM, or TAXII_EINVAL
+ * when a field the schema requires is missing (err says which).
+ */
+
+/* Writes a fresh message id (decimal digits, valid in 1.0 and 1.1) into buf. */
+void taxii_msg_id_new(char buf[TAXII_ID_MAX]);
+
+/* Writes the whole message `m` (its type and version say which) with an XML declaration. */
+int taxii_msg_write(const struct taxii_msg *m, struct util_buf *out, struct taxii_err *err);
+
+/*
+ * Streaming for Poll_Response and Inbox_Message, so content is never held twice:
+ * taxii_msg_write_open writes everything before the content blocks (`m->blocks` ignored),
+ * taxii_block_write one block, taxii_msg_write_close the rest. Same returns as above.
+ */
+int taxii_msg_write_open(const struct taxii_msg *m, struct util_buf *out,
+    struct taxii_err *err);
+int taxii_block_write(enum taxii_version ver, const struct taxii_content_block *b,
+    struct util_buf *out, struct taxii_err *err);
+int taxii_msg_write_close(const struct taxii_msg *m, struct util_buf *out,
+    struct taxii_err *err);
+
+/*
+ * Writes a Status_Message: a shortcut for taxii_msg_write. `in_response_to` NULL means "0"
+ * (the request could not be read); in 1.0 a non-numeric one is also written as "0".
+ * `details` may be NULL; `text` (the Message) may be NULL.
+ */
+int taxii_status_write(enum taxii_version ver, const char *in_response_to,
+    enum taxii_status st, const struct taxii_detail *details, size_t n_details,
+    const char *text, struct util_buf *out, struct taxii_err *err);
+
+/* ---------------------------------------------------------------------------------------
+ * HTTP binding.
+ */
+
+/* X-TAXII-Content-Type (and X-TAXII-Accept) value for `ver`. */
+const char *taxii_http_content_type(enum taxii_version ver);
+/* X-TAXII-Services value for `ver`. */
+const char *taxii_http_services(enum taxii_version ver);
+/* X-TAXII-Protocol value. */
+const char *taxii_http_protocol(int https);
+
+/*
+ * The version a request speaks, from its X-TAXII-Content-Type, else its X-TAXII-Services
+ * header (either may be NULL when absent). Returns TAXII_V11 or TAXII_V10, or TAXII_VANY
+ * when neither header is present or recognized.
+ */
+enum taxii_version taxii_http_version(const char *x_content_type, const char *x_services);
+
+/*
+ * The version to answer in, given the request's X-TAXII-Accept (NULL when absent) and the
+ * version it spoke: the accepted version when it names one this module speaks, else `req`.
+ */
+enum taxii_version taxii_http_accept(const char *x_accept, enum taxii_version req);
+
+/* ---------------------------------------------------------------------------------------
+ * Server.
+ */
+
+/* One record the backend hands to the server while polling. */
+struct taxii_record {
+	const char *content; /* serialized STIX XML, well-formed */
+	size_t content_len;
+	const char *binding; /* NULL: TAXII_CB_STIX_12 */
+	int64_t label_us;    /* when it entered this node: its Timestamp_Label */
+};
+
+/* Called once per record; returns 0 to go on, non-zero to stop (the poll then fails). */
+typedef int (*taxii_record_cb)(void *arg, const struct taxii_record *rec);
+
+/*
+ * Storage as the server sees it. Every function returns 0, or -1 with a reason in
+ * err/errlen (which the server puts in a FAILURE Status Message). Functions may be called
+ * from several server threads at once.
+ */
+struct taxii_backend {
+	void *ctx;
+	/*
+	 * Records of `collection` with begin < label <= end (begin -1: from the start; end
+	 * INT64_MAX: no end), in label order, skipping the first `offset`, at most `limit`.
+	 */
+	int (*poll)(void *ctx, const char *collection, int64_t begin_us, int64_t end_us,
+	    size_t offset, size_t limit, taxii_record_cb cb, void *arg, char *err,
+	    size_t errlen);
+	/* How many records poll would give without offset and limit. */
+	int (*count)(void *ctx, const char *collection, int64_t begin_us, int64_t end_us,
+	    uint64_t *count, char *err, size_t errlen);
+	/*
+	 * Stores every block of an Inbox message into `collection`, or none (then -1). Blocks
+	 * are those of the message, their content as the parser serialized it.
+	 */
+	int (*inbox)(void *ctx, const char *collection, const struct taxii_content_block *blocks,
+	    size_t n_blocks, char *err, size_t errlen);
+};
+
+/*
+ * Optional HTTP Basic authentication. With `check` set, a request without credentials it
+ * accepts gets HTTP 401 and an UNAUTHORIZED Status Message. Called from server threads.
+ */
+struct taxii_auth {
+	void *ctx;
+	/* 0 when the user and password are valid, -1 otherwise. */
+	int (*check)(void *ctx, const char *user, const char *password);
+	/* 0 when `user` may poll, fill and see `collection`, -1 otherwise; NULL: every one. */
+	int (*allow)(void *ctx, const char *user, const char *collection);
+};
+
+struct taxii_server_conf {
+	const char *listen;      /* "host:port" or "[v6]:port", several separated by commas */
+	const char *base_url;    /* advertised, e.g. "http://127.0.0.1:9090"; NULL: derived */
+	size_t max_body;         /* request body cap; 0: 16 MiB */
+	size_t part_size;        /* records per Poll_Response part; 0: 100 */
+	unsigned result_ttl_s;   /* how long a multi-part result may be fulfilled; 0: 600 */
+	unsigned threads;        /* libmicrohttpd worker threads; 0: 2 */
+	const struct taxii_auth *auth; /* copied; NULL: no authentication */
+	const char *tls_cert;    /* PEM certificate (chain) file; with tls_key: HTTPS only */
+	const char *tls_key;     /* PEM private key file */
+};
+
+/*
+ * The server answers POST /taxii/discovery, /taxii/collections, /taxii/poll (Poll_Request
+ * and Poll_Fulfillment) and /taxii/inbox, in TAXII 1.1 and 1.0, for two collections:
+ * `observations` (a data feed) and `targets` (a data set). An Inbox_Message without a
+ * destination goes to `observations`. Subscriptions are not offered. Every request it
+ * cannot serve (wrong method, path, Content-Type, body over max_body, malformed or hostile
+ * XML, unknown collection or result part) gets a Status Message.
+ */
+struct taxii_server;
+
+/*
+ * Binds every listen address and starts serving (HTTPS on all of them when tls_cert and
+ * tls_key are set; client certificates are not checked yet). `backend` is copied;
+ * backend->ctx must outlive the server. Returns 0 with *out set, or a negative taxii_code
+ * (TAXII_EINVAL for a bad address or unreadable TLS file, TAXII_ENET when binding or TLS
+ * setup fails) with err filled and *out NULL.
+ */
+int taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backend *backend,
+    struct taxii_server **out, struct taxii_err *err);
+
+/* Port the i-th listen address is bound to (useful with port 0), or 0 when i is too big. */
+unsigned taxii_server_port(const struct taxii_server *s, size_t i);
+
+/* Stops serving (in-flight requests finish) and frees everything. NULL is a no-op. */
+void taxii_server_free(struct taxii_server *s);
+
+/* ---------------------------------------------------------------------------------------
+ * Client.
+ */
+
+struct taxii_client_conf {
+	const char *url;       /* the service: poll or inbox URL (http or https) */
+	enum taxii_version version; /* TAXII_VANY: 1.1 */
+	const char *username;  /* HTTP Basic, or NULL */
+	const char *password;
+	const char *ca_file;   /* PEM: trusted CAs for https; NULL: the system's */
+	const char *client_cert; /* PEM client certificate and key, or NULL */
+	const char *client_key;
+	const char *proxy;     /* e.g. "socks5h://127.0.0.1:1080"; NULL: none (environment ignored) */
+	long timeout_s;        /* per request; 0: 60 */
+	size_t max_response;   /* cap of one response body; 0: 64 MiB */
+	unsigned max_parts;    /* most responses one poll follows; 0: 10000 */
+};
+
+/* Called per content block received; return 0 to go on, non-zero to abort the poll. The
+ * block lives until the callback returns. */
+typedef int (*taxii_block_cb)(void *arg, const struct taxii_content_block *b);
+
+/*
+ * Polls `collection` at conf->url for content with begin < label <= end (begin -1: from the
+ * start; end INT64_MAX: up to the peer's now), following every part (1.1 Poll_Fulfillment;
+ * 1.0: re-polling from a narrowed Inclusive_End) up to conf->max_parts.
+ * Returns 0 with *end_us (may be NULL) set to the label the peer fully delivered up to —
+ * where the next poll begins; save it only once the blocks are merged. Otherwise a
+ * negative taxii_code: TAXII_ESTATUS (err->msg names the status and the peer's message),
+ * TAXII_ENET (connection or HTTP error), TAXII_ETOOBIG, TAXII_EMSG (an answer that is not
+ * a Poll_Response), TAXII_EINVAL (aborted by the callback or bad arguments). Blocks already
+ * passed to `cb` before an error must be discarded by the caller.
+ */
+int taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
+    int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg, int64_t *end_us_out,
+    struct taxii_err *err);
+
+/*
+ * Sends blocks to `collection` (1.1 Destination_Collection_Name; ignored in 1.0) with one
+ * Inbox_Message. Returns 0 when the peer answered SUCCESS, else as taxii_client_poll.
+ */
+int taxii_client_inbox(const struct taxii_client_conf *conf, const char *collection,
+    const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err);
+
+#endif

@@ -1,0 +1,1041 @@
+/*
+ * The TAXII server: libmicrohttpd daemons (one per listen address) answering the four
+ * services of the HTTP binding. Storage is reached only through struct taxii_backend.
+ * Every request that cannot be served gets a TAXII Status Message; a multi-part poll
+ * result is remembered (window and size only, never content) so Poll_Fulfillment can
+ * fetch its later parts.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <libxml/parser.h>
+#include <microhttpd.h>
+
+#include "taxii/taxii.h"
+#include "util/util.h"
+
+#define MAX_LISTEN 8
+#define MAX_RESULTS 256
+#define RESPONSE_CAP (256u * 1024u * 1024u)
+
+struct result {
+	char id[TAXII_ID_MAX + 2];
+	char collection[64];
+	enum taxii_version ver;
+	int64_t begin_us, end_us;
+	uint64_t total, parts;
+	int64_t expires_us;
+};
+
+struct taxii_server {
+	struct taxii_backend be;
+	struct taxii_auth auth;
+	struct MHD_Daemon *d[MAX_LISTEN];
+	unsigned port[MAX_LISTEN];
+	size_t n_d;
+	char base_url[300];
+	int https;
+	struct util_buf tls_cert, tls_key; /* PEM, kept while the daemons run */
+	size_t max_body, part_size;
+	unsigned result_ttl_s, threads;
+	pthread_mutex_t lock; /* results */
+	struct result results[MAX_RESULTS];
+};
+
+/* Per-request state, freed when libmicrohttpd completes the request. */
+struct req {
+	struct util_buf body;
+	int too_big;
+};
+
+enum endpoint { EP_NONE, EP_DISCOVERY, EP_COLLECTIONS, EP_POLL, EP_INBOX };
+
+struct coll_def {
+	const char *name;
+	enum taxii_coll_type type;
+	const char *description;
+};
+
+/* The two collections every node serves: every record, and the destinations to observe. */
+static const struct coll_def collections[] = {
+	{ "observations", TAXII_COLL_DATA_FEED,
+	    "Observations of C2 destinations, this node's and those merged from peers" },
+	{ "targets", TAXII_COLL_DATA_SET,
+	    "Destinations to observe, as STIX indicators; Inbox adds targets" },
+};
+#define N_COLLECTIONS (sizeof(collections) / sizeof(collections[0]))
+
+static const char *const served_bindings[] = { TAXII_CB_STIX_12 };
+static const char *const inbox_bindings[] = { TAXII_CB_STIX_12, TAXII_CB_STIX_111 };
+
+/* ---------------------------------------------------------------------------------------
+ * Replies
+ */
+
+/* Whether the request came over TLS (libmicrohttpd answers the cipher only for TLS). */
+static int
+is_tls(struct MHD_Connection *conn)
+{
+	return MHD_get_connection_info(conn, MHD_CONNECTION_INFO_PROTOCOL) != NULL;
+}
+
+static enum MHD_Result
+reply(struct MHD_Connection *conn, unsigned http, enum taxii_version ver, struct util_buf *b)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	resp = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		util_buf_fini(b);
+		return MHD_NO;
+	}
+	/* The response owns the bytes now. */
+	b->data = NULL;
+	b->len = b->cap = 0;
+	if (MHD_add_response_header(resp, "Content-Type", TAXII_HTTP_CONTENT_TYPE) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Content-Type",
+		taxii_http_content_type(ver)) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Protocol",
+		taxii_http_protocol(is_tls(conn))) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Services", taxii_http_services(ver)) !=
+		MHD_YES ||
+	    (http == MHD_HTTP_METHOD_NOT_ALLOWED &&
+		MHD_add_response_header(resp, "Allow", "POST") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	rc = MHD_queue_response(conn, http, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static enum MHD_Result
+reply_status(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
+    const char *in_response_to, enum taxii_status st, const struct taxii_detail *details,
+    size_t n_details, const char *text)
+{
+	struct util_buf b;
+
+	if (ver != TAXII_V10)
+		ver = TAXII_V11;
+	/* Status types 1.0 lacks fall back to the closest one it has. */
+	if (!taxii_status_in_version(st, ver)) {
+		st = st == TAXII_ST_DESTINATION_COLLECTION_ERROR ? TAXII_ST_NOT_FOUND :
+		    TAXII_ST_FAILURE;
+		details = NULL;
+		n_details = 0;
+	}
+	util_buf_init(&b, 0);
+	if (taxii_status_write(ver, in_response_to, st, details, n_details, text, &b, NULL) != 0) {
+		util_buf_fini(&b);
+		return MHD_NO;
+	}
+	return reply(conn, http, ver, &b);
+}
+
+static enum MHD_Result
+reply_msg(struct MHD_Connection *conn, const struct taxii_msg *m)
+{
+	struct util_buf b;
+
+	util_buf_init(&b, RESPONSE_CAP);
+	if (taxii_msg_write(m, &b, NULL) != 0) {
+		util_buf_fini(&b);
+		return reply_status(conn, MHD_HTTP_OK, m->version, m->in_response_to,
+		    TAXII_ST_FAILURE, NULL, 0, "cannot write the response");
+	}
+	return reply(conn, MHD_HTTP_OK, m->version, &b);
+}
+
+/* Whether the authenticated `user` (NULL without authentication) may use a collection. */
+static int
+allowed(const struct taxii_server *s, const char *user, const char *collection)
+{
+	if (s->auth.check == NULL || s->auth.allow == NULL)
+		return 1;
+	return user != NULL && s->auth.allow(s->auth.ctx, user, collection) == 0;
+}
+
+static enum MHD_Result
+reply_denied(struct MHD_Connection *conn, const struct taxii_msg *req)
+{
+	return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+	    TAXII_ST_UNAUTHORIZED, NULL, 0, "not permitted on this collection");
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Discovery and collection management
+ */
+
+static void
+contact(const struct taxii_server *s, const char *path, char *addr, size_t addrlen,
+    struct taxii_contact *c)
+{
+	snprintf(addr, addrlen, "%s%s", s->base_url, path);
+	c->protocol = taxii_http_protocol(s->https);
+	c->address = addr;
+	c->message_bindings.v = NULL;
+	c->message_bindings.n = 0; /* the builder writes the response's own binding */
+}
+
+static enum MHD_Result
+do_discovery(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req)
+{
+	static const char *const paths[] = { "/taxii/discovery", "/taxii/collections",
+		"/taxii/inbox", "/taxii/poll" };
+	char addr[4][400], id[TAXII_ID_MAX];
+	struct taxii_service svc[4];
+	struct taxii_msg m;
+
+	memset(svc, 0, sizeof(svc));
+	for (int i = 0; i < 4; i++) {
+		svc[i].type = (enum taxii_service_type)(TAXII_SVC_DISCOVERY + i);
+		svc[i].version = req->version;
+		svc[i].available = 1;
+		contact(s, paths[i], addr[i], sizeof(addr[i]), &svc[i].contact);
+	}
+	svc[2].content_bindings.v = inbox_bindings;
+	svc[2].content_bindings.n = sizeof(inbox_bindings) / sizeof(inbox_bindings[0]);
+	memset(&m, 0, sizeof(m));
+	taxii_msg_id_new(id);
+	m.version = req->version;
+	m.type = TAXII_MSG_DISCOVERY_RESP;
+	m.message_id = id;
+	m.in_response_to = req->message_id;
+	m.services = svc;
+	m.n_services = 4;
+	return reply_msg(conn, &m);
+}
+
+static enum MHD_Result
+do_collections(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
+    const char *user)
+{
+	char poll_addr[400], inbox_addr[400], id[TAXII_ID_MAX], err[200];
+	struct taxii_contact pollc, inboxc;
+	struct taxii_collection cols[N_COLLECTIONS];
+	struct taxii_msg m;
+
+	contact(s, "/taxii/poll", poll_addr, sizeof(poll_addr), &pollc);
+	contact(s, "/taxii/inbox", inbox_addr, sizeof(inbox_addr), &inboxc);
+	memset(cols, 0, sizeof(cols));
+	size_t n = 0;
+
+	for (size_t j = 0; j < N_COLLECTIONS; j++) {
+		size_t i = n;
+
+		if (!allowed(s, user, collections[j].name))
+			continue;
+		n++;
+		cols[i].name = collections[j].name;
+		cols[i].type = collections[j].type;
+		cols[i].description = collections[j].description;
+		cols[i].available = 1;
+		cols[i].content_bindings.v = served_bindings;
+		cols[i].content_bindings.n = 1;
+		cols[i].polling = &pollc;
+		cols[i].n_polling = 1;
+		cols[i].inbox = &inboxc;
+		cols[i].n_inbox = 1;
+		if (s->be.count != NULL &&
+		    s->be.count(s->be.ctx, cols[i].name, -1, INT64_MAX, &cols[i].volume, err,
+			sizeof(err)) == 0)
+			cols[i].has_volume = 1;
+	}
+	memset(&m, 0, sizeof(m));
+	taxii_msg_id_new(id);
+	m.version = req->version;
+	m.type = TAXII_MSG_COLLECTION_INFO_RESP;
+	m.message_id = id;
+	m.in_response_to = req->message_id;
+	m.collections = cols;
+	m.n_collections = n;
+	return reply_msg(conn, &m);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Poll
+ */
+
+static const struct coll_def *
+find_collection(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < N_COLLECTIONS; i++)
+		if (strcmp(collections[i].name, name) == 0)
+			return &collections[i];
+	return NULL;
+}
+
+struct poll_out {
+	struct util_buf *out;
+	enum taxii_version ver;
+	int rc;
+	size_t n;
+};
+
+static int
+on_record(void *arg, const struct taxii_record *rec)
+{
+	struct poll_out *po = arg;
+	struct taxii_content_block b;
+
+	memset(&b, 0, sizeof(b));
+	b.binding = rec->binding ? rec->binding : TAXII_CB_STIX_12;
+	b.content = rec->content;
+	b.content_len = rec->content_len;
+	b.is_xml = 1;
+	b.has_timestamp = 1;
+	b.timestamp_us = rec->label_us;
+	po->rc = taxii_block_write(po->ver, &b, po->out, NULL);
+	if (po->rc != 0)
+		return 1;
+	po->n++;
+	return 0;
+}
+
+static int
+on_label(void *arg, const struct taxii_record *rec)
+{
+	*(int64_t *)arg = rec->label_us;
+	return 0;
+}
+
+/* Writes a Poll_Response whose head is `m`, with the records [offset, offset+limit). */
+static enum MHD_Result
+send_part(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *m,
+    int64_t begin_us, int64_t end_us, size_t offset, size_t limit)
+{
+	struct util_buf b;
+	struct poll_out po = { &b, m->version, 0, 0 };
+	char err[256] = "";
+	int rc;
+
+	util_buf_init(&b, RESPONSE_CAP);
+	rc = taxii_msg_write_open(m, &b, NULL);
+	if (rc == 0 && limit > 0)
+		rc = s->be.poll(s->be.ctx, m->collection, begin_us, end_us, offset, limit,
+		    on_record, &po, err, sizeof(err));
+	if (rc == 0 && po.rc == 0)
+		rc = taxii_msg_write_close(m, &b, NULL);
+	if (rc != 0 || po.rc != 0) {
+		util_buf_fini(&b);
+		return reply_status(conn, MHD_HTTP_OK, m->version, m->in_response_to,
+		    TAXII_ST_FAILURE, NULL, 0,
+		    po.rc == TAXII_ETOOBIG ? "response too large" : err[0] ? err :
+		    "poll failed");
+	}
+	return reply(conn, MHD_HTTP_OK, m->version, &b);
+}
+
+/* Remembers a multi-part result; an expired slot, else the oldest, is reused. */
+static void
+result_add(struct taxii_server *s, const struct result *r)
+{
+	int64_t now = util_now_us();
+	size_t victim = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < MAX_RESULTS; i++) {
+		if (s->results[i].id[0] == '\0' || s->results[i].expires_us < now) {
+			victim = i;
+			break;
+		}
+		if (s->results[i].expires_us < s->results[victim].expires_us)
+			victim = i;
+	}
+	s->results[victim] = *r;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int
+result_get(struct taxii_server *s, const char *id, struct result *out)
+{
+	int64_t now = util_now_us();
+	int found = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < MAX_RESULTS && !found; i++) {
+		if (s->results[i].id[0] != '\0' && strcmp(s->results[i].id, id) == 0 &&
+		    s->results[i].expires_us >= now) {
+			*out = s->results[i];
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found ? 0 : -1;
+}
+
+static int
+binding_acceptable(const struct taxii_strs *asked)
+{
+	if (asked->n == 0)
+		return 1;
+	for (size_t i = 0; i < asked->n; i++)
+		if (strcmp(asked->v[i], TAXII_CB_STIX_12) == 0)
+			return 1;
+	return 0;
+}
+
+static enum MHD_Result
+do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
+    const char *user)
+{
+	const struct coll_def *col = find_collection(req->collection);
+	char id[TAXII_ID_MAX], err[256] = "";
+	struct taxii_detail d;
+	struct taxii_msg m;
+	int64_t begin, end;
+	uint64_t total;
+
+	if (col == NULL) {
+		d.name = TAXII_SD_ITEM;
+		d.value = req->collection;
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_NOT_FOUND, &d, 1, "no such collection");
+	}
+	if (!allowed(s, user, col->name))
+		return reply_denied(conn, req);
+	if (req->version == TAXII_V11 && !req->has_poll_params) {
+		d.name = TAXII_SD_ITEM;
+		d.value = req->subscription_id;
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_NOT_FOUND, &d, 1, "subscriptions are not supported");
+	}
+	if (!binding_acceptable(&req->content_bindings)) {
+		d.name = TAXII_SD_SUPPORTED_CONTENT;
+		d.value = TAXII_CB_STIX_12;
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_UNSUPPORTED_CONTENT, &d, 1, NULL);
+	}
+	/* The end is fixed now, so every part of a result sees the same window. */
+	begin = req->has_begin ? req->begin_us : -1;
+	end = req->has_end ? req->end_us : util_now_us();
+	/* A client continuing from our last end label may be ahead of a clock that moved
+	 * back: an empty window, not an error, unless it set both ends itself. */
+	if (begin >= end && !req->has_end)
+		end = begin;
+	else if (begin >= end)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_BAD_MESSAGE, NULL, 0,
+		    "Inclusive_End_Timestamp must be later than Exclusive_Begin_Timestamp");
+	if (s->be.count(s->be.ctx, col->name, begin, end, &total, err, sizeof(err)) != 0)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_FAILURE, NULL, 0, err[0] ? err : "count failed");
+
+	memset(&m, 0, sizeof(m));
+	taxii_msg_id_new(id);
+	m.version = req->version;
+	m.type = TAXII_MSG_POLL_RESP;
+	m.message_id = id;
+	m.in_response_to = req->message_id;
+	m.collection = col->name;
+	m.has_begin = begin >= 0;
+	m.begin_us = begin;
+	m.has_end = 1;
+	m.end_us = end;
+
+	if (req->version == TAXII_V10) {
+		/* 1.0 has no parts: deliver one part and narrow Inclusive_End to its last
+		 * label, so the client continues from there. */
+		if (total > s->part_size) {
+			int64_t last = INT64_MIN;
+
+			if (s->be.poll(s->be.ctx, col->name, begin, end, s->part_size - 1, 1,
+				on_label, &last, err, sizeof(err)) != 0 || last == INT64_MIN)
+				return reply_status(conn, MHD_HTTP_OK, req->version,
+				    req->message_id, TAXII_ST_FAILURE, NULL, 0,
+				    err[0] ? err : "poll failed");
+			end = last;
+			m.end_us = last;
+		}
+		return send_part(s, conn, &m, begin, end, 0, s->part_size);
+	}
+	m.has_record_count = 1;
+	m.record_count = total;
+	if (req->response_type == TAXII_RESP_COUNT_ONLY)
+		return reply_msg(conn, &m);
+	if (total > s->part_size) {
+		struct result r;
+
+		memset(&r, 0, sizeof(r));
+		taxii_msg_id_new(r.id);
+		snprintf(r.collection, sizeof(r.collection), "%s", col->name);
+		r.ver = req->version;
+		r.begin_us = begin;
+		r.end_us = end;
+		r.total = total;
+		r.parts = (total + s->part_size - 1) / s->part_size;
+		r.expires_us = util_now_us() + (int64_t)s->result_ttl_s * 1000000;
+		result_add(s, &r);
+		m.more = 1;
+		m.result_id = r.id;
+		m.result_part = 1;
+		return send_part(s, conn, &m, begin, end, 0, s->part_size);
+	}
+	return send_part(s, conn, &m, begin, end, 0, s->part_size);
+}
+
+static enum MHD_Result
+do_fulfillment(struct taxii_server *s, struct MHD_Connection *conn,
+    const struct taxii_msg *req, const char *user)
+{
+	char id[TAXII_ID_MAX], num[24];
+	struct taxii_detail d;
+	struct taxii_msg m;
+	struct result r;
+	uint64_t part = req->result_part ? req->result_part : 1;
+
+	if (result_get(s, req->result_id, &r) != 0 || strcmp(r.collection, req->collection) != 0) {
+		d.name = TAXII_SD_ITEM;
+		d.value = req->result_id;
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_NOT_FOUND, &d, 1, "no such result, or it expired");
+	}
+	if (!allowed(s, user, r.collection))
+		return reply_denied(conn, req);
+	if (part > r.parts) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)r.parts);
+		d.name = TAXII_SD_MAX_PART_NUMBER;
+		d.value = num;
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_INVALID_RESPONSE_PART, &d, 1, NULL);
+	}
+	memset(&m, 0, sizeof(m));
+	taxii_msg_id_new(id);
+	m.version = req->version;
+	m.type = TAXII_MSG_POLL_RESP;
+	m.message_id = id;
+	m.in_response_to = req->message_id;
+	m.collection = find_collection(r.collection)->name;
+	m.has_begin = r.begin_us >= 0;
+	m.begin_us = r.begin_us;
+	m.has_end = 1;
+	m.end_us = r.end_us;
+	m.has_record_count = 1;
+	m.record_count = r.total;
+	m.more = part < r.parts;
+	m.result_id = req->result_id;
+	m.result_part = part;
+	return send_part(s, conn, &m, r.begin_us, r.end_us, (size_t)(part - 1) * s->part_size,
+	    s->part_size);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Inbox
+ */
+
+static int
+inbox_binding_ok(const char *b)
+{
+	for (size_t i = 0; i < sizeof(inbox_bindings) / sizeof(inbox_bindings[0]); i++)
+		if (strcmp(b, inbox_bindings[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static enum MHD_Result
+do_inbox(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
+    const char *user)
+{
+	const char *name = req->collection ? req->collection : "observations";
+	const struct coll_def *col = find_collection(name);
+	struct taxii_detail d[N_COLLECTIONS + 2];
+	char err[256] = "";
+
+	if (col == NULL) {
+		for (size_t i = 0; i < N_COLLECTIONS; i++) {
+			d[i].name = TAXII_SD_ACCEPTABLE_DESTINATION;
+			d[i].value = collections[i].name;
+		}
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_DESTINATION_COLLECTION_ERROR, d, N_COLLECTIONS,
+		    "no such destination collection");
+	}
+	if (!allowed(s, user, col->name))
+		return reply_denied(conn, req);
+	for (size_t i = 0; i < req->n_blocks; i++) {
+		if (!inbox_binding_ok(req->blocks[i].binding) || !req->blocks[i].is_xml) {
+			d[0].name = TAXII_SD_SUPPORTED_CONTENT;
+			d[0].value = inbox_bindings[0];
+			d[1].name = TAXII_SD_SUPPORTED_CONTENT;
+			d[1].value = inbox_bindings[1];
+			return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+			    TAXII_ST_UNSUPPORTED_CONTENT, d, 2,
+			    "content blocks must be STIX XML; nothing was stored");
+		}
+	}
+	if (req->n_blocks > 0 &&
+	    s->be.inbox(s->be.ctx, col->name, req->blocks, req->n_blocks, err, sizeof(err)) != 0)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_FAILURE, NULL, 0, err[0] ? err : "nothing was stored");
+	return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id, TAXII_ST_SUCCESS,
+	    NULL, 0, NULL);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Request handling
+ */
+
+static enum endpoint
+endpoint_of(const char *url)
+{
+	static const struct {
+		const char *path;
+		enum endpoint ep;
+	} map[] = {
+		{ "/taxii/discovery", EP_DISCOVERY }, { "/taxii/collections", EP_COLLECTIONS },
+		{ "/taxii/poll", EP_POLL }, { "/taxii/inbox", EP_INBOX },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		size_t n = strlen(map[i].path);
+
+		if (strncmp(url, map[i].path, n) == 0 && (url[n] == '\0' ||
+		    (url[n] == '/' && url[n + 1] == '\0')))
+			return map[i].ep;
+	}
+	return EP_NONE;
+}
+
+static int
+xml_content_type(const char *ct)
+{
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	n = strcspn(ct, "; \t");
+	return (n == 15 && strncasecmp(ct, "application/xml", n) == 0) ||
+	    (n == 8 && strncasecmp(ct, "text/xml", n) == 0);
+}
+
+/*
+ * HTTP Basic credentials checked by the auth hook. Returns 0 with *user set (MHD_free it)
+ * or -1. Without a hook, 0 and NULL.
+ */
+static int
+authenticate(struct taxii_server *s, struct MHD_Connection *conn, char **user)
+{
+	char *pass = NULL;
+	int rc = -1;
+
+	*user = NULL;
+	if (s->auth.check == NULL)
+		return 0;
+	*user = MHD_basic_auth_get_username_password(conn, &pass);
+	if (*user != NULL && pass != NULL && s->auth.check(s->auth.ctx, *user, pass) == 0)
+		rc = 0;
+	if (pass != NULL) {
+		/* Do not leave the password in freed memory. */
+		memset(pass, 0, strlen(pass));
+		MHD_free(pass);
+	}
+	if (rc != 0 && *user != NULL) {
+		MHD_free(*user);
+		*user = NULL;
+	}
+	return rc;
+}
+
+static enum MHD_Result
+reply_unauthorized(struct MHD_Connection *conn, enum taxii_version ver)
+{
+	struct MHD_Response *resp;
+	struct util_buf b;
+	enum MHD_Result rc;
+
+	util_buf_init(&b, 0);
+	if (taxii_status_write(ver, NULL, TAXII_ST_UNAUTHORIZED, NULL, 0,
+		"authentication required", &b, NULL) != 0) {
+		util_buf_fini(&b);
+		return MHD_NO;
+	}
+	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		util_buf_fini(&b);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(resp, "Content-Type", TAXII_HTTP_CONTENT_TYPE) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Content-Type",
+		taxii_http_content_type(ver)) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Protocol",
+		taxii_http_protocol(is_tls(conn))) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Services", taxii_http_services(ver)) !=
+		MHD_YES) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	rc = MHD_queue_basic_auth_fail_response(conn, "c2watch", resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* Serves one complete request of an authenticated `user` (NULL without authentication). */
+static enum MHD_Result
+serve(struct taxii_server *s, struct MHD_Connection *conn, const char *url, struct req *r,
+    const char *user, enum taxii_version hv)
+{
+	const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-TAXII-Content-Type");
+	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+	const char *xacc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-TAXII-Accept");
+	enum taxii_version ver = hv == TAXII_VANY ? TAXII_V11 : hv, rv;
+	enum endpoint ep = endpoint_of(url);
+	struct taxii_msg *m = NULL;
+	struct taxii_err err;
+	struct taxii_detail d[2];
+	enum MHD_Result ret;
+	int rc;
+
+	if (ep == EP_NONE) {
+		d[0].name = TAXII_SD_ITEM;
+		d[0].value = url;
+		return reply_status(conn, MHD_HTTP_NOT_FOUND, ver, NULL, TAXII_ST_NOT_FOUND, d, 1,
+		    "no TAXII service at this address");
+	}
+	if (xct != NULL && hv == TAXII_VANY) {
+		d[0].name = d[1].name = TAXII_SD_SUPPORTED_BINDING;
+		d[0].value = TAXII_MSG_BINDING_11;
+		d[1].value = TAXII_MSG_BINDING_10;
+		return reply_status(conn, MHD_HTTP_OK, ver, NULL, TAXII_ST_UNSUPPORTED_MESSAGE, d, 2,
+		    "unsupported X-TAXII-Content-Type");
+	}
+	if (!xml_content_type(ct))
+		return reply_status(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, ver, NULL,
+		    TAXII_ST_BAD_MESSAGE, NULL, 0, "Content-Type must be application/xml");
+	rc = taxii_msg_parse(r->body.data ? r->body.data : "", r->body.len, hv, &m, &err);
+	if (rc != 0) {
+		char text[320];
+
+		snprintf(text, sizeof(text), "%s: %s", taxii_strerror(rc), err.msg);
+		return reply_status(conn, MHD_HTTP_OK, ver, NULL,
+		    rc == TAXII_EUNSUPPORTED ? TAXII_ST_UNSUPPORTED_MESSAGE :
+		    rc == TAXII_ENOMEM ? TAXII_ST_FAILURE : TAXII_ST_BAD_MESSAGE,
+		    NULL, 0, text);
+	}
+	/* The body is parsed: no need to hold it while the response is built. */
+	util_buf_fini(&r->body);
+	/* Answer in the binding the client accepts; handlers build in m->version. A 1.0
+	 * answer needs a numeric in_response_to, so a 1.1 id keeps the 1.1 answer. */
+	rv = taxii_http_accept(xacc, m->version);
+	if (rv == TAXII_V10 && strspn(m->message_id, "0123456789") == strlen(m->message_id))
+		m->version = TAXII_V10;
+	else if (rv == TAXII_V11)
+		m->version = TAXII_V11;
+	switch (ep * 100 + m->type) {
+	case EP_DISCOVERY * 100 + TAXII_MSG_DISCOVERY_REQ:
+		ret = do_discovery(s, conn, m);
+		break;
+	case EP_COLLECTIONS * 100 + TAXII_MSG_COLLECTION_INFO_REQ:
+		ret = do_collections(s, conn, m, user);
+		break;
+	case EP_POLL * 100 + TAXII_MSG_POLL_REQ:
+		ret = do_poll(s, conn, m, user);
+		break;
+	case EP_POLL * 100 + TAXII_MSG_POLL_FULFILLMENT:
+		ret = m->version == TAXII_V11 ? do_fulfillment(s, conn, m, user) :
+		    reply_status(conn, MHD_HTTP_OK, m->version, m->message_id,
+			TAXII_ST_UNSUPPORTED_MESSAGE, NULL, 0, "no Poll_Fulfillment in TAXII 1.0");
+		break;
+	case EP_INBOX * 100 + TAXII_MSG_INBOX:
+		ret = do_inbox(s, conn, m, user);
+		break;
+	default:
+		ret = reply_status(conn, MHD_HTTP_OK, m->version, m->message_id,
+		    TAXII_ST_UNSUPPORTED_MESSAGE, NULL, 0,
+		    "this service does not handle that message type");
+	}
+	taxii_msg_free(m);
+	return ret;
+}
+
+static enum MHD_Result
+handle(struct taxii_server *s, struct MHD_Connection *conn, const char *url, struct req *r)
+{
+	const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "X-TAXII-Content-Type");
+	const char *xsvc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-TAXII-Services");
+	enum taxii_version hv = taxii_http_version(xct, xsvc);
+	enum MHD_Result ret;
+	char *user = NULL;
+
+	if (authenticate(s, conn, &user) != 0)
+		return reply_unauthorized(conn, hv == TAXII_V10 ? TAXII_V10 : TAXII_V11);
+	ret = serve(s, conn, url, r, user, hv);
+	if (user != NULL)
+		MHD_free(user);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct taxii_server *s = cls;
+	struct req *r = *con_cls;
+
+	if (r == NULL) {
+		const char *cl;
+
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		util_buf_init(&r->body, s->max_body);
+		*con_cls = r;
+		if (strcmp(method, "POST") != 0)
+			return reply_status(conn, MHD_HTTP_METHOD_NOT_ALLOWED, TAXII_V11, NULL,
+			    TAXII_ST_BAD_MESSAGE, NULL, 0, "TAXII services take POST only");
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		if (cl != NULL && strtoull(cl, NULL, 10) > s->max_body)
+			return reply_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAXII_V11, NULL,
+			    TAXII_ST_BAD_MESSAGE, NULL, 0, "request body over the size cap");
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (!r->too_big && util_buf_add(&r->body, upload_data, *upload_size) != 0) {
+			/* Keep reading (and dropping) the rest, then answer once. */
+			r->too_big = 1;
+			util_buf_fini(&r->body);
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->too_big)
+		return reply_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAXII_V11, NULL,
+		    TAXII_ST_BAD_MESSAGE, NULL, 0, "request body over the size cap");
+	return handle(s, conn, url, r);
+}
+
+static void
+on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	if (r == NULL)
+		return;
+	util_buf_fini(&r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Life cycle
+ */
+
+/* Splits "host:port" / "[v6]:port" (blanks around it ignored). Returns 0 or -1. */
+static int
+split_listen(const char *item, size_t n, char *host, size_t hostlen, char *port,
+    size_t portlen)
+{
+	const char *h, *pstart, *colon = NULL;
+	size_t hl, pl;
+
+	while (n > 0 && (*item == ' ' || *item == '\t'))
+		item++, n--;
+	while (n > 0 && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return -1;
+	if (item[0] == '[') {
+		const char *close = memchr(item, ']', n);
+
+		if (close == NULL || close + 1 >= item + n || close[1] != ':')
+			return -1;
+		h = item + 1;
+		hl = (size_t)(close - h);
+		pstart = close + 2;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (item[i] == ':')
+				colon = item + i;
+		/* A bare IPv6 address must be bracketed. */
+		if (colon == NULL || memchr(item, ':', (size_t)(colon - item)) != NULL)
+			return -1;
+		h = item;
+		hl = (size_t)(colon - item);
+		pstart = colon + 1;
+	}
+	pl = (size_t)(item + n - pstart);
+	if (hl == 0 || hl >= hostlen || pl == 0 || pl > 5 || pl >= portlen)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memcpy(port, pstart, pl);
+	port[pl] = '\0';
+	for (size_t i = 0; i < pl; i++)
+		if (port[i] < '0' || port[i] > '9')
+			return -1;
+	return atoi(port) <= 65535 ? 0 : -1;
+}
+
+static int
+start_one(struct taxii_server *s, const char *host, const char *port, struct taxii_err *err)
+{
+	struct addrinfo hints, *ai = NULL;
+	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *d;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0 || ai == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "listen %.100s:%s: %s", host, port,
+		    gai_strerror(rc));
+		return err->code = TAXII_EINVAL;
+	}
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (s->https)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem tls[] = {
+		{ s->https ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key.data },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert.data },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	d = MHD_start_daemon(flags, (uint16_t)atoi(port), NULL, NULL, on_request, s,
+	    MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+	    MHD_OPTION_THREAD_POOL_SIZE, s->threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_CONNECTION_LIMIT, 256u,
+	    MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (d == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "listen %.100s:%s: cannot bind or start%s",
+		    host, port, s->https ? " (or bad TLS certificate or key)" : "");
+		return err->code = TAXII_ENET;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port[s->n_d] = info ? info->port : 0;
+	s->d[s->n_d++] = d;
+	return 0;
+}
+
+int
+taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backend *backend,
+    struct taxii_server **out, struct taxii_err *errp)
+{
+	struct taxii_server *s = NULL;
+	struct taxii_err local = { 0, 0, "" }, *err = errp ? errp : &local;
+	char host[256], port[16], first_host[256] = "";
+	const char *p;
+	int rc = 0;
+
+	*out = NULL;
+	memset(err, 0, sizeof(*err));
+	if (conf == NULL || conf->listen == NULL || backend == NULL || backend->poll == NULL ||
+	    backend->count == NULL || backend->inbox == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "server: listen address and backend required");
+		return err->code = TAXII_EINVAL;
+	}
+	xmlInitParser(); /* once, before any request thread parses */
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return err->code = TAXII_ENOMEM;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	util_buf_init(&s->tls_cert, 1024 * 1024);
+	util_buf_init(&s->tls_key, 1024 * 1024);
+	s->be = *backend;
+	if (conf->auth != NULL)
+		s->auth = *conf->auth;
+	s->max_body = conf->max_body ? conf->max_body : 16u * 1024u * 1024u;
+	if (s->max_body > TAXII_MSG_MAX_BYTES)
+		s->max_body = TAXII_MSG_MAX_BYTES;
+	s->part_size = conf->part_size ? conf->part_size : 100;
+	s->result_ttl_s = conf->result_ttl_s ? conf->result_ttl_s : 600;
+	s->threads = conf->threads ? conf->threads : 2;
+
+	if ((conf->tls_cert != NULL) != (conf->tls_key != NULL)) {
+		snprintf(err->msg, sizeof(err->msg), "TLS needs both a certificate and a key");
+		rc = err->code = TAXII_EINVAL;
+		goto out;
+	}
+	if (conf->tls_cert != NULL) {
+		if (util_read_file(conf->tls_cert, &s->tls_cert) != 0 || s->tls_cert.len == 0 ||
+		    util_read_file(conf->tls_key, &s->tls_key) != 0 || s->tls_key.len == 0) {
+			snprintf(err->msg, sizeof(err->msg), "cannot read TLS file %.200s",
+			    s->tls_cert.len == 0 ? conf->tls_cert : conf->tls_key);
+			rc = err->code = TAXII_EINVAL;
+			goto out;
+		}
+		s->https = 1;
+	}
+	p = conf->listen;
+	for (size_t guard = 0; *p != '\0' && guard < MAX_LISTEN + 1; guard++) {
+		size_t n = strcspn(p, ",");
+
+		if (s->n_d == MAX_LISTEN) {
+			snprintf(err->msg, sizeof(err->msg), "more than %d listen addresses",
+			    MAX_LISTEN);
+			rc = err->code = TAXII_EINVAL;
+			goto out;
+		}
+		if (split_listen(p, n, host, sizeof(host), port, sizeof(port)) != 0) {
+			snprintf(err->msg, sizeof(err->msg), "bad listen address \"%.*s\"",
+			    (int)(n > 100 ? 100 : n), p);
+			rc = err->code = TAXII_EINVAL;
+			goto out;
+		}
+		if ((rc = start_one(s, host, port, err)) != 0)
+			goto out;
+		if (first_host[0] == '\0')
+			snprintf(first_host, sizeof(first_host), "%s", host);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (s->n_d == 0) {
+		snprintf(err->msg, sizeof(err->msg), "no listen address");
+		rc = err->code = TAXII_EINVAL;
+		goto out;
+	}
+	if (conf->base_url != NULL)
+		snprintf(s->base_url, sizeof(s->base_url), "%s", conf->base_url);
+	else if (strchr(first_host, ':') != NULL)
+		snprintf(s->base_url, sizeof(s->base_url), "%s://[%s]:%u",
+		    s->https ? "https" : "http", first_host, s->port[0]);
+	else
+		snprintf(s->base_url, sizeof(s->base_url), "%s://%s:%u",
+		    s->https ? "https" : "http", first_host, s->port[0]);
+	*out = s;
+	s = NULL;
+out:
+	taxii_server_free(s);
+	return rc;
+}
+
+unsigned
+taxii_server_port(const struct taxii_server *s, size_t i)
+{
+	return s != NULL && i < s->n_d ? s->port[i] : 0;
+}
+
+void
+taxii_server_free(struct taxii_server *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n_d; i++)
+		MHD_stop_daemon(s->d[i]);
+	pthread_mutex_destroy(&s->lock);
+	if (s->tls_key.data != NULL)
+		memset(s->tls_key.data, 0, s->tls_key.len);
+	util_buf_fini(&s->tls_key);
+	util_buf_fini(&s->tls_cert);
+	free(s);
+}
