@@ -34,6 +34,10 @@ struct result {
 	int64_t begin_us, end_us;
 	uint64_t total, parts;
 	int64_t expires_us;
+	/* Where the next part in order begins: clients fetch parts in order, and starting
+	 * from the last label served spares the backend from skipping `offset` records. */
+	uint64_t next_part;
+	int64_t next_begin_us;
 };
 
 struct taxii_server {
@@ -281,6 +285,7 @@ struct poll_out {
 	enum taxii_version ver;
 	int rc;
 	size_t n;
+	int64_t last_us; /* label of the last record written */
 };
 
 static int
@@ -300,6 +305,7 @@ on_record(void *arg, const struct taxii_record *rec)
 	if (po->rc != 0)
 		return 1;
 	po->n++;
+	po->last_us = rec->label_us;
 	return 0;
 }
 
@@ -313,10 +319,10 @@ on_label(void *arg, const struct taxii_record *rec)
 /* Writes a Poll_Response whose head is `m`, with the records [offset, offset+limit). */
 static enum MHD_Result
 send_part(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *m,
-    int64_t begin_us, int64_t end_us, size_t offset, size_t limit)
+    int64_t begin_us, int64_t end_us, size_t offset, size_t limit, int64_t *last_us)
 {
 	struct util_buf b;
-	struct poll_out po = { &b, m->version, 0, 0 };
+	struct poll_out po = { &b, m->version, 0, 0, INT64_MIN };
 	char err[256] = "";
 	int rc;
 
@@ -334,7 +340,26 @@ send_part(struct taxii_server *s, struct MHD_Connection *conn, const struct taxi
 		    po.rc == TAXII_ETOOBIG ? "response too large" : err[0] ? err :
 		    "poll failed");
 	}
+	if (last_us)
+		*last_us = po.last_us;
 	return reply(conn, MHD_HTTP_OK, m->version, &b);
+}
+
+/* Notes that part `part` of result `id` ended at label `last_us`. */
+static void
+result_advance(struct taxii_server *s, const char *id, uint64_t part, int64_t last_us)
+{
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < MAX_RESULTS; i++) {
+		if (s->results[i].id[0] != '\0' && strcmp(s->results[i].id, id) == 0) {
+			if (last_us != INT64_MIN) {
+				s->results[i].next_part = part + 1;
+				s->results[i].next_begin_us = last_us;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Remembers a multi-part result; an expired slot, else the oldest, is reused. */
@@ -458,7 +483,7 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 			end = last;
 			m.end_us = last;
 		}
-		return send_part(s, conn, &m, begin, end, 0, s->part_size);
+		return send_part(s, conn, &m, begin, end, 0, s->part_size, NULL);
 	}
 	m.has_record_count = 1;
 	m.record_count = total;
@@ -480,9 +505,16 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 		m.more = 1;
 		m.result_id = r.id;
 		m.result_part = 1;
-		return send_part(s, conn, &m, begin, end, 0, s->part_size);
+		{
+			int64_t last = INT64_MIN;
+			enum MHD_Result ret = send_part(s, conn, &m, begin, end, 0, s->part_size,
+			    &last);
+
+			result_advance(s, r.id, 1, last);
+			return ret;
+		}
 	}
-	return send_part(s, conn, &m, begin, end, 0, s->part_size);
+	return send_part(s, conn, &m, begin, end, 0, s->part_size, NULL);
 }
 
 static enum MHD_Result
@@ -526,8 +558,19 @@ do_fulfillment(struct taxii_server *s, struct MHD_Connection *conn,
 	m.more = part < r.parts;
 	m.result_id = req->result_id;
 	m.result_part = part;
-	return send_part(s, conn, &m, r.begin_us, r.end_us, (size_t)(part - 1) * s->part_size,
-	    s->part_size);
+	{
+		int64_t last = INT64_MIN;
+		enum MHD_Result ret;
+
+		if (part == r.next_part && part > 1)
+			ret = send_part(s, conn, &m, r.next_begin_us, r.end_us, 0, s->part_size,
+			    &last);
+		else
+			ret = send_part(s, conn, &m, r.begin_us, r.end_us,
+			    (size_t)(part - 1) * s->part_size, s->part_size, &last);
+		result_advance(s, r.id, part, last);
+		return ret;
+	}
 }
 
 /* ---------------------------------------------------------------------------------------
