@@ -1,11 +1,13 @@
-/* Observation records from outside (peers, inbox, files) into the store: checked, then
- * merged by id in one transaction. */
+/* Records and targets from outside (peers, inbox, files) into the store: checked first,
+ * then written in one transaction, together with the peer's cursor when there is one, so
+ * a merge is either wholly there or not at all. */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/conf.h"
 #include "node/cli.h"
 #include "node/node.h"
 #include "store/store.h"
@@ -46,83 +48,208 @@ node_record_keys(json_t *rec, const char **threat, const char **key, int64_t *wh
 	return 0;
 }
 
-struct merge {
-	json_t *records;
-	struct node_merge_stats *st;
-	char *why;
-	size_t whylen;
+struct node_merge *
+node_merge_new(void)
+{
+	struct node_merge *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->records = json_array();
+	m->targets = json_array();
+	if (m->records == NULL || m->targets == NULL) {
+		node_merge_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+node_merge_free(struct node_merge *m)
+{
+	if (m == NULL)
+		return;
+	json_decref(m->records);
+	json_decref(m->targets);
+	free(m);
+}
+
+int
+node_merge_add_record(struct node_merge *m, json_t *rec, char *why, size_t whylen)
+{
+	const char *threat, *key;
+	int64_t when;
+	unsigned char id[STORE_ID_LEN];
+
+	if (node_record_keys(rec, &threat, &key, &when, id, why, whylen) != 0)
+		return -1;
+	return json_array_append(m->records, rec) == 0 ? 0 : -1;
+}
+
+int
+node_merge_add_target(struct node_merge *m, json_t *target, char *why, size_t whylen)
+{
+	if (conf_target_check(target, why, whylen) != 0)
+		return -1;
+	return json_array_append(m->targets, target) == 0 ? 0 : -1;
+}
+
+/* What one transaction writes, prepared outside it. */
+struct commit {
+	struct node_merge *m;
 	struct store_obs *obs;
 	char **texts;
 	int *results;
-	size_t n;
+	size_t nobs;
+	char **tkeys, **ttexts;
+	size_t ntargets;
+	const char *peer;
+	int64_t cursor;
 };
 
 static int
-merge_txn(struct store_txn *t, void *arg)
+commit_txn(struct store_txn *t, void *arg)
 {
-	struct merge *m = arg;
+	struct commit *c = arg;
+	struct node_merge_stats *st = &c->m->stats;
 
-	if (store_put_obs_batch(t, m->obs, m->n, m->results, NULL) != STORE_OK)
+	memset(st, 0, sizeof(*st));
+	if (c->nobs && store_put_obs_batch(t, c->obs, c->nobs, c->results, NULL) != STORE_OK)
 		return -1;
-	m->st->added = m->st->same = 0;
-	for (size_t i = 0; i < m->n; i++) {
-		if (m->results[i] == STORE_PUT_NEW)
-			m->st->added++;
+	for (size_t i = 0; i < c->nobs; i++) {
+		if (c->results[i] == STORE_PUT_NEW)
+			st->added++;
 		else
-			m->st->same++;
+			st->same++;
 	}
+	for (size_t i = 0; i < c->ntargets; i++) {
+		json_t *tg = json_array_get(c->m->targets, i);
+		const char *threat = json_string_value(json_object_get(tg, "threat_id"));
+		int rc = store_put_target(t, threat, c->tkeys[i], c->ttexts[i],
+		    strlen(c->ttexts[i]));
+
+		if (rc == STORE_PUT_NEW)
+			st->targets_added++;
+		else if (rc == STORE_PUT_UPDATED)
+			st->targets_updated++;
+		else if (rc == STORE_PUT_SAME)
+			st->targets_same++;
+		else
+			return -1;
+	}
+	if (c->peer && store_put_cursor(t, c->peer, c->cursor) != STORE_OK)
+		return -1;
 	return 0;
+}
+
+int
+node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64_t cursor,
+    char *err, size_t errlen)
+{
+	struct commit c;
+	struct store_err serr = {{0}};
+	size_t nrec = json_array_size(m->records), ntg = json_array_size(m->targets);
+	json_t *v;
+	size_t i;
+	int ret = -1;
+
+	memset(&c, 0, sizeof(c));
+	c.m = m;
+	c.peer = peer;
+	c.cursor = cursor;
+	c.obs = calloc(nrec + 1, sizeof(*c.obs));
+	c.texts = calloc(nrec + 1, sizeof(*c.texts));
+	c.results = calloc(nrec + 1, sizeof(*c.results));
+	c.tkeys = calloc(ntg + 1, sizeof(*c.tkeys));
+	c.ttexts = calloc(ntg + 1, sizeof(*c.ttexts));
+	if (!c.obs || !c.texts || !c.results || !c.tkeys || !c.ttexts) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	json_array_foreach(m->records, i, v) {
+		struct store_obs *o = &c.obs[c.nobs];
+		char why[256];
+
+		/* Checked when added; the keys are read again into the batch here. */
+		if (node_record_keys(v, &o->threat_id, &o->target_key, &o->observed_us, o->id,
+			why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s", why);
+			goto out;
+		}
+		c.texts[c.nobs] = json_dumps(v, JSON_COMPACT);
+		if (c.texts[c.nobs] == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		o->json = c.texts[c.nobs];
+		o->len = strlen(o->json);
+		c.nobs++;
+	}
+	json_array_foreach(m->targets, i, v) {
+		char key[8192];
+
+		if (conf_target_key(v, key, sizeof(key)) != 0) {
+			snprintf(err, errlen, "a target without destination");
+			goto out;
+		}
+		c.tkeys[i] = strdup(key);
+		c.ttexts[i] = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+		c.ntargets = i + 1;
+		if (c.tkeys[i] == NULL || c.ttexts[i] == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
+	if ((c.nobs || c.ntargets || peer) && store_write(s, commit_txn, &c, &serr) != STORE_OK) {
+		snprintf(err, errlen, "%s", serr.msg);
+		goto out;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < c.nobs; i++)
+		free(c.texts[i]);
+	for (i = 0; i < c.ntargets; i++) {
+		free(c.tkeys[i]);
+		free(c.ttexts[i]);
+	}
+	free(c.obs);
+	free(c.texts);
+	free(c.results);
+	free(c.tkeys);
+	free(c.ttexts);
+	return ret;
 }
 
 int
 node_put_records(struct store *s, json_t *records, struct node_merge_stats *st, char *why,
     size_t whylen)
 {
-	struct merge m = {records, st, why, whylen, NULL, NULL, NULL, 0};
-	struct store_err err = {{0}};
-	size_t i, total = json_array_size(records);
+	struct node_merge *m = node_merge_new();
+	char err[512];
+	size_t i, rejected = 0;
 	json_t *rec;
-	int ret = -1;
 
-	memset(st, 0, sizeof(*st));
 	if (why && whylen)
 		why[0] = '\0';
-	m.obs = calloc(total ? total : 1, sizeof(*m.obs));
-	m.texts = calloc(total ? total : 1, sizeof(*m.texts));
-	m.results = calloc(total ? total : 1, sizeof(*m.results));
-	if (m.obs == NULL || m.texts == NULL || m.results == NULL) {
-		cli_err("out of memory merging %zu records", total);
-		goto out;
+	if (m == NULL) {
+		cli_err("out of memory");
+		return -1;
 	}
 	json_array_foreach(records, i, rec) {
-		struct store_obs *o = &m.obs[m.n];
 		char reason[256];
 
-		if (node_record_keys(rec, &o->threat_id, &o->target_key, &o->observed_us, o->id,
-			reason, sizeof(reason)) != 0) {
-			if (st->rejected++ == 0 && why)
+		if (node_merge_add_record(m, rec, reason, sizeof(reason)) != 0) {
+			if (rejected++ == 0 && why)
 				snprintf(why, whylen, "%s", reason);
-			continue;
 		}
-		m.texts[m.n] = json_dumps(rec, JSON_COMPACT);
-		if (m.texts[m.n] == NULL) {
-			cli_err("out of memory merging records");
-			goto out;
-		}
-		o->json = m.texts[m.n];
-		o->len = strlen(o->json);
-		m.n++;
 	}
-	if (m.n && store_write(s, merge_txn, &m, &err) != STORE_OK) {
-		cli_err("storing records: %s", err.msg);
-		goto out;
+	if (node_merge_commit(m, s, NULL, 0, err, sizeof(err)) != 0) {
+		cli_err("storing records: %s", err);
+		node_merge_free(m);
+		return -1;
 	}
-	ret = 0;
-out:
-	for (i = 0; m.texts && i < m.n; i++)
-		free(m.texts[i]);
-	free(m.texts);
-	free(m.obs);
-	free(m.results);
-	return ret;
+	*st = m->stats;
+	st->rejected = rejected;
+	node_merge_free(m);
+	return 0;
 }

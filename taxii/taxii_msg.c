@@ -1851,6 +1851,31 @@ taxii_msg_write_open(const struct taxii_msg *m, struct util_buf *out, struct tax
 	return w.rc;
 }
 
+/* XML content is embedded in Content, where a document's own XML declaration (and a
+ * byte order mark) may not stand: both are dropped. */
+static void
+skip_xml_decl(const char **p, size_t *n)
+{
+	const char *c = *p, *end = *p + *n;
+
+	if (end - c >= 3 && (unsigned char)c[0] == 0xef && (unsigned char)c[1] == 0xbb &&
+	    (unsigned char)c[2] == 0xbf)
+		c += 3;
+	while (c < end && (*c == ' ' || *c == '\t' || *c == '\r' || *c == '\n'))
+		c++;
+	if (end - c >= 5 && memcmp(c, "<?xml", 5) == 0 &&
+	    (end - c == 5 || c[5] == ' ' || c[5] == '\t' || c[5] == '\r' || c[5] == '\n')) {
+		const char *q = c + 5;
+
+		while (q + 1 < end && !(q[0] == '?' && q[1] == '>'))
+			q++;
+		if (q + 1 < end) {
+			*n -= (size_t)(q + 2 - *p);
+			*p = q + 2;
+		}
+	}
+}
+
 int
 taxii_block_write(enum taxii_version ver, const struct taxii_content_block *b,
     struct util_buf *out, struct taxii_err *err)
@@ -1882,9 +1907,13 @@ taxii_block_write(enum taxii_version ver, const struct taxii_content_block *b,
 	w_open(&w, "Content");
 	w_str(&w, ">");
 	if (b->content != NULL) {
-		if (b->is_xml)
-			w_raw(&w, b->content, b->content_len);
-		else
+		if (b->is_xml) {
+			const char *c = b->content;
+			size_t n = b->content_len;
+
+			skip_xml_decl(&c, &n);
+			w_raw(&w, c, n);
+		} else
 			w_esc(&w, b->content, b->content_len);
 	}
 	w_close(&w, "Content");

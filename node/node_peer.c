@@ -1,0 +1,145 @@
+/* Polling a peer once: from the label after the last one it fully delivered, content
+ * merged as it arrives (in bounded batches, so a large poll never sits in memory whole),
+ * and the new cursor saved in the same transaction as the last batch. A poll that fails
+ * part way leaves the cursor where it was: what was merged is merged again next time, and
+ * merging by record id makes that harmless. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "node/node.h"
+#include "store/store.h"
+#include "taxii/taxii.h"
+#include "util/util.h"
+
+#define MERGE_BATCH 5000
+
+struct poll_ctx {
+	struct store *s;
+	struct node_merge *m;
+	const char *threat;
+	struct node_poll_stats *st;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static void
+add_stats(struct node_poll_stats *st, const struct node_merge_stats *ms)
+{
+	st->added += ms->added;
+	st->same += ms->same;
+	st->targets_added += ms->targets_added;
+	st->targets_updated += ms->targets_updated;
+}
+
+static int
+on_block(void *arg, const struct taxii_content_block *b)
+{
+	struct poll_ctx *p = arg;
+
+	p->st->blocks++;
+	if (node_content_merge(p->m, b, 1, p->threat, p->err, p->errlen) != 0) {
+		p->failed = 1;
+		return 1;
+	}
+	if (json_array_size(p->m->records) + json_array_size(p->m->targets) >= MERGE_BATCH) {
+		if (node_merge_commit(p->m, p->s, NULL, 0, p->err, p->errlen) != 0) {
+			p->failed = 1;
+			return 1;
+		}
+		add_stats(p->st, &p->m->stats);
+		node_merge_free(p->m);
+		p->m = node_merge_new();
+		if (p->m == NULL) {
+			snprintf(p->err, p->errlen, "out of memory");
+			p->failed = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The first line of a password file, without its line end. */
+static int
+read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen)
+{
+	struct util_buf b;
+	size_t n;
+
+	util_buf_init(&b, 4096);
+	if (util_read_file(path, &b) != 0) {
+		snprintf(err, errlen, "%s: %s", path, errno ? strerror(errno) : "too large");
+		util_buf_fini(&b);
+		return -1;
+	}
+	n = strcspn(b.data, "\r\n");
+	if (n >= len) {
+		util_buf_fini(&b);
+		snprintf(err, errlen, "%s: password too long", path);
+		return -1;
+	}
+	memcpy(buf, b.data, n);
+	buf[n] = '\0';
+	util_buf_fini(&b);
+	return 0;
+}
+
+int
+node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
+    struct node_poll_stats *st, char *err, size_t errlen)
+{
+	struct taxii_client_conf cc;
+	struct taxii_err terr = {0};
+	struct store_err serr = {{0}};
+	struct poll_ctx p = {s, NULL, peer->threat_id, st, err, errlen, 0};
+	char password[1024] = "";
+	int64_t begin = -1, end = 0;
+	int rc, ret = -1;
+
+	memset(st, 0, sizeof(*st));
+	err[0] = '\0';
+	rc = store_get_cursor(s, cursor_name, &begin, &serr);
+	if (rc == STORE_ERR) {
+		snprintf(err, errlen, "%s", serr.msg);
+		return -1;
+	}
+	if (rc == STORE_NOTFOUND)
+		begin = -1;
+	st->begin = begin;
+	if (peer->password_file &&
+	    read_secret(peer->password_file, password, sizeof(password), err, errlen) != 0)
+		return -1;
+	memset(&cc, 0, sizeof(cc));
+	cc.url = peer->url;
+	cc.username = peer->username;
+	cc.password = peer->username ? password : NULL;
+	cc.ca_file = peer->ca_file;
+	cc.client_cert = peer->client_cert;
+	cc.client_key = peer->client_key;
+	p.m = node_merge_new();
+	if (p.m == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = taxii_client_poll(&cc, peer->collection, begin, INT64_MAX, on_block, &p, &end, &terr);
+	if (rc != 0 || p.failed) {
+		if (!p.failed || err[0] == '\0')
+			snprintf(err, errlen, "%s", terr.msg[0] ? terr.msg : "poll failed");
+		goto out;
+	}
+	if (node_merge_commit(p.m, s, cursor_name, end > begin ? end : begin < 0 ? 0 : begin,
+		err, errlen) != 0)
+		goto out;
+	add_stats(st, &p.m->stats);
+	st->end = end;
+	ret = 0;
+out:
+	memset(password, 0, sizeof(password));
+	node_merge_free(p.m);
+	return ret;
+}

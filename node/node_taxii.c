@@ -1,0 +1,310 @@
+/* The TAXII server wired to the store: its backend turns stored records and targets into
+ * STIX packages for polls, and inbox content into merged records and targets. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "node/node.h"
+#include "stix/stix.h"
+#include "store/store.h"
+#include "taxii/taxii.h"
+#include "util/util.h"
+
+#define XML_CAP (8u * 1024 * 1024) /* one package; records are far smaller */
+
+struct node_taxii {
+	struct store *store;
+	struct conf_users *users;
+	struct taxii_server *server;
+};
+
+struct feed_ctx {
+	size_t skip;
+	taxii_record_cb cb;
+	void *arg;
+	struct util_buf xml;
+	int64_t label; /* for targets, which carry no label of their own */
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int
+give(struct feed_ctx *f, int64_t label)
+{
+	struct taxii_record r = {f->xml.data, f->xml.len, NULL, label};
+
+	return f->cb(f->arg, &r);
+}
+
+static int
+feed_record(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
+{
+	struct feed_ctx *f = arg;
+	json_t *rec;
+	int rc;
+
+	if (f->skip) {
+		f->skip--;
+		return 0;
+	}
+	rec = json_loadb(json, len, 0, NULL);
+	util_buf_reset(&f->xml);
+	rc = rec ? stix_observation_write(rec, &f->xml, f->err, f->errlen) : STIX_ERR_INPUT;
+	json_decref(rec);
+	if (rc != STIX_OK) {
+		f->failed = 1;
+		if (f->err[0] == '\0')
+			snprintf(f->err, f->errlen, "a stored record could not be written as STIX");
+		return -1;
+	}
+	return give(f, label);
+}
+
+static int
+feed_target(const char *threat, const char *key, size_t key_len, const char *json,
+    size_t len, void *arg)
+{
+	struct feed_ctx *f = arg;
+	json_t *t;
+	int rc;
+
+	if (f->skip) {
+		f->skip--;
+		return 0;
+	}
+	t = json_loadb(json, len, 0, NULL);
+	util_buf_reset(&f->xml);
+	rc = t ? stix_target_write(t, &f->xml, f->err, f->errlen) : STIX_ERR_INPUT;
+	json_decref(t);
+	if (rc != STIX_OK) {
+		f->failed = 1;
+		return -1;
+	}
+	return give(f, f->label);
+}
+
+/* The targets collection is a data set: no time order, every target in every poll. */
+struct limit_ctx {
+	struct feed_ctx *f;
+	size_t left;
+};
+
+static int
+limited_target(const char *threat, const char *key, size_t key_len, const char *json,
+    size_t len, void *arg)
+{
+	struct limit_ctx *l = arg;
+
+	if (l->left == 0)
+		return 1;
+	if (l->f->skip == 0)
+		l->left--;
+	return feed_target(threat, key, key_len, json, len, l->f);
+}
+
+static int
+be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, size_t offset,
+    size_t limit, taxii_record_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct node_taxii *nt = ctx;
+	struct feed_ctx f = {offset, cb, arg, {0}, end_us, err, errlen, 0};
+	struct store_err serr = {{0}};
+	int rc;
+
+	err[0] = '\0';
+	util_buf_init(&f.xml, XML_CAP);
+	if (strcmp(collection, "targets") == 0) {
+		struct limit_ctx l = {&f, limit ? limit : SIZE_MAX};
+
+		rc = store_scan_targets(nt->store, NULL, limited_target, &l, &serr);
+		if (rc == 1)
+			rc = STORE_OK;
+	} else {
+		rc = store_scan_feed(nt->store, begin_us < 0 ? 0 : begin_us, end_us,
+		    limit ? offset + limit : 0, feed_record, &f, NULL, &serr);
+	}
+	util_buf_fini(&f.xml);
+	if (rc == STORE_ERR) {
+		snprintf(err, errlen, "%s", serr.msg);
+		return -1;
+	}
+	if (f.failed || rc != STORE_OK) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "poll stopped");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+be_count(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, uint64_t *count,
+    char *err, size_t errlen)
+{
+	struct node_taxii *nt = ctx;
+	struct store_err serr = {{0}};
+	size_t n = 0;
+	int rc;
+
+	if (strcmp(collection, "targets") == 0)
+		rc = store_count_targets(nt->store, NULL, &n, &serr);
+	else
+		rc = store_count_feed(nt->store, begin_us < 0 ? 0 : begin_us, end_us, &n, &serr);
+	if (rc != STORE_OK) {
+		snprintf(err, errlen, "%s", serr.msg);
+		return -1;
+	}
+	*count = n;
+	return 0;
+}
+
+int
+node_content_merge(struct node_merge *m, const struct taxii_content_block *blocks, size_t n,
+    const char *threat_override, char *err, size_t errlen)
+{
+	struct stix_result res;
+	char why[512];
+	size_t i;
+	json_t *v;
+	int ret = -1;
+
+	stix_result_init(&res);
+	for (i = 0; i < n; i++) {
+		if (stix_read(blocks[i].content, blocks[i].content_len, threat_override, &res, why,
+			sizeof(why)) != STIX_OK) {
+			snprintf(err, errlen, "content block %zu: %s", i + 1, why);
+			goto out;
+		}
+	}
+	json_array_foreach(res.records, i, v) {
+		if (node_merge_add_record(m, v, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s", why);
+			goto out;
+		}
+	}
+	json_array_foreach(res.targets, i, v) {
+		if (threat_override)
+			json_object_set_new(v, "threat_id", json_string(threat_override));
+		if (node_merge_add_target(m, v, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "indicator skipped: %s", why);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	stix_result_fini(&res);
+	return ret;
+}
+
+static int
+be_inbox(void *ctx, const char *collection, const struct taxii_content_block *blocks,
+    size_t n_blocks, char *err, size_t errlen)
+{
+	struct node_taxii *nt = ctx;
+	struct node_merge *m = node_merge_new();
+	int ret = -1;
+
+	if (m == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (node_content_merge(m, blocks, n_blocks, NULL, err, errlen) != 0)
+		goto out;
+	if (json_array_size(m->records) == 0 && json_array_size(m->targets) == 0) {
+		snprintf(err, errlen,
+		    "nothing to merge: no c2watch observation record and no network indicator");
+		goto out;
+	}
+	if (node_merge_commit(m, nt->store, NULL, 0, err, errlen) != 0)
+		goto out;
+	ret = 0;
+out:
+	node_merge_free(m);
+	return ret;
+}
+
+static int
+auth_check(void *ctx, const char *user, const char *password)
+{
+	struct node_taxii *nt = ctx;
+
+	return conf_users_verify(nt->users, user, password) ? 0 : -1;
+}
+
+static int
+auth_allow(void *ctx, const char *user, const char *collection)
+{
+	struct node_taxii *nt = ctx;
+
+	return conf_users_allows(nt->users, user, collection) ? 0 : -1;
+}
+
+struct node_taxii *
+node_taxii_start(const struct conf *c, struct store *s, char *err, size_t errlen)
+{
+	struct node_taxii *nt = calloc(1, sizeof(*nt));
+	struct taxii_backend be;
+	struct taxii_auth auth;
+	struct taxii_server_conf sc;
+	struct taxii_err terr = {0};
+	struct conf_err cerr = {{0}};
+	struct util_buf listen;
+
+	util_buf_init(&listen, 0);
+	if (nt == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	nt->store = s;
+	for (size_t i = 0; i < c->server.nlisten; i++)
+		util_buf_printf(&listen, "%s%s", i ? "," : "", c->server.listen[i]);
+	memset(&sc, 0, sizeof(sc));
+	sc.listen = listen.data;
+	sc.tls_cert = c->server.tls_cert;
+	sc.tls_key = c->server.tls_key;
+	if (c->server.users_file) {
+		nt->users = conf_users_load(c->server.users_file, &cerr);
+		if (nt->users == NULL) {
+			snprintf(err, errlen, "%s", cerr.msg);
+			goto fail;
+		}
+		auth.ctx = nt;
+		auth.check = auth_check;
+		auth.allow = auth_allow;
+		sc.auth = &auth;
+	}
+	be.ctx = nt;
+	be.poll = be_poll;
+	be.count = be_count;
+	be.inbox = be_inbox;
+	if (taxii_server_new(&sc, &be, &nt->server, &terr) != 0) {
+		snprintf(err, errlen, "TAXII server on %s: %s", listen.data ? listen.data : "?",
+		    terr.msg);
+		goto fail;
+	}
+	util_buf_fini(&listen);
+	return nt;
+fail:
+	util_buf_fini(&listen);
+	node_taxii_stop(nt);
+	return NULL;
+}
+
+unsigned
+node_taxii_port(const struct node_taxii *nt, size_t i)
+{
+	return nt && nt->server ? taxii_server_port(nt->server, i) : 0;
+}
+
+void
+node_taxii_stop(struct node_taxii *nt)
+{
+	if (nt == NULL)
+		return;
+	taxii_server_free(nt->server);
+	conf_users_free(nt->users);
+	free(nt);
+}

@@ -1,0 +1,274 @@
+/* Federation wired as the node wires it: a store served by the TAXII server, polled by
+ * another node's store through the TAXII client, loops between the two, inbox pushes of
+ * records and indicators, and a peer that is down. Everything on 127.0.0.1, ports chosen
+ * by the kernel. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libxml/parser.h>
+
+#include "conf/conf.h"
+#include "node/node.h"
+#include "stix/stix.h"
+#include "store/store.h"
+#include "taxii/taxii.h"
+#include "tests/tap.h"
+#include "util/util.h"
+
+static char dir[] = "/tmp/c2w-fed-XXXXXX";
+
+/* A DESIGN.md record observed by `node`, with a correct id. */
+static json_t *
+make_record(const char *node, const char *threat, int i)
+{
+	char input[128], idhex[65], when[UTIL_TIME_MAX];
+	unsigned char id[STORE_ID_LEN];
+	int64_t at = INT64_C(1795320000000000) + (int64_t)i * 60000000;
+
+	snprintf(input, sizeof(input), "http://c2-%d.example/gate.php", i % 13);
+	store_record_id(node, input, at, id);
+	util_hex(id, STORE_ID_LEN, idhex);
+	util_time_format(at, 0, when);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s,"
+			 " s:{s:s, s:s, s:[s], s:[], s:i, s:s},"
+			 " s:{s:i, s:i, s:f, s:f, s:i}, s:{s:i, s:b, s:b},"
+			 " s:{s:i, s:s, s:s, s:s, s:n, s:[], s:i, s:b, s:s, s:s, s:s, s:n, s:i},"
+			 " s:n}",
+	    "id", idhex, "threat_id", threat, "node", node, "vantage", node, "observed_at", when,
+	    "target", "input", input, "domain", "c2.example", "ipv4", "203.0.113.5", "ipv6",
+	    "port", 80, "user_agent", "Mozilla/5.0",
+	    "ping", "sent", 4, "received", 3, "loss_pct", 25.0, "rtt_avg_ms", 12.5, "ttl", 52,
+	    "robots", "status", 404, "present", 0, "allowed", 1,
+	    "http", "status", 200, "reason", "OK", "content_type", "text/html", "server", "nginx",
+	    "location", "redirects", "size", 1234, "truncated", 0, "sha256",
+	    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "filetype",
+	    "HTML document, ASCII text", "ssdeep", "3:abc:def", "tls_sha256", "elapsed_ms", 41,
+	    "error");
+}
+
+static int
+add_records(struct store *s, const char *node, int first, int n)
+{
+	json_t *arr = json_array();
+	struct node_merge_stats st;
+	char why[256];
+	int rc;
+
+	for (int i = first; i < first + n; i++)
+		json_array_append_new(arr, make_record(node, "APT-FED", i));
+	rc = node_put_records(s, arr, &st, why, sizeof(why));
+	json_decref(arr);
+	return rc == 0 && (int)st.added == n && st.rejected == 0 ? 0 : -1;
+}
+
+static size_t
+count(struct store *s)
+{
+	struct store_err err;
+	size_t n = 0;
+
+	store_count_records(s, &n, &err);
+	return n;
+}
+
+struct node {
+	struct conf *conf;
+	struct store *store;
+	struct node_taxii *taxii;
+	char poll_url[128], inbox_url[128];
+};
+
+static int
+node_up(struct node *n, const char *name)
+{
+	char text[1024], path[512];
+	struct conf_err cerr;
+	struct store_err serr;
+	char err[512];
+
+	snprintf(path, sizeof(path), "%s/%s.conf", dir, name);
+	snprintf(text, sizeof(text),
+	    "[node]\nid = %s\ndata_dir = %s/%s\n[server]\nlisten = 127.0.0.1:0\n", name, dir,
+	    name);
+	n->conf = conf_load_string(text, path, &cerr);
+	if (n->conf == NULL) {
+		tap_diag("%s", cerr.msg);
+		return -1;
+	}
+	if (store_open(n->conf->node.data_dir, &(struct store_opts){.no_sync = 1}, &n->store,
+		&serr) != 0) {
+		tap_diag("%s", serr.msg);
+		return -1;
+	}
+	n->taxii = node_taxii_start(n->conf, n->store, err, sizeof(err));
+	if (n->taxii == NULL) {
+		tap_diag("%s", err);
+		return -1;
+	}
+	snprintf(n->poll_url, sizeof(n->poll_url), "http://127.0.0.1:%u/taxii/poll",
+	    node_taxii_port(n->taxii, 0));
+	snprintf(n->inbox_url, sizeof(n->inbox_url), "http://127.0.0.1:%u/taxii/inbox",
+	    node_taxii_port(n->taxii, 0));
+	return 0;
+}
+
+static void
+node_down(struct node *n)
+{
+	node_taxii_stop(n->taxii);
+	store_close(n->store);
+	conf_free(n->conf);
+}
+
+static int
+poll_peer(struct node *from, struct node *to, const char *collection,
+    struct node_poll_stats *st, char *err, size_t errlen)
+{
+	struct conf_peer p;
+	char cursor[64];
+
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"peer";
+	p.url = to->poll_url;
+	p.collection = (char *)collection;
+	snprintf(cursor, sizeof(cursor), "peer %s %s", to->conf->node.id, collection);
+	return node_peer_poll(from->store, &p, cursor, st, err, errlen);
+}
+
+static int
+push(const char *url, const char *collection, const char *xml, char *err, size_t errlen)
+{
+	struct taxii_client_conf cc;
+	struct taxii_content_block b;
+	struct taxii_err terr = {0};
+	int rc;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.url = url;
+	memset(&b, 0, sizeof(b));
+	b.binding = TAXII_CB_STIX_12;
+	b.content = xml;
+	b.content_len = strlen(xml);
+	b.is_xml = 1;
+	rc = taxii_client_inbox(&cc, collection, &b, 1, &terr);
+	snprintf(err, errlen, "%s", terr.msg);
+	return rc;
+}
+
+int
+main(void)
+{
+	struct node a = {0}, b = {0};
+	struct node_poll_stats st;
+	char err[1024];
+	struct util_buf xml;
+
+	if (mkdtemp(dir) == NULL)
+		return 99;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	xmlInitParser();
+	if (node_up(&a, "node-a") != 0 || node_up(&b, "node-b") != 0) {
+		ok(0, "two nodes start");
+		goto out;
+	}
+	ok(add_records(a.store, "node-a", 0, 250) == 0, "node A holds 250 records of its own");
+
+	ok(poll_peer(&b, &a, "observations", &st, err, sizeof(err)) == 0, "B polls A (%s)", err);
+	is_int(st.added, 250, "B merges all 250, delivered in parts");
+	is_int(count(b.store), 250, "B holds them");
+	ok(st.end > 0, "and the cursor is a label of A's");
+	ok(poll_peer(&b, &a, "observations", &st, err, sizeof(err)) == 0 && st.blocks == 0 &&
+		st.added == 0,
+	    "polling again from the cursor gets nothing");
+
+	ok(add_records(a.store, "node-a", 250, 30) == 0, "A observes 30 more");
+	ok(poll_peer(&b, &a, "observations", &st, err, sizeof(err)) == 0 && st.blocks == 30 &&
+		st.added == 30,
+	    "B gets exactly the 30 new ones");
+
+	/* A loop: A polls B, which re-serves A's own records. */
+	ok(poll_peer(&a, &b, "observations", &st, err, sizeof(err)) == 0, "A polls B");
+	is_int(st.added, 0, "its own records come back and add nothing");
+	is_int(st.same, 280, "all recognised by id");
+	ok(add_records(b.store, "node-b", 1000, 10) == 0, "B observes 10 of its own");
+	ok(poll_peer(&a, &b, "observations", &st, err, sizeof(err)) == 0 && st.added == 10 &&
+		st.blocks == 10,
+	    "A gets B's 10 and nothing else");
+	ok(poll_peer(&b, &a, "observations", &st, err, sizeof(err)) == 0 && st.added == 0 &&
+		st.same == 10,
+	    "B polls A: its own 10 come back, nothing new");
+	is_int(count(a.store), 290, "A holds 290 records");
+	is_int(count(b.store), 290, "B holds the same 290: no duplicates, no amplification");
+
+	/* Inbox. */
+	util_buf_init(&xml, 0);
+	json_t *rec = make_record("node-c", "APT-FED", 5000);
+	stix_observation_write(rec, &xml, err, sizeof(err));
+	ok(push(a.inbox_url, "observations", xml.data, err, sizeof(err)) == 0,
+	    "an observation package pushed to A's inbox (%s)", err);
+	is_int(count(a.store), 291, "is merged");
+	ok(push(a.inbox_url, "observations", xml.data, err, sizeof(err)) == 0 &&
+		count(a.store) == 291,
+	    "the same package again is stored once");
+	json_decref(rec);
+
+	rec = make_record("node-c", "APT-FED", 5001);
+	json_object_set_new(rec, "observed_at", json_string("2026-01-01T00:00:00Z"));
+	util_buf_reset(&xml);
+	stix_observation_write(rec, &xml, err, sizeof(err));
+	ok(push(a.inbox_url, "observations", xml.data, err, sizeof(err)) != 0,
+	    "a record whose id does not match its fields is refused");
+	has_str(err, "id is not SHA-256", "and the Status Message says why");
+	is_int(count(a.store), 291, "nothing of it stored");
+	json_decref(rec);
+
+	ok(push(a.inbox_url, "observations", "<p>hello</p>", err, sizeof(err)) != 0,
+	    "content that is not STIX is refused");
+	is_int(count(a.store), 291, "and nothing stored");
+
+	json_t *tg = json_pack("{s:s, s:s, s:s}", "threat_id", "ISAC-LIST", "domain",
+	    "new-c2.example", "summary", "from the hub");
+	util_buf_reset(&xml);
+	stix_target_write(tg, &xml, err, sizeof(err));
+	ok(push(a.inbox_url, "targets", xml.data, err, sizeof(err)) == 0,
+	    "an indicator pushed to A's targets collection (%s)", err);
+	size_t nt = 0;
+	struct store_err serr;
+	store_count_targets(a.store, "ISAC-LIST", &nt, &serr);
+	is_int(nt, 1, "becomes a target of A");
+	json_decref(tg);
+	util_buf_fini(&xml);
+
+	ok(poll_peer(&b, &a, "targets", &st, err, sizeof(err)) == 0 && st.targets_added == 1,
+	    "B polls A's targets collection and takes the indicator as a target (%s)", err);
+	store_count_targets(b.store, "ISAC-LIST", &nt, &serr);
+	is_int(nt, 1, "under its threat ID");
+
+	/* A peer that is down: an error, the cursor stays. */
+	int64_t before = 0, after = 0;
+	store_get_cursor(b.store, "peer node-a observations", &before, &serr);
+	node_taxii_stop(a.taxii);
+	a.taxii = NULL;
+	ok(poll_peer(&b, &a, "observations", &st, err, sizeof(err)) == -1, "a peer that is down");
+	ok(err[0] != '\0', "gives an error (%s)", err);
+	store_get_cursor(b.store, "peer node-a observations", &after, &serr);
+	ok(before == after && before > 0, "and leaves the cursor where it was");
+out:
+	node_down(&a);
+	node_down(&b);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			tap_diag("could not remove %s", dir);
+	}
+	xmlCleanupParser();
+	curl_global_cleanup();
+	return tap_done();
+}
