@@ -2,3 +2,12 @@
 noinst_PROGRAMS += bench/bench_store
 bench_bench_store_SOURCES = bench/bench_store.c
 bench_bench_store_LDADD = $(STORE_LIBS)
+
+noinst_LIBRARIES += bench/libbench.a
+bench_libbench_a_SOURCES = bench/bench_common.h bench/bench_common.c
+bench_libbench_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
+
+noinst_PROGRAMS += bench/bench_poll
+bench_bench_poll_SOURCES = bench/bench_poll.c
+bench_bench_poll_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
+bench_bench_poll_LDADD = bench/libbench.a $(NODE_LIBS) -lpthread

@@ -296,22 +296,41 @@ stix_text(const xmlNode *n)
  * Dumps j as compact JSON with sorted keys (same record, same bytes). U+FFFE/U+FFFF cannot
  * appear raw in XML, so a dump containing them is redone with \u escapes throughout.
  */
+/* Whether every real in j prints with 15 significant digits and reads back the same. */
+static int
+reals_fit_15(const json_t *j, int depth)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (depth > 64)
+		return 0;
+	if (json_is_real(j)) {
+		char buf[40];
+
+		snprintf(buf, sizeof(buf), "%.15g", json_real_value(j));
+		return strtod(buf, NULL) == json_real_value(j);
+	}
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, k, v)
+			if (!reals_fit_15(v, depth + 1))
+				return 0;
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			if (!reals_fit_15(v, depth + 1))
+				return 0;
+	}
+	return 1;
+}
+
 char *
 stix_dump_json(const json_t *j)
 {
-	size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15);
-	json_t *back;
-	char *s;
-
 	/* 15 digits print 12.3 as 12.3; the rare double that needs 17 gets them. */
-	s = json_dumps(j, flags);
-	back = s != NULL ? json_loads(s, 0, NULL) : NULL;
-	if (s != NULL && !json_equal(back, j)) {
-		free(s);
-		flags = JSON_COMPACT | JSON_SORT_KEYS;
-		s = json_dumps(j, flags);
-	}
-	json_decref(back);
+	size_t flags = JSON_COMPACT | JSON_SORT_KEYS |
+	    (reals_fit_15(j, 0) ? JSON_REAL_PRECISION(15) : 0);
+	char *s = json_dumps(j, flags);
 
 	if (s != NULL && (strstr(s, "\xef\xbf\xbe") != NULL || strstr(s, "\xef\xbf\xbf") != NULL)) {
 		free(s);

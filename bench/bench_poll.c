@@ -1,0 +1,250 @@
+/*
+ * bench_poll: loads N records (argv[1], default 1,000,000) into a store, serves it from a
+ * TAXII server in a child process, and polls the whole observations collection over HTTP
+ * on 127.0.0.1: one Poll_Request, then a Poll_Fulfillment per further part, each answer
+ * parsed and its content blocks counted. Like a real poller, the client asks for the next
+ * part while it parses the last one (a second thread does the HTTP), so the figure is
+ * bounded by the slower side rather than the sum of both. Prints one JSON line:
+ * records/s, MB/s of XML, time to first byte, p50/p99 per part (request to last byte),
+ * and the server's peak RSS.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+
+#include "bench/bench_common.h"
+#include "taxii/taxii.h"
+#include "util/util.h"
+
+struct resp {
+	struct util_buf body;
+};
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct resp *r = arg;
+
+	return util_buf_add(&r->body, p, size * n) == 0 ? size * n : 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One HTTP exchange, run on its own thread so the next part travels while the last one
+ * is parsed. */
+struct fetch {
+	CURL *h;
+	struct util_buf req, body;
+	double secs, ttfb;
+	int ok;
+	pthread_t thread;
+};
+
+static void *
+fetch_run(void *arg)
+{
+	struct fetch *f = arg;
+	struct resp r;
+	curl_off_t st = 0;
+	double t0 = bench_now();
+
+	util_buf_init(&r.body, 256u * 1024 * 1024);
+	curl_easy_setopt(f->h, CURLOPT_POSTFIELDS, f->req.data);
+	curl_easy_setopt(f->h, CURLOPT_POSTFIELDSIZE, (long)f->req.len);
+	curl_easy_setopt(f->h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(f->h, CURLOPT_WRITEDATA, &r);
+	f->ok = curl_easy_perform(f->h) == CURLE_OK;
+	f->secs = bench_now() - t0;
+	curl_easy_getinfo(f->h, CURLINFO_STARTTRANSFER_TIME_T, &st);
+	f->ttfb = (double)st / 1e6;
+	f->body = r.body;
+	return NULL;
+}
+
+static int
+fetch_start(struct fetch *f, const struct taxii_msg *req)
+{
+	struct taxii_err err = {0};
+
+	util_buf_reset(&f->req);
+	util_buf_fini(&f->body);
+	if (taxii_msg_write(req, &f->req, &err) != 0)
+		return -1;
+	return pthread_create(&f->thread, NULL, fetch_run, f) == 0 ? 0 : -1;
+}
+
+static void
+poll_msg(struct taxii_msg *m, char *id, uint64_t part, const char *result_id)
+{
+	memset(m, 0, sizeof(*m));
+	taxii_msg_id_new(id);
+	m->version = TAXII_V11;
+	m->message_id = id;
+	m->collection = "observations";
+	if (part == 1) {
+		m->type = TAXII_MSG_POLL_REQ;
+		m->has_poll_params = 1;
+		m->response_type = TAXII_RESP_FULL;
+	} else {
+		m->type = TAXII_MSG_POLL_FULFILLMENT;
+		m->result_id = result_id;
+		m->result_part = part;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
+	char dir[] = "/tmp/c2w-bench-poll-XXXXXX", url[128], id[TAXII_ID_MAX], cmd[128];
+	struct curl_slist *hdrs = NULL;
+	unsigned port = 0;
+	pid_t server = -1;
+	CURL *h = NULL;
+	double *parts = NULL, t0, total_s, first_ttfb = 0;
+	size_t nparts = 0, cap = 1024, records = 0, bytes = 0;
+	long server_rss;
+	int rc = 1;
+
+	if (n <= 0 || mkdtemp(dir) == NULL) {
+		fprintf(stderr, "usage: bench_poll [N>0]\n");
+		return 2;
+	}
+	if (bench_fill(dir, "bench-node", n) != 0)
+		goto out;
+	server = bench_server(dir, "bench-node", &port);
+	if (server < 0) {
+		fprintf(stderr, "bench_poll: the server did not start\n");
+		goto out;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	xmlInitParser();
+	h = curl_easy_init();
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/poll", port);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/xml");
+	hdrs = curl_slist_append(hdrs, "Accept: application/xml");
+	hdrs = curl_slist_append(hdrs, "X-TAXII-Content-Type: urn:taxii.mitre.org:message:xml:1.1");
+	hdrs = curl_slist_append(hdrs, "X-TAXII-Accept: urn:taxii.mitre.org:message:xml:1.1");
+	hdrs = curl_slist_append(hdrs, "X-TAXII-Services: urn:taxii.mitre.org:services:1.1");
+	hdrs = curl_slist_append(hdrs, "X-TAXII-Protocol: urn:taxii.mitre.org:protocol:http:1.0");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	parts = malloc(cap * sizeof(*parts));
+
+	t0 = bench_now();
+	{
+		struct fetch f[2];
+		struct taxii_msg req, *m = NULL;
+		struct taxii_err err = {0};
+		char result_id[TAXII_ID_MAX + 2] = "", id2[TAXII_ID_MAX];
+		int cur = 0, more = 1;
+
+		for (int i = 0; i < 2; i++) {
+			memset(&f[i], 0, sizeof(f[i]));
+			f[i].h = i == 0 ? h : curl_easy_duphandle(h);
+			util_buf_init(&f[i].req, 0);
+			util_buf_init(&f[i].body, 0);
+		}
+		poll_msg(&req, id, 1, NULL);
+		if (fetch_start(&f[0], &req) != 0)
+			goto out;
+		for (uint64_t part = 1; more; part++) {
+			struct fetch *fp = &f[cur];
+
+			pthread_join(fp->thread, NULL);
+			if (!fp->ok) {
+				fprintf(stderr, "bench_poll: part %llu: HTTP failed\n",
+				    (unsigned long long)part);
+				goto out;
+			}
+			/* After the first part the result id is known: ask for the next part
+			 * before parsing this one. */
+			if (part > 1) {
+				poll_msg(&req, id2, part + 1, result_id);
+				if (fetch_start(&f[1 - cur], &req) != 0)
+					goto out;
+			}
+			if (taxii_msg_parse(fp->body.data, fp->body.len, TAXII_V11, &m, &err) != 0 ||
+			    m->type != TAXII_MSG_POLL_RESP) {
+				fprintf(stderr, "bench_poll: part %llu: %s\n", (unsigned long long)part,
+				    m && m->message ? m->message : err.msg);
+				taxii_msg_free(m);
+				if (part > 1)
+					pthread_join(f[1 - cur].thread, NULL);
+				goto out;
+			}
+			if (part == 1)
+				first_ttfb = fp->ttfb;
+			if (nparts == cap) {
+				cap *= 2;
+				parts = realloc(parts, cap * sizeof(*parts));
+			}
+			parts[nparts++] = fp->secs;
+			bytes += fp->body.len;
+			records += m->n_blocks;
+			more = m->more;
+			if (part == 1 && m->result_id)
+				snprintf(result_id, sizeof(result_id), "%s", m->result_id);
+			taxii_msg_free(m);
+			m = NULL;
+			if (part == 1 && more) {
+				poll_msg(&req, id2, 2, result_id);
+				if (fetch_start(&f[1 - cur], &req) != 0)
+					goto out;
+			} else if (part > 1 && !more) {
+				/* The speculative request past the last part: drop its answer. */
+				pthread_join(f[1 - cur].thread, NULL);
+			}
+			cur = 1 - cur;
+		}
+		for (int i = 0; i < 2; i++) {
+			util_buf_fini(&f[i].req);
+			util_buf_fini(&f[i].body);
+			if (i == 1)
+				curl_easy_cleanup(f[i].h);
+		}
+	}
+	total_s = bench_now() - t0;
+	server_rss = bench_peak_rss_kib(server);
+	qsort(parts, nparts, sizeof(*parts), cmp_double);
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		printf("{\"records\":%zu,\"parts\":%zu,\"seconds\":%.3f,\"records_per_s\":%.0f,"
+		       "\"xml_mb_per_s\":%.1f,\"xml_mb\":%.1f,\"ttfb_ms\":%.2f,\"part_p50_ms\":%.2f,"
+		       "\"part_p99_ms\":%.2f,\"server_peak_rss_kib\":%ld,\"client_peak_rss_kib\":%ld}\n",
+		    records, nparts, total_s, (double)records / total_s,
+		    (double)bytes / 1e6 / total_s, (double)bytes / 1e6, first_ttfb * 1000,
+		    parts[nparts / 2] * 1000, parts[(size_t)((double)nparts * 0.99)] * 1000,
+		    server_rss, ru.ru_maxrss);
+	}
+	rc = records == (size_t)n ? 0 : 1;
+	if (rc)
+		fprintf(stderr, "bench_poll: polled %zu records of %ld\n", records, n);
+out:
+	if (server > 0)
+		bench_server_stop(server);
+	curl_slist_free_all(hdrs);
+	if (h)
+		curl_easy_cleanup(h);
+	free(parts);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_poll: could not remove %s\n", dir);
+	return rc;
+}
