@@ -11,3 +11,8 @@ noinst_PROGRAMS += bench/bench_poll
 bench_bench_poll_SOURCES = bench/bench_poll.c
 bench_bench_poll_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
 bench_bench_poll_LDADD = bench/libbench.a $(NODE_LIBS) -lpthread
+
+noinst_PROGRAMS += bench/bench_federate
+bench_bench_federate_SOURCES = bench/bench_federate.c
+bench_bench_federate_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) $(JANSSON_CFLAGS)
+bench_bench_federate_LDADD = bench/libbench.a $(NODE_LIBS)

@@ -1,0 +1,94 @@
+/*
+ * bench_federate: two nodes on 127.0.0.1. Node A (a child process serving its store over
+ * TAXII) holds N records (argv[1], default 1,000,000); node B, in this process, polls it
+ * from zero with the same code `c2watch poll` runs, merging into its own store, then polls
+ * again with nothing new. Prints one JSON line: records/s merged, seconds to converge,
+ * peak RSS of both nodes, and the time of the second poll.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+
+#include "bench/bench_common.h"
+#include "conf/conf.h"
+#include "node/node.h"
+#include "store/store.h"
+
+int
+main(int argc, char **argv)
+{
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
+	char dir[] = "/tmp/c2w-bench-fed-XXXXXX", a[256], b[256], url[128], err[1024], cmd[300];
+	struct store *s = NULL;
+	struct store_err serr;
+	struct conf_peer peer;
+	struct node_poll_stats st, st2;
+	struct rusage ru;
+	unsigned port = 0;
+	pid_t server = -1;
+	double t0, t_first, t_second;
+	size_t held = 0;
+	int rc = 1;
+
+	if (n <= 0 || mkdtemp(dir) == NULL) {
+		fprintf(stderr, "usage: bench_federate [N>0]\n");
+		return 2;
+	}
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	if (bench_fill(a, "node-a", n) != 0)
+		goto out;
+	server = bench_server(a, "node-a", &port);
+	if (server < 0) {
+		fprintf(stderr, "bench_federate: node A did not start\n");
+		goto out;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	xmlInitParser();
+	if (store_open(b, NULL, &s, &serr) != STORE_OK) {
+		fprintf(stderr, "bench_federate: %s\n", serr.msg);
+		goto out;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/poll", port);
+	memset(&peer, 0, sizeof(peer));
+	peer.name = (char *)"node-a";
+	peer.url = url;
+	peer.collection = (char *)"observations";
+
+	t0 = bench_now();
+	if (node_peer_poll(s, &peer, "peer node-a", &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench_federate: first poll: %s\n", err);
+		goto out;
+	}
+	t_first = bench_now() - t0;
+	t0 = bench_now();
+	if (node_peer_poll(s, &peer, "peer node-a", &st2, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench_federate: second poll: %s\n", err);
+		goto out;
+	}
+	t_second = bench_now() - t0;
+	store_count_records(s, &held, &serr);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("{\"records\":%ld,\"merged\":%zu,\"seconds_to_converge\":%.3f,"
+	       "\"records_per_s\":%.0f,\"second_poll_s\":%.4f,\"second_poll_new\":%zu,"
+	       "\"peak_rss_kib_server\":%ld,\"peak_rss_kib_poller\":%ld}\n",
+	    n, st.added, t_first, (double)st.added / t_first, t_second, st2.added,
+	    bench_peak_rss_kib(server), ru.ru_maxrss);
+	rc = held == (size_t)n && st2.added == 0 ? 0 : 1;
+	if (rc)
+		fprintf(stderr, "bench_federate: B holds %zu records of %ld\n", held, n);
+out:
+	store_close(s);
+	if (server > 0)
+		bench_server_stop(server);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_federate: could not remove %s\n", dir);
+	return rc;
+}
