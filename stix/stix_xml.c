@@ -215,14 +215,17 @@ int
 stix_make_id(const char *kind, const char *seed, char out[STIX_ID_MAX])
 {
 	unsigned char md[UTIL_SHA256_LEN];
-	struct util_buf b;
-	char hex[33];
+	char small[512], *buf = small, hex[33];
+	size_t kl = strlen(kind), sl = strlen(seed), n = kl + 1 + sl;
 	int rc = -1;
 
-	util_buf_init(&b, 0);
-	if (util_buf_printf(&b, "%s\n%s", kind, seed) != 0)
-		goto out;
-	if (util_sha256(b.data, b.len, md) != 0)
+	/* Ids are made a dozen times per package: no allocation in the common case. */
+	if (n > sizeof(small) && (buf = malloc(n)) == NULL)
+		return -1;
+	memcpy(buf, kind, kl);
+	buf[kl] = '\n';
+	memcpy(buf + kl + 1, seed, sl);
+	if (util_sha256(buf, n, md) != 0)
 		goto out;
 	/* RFC 4122 name-based layout: version 5, variant 10. */
 	md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
@@ -232,7 +235,8 @@ stix_make_id(const char *kind, const char *seed, char out[STIX_ID_MAX])
 	    hex + 12, hex + 16, hex + 20);
 	rc = 0;
 out:
-	util_buf_fini(&b);
+	if (buf != small)
+		free(buf);
 	return rc;
 }
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 
 #include <openssl/evp.h>
 
@@ -46,12 +47,26 @@ util_unhex(const char *s, unsigned char *out, size_t n)
 	return s[2 * n] == '\0' ? 0 : -1;
 }
 
+/* OpenSSL 3 looks the algorithm up on every EVP_sha256() digest; fetching it once makes
+ * the many short digests (record ids, STIX ids, key hashes) several times cheaper. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int
 util_sha256(const void *data, size_t len, unsigned char out[UTIL_SHA256_LEN])
 {
 	unsigned int n = 0;
+	const EVP_MD *md;
 
-	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != UTIL_SHA256_LEN)
+	pthread_once(&sha256_once, sha256_fetch);
+	md = sha256_md ? sha256_md : EVP_sha256();
+	if (EVP_Digest(data, len, out, &n, md, NULL) != 1 || n != UTIL_SHA256_LEN)
 		return -1;
 	return 0;
 }
