@@ -23,3 +23,13 @@ tests_test_dns_LDADD = observer/libobsbase.a $(UTIL_LIBS) $(CARES_LIBS)
 EXTRA_DIST += tests/data/robots/cases.tsv tests/data/robots/rfc-simple.txt \
 	tests/data/robots/rfc-longest.txt tests/data/robots/merged.txt \
 	tests/data/robots/bom-crlf.txt
+
+# observer: the cycle (DNS, ping, robots.txt, GET under concurrency and host spacing) and
+# change events, behind observer/observer.h; node/ links OBSERVER_LIBS.
+noinst_LIBRARIES += observer/libobserver.a
+observer_libobserver_a_SOURCES = observer/observer.h observer/obs_cycle.c \
+	observer/obs_events.c
+observer_libobserver_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+OBSERVER_LIBS = observer/libobserver.a observer/libobshttp.a observer/libobsbase.a \
+	$(UTIL_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(MAGIC_LIBS) $(FUZZY_LIBS) $(CARES_LIBS) \
+	$(JANSSON_LIBS) -lpthread

@@ -903,6 +903,13 @@ obs_hop_done(struct obs_http *h, struct obs_req *q, CURLcode code)
 	}
 	if (strncasecmp(q->visited ? q->visited[q->nvisited - 1] : q->url, "https:", 6) == 0)
 		obs_tls_fingerprint(q);
+	{
+		char *ip = NULL;
+
+		q->res.primary_ip[0] = '\0';
+		if (curl_easy_getinfo(q->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL)
+			snprintf(q->res.primary_ip, sizeof(q->res.primary_ip), "%s", ip);
+	}
 
 	if (q->oom)
 		return -1;

@@ -80,6 +80,8 @@ struct obs_http_result {
 	char *ssdeep;       /* ssdeep of the kept body; NULL if it failed */
 	char *tls_sha256;   /* hex SHA-256 of the peer certificate (DER); NULL without TLS */
 	int64_t elapsed_ms; /* from the start (name lookup included) to the end, all hops */
+	char primary_ip[64]; /* numeric address the last hop connected to (the proxy's with a
+			      * proxy); "" when no connection was made */
 	enum obs_http_error error;
 	char error_detail[256]; /* human text when error != OBS_HTTP_ERR_NONE, else "" */
 	const char *body;   /* only with OBS_HTTP_KEEP_BODY: the kept body, NUL-terminated */
