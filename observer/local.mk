@@ -33,3 +33,9 @@ observer_libobserver_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 OBSERVER_LIBS = observer/libobserver.a observer/libobshttp.a observer/libobsbase.a \
 	$(UTIL_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(MAGIC_LIBS) $(FUZZY_LIBS) $(CARES_LIBS) \
 	$(JANSSON_LIBS) -lpthread
+
+check_PROGRAMS += tests/test_observer
+TESTS += tests/test_observer
+tests_test_observer_SOURCES = tests/test_observer.c
+tests_test_observer_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+tests_test_observer_LDADD = $(OBSERVER_LIBS)
