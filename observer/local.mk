@@ -39,3 +39,7 @@ TESTS += tests/test_observer
 tests_test_observer_SOURCES = tests/test_observer.c
 tests_test_observer_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_test_observer_LDADD = $(OBSERVER_LIBS)
+
+# Integration: observe --once, probe and run through the built binary against the farm.
+TESTS += tests/test_observe.sh
+EXTRA_DIST += tests/test_observe.sh
