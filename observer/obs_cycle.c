@@ -429,6 +429,24 @@ cyc_ping_json(struct cycle *c, const struct cyc_target *t)
 	    p->ttl >= 0 ? json_integer(p->ttl) : json_null());
 }
 
+/* Frees what a target held for its record once the record is out: a cycle's memory then
+ * follows the requests in flight, not the number of targets. */
+static void
+cyc_target_release(struct cyc_target *t)
+{
+	free(t->key);
+	free(t->url);
+	free(t->path);
+	free(t->origin);
+	t->key = t->url = t->path = t->origin = NULL;
+	json_decref(t->ipv4);
+	json_decref(t->ipv6);
+	json_decref(t->robots);
+	json_decref(t->http);
+	json_decref(t->error);
+	t->ipv4 = t->ipv6 = t->robots = t->http = t->error = NULL;
+}
+
 /* Builds and hands over the record of a finished target. */
 static void
 cyc_emit(struct cycle *c, struct cyc_target *t)
@@ -462,6 +480,7 @@ cyc_emit(struct cycle *c, struct cyc_target *t)
 	if (c->cb(rec, c->cbarg) != 0)
 		goto fail;
 	json_decref(rec);
+	cyc_target_release(t);
 	return;
 fail:
 	json_decref(rec);
@@ -1009,8 +1028,14 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 		cyc_finish(c, t, kind, kind ? res->error_detail : NULL);
 	}
 	free(q);
-	if (h->next < h->ntargets && !h->queued)
+	if (h->next < h->ntargets && !h->queued) {
 		cyc_heap_push(c, t->hidx);
+	} else if (h->next >= h->ntargets) {
+		for (size_t o = 0; o < h->norigins; o++) {
+			free(h->origins[o].body);
+			h->origins[o].body = NULL;
+		}
+	}
 }
 
 static int
@@ -1175,16 +1200,8 @@ out:
 
 		if (!t->emitted)
 			st->skipped++;
-		free(t->key);
-		free(t->url);
+		cyc_target_release(t);
 		free(t->host);
-		free(t->path);
-		free(t->origin);
-		json_decref(t->ipv4);
-		json_decref(t->ipv6);
-		json_decref(t->robots);
-		json_decref(t->http);
-		json_decref(t->error);
 	}
 	for (size_t i = 0; i < c.nhosts; i++) {
 		for (size_t o = 0; o < c.hosts[i].norigins; o++) {

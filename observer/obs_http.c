@@ -627,6 +627,10 @@ obs_req_start(struct obs_req *q)
 	/* Each observation is a connection of its own, as the malware would open it. */
 	SET(CURLOPT_FORBID_REUSE, 1L);
 	SET(CURLOPT_FRESH_CONNECT, 1L);
+	/* Every request looks its name up afresh: a cached answer would hide a changed
+	 * address, and libcurl walks its whole cache on each lookup, which with thousands of
+	 * hosts costs more than the lookups. */
+	SET(CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	/* C2 servers' certificates are recorded, not trusted or judged. */
 	SET(CURLOPT_SSL_VERIFYPEER, 0L);
 	SET(CURLOPT_SSL_VERIFYHOST, 0L);
