@@ -546,10 +546,12 @@ node_record_print(const json_t *rec, FILE *fp)
 	fprintf(fp, "observed  %s from %s (%s)\n", jstr(rec, "observed_at"), jstr(rec, "node"),
 	    jstr(rec, "vantage"));
 	fprintf(fp, "addresses");
-	json_array_foreach(json_object_get(t, "ipv4"), i, v)
+	json_array_foreach(json_object_get(t, "ipv4"), i, v) {
 		fprintf(fp, " %s", json_string_value(v));
-	json_array_foreach(json_object_get(t, "ipv6"), i, v)
+	}
+	json_array_foreach(json_object_get(t, "ipv6"), i, v) {
 		fprintf(fp, " %s", json_string_value(v));
+	}
 	fprintf(fp, "\nport      %lld\n", (long long)json_integer_value(json_object_get(t, "port")));
 	if (json_is_object(p))
 		fprintf(fp, "ping      %lld sent, %lld received, %.0f%% loss, rtt %.2f ms\n",
@@ -573,8 +575,9 @@ node_record_print(const json_t *rec, FILE *fp)
 		    (long long)json_integer_value(json_object_get(h, "size")),
 		    json_is_true(json_object_get(h, "truncated")) ? " (truncated)" : "",
 		    (long long)json_integer_value(json_object_get(h, "elapsed_ms")));
-		json_array_foreach(json_object_get(h, "redirects"), i, v)
+		json_array_foreach(json_object_get(h, "redirects"), i, v) {
 			fprintf(fp, "redirect  %s\n", json_string_value(v));
+		}
 		if (json_is_string(json_object_get(h, "location")))
 			fprintf(fp, "location  %s\n", jstr(h, "location"));
 		fprintf(fp, "sha256    %s\nfiletype  %s\nssdeep    %s\n", jstr(h, "sha256"),

@@ -236,7 +236,7 @@ cyc_target_init(struct cycle *c, struct cyc_target *t, const json_t *src)
 	const char *dom = json_string_value(json_object_get(src, "domain"));
 	const char *ip = json_string_value(json_object_get(src, "ip"));
 	json_int_t port = json_integer_value(json_object_get(src, "port"));
-	char key[CYC_KEY_MAX];
+	char key[CYC_KEY_MAX] = "";
 
 	t->src = src;
 	t->dns_idx = t->ping_idx = -1;

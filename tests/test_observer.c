@@ -519,9 +519,10 @@ test_concurrency(void)
 	ok(el < 3000 + 500, "hostile targets: robots and GET bounded by the timeout (%lld ms)",
 	    (long long)el);
 	is_int(json_array_size(recs), 3, "hostile targets: one record each");
-	json_array_foreach(recs, i, r)
+	json_array_foreach(recs, i, r) {
 		ok(s_at(r, "error", "kind") != NULL, "hostile %zu: error %s", i,
 		    s_at(r, "error", "kind") ? s_at(r, "error", "kind") : "(none)");
+	}
 	json_decref(recs);
 }
 
