@@ -293,6 +293,7 @@ struct obs_run {
 /* The last record before `until` that this node made of the destination. */
 struct prev_find {
 	const char *node;
+	char needle[300]; /* "node":"ID" as compact JSON writes it; "" when ID needs escaping */
 	json_t *rec;
 };
 
@@ -300,10 +301,14 @@ static int
 prev_cb(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
 {
 	struct prev_find *f = arg;
-	json_t *r = json_loadb(json, len, 0, NULL);
+	json_t *r = NULL;
 
 	(void)label;
 	(void)id;
+	/* Most records of a busy destination come from peers: skip them before parsing. */
+	if (f->needle[0] && memmem(json, len, f->needle, strlen(f->needle)) == NULL)
+		return 0;
+	r = json_loadb(json, len, 0, NULL);
 	if (r == NULL)
 		return 0;
 	const char *node = json_string_value(json_object_get(r, "node"));
@@ -345,7 +350,8 @@ obs_flush(struct obs_run *r)
 	json_array_foreach(r->batch, i, rec) {
 		struct store_obs *o = &r->obs[r->nobs];
 		char why[256];
-		struct prev_find f = {r->c->node.id, NULL};
+		struct prev_find f = {r->c->node.id, "", NULL};
+		int64_t window = 3 * r->c->observer.interval_us;
 
 		if (node_record_keys(rec, &o->threat_id, &o->target_key, &o->observed_us, o->id,
 			why, sizeof(why)) != 0) {
@@ -358,8 +364,19 @@ obs_flush(struct obs_run *r)
 		o->json = r->texts[r->nobs];
 		o->len = strlen(o->json);
 		r->nobs++;
-		if (store_scan_obs(r->s, o->threat_id, o->target_key, INT64_MIN, o->observed_us,
-			prev_cb, &f, &err) != STORE_OK) {
+		if (strpbrk(f.node, "\"\\/") == NULL)
+			snprintf(f.needle, sizeof(f.needle), "\"node\":\"%.280s\"", f.node);
+		/* The previous record is normally one interval back: look there first, and
+		 * through the whole history only when it is not. */
+		if (window < 86400LL * 1000000)
+			window = 86400LL * 1000000;
+		int rc = store_scan_obs(r->s, o->threat_id, o->target_key, o->observed_us - window,
+		    o->observed_us, prev_cb, &f, &err);
+		if (rc == STORE_OK && f.rec == NULL)
+			rc = store_scan_obs(r->s, o->threat_id, o->target_key, INT64_MIN,
+			    o->observed_us - window, prev_cb, &f, &err);
+		if (rc != STORE_OK) {
+			json_decref(f.rec);
 			node_log(NODE_LOG_ERROR, "reading the previous record: %s", err.msg);
 			goto out;
 		}

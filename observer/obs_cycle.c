@@ -739,6 +739,21 @@ cyc_heap_pop(struct cycle *c)
 	return top;
 }
 
+/*
+ * The politeness key of a target: the address it resolved to (the first), so that many
+ * names on one server share its spacing; the host name when nothing was resolved (behind
+ * a proxy).
+ */
+static const char *
+cyc_host_key(const struct cyc_target *t)
+{
+	if (json_array_size(t->ipv4))
+		return json_string_value(json_array_get(t->ipv4, 0));
+	if (json_array_size(t->ipv6))
+		return json_string_value(json_array_get(t->ipv6, 0));
+	return t->host;
+}
+
 /* Groups the targets still to probe by host and by origin. */
 static int
 cyc_group(struct cycle *c)
@@ -764,10 +779,11 @@ cyc_group(struct cycle *c)
 
 		if (t->skip || t->finished)
 			continue;
-		for (const char *p = t->host; *p; p++)
+		const char *hk = cyc_host_key(t);
+		for (const char *p = hk; *p; p++)
 			hv = hv * 33 + (unsigned char)*p;
 		for (s = hv & (hsize - 1); slots[s] != SIZE_MAX; s = (s + 1) & (hsize - 1))
-			if (strcmp(c->hosts[slots[s]].name, t->host) == 0)
+			if (strcmp(c->hosts[slots[s]].name, hk) == 0)
 				break;
 		if (slots[s] == SIZE_MAX) {
 			if (c->nhosts == cap) {
@@ -779,7 +795,7 @@ cyc_group(struct cycle *c)
 				cap = nc;
 			}
 			memset(&c->hosts[c->nhosts], 0, sizeof(c->hosts[0]));
-			if ((c->hosts[c->nhosts].name = strdup(t->host)) == NULL)
+			if ((c->hosts[c->nhosts].name = strdup(hk)) == NULL)
 				goto out;
 			slots[s] = c->nhosts++;
 		}

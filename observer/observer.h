@@ -40,9 +40,10 @@ struct obs_config {
 	const char *node_id;        /* required: the record's "node" */
 	const char *vantage;        /* the record's "vantage"; NULL: node_id */
 	unsigned concurrency;       /* HTTP requests in flight at once; 0: 256 */
-	int64_t host_spacing_us;    /* least time from the end of one request to a host (its
-				     * name or address) to the start of the next, robots.txt
-				     * included */
+	int64_t host_spacing_us;    /* least time from the end of one request to a host to
+				     * the start of the next, robots.txt included; a host is
+				     * the first address a target resolved to (so names sharing
+				     * a server share its spacing), else its name */
 	const char *user_agent;     /* for targets without their own; NULL: none sent */
 	const char *accept_encoding; /* NULL: none */
 	int64_t connect_timeout_us, timeout_us; /* 0: 10 s, 30 s */

@@ -131,6 +131,21 @@ is "$?" 2 "probe without a target exits 2"
 "$C" observe -c node.conf > /dev/null 2>&1
 is "$?" 2 "observe without --once exits 2"
 
+# --- targets_file is re-imported at each cycle
+cat > t2.csv <<EOF
+threat_id,ip,domain,url,port,report_date,malware_sha256,file_type,summary,user_agent
+FILE,,,$base/gate.php,,,,,,
+EOF
+sed 's/^data_dir = data/data_dir = data2/; s/^\[observer\]/[observer]\ntargets_file = t2.csv/' \
+	node.conf > node2.conf
+out=$("$C" observe --once -c node2.conf 2>/dev/null); rc=$?
+is "$rc" 0 "observe --once with targets_file"
+has "$out" "1 target observed" "observes the file's target"
+has "$("$C" targets -c node2.conf)" "FILE" "which is stored as a target"
+out=$("$C" observe --once --threat-id NONE -c node.conf 2>&1); rc=$?
+is "$rc" 0 "observe --once for a threat ID without targets exits 0"
+has "$out" "no targets to observe" "and says so"
+
 # --- the daemon
 sed -i 's/^log_level = info/log_level = debug/; s/^\[observer\]/[observer]\ninterval = 1s/' node.conf
 "$C" run -c node.conf 2> run.log &

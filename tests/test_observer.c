@@ -246,6 +246,8 @@ write_script(void)
 	    "listen x2 127.0.0.22 0\n"
 	    "listen x3 127.0.0.23 0\n"
 	    "listen r5 127.0.0.31 0\n"
+	    "listen px 127.0.0.41 0\n"
+	    "listen sa 127.0.0.42 0\n"
 	    "rule a /robots.txt * page type=text/plain "
 	    "body=\"User-agent: *\\nDisallow: /private\\n\\nUser-agent: Strict\\nDisallow: /\\n\"\n"
 	    "rule a /page * page server=nginx type=text/html body=\"<html>observed</html>\"\n"
@@ -263,7 +265,10 @@ write_script(void)
 	    "rule x2 * * huge size=2G\n"
 	    "rule x3 * * garbage\n"
 	    "rule r5 /robots.txt * page status=503 reason=Unavailable body=down\n"
-	    "rule r5 * * page body=never\n");
+	    "rule r5 * * page body=never\n"
+	    "rule px * * page server=farm-proxy body=via-proxy\n"
+	    "rule sa * * page from=127.0.0.9 body=from-nine\n"
+	    "rule sa * * page status=403 reason=Forbidden body=other\n");
 	fclose(f);
 }
 
@@ -468,6 +473,53 @@ test_spacing(void)
 	    "host_spacing holds between the GETs (%lld, %lld us)", (long long)(t[1] - t[0]),
 	    (long long)(t[2] - t[1]));
 	ok(el >= 900, "robots + 3 GETs to one host take 3 spacings (%lld ms)", (long long)el);
+	json_decref(recs);
+}
+
+/* Vantage options (proxy, source address) and spacing by server address. */
+static void
+test_vantage(void)
+{
+	struct obs_config cfg = base_config();
+	struct obs_cycle_stats st;
+	char targets[1024], proxy[128], key[128];
+	json_t *recs, *r, *r2;
+	int rc;
+
+	snprintf(proxy, sizeof(proxy), "http://%s:%d", lst("px")->addr, lst("px")->port);
+	cfg.proxy = proxy;
+	cfg.ping_count = 1;
+	recs = cycle(&cfg, "[{\"threat_id\":\"V\",\"domain\":\"c2.invalid\"}]", &st, &rc);
+	r = json_array_get(recs, 0);
+	is_str(s_at(r, "http", "server"), "farm-proxy", "proxy: the GET went through it");
+	is_int(json_array_size(json_object_get(json_object_get(r, "target"), "ipv4")), 0,
+	    "proxy: no local DNS (the proxy resolves)");
+	ok(is_null(r, "ping", NULL), "proxy: ping null");
+	has_str(st.note, "proxy", "proxy: the note says why ping was skipped");
+	json_decref(recs);
+
+	cfg = base_config();
+	cfg.source_address = "127.0.0.9";
+	snprintf(targets, sizeof(targets), "[{\"threat_id\":\"V\",\"url\":\"%s\"}]",
+	    url("sa", "/"));
+	recs = cycle(&cfg, targets, &st, &rc);
+	r = json_array_get(recs, 0);
+	is_int(i_at(r, "http", "status"), 200, "source_address: requests leave from it");
+	json_decref(recs);
+
+	cfg = base_config();
+	cfg.host_spacing_us = 300000;
+	snprintf(key, sizeof(key), "localhost:%d", lst("a")->port);
+	snprintf(targets, sizeof(targets),
+	    "[{\"threat_id\":\"V\",\"url\":\"%s\"},"
+	    " {\"threat_id\":\"V\",\"domain\":\"localhost\",\"port\":%d}]",
+	    url("a", "/page"), lst("a")->port);
+	recs = cycle(&cfg, targets, &st, &rc);
+	r = find(recs, url("a", "/page"));
+	r2 = find(recs, key);
+	ok(r && r2 && llabs(when(r) - when(r2)) >= 300000,
+	    "a name and an address of one server share its spacing (%lld us)",
+	    r && r2 ? (long long)llabs(when(r) - when(r2)) : -1LL);
 	json_decref(recs);
 }
 
@@ -683,6 +735,7 @@ main(void)
 	test_basic();
 	test_policy();
 	test_spacing();
+	test_vantage();
 	test_concurrency();
 	test_ping_and_stop();
 	curl_global_cleanup();
