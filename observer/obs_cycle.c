@@ -1054,6 +1054,24 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 	}
 }
 
+/* Redirects are followed only to hosts that are not excluded. */
+static int
+cyc_follow(const char *url, void *arg)
+{
+	struct cycle *c = arg;
+	char *host = NULL, *origin = NULL, *path = NULL;
+	int port, ok;
+
+	if (c->nexclude == 0)
+		return 1;
+	ok = cyc_split_url(url, &host, &port, &origin, &path) == 0 &&
+	    cyc_excluded(c, host) == NULL;
+	free(host);
+	free(origin);
+	free(path);
+	return ok;
+}
+
 static int
 cyc_http_phase(struct cycle *c)
 {
@@ -1072,6 +1090,8 @@ cyc_http_phase(struct cycle *c)
 	ho.source_address = cfg->source_address;
 	ho.max_inflight = conc;
 	ho.allow_private = cfg->allow_private;
+	ho.follow = cyc_follow;
+	ho.follow_arg = c;
 	c->http = obs_http_new(&ho, c->err, c->errlen);
 	if (c->http == NULL)
 		return -1;

@@ -77,6 +77,8 @@ struct obs_http {
 	int max_redirects;
 	size_t max_inflight;
 	int allow_private;
+	int (*follow)(const char *url, void *arg);
+	void *follow_arg;
 
 	struct obs_req *queue_head, *queue_tail;
 	size_t queued;
@@ -410,6 +412,8 @@ obs_http_new(const struct obs_http_opts *opts, char *err, size_t errlen)
 	h->max_redirects = opts->max_redirects;
 	h->max_inflight = opts->max_inflight > 0 ? opts->max_inflight : OBS_HTTP_DEFAULT_INFLIGHT;
 	h->allow_private = opts->allow_private;
+	h->follow = opts->follow;
+	h->follow_arg = opts->follow_arg;
 	h->multi = curl_multi_init();
 	if (h->multi == NULL) {
 		obs_seterr(err, errlen, "obs_http_new: curl_multi_init failed");
@@ -868,6 +872,8 @@ obs_next_hop(struct obs_http *h, struct obs_req *q)
 		    next);
 		return NULL;
 	}
+	if (h->follow != NULL && !h->follow(next, h->follow_arg))
+		return NULL;
 	for (size_t i = 0; i < q->nvisited; i++) {
 		if (strcmp(q->visited[i], next) == 0) {
 			obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "redirect loop back to %s", next);

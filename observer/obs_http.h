@@ -44,6 +44,14 @@ struct obs_http_opts {
 	const char *source_address;  /* CURLOPT_INTERFACE syntax; NULL: the system's choice */
 	size_t max_inflight;         /* requests running at once; 0: 64 */
 	int allow_private;           /* 0: refuse connections to non-public addresses (below) */
+	/*
+	 * Asked before a redirect is followed, with the absolute URL of the next hop; returns
+	 * 1 to follow, 0 to stop there: the redirect answer is then the result, as with
+	 * max_redirects 0 (no error). NULL: every hop is followed. Called from inside
+	 * obs_http_perform.
+	 */
+	int (*follow)(const char *url, void *arg);
+	void *follow_arg;
 };
 
 /*

@@ -253,6 +253,8 @@ write_script(void)
 	    "rule a /page * page server=nginx type=text/html body=\"<html>observed</html>\"\n"
 	    "rule a /moved * page status=302 reason=Found location=http://{a}/page\n"
 	    "rule a /ua * page ua=Special body=special-agent\n"
+	    "rule a /toexcluded * page status=302 reason=Found "
+	    "location=http://www.excluded.example/landing\n"
 	    "rule a /ua * page status=403 reason=Forbidden body=no\n"
 	    "rule b * * page body=b\n"
 	    "rule h1 * * hold\n"
@@ -440,6 +442,19 @@ test_policy(void)
 	is_int(st.excluded, 2, "stats: excluded");
 	is_int(st.private_refused, 2, "stats: private refused");
 	is_int(st.requests + st.robots_fetched, 0, "no request was sent");
+	json_decref(recs);
+
+	cfg.allow_private = 1;
+	snprintf(targets, sizeof(targets), "[{\"threat_id\":\"P\",\"url\":\"%s\"}]",
+	    url("a", "/toexcluded"));
+	recs = cycle(&cfg, targets, &st, &rc);
+	r = json_array_get(recs, 0);
+	is_int(i_at(r, "http", "status"), 302, "a redirect to an excluded domain is not followed");
+	is_str(s_at(r, "http", "location"), "http://www.excluded.example/landing",
+	    "its Location is recorded");
+	is_int(json_array_size(json_object_get(json_object_get(r, "http"), "redirects")), 0,
+	    "and no hop was made");
+	ok(is_null(r, "error", NULL), "which is not an error");
 	json_decref(recs);
 
 	cfg.exclude_file = "/nonexistent/exclude.txt";
