@@ -57,9 +57,10 @@ struct node_observe_sum {
 
 /*
  * One cycle over the stored targets (of threat_id, or all with NULL): targets_file is
- * re-imported first when set, records are stored in batches as they complete, change
- * events stored and handed to hooks (may be NULL). `progress`: show progress on a
- * terminal. Returns 0, 1 when there was nothing to observe, or -1 after logging why.
+ * re-imported first when set; records are stored as they complete, in batches (256
+ * records or 2 s); change events are stored and handed to hooks (may be NULL).
+ * `progress`: show progress on a terminal. Returns 0, 1 when there was nothing to
+ * observe, or -1 after logging why.
  */
 int node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hooks,
     const char *threat_id, volatile sig_atomic_t *stop, int progress,

@@ -26,6 +26,7 @@
 extern char **environ;
 
 #define NODE_OBS_BATCH 256
+#define NODE_OBS_FLUSH_US 2000000 /* a batch waits at most this long to be stored */
 
 /* ------------------------------------------------------------------ logging */
 
@@ -288,6 +289,7 @@ struct obs_run {
 	int results[NODE_OBS_BATCH];
 	int failed;
 	int progress;
+	int64_t last_flush_us;
 };
 
 /* The last record before `until` that this node made of the destination. */
@@ -430,9 +432,16 @@ obs_record(json_t *rec, void *arg)
 {
 	struct obs_run *r = arg;
 
+	int64_t now = util_now_us();
+
 	if (json_array_append(r->batch, rec) != 0)
 		return -1;
-	if (json_array_size(r->batch) >= NODE_OBS_BATCH && obs_flush(r) != 0) {
+	if (r->last_flush_us == 0)
+		r->last_flush_us = now;
+	if (json_array_size(r->batch) < NODE_OBS_BATCH && now - r->last_flush_us < NODE_OBS_FLUSH_US)
+		return 0;
+	r->last_flush_us = now;
+	if (obs_flush(r) != 0) {
 		r->failed = 1;
 		return -1;
 	}
