@@ -97,7 +97,7 @@ run_observe(int argc, char **argv)
 	printf("%s\n", line);
 	ret = rc == 0 && !sum.st.aborted ? CLI_OK : CLI_FAIL;
 out:
-	node_hooks_free(hooks); /* waits for the hooks of this cycle, each bounded */
+	node_hooks_free(hooks, 1); /* waits for the hooks of this cycle, each bounded */
 	store_close(s);
 	conf_free(c);
 	return ret;

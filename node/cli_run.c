@@ -123,7 +123,7 @@ observer_start(struct node_daemon *d, struct node_component *self)
 	}
 	self->state = oc;
 	if (pthread_create(&oc->thread, NULL, observer_main, d) != 0) {
-		node_hooks_free(oc->hooks);
+		node_hooks_free(oc->hooks, 0);
 		free(oc);
 		self->state = NULL;
 		return -1;
@@ -140,7 +140,8 @@ observer_stop(struct node_daemon *d, struct node_component *self)
 	if (oc == NULL)
 		return;
 	pthread_join(oc->thread, NULL);
-	node_hooks_free(oc->hooks);
+	/* A stopping daemon waits for the running hook only; the events are stored. */
+	node_hooks_free(oc->hooks, 0);
 	free(oc);
 	self->state = NULL;
 }

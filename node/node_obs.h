@@ -44,9 +44,10 @@ struct node_hooks *node_hooks_new(const char *cmd, int timeout_ms);
 /* Queues one event (the text is copied). NULL runner: nothing happens. */
 void node_hooks_push(struct node_hooks *h, const char *json);
 
-/* Runs the events still queued (each still bounded by the timeout), stops the thread and
- * frees the runner. NULL is a no-op. */
-void node_hooks_free(struct node_hooks *h);
+/* Stops the thread and frees the runner. With `drain` the events still queued run first
+ * (each bounded by the timeout); without, they are dropped (and counted in the log) and
+ * only the hook already running is waited for. NULL is a no-op. */
+void node_hooks_free(struct node_hooks *h, int drain);
 
 struct node_observe_sum {
 	struct obs_cycle_stats st;

@@ -258,15 +258,26 @@ node_hooks_push(struct node_hooks *h, const char *json)
 }
 
 void
-node_hooks_free(struct node_hooks *h)
+node_hooks_free(struct node_hooks *h, int drain)
 {
+	size_t dropped = 0;
+
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&h->mu);
+	if (!drain) {
+		for (; h->n > 0; h->n--, dropped++) {
+			free(h->queue[h->head]);
+			h->head = (h->head + 1) % NODE_HOOK_QUEUE;
+		}
+	}
 	h->stopping = 1;
 	pthread_cond_signal(&h->cv);
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->thread, NULL);
+	if (dropped)
+		node_log(NODE_LOG_WARN, "hook %s: stopping, %zu event%s not handed over", h->cmd,
+		    dropped, dropped == 1 ? "" : "s");
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv);
 	free(h->cmd);
