@@ -515,7 +515,7 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 	}
 	if (c->observer.targets_file != NULL) {
 		struct util_buf errors;
-		struct node_put_stats ps;
+		struct node_put_stats ps = {0, 0, 0};
 		json_t *targets = NULL;
 		size_t nerr = 0;
 
