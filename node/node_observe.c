@@ -598,14 +598,19 @@ node_record_print(const json_t *rec, FILE *fp)
 		    json_number_value(json_object_get(p, "rtt_avg_ms")));
 	else
 		fprintf(fp, "ping      not run\n");
-	if (json_is_object(rb))
+	if (json_is_object(rb) && json_is_integer(json_object_get(rb, "status")))
 		fprintf(fp, "robots    status %lld, %s, %s\n",
 		    (long long)json_integer_value(json_object_get(rb, "status")),
 		    json_is_true(json_object_get(rb, "present")) ? "present" : "absent",
 		    json_is_true(json_object_get(rb, "allowed")) ? "allowed" : "disallowed");
+	else if (json_is_object(rb))
+		fprintf(fp, "robots    no answer\n");
 	else
 		fprintf(fp, "robots    not fetched\n");
-	if (json_is_object(h)) {
+	if (json_is_object(h) && !json_is_integer(json_object_get(h, "status"))) {
+		fprintf(fp, "http      no answer after %lld ms\n",
+		    (long long)json_integer_value(json_object_get(h, "elapsed_ms")));
+	} else if (json_is_object(h)) {
 		fprintf(fp, "http      %lld %s, %s, server %s, %lld bytes%s, %lld ms\n",
 		    (long long)json_integer_value(json_object_get(h, "status")), jstr(h, "reason"),
 		    jstr(h, "content_type"), jstr(h, "server"),
