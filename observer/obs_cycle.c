@@ -36,7 +36,7 @@ struct cyc_origin {
 	char *body;
 	size_t len;
 	const char *error_kind; /* static name, when no answer */
-	char detail[256];
+	char *detail;           /* with error_kind (kept off the struct: one per origin) */
 };
 
 struct cyc_host {
@@ -926,7 +926,8 @@ cyc_host_next(struct cycle *c, size_t hi)
 				t->robots = cyc_robots_json(o, 0);
 				h->next++;
 				char detail[300];
-				snprintf(detail, sizeof(detail), "robots.txt: %s", o->detail);
+				snprintf(detail, sizeof(detail), "robots.txt: %.250s",
+				    o->detail ? o->detail : "");
 				cyc_finish(c, t, o->error_kind, detail);
 				continue;
 			}
@@ -1025,7 +1026,7 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 			o->error_kind = obs_http_error_name(res->error);
 			if (o->error_kind == NULL)
 				o->error_kind = "protocol";
-			snprintf(o->detail, sizeof(o->detail), "%s", res->error_detail);
+			o->detail = strdup(res->error_detail);
 		} else if (res->status >= 200 && res->status < 300 && res->body) {
 			o->body = malloc(res->size + 1);
 			if (o->body) {
@@ -1243,6 +1244,7 @@ out:
 		for (size_t o = 0; o < c.hosts[i].norigins; o++) {
 			free(c.hosts[i].origins[o].origin);
 			free(c.hosts[i].origins[o].body);
+			free(c.hosts[i].origins[o].detail);
 		}
 		free(c.hosts[i].origins);
 		free(c.hosts[i].targets);

@@ -536,6 +536,17 @@ test_vantage(void)
 	    "a name and an address of one server share its spacing (%lld us)",
 	    r && r2 ? (long long)llabs(when(r) - when(r2)) : -1LL);
 	json_decref(recs);
+	cfg = base_config();
+	recs = cycle(&cfg, "[{\"threat_id\":\"V\",\"url\":\"http://127.0.0.1:1/gate\"}]", &st,
+	    &rc);
+	r = json_array_get(recs, 0);
+	is_str(s_at(r, "error", "kind"), "refused", "nothing listening: error refused");
+	has_str(s_at(r, "error", "detail"), "robots.txt", "found when fetching robots.txt");
+	ok(is_null(r, "robots", "status"), "robots.status null without an answer");
+	is_str(s_at(json_object_get(r, "robots"), "error", "kind"), "refused",
+	    "robots.error says why");
+	ok(is_null(r, "http", NULL), "and no GET was sent");
+	json_decref(recs);
 }
 
 static void
