@@ -1,9 +1,8 @@
 /*
- * run: the daemon. It is a small set of components, each started in order and stopped
- * in reverse order on SIGTERM or SIGINT: today the observer (cycles on the anchored
- * schedule); the TAXII server and peer polling join as further components with the same
- * start/stop pair. Signals are taken by the main thread alone (sigwait), so components
- * never see them: they watch the daemon's stop flag and condition variable.
+ * run: the daemon (node/node_daemon.h): components started in order, stopped in reverse
+ * on SIGTERM or SIGINT, which only the main thread takes (sigwait). Today the observer
+ * component (cycles on the anchored schedule); the TAXII server and peer polling are added
+ * in run_run with node_daemon_add, each with its start/stop pair.
  */
 #include "config.h"
 
@@ -19,36 +18,15 @@
 
 #include "conf/conf.h"
 #include "node/cli.h"
+#include "node/node_daemon.h"
 #include "node/node_obs.h"
 #include "store/store.h"
 #include "util/util.h"
 
-#define NODE_MAX_COMPONENTS 8
 #define NODE_HOOK_TIMEOUT_MS 10000
 
-struct node_daemon;
-
-struct node_component {
-	const char *name;
-	int (*start)(struct node_daemon *d, struct node_component *self); /* 0 or -1 */
-	void (*stop)(struct node_daemon *d, struct node_component *self); /* joins */
-	void *state;
-	int started;
-};
-
-struct node_daemon {
-	const struct conf *c;
-	struct store *s;
-	volatile sig_atomic_t stop; /* set once, by the main thread */
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* broadcast when stop is set */
-	struct node_component comps[NODE_MAX_COMPONENTS];
-	size_t ncomps;
-};
-
-/* Sleeps until real time `until_us` or the daemon stops. Returns 1 when stopping. */
-static int
-daemon_sleep_until(struct node_daemon *d, int64_t until_us)
+int
+node_daemon_sleep_until(struct node_daemon *d, int64_t until_us)
 {
 	struct timespec ts = {(time_t)(until_us / 1000000), (long)(until_us % 1000000) * 1000};
 	int stopping;
@@ -93,7 +71,7 @@ observer_main(void *arg)
 		}
 		util_time_format(next, 0, when);
 		node_log(NODE_LOG_DEBUG, "observer: next cycle at %s", when);
-		if (daemon_sleep_until(d, next))
+		if (node_daemon_sleep_until(d, next))
 			break;
 		node_log(NODE_LOG_INFO, "observer: cycle starts");
 		rc = node_observe_cycle(c, d->s, oc ? oc->hooks : NULL, NULL, &d->stop, 0, &sum);
@@ -148,8 +126,8 @@ observer_stop(struct node_daemon *d, struct node_component *self)
 
 /* ------------------------------------------------------------------ the daemon */
 
-static int
-daemon_add(struct node_daemon *d, const char *name,
+int
+node_daemon_add(struct node_daemon *d, const char *name,
     int (*start)(struct node_daemon *, struct node_component *),
     void (*stop)(struct node_daemon *, struct node_component *))
 {
@@ -241,7 +219,7 @@ run_run(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (c->observer.enabled)
-		daemon_add(&d, "observer", observer_start, observer_stop);
+		node_daemon_add(&d, "observer", observer_start, observer_stop);
 	else
 		node_log(NODE_LOG_INFO, "observer: disabled ([observer] enabled = false)");
 	if (daemon_start(&d) != 0) {
