@@ -29,10 +29,10 @@ EXTRA_DIST += tests/data/robots/cases.tsv tests/data/robots/rfc-simple.txt \
 noinst_LIBRARIES += observer/libobserver.a
 observer_libobserver_a_SOURCES = observer/observer.h observer/obs_cycle.c \
 	observer/obs_events.c
-observer_libobserver_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+observer_libobserver_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(PSL_CFLAGS)
 OBSERVER_LIBS = observer/libobserver.a observer/libobshttp.a observer/libobsbase.a \
 	$(UTIL_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(MAGIC_LIBS) $(FUZZY_LIBS) $(CARES_LIBS) \
-	$(JANSSON_LIBS) -lpthread
+	$(JANSSON_LIBS) $(PSL_LIBS) -lpthread
 
 check_PROGRAMS += tests/test_observer
 TESTS += tests/test_observer

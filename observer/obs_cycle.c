@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <libpsl.h>
+
 #include "observer/obs_dns.h"
 #include "observer/obs_http.h"
 #include "observer/obs_icmp.h"
@@ -80,6 +82,7 @@ struct cycle {
 	size_t inflight;
 	size_t done;
 	char **exclude;
+	unsigned char *exclude_suffix; /* 1: the entry is a public suffix (github.io) */
 	size_t nexclude;
 	struct obs_pinger *pinger;
 	pthread_t ping_thread;
@@ -291,6 +294,8 @@ cyc_exclude_load(struct cycle *c)
 
 	if (c->cfg->exclude_file == NULL)
 		return 0;
+	psl_ctx_t *psl = NULL;
+
 	util_buf_init(&b, CYC_EXCLUDE_MAX);
 	rc = util_read_file(c->cfg->exclude_file, &b);
 	if (rc != 0) {
@@ -317,12 +322,22 @@ cyc_exclude_load(struct cycle *c)
 			if (ne == NULL)
 				goto oom;
 			c->exclude = ne;
+			unsigned char *ns = realloc(c->exclude_suffix, nc);
+			if (ns == NULL)
+				goto oom;
+			c->exclude_suffix = ns;
 			cap = nc;
 		}
 		if ((c->exclude[c->nexclude] = strdup(s)) == NULL)
 			goto oom;
 		for (char *q = c->exclude[c->nexclude]; *q; q++)
 			*q = (char)tolower((unsigned char)*q);
+		/* Under a public suffix every name is someone else's site: excluding
+		 * github.io must not exclude evil.github.io. */
+		if (psl == NULL)
+			psl = psl_latest(NULL);
+		c->exclude_suffix[c->nexclude] = psl != NULL &&
+		    psl_is_public_suffix2(psl, c->exclude[c->nexclude], PSL_TYPE_ANY);
 		c->nexclude++;
 	}
 	ret = 0;
@@ -330,6 +345,7 @@ cyc_exclude_load(struct cycle *c)
 oom:
 	cyc_seterr(c->err, c->errlen, "%s: out of memory", c->cfg->exclude_file);
 out:
+	psl_free(psl);
 	util_buf_fini(&b);
 	return ret;
 }
@@ -347,7 +363,7 @@ cyc_excluded(const struct cycle *c, const char *host)
 
 		if (el > hl || strncmp(host + hl - el, c->exclude[i], el) != 0)
 			continue;
-		if (el == hl || host[hl - el - 1] == '.')
+		if (el == hl || (host[hl - el - 1] == '.' && !c->exclude_suffix[i]))
 			return c->exclude[i];
 	}
 	return NULL;
@@ -1253,6 +1269,7 @@ out:
 	for (size_t i = 0; i < c.nexclude; i++)
 		free(c.exclude[i]);
 	free(c.exclude);
+	free(c.exclude_suffix);
 	free(c.hosts);
 	free(c.heap);
 	free(c.t);

@@ -411,7 +411,7 @@ test_policy(void)
 	int rc;
 
 	f = fopen(exclude_path, "w");
-	fprintf(f, "# benign\nexcluded.example\n  Other.Example.  \n");
+	fprintf(f, "# benign\nexcluded.example\n  Other.Example.  \ngithub.io\n");
 	fclose(f);
 	cfg.exclude_file = exclude_path;
 	cfg.allow_private = 0;
@@ -420,7 +420,9 @@ test_policy(void)
 	    " {\"threat_id\":\"P\",\"domain\":\"other.example\"},"
 	    " {\"threat_id\":\"P\",\"domain\":\"notexcluded.example\"},"
 	    " {\"threat_id\":\"P\",\"url\":\"%s\"},"
-	    " {\"threat_id\":\"P\",\"domain\":\"localhost\"}]",
+	    " {\"threat_id\":\"P\",\"domain\":\"localhost\"},"
+	    " {\"threat_id\":\"P\",\"domain\":\"github.io\"},"
+	    " {\"threat_id\":\"P\",\"domain\":\"evil.github.io\"}]",
 	    url("a", "/page"));
 	recs = cycle(&cfg, targets, &st, &rc);
 	is_int(rc, 0, "policy cycle succeeds");
@@ -439,7 +441,12 @@ test_policy(void)
 	is_str(s_at(r, "error", "kind"), "private-address", "also after DNS (localhost)");
 	is_str(json_string_value(json_array_get(json_object_get(json_object_get(r, "target"),
 	    "ipv4"), 0)), "127.0.0.1", "and the resolved address is recorded");
-	is_int(st.excluded, 2, "stats: excluded");
+	r = find(recs, "github.io");
+	is_str(s_at(r, "error", "kind"), "excluded", "a public suffix listed is excluded itself");
+	r = find(recs, "evil.github.io");
+	is_str(s_at(r, "error", "kind"), "dns",
+	    "but not the sites under it (libpsl: each is someone else's)");
+	is_int(st.excluded, 3, "stats: excluded");
 	is_int(st.private_refused, 2, "stats: private refused");
 	is_int(st.requests + st.robots_fetched, 0, "no request was sent");
 	json_decref(recs);
