@@ -16,3 +16,9 @@ noinst_PROGRAMS += bench/bench_federate
 bench_bench_federate_SOURCES = bench/bench_federate.c
 bench_bench_federate_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) $(JANSSON_CFLAGS)
 bench_bench_federate_LDADD = bench/libbench.a $(NODE_LIBS)
+
+# One observation cycle over N farm targets against curl --parallel on the same URLs.
+noinst_PROGRAMS += bench/bench_observe
+bench_bench_observe_SOURCES = bench/bench_observe.c
+bench_bench_observe_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+bench_bench_observe_LDADD = $(OBSERVER_LIBS) $(STORE_LIBS)

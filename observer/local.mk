@@ -23,3 +23,23 @@ tests_test_dns_LDADD = observer/libobsbase.a $(UTIL_LIBS) $(CARES_LIBS)
 EXTRA_DIST += tests/data/robots/cases.tsv tests/data/robots/rfc-simple.txt \
 	tests/data/robots/rfc-longest.txt tests/data/robots/merged.txt \
 	tests/data/robots/bom-crlf.txt
+
+# observer: the cycle (DNS, ping, robots.txt, GET under concurrency and host spacing) and
+# change events, behind observer/observer.h; node/ links OBSERVER_LIBS.
+noinst_LIBRARIES += observer/libobserver.a
+observer_libobserver_a_SOURCES = observer/observer.h observer/obs_cycle.c \
+	observer/obs_events.c
+observer_libobserver_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(PSL_CFLAGS)
+OBSERVER_LIBS = observer/libobserver.a observer/libobshttp.a observer/libobsbase.a \
+	$(UTIL_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(MAGIC_LIBS) $(FUZZY_LIBS) $(CARES_LIBS) \
+	$(JANSSON_LIBS) $(PSL_LIBS) -lpthread
+
+check_PROGRAMS += tests/test_observer
+TESTS += tests/test_observer
+tests_test_observer_SOURCES = tests/test_observer.c
+tests_test_observer_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+tests_test_observer_LDADD = $(OBSERVER_LIBS)
+
+# Integration: observe --once, probe and run through the built binary against the farm.
+TESTS += tests/test_observe.sh
+EXTRA_DIST += tests/test_observe.sh

@@ -77,6 +77,8 @@ struct obs_http {
 	int max_redirects;
 	size_t max_inflight;
 	int allow_private;
+	int (*follow)(const char *url, void *arg);
+	void *follow_arg;
 
 	struct obs_req *queue_head, *queue_tail;
 	size_t queued;
@@ -410,6 +412,8 @@ obs_http_new(const struct obs_http_opts *opts, char *err, size_t errlen)
 	h->max_redirects = opts->max_redirects;
 	h->max_inflight = opts->max_inflight > 0 ? opts->max_inflight : OBS_HTTP_DEFAULT_INFLIGHT;
 	h->allow_private = opts->allow_private;
+	h->follow = opts->follow;
+	h->follow_arg = opts->follow_arg;
 	h->multi = curl_multi_init();
 	if (h->multi == NULL) {
 		obs_seterr(err, errlen, "obs_http_new: curl_multi_init failed");
@@ -627,6 +631,10 @@ obs_req_start(struct obs_req *q)
 	/* Each observation is a connection of its own, as the malware would open it. */
 	SET(CURLOPT_FORBID_REUSE, 1L);
 	SET(CURLOPT_FRESH_CONNECT, 1L);
+	/* Every request looks its name up afresh: a cached answer would hide a changed
+	 * address, and libcurl walks its whole cache on each lookup, which with thousands of
+	 * hosts costs more than the lookups. */
+	SET(CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	/* C2 servers' certificates are recorded, not trusted or judged. */
 	SET(CURLOPT_SSL_VERIFYPEER, 0L);
 	SET(CURLOPT_SSL_VERIFYHOST, 0L);
@@ -864,6 +872,8 @@ obs_next_hop(struct obs_http *h, struct obs_req *q)
 		    next);
 		return NULL;
 	}
+	if (h->follow != NULL && !h->follow(next, h->follow_arg))
+		return NULL;
 	for (size_t i = 0; i < q->nvisited; i++) {
 		if (strcmp(q->visited[i], next) == 0) {
 			obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "redirect loop back to %s", next);
@@ -903,6 +913,13 @@ obs_hop_done(struct obs_http *h, struct obs_req *q, CURLcode code)
 	}
 	if (strncasecmp(q->visited ? q->visited[q->nvisited - 1] : q->url, "https:", 6) == 0)
 		obs_tls_fingerprint(q);
+	{
+		char *ip = NULL;
+
+		q->res.primary_ip[0] = '\0';
+		if (curl_easy_getinfo(q->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL)
+			snprintf(q->res.primary_ip, sizeof(q->res.primary_ip), "%s", ip);
+	}
 
 	if (q->oom)
 		return -1;

@@ -44,6 +44,14 @@ struct obs_http_opts {
 	const char *source_address;  /* CURLOPT_INTERFACE syntax; NULL: the system's choice */
 	size_t max_inflight;         /* requests running at once; 0: 64 */
 	int allow_private;           /* 0: refuse connections to non-public addresses (below) */
+	/*
+	 * Asked before a redirect is followed, with the absolute URL of the next hop; returns
+	 * 1 to follow, 0 to stop there: the redirect answer is then the result, as with
+	 * max_redirects 0 (no error). NULL: every hop is followed. Called from inside
+	 * obs_http_perform.
+	 */
+	int (*follow)(const char *url, void *arg);
+	void *follow_arg;
 };
 
 /*
@@ -80,6 +88,8 @@ struct obs_http_result {
 	char *ssdeep;       /* ssdeep of the kept body; NULL if it failed */
 	char *tls_sha256;   /* hex SHA-256 of the peer certificate (DER); NULL without TLS */
 	int64_t elapsed_ms; /* from the start (name lookup included) to the end, all hops */
+	char primary_ip[64]; /* numeric address the last hop connected to (the proxy's with a
+			      * proxy); "" when no connection was made */
 	enum obs_http_error error;
 	char error_detail[256]; /* human text when error != OBS_HTTP_ERR_NONE, else "" */
 	const char *body;   /* only with OBS_HTTP_KEEP_BODY: the kept body, NUL-terminated */

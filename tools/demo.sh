@@ -1,11 +1,18 @@
 #!/bin/sh
 # Starts a demo node from the source tree: its config and data live under ./var, it
-# listens on 127.0.0.1 only, and it observes the bundled sample targets (loopback
-# addresses of the simulated C2 farm, so nothing leaves this machine).
+# listens on 127.0.0.1 only, and it observes the bundled sample targets, which are served
+# by the simulated C2 farm (tests/c2farm) on 127.0.1.x:18081, so nothing leaves this
+# machine. Records appear within a minute (c2watch export -c var/demo.conf --format json);
+# Ctrl-C stops the node and the farm.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${C2WATCH:-$top/c2watch}
+farm=${C2FARM:-$top/tests/c2farm}
 [ -x "$bin" ] || { echo "demo: $bin is not built (run make first)" >&2; exit 1; }
+if [ ! -x "$farm" ]; then
+	echo "demo: building the simulated C2 farm (make tests/c2farm)"
+	make -C "$(dirname "$bin")" tests/c2farm > /dev/null
+fi
 mkdir -p "$top/var"
 conf=$top/var/demo.conf
 cat > "$conf" <<CONF
@@ -35,10 +42,61 @@ echo "demo: config written to var/demo.conf"
 "$bin" check-config -c "$conf" > /dev/null
 echo "demo: config is valid (c2watch check-config -c var/demo.conf prints it)"
 "$bin" import "$top/conf/demo/targets.csv" -c "$conf"
-echo "demo: targets stored in var/data; list them with: $bin targets -c var/demo.conf"
 "$bin" targets -c "$conf"
-if "$bin" run --help > /dev/null 2>&1; then
-	echo "demo: starting the node (Ctrl-C stops it)"
-	exec "$bin" run -c "$conf"
-fi
-echo "demo: this build has no observer or TAXII server yet, so the demo stops here."
+
+# The farm's script: what each demo destination answers. The farm moves to its next
+# cycle every minute (SIGUSR1 below), so the gate goes quiet and wakes up again.
+cat > "$top/var/demo-farm.script" <<'FARM'
+listen gate 127.0.1.1 18081
+listen panel 127.0.1.2 18081
+listen loader 127.0.1.4 18081
+listen sinkhole 127.0.1.5 18081
+rule * /robots.txt * page type=text/plain body="User-agent: *\nDisallow: /admin/\n"
+rule gate /gate.php 2,5,8,11,14,17,20 close
+rule gate /gate.php * page server=Apache type=text/html ua=MSIE body="<html><body>OK</body></html>"
+rule gate /gate.php * page status=403 reason=Forbidden server=Apache body=forbidden
+rule loader /load.bin * page status=302 reason=Found location=http://{loader}/payload.bin
+rule loader /payload.bin * page type=application/octet-stream body="MZ demo payload"
+rule sinkhole * * page server=sinkhole type=text/html body="<html>This domain has been sinkholed.</html>"
+FARM
+"$farm" "$top/var/demo-farm.script" > "$top/var/demo-farm.out" 2>&1 &
+farm_pid=$!
+node_pid=
+ticker_pid=
+cleanup() {
+	for p in $ticker_pid $node_pid $farm_pid; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+# Ctrl-C or SIGTERM asks the node to stop cleanly; the farm goes when the node is gone.
+stop_node() {
+	[ -z "$node_pid" ] || kill -TERM "$node_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap stop_node INT TERM
+i=0
+while ! grep -q '^listening' "$top/var/demo-farm.out" 2>/dev/null; do
+	i=$((i + 1))
+	if [ $i -gt 50 ] || ! kill -0 "$farm_pid" 2>/dev/null; then
+		echo "demo: the farm did not start:" >&2
+		cat "$top/var/demo-farm.out" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+echo "demo: the simulated C2 farm serves the targets on 127.0.1.x:18081 (pid $farm_pid)"
+(while sleep 60; do kill -USR1 "$farm_pid" 2>/dev/null || exit 0; done) &
+ticker_pid=$!
+echo "demo: starting the node; a cycle starts every minute on the minute (Ctrl-C stops)"
+echo "demo: see the records with: $bin export --format json -c var/demo.conf"
+set +e
+"$bin" run -c "$conf" &
+node_pid=$!
+# A signal interrupts wait; wait again until the node itself has ended, for its status.
+while :; do
+	wait "$node_pid"
+	status=$?
+	kill -0 "$node_pid" 2>/dev/null || break
+done
+node_pid=
+echo "demo: the node stopped (exit $status); stopping the farm"
+exit "$status"

@@ -65,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -72,9 +73,9 @@
 
 #include "util/util.h"
 
-#define FARM_MAX_LISTENERS 256
+#define FARM_MAX_LISTENERS 16384 /* the observer's benchmark: one address per target */
 #define FARM_MAX_RULES 512
-#define FARM_MAX_CONNS 1024
+#define FARM_MAX_CONNS 4096
 #define FARM_REQ_MAX 8192
 #define FARM_FILE_MAX (16u << 20)
 #define FARM_HEAD_MAX 16384
@@ -144,6 +145,7 @@ struct farm {
 	struct farm_rule rules[FARM_MAX_RULES];
 	size_t nrules;
 	struct farm_conn *conns;
+	size_t conn_hint; /* where the search for a free connection slot starts */
 	long cycle;
 	int epfd, sigfd;
 	char dir[PATH_MAX];
@@ -996,14 +998,17 @@ farm_accept(struct farm *f, size_t li)
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		size_t i;
-		for (i = 0; i < FARM_MAX_CONNS; i++)
+		size_t i, k;
+		/* From the last slot taken: a free one is usually next, even with thousands of
+		 * connections. */
+		for (k = 0, i = f->conn_hint; k < FARM_MAX_CONNS; k++, i = (i + 1) % FARM_MAX_CONNS)
 			if (f->conns[i].state == FS_FREE)
 				break;
-		if (i == FARM_MAX_CONNS) {
+		if (k == FARM_MAX_CONNS) {
 			close(fd);
 			continue;
 		}
+		f->conn_hint = (i + 1) % FARM_MAX_CONNS;
 		struct farm_conn *c = &f->conns[i];
 		c->fd = fd;
 		c->listener = (int)li;
@@ -1096,6 +1101,13 @@ main(int argc, char **argv)
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		farm_die("out of memory");
+	/* Thousands of listeners need thousands of descriptors: take what the hard limit
+	 * allows. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	f->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (f->epfd < 0)
 		farm_die("epoll_create1: %s", strerror(errno));

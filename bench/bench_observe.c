@@ -1,0 +1,289 @@
+/*
+ * bench_observe: one full observation cycle over N targets of the simulated C2 farm, each
+ * on a loopback address of its own (robots.txt, GET, one ping, body hashes, records stored
+ * in a temporary store), then the same robots.txt and page URLs fetched by the curl
+ * command-line tool (--parallel --parallel-max 256) for comparison. Prints one JSON line.
+ *
+ * Usage: bench_observe [N] [FARM]    (N default 10000; FARM default tests/c2farm)
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "observer/observer.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#define BENCH_BATCH 256
+
+static pid_t farm_pid = -1;
+static char dir[256];
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+__attribute__((format(printf, 1, 2), noreturn)) static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bench_observe: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (farm_pid > 0)
+		kill(farm_pid, SIGTERM);
+	exit(1);
+}
+
+struct sink {
+	struct store *s;
+	json_t *batch;
+	size_t stored;
+};
+
+static int
+sink_txn(struct store_txn *t, void *arg)
+{
+	struct sink *k = arg;
+	size_t n = json_array_size(k->batch);
+	struct store_obs obs[BENCH_BATCH];
+	char *texts[BENCH_BATCH];
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *r = json_array_get(k->batch, i);
+		const char *key = json_string_value(json_object_get(json_object_get(r, "target"),
+		    "input"));
+
+		texts[i] = json_dumps(r, JSON_COMPACT);
+		obs[i].threat_id = json_string_value(json_object_get(r, "threat_id"));
+		obs[i].target_key = key;
+		util_time_parse(json_string_value(json_object_get(r, "observed_at")),
+		    &obs[i].observed_us);
+		util_unhex(json_string_value(json_object_get(r, "id")), obs[i].id, STORE_ID_LEN);
+		obs[i].json = texts[i] ? texts[i] : "{}";
+		obs[i].len = strlen(obs[i].json);
+	}
+	if (store_put_obs_batch(t, obs, n, NULL, NULL) != STORE_OK)
+		rc = -1;
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+	return rc;
+}
+
+static int
+sink_flush(struct sink *k)
+{
+	struct store_err err = {{0}};
+	size_t n = json_array_size(k->batch);
+
+	if (n == 0)
+		return 0;
+	if (getenv("BENCH_NO_STORE") != NULL) {
+		json_array_clear(k->batch);
+		return 0;
+	}
+	if (store_write(k->s, sink_txn, k, &err) != STORE_OK) {
+		fprintf(stderr, "bench_observe: store: %s\n", err.msg);
+		return -1;
+	}
+	k->stored += n;
+	json_array_clear(k->batch);
+	return 0;
+}
+
+static int
+sink_record(json_t *rec, void *arg)
+{
+	struct sink *k = arg;
+
+	json_array_append(k->batch, rec);
+	return json_array_size(k->batch) >= BENCH_BATCH ? sink_flush(k) : 0;
+}
+
+static int
+record_id(const char *node, const char *key, int64_t us, char hex[65])
+{
+	unsigned char id[STORE_ID_LEN];
+
+	if (store_record_id(node, key, us, id) != 0)
+		return -1;
+	util_hex(id, sizeof(id), hex);
+	return 0;
+}
+
+/* Starts the farm and reads "listen" lines into addrs/ports until "listening". */
+static void
+farm_start(const char *farm, const char *script, size_t n, char (*addrs)[64], int *ports)
+{
+	int fds[2];
+	FILE *in;
+	char line[256];
+	size_t got = 0;
+
+	if (pipe(fds) != 0)
+		die("pipe: %s", strerror(errno));
+	farm_pid = fork();
+	if (farm_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execl(farm, farm, script, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	in = fdopen(fds[0], "r");
+	while (in && fgets(line, sizeof(line), in) != NULL) {
+		char name[64], a[64];
+		int p;
+
+		if (strcmp(line, "listening\n") == 0)
+			break;
+		if (sscanf(line, "listen %63s %63s %d", name, a, &p) == 3 && got < n) {
+			snprintf(addrs[got], 64, "%s", a);
+			ports[got++] = p;
+		}
+	}
+	if (in)
+		fclose(in);
+	if (got != n)
+		die("the farm started %zu listeners of %zu", got, n);
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
+	const char *farm = argc > 2 ? argv[2] : "tests/c2farm";
+	char script[300], curlcfg[300], storedir[300], cmd[1200], err[256];
+	char (*addrs)[64];
+	int *ports;
+	struct obs_cycle_stats st;
+	struct sink k = {0};
+	struct store_err serr = {{0}};
+	struct rusage ru;
+	json_t *targets;
+	FILE *f, *cf;
+	double t0, t_obs, t_curl;
+
+	if (n == 0 || n > 16000)
+		die("N must be 1..16000, not %zu", n);
+	snprintf(dir, sizeof(dir), "%s/c2w-bench-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") :
+	    "/tmp");
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp: %s", strerror(errno));
+	snprintf(script, sizeof(script), "%s/farm.script", dir);
+	snprintf(curlcfg, sizeof(curlcfg), "%s/curl.cfg", dir);
+	snprintf(storedir, sizeof(storedir), "%s/store", dir);
+	f = fopen(script, "w");
+	if (f == NULL)
+		die("%s: cannot write", script);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "listen t%zu 127.20.%zu.%zu 0\n", i, i / 250, i % 250 + 1);
+	fprintf(f, "rule * /robots.txt * page type=text/plain body=\"User-agent: *\\nDisallow: "
+		   "/admin\\n\"\n"
+		   "rule * * * page server=nginx type=text/html body=\"<html><head><title>panel"
+		   "</title></head><body><form action=/gate.php method=post><input name=id>"
+		   "</form></body></html>\"\n");
+	fclose(f);
+	addrs = calloc(n, sizeof(*addrs));
+	ports = calloc(n, sizeof(*ports));
+	targets = json_array();
+	k.batch = json_array();
+	if (addrs == NULL || ports == NULL || targets == NULL || k.batch == NULL)
+		die("out of memory");
+	farm_start(farm, script, n, addrs, ports);
+	cf = fopen(curlcfg, "w");
+	if (cf == NULL)
+		die("%s: cannot write", curlcfg);
+	for (size_t i = 0; i < n; i++) {
+		char u[128];
+
+		snprintf(u, sizeof(u), "http://%s:%d/gate.php", addrs[i], ports[i]);
+		json_array_append_new(targets, json_pack("{s:s, s:s}", "threat_id", "BENCH", "url",
+		    u));
+		fprintf(cf, "url = \"http://%s:%d/robots.txt\"\noutput = /dev/null\n"
+			    "url = \"%s\"\noutput = /dev/null\n", addrs[i], ports[i], u);
+	}
+	fclose(cf);
+
+	curl_global_init(CURL_GLOBAL_ALL);
+	if (store_open(storedir, &(struct store_opts){.no_sync = 1}, &k.s, &serr) != STORE_OK)
+		die("store: %s", serr.msg);
+	struct obs_config cfg = {
+	    .node_id = "bench",
+	    .concurrency = 256,
+	    .host_spacing_us = 0,
+	    .user_agent = "Mozilla/5.0 (compatible)",
+	    .accept_encoding = "gzip, deflate",
+	    .connect_timeout_us = 5000000,
+	    .timeout_us = 15000000,
+	    .max_redirects = 5,
+	    .ping_count = 1,
+	    .robots_respect = 1,
+	    .allow_private = 1,
+	    .dns_servers = "127.0.0.1:1",
+	    .record_id = record_id,
+	};
+	if (getenv("BENCH_PING") != NULL)
+		cfg.ping_count = (unsigned)atoi(getenv("BENCH_PING"));
+	t0 = now_s();
+	if (obs_cycle_run(&cfg, targets, sink_record, &k, &st, err, sizeof(err)) != 0 ||
+	    sink_flush(&k) != 0)
+		die("cycle: %s", err);
+	t_obs = now_s() - t0;
+	getrusage(RUSAGE_SELF, &ru);
+
+	snprintf(cmd, sizeof(cmd),
+	    "curl --parallel --parallel-max 256 -s -A 'Mozilla/5.0 (compatible)' "
+	    "--compressed --no-progress-meter -K '%s' 2>/dev/null", curlcfg);
+	t0 = now_s();
+	int rc = system(cmd);
+	t_curl = now_s() - t0;
+	if (rc != 0)
+		fprintf(stderr, "bench_observe: curl exited with %d\n", rc);
+
+	printf("{\"targets\": %zu, \"seconds\": %.3f, \"obs_per_s\": %.1f, "
+	       "\"curl_seconds\": %.3f, \"curl_obs_per_s\": %.1f, \"ratio\": %.2f, "
+	       "\"peak_rss_kb\": %ld, \"records\": %zu, \"stored\": %zu, \"responded\": %zu, "
+	       "\"robots_fetched\": %zu, \"pinged\": %zu, \"note\": \"%s\"}\n",
+	    n, t_obs, (double)n / t_obs, t_curl, (double)n / t_curl, t_curl / t_obs,
+	    ru.ru_maxrss, st.records, k.stored, st.responded, st.robots_fetched, st.pinged,
+	    st.note);
+
+	kill(farm_pid, SIGTERM);
+	waitpid(farm_pid, NULL, 0);
+	store_close(k.s);
+	json_decref(targets);
+	json_decref(k.batch);
+	free(addrs);
+	free(ports);
+	curl_global_cleanup();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_observe: could not remove %s\n", dir);
+	return 0;
+}

@@ -1,0 +1,256 @@
+/*
+ * run: the daemon (node/node_daemon.h): components started in order, stopped in reverse
+ * on SIGTERM or SIGINT, which only the main thread takes (sigwait). Today the observer
+ * component (cycles on the anchored schedule); the TAXII server and peer polling are added
+ * in run_run with node_daemon_add, each with its start/stop pair.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "node/cli.h"
+#include "node/node_daemon.h"
+#include "node/node_obs.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#define NODE_HOOK_TIMEOUT_MS 10000
+
+int
+node_daemon_sleep_until(struct node_daemon *d, int64_t until_us)
+{
+	struct timespec ts = {(time_t)(until_us / 1000000), (long)(until_us % 1000000) * 1000};
+	int stopping;
+
+	pthread_mutex_lock(&d->mu);
+	/* Bounded: each wait ends at the deadline or when stop is broadcast. */
+	while (!d->stop && util_now_us() < until_us)
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) == ETIMEDOUT)
+			break;
+	stopping = d->stop;
+	pthread_mutex_unlock(&d->mu);
+	return stopping;
+}
+
+/* ------------------------------------------------------------------ observer component */
+
+struct observer_comp {
+	pthread_t thread;
+	struct node_hooks *hooks;
+};
+
+static void *
+observer_main(void *arg)
+{
+	struct node_daemon *d = arg;
+	struct observer_comp *oc = NULL;
+	const struct conf *c = d->c;
+
+	for (size_t i = 0; i < d->ncomps; i++)
+		if (strcmp(d->comps[i].name, "observer") == 0)
+			oc = d->comps[i].state;
+	while (!d->stop) {
+		int64_t next;
+		char when[UTIL_TIME_MAX], line[512];
+		struct node_observe_sum sum;
+		int rc;
+
+		if (obs_next_start(util_now_us(), c->observer.anchor_minute,
+			c->observer.interval_us, &next) != 0) {
+			node_log(NODE_LOG_ERROR, "observer: cannot compute the next cycle start");
+			break;
+		}
+		util_time_format(next, 0, when);
+		node_log(NODE_LOG_DEBUG, "observer: next cycle at %s", when);
+		if (node_daemon_sleep_until(d, next))
+			break;
+		node_log(NODE_LOG_INFO, "observer: cycle starts");
+		rc = node_observe_cycle(c, d->s, oc ? oc->hooks : NULL, NULL, &d->stop, 0, &sum);
+		if (rc == 1) {
+			node_log(NODE_LOG_INFO, "observer: no targets to observe");
+		} else if (rc == 0) {
+			cli_observe_summary(&sum, line, sizeof(line));
+			node_log(NODE_LOG_INFO, "observer: %s", line);
+		} else {
+			node_log(NODE_LOG_ERROR, "observer: the cycle failed (see above)");
+		}
+	}
+	return NULL;
+}
+
+static int
+observer_start(struct node_daemon *d, struct node_component *self)
+{
+	struct observer_comp *oc = calloc(1, sizeof(*oc));
+
+	if (oc == NULL)
+		return -1;
+	if (d->c->hook.on_change != NULL &&
+	    (oc->hooks = node_hooks_new(d->c->hook.on_change, NODE_HOOK_TIMEOUT_MS)) == NULL) {
+		free(oc);
+		return -1;
+	}
+	self->state = oc;
+	if (pthread_create(&oc->thread, NULL, observer_main, d) != 0) {
+		node_hooks_free(oc->hooks, 0);
+		free(oc);
+		self->state = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+observer_stop(struct node_daemon *d, struct node_component *self)
+{
+	struct observer_comp *oc = self->state;
+
+	(void)d;
+	if (oc == NULL)
+		return;
+	pthread_join(oc->thread, NULL);
+	/* A stopping daemon waits for the running hook only; the events are stored. */
+	node_hooks_free(oc->hooks, 0);
+	free(oc);
+	self->state = NULL;
+}
+
+/* ------------------------------------------------------------------ the daemon */
+
+int
+node_daemon_add(struct node_daemon *d, const char *name,
+    int (*start)(struct node_daemon *, struct node_component *),
+    void (*stop)(struct node_daemon *, struct node_component *))
+{
+	if (d->ncomps == NODE_MAX_COMPONENTS)
+		return -1;
+	d->comps[d->ncomps++] = (struct node_component){name, start, stop, NULL, 0};
+	return 0;
+}
+
+static int
+daemon_start(struct node_daemon *d)
+{
+	for (size_t i = 0; i < d->ncomps; i++) {
+		if (d->comps[i].start(d, &d->comps[i]) != 0) {
+			node_log(NODE_LOG_ERROR, "%s: cannot start", d->comps[i].name);
+			return -1;
+		}
+		d->comps[i].started = 1;
+		node_log(NODE_LOG_DEBUG, "%s: started", d->comps[i].name);
+	}
+	return 0;
+}
+
+static void
+daemon_stop(struct node_daemon *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->stop = 1;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	for (size_t i = d->ncomps; i-- > 0;) {
+		if (!d->comps[i].started)
+			continue;
+		d->comps[i].stop(d, &d->comps[i]);
+		d->comps[i].started = 0;
+		node_log(NODE_LOG_DEBUG, "%s: stopped", d->comps[i].name);
+	}
+}
+
+static int
+run_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct node_daemon d;
+	const char *cfile = NULL;
+	struct conf *c;
+	sigset_t set;
+	int ch, sig = 0, ret = CLI_FAIL;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfile = optarg;
+			break;
+		case 'h':
+			cli_help(&cli_cmd_run);
+			return CLI_OK;
+		default:
+			return cli_usage(&cli_cmd_run, "bad option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage(&cli_cmd_run, "unexpected operand \"%s\"", argv[optind]);
+	c = cli_load_conf(cfile);
+	if (c == NULL)
+		return CLI_USAGE;
+	memset(&d, 0, sizeof(d));
+	d.c = c;
+	pthread_mutex_init(&d.mu, NULL);
+	pthread_cond_init(&d.cv, NULL);
+	node_log_set_level(c->node.log_level);
+	/* The schedule is in the anchor's zone; set before any thread exists. */
+	if (setenv("TZ", c->observer.anchor_tz, 1) != 0) {
+		cli_err("cannot set the time zone %s", c->observer.anchor_tz);
+		goto out;
+	}
+	tzset();
+	d.s = cli_open_store(c, 0);
+	if (d.s == NULL)
+		goto out;
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (c->observer.enabled)
+		node_daemon_add(&d, "observer", observer_start, observer_stop);
+	else
+		node_log(NODE_LOG_INFO, "observer: disabled ([observer] enabled = false)");
+	if (daemon_start(&d) != 0) {
+		daemon_stop(&d);
+		goto out;
+	}
+	fprintf(stderr, "c2watch: running (node %s, pid %ld)\n", c->node.id, (long)getpid());
+	if (c->observer.enabled)
+		node_log(NODE_LOG_INFO, "observer: every %lld s from %02d:%02d %s",
+		    (long long)(c->observer.interval_us / 1000000), c->observer.anchor_minute / 60,
+		    c->observer.anchor_minute % 60, c->observer.anchor_tz);
+	if (sigwait(&set, &sig) != 0)
+		sig = 0;
+	node_log(NODE_LOG_INFO, "stopping on signal %d", sig);
+	daemon_stop(&d);
+	node_log(NODE_LOG_INFO, "stopped");
+	ret = CLI_OK;
+out:
+	store_close(d.s);
+	pthread_mutex_destroy(&d.mu);
+	pthread_cond_destroy(&d.cv);
+	conf_free(c);
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_run = {
+	"run", "[-c FILE]",
+	run_run,
+	"Runs the node: observation cycles start at the anchor plus whole intervals, in\n"
+	"the anchor's time zone; records and change events are stored as they complete and\n"
+	"the on_change hook runs for each event. Logs go to stderr at the config's\n"
+	"log_level. SIGTERM or SIGINT stops it cleanly (a running cycle ends early, what\n"
+	"was observed is stored). With [observer] enabled = false no cycle runs.\n",
+};

@@ -1,0 +1,1279 @@
+/* One observation cycle: targets in, records out. DNS for all targets at once, ping in a
+ * thread of its own while the HTTP phase runs, robots.txt once per origin, and a scheduler
+ * that keeps the global concurrency bound and the per-host spacing. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libpsl.h>
+
+#include "observer/obs_dns.h"
+#include "observer/obs_http.h"
+#include "observer/obs_icmp.h"
+#include "observer/obs_robots.h"
+#include "observer/observer.h"
+#include "util/util.h"
+
+#define CYC_EXCLUDE_MAX (16u << 20) /* bytes of an exclusion file */
+#define CYC_URL_MAX 8192
+#define CYC_KEY_MAX 8192
+
+enum cyc_robots_state { RB_NONE, RB_PENDING, RB_DONE };
+
+struct cyc_origin {
+	char *origin; /* scheme://host:port */
+	enum cyc_robots_state state;
+	int status;
+	char *body;
+	size_t len;
+	const char *error_kind; /* static name, when no answer */
+	char *detail;           /* with error_kind (kept off the struct: one per origin) */
+};
+
+struct cyc_host {
+	char *name;
+	size_t *targets, ntargets, next;
+	struct cyc_origin *origins;
+	size_t norigins;
+	int64_t ready_us; /* no request before this time */
+	int busy;         /* a request is in flight */
+	int queued;       /* in the ready heap */
+};
+
+struct cyc_target {
+	const json_t *src;
+	const char *threat_id;
+	char *key, *url, *host, *path, *origin;
+	const char *ua;
+	int port;
+	int is_ip;
+	size_t hidx, oidx;
+	int dns_idx, ping_idx;
+	int64_t observed_us;
+	json_t *ipv4, *ipv6;
+	json_t *robots, *http, *error;
+	int skip;     /* not observable: no record */
+	int finished; /* the record's parts are known */
+	int emitted;
+};
+
+struct cycle {
+	const struct obs_config *cfg;
+	struct obs_cycle_stats *st;
+	obs_record_fn cb;
+	void *cbarg;
+	struct cyc_target *t;
+	size_t nt;
+	struct cyc_host *hosts;
+	size_t nhosts;
+	size_t *heap, nheap; /* host indices, min ready_us first */
+	struct obs_http *http;
+	size_t inflight;
+	size_t done;
+	char **exclude;
+	unsigned char *exclude_suffix; /* 1: the entry is a public suffix (github.io) */
+	size_t nexclude;
+	struct obs_pinger *pinger;
+	pthread_t ping_thread;
+	int ping_running, ping_ok;
+	char ping_err[256];
+	int ping_timeout_ms;
+	int cb_failed;
+	int live; /* records are handed over as they finish */
+	char *err;
+	size_t errlen;
+};
+
+/* One request in flight: which target, and whether it is the robots.txt fetch. */
+struct cyc_req {
+	struct cycle *c;
+	size_t ti;
+	int robots;
+};
+
+__attribute__((format(printf, 3, 4))) static void
+cyc_seterr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t
+cyc_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static json_t *
+cyc_err_obj(const char *kind, const char *detail)
+{
+	return json_pack("{s:s, s:s}", "kind", kind, "detail", detail ? detail : "");
+}
+
+static json_t *
+cyc_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* ------------------------------------------------------------------ targets */
+
+static int
+cyc_default_key(const json_t *t, char *buf, size_t len)
+{
+	const char *url = json_string_value(json_object_get(t, "url"));
+	const char *dom = json_string_value(json_object_get(t, "domain"));
+	const char *ip = json_string_value(json_object_get(t, "ip"));
+	json_int_t port = json_integer_value(json_object_get(t, "port"));
+	int n;
+
+	if (url)
+		n = snprintf(buf, len, "%s", url);
+	else if (dom && port)
+		n = snprintf(buf, len, "%s:%lld", dom, (long long)port);
+	else if (dom)
+		n = snprintf(buf, len, "%s", dom);
+	else if (ip && port)
+		n = snprintf(buf, len, strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip,
+		    (long long)port);
+	else if (ip)
+		n = snprintf(buf, len, "%s", ip);
+	else
+		return -1;
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/*
+ * Splits an http(s) URL into lowercase host, port (the scheme's when absent) and
+ * origin. Returns 0 or -1 (not http/https, no host, bad port).
+ */
+static int
+cyc_split_url(const char *url, char **host, int *port, char **origin, char **path)
+{
+	const char *p, *h, *he, *end;
+	int https;
+	long pt;
+
+	if (strncasecmp(url, "http://", 7) == 0) {
+		https = 0;
+		p = url + 7;
+	} else if (strncasecmp(url, "https://", 8) == 0) {
+		https = 1;
+		p = url + 8;
+	} else {
+		return -1;
+	}
+	end = p + strcspn(p, "/?#");
+	for (const char *a = p; a < end; a++)
+		if (*a == '@')
+			p = a + 1;
+	if (*p == '[') {
+		h = p + 1;
+		he = memchr(h, ']', (size_t)(end - h));
+		if (he == NULL)
+			return -1;
+		p = he + 1;
+	} else {
+		h = p;
+		he = memchr(h, ':', (size_t)(end - h));
+		if (he == NULL)
+			he = end;
+		p = he;
+	}
+	if (he == h)
+		return -1;
+	pt = https ? 443 : 80;
+	if (p < end && *p == ':') {
+		char *e;
+		pt = strtol(p + 1, &e, 10);
+		if (e != end || pt < 1 || pt > 65535)
+			return -1;
+	}
+	*host = strndup(h, (size_t)(he - h));
+	if (*host == NULL)
+		return -1;
+	if (*end == '?') {
+		if (asprintf(path, "/%.*s", (int)strcspn(end, "#"), end) < 0)
+			*path = NULL;
+	} else {
+		*path = strndup(*end ? end : "/", *end ? strcspn(end, "#") : 1);
+	}
+	if (*path == NULL)
+		return -1;
+	for (char *q = *host; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	*port = (int)pt;
+	if (asprintf(origin, "%s://%s%s%s:%ld", https ? "https" : "http",
+		strchr(*host, ':') ? "[" : "", *host, strchr(*host, ':') ? "]" : "", pt) < 0) {
+		*origin = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Fills one target from its JSON object; marks it skipped when it cannot be observed. */
+static int
+cyc_target_init(struct cycle *c, struct cyc_target *t, const json_t *src)
+{
+	const struct obs_config *cfg = c->cfg;
+	const char *url = json_string_value(json_object_get(src, "url"));
+	const char *dom = json_string_value(json_object_get(src, "domain"));
+	const char *ip = json_string_value(json_object_get(src, "ip"));
+	json_int_t port = json_integer_value(json_object_get(src, "port"));
+	char key[CYC_KEY_MAX] = "";
+
+	t->src = src;
+	t->dns_idx = t->ping_idx = -1;
+	t->threat_id = json_string_value(json_object_get(src, "threat_id"));
+	t->ua = json_string_value(json_object_get(src, "user_agent"));
+	if (t->ua == NULL)
+		t->ua = cfg->user_agent;
+	if (t->threat_id == NULL ||
+	    (cfg->target_key ? cfg->target_key : cyc_default_key)(src, key, sizeof(key)) != 0) {
+		t->skip = 1;
+		return 0;
+	}
+	if ((t->key = strdup(key)) == NULL)
+		return -1;
+	if (url == NULL) {
+		const char *h = dom ? dom : ip;
+		int v6, p = port > 0 && port <= 65535 ? (int)port : 80;
+
+		if (h == NULL) {
+			t->skip = 1;
+			return 0;
+		}
+		v6 = strchr(h, ':') != NULL;
+		if (asprintf(&t->url, "%s://%s%s%s%s%.0d/", p == 443 ? "https" : "http",
+			v6 ? "[" : "", h, v6 ? "]" : "", (p == 80 || p == 443) ? "" : ":",
+			(p == 80 || p == 443) ? 0 : p) < 0) {
+			t->url = NULL;
+			return -1;
+		}
+	} else if ((t->url = strdup(url)) == NULL) {
+		return -1;
+	}
+	if (strlen(t->url) >= CYC_URL_MAX ||
+	    cyc_split_url(t->url, &t->host, &t->port, &t->origin, &t->path) != 0) {
+		t->skip = 1;
+		return 0;
+	}
+	struct in6_addr a6;
+	struct in_addr a4;
+	t->is_ip = inet_pton(AF_INET, t->host, &a4) == 1 || inet_pton(AF_INET6, t->host, &a6) == 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ exclusions */
+
+static int
+cyc_exclude_load(struct cycle *c)
+{
+	struct util_buf b;
+	size_t cap = 0;
+	int ret = -1, rc;
+
+	if (c->cfg->exclude_file == NULL)
+		return 0;
+	psl_ctx_t *psl = NULL;
+
+	util_buf_init(&b, CYC_EXCLUDE_MAX);
+	rc = util_read_file(c->cfg->exclude_file, &b);
+	if (rc != 0) {
+		cyc_seterr(c->err, c->errlen, "%s: %s", c->cfg->exclude_file,
+		    rc == -2 ? "larger than 16 MiB" : strerror(errno));
+		goto out;
+	}
+	char *save = NULL;
+	for (char *line = b.data ? strtok_r(b.data, "\r\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\r\n", &save)) {
+		char *s = line + strspn(line, " \t");
+		size_t n = strcspn(s, " \t#");
+
+		if (n == 0)
+			continue;
+		s[n] = '\0';
+		while (n > 1 && s[n - 1] == '.')
+			s[--n] = '\0';
+		if (*s == '.')
+			s++;
+		if (c->nexclude == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			char **ne = realloc(c->exclude, nc * sizeof(*ne));
+			if (ne == NULL)
+				goto oom;
+			c->exclude = ne;
+			unsigned char *ns = realloc(c->exclude_suffix, nc);
+			if (ns == NULL)
+				goto oom;
+			c->exclude_suffix = ns;
+			cap = nc;
+		}
+		if ((c->exclude[c->nexclude] = strdup(s)) == NULL)
+			goto oom;
+		for (char *q = c->exclude[c->nexclude]; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+		/* Under a public suffix every name is someone else's site: excluding
+		 * github.io must not exclude evil.github.io. */
+		if (psl == NULL)
+			psl = psl_latest(NULL);
+		c->exclude_suffix[c->nexclude] = psl != NULL &&
+		    psl_is_public_suffix2(psl, c->exclude[c->nexclude], PSL_TYPE_ANY);
+		c->nexclude++;
+	}
+	ret = 0;
+	goto out;
+oom:
+	cyc_seterr(c->err, c->errlen, "%s: out of memory", c->cfg->exclude_file);
+out:
+	psl_free(psl);
+	util_buf_fini(&b);
+	return ret;
+}
+
+/* The exclusion entry that covers host (itself or a parent domain), or NULL. */
+static const char *
+cyc_excluded(const struct cycle *c, const char *host)
+{
+	size_t hl = strlen(host);
+
+	if (hl && host[hl - 1] == '.')
+		hl--;
+	for (size_t i = 0; i < c->nexclude; i++) {
+		size_t el = strlen(c->exclude[i]);
+
+		if (el > hl || strncmp(host + hl - el, c->exclude[i], el) != 0)
+			continue;
+		if (el == hl || (host[hl - el - 1] == '.' && !c->exclude_suffix[i]))
+			return c->exclude[i];
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ records */
+
+static void cyc_emit_ready(struct cycle *c);
+static void cyc_emit(struct cycle *c, struct cyc_target *t);
+
+/* The record's time, once: when its first probe decision was taken. */
+static void
+cyc_stamp(struct cyc_target *t)
+{
+	if (t->observed_us == 0)
+		t->observed_us = util_now_us();
+}
+
+static void
+cyc_finish(struct cycle *c, struct cyc_target *t, const char *kind, const char *detail)
+{
+	cyc_stamp(t);
+	if (kind != NULL) {
+		json_decref(t->error);
+		t->error = cyc_err_obj(kind, detail);
+		if (strcmp(kind, "excluded") == 0)
+			c->st->excluded++;
+		else if (strcmp(kind, "private-address") == 0)
+			c->st->private_refused++;
+		else if (strcmp(kind, "dns") == 0)
+			c->st->dns_failed++;
+		else if (strcmp(kind, "robots-disallowed") == 0)
+			c->st->robots_disallowed++;
+		else
+			c->st->failed++;
+	}
+	t->finished = 1;
+	c->done++;
+	if (c->cfg->progress)
+		c->cfg->progress(c->done, c->nt, c->cfg->progress_arg);
+	if (c->live && !c->ping_running)
+		cyc_emit(c, t);
+}
+
+static int
+cyc_default_id(const char *node, const char *key, int64_t us, char hex[65])
+{
+	char when[UTIL_TIME_MAX];
+	unsigned char md[UTIL_SHA256_LEN];
+	struct util_buf b;
+	int ret = -1;
+
+	if (util_time_format(us, 1, when) != 0)
+		return -1;
+	util_buf_init(&b, 0);
+	if (util_buf_add(&b, node, strlen(node) + 1) == 0 &&
+	    util_buf_add(&b, key, strlen(key) + 1) == 0 &&
+	    util_buf_add(&b, when, strlen(when) + 1) == 0 && util_sha256(b.data, b.len, md) == 0) {
+		util_hex(md, sizeof(md), hex);
+		ret = 0;
+	}
+	util_buf_fini(&b);
+	return ret;
+}
+
+static json_t *
+cyc_ping_json(struct cycle *c, const struct cyc_target *t)
+{
+	const struct obs_ping_result *p;
+
+	if (t->ping_idx < 0 || !c->ping_ok)
+		return json_null();
+	p = obs_pinger_result(c->pinger, (size_t)t->ping_idx);
+	if (p == NULL)
+		return json_null();
+	return json_pack("{s:i, s:i, s:f, s:o, s:o}", "sent", p->sent, "received", p->received,
+	    "loss_pct", p->loss_pct, "rtt_avg_ms",
+	    p->received > 0 ? json_real(p->rtt_avg_ms) : json_null(), "ttl",
+	    p->ttl >= 0 ? json_integer(p->ttl) : json_null());
+}
+
+/* Frees what a target held for its record once the record is out: a cycle's memory then
+ * follows the requests in flight, not the number of targets. */
+static void
+cyc_target_release(struct cyc_target *t)
+{
+	free(t->key);
+	free(t->url);
+	free(t->path);
+	free(t->origin);
+	t->key = t->url = t->path = t->origin = NULL;
+	json_decref(t->ipv4);
+	json_decref(t->ipv6);
+	json_decref(t->robots);
+	json_decref(t->http);
+	json_decref(t->error);
+	t->ipv4 = t->ipv6 = t->robots = t->http = t->error = NULL;
+}
+
+/* Builds and hands over the record of a finished target. */
+static void
+cyc_emit(struct cycle *c, struct cyc_target *t)
+{
+	const struct obs_config *cfg = c->cfg;
+	char when[UTIL_TIME_MAX], id[65];
+	json_t *rec = NULL, *target;
+
+	t->emitted = 1;
+	if (c->cb_failed)
+		return;
+	if (util_time_format(t->observed_us, 1, when) != 0 ||
+	    (cfg->record_id ? cfg->record_id : cyc_default_id)(cfg->node_id, t->key,
+		t->observed_us, id) != 0)
+		goto fail;
+	target = json_pack("{s:s, s:s?, s:O, s:O, s:i, s:s?}", "input", t->key, "domain",
+	    t->is_ip ? NULL : t->host, "ipv4", t->ipv4, "ipv6", t->ipv6, "port", t->port,
+	    "user_agent", t->ua);
+	if (target == NULL)
+		goto fail;
+	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:O?, s:O?, s:O?}", "id", id,
+	    "threat_id", t->threat_id, "node", cfg->node_id, "vantage",
+	    cfg->vantage ? cfg->vantage : cfg->node_id, "observed_at", when, "target", target,
+	    "ping", cyc_ping_json(c, t), "robots", t->robots, "http", t->http, "error",
+	    t->error);
+	if (rec == NULL)
+		goto fail;
+	c->st->records++;
+	if (json_is_integer(json_object_get(t->http, "status")))
+		c->st->responded++;
+	if (c->cb(rec, c->cbarg) != 0)
+		goto fail;
+	json_decref(rec);
+	cyc_target_release(t);
+	return;
+fail:
+	json_decref(rec);
+	c->cb_failed = 1;
+}
+
+/* Emits every finished target whose ping is known (after the pinger's thread ended). */
+static void
+cyc_emit_ready(struct cycle *c)
+{
+	if (c->ping_running)
+		return;
+	for (size_t i = 0; i < c->nt; i++)
+		if (c->t[i].finished && !c->t[i].emitted)
+			cyc_emit(c, &c->t[i]);
+}
+
+/* ------------------------------------------------------------------ ping */
+
+static void *
+cyc_ping_main(void *arg)
+{
+	struct cycle *c = arg;
+
+	c->ping_ok = obs_pinger_run(c->pinger, c->ping_timeout_ms, c->ping_err,
+	    sizeof(c->ping_err)) == 0;
+	return NULL;
+}
+
+static void
+cyc_ping_join(struct cycle *c)
+{
+	if (!c->ping_running)
+		return;
+	pthread_join(c->ping_thread, NULL);
+	c->ping_running = 0;
+	if (!c->ping_ok)
+		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s", c->ping_err);
+}
+
+/* Adds one address per target to the pinger and starts its thread. */
+static void
+cyc_ping_start(struct cycle *c)
+{
+	const struct obs_config *cfg = c->cfg;
+	struct obs_pinger_opts po = {0};
+	char err[256];
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t n = 0;
+
+	if (cfg->ping_count == 0)
+		return;
+	if (cfg->proxy != NULL) {
+		snprintf(c->st->note, sizeof(c->st->note),
+		    "ping skipped: with a proxy it would not leave from the vantage point");
+		return;
+	}
+	if (cfg->source_address && inet_pton(AF_INET, cfg->source_address, &a4) == 1)
+		po.source4 = cfg->source_address;
+	if (cfg->source_address && inet_pton(AF_INET6, cfg->source_address, &a6) == 1)
+		po.source6 = cfg->source_address;
+	po.max_targets = c->nt + 1;
+	if (obs_pinger_new(&po, &c->pinger, err, sizeof(err)) != 0) {
+		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s", err);
+		return;
+	}
+	for (size_t i = 0; i < c->nt; i++) {
+		struct cyc_target *t = &c->t[i];
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		const char *a = NULL;
+
+		if (t->skip || t->finished)
+			continue;
+		memset(&ss, 0, sizeof(ss));
+		if (json_array_size(t->ipv4)) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			a = json_string_value(json_array_get(t->ipv4, 0));
+			s4->sin_family = AF_INET;
+			sl = sizeof(*s4);
+			if (inet_pton(AF_INET, a, &s4->sin_addr) != 1)
+				continue;
+		} else if (json_array_size(t->ipv6)) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			a = json_string_value(json_array_get(t->ipv6, 0));
+			s6->sin6_family = AF_INET6;
+			sl = sizeof(*s6);
+			if (inet_pton(AF_INET6, a, &s6->sin6_addr) != 1)
+				continue;
+		} else {
+			continue;
+		}
+		t->ping_idx = obs_pinger_add(c->pinger, (struct sockaddr *)&ss, sl,
+		    (int)cfg->ping_count, cfg->ping_interval_ms ? cfg->ping_interval_ms : 1000, err,
+		    sizeof(err));
+		if (t->ping_idx >= 0)
+			n++;
+	}
+	if (n == 0)
+		return;
+	c->ping_timeout_ms = (int)cfg->ping_count * (cfg->ping_interval_ms ? cfg->ping_interval_ms
+									: 1000) + 2000;
+	if (pthread_create(&c->ping_thread, NULL, cyc_ping_main, c) != 0) {
+		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: no thread");
+		for (size_t i = 0; i < c->nt; i++)
+			c->t[i].ping_idx = -1;
+		return;
+	}
+	c->ping_running = 1;
+	c->st->pinged = n;
+}
+
+/* ------------------------------------------------------------------ DNS and policy */
+
+static int
+cyc_resolve(struct cycle *c)
+{
+	const struct obs_config *cfg = c->cfg;
+	struct obs_resolver_opts ro = {0};
+	struct obs_resolver *r = NULL;
+	int ret = -1, any = 0;
+
+	ro.servers = cfg->dns_servers;
+	ro.use_hosts = 1;
+	ro.max_names = c->nt + 1;
+	if (obs_resolver_new(&ro, &r, c->err, c->errlen) != 0)
+		goto out;
+	for (size_t i = 0; i < c->nt; i++) {
+		struct cyc_target *t = &c->t[i];
+
+		if (t->skip || t->finished)
+			continue;
+		/* Behind a proxy the proxy resolves names: asking here would leak the lookup
+		 * from the wrong vantage point. */
+		if (cfg->proxy != NULL && !t->is_ip)
+			continue;
+		t->dns_idx = obs_resolver_add(r, t->host, c->err, c->errlen);
+		if (t->dns_idx < 0)
+			goto out;
+		any = 1;
+	}
+	if (any && obs_resolver_run(r, cfg->dns_timeout_ms > 0 ? cfg->dns_timeout_ms : 10000,
+		       c->err, c->errlen) != 0)
+		goto out;
+	for (size_t i = 0; i < c->nt; i++) {
+		struct cyc_target *t = &c->t[i];
+		const struct obs_dns_result *d;
+		char a[INET6_ADDRSTRLEN];
+		const char *bad = NULL;
+		enum util_addr_class bc = UTIL_ADDR_PUBLIC;
+
+		if (t->skip || t->finished)
+			continue;
+		t->ipv4 = json_array();
+		t->ipv6 = json_array();
+		if (t->ipv4 == NULL || t->ipv6 == NULL)
+			goto oom;
+		if (t->dns_idx < 0)
+			continue;
+		d = obs_resolver_result(r, (size_t)t->dns_idx);
+		if (d == NULL || d->status != OBS_DNS_OK) {
+			cyc_finish(c, t, "dns", d ? d->detail : "no result");
+			continue;
+		}
+		for (size_t k = 0; k < d->n4; k++) {
+			enum util_addr_class cl = util_addr_classify(AF_INET, &d->v4[k]);
+
+			inet_ntop(AF_INET, &d->v4[k], a, sizeof(a));
+			if (json_array_append_new(t->ipv4, json_string(a)) != 0)
+				goto oom;
+			if (cl != UTIL_ADDR_PUBLIC && bad == NULL) {
+				bad = json_string_value(json_array_get(t->ipv4, k));
+				bc = cl;
+			}
+		}
+		for (size_t k = 0; k < d->n6; k++) {
+			enum util_addr_class cl = util_addr_classify(AF_INET6, &d->v6[k]);
+
+			inet_ntop(AF_INET6, &d->v6[k], a, sizeof(a));
+			if (json_array_append_new(t->ipv6, json_string(a)) != 0)
+				goto oom;
+			if (cl != UTIL_ADDR_PUBLIC && bad == NULL) {
+				bad = json_string_value(json_array_get(t->ipv6, k));
+				bc = cl;
+			}
+		}
+		if (bad != NULL && !cfg->allow_private) {
+			char detail[256];
+
+			/* One special-purpose answer refuses the whole target: the HTTP client
+			 * might otherwise pick exactly that address. */
+			snprintf(detail, sizeof(detail), "%s resolves to %s, a %s address", t->host,
+			    bad, util_addr_class_name(bc));
+			cyc_finish(c, t, "private-address", detail);
+		}
+	}
+	ret = 0;
+	goto out;
+oom:
+	cyc_seterr(c->err, c->errlen, "resolving: out of memory");
+out:
+	obs_resolver_free(r);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ scheduler */
+
+static int
+cyc_heap_less(const struct cycle *c, size_t a, size_t b)
+{
+	return c->hosts[c->heap[a]].ready_us < c->hosts[c->heap[b]].ready_us;
+}
+
+static void
+cyc_heap_swap(struct cycle *c, size_t a, size_t b)
+{
+	size_t x = c->heap[a];
+
+	c->heap[a] = c->heap[b];
+	c->heap[b] = x;
+}
+
+static void
+cyc_heap_push(struct cycle *c, size_t h)
+{
+	size_t i = c->nheap++;
+
+	c->heap[i] = h;
+	c->hosts[h].queued = 1;
+	while (i > 0 && cyc_heap_less(c, i, (i - 1) / 2)) {
+		cyc_heap_swap(c, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static size_t
+cyc_heap_pop(struct cycle *c)
+{
+	size_t top = c->heap[0], i = 0;
+
+	c->heap[0] = c->heap[--c->nheap];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < c->nheap && cyc_heap_less(c, l, m))
+			m = l;
+		if (r < c->nheap && cyc_heap_less(c, r, m))
+			m = r;
+		if (m == i)
+			break;
+		cyc_heap_swap(c, i, m);
+		i = m;
+	}
+	c->hosts[top].queued = 0;
+	return top;
+}
+
+/*
+ * The politeness key of a target: the address it resolved to (the first), so that many
+ * names on one server share its spacing; the host name when nothing was resolved (behind
+ * a proxy).
+ */
+static const char *
+cyc_host_key(const struct cyc_target *t)
+{
+	if (json_array_size(t->ipv4))
+		return json_string_value(json_array_get(t->ipv4, 0));
+	if (json_array_size(t->ipv6))
+		return json_string_value(json_array_get(t->ipv6, 0));
+	return t->host;
+}
+
+/* Groups the targets still to probe by host and by origin. */
+static int
+cyc_group(struct cycle *c)
+{
+	size_t cap = 0;
+
+	/* Sorting would be faster for huge lists; a hash of names keeps it linear. */
+	size_t hsize = 1;
+	while (hsize < c->nt * 2 + 2)
+		hsize <<= 1;
+	size_t *slots = malloc(hsize * sizeof(*slots));
+	int ret = -1;
+
+	if (slots == NULL)
+		goto out;
+	for (size_t i = 0; i < hsize; i++)
+		slots[i] = SIZE_MAX;
+	for (size_t i = 0; i < c->nt; i++) {
+		struct cyc_target *t = &c->t[i];
+		unsigned long hv = 5381;
+		size_t s, hi;
+		struct cyc_host *h;
+
+		if (t->skip || t->finished)
+			continue;
+		const char *hk = cyc_host_key(t);
+		for (const char *p = hk; *p; p++)
+			hv = hv * 33 + (unsigned char)*p;
+		for (s = hv & (hsize - 1); slots[s] != SIZE_MAX; s = (s + 1) & (hsize - 1))
+			if (strcmp(c->hosts[slots[s]].name, hk) == 0)
+				break;
+		if (slots[s] == SIZE_MAX) {
+			if (c->nhosts == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct cyc_host *nh = realloc(c->hosts, nc * sizeof(*nh));
+				if (nh == NULL)
+					goto out;
+				c->hosts = nh;
+				cap = nc;
+			}
+			memset(&c->hosts[c->nhosts], 0, sizeof(c->hosts[0]));
+			if ((c->hosts[c->nhosts].name = strdup(hk)) == NULL)
+				goto out;
+			slots[s] = c->nhosts++;
+		}
+		hi = slots[s];
+		h = &c->hosts[hi];
+		size_t *nt = realloc(h->targets, (h->ntargets + 1) * sizeof(*nt));
+		if (nt == NULL)
+			goto out;
+		h->targets = nt;
+		h->targets[h->ntargets++] = i;
+		t->hidx = hi;
+		size_t o;
+		for (o = 0; o < h->norigins; o++)
+			if (strcmp(h->origins[o].origin, t->origin) == 0)
+				break;
+		if (o == h->norigins) {
+			struct cyc_origin *no = realloc(h->origins, (o + 1) * sizeof(*no));
+			if (no == NULL)
+				goto out;
+			h->origins = no;
+			memset(&no[o], 0, sizeof(no[o]));
+			if ((no[o].origin = strdup(t->origin)) == NULL)
+				goto out;
+			h->norigins++;
+		}
+		t->oidx = o;
+	}
+	c->heap = malloc((c->nhosts + 1) * sizeof(*c->heap));
+	if (c->heap == NULL)
+		goto out;
+	for (size_t i = 0; i < c->nhosts; i++)
+		cyc_heap_push(c, i);
+	ret = 0;
+out:
+	if (ret != 0)
+		cyc_seterr(c->err, c->errlen, "grouping targets: out of memory");
+	free(slots);
+	return ret;
+}
+
+static json_t *
+cyc_robots_json(const struct cyc_origin *o, int allowed)
+{
+	json_t *r = json_pack("{s:o, s:b, s:b}", "status",
+	    o->status > 0 ? json_integer(o->status) : json_null(), "present",
+	    o->status >= 200 && o->status < 300, "allowed", allowed);
+
+	if (r && o->error_kind)
+		json_object_set_new(r, "error", cyc_err_obj(o->error_kind, o->detail));
+	return r;
+}
+
+static void cyc_http_done(void *arg, const struct obs_http_result *res);
+
+static int
+cyc_send(struct cycle *c, size_t ti, int robots)
+{
+	struct cyc_target *t = &c->t[ti];
+	struct cyc_req *q = malloc(sizeof(*q));
+	struct obs_http_req req = {0};
+	char err[256];
+
+	if (q == NULL) {
+		cyc_seterr(c->err, c->errlen, "out of memory");
+		return -1;
+	}
+	q->c = c;
+	q->ti = ti;
+	q->robots = robots;
+	req.url = t->url;
+	req.user_agent = t->ua;
+	req.flags = robots ? OBS_HTTP_ROBOTS | OBS_HTTP_KEEP_BODY : 0;
+	req.done = cyc_http_done;
+	req.arg = q;
+	if (!robots)
+		t->observed_us = util_now_us();
+	if (obs_http_add(c->http, &req, err, sizeof(err)) != 0) {
+		free(q);
+		/* An unusable URL is this target's problem, not the cycle's. */
+		cyc_finish(c, t, "protocol", err);
+		return 1;
+	}
+	c->inflight++;
+	c->hosts[t->hidx].busy = 1;
+	if (robots)
+		c->st->robots_fetched++;
+	else
+		c->st->requests++;
+	return 0;
+}
+
+/*
+ * Starts the next request of host hi, deciding robots.txt outcomes on the way. Returns 0
+ * (a request is in flight, or the host has nothing left), or -1 on a local failure.
+ */
+static int
+cyc_host_next(struct cycle *c, size_t hi)
+{
+	struct cyc_host *h = &c->hosts[hi];
+
+	while (h->next < h->ntargets) {
+		size_t ti = h->targets[h->next];
+		struct cyc_target *t = &c->t[ti];
+		struct cyc_origin *o = &h->origins[t->oidx];
+		int rc;
+
+		if (t->finished) {
+			h->next++;
+			continue;
+		}
+		if (c->cfg->robots_respect && o->state == RB_NONE) {
+			o->state = RB_PENDING;
+			rc = cyc_send(c, ti, 1);
+			if (rc < 0)
+				return -1;
+			if (rc == 0)
+				return 0;
+			o->state = RB_DONE;
+			continue;
+		}
+		if (c->cfg->robots_respect) {
+			struct obs_robots *rules = NULL;
+			char err[256];
+			int allowed;
+
+			if (o->error_kind != NULL) {
+				/* Nothing answered at all: the GET would meet the same fate. */
+				t->robots = cyc_robots_json(o, 0);
+				h->next++;
+				char detail[300];
+				snprintf(detail, sizeof(detail), "robots.txt: %.250s",
+				    o->detail ? o->detail : "");
+				cyc_finish(c, t, o->error_kind, detail);
+				continue;
+			}
+			if (obs_robots_from_fetch(o->status, o->body, o->len, t->ua, &rules, err,
+				sizeof(err)) != 0) {
+				cyc_seterr(c->err, c->errlen, "robots.txt of %s: %s", o->origin, err);
+				return -1;
+			}
+			allowed = obs_robots_allowed(rules, t->path);
+			obs_robots_free(rules);
+			t->robots = cyc_robots_json(o, allowed);
+			if (!allowed) {
+				char detail[300];
+
+				h->next++;
+				if (o->status >= 500)
+					snprintf(detail, sizeof(detail),
+					    "robots.txt answered %d: everything disallowed", o->status);
+				else
+					snprintf(detail, sizeof(detail), "robots.txt disallows %.200s",
+					    t->path);
+				cyc_finish(c, t, "robots-disallowed", detail);
+				continue;
+			}
+		}
+		h->next++;
+		rc = cyc_send(c, ti, 0);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return 0;
+	}
+	return 0;
+}
+
+static json_t *
+cyc_http_json(const struct obs_http_result *r)
+{
+	json_t *redirects = json_array(), *j;
+
+	if (redirects == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->nredirects; i++)
+		json_array_append_new(redirects, json_string(r->redirects[i]));
+	j = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o, s:o, s:o, s:I}",
+	    "status", r->status > 0 ? json_integer(r->status) : json_null(), "reason",
+	    cyc_str_or_null(r->status > 0 ? r->reason : NULL), "content_type",
+	    cyc_str_or_null(r->content_type), "server", cyc_str_or_null(r->server), "location",
+	    cyc_str_or_null(r->location), "redirects", redirects, "size",
+	    (json_int_t)(r->has_body ? r->size : 0), "truncated", r->truncated, "sha256",
+	    r->has_body ? json_string(r->sha256) : json_null(), "filetype",
+	    cyc_str_or_null(r->has_body ? r->filetype : NULL), "ssdeep",
+	    cyc_str_or_null(r->has_body ? r->ssdeep : NULL), "tls_sha256",
+	    cyc_str_or_null(r->tls_sha256), "elapsed_ms", (json_int_t)r->elapsed_ms);
+	if (j && r->error != OBS_HTTP_ERR_NONE)
+		json_object_set_new(j, "error",
+		    cyc_err_obj(obs_http_error_name(r->error), r->error_detail));
+	return j;
+}
+
+/* Moves the address actually connected to to the front of its list. */
+static void
+cyc_connected_first(struct cyc_target *t, const char *ip)
+{
+	json_t *lists[2] = {t->ipv4, t->ipv6};
+
+	for (size_t l = 0; l < 2 && ip[0]; l++) {
+		for (size_t i = 1; i < json_array_size(lists[l]); i++) {
+			if (strcmp(json_string_value(json_array_get(lists[l], i)), ip) == 0) {
+				json_t *v = json_incref(json_array_get(lists[l], i));
+				json_array_remove(lists[l], i);
+				json_array_insert_new(lists[l], 0, v);
+				return;
+			}
+		}
+	}
+}
+
+static void
+cyc_http_done(void *arg, const struct obs_http_result *res)
+{
+	struct cyc_req *q = arg;
+	struct cycle *c = q->c;
+	struct cyc_target *t = &c->t[q->ti];
+	struct cyc_host *h = &c->hosts[t->hidx];
+
+	c->inflight--;
+	h->busy = 0;
+	h->ready_us = cyc_mono_us() + c->cfg->host_spacing_us;
+	if (q->robots) {
+		struct cyc_origin *o = &h->origins[t->oidx];
+
+		o->state = RB_DONE;
+		o->status = res->status;
+		if (res->status <= 0) {
+			o->error_kind = obs_http_error_name(res->error);
+			if (o->error_kind == NULL)
+				o->error_kind = "protocol";
+			o->detail = strdup(res->error_detail);
+		} else if (res->status >= 200 && res->status < 300 && res->body) {
+			o->body = malloc(res->size + 1);
+			if (o->body) {
+				memcpy(o->body, res->body, res->size);
+				o->body[res->size] = '\0';
+				o->len = res->size;
+			}
+		}
+	} else {
+		const char *kind = obs_http_error_name(res->error);
+
+		t->http = cyc_http_json(res);
+		if (t->http == NULL)
+			c->cb_failed = 1;
+		cyc_connected_first(t, res->primary_ip);
+		cyc_finish(c, t, kind, kind ? res->error_detail : NULL);
+	}
+	free(q);
+	if (h->next < h->ntargets && !h->queued) {
+		cyc_heap_push(c, t->hidx);
+	} else if (h->next >= h->ntargets) {
+		for (size_t o = 0; o < h->norigins; o++) {
+			free(h->origins[o].body);
+			h->origins[o].body = NULL;
+		}
+	}
+}
+
+/* Redirects are followed only to hosts that are not excluded. */
+static int
+cyc_follow(const char *url, void *arg)
+{
+	struct cycle *c = arg;
+	char *host = NULL, *origin = NULL, *path = NULL;
+	int port, ok;
+
+	if (c->nexclude == 0)
+		return 1;
+	ok = cyc_split_url(url, &host, &port, &origin, &path) == 0 &&
+	    cyc_excluded(c, host) == NULL;
+	free(host);
+	free(origin);
+	free(path);
+	return ok;
+}
+
+static int
+cyc_http_phase(struct cycle *c)
+{
+	const struct obs_config *cfg = c->cfg;
+	struct obs_http_opts ho = {0};
+	unsigned conc = cfg->concurrency ? cfg->concurrency : 256;
+
+	ho.user_agent = cfg->user_agent;
+	ho.accept_encoding = cfg->accept_encoding;
+	ho.connect_timeout_ms = cfg->connect_timeout_us ? (long)(cfg->connect_timeout_us / 1000)
+							: 10000;
+	ho.timeout_ms = cfg->timeout_us ? (long)(cfg->timeout_us / 1000) : 30000;
+	ho.max_body = cfg->max_body ? (size_t)cfg->max_body : 5u << 20;
+	ho.max_redirects = (int)cfg->max_redirects;
+	ho.proxy = cfg->proxy;
+	ho.source_address = cfg->source_address;
+	ho.max_inflight = conc;
+	ho.allow_private = cfg->allow_private;
+	ho.follow = cyc_follow;
+	ho.follow_arg = c;
+	c->http = obs_http_new(&ho, c->err, c->errlen);
+	if (c->http == NULL)
+		return -1;
+	c->live = 1;
+	cyc_emit_ready(c);
+	for (;;) {
+		int64_t now = cyc_mono_us();
+		long wait_ms = 200;
+		int left;
+
+		if (cfg->stop && *cfg->stop) {
+			c->st->aborted = 1;
+			return 0;
+		}
+		if (c->ping_running && pthread_tryjoin_np(c->ping_thread, NULL) == 0) {
+			c->ping_running = 0;
+			if (!c->ping_ok)
+				snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s",
+				    c->ping_err);
+			cyc_emit_ready(c);
+		}
+		while (c->nheap > 0 && c->inflight < conc &&
+		       c->hosts[c->heap[0]].ready_us <= now) {
+			size_t hi = cyc_heap_pop(c);
+
+			if (cyc_host_next(c, hi) != 0)
+				return -1;
+		}
+		if (c->cb_failed)
+			break;
+		if (c->nheap > 0 && c->inflight < conc) {
+			int64_t d = (c->hosts[c->heap[0]].ready_us - now) / 1000 + 1;
+			if (d < wait_ms)
+				wait_ms = d;
+		}
+		if (c->inflight == 0 && c->nheap == 0)
+			break;
+		if (c->ping_running && wait_ms > 50)
+			wait_ms = 50;
+		if (c->inflight == 0) {
+			struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		left = obs_http_perform(c->http, wait_ms, c->err, c->errlen);
+		if (left < 0)
+			return -1;
+		if (c->cb_failed)
+			break;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ the cycle */
+
+int
+obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_record_fn cb,
+    void *arg, struct obs_cycle_stats *st, char *err, size_t errlen)
+{
+	struct obs_cycle_stats dummy;
+	struct cycle c;
+	int64_t t0 = cyc_mono_us();
+	int ret = -1;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	c.st = st;
+	c.cb = cb;
+	c.cbarg = arg;
+	c.err = err;
+	c.errlen = errlen;
+	if (err && errlen)
+		err[0] = '\0';
+	if (cfg == NULL || cfg->node_id == NULL || cb == NULL || !json_is_array(targets)) {
+		cyc_seterr(err, errlen, "observer: no node id, callback or target array");
+		return -1;
+	}
+	c.nt = json_array_size(targets);
+	st->targets = c.nt;
+	c.t = calloc(c.nt ? c.nt : 1, sizeof(*c.t));
+	if (c.t == NULL) {
+		cyc_seterr(err, errlen, "observer: out of memory for %zu targets", c.nt);
+		return -1;
+	}
+	if (cyc_exclude_load(&c) != 0)
+		goto out;
+	for (size_t i = 0; i < c.nt; i++) {
+		struct cyc_target *t = &c.t[i];
+		const char *ex;
+
+		if (cyc_target_init(&c, t, json_array_get(targets, i)) != 0) {
+			cyc_seterr(err, errlen, "observer: out of memory");
+			goto out;
+		}
+		if (t->skip)
+			continue;
+		ex = t->is_ip ? NULL : cyc_excluded(&c, t->host);
+		if (ex != NULL) {
+			char detail[300];
+
+			t->ipv4 = json_array();
+			t->ipv6 = json_array();
+			snprintf(detail, sizeof(detail), "%.120s is on the exclusion list (%.120s)",
+			    t->host, ex);
+			cyc_finish(&c, t, "excluded", detail);
+		} else if (t->is_ip && !cfg->allow_private) {
+			enum util_addr_class cl = UTIL_ADDR_PUBLIC;
+
+			if (util_addr_classify_text(t->host, &cl) == 0 && cl != UTIL_ADDR_PUBLIC) {
+				char detail[300];
+
+				snprintf(detail, sizeof(detail), "%.100s is a %s address", t->host,
+				    util_addr_class_name(cl));
+				t->ipv4 = json_array();
+				t->ipv6 = json_array();
+				json_array_append_new(strchr(t->host, ':') ? t->ipv6 : t->ipv4,
+				    json_string(t->host));
+				cyc_finish(&c, t, "private-address", detail);
+			}
+		}
+	}
+	if (cyc_resolve(&c) != 0)
+		goto out;
+	cyc_ping_start(&c);
+	if (cyc_group(&c) != 0 || cyc_http_phase(&c) != 0)
+		goto out;
+	ret = 0;
+out:
+	/* In-flight requests of a stopped or failed cycle are dropped without a record. */
+	obs_http_free(c.http);
+	cyc_ping_join(&c);
+	cyc_emit_ready(&c);
+	if (ret == 0 && c.cb_failed) {
+		cyc_seterr(err, errlen, "record callback failed");
+		ret = -1;
+	}
+	for (size_t i = 0; i < c.nt; i++) {
+		struct cyc_target *t = &c.t[i];
+
+		if (!t->emitted)
+			st->skipped++;
+		cyc_target_release(t);
+		free(t->host);
+	}
+	for (size_t i = 0; i < c.nhosts; i++) {
+		for (size_t o = 0; o < c.hosts[i].norigins; o++) {
+			free(c.hosts[i].origins[o].origin);
+			free(c.hosts[i].origins[o].body);
+			free(c.hosts[i].origins[o].detail);
+		}
+		free(c.hosts[i].origins);
+		free(c.hosts[i].targets);
+		free(c.hosts[i].name);
+	}
+	for (size_t i = 0; i < c.nexclude; i++)
+		free(c.exclude[i]);
+	free(c.exclude);
+	free(c.exclude_suffix);
+	free(c.hosts);
+	free(c.heap);
+	free(c.t);
+	obs_pinger_free(c.pinger);
+	st->seconds = (double)(cyc_mono_us() - t0) / 1e6;
+	return ret;
+}

@@ -1,0 +1,118 @@
+/*
+ * observer: one observation cycle over a list of destinations, and the change events
+ * between two observations of one destination. A cycle resolves every target's name
+ * (c-ares, all at once), pings every address concurrently, fetches robots.txt once per
+ * origin, and sends the HTTP GET shaped like the malware's request — all under a global
+ * concurrency bound and a per-host spacing — and hands each finished observation to the
+ * caller as the JSON record of the design ("Observation record"). It only ever sends
+ * ping, robots.txt and GET requests; it never contacts an excluded domain, nor (unless
+ * allowed) a non-public address. It never stores, logs, prints or exits: the caller
+ * (node/) stores the records and events and runs hooks. The obs_*.h headers beside this
+ * one are internal building blocks.
+ */
+#ifndef C2W_OBSERVER_H
+#define C2W_OBSERVER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/*
+ * The destination key of a target object (the record's target.input): writes a
+ * NUL-terminated key into buf and returns 0, or -1 when the target has none.
+ */
+typedef int (*obs_key_fn)(const json_t *target, char *buf, size_t len);
+
+/*
+ * Called once per finished record, in completion order. `rec` is borrowed: take a
+ * reference to keep it. Returns 0, or non-zero to stop the cycle (obs_cycle_run then
+ * returns -1 with "record callback failed").
+ */
+typedef int (*obs_record_fn)(json_t *rec, void *arg);
+
+/* Called now and then with targets finished so far and the total. */
+typedef void (*obs_progress_fn)(size_t done, size_t total, void *arg);
+
+/* What a cycle needs to know; the caller fills it (node/ from its config). */
+struct obs_config {
+	const char *node_id;        /* required: the record's "node" */
+	const char *vantage;        /* the record's "vantage"; NULL: node_id */
+	unsigned concurrency;       /* HTTP requests in flight at once; 0: 256 */
+	int64_t host_spacing_us;    /* least time from the end of one request to a host to
+				     * the start of the next, robots.txt included; a host is
+				     * the first address a target resolved to (so names sharing
+				     * a server share its spacing), else its name */
+	const char *user_agent;     /* for targets without their own; NULL: none sent */
+	const char *accept_encoding; /* NULL: none */
+	int64_t connect_timeout_us, timeout_us; /* 0: 10 s, 30 s */
+	uint64_t max_body;          /* 0: 5 MiB */
+	unsigned max_redirects;     /* 0: record the Location, do not follow */
+	unsigned ping_count;        /* echoes per target; 0: no ping (ping is null) */
+	int ping_interval_ms;       /* spacing of the echoes; 0: 1000 */
+	int robots_respect;         /* 1: fetch robots.txt and obey it; 0: robots is null */
+	const char *exclude_file;   /* one domain per line ('#' comments): never observed,
+				     * nor their subdomains; NULL: none */
+	int allow_private;          /* 0: loopback, private, reserved ... are refused */
+	const char *source_address; /* numeric address or interface for every probe; NULL */
+	const char *proxy;          /* HTTP goes through it; no local DNS or ping then */
+	const char *dns_servers;    /* "127.0.0.1:53,..."; NULL: the system's resolvers */
+	int dns_timeout_ms;         /* whole resolution phase; 0: 10 s */
+	obs_key_fn target_key;      /* NULL: url, else domain[:port], else ip[:port] */
+	/* The record id (64 hex digits and a NUL into hex); NULL: SHA-256 of node id, target
+	 * key and RFC 3339 time with microseconds, each followed by a NUL. Returns 0 or -1. */
+	int (*record_id)(const char *node, const char *key, int64_t observed_us, char hex[65]);
+	volatile sig_atomic_t *stop; /* when it becomes non-zero the cycle ends early */
+	obs_progress_fn progress;
+	void *progress_arg;
+};
+
+/* What a cycle did, for the caller's summary and log. */
+struct obs_cycle_stats {
+	size_t targets, records;  /* targets given; records handed to the callback */
+	size_t skipped;           /* targets not observed: bad input or the cycle stopped */
+	size_t responded;         /* records with an HTTP status */
+	size_t excluded, private_refused, dns_failed, robots_disallowed, failed;
+	size_t robots_fetched, requests; /* robots.txt fetches and GETs sent */
+	size_t pinged;
+	int aborted;              /* 1 when *stop ended the cycle early */
+	double seconds;
+	char note[256];           /* e.g. why ping was skipped; "" when nothing to say */
+};
+
+/*
+ * Observes every target of `targets` (a JSON array of target objects as conf/ makes them:
+ * threat_id and url, domain or ip, optional port and user_agent) once, and calls `cb` with
+ * each record. A target that cannot be observed at all (no threat_id, no destination,
+ * unusable URL) gets no record and is counted as skipped.
+ * Returns 0 (every target observed, or the cycle stopped through cfg->stop, which sets
+ * st->aborted), or -1 with err naming what failed (the exclusion file, the HTTP engine,
+ * the resolver, the callback): records already given stay given. st may be NULL.
+ */
+int obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_record_fn cb,
+    void *arg, struct obs_cycle_stats *st, char *err, size_t errlen);
+
+/*
+ * The change events between a destination's previous record `prev` (NULL: none, which
+ * yields no event) and its new one `cur`: "up" (an answer — an HTTP status or a ping
+ * reply — after a record without one), "down" (the reverse), "status" (the HTTP status
+ * changed between two answered records), "content" (the body's SHA-256 changed). Each is
+ * {"threat_id", "target", "node", "time", "kind", "from", "to", "record"} where time and
+ * node are cur's and record is cur's id. Returns a new array (maybe empty; the caller
+ * owns it), or NULL when memory ran out.
+ */
+json_t *obs_events(const json_t *prev, const json_t *cur);
+
+/*
+ * The first cycle start after now_us: cycles start at the local wall-clock time
+ * anchor_minute (minutes after midnight) plus k * interval_us, in the process's local time
+ * zone (the caller sets TZ to the anchor's zone). Wall-clock steps are counted from
+ * 1970-01-01 at the anchor, so a 4h interval gives the same local hours every day across
+ * daylight-saving changes; a wall time that does not exist (spring forward) starts at
+ * the equivalent later instant. Returns 0 with *next_us > now_us, or -1 when the interval
+ * is under one second or the time cannot be represented.
+ */
+int obs_next_start(int64_t now_us, int anchor_minute, int64_t interval_us, int64_t *next_us);
+
+#endif

@@ -1,0 +1,188 @@
+#!/bin/sh
+# The observer through the built binary: observe --once twice against the simulated C2
+# farm (moved to its next cycle in between), the stored records and change events, the
+# on_change hook, probe, and the daemon (run) started, observing, stopped by SIGTERM.
+. "$TESTS_SRCDIR/tap.sh"
+C=${C2WATCH:?}
+FARM=${TESTS_BUILDDIR:?}/c2farm
+command -v jq > /dev/null 2>&1 || skip_all "jq is not installed"
+[ -x "$FARM" ] || skip_all "the farm ($FARM) is not built"
+cd "$T" || exit 99
+farm_pid=
+run_pid=
+trap 'for p in $run_pid $farm_pid; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT INT TERM
+
+cat > farm.script <<'EOF'
+listen g 127.0.0.1 0
+rule g /robots.txt * page type=text/plain body="User-agent: *\nDisallow: /private\n"
+rule g /gate.php 0 page server=c2 type=text/html body=version-one
+rule g /gate.php 1- page server=c2 type=text/html body=version-two
+rule g /wake 0 close
+rule g /wake 1- page body=awake
+rule g /status 0 page body=fine
+rule g /status 1- page status=500 reason=Broken body=broken
+EOF
+"$FARM" farm.script > farm.out 2>&1 &
+farm_pid=$!
+i=0
+while ! grep -q '^listening' farm.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+port=$(awk '$1 == "listen" && $2 == "g" { print $4 }' farm.out)
+[ -n "$port" ] || { echo "Bail out! the farm did not start"; exit 99; }
+base=http://127.0.0.1:$port
+
+cat > hook.sh <<'EOF'
+#!/bin/sh
+cat >> "$(dirname "$0")/events.out"
+EOF
+chmod 755 hook.sh
+cat > node.conf <<'EOF'
+[node]
+id = obs-test
+data_dir = data
+log_level = info
+
+[observer]
+allow_private = true
+ping_count = 0
+host_spacing = 50ms
+timeout = 3s
+connect_timeout = 1s
+user_agent = TestAgent/1.0
+
+[hook]
+on_change = hook.sh
+EOF
+cat > t.csv <<EOF
+threat_id,ip,domain,url,port,report_date,malware_sha256,file_type,summary,user_agent
+OBS,,,$base/gate.php,,,,,,Gate/2.0
+OBS,,,$base/wake,,,,,,
+OBS,,,$base/status,,,,,,
+OBS,,,$base/private/p,,,,,,
+EOF
+"$C" import t.csv -c node.conf > /dev/null
+is "$?" 0 "targets imported"
+
+# --- first cycle
+out=$("$C" observe --once -c node.conf 2>err1); rc=$?
+is "$rc" 0 "observe --once exits 0"
+has "$out" "4 targets observed" "and prints a summary"
+has "$out" "4 records stored" "with the records stored"
+has "$out" "0 events" "no event on a first observation"
+recs=$("$C" export --format json -c node.conf)
+is "$(printf '%s' "$recs" | jq length)" 4 "export: four records"
+g() { printf '%s' "$recs" | jq -r "[.[] | select(.target.input == \"$1\")][${3:-0}] | $2"; }
+is "$(g "$base/gate.php" .threat_id)" OBS "record: threat_id"
+is "$(g "$base/gate.php" .node)" obs-test "record: node"
+is "$(g "$base/gate.php" .vantage)" obs-test "record: vantage defaults to the node id"
+is "$(g "$base/gate.php" .id | wc -c)" 65 "record: id of 64 hex digits"
+is "$(g "$base/gate.php" .target.ipv4[0])" 127.0.0.1 "record: target.ipv4"
+is "$(g "$base/gate.php" .target.port)" "$port" "record: target.port"
+is "$(g "$base/gate.php" .target.user_agent)" Gate/2.0 "record: the target's user agent"
+is "$(g "$base/wake" .target.user_agent)" TestAgent/1.0 "record: the config's user agent"
+is "$(g "$base/gate.php" .ping)" null "record: ping null with ping_count 0"
+is "$(g "$base/gate.php" .robots.status)" 200 "record: robots.status"
+is "$(g "$base/gate.php" .http.status)" 200 "record: http.status"
+is "$(g "$base/gate.php" .http.server)" c2 "record: http.server"
+is "$(g "$base/gate.php" .http.size)" 11 "record: http.size"
+is "$(g "$base/gate.php" .http.sha256)" \
+	"$(printf version-one | sha256sum | cut -d' ' -f1)" "record: http.sha256 of the body"
+is "$(g "$base/gate.php" .error)" null "record: error null"
+is "$(g "$base/wake" .http.status)" null "closed without an answer: status null"
+is "$(g "$base/wake" .error.kind)" reset "and error reset"
+is "$(g "$base/private/p" .error.kind)" robots-disallowed "robots.txt obeyed"
+is "$(g "$base/private/p" .http)" null "no GET when disallowed"
+
+# --- the farm's next cycle, the second observation
+curl -s "$base/_farm/next" > /dev/null
+out=$("$C" observe --once -c node.conf 2>err2); rc=$?
+is "$rc" 0 "second observe --once exits 0"
+has "$out" "4 events" "four change events stored (gate content; status code and content; up)"
+recs=$("$C" export --format json -c node.conf)
+is "$(printf '%s' "$recs" | jq length)" 8 "export: eight records"
+is "$(g "$base/status" .http.status 1)" 500 "second record of a target: the new status"
+is "$(g "$base/wake" .http.status 1)" 200 "and the target that woke up"
+i=0
+while [ "$(wc -l < events.out 2>/dev/null || echo 0)" -lt 4 ] && [ $i -lt 50 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+is "$(wc -l < events.out)" 4 "the hook ran once per event"
+kinds=$(jq -r .kind events.out | sort | tr '\n' ' ')
+is "$kinds" "content content status up " "with each event's JSON on stdin"
+ev=$(jq -c 'select(.kind == "status")' events.out)
+is "$(printf '%s' "$ev" | jq -r .from)-$(printf '%s' "$ev" | jq -r .to)" 200-500 \
+	"status event: from and to"
+is "$(printf '%s' "$ev" | jq -r .target)" "$base/status" "status event: target"
+is "$(printf '%s' "$ev" | jq -r .record)" "$(g "$base/status" .id 1)" \
+	"status event: the new record's id"
+is "$(printf '%s' "$ev" | jq -r .threat_id)" OBS "status event: threat_id"
+
+# --- probe stores nothing
+out=$("$C" probe --json "$base/gate.php" --ua Probe/1 -c node.conf); rc=$?
+is "$rc" 0 "probe --json exits 0"
+is "$(printf '%s\n' "$out" | wc -l)" 1 "probe --json prints one line"
+is "$(printf '%s' "$out" | jq -r .http.status)" 200 "probe: the record's status"
+is "$(printf '%s' "$out" | jq -r .target.user_agent)" Probe/1 "probe: --ua"
+is "$("$C" export --format json -c node.conf | jq length)" 8 "probe stored nothing"
+out=$("$C" probe "$base/status" -c node.conf); rc=$?
+is "$rc" 0 "probe (human-readable) exits 0"
+has "$out" "http      500 Broken" "and prints the status line"
+"$C" probe -c node.conf > /dev/null 2>&1
+is "$?" 2 "probe without a target exits 2"
+"$C" observe -c node.conf > /dev/null 2>&1
+is "$?" 2 "observe without --once exits 2"
+
+# --- targets_file is re-imported at each cycle
+cat > t2.csv <<EOF
+threat_id,ip,domain,url,port,report_date,malware_sha256,file_type,summary,user_agent
+FILE,,,$base/gate.php,,,,,,
+EOF
+sed 's/^data_dir = data/data_dir = data2/; s/^\[observer\]/[observer]\ntargets_file = t2.csv/' \
+	node.conf > node2.conf
+out=$("$C" observe --once -c node2.conf 2>/dev/null); rc=$?
+is "$rc" 0 "observe --once with targets_file"
+has "$out" "1 target observed" "observes the file's target"
+has "$("$C" targets -c node2.conf)" "FILE" "which is stored as a target"
+out=$("$C" observe --once --threat-id NONE -c node.conf 2>&1); rc=$?
+is "$rc" 0 "observe --once for a threat ID without targets exits 0"
+has "$out" "no targets to observe" "and says so"
+
+# --- the daemon
+sed -i 's/^log_level = info/log_level = debug/; s/^\[observer\]/[observer]\ninterval = 1s/' node.conf
+"$C" run -c node.conf 2> run.log &
+run_pid=$!
+i=0
+while ! grep -q 'c2watch: running' run.log && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+has "$(cat run.log)" "c2watch: running" "run: logs that it is running"
+i=0
+n=8
+while [ "$n" -le 8 ] && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1))
+	n=$("$C" export --format json -c node.conf | jq length)
+done
+ok "$([ "$n" -gt 8 ]; echo $?)" "run: a cycle stored new records ($n)"
+kill -TERM "$run_pid"
+i=0
+while kill -0 "$run_pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait "$run_pid"
+is "$?" 0 "run: SIGTERM stops it with exit 0"
+run_pid=
+has "$(cat run.log)" "stopped" "run: logs the clean stop"
+has "$(cat run.log)" "observer: 4 targets observed" "run: logs each cycle's summary"
+
+sed -i 's/^\[observer\]/[observer]\nenabled = false/' node.conf
+"$C" run -c node.conf 2> run2.log &
+run_pid=$!
+sleep 2
+n2=$("$C" export --format json -c node.conf | jq length)
+kill -TERM "$run_pid"
+wait "$run_pid"
+is "$?" 0 "run with the observer disabled stops cleanly"
+run_pid=
+has "$(cat run2.log)" "observer: disabled" "and says the observer is disabled"
+n3=$("$C" export --format json -c node.conf | jq length)
+is "$n3" "$n2" "and observes nothing"
+
+kill "$farm_pid"
+wait "$farm_pid"
+farm_pid=
+done_testing
