@@ -1,8 +1,8 @@
 /*
  * run: the daemon (node/node_daemon.h): components started in order, stopped in reverse
- * on SIGTERM or SIGINT, which only the main thread takes (sigwait). Today the observer
- * component (cycles on the anchored schedule); the TAXII server and peer polling are added
- * in run_run with node_daemon_add, each with its start/stop pair.
+ * on SIGTERM or SIGINT, which only the main thread takes (sigwait): the TAXII server, the
+ * observer (cycles on the anchored schedule) and the peer pollers, each with its
+ * start/stop pair.
  */
 #include "config.h"
 
@@ -15,6 +15,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
 
 #include "conf/conf.h"
 #include "node/cli.h"
@@ -218,10 +221,16 @@ run_run(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* Libraries with global state are set up before any component's thread exists. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	xmlInitParser();
+	node_daemon_add(&d, "taxii", node_serve_start, node_serve_stop);
 	if (c->observer.enabled)
 		node_daemon_add(&d, "observer", observer_start, observer_stop);
 	else
 		node_log(NODE_LOG_INFO, "observer: disabled ([observer] enabled = false)");
+	if (c->npeers)
+		node_daemon_add(&d, "peers", node_peers_start, node_peers_stop);
 	if (daemon_start(&d) != 0) {
 		daemon_stop(&d);
 		goto out;

@@ -92,4 +92,7 @@ struct node_poll_stats {
 int node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
     struct node_poll_stats *st, char *err, size_t errlen);
 
+/* The first line of a password file, without its line end, into buf. 0 or -1 (err). */
+int node_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen);
+
 #endif

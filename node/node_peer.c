@@ -64,9 +64,8 @@ on_block(void *arg, const struct taxii_content_block *b)
 	return 0;
 }
 
-/* The first line of a password file, without its line end. */
-static int
-read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen)
+int
+node_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen)
 {
 	struct util_buf b;
 	size_t n;
@@ -112,7 +111,7 @@ node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor
 		begin = -1;
 	st->begin = begin;
 	if (peer->password_file &&
-	    read_secret(peer->password_file, password, sizeof(password), err, errlen) != 0)
+	    node_read_secret(peer->password_file, password, sizeof(password), err, errlen) != 0)
 		return -1;
 	memset(&cc, 0, sizeof(cc));
 	cc.url = peer->url;
