@@ -19,3 +19,7 @@ TESTS += tests/test_federation
 tests_test_federation_SOURCES = tests/test_federation.c
 tests_test_federation_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
 tests_test_federation_LDADD = $(NODE_LIBS)
+
+# Whole daemons federating on loopback.
+TESTS += tests/test_hub.sh
+EXTRA_DIST += tests/test_hub.sh

@@ -1,0 +1,159 @@
+#!/bin/sh
+# Federation through real daemons: three member nodes and a hub, each a `c2watch run`
+# process with its own config and data directory on 127.0.0.1. Members observe the
+# simulated C2 farm, the hub polls them and they poll the hub, until every node holds the
+# same records (same ids, none twice, three origins). Then a member is killed with -9 and
+# restarted, the hub is down for several intervals, and a member polls a peer that answers
+# garbage: nothing lost, nothing duplicated, everyone keeps serving.
+. "$TESTS_SRCDIR/tap.sh"
+C=${C2WATCH:?}
+FARM=${TESTS_BUILDDIR:?}/c2farm
+[ -x "$FARM" ] || skip_all "the farm ($FARM) is not built"
+cd "$T" || exit 99
+pids=
+trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT INT TERM
+
+cat > farm.script <<'EOF'
+listen g 127.0.0.1 0
+rule g /robots.txt * page status=404 body=none
+rule g /gate.php * page server=c2 type=text/html body=gate
+rule g /panel/ * page status=403 body=no
+EOF
+"$FARM" farm.script > farm.out 2>&1 &
+pids="$pids $!"
+i=0
+while ! grep -q '^listening' farm.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fport=$(awk '$1 == "listen" && $2 == "g" { print $4 }' farm.out)
+[ -n "$fport" ] || { echo "Bail out! the farm did not start"; exit 99; }
+
+cat > targets.csv <<EOF
+threat_id,url,summary
+HUB-T,http://127.0.0.1:$fport/gate.php,gate
+HUB-T,http://127.0.0.1:$fport/panel/,panel
+EOF
+
+# conf NAME PORT OBSERVE PEERS...: PEERS are "name=port" pairs.
+conf() {
+	name=$1 port=$2 observe=$3
+	shift 3
+	{
+		printf '[node]\nid = %s\ndata_dir = %s.data\nlog_level = info\n' "$name" "$name"
+		printf '[server]\nlisten = 127.0.0.1:%s\n' "$port"
+		printf '[observer]\nenabled = %s\ninterval = 1d\nallow_private = true\n' "$observe"
+		printf 'ping_count = 0\nhost_spacing = 10ms\ntimeout = 3s\nconnect_timeout = 1s\n'
+		for p in "$@"; do
+			printf '[peer %s]\nurl = http://127.0.0.1:%s/taxii/poll\ninterval = 1s\n' \
+			    "${p%%=*}" "${p#*=}"
+		done
+	} > "$name.conf"
+}
+
+# start NAME: runs the node, waits for its "listening" line, sets PORT_<name>.
+start() {
+	"$C" run -c "$1.conf" >> "$1.log" 2>&1 &
+	pid=$!
+	pids="$pids $pid"
+	eval "PID_$1=$pid"
+	i=0
+	while ! grep -q 'taxii: listening' "$1.log" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	p=$(sed -n 's/.*taxii: listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$1.log" | tail -n 1)
+	eval "PORT_$1=$p"
+	[ -n "$p" ]
+}
+
+stop() {
+	eval "pid=\$PID_$1"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+ids() {
+	"$C" export --format json -c "$1.conf" 2>/dev/null | grep -o '"id":"[0-9a-f]*"' | sort
+}
+
+# converge COUNT: waits (at most 40 s) until every node holds the same COUNT ids.
+converge() {
+	want=$1
+	i=0
+	while [ $i -lt 200 ]; do
+		ids hub > hub.ids
+		same=1
+		for n in a b c; do
+			ids $n > $n.ids
+			cmp -s hub.ids $n.ids || same=0
+		done
+		[ $same = 1 ] && [ "$(wc -l < hub.ids)" -eq "$want" ] && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# Phase 1: every node once with a kernel-chosen port, to learn a free port for each.
+for n in hub a b c; do
+	conf $n 0 false
+	start $n || { echo "Bail out! $n did not start"; exit 99; }
+	stop $n
+done
+ph=$PORT_hub pa=$PORT_a pb=$PORT_b pc=$PORT_c
+rm -f ./*.log
+
+# Phase 2: the federation, on those ports.
+conf hub "$ph" false a="$pa" b="$pb" c="$pc"
+conf a "$pa" true hub="$ph"
+conf b "$pb" true hub="$ph"
+conf c "$pc" true hub="$ph" junk="$fport"
+sed -i "s#http://127.0.0.1:$fport/taxii/poll#http://127.0.0.1:$fport/gate.php#" c.conf
+for n in hub a b c; do
+	start $n
+	ok $? "$n runs"
+done
+
+for n in a b c; do
+	"$C" import targets.csv -c $n.conf > /dev/null
+	"$C" observe --once -c $n.conf > $n.observe 2>&1
+	ok $? "member $n observes the farm"
+done
+converge 6
+ok $? "every node holds the same six records"
+is "$(uniq -d hub.ids | wc -l)" 0 "none of them twice"
+origins=$("$C" export --format json -c hub.conf | grep -o '"node":"[a-z]*"' | sort -u | tr '\n' ' ')
+is "$origins" '"node":"a" "node":"b" "node":"c" ' "three origins, kept through the hub"
+
+# kill -9 a member, observe while it is down, restart it.
+eval "kill -9 \$PID_b"
+eval "wait \$PID_b" 2>/dev/null
+"$C" observe --once -c b.conf > /dev/null 2>&1
+start b
+ok $? "b restarts after kill -9"
+converge 8
+ok $? "its new records reach every node, nothing lost"
+is "$(uniq -d a.ids | wc -l)" 0 "and nothing duplicated"
+
+# The hub is down for several intervals; a member observes meanwhile.
+stop hub
+"$C" observe --once -c a.conf > /dev/null 2>&1
+sleep 3
+grep -q 'peer hub: poll failed' a.log
+ok $? "members log the hub's absence"
+start hub
+ok $? "the hub comes back"
+converge 10
+ok $? "polling resumes without a gap: every node holds all ten records"
+
+# A peer answering garbage: logged, nothing stored, c keeps serving.
+grep -q 'peer junk: poll failed' c.log
+ok $? "a peer answering garbage is logged"
+printf '[node]\nid = probe\ndata_dir = probe.data\n' > probe.conf
+out=$("$C" poll --url "http://127.0.0.1:$pc/taxii/poll" --collection observations -c probe.conf 2>&1)
+has "$out" "10 new records" "c still serves its records to a poller"
+
+for n in hub a b c; do
+	stop $n
+done
+grep -q "stopped" a.log
+ok $? "nodes stop cleanly on SIGTERM"
+done_testing
