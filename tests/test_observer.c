@@ -663,6 +663,7 @@ test_events(void)
 	json_t *up = rec("a2", json_integer(200), "aa", 0);
 	json_t *up2 = rec("a3", json_integer(404), "bb", 0);
 	json_t *pingonly = rec("a4", json_null(), NULL, 3);
+	json_t *pingweb = rec("a5", json_integer(200), "aa", 3);
 	json_t *ev, *e;
 
 	ev = obs_events(NULL, up);
@@ -700,6 +701,14 @@ test_events(void)
 	ev = obs_events(down, pingonly);
 	is_int(json_array_size(ev), 1, "events: a ping reply is an answer too");
 	json_decref(ev);
+	ev = obs_events(pingweb, pingonly);
+	is_int(json_array_size(ev), 1, "events: HTTP went silent while ping answers");
+	e = json_array_get(ev, 0);
+	is_str(json_string_value(json_object_get(e, "kind")), "status", "as a status event");
+	ok(json_integer_value(json_object_get(e, "from")) == 200 &&
+	    json_is_null(json_object_get(e, "to")), "from 200 to null");
+	json_decref(ev);
+	json_decref(pingweb);
 	json_decref(down);
 	json_decref(up);
 	json_decref(up2);
