@@ -293,16 +293,29 @@ test_basic(void)
 	    " {\"threat_id\":\"T3\",\"ip\":\"%s\",\"port\":%d},"
 	    " {\"threat_id\":\"T3\",\"domain\":\"localhost\",\"port\":%d},"
 	    " {\"threat_id\":\"T3\",\"url\":\"%s\"},"
-	    " {\"threat_id\":\"T3\",\"summary\":\"no destination\"}]",
+	    " {\"threat_id\":\"T3\",\"summary\":\"no destination\"},"
+	    " {\"threat_id\":\"T4\",\"url\":\"%s\",\"user_agent\":\"Strict/1.0\"}]",
 	    url("a", "/page"), url("a", "/missing"), url("a", "/moved"), url("a", "/private/x"),
 	    url("a", "/ua"), url("a", "/ua?x=1"), lst("b")->addr, lst("b")->port, lst("a")->port,
-	    url("r5", "/gate"));
+	    url("r5", "/gate"), url("a", "/page"));
 	recs = cycle(&cfg, targets, &st, &rc);
 	is_int(rc, 0, "a cycle over the farm succeeds");
-	is_int(json_array_size(recs), 9, "one record per observable target");
+	is_int(json_array_size(recs), 10, "one record per observable target");
 	is_int(st.skipped, 1, "the target without a destination is skipped");
 	is_int(st.robots_fetched, 4, "robots.txt fetched once per origin (a, b, a's localhost, r5)");
 
+	{
+		size_t i;
+		json_t *x;
+
+		r = NULL;
+		json_array_foreach(recs, i, x) {
+			if (strcmp(s_at(x, "threat_id", NULL), "T4") == 0)
+				r = x;
+		}
+	}
+	is_str(s_at(r, "error", "kind"), "robots-disallowed",
+	    "robots.txt rules follow each target's user agent (Strict: Disallow /)");
 	r = find(recs, url("a", "/page"));
 	ok(r != NULL, "200 page: record found");
 	is_int(strlen(s_at(r, "id", NULL) ? s_at(r, "id", NULL) : ""), 64, "id: 64 hex digits");
