@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,6 +228,22 @@ when(json_t *r)
 	return t;
 }
 
+/* 1 when this machine has an IPv6 loopback to listen on (containers may not). */
+static int have_v6;
+
+static int
+v6_available(void)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), ok6;
+
+	if (fd < 0)
+		return 0;
+	ok6 = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok6;
+}
+
 static void
 write_script(void)
 {
@@ -233,6 +251,10 @@ write_script(void)
 
 	if (f == NULL)
 		exit(99);
+	if (have_v6)
+		fprintf(f, "listen v6 ::1 0\n"
+			   "rule v6 /robots.txt * page type=text/plain body=\"User-agent: *\\n\"\n"
+			   "rule v6 * * page server=farm-v6 body=over-ipv6\n");
 	fprintf(f,
 	    "listen a 127.0.0.1 0\n"
 	    "listen b 127.0.0.2 0\n"
@@ -570,6 +592,42 @@ test_vantage(void)
 }
 
 static void
+test_ipv6(void)
+{
+	struct obs_config cfg = base_config();
+	struct obs_cycle_stats st;
+	char targets[512], u[128], key[128];
+	json_t *recs, *r;
+	int rc;
+
+	if (!have_v6) {
+		tap_diag("no IPv6 loopback here: IPv6 checks skipped");
+		return;
+	}
+	cfg.ping_count = 1;
+	cfg.ping_interval_ms = 100;
+	snprintf(u, sizeof(u), "http://[::1]:%d/gate", lst("v6")->port);
+	snprintf(key, sizeof(key), "[::1]:%d", lst("v6")->port);
+	snprintf(targets, sizeof(targets),
+	    "[{\"threat_id\":\"6\",\"url\":\"%s\"},"
+	    " {\"threat_id\":\"6\",\"ip\":\"::1\",\"port\":%d}]", u, lst("v6")->port);
+	recs = cycle(&cfg, targets, &st, &rc);
+	r = find(recs, u);
+	is_int(i_at(r, "http", "status"), 200, "IPv6 URL: answered");
+	is_str(s_at(r, "http", "server"), "farm-v6", "IPv6 URL: by the v6 listener");
+	is_str(json_string_value(json_array_get(json_object_get(json_object_get(r, "target"),
+	    "ipv6"), 0)), "::1", "IPv6 URL: target.ipv6");
+	is_int(json_array_size(json_object_get(json_object_get(r, "target"), "ipv4")), 0,
+	    "IPv6 URL: target.ipv4 empty");
+	ok(is_null(r, "target", "domain"), "IPv6 URL: no domain");
+	if (!is_null(r, "ping", NULL))
+		is_int(i_at(r, "ping", "received"), 1, "IPv6: ICMPv6 echo answered");
+	r = find(recs, key);
+	is_int(i_at(r, "http", "status"), 200, "IPv6 address target keyed [::1]:port, GET of /");
+	json_decref(recs);
+}
+
+static void
 test_concurrency(void)
 {
 	struct obs_config cfg = base_config();
@@ -781,6 +839,7 @@ main(void)
 	snprintf(script_path, sizeof(script_path), "%s/farm.script", tmpdir);
 	snprintf(exclude_path, sizeof(exclude_path), "%s/exclude.txt", tmpdir);
 	atexit(cleanup);
+	have_v6 = v6_available();
 	write_script();
 	curl_global_init(CURL_GLOBAL_ALL);
 	if (farm_start(farm, script_path) != 0) {
@@ -791,6 +850,7 @@ main(void)
 	test_policy();
 	test_spacing();
 	test_vantage();
+	test_ipv6();
 	test_concurrency();
 	test_ping_and_stop();
 	curl_global_cleanup();
