@@ -5,6 +5,8 @@
  * command-line tool (--parallel --parallel-max 256) for comparison. Prints one JSON line.
  *
  * Usage: bench_observe [N] [FARM]    (N default 10000; FARM default tests/c2farm)
+ * BENCH_PING=K sets the echoes per target (default 1); BENCH_NO_STORE=1 leaves the store
+ * out, to tell its share of time and memory apart.
  */
 #include "config.h"
 

@@ -35,8 +35,6 @@ struct cyc_origin {
 	char *origin; /* scheme://host:port */
 	enum cyc_robots_state state;
 	int status;
-	char *body;
-	size_t len;
 	const char *error_kind; /* static name, when no answer */
 	char *detail;           /* with error_kind (kept off the struct: one per origin) */
 };
@@ -65,6 +63,7 @@ struct cyc_target {
 	json_t *robots, *http, *error;
 	int skip;     /* not observable: no record */
 	int finished; /* the record's parts are known */
+	int robots_allowed; /* decided when its origin's robots.txt arrived; -1 before */
 	int emitted;
 };
 
@@ -90,6 +89,7 @@ struct cycle {
 	char ping_err[256];
 	int ping_timeout_ms;
 	int cb_failed;
+	int failed; /* a local failure inside a callback; err says what */
 	int live; /* records are handed over as they finish */
 	char *err;
 	size_t errlen;
@@ -243,6 +243,7 @@ cyc_target_init(struct cycle *c, struct cyc_target *t, const json_t *src)
 
 	t->src = src;
 	t->dns_idx = t->ping_idx = -1;
+	t->robots_allowed = -1;
 	t->threat_id = json_string_value(json_object_get(src, "threat_id"));
 	t->ua = json_string_value(json_object_get(src, "user_agent"));
 	if (t->ua == NULL)
@@ -933,8 +934,6 @@ cyc_host_next(struct cycle *c, size_t hi)
 			continue;
 		}
 		if (c->cfg->robots_respect) {
-			struct obs_robots *rules = NULL;
-			char err[256];
 			int allowed;
 
 			if (o->error_kind != NULL) {
@@ -947,13 +946,11 @@ cyc_host_next(struct cycle *c, size_t hi)
 				cyc_finish(c, t, o->error_kind, detail);
 				continue;
 			}
-			if (obs_robots_from_fetch(o->status, o->body, o->len, t->ua, &rules, err,
-				sizeof(err)) != 0) {
-				cyc_seterr(c->err, c->errlen, "robots.txt of %s: %s", o->origin, err);
-				return -1;
-			}
-			allowed = obs_robots_allowed(rules, t->path);
-			obs_robots_free(rules);
+			allowed = t->robots_allowed;
+			/* Every target was decided when robots.txt came; should one have been
+			 * missed, only a blanket permission lets it through. */
+			if (allowed < 0)
+				allowed = obs_robots_status_policy(o->status) == OBS_ROBOTS_ALLOW_ALL;
 			t->robots = cyc_robots_json(o, allowed);
 			if (!allowed) {
 				char detail[300];
@@ -1043,12 +1040,28 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 			if (o->error_kind == NULL)
 				o->error_kind = "protocol";
 			o->detail = strdup(res->error_detail);
-		} else if (res->status >= 200 && res->status < 300 && res->body) {
-			o->body = malloc(res->size + 1);
-			if (o->body) {
-				memcpy(o->body, res->body, res->size);
-				o->body[res->size] = '\0';
-				o->len = res->size;
+		} else {
+			/* Decided now for every target of the origin, so that no body outlives
+			 * its own callback: thousands of hosts waiting out their spacing must
+			 * not each hold up to 500 KiB. */
+			const char *body = res->status >= 200 && res->status < 300 ? res->body : NULL;
+
+			for (size_t k = h->next; k < h->ntargets; k++) {
+				struct cyc_target *u = &c->t[h->targets[k]];
+				struct obs_robots *rules = NULL;
+				char err[256];
+
+				if (u->finished || u->oidx != t->oidx)
+					continue;
+				if (obs_robots_from_fetch(res->status, body, body ? res->size : 0,
+					u->ua, &rules, err, sizeof(err)) != 0) {
+					cyc_seterr(c->err, c->errlen, "robots.txt of %s: %s", o->origin,
+					    err);
+					c->failed = 1;
+					break;
+				}
+				u->robots_allowed = obs_robots_allowed(rules, u->path);
+				obs_robots_free(rules);
 			}
 		}
 	} else {
@@ -1061,14 +1074,8 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 		cyc_finish(c, t, kind, kind ? res->error_detail : NULL);
 	}
 	free(q);
-	if (h->next < h->ntargets && !h->queued) {
+	if (h->next < h->ntargets && !h->queued)
 		cyc_heap_push(c, t->hidx);
-	} else if (h->next >= h->ntargets) {
-		for (size_t o = 0; o < h->norigins; o++) {
-			free(h->origins[o].body);
-			h->origins[o].body = NULL;
-		}
-	}
 }
 
 /* Redirects are followed only to hosts that are not excluded. */
@@ -1139,6 +1146,8 @@ cyc_http_phase(struct cycle *c)
 		}
 		if (c->cb_failed)
 			break;
+		if (c->failed)
+			return -1;
 		if (c->nheap > 0 && c->inflight < conc) {
 			int64_t d = (c->hosts[c->heap[0]].ready_us - now) / 1000 + 1;
 			if (d < wait_ms)
@@ -1259,7 +1268,6 @@ out:
 	for (size_t i = 0; i < c.nhosts; i++) {
 		for (size_t o = 0; o < c.hosts[i].norigins; o++) {
 			free(c.hosts[i].origins[o].origin);
-			free(c.hosts[i].origins[o].body);
 			free(c.hosts[i].origins[o].detail);
 		}
 		free(c.hosts[i].origins);

@@ -49,17 +49,19 @@ obs_events(const json_t *prev, const json_t *cur)
 		if (ev_add(events, cur, "down", json_string("up"), json_string("down")) != 0)
 			goto oom;
 	}
-	json_t *ps = json_object_get(json_object_get(prev, "http"), "status");
-	json_t *cs = json_object_get(json_object_get(cur, "http"), "status");
-	if (json_is_integer(ps) && json_is_integer(cs) &&
-	    json_integer_value(ps) != json_integer_value(cs) &&
+	/* A status change needs the GET to have run both times. An answer that became
+	 * silence (or the reverse) is a status event too unless up/down already said it:
+	 * a host that still answers ping but no longer HTTP must not go unnoticed. */
+	json_t *ph = json_object_get(prev, "http"), *chh = json_object_get(cur, "http");
+	json_t *ps = json_object_get(ph, "status"), *cs = json_object_get(chh, "status");
+	if (ps && cs && !json_equal(ps, cs) &&
+	    ((json_is_integer(ps) && json_is_integer(cs)) || was == is) &&
 	    ev_add(events, cur, "status", json_incref(ps), json_incref(cs)) != 0)
 		goto oom;
-	json_t *ph = json_object_get(json_object_get(prev, "http"), "sha256");
-	json_t *ch = json_object_get(json_object_get(cur, "http"), "sha256");
-	if (json_is_string(ph) && json_is_string(ch) &&
-	    strcmp(json_string_value(ph), json_string_value(ch)) != 0 &&
-	    ev_add(events, cur, "content", json_incref(ph), json_incref(ch)) != 0)
+	json_t *psha = json_object_get(ph, "sha256"), *csha = json_object_get(chh, "sha256");
+	if (json_is_string(psha) && json_is_string(csha) &&
+	    strcmp(json_string_value(psha), json_string_value(csha)) != 0 &&
+	    ev_add(events, cur, "content", json_incref(psha), json_incref(csha)) != 0)
 		goto oom;
 	return events;
 oom:

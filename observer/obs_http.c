@@ -631,10 +631,11 @@ obs_req_start(struct obs_req *q)
 	/* Each observation is a connection of its own, as the malware would open it. */
 	SET(CURLOPT_FORBID_REUSE, 1L);
 	SET(CURLOPT_FRESH_CONNECT, 1L);
-	/* Every request looks its name up afresh: a cached answer would hide a changed
-	 * address, and libcurl walks its whole cache on each lookup, which with thousands of
-	 * hosts costs more than the lookups. */
-	SET(CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+	/* libcurl prunes its DNS cache by walking every entry before each connect, which
+	 * with thousands of hosts (numeric ones are never pruned) costs more than the
+	 * requests. An engine serves one cycle, so its cache never prunes: a name is looked
+	 * up once per engine. */
+	SET(CURLOPT_DNS_CACHE_TIMEOUT, -1L);
 	/* C2 servers' certificates are recorded, not trusted or judged. */
 	SET(CURLOPT_SSL_VERIFYPEER, 0L);
 	SET(CURLOPT_SSL_VERIFYHOST, 0L);

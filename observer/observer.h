@@ -97,7 +97,9 @@ int obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_recor
  * The change events between a destination's previous record `prev` (NULL: none, which
  * yields no event) and its new one `cur`: "up" (an answer — an HTTP status or a ping
  * reply — after a record without one), "down" (the reverse), "status" (the HTTP status
- * changed between two answered records), "content" (the body's SHA-256 changed). Each is
+ * changed between two records whose GET ran — between two answers, or between an answer
+ * and none when up/down does not already say so, as when ping still answers), "content"
+ * (the body's SHA-256 changed). Each is
  * {"threat_id", "target", "node", "time", "kind", "from", "to", "record"} where time and
  * node are cur's and record is cur's id. Returns a new array (maybe empty; the caller
  * owns it), or NULL when memory ran out.

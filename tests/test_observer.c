@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,6 +228,22 @@ when(json_t *r)
 	return t;
 }
 
+/* 1 when this machine has an IPv6 loopback to listen on (containers may not). */
+static int have_v6;
+
+static int
+v6_available(void)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), ok6;
+
+	if (fd < 0)
+		return 0;
+	ok6 = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok6;
+}
+
 static void
 write_script(void)
 {
@@ -233,6 +251,10 @@ write_script(void)
 
 	if (f == NULL)
 		exit(99);
+	if (have_v6)
+		fprintf(f, "listen v6 ::1 0\n"
+			   "rule v6 /robots.txt * page type=text/plain body=\"User-agent: *\\n\"\n"
+			   "rule v6 * * page server=farm-v6 body=over-ipv6\n");
 	fprintf(f,
 	    "listen a 127.0.0.1 0\n"
 	    "listen b 127.0.0.2 0\n"
@@ -293,16 +315,29 @@ test_basic(void)
 	    " {\"threat_id\":\"T3\",\"ip\":\"%s\",\"port\":%d},"
 	    " {\"threat_id\":\"T3\",\"domain\":\"localhost\",\"port\":%d},"
 	    " {\"threat_id\":\"T3\",\"url\":\"%s\"},"
-	    " {\"threat_id\":\"T3\",\"summary\":\"no destination\"}]",
+	    " {\"threat_id\":\"T3\",\"summary\":\"no destination\"},"
+	    " {\"threat_id\":\"T4\",\"url\":\"%s\",\"user_agent\":\"Strict/1.0\"}]",
 	    url("a", "/page"), url("a", "/missing"), url("a", "/moved"), url("a", "/private/x"),
 	    url("a", "/ua"), url("a", "/ua?x=1"), lst("b")->addr, lst("b")->port, lst("a")->port,
-	    url("r5", "/gate"));
+	    url("r5", "/gate"), url("a", "/page"));
 	recs = cycle(&cfg, targets, &st, &rc);
 	is_int(rc, 0, "a cycle over the farm succeeds");
-	is_int(json_array_size(recs), 9, "one record per observable target");
+	is_int(json_array_size(recs), 10, "one record per observable target");
 	is_int(st.skipped, 1, "the target without a destination is skipped");
 	is_int(st.robots_fetched, 4, "robots.txt fetched once per origin (a, b, a's localhost, r5)");
 
+	{
+		size_t i;
+		json_t *x;
+
+		r = NULL;
+		json_array_foreach(recs, i, x) {
+			if (strcmp(s_at(x, "threat_id", NULL), "T4") == 0)
+				r = x;
+		}
+	}
+	is_str(s_at(r, "error", "kind"), "robots-disallowed",
+	    "robots.txt rules follow each target's user agent (Strict: Disallow /)");
 	r = find(recs, url("a", "/page"));
 	ok(r != NULL, "200 page: record found");
 	is_int(strlen(s_at(r, "id", NULL) ? s_at(r, "id", NULL) : ""), 64, "id: 64 hex digits");
@@ -557,6 +592,42 @@ test_vantage(void)
 }
 
 static void
+test_ipv6(void)
+{
+	struct obs_config cfg = base_config();
+	struct obs_cycle_stats st;
+	char targets[512], u[128], key[128];
+	json_t *recs, *r;
+	int rc;
+
+	if (!have_v6) {
+		tap_diag("no IPv6 loopback here: IPv6 checks skipped");
+		return;
+	}
+	cfg.ping_count = 1;
+	cfg.ping_interval_ms = 100;
+	snprintf(u, sizeof(u), "http://[::1]:%d/gate", lst("v6")->port);
+	snprintf(key, sizeof(key), "[::1]:%d", lst("v6")->port);
+	snprintf(targets, sizeof(targets),
+	    "[{\"threat_id\":\"6\",\"url\":\"%s\"},"
+	    " {\"threat_id\":\"6\",\"ip\":\"::1\",\"port\":%d}]", u, lst("v6")->port);
+	recs = cycle(&cfg, targets, &st, &rc);
+	r = find(recs, u);
+	is_int(i_at(r, "http", "status"), 200, "IPv6 URL: answered");
+	is_str(s_at(r, "http", "server"), "farm-v6", "IPv6 URL: by the v6 listener");
+	is_str(json_string_value(json_array_get(json_object_get(json_object_get(r, "target"),
+	    "ipv6"), 0)), "::1", "IPv6 URL: target.ipv6");
+	is_int(json_array_size(json_object_get(json_object_get(r, "target"), "ipv4")), 0,
+	    "IPv6 URL: target.ipv4 empty");
+	ok(is_null(r, "target", "domain"), "IPv6 URL: no domain");
+	if (!is_null(r, "ping", NULL))
+		is_int(i_at(r, "ping", "received"), 1, "IPv6: ICMPv6 echo answered");
+	r = find(recs, key);
+	is_int(i_at(r, "http", "status"), 200, "IPv6 address target keyed [::1]:port, GET of /");
+	json_decref(recs);
+}
+
+static void
 test_concurrency(void)
 {
 	struct obs_config cfg = base_config();
@@ -663,6 +734,7 @@ test_events(void)
 	json_t *up = rec("a2", json_integer(200), "aa", 0);
 	json_t *up2 = rec("a3", json_integer(404), "bb", 0);
 	json_t *pingonly = rec("a4", json_null(), NULL, 3);
+	json_t *pingweb = rec("a5", json_integer(200), "aa", 3);
 	json_t *ev, *e;
 
 	ev = obs_events(NULL, up);
@@ -700,6 +772,14 @@ test_events(void)
 	ev = obs_events(down, pingonly);
 	is_int(json_array_size(ev), 1, "events: a ping reply is an answer too");
 	json_decref(ev);
+	ev = obs_events(pingweb, pingonly);
+	is_int(json_array_size(ev), 1, "events: HTTP went silent while ping answers");
+	e = json_array_get(ev, 0);
+	is_str(json_string_value(json_object_get(e, "kind")), "status", "as a status event");
+	ok(json_integer_value(json_object_get(e, "from")) == 200 &&
+	    json_is_null(json_object_get(e, "to")), "from 200 to null");
+	json_decref(ev);
+	json_decref(pingweb);
 	json_decref(down);
 	json_decref(up);
 	json_decref(up2);
@@ -759,6 +839,7 @@ main(void)
 	snprintf(script_path, sizeof(script_path), "%s/farm.script", tmpdir);
 	snprintf(exclude_path, sizeof(exclude_path), "%s/exclude.txt", tmpdir);
 	atexit(cleanup);
+	have_v6 = v6_available();
 	write_script();
 	curl_global_init(CURL_GLOBAL_ALL);
 	if (farm_start(farm, script_path) != 0) {
@@ -769,6 +850,7 @@ main(void)
 	test_policy();
 	test_spacing();
 	test_vantage();
+	test_ipv6();
 	test_concurrency();
 	test_ping_and_stop();
 	curl_global_cleanup();
