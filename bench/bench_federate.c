@@ -28,7 +28,7 @@ main(int argc, char **argv)
 	struct store *s = NULL;
 	struct store_err serr;
 	struct conf_peer peer;
-	struct node_poll_stats st, st2;
+	struct node_poll_stats st = {0}, st2 = {0};
 	struct rusage ru;
 	unsigned port = 0;
 	pid_t server = -1;

@@ -50,8 +50,9 @@ import_stix(const struct conf *c, const char *file, const char *threat)
 		ret = CLI_USAGE;
 		goto out;
 	}
-	json_array_foreach(res.notes, i, note)
+	json_array_foreach(res.notes, i, note) {
 		fprintf(stderr, "c2watch: %s: %s\n", file, json_string_value(note));
+	}
 	s = cli_open_store(c, 0);
 	if (s == NULL)
 		goto out;

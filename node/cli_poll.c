@@ -29,7 +29,7 @@ run_poll(int argc, char **argv)
 	struct conf *c = NULL;
 	struct store *s = NULL;
 	struct conf_peer adhoc, *peer = NULL;
-	struct node_poll_stats st;
+	struct node_poll_stats st = {0};
 	char err[1024], cursor[2048], b0[UTIL_TIME_MAX], b1[UTIL_TIME_MAX];
 	int ch, ret = CLI_FAIL;
 

@@ -215,7 +215,7 @@ peer_main(void *arg)
 
 	snprintf(cursor, sizeof(cursor), "peer %s", p->name);
 	while (!pt->d->stop) {
-		struct node_poll_stats st;
+		struct node_poll_stats st = {0};
 		int64_t next, wait = p->interval_us;
 
 		if (node_peer_poll(pt->d->s, p, cursor, &st, err, sizeof(err)) == 0) {
