@@ -10,12 +10,14 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netdb.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <microhttpd.h>
@@ -921,6 +923,23 @@ split_listen(const char *item, size_t n, char *host, size_t hostlen, char *port,
 	return atoi(port) <= 65535 ? 0 : -1;
 }
 
+/* Why binding this address fails, or NULL when it would not. */
+static const char *
+bind_error(const struct addrinfo *ai)
+{
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc;
+	const char *why = NULL;
+
+	if (fd < 0)
+		return strerror(errno);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
+	if (rc != 0)
+		why = strerror(errno);
+	close(fd);
+	return why;
+}
+
 static int
 start_one(struct taxii_server *s, const char *host, const char *port, struct taxii_err *err)
 {
@@ -956,12 +975,17 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 	    MHD_OPTION_CONNECTION_LIMIT, 256u,
 	    MHD_OPTION_END);
-	freeaddrinfo(ai);
 	if (d == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "listen %.100s:%s: cannot bind or start%s",
-		    host, port, s->https ? " (or bad TLS certificate or key)" : "");
+		/* libmicrohttpd does not say why; a bind of our own usually does. */
+		const char *why = bind_error(ai);
+
+		snprintf(err->msg, sizeof(err->msg), "listen %.100s:%s: %s%s", host, port,
+		    why ? why : "cannot bind or start",
+		    why == NULL && s->https ? " (or bad TLS certificate or key)" : "");
+		freeaddrinfo(ai);
 		return err->code = TAXII_ENET;
 	}
+	freeaddrinfo(ai);
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port[s->n_d] = info ? info->port : 0;
 	s->d[s->n_d++] = d;
