@@ -125,6 +125,8 @@ exchange(const struct taxii_client_conf *c, const struct taxii_msg *req, struct 
 		curl_easy_setopt(cu, CURLOPT_SSLCERT, c->client_cert);
 	if (c->client_key != NULL)
 		curl_easy_setopt(cu, CURLOPT_SSLKEY, c->client_key);
+	if (c->client_key_password != NULL)
+		curl_easy_setopt(cu, CURLOPT_KEYPASSWD, c->client_key_password);
 	cc = curl_easy_perform(cu);
 	if (cc == CURLE_WRITE_ERROR) {
 		rc = cerr(err, TAXII_ETOOBIG, "%s: response over the %zu-byte cap", c->url,

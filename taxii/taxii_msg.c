@@ -1007,6 +1007,28 @@ parse_sub_params(struct pctx *p, const xmlNode *sp, enum taxii_response_type *rt
 	return rc ? rc : get_bindings(p, sp, bindings);
 }
 
+/* Push_Parameters: a contact with exactly one Message_Binding. *out NULL when absent. */
+static int
+get_push(struct pctx *p, const xmlNode *parent, const struct taxii_contact **out)
+{
+	xmlNode *n = kid(p, parent, "Push_Parameters");
+	struct taxii_contact *c;
+	int rc;
+
+	*out = NULL;
+	if (n == NULL)
+		return 0;
+	if ((c = p_alloc(p, n, sizeof(*c))) == NULL)
+		return TAXII_ENOMEM;
+	memset(c, 0, sizeof(*c));
+	if ((rc = get_contact(p, n, c)) != 0)
+		return rc;
+	if (c->message_bindings.n != 1)
+		return PERR(p, n, TAXII_EMSG, "Push_Parameters: more than one Message_Binding");
+	*out = c;
+	return 0;
+}
+
 static int
 parse_sub_req(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 {
@@ -1025,9 +1047,10 @@ parse_sub_req(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 		return PERR(p, root, TAXII_EMSG, "bad action \"%s\"", a);
 	if ((sp = kid(p, root, "Subscription_Parameters")) != NULL) {
 		m->has_poll_params = 1;
-		return parse_sub_params(p, sp, &m->response_type, &m->content_bindings);
+		if ((rc = parse_sub_params(p, sp, &m->response_type, &m->content_bindings)) != 0)
+			return rc;
 	}
-	return 0;
+	return get_push(p, root, &m->push);
 }
 
 static int
@@ -1069,6 +1092,10 @@ parse_sub_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 				 &s->content_bindings)) != 0)
 				return rc;
 		}
+		if ((rc = get_push(p, c, &s->push)) != 0 ||
+		    (rc = get_contacts(p, c, "Poll_Instance", &s->poll_instances,
+			 &s->n_poll_instances)) != 0)
+			return rc;
 	}
 	m->subscriptions = v;
 	m->n_subscriptions = n;
@@ -1693,6 +1720,20 @@ w_sub_params(struct w *w, enum taxii_response_type rt, const struct taxii_strs *
 	w_close(w, "Subscription_Parameters");
 }
 
+/* Push_Parameters takes exactly one Message_Binding: the first given, else the default. */
+static void
+w_push(struct w *w, const struct taxii_contact *c)
+{
+	struct taxii_contact one;
+
+	if (c == NULL)
+		return;
+	one = *c;
+	if (one.message_bindings.n > 1)
+		one.message_bindings.n = 1;
+	w_contact(w, "Push_Parameters", &one);
+}
+
 static void
 w_sub_resp_body(struct w *w, const struct taxii_msg *m)
 {
@@ -1710,6 +1751,9 @@ w_sub_resp_body(struct w *w, const struct taxii_msg *m)
 		w_text_el(w, "Subscription_ID", s->id);
 		if (s->has_params)
 			w_sub_params(w, s->response_type, &s->content_bindings);
+		w_push(w, s->push);
+		for (size_t j = 0; j < s->n_poll_instances; j++)
+			w_contact(w, "Poll_Instance", &s->poll_instances[j]);
 		w_close(w, "Subscription");
 	}
 }
@@ -1790,6 +1834,7 @@ taxii_msg_write_open(const struct taxii_msg *m, struct util_buf *out, struct tax
 		w_text_el(&w, "Subscription_ID", m->subscription_id);
 		if (m->has_poll_params)
 			w_sub_params(&w, m->response_type, &m->content_bindings);
+		w_push(&w, m->push);
 		break;
 	case TAXII_MSG_SUBSCRIPTION_RESP:
 		if (m->collection == NULL)

@@ -583,8 +583,13 @@ test_builders11(void)
 	    "inbox destination and blocks survive");
 	taxii_msg_free(b);
 
+	static const char *const mb11[] = { TAXII_MSG_BINDING_11 };
+	struct taxii_contact push = { TAXII_PROTOCOL_HTTPS, "https://sub.example/taxii/inbox",
+		{ mb11, 1 } };
+	struct taxii_contact poll_inst = { TAXII_PROTOCOL_HTTP, "http://node.example/taxii/poll",
+		{ mb11, 1 } };
 	struct taxii_subscription subs[1] = { { "s-1", TAXII_SUBST_PAUSED, 1,
-		TAXII_RESP_FULL, { bindings, 1 } } };
+		TAXII_RESP_FULL, { bindings, 1 }, &push, &poll_inst, 1 } };
 	memset(&m, 0, sizeof(m));
 	m.version = TAXII_V11;
 	m.type = TAXII_MSG_SUBSCRIPTION_REQ;
@@ -595,6 +600,23 @@ test_builders11(void)
 	b = roundtrip(&m, "1.1 Subscription_Management_Request");
 	ok(b && b->action == TAXII_SUB_STATUS, "subscription action survives");
 	taxii_msg_free(b);
+	m.action = TAXII_SUB_SUBSCRIBE;
+	m.subscription_id = NULL;
+	m.has_poll_params = 1;
+	m.response_type = TAXII_RESP_COUNT_ONLY;
+	m.push = &push;
+	b = roundtrip(&m, "1.1 Subscription_Management_Request with Push_Parameters");
+	ok(b && b->action == TAXII_SUB_SUBSCRIBE && b->has_poll_params &&
+	    b->response_type == TAXII_RESP_COUNT_ONLY && b->push &&
+	    strcmp(b->push->protocol, TAXII_PROTOCOL_HTTPS) == 0 &&
+	    strcmp(b->push->address, "https://sub.example/taxii/inbox") == 0 &&
+	    b->push->message_bindings.n == 1 &&
+	    strcmp(b->push->message_bindings.v[0], TAXII_MSG_BINDING_11) == 0,
+	    "push parameters survive");
+	taxii_msg_free(b);
+	m.push = NULL;
+	m.has_poll_params = 0;
+	m.action = TAXII_SUB_STATUS;
 	m.type = TAXII_MSG_SUBSCRIPTION_RESP;
 	m.in_response_to = "1";
 	m.subscriptions = subs;
@@ -602,6 +624,12 @@ test_builders11(void)
 	b = roundtrip(&m, "1.1 Subscription_Management_Response");
 	ok(b && b->n_subscriptions == 1 && b->subscriptions[0].status == TAXII_SUBST_PAUSED &&
 	    b->subscriptions[0].has_params, "subscription record survives");
+	ok(b && b->n_subscriptions == 1 && b->subscriptions[0].push &&
+	    strcmp(b->subscriptions[0].push->address, "https://sub.example/taxii/inbox") == 0 &&
+	    b->subscriptions[0].n_poll_instances == 1 &&
+	    strcmp(b->subscriptions[0].poll_instances[0].address,
+		"http://node.example/taxii/poll") == 0,
+	    "its Push_Parameters and Poll_Instance survive");
 	taxii_msg_free(b);
 
 	/* Missing required fields are refused, not written invalid. */
