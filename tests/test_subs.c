@@ -655,6 +655,7 @@ test_push(void)
 	int64_t now = util_now_us(), created = 0;
 	unsigned sub_port;
 
+	memset(&ts, 0, sizeof(ts));
 	pthread_mutex_init(&sub.lock, NULL);
 	if (!ok(p != NULL && subscriber_up(0) == 0, "a subscriber inbox on 127.0.0.1:%u",
 		sub.port)) {
