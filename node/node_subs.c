@@ -532,6 +532,15 @@ node_pusher_run(struct node_pusher *p, int64_t now_us, volatile sig_atomic_t *st
 		free(sv.v);
 		return -1;
 	}
+	/* Forget the backoff of subscriptions no longer pushed to (paused or ended). */
+	for (size_t j = p->nbo; j-- > 0;) {
+		size_t k = 0;
+
+		while (k < sv.n && strcmp(sv.v[k].id, p->bo[j].id) != 0)
+			k++;
+		if (k == sv.n)
+			p->bo[j] = p->bo[--p->nbo];
+	}
 	for (size_t i = 0; i < sv.n && (stop == NULL || !*stop); i++) {
 		const struct taxii_sub *sub = &sv.v[i];
 		struct backoff *b = backoff_find(p, sub->id);

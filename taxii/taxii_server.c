@@ -29,6 +29,7 @@
 #define MAX_RESULTS 256
 #define RESPONSE_CAP (256u * 1024u * 1024u)
 #define MAX_STATUS_SUBS 1000 /* subscriptions one STATUS answer lists */
+#define MAX_LIVE_SUBS 100    /* ACTIVE or PAUSED subscriptions of one owner */
 
 struct result {
 	char id[TAXII_ID_MAX + 2];
@@ -753,6 +754,21 @@ new_sub_id(char *out, size_t len)
 	return 0;
 }
 
+struct live_count {
+	const char *user;
+	size_t n;
+};
+
+static int
+count_live(void *arg, const struct taxii_sub *sub)
+{
+	struct live_count *lc = arg;
+
+	if (sub->status != TAXII_SUBST_UNSUBSCRIBED && sub_owned_by(sub, lc->user))
+		lc->n++;
+	return 0;
+}
+
 static enum MHD_Result
 do_subscribe(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
     const char *user, const struct coll_def *col)
@@ -760,6 +776,7 @@ do_subscribe(struct taxii_server *s, struct MHD_Connection *conn, const struct t
 	struct taxii_detail d;
 	struct taxii_sub sub;
 	char err[256] = "";
+	struct live_count live = { user, 0 };
 	int bad;
 
 	if (req->has_poll_params && !binding_acceptable(&req->content_bindings)) {
@@ -777,6 +794,14 @@ do_subscribe(struct taxii_server *s, struct MHD_Connection *conn, const struct t
 	if (user != NULL && strlen(user) >= TAXII_SUB_OWNER_MAX)
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
 		    TAXII_ST_BAD_MESSAGE, NULL, 0, "user name too long to own a subscription");
+	if (s->be.subs.list(s->be.ctx, col->name, count_live, &live, err, sizeof(err)) != 0)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_FAILURE, NULL, 0, err[0] ? err : "cannot count subscriptions");
+	/* Each one costs the pusher work every pass: a client may not pile them up. */
+	if (live.n >= MAX_LIVE_SUBS)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_FAILURE, NULL, 0,
+		    "too many subscriptions of this user; unsubscribe some first");
 	memset(&sub, 0, sizeof(sub));
 	if (new_sub_id(sub.id, sizeof(sub.id)) != 0)
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,

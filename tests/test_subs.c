@@ -145,6 +145,8 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return util_buf_add(&r->body, p, size * n) == 0 ? size * n : 0;
 }
 
+static const char *userpwd; /* "user:password" for HTTP Basic, or NULL */
+
 static int
 post(const char *url, const char *body, size_t len, const struct tls_opts *tls,
     struct resp *r)
@@ -172,6 +174,10 @@ post(const char *url, const char *body, size_t len, const struct tls_opts *tls,
 			curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert);
 			curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key);
 		}
+	}
+	if (userpwd != NULL) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
 	}
 	h = curl_slist_append(h, "Content-Type: application/xml");
 	h = curl_slist_append(h, "X-TAXII-Content-Type: " TAXII_MSG_BINDING_11);
@@ -242,10 +248,12 @@ exchange_at(unsigned port, const struct tls_opts *tls, const char *path,
 	return back;
 }
 
+static unsigned target_port; /* the server exchange() talks to; 0: node a's */
+
 static struct taxii_msg *
 exchange(const char *path, const struct taxii_msg *m)
 {
-	return exchange_at(a.port, NULL, path, m, NULL);
+	return exchange_at(target_port ? target_port : a.port, NULL, path, m, NULL);
 }
 
 static char msg_id[TAXII_ID_MAX];
@@ -738,6 +746,90 @@ out:
 	node_pusher_free(p);
 }
 
+/* With users, a subscription belongs to the user who made it. */
+static void
+test_owners(void)
+{
+	char users[600], extra[700], hash[200], id[TAXII_SUB_ID_MAX] = "";
+	struct conf_err cerr;
+	struct node un = {0};
+	struct taxii_msg *b;
+	int ok_setup;
+
+	snprintf(users, sizeof(users), "%s/users", dir);
+	ok_setup = conf_user_hash("pw", hash, sizeof(hash)) == 0 &&
+	    conf_users_set(users, "alice", hash, "*", &cerr) == 0 &&
+	    conf_users_set(users, "bob", hash, "*", &cerr) == 0 &&
+	    conf_users_set(users, "carol", hash, "targets", &cerr) == 0;
+	snprintf(extra, sizeof(extra), "users_file = %s\n", users);
+	un.store = a.store;
+	if (!ok(ok_setup && node_up(&un, "users", extra) == 0, "a node with users starts"))
+		goto out;
+	target_port = un.port;
+
+	userpwd = "alice:pw";
+	b = manage("observations", TAXII_SUB_SUBSCRIBE, NULL, NULL);
+	ok(one_sub(b, NULL, TAXII_SUBST_ACTIVE), "alice subscribes");
+	if (b && b->n_subscriptions == 1)
+		snprintf(id, sizeof(id), "%s", b->subscriptions[0].id);
+	taxii_msg_free(b);
+	userpwd = "bob:pw";
+	b = manage("observations", TAXII_SUB_STATUS, id, NULL);
+	ok(is_status(b, TAXII_ST_NOT_FOUND), "bob cannot see alice's subscription");
+	taxii_msg_free(b);
+	b = manage("observations", TAXII_SUB_UNSUBSCRIBE, id, NULL);
+	ok(is_status(b, TAXII_ST_NOT_FOUND), "nor end it");
+	taxii_msg_free(b);
+	b = poll_sub(id);
+	ok(is_status(b, TAXII_ST_NOT_FOUND), "nor poll it");
+	taxii_msg_free(b);
+	b = manage("observations", TAXII_SUB_STATUS, NULL, NULL);
+	ok(b && b->type == TAXII_MSG_SUBSCRIPTION_RESP && b->n_subscriptions == 0,
+	    "bob's STATUS lists none of it");
+	taxii_msg_free(b);
+	userpwd = "carol:pw";
+	b = manage("observations", TAXII_SUB_SUBSCRIBE, NULL, NULL);
+	ok(is_status(b, TAXII_ST_UNAUTHORIZED), "carol, without observations: UNAUTHORIZED");
+	taxii_msg_free(b);
+	userpwd = NULL;
+	b = manage("observations", TAXII_SUB_STATUS, id, NULL);
+	ok(is_status(b, TAXII_ST_UNAUTHORIZED), "no credentials: UNAUTHORIZED");
+	taxii_msg_free(b);
+	userpwd = "alice:pw";
+	b = manage("observations", TAXII_SUB_PAUSE, id, NULL);
+	ok(one_sub(b, id, TAXII_SUBST_PAUSED), "alice pauses her own");
+	taxii_msg_free(b);
+	b = manage("observations", TAXII_SUB_STATUS, NULL, NULL);
+	ok(b && b->type == TAXII_MSG_SUBSCRIPTION_RESP && b->n_subscriptions == 1,
+	    "alice's STATUS lists exactly hers");
+	taxii_msg_free(b);
+
+	/* One user cannot pile up subscriptions. */
+	{
+		int made = 1, refused = 0;
+
+		for (int i = 0; i < 120 && !refused; i++) {
+			b = manage("observations", TAXII_SUB_SUBSCRIBE, NULL, NULL);
+			if (one_sub(b, NULL, TAXII_SUBST_ACTIVE))
+				made++;
+			else
+				refused = is_status(b, TAXII_ST_FAILURE);
+			taxii_msg_free(b);
+		}
+		ok(refused && made == 100, "the 101st live subscription of a user is refused (%d)",
+		    made);
+		userpwd = "bob:pw";
+		b = manage("observations", TAXII_SUB_SUBSCRIBE, NULL, NULL);
+		ok(one_sub(b, NULL, TAXII_SUBST_ACTIVE), "while another user may still subscribe");
+		taxii_msg_free(b);
+	}
+out:
+	userpwd = NULL;
+	target_port = 0;
+	node_taxii_stop(un.taxii);
+	conf_free(un.conf);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Client certificates
  */
@@ -928,9 +1020,10 @@ main(void)
 	test_actions();
 	test_poll_by_subscription();
 	test_push();
+	test_owners();
 	test_client_certs();
 	if (schema11 != NULL)
-		ok(n_checked > 40 && n_invalid == 0, "all %d answers validate against the XSD",
+		ok(n_checked > 100 && n_invalid == 0, "all %d answers validate against the XSD",
 		    n_checked);
 out:
 	node_taxii_stop(a.taxii);
