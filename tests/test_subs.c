@@ -23,6 +23,7 @@
 
 #include "conf/conf.h"
 #include "node/node.h"
+#include "node/node_daemon.h"
 #include "node/node_subs.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
@@ -746,6 +747,61 @@ out:
 	node_pusher_free(p);
 }
 
+/* The daemon's push component delivers on its own, about once a second. */
+static void
+test_daemon_push(void)
+{
+	struct node_daemon d;
+	struct node_component comp;
+	struct taxii_msg *b;
+	char id[TAXII_SUB_ID_MAX] = "";
+	int64_t created = 0, deadline;
+	struct taxii_sub ts;
+	char err[256];
+	int done = 0;
+
+	memset(&d, 0, sizeof(d));
+	memset(&comp, 0, sizeof(comp));
+	memset(&ts, 0, sizeof(ts));
+	d.c = a.conf;
+	d.s = a.store;
+	pthread_mutex_init(&d.mu, NULL);
+	pthread_cond_init(&d.cv, NULL);
+	pthread_mutex_lock(&sub.lock);
+	sub.n = sub.messages = 0;
+	pthread_mutex_unlock(&sub.lock);
+	if (!ok(subscriber_up(0) == 0, "a second subscriber"))
+		return;
+	b = manage("observations", TAXII_SUB_SUBSCRIBE, NULL, sub.inbox);
+	if (one_sub(b, NULL, TAXII_SUBST_ACTIVE))
+		snprintf(id, sizeof(id), "%s", b->subscriptions[0].id);
+	taxii_msg_free(b);
+	if (node_subs_get(a.store, id, &ts, err, sizeof(err)) == 0)
+		created = ts.created_us;
+	ok(node_push_start(&d, &comp) == 0, "the push component starts");
+	ok(add_records(3) == 0, "three new records");
+	deadline = util_now_us() + 10000000;
+	while (!done && util_now_us() < deadline) {
+		usleep(50000);
+		pthread_mutex_lock(&sub.lock);
+		done = sub.n >= 3;
+		pthread_mutex_unlock(&sub.lock);
+	}
+	ok(done && subscriber_has_all_after(created),
+	    "the daemon pushed them to the subscriber by itself");
+	pthread_mutex_lock(&d.mu);
+	d.stop = 1;
+	pthread_cond_broadcast(&d.cv);
+	pthread_mutex_unlock(&d.mu);
+	node_push_stop(&d, &comp);
+	ok(comp.state == NULL, "and stops when the daemon does");
+	taxii_msg_free(manage("observations", TAXII_SUB_UNSUBSCRIBE, id, NULL));
+	taxii_server_free(sub.srv);
+	sub.srv = NULL;
+	pthread_cond_destroy(&d.cv);
+	pthread_mutex_destroy(&d.mu);
+}
+
 /* With users, a subscription belongs to the user who made it. */
 static void
 test_owners(void)
@@ -1020,6 +1076,7 @@ main(void)
 	test_actions();
 	test_poll_by_subscription();
 	test_push();
+	test_daemon_push();
 	test_owners();
 	test_client_certs();
 	if (schema11 != NULL)
