@@ -489,7 +489,8 @@ deliver(struct node_pusher *p, const struct taxii_sub *sub0, volatile sig_atomic
 			blocks[i].has_timestamp = 1;
 			blocks[i].timestamp_us = labels[i];
 		}
-		if (taxii_client_inbox(&cc, NULL, blocks, b.n, &terr) != 0) {
+		if (taxii_client_inbox_sub(&cc, sub.collection, sub.id, sub.delivered_us, b.last,
+			blocks, b.n, &terr) != 0) {
 			snprintf(err, errlen, "push to %.500s: %.300s", sub.push_address, terr.msg);
 			goto out;
 		}

@@ -267,11 +267,14 @@ struct taxii_msg {
 	const struct taxii_detail *details;
 	size_t n_details;
 
-	/* Poll_Request / Poll_Response / Inbox_Message (1.1 Source_Subscription ignored) */
+	/* Poll_Request / Poll_Response / Inbox_Message. A 1.1 Inbox_Message has a
+	 * Source_Subscription when source_collection is set: its collection_name, then
+	 * subscription_id and the begin/end labels below. */
 	int has_begin, has_end;
 	int64_t begin_us; /* Exclusive_Begin (1.0 Poll_Response: Inclusive_Begin) */
 	int64_t end_us;   /* Inclusive_End */
 	const char *subscription_id;
+	const char *source_collection;
 	int has_poll_params; /* 1.1 Poll_Request: Poll_Parameters rather than Subscription_ID */
 	enum taxii_response_type response_type;
 	int allow_asynch;
@@ -573,6 +576,16 @@ int taxii_client_poll(const struct taxii_client_conf *conf, const char *collecti
  * Inbox_Message. Returns 0 when the peer answered SUCCESS, else as taxii_client_poll.
  */
 int taxii_client_inbox(const struct taxii_client_conf *conf, const char *collection,
+    const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err);
+
+/*
+ * taxii_client_inbox for a subscription's push (TAXII 1.1): the message carries a
+ * Source_Subscription naming the subscribed collection `src_collection`, the
+ * subscription `sub_id` and the labels the blocks cover, (begin_us, end_us] (begin_us -1:
+ * from the start). No Destination_Collection_Name: the subscriber files it. Same returns.
+ */
+int taxii_client_inbox_sub(const struct taxii_client_conf *conf, const char *src_collection,
+    const char *sub_id, int64_t begin_us, int64_t end_us,
     const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err);
 
 #endif

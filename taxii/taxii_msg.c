@@ -986,6 +986,7 @@ parse_fulfillment(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 static int
 parse_inbox(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 {
+	xmlNode *ss;
 	int rc;
 
 	if (p->ver == TAXII_V11 &&
@@ -994,6 +995,13 @@ parse_inbox(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 		(rc = parse_record_count(p, root, m))))
 		return rc;
 	if ((rc = get_kid_text(p, root, "Message", 0, &m->message)) != 0)
+		return rc;
+	if (p->ver == TAXII_V11 && (ss = kid(p, root, "Source_Subscription")) != NULL &&
+	    ((rc = get_attr(p, ss, "collection_name", 1, &m->source_collection)) ||
+		(rc = get_kid_text(p, ss, "Subscription_ID", 1, &m->subscription_id)) ||
+		(rc = get_time(p, ss, "Exclusive_Begin_Timestamp", &m->has_begin,
+		    &m->begin_us)) ||
+		(rc = get_time(p, ss, "Inclusive_End_Timestamp", &m->has_end, &m->end_us))))
 		return rc;
 	return get_blocks(p, root, m);
 }
@@ -1885,6 +1893,19 @@ taxii_msg_write_open(const struct taxii_msg *m, struct util_buf *out, struct tax
 		if (w.ver == TAXII_V11) {
 			w_text_el(&w, "Destination_Collection_Name", m->collection);
 			w_text_el(&w, "Message", m->message);
+			if (m->source_collection != NULL) {
+				if (m->subscription_id == NULL)
+					return set_err(err, TAXII_EINVAL, 0,
+					    "%s: Source_Subscription without a Subscription_ID",
+					    name);
+				w_open(&w, "Source_Subscription");
+				w_attr(&w, "collection_name", m->source_collection);
+				w_str(&w, ">");
+				w_text_el(&w, "Subscription_ID", m->subscription_id);
+				w_time_el(&w, "Exclusive_Begin_Timestamp", m->has_begin, m->begin_us);
+				w_time_el(&w, "Inclusive_End_Timestamp", m->has_end, m->end_us);
+				w_close(&w, "Source_Subscription");
+			}
 			w_record_count(&w, m);
 		} else {
 			w_text_el(&w, "Message", m->message);

@@ -582,6 +582,21 @@ test_builders11(void)
 	ok(b && b->collection && strcmp(b->collection, "targets") == 0 && b->n_blocks == 2,
 	    "inbox destination and blocks survive");
 	taxii_msg_free(b);
+	m.collection = NULL;
+	m.source_collection = "observations";
+	m.subscription_id = "urn:c2watch:subscription:1";
+	m.has_begin = m.has_end = 1;
+	m.begin_us = INT64_C(1795320000000000);
+	m.end_us = INT64_C(1795320060000000);
+	b = roundtrip(&m, "1.1 Inbox_Message with Source_Subscription");
+	ok(b && b->source_collection && strcmp(b->source_collection, "observations") == 0 &&
+	    b->subscription_id && strcmp(b->subscription_id, "urn:c2watch:subscription:1") == 0 &&
+	    b->has_begin && b->begin_us == m.begin_us && b->has_end && b->end_us == m.end_us &&
+	    b->n_blocks == 2, "its Source_Subscription survives");
+	taxii_msg_free(b);
+	m.source_collection = NULL;
+	m.subscription_id = NULL;
+	m.has_begin = m.has_end = 0;
 
 	static const char *const mb11[] = { TAXII_MSG_BINDING_11 };
 	struct taxii_contact push = { TAXII_PROTOCOL_HTTPS, "https://sub.example/taxii/inbox",
