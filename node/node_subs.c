@@ -489,8 +489,16 @@ deliver(struct node_pusher *p, const struct taxii_sub *sub0, volatile sig_atomic
 			blocks[i].has_timestamp = 1;
 			blocks[i].timestamp_us = labels[i];
 		}
-		if (taxii_client_inbox_sub(&cc, sub.collection, sub.id, sub.delivered_us, b.last,
-			blocks, b.n, &terr) != 0) {
+		/* A subscriber that asked for the 1.0 binding gets 1.0 Inbox_Messages, which
+		 * have no Source_Subscription. */
+		if (strcmp(sub.push_binding, TAXII_MSG_BINDING_10) == 0) {
+			cc.version = TAXII_V10;
+			rc = taxii_client_inbox(&cc, NULL, blocks, b.n, &terr);
+		} else {
+			rc = taxii_client_inbox_sub(&cc, sub.collection, sub.id, sub.delivered_us,
+			    b.last, blocks, b.n, &terr);
+		}
+		if (rc != 0) {
 			snprintf(err, errlen, "push to %.500s: %.300s", sub.push_address, terr.msg);
 			goto out;
 		}

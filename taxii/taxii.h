@@ -508,11 +508,12 @@ struct taxii_server_conf {
  * and Poll_Fulfillment) and /taxii/inbox, in TAXII 1.1 and 1.0, for two collections:
  * `observations` (a data feed) and `targets` (a data set). An Inbox_Message without a
  * destination goes to `observations`. With backend->subs set, /taxii/collections also
- * answers TAXII 1.1 Subscription_Management_Request (SUBSCRIBE, STATUS, PAUSE, RESUME,
- * UNSUBSCRIBE) for `observations`, Collection_Information_Response advertises it, and a
- * Poll_Request naming a Subscription_ID polls the records that entered after the
- * subscription was made; with authentication a subscription is managed only by the user
- * who made it. Every request it cannot serve (wrong method, path, Content-Type, body over max_body, malformed or hostile
+ * answers Subscription_Management_Request for `observations` (TAXII 1.1: SUBSCRIBE,
+ * STATUS, PAUSE, RESUME, UNSUBSCRIBE; 1.0: SUBSCRIBE, STATUS, UNSUBSCRIBE), the collection
+ * (feed) information response advertises it, and a Poll_Request naming a subscription
+ * polls the records that entered after the subscription was made; with authentication a
+ * subscription is managed only by the user who made it, who may have at most 100 that
+ * are not ended. Every request it cannot serve (wrong method, path, Content-Type, body over max_body, malformed or hostile
  * XML, unknown collection or result part) gets a Status Message.
  */
 struct taxii_server;

@@ -72,8 +72,10 @@ static const struct type_name type_names[] = {
 	    "Feed_Information_Request" },
 	{ TAXII_MSG_COLLECTION_INFO_RESP, "Collection_Information_Response",
 	    "Feed_Information_Response" },
-	{ TAXII_MSG_SUBSCRIPTION_REQ, "Subscription_Management_Request", NULL },
-	{ TAXII_MSG_SUBSCRIPTION_RESP, "Subscription_Management_Response", NULL },
+	{ TAXII_MSG_SUBSCRIPTION_REQ, "Subscription_Management_Request",
+	    "Subscription_Management_Request" },
+	{ TAXII_MSG_SUBSCRIPTION_RESP, "Subscription_Management_Response",
+	    "Subscription_Management_Response" },
 	{ TAXII_MSG_POLL_REQ, "Poll_Request", "Poll_Request" },
 	{ TAXII_MSG_POLL_RESP, "Poll_Response", "Poll_Response" },
 	{ TAXII_MSG_POLL_FULFILLMENT, "Poll_Fulfillment", NULL },
@@ -1044,6 +1046,23 @@ parse_sub_req(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 	xmlNode *sp;
 	int rc;
 
+	if (p->ver == TAXII_V10) {
+		/* 1.0 (Manage Feed Subscription): attributes, no Subscription_Parameters, and
+		 * the content bindings inside Push_Parameters. */
+		if ((rc = get_attr(p, root, "action", 1, &a)) ||
+		    (rc = get_attr(p, root, "feed_name", 1, &m->collection)) ||
+		    (rc = get_attr(p, root, "subscription_id", 0, &m->subscription_id)))
+			return rc;
+		for (int i = TAXII_SUB_SUBSCRIBE; i <= TAXII_SUB_STATUS; i++)
+			if (strcmp(a, action_names[i]) == 0)
+				m->action = (enum taxii_sub_action)i;
+		if (m->action == 0 || m->action == TAXII_SUB_PAUSE || m->action == TAXII_SUB_RESUME)
+			return PERR(p, root, TAXII_EMSG, "bad TAXII 1.0 action \"%s\"", a);
+		if ((rc = get_push(p, root, &m->push)) != 0)
+			return rc;
+		sp = kid(p, root, "Push_Parameters");
+		return sp ? get_strs(p, sp, "Content_Binding", NULL, &m->content_bindings) : 0;
+	}
 	if ((rc = get_attr(p, root, "action", 1, &a)) ||
 	    (rc = get_attr(p, root, "collection_name", 1, &m->collection)) ||
 	    (rc = get_kid_text(p, root, "Subscription_ID", 0, &m->subscription_id)))
@@ -1068,7 +1087,8 @@ parse_sub_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 	struct taxii_subscription *v;
 	int rc;
 
-	if ((rc = get_attr(p, root, "collection_name", 1, &m->collection)) ||
+	if ((rc = get_attr(p, root, p->ver == TAXII_V10 ? "feed_name" : "collection_name", 1,
+		 &m->collection)) ||
 	    (rc = get_kid_text(p, root, "Message", 0, &m->message)))
 		return rc;
 	if (n == 0)
@@ -1083,6 +1103,18 @@ parse_sub_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 		if (!is_el(p, c, "Subscription"))
 			continue;
 		s = &v[i++];
+		if (p->ver == TAXII_V10) {
+			/* 1.0: an id attribute, no status, bindings inside Push_Parameters. */
+			if ((rc = get_attr(p, c, "subscription_id", 1, &s->id)) ||
+			    (rc = get_push(p, c, &s->push)) ||
+			    (rc = get_contacts(p, c, "Poll_Instance", &s->poll_instances,
+				&s->n_poll_instances)))
+				return rc;
+			if ((sp = kid(p, c, "Push_Parameters")) != NULL &&
+			    (rc = get_strs(p, sp, "Content_Binding", NULL, &s->content_bindings)))
+				return rc;
+			continue;
+		}
 		if ((rc = get_attr(p, c, "status", 0, &st)) ||
 		    (rc = get_kid_text(p, c, "Subscription_ID", 1, &s->id)))
 			return rc;
@@ -1728,9 +1760,10 @@ w_sub_params(struct w *w, enum taxii_response_type rt, const struct taxii_strs *
 	w_close(w, "Subscription_Parameters");
 }
 
-/* Push_Parameters takes exactly one Message_Binding: the first given, else the default. */
+/* Push_Parameters takes exactly one Message_Binding: the first given, else the default.
+ * In 1.0 it also lists the content bindings (`bindings`, may be NULL). */
 static void
-w_push(struct w *w, const struct taxii_contact *c)
+w_push(struct w *w, const struct taxii_contact *c, const struct taxii_strs *bindings)
 {
 	struct taxii_contact one;
 
@@ -1739,7 +1772,15 @@ w_push(struct w *w, const struct taxii_contact *c)
 	one = *c;
 	if (one.message_bindings.n > 1)
 		one.message_bindings.n = 1;
-	w_contact(w, "Push_Parameters", &one);
+	if (w->ver == TAXII_V11 || bindings == NULL || bindings->n == 0) {
+		w_contact(w, "Push_Parameters", &one);
+		return;
+	}
+	w_open(w, "Push_Parameters");
+	w_str(w, ">");
+	w_contact(w, NULL, &one);
+	w_bindings(w, bindings);
+	w_close(w, "Push_Parameters");
 }
 
 static void
@@ -1754,12 +1795,21 @@ w_sub_resp_body(struct w *w, const struct taxii_msg *m)
 			return;
 		}
 		w_open(w, "Subscription");
+		if (w->ver == TAXII_V10) {
+			w_attr(w, "subscription_id", s->id);
+			w_str(w, ">");
+			w_push(w, s->push, &s->content_bindings);
+			for (size_t j = 0; j < s->n_poll_instances; j++)
+				w_contact(w, "Poll_Instance", &s->poll_instances[j]);
+			w_close(w, "Subscription");
+			continue;
+		}
 		w_attr(w, "status", substatus_names[s->status]);
 		w_str(w, ">");
 		w_text_el(w, "Subscription_ID", s->id);
 		if (s->has_params)
 			w_sub_params(w, s->response_type, &s->content_bindings);
-		w_push(w, s->push);
+		w_push(w, s->push, NULL);
 		for (size_t j = 0; j < s->n_poll_instances; j++)
 			w_contact(w, "Poll_Instance", &s->poll_instances[j]);
 		w_close(w, "Subscription");
@@ -1837,17 +1887,27 @@ taxii_msg_write_open(const struct taxii_msg *m, struct util_buf *out, struct tax
 		    m->action > TAXII_SUB_STATUS)
 			return set_err(err, TAXII_EINVAL, 0, "%s: missing collection or action", name);
 		w_attr(&w, "action", action_names[m->action]);
+		if (w.ver == TAXII_V10) {
+			if (m->action == TAXII_SUB_PAUSE || m->action == TAXII_SUB_RESUME)
+				return set_err(err, TAXII_EINVAL, 0, "%s: no PAUSE or RESUME in 1.0",
+				    name);
+			w_attr(&w, "feed_name", m->collection);
+			w_attr(&w, "subscription_id", m->subscription_id);
+			w_str(&w, ">");
+			w_push(&w, m->push, &m->content_bindings);
+			break;
+		}
 		w_attr(&w, "collection_name", m->collection);
 		w_str(&w, ">");
 		w_text_el(&w, "Subscription_ID", m->subscription_id);
 		if (m->has_poll_params)
 			w_sub_params(&w, m->response_type, &m->content_bindings);
-		w_push(&w, m->push);
+		w_push(&w, m->push, NULL);
 		break;
 	case TAXII_MSG_SUBSCRIPTION_RESP:
 		if (m->collection == NULL)
 			return set_err(err, TAXII_EINVAL, 0, "%s: missing collection", name);
-		w_attr(&w, "collection_name", m->collection);
+		w_attr(&w, w.ver == TAXII_V10 ? "feed_name" : "collection_name", m->collection);
 		w_str(&w, ">");
 		w_sub_resp_body(&w, m);
 		break;

@@ -186,13 +186,14 @@ reply_denied(struct MHD_Connection *conn, const struct taxii_msg *req)
  * Discovery and collection management
  */
 
-/* Subscriptions: TAXII 1.1 only, on data feeds, when the backend keeps them. */
+/* Subscriptions: on data feeds, when the backend keeps them. */
 static int
 subs_offered(const struct taxii_server *s, const struct coll_def *col, enum taxii_version ver)
 {
 	const struct taxii_sub_backend *sb = &s->be.subs;
 
-	return ver == TAXII_V11 && col->type == TAXII_COLL_DATA_FEED && sb->add != NULL &&
+	return (ver == TAXII_V11 || ver == TAXII_V10) && col->type == TAXII_COLL_DATA_FEED &&
+	    sb->add != NULL &&
 	    sb->get != NULL && sb->set_status != NULL && sb->list != NULL;
 }
 
@@ -455,7 +456,8 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	}
 	if (!allowed(s, user, col->name))
 		return reply_denied(conn, req);
-	if (req->version == TAXII_V11 && !req->has_poll_params) {
+	if ((req->version == TAXII_V11 && !req->has_poll_params) ||
+	    (req->version == TAXII_V10 && req->subscription_id != NULL)) {
 		if (sub_lookup(s, req, user, &sub, err, sizeof(err)) != 0 ||
 		    sub.status == TAXII_SUBST_UNSUBSCRIBED) {
 			d.name = TAXII_SD_ITEM;
@@ -709,7 +711,8 @@ out:
 	return ret;
 }
 
-/* Push_Parameters this server can honour: HTTP(S) to an absolute URL, XML binding 1.1. */
+/* Push_Parameters this server can honour: HTTP(S) to an absolute URL, XML binding 1.1 or
+ * 1.0 (pushes are then Inbox_Messages of that version). */
 static enum MHD_Result
 check_push(struct MHD_Connection *conn, const struct taxii_msg *req, int *bad)
 {
@@ -719,6 +722,7 @@ check_push(struct MHD_Connection *conn, const struct taxii_msg *req, int *bad)
 	};
 	static const struct taxii_detail bindings[] = {
 		{ TAXII_SD_SUPPORTED_BINDING, TAXII_MSG_BINDING_11 },
+		{ TAXII_SD_SUPPORTED_BINDING, TAXII_MSG_BINDING_10 },
 	};
 	const struct taxii_contact *p = req->push;
 	int https;
@@ -728,9 +732,10 @@ check_push(struct MHD_Connection *conn, const struct taxii_msg *req, int *bad)
 	if (!https && strcmp(p->protocol, TAXII_PROTOCOL_HTTP) != 0)
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
 		    TAXII_ST_UNSUPPORTED_PROTOCOL, protocols, 2, "push protocol not supported");
-	if (strcmp(p->message_bindings.v[0], TAXII_MSG_BINDING_11) != 0)
+	if (strcmp(p->message_bindings.v[0], TAXII_MSG_BINDING_11) != 0 &&
+	    strcmp(p->message_bindings.v[0], TAXII_MSG_BINDING_10) != 0)
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
-		    TAXII_ST_UNSUPPORTED_MESSAGE, bindings, 1, "push message binding not supported");
+		    TAXII_ST_UNSUPPORTED_MESSAGE, bindings, 2, "push message binding not supported");
 	if (strncmp(p->address, https ? "https://" : "http://", https ? 8 : 7) != 0 ||
 	    strlen(p->address) >= TAXII_SUB_ADDR_MAX ||
 	    strlen(p->address) != strcspn(p->address, " \t\r\n"))
@@ -779,7 +784,9 @@ do_subscribe(struct taxii_server *s, struct MHD_Connection *conn, const struct t
 	struct live_count live = { user, 0 };
 	int bad;
 
-	if (req->has_poll_params && !binding_acceptable(&req->content_bindings)) {
+	/* 1.0 carries the wanted content bindings in Push_Parameters. */
+	if ((req->has_poll_params || req->version == TAXII_V10) &&
+	    !binding_acceptable(&req->content_bindings)) {
 		d.name = TAXII_SD_SUPPORTED_CONTENT;
 		d.value = TAXII_CB_STIX_12;
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,

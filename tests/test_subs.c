@@ -31,7 +31,7 @@
 #include "util/util.h"
 
 static char dir[] = "/tmp/c2w-subs-XXXXXX";
-static xmlSchemaPtr schema11;
+static xmlSchemaPtr schema11, schema10;
 static int n_checked, n_invalid;
 
 static void
@@ -150,7 +150,7 @@ static const char *userpwd; /* "user:password" for HTTP Basic, or NULL */
 
 static int
 post(const char *url, const char *body, size_t len, const struct tls_opts *tls,
-    struct resp *r)
+    enum taxii_version ver, struct resp *r)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -181,9 +181,15 @@ post(const char *url, const char *body, size_t len, const struct tls_opts *tls,
 		curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
 	}
 	h = curl_slist_append(h, "Content-Type: application/xml");
-	h = curl_slist_append(h, "X-TAXII-Content-Type: " TAXII_MSG_BINDING_11);
-	h = curl_slist_append(h, "X-TAXII-Services: " TAXII_SERVICES_11);
-	h = curl_slist_append(h, "X-TAXII-Accept: " TAXII_MSG_BINDING_11);
+	if (ver == TAXII_V10) {
+		h = curl_slist_append(h, "X-TAXII-Content-Type: " TAXII_MSG_BINDING_10);
+		h = curl_slist_append(h, "X-TAXII-Services: " TAXII_SERVICES_10);
+		h = curl_slist_append(h, "X-TAXII-Accept: " TAXII_MSG_BINDING_10);
+	} else {
+		h = curl_slist_append(h, "X-TAXII-Content-Type: " TAXII_MSG_BINDING_11);
+		h = curl_slist_append(h, "X-TAXII-Services: " TAXII_SERVICES_11);
+		h = curl_slist_append(h, "X-TAXII-Accept: " TAXII_MSG_BINDING_11);
+	}
 	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	cc = curl_easy_perform(c);
@@ -196,7 +202,7 @@ post(const char *url, const char *body, size_t len, const struct tls_opts *tls,
 }
 
 static int
-schema_valid(const struct util_buf *b)
+schema_valid(const struct util_buf *b, enum taxii_version ver)
 {
 	xmlSchemaValidCtxtPtr vc;
 	xmlDocPtr doc;
@@ -205,7 +211,7 @@ schema_valid(const struct util_buf *b)
 	doc = xmlReadMemory(b->data, (int)b->len, NULL, NULL, XML_PARSE_NONET);
 	if (doc == NULL)
 		return 0;
-	vc = xmlSchemaNewValidCtxt(schema11);
+	vc = xmlSchemaNewValidCtxt(ver == TAXII_V10 ? schema10 : schema11);
 	rc = xmlSchemaValidateDoc(vc, doc);
 	xmlSchemaFreeValidCtxt(vc);
 	xmlFreeDoc(doc);
@@ -230,13 +236,13 @@ exchange_at(unsigned port, const struct tls_opts *tls, const char *path,
 		return NULL;
 	}
 	snprintf(url, sizeof(url), "%s://127.0.0.1:%u%s", tls ? "https" : "http", port, path);
-	if (post(url, b.data, b.len, tls, &r) == 0) {
-		if (taxii_msg_parse(r.body.data ? r.body.data : "", r.body.len, TAXII_V11, &back,
+	if (post(url, b.data, b.len, tls, m->version, &r) == 0) {
+		if (taxii_msg_parse(r.body.data ? r.body.data : "", r.body.len, m->version, &back,
 			&err) != 0)
 			tap_diag("response does not parse: %s", err.msg);
-		if (schema11 != NULL && back != NULL) {
+		if (schema11 != NULL && schema10 != NULL && back != NULL) {
 			n_checked++;
-			if (!schema_valid(&r.body)) {
+			if (!schema_valid(&r.body, m->version)) {
 				n_invalid++;
 				tap_diag("response does not validate: %.600s", r.body.data);
 			}
@@ -747,6 +753,84 @@ out:
 	node_pusher_free(p);
 }
 
+/* TAXII 1.0 Manage Feed Subscription: SUBSCRIBE, STATUS, UNSUBSCRIBE, and 1.0 pushes. */
+static void
+test_v10(void)
+{
+	static const char *const mb10[] = { TAXII_MSG_BINDING_10 };
+	struct node_pusher *p = node_pusher_new(a.store, NULL);
+	struct taxii_contact push = { TAXII_PROTOCOL_HTTP, NULL, { mb10, 1 } };
+	struct node_push_stats st;
+	struct taxii_msg m, *b;
+	char id[TAXII_SUB_ID_MAX] = "", num[TAXII_ID_MAX];
+	int feed_ok = 0;
+
+	pthread_mutex_lock(&sub.lock);
+	sub.n = sub.messages = 0;
+	pthread_mutex_unlock(&sub.lock);
+	if (!ok(p != NULL && subscriber_up(0) == 0, "1.0: a subscriber"))
+		goto out;
+	push.address = sub.inbox;
+
+	base(&m, TAXII_MSG_COLLECTION_INFO_REQ);
+	m.version = TAXII_V10;
+	snprintf(num, sizeof(num), "%d", 1001);
+	m.message_id = num;
+	b = exchange("/taxii/collections", &m);
+	for (size_t i = 0; b != NULL && i < b->n_collections; i++)
+		if (strcmp(b->collections[i].name, "observations") == 0)
+			feed_ok = b->collections[i].n_subscription == 1;
+	ok(feed_ok, "1.0 Feed_Information_Response: the feed offers a subscription service");
+	taxii_msg_free(b);
+
+	memset(&m, 0, sizeof(m));
+	m.version = TAXII_V10;
+	m.type = TAXII_MSG_SUBSCRIPTION_REQ;
+	m.message_id = num;
+	m.collection = "observations";
+	m.action = TAXII_SUB_SUBSCRIBE;
+	m.push = &push;
+	b = exchange("/taxii/collections", &m);
+	ok(b && b->type == TAXII_MSG_SUBSCRIPTION_RESP && b->version == TAXII_V10 &&
+	    b->n_subscriptions == 1 && b->subscriptions[0].push &&
+	    strcmp(b->subscriptions[0].push->address, sub.inbox) == 0 &&
+	    b->subscriptions[0].n_poll_instances == 1,
+	    "1.0 SUBSCRIBE: a subscription with its push parameters and a poll instance");
+	if (b && b->n_subscriptions == 1)
+		snprintf(id, sizeof(id), "%s", b->subscriptions[0].id);
+	taxii_msg_free(b);
+	m.action = TAXII_SUB_STATUS;
+	m.push = NULL;
+	m.subscription_id = id;
+	b = exchange("/taxii/collections", &m);
+	ok(b && b->type == TAXII_MSG_SUBSCRIPTION_RESP && b->n_subscriptions == 1 &&
+	    strcmp(b->subscriptions[0].id, id) == 0, "1.0 STATUS by id");
+	taxii_msg_free(b);
+	m.subscription_id = "urn:c2watch:subscription:nope";
+	b = exchange("/taxii/collections", &m);
+	ok(is_status(b, TAXII_ST_NOT_FOUND), "1.0 STATUS of an unknown id: NOT_FOUND");
+	taxii_msg_free(b);
+
+	ok(add_records(2) == 0 && node_pusher_run(p, util_now_us(), NULL, &st) == 0 &&
+	    st.sent == 2 && sub.n == 2, "1.0 push: the subscriber's 1.0 inbox takes two records");
+
+	m.action = TAXII_SUB_UNSUBSCRIBE;
+	m.subscription_id = id;
+	b = exchange("/taxii/collections", &m);
+	ok(b && b->type == TAXII_MSG_SUBSCRIPTION_RESP && b->n_subscriptions == 1,
+	    "1.0 UNSUBSCRIBE");
+	taxii_msg_free(b);
+	ok(add_records(1) == 0 && node_pusher_run(p, util_now_us(), NULL, &st) == 0 &&
+	    st.sent == 0, "and nothing is pushed after it");
+	b = manage("observations", TAXII_SUB_STATUS, id, NULL);
+	ok(one_sub(b, id, TAXII_SUBST_UNSUBSCRIBED), "1.1 STATUS sees it UNSUBSCRIBED");
+	taxii_msg_free(b);
+out:
+	taxii_server_free(sub.srv);
+	sub.srv = NULL;
+	node_pusher_free(p);
+}
+
 /* The daemon's push component delivers on its own, about once a second. */
 static void
 test_daemon_push(void)
@@ -1066,9 +1150,18 @@ main(void)
 			schema11 = xmlSchemaParse(pc);
 			xmlSchemaFreeParserCtxt(pc);
 		}
+		if (snprintf(p, sizeof(p), "%s/schemas/taxii/TAXII_XMLMessageBinding_Schema.xsd",
+			shared) < (int)sizeof(p) && (pc = xmlSchemaNewParserCtxt(p)) != NULL) {
+			schema10 = xmlSchemaParse(pc);
+			xmlSchemaFreeParserCtxt(pc);
+		}
 	}
-	if (schema11 == NULL)
+	if (schema11 == NULL || schema10 == NULL) {
 		tap_diag("SHARED_DIR schemas not found: responses not schema-checked");
+		xmlSchemaFree(schema11);
+		xmlSchemaFree(schema10);
+		schema11 = schema10 = NULL;
+	}
 	if (!ok(node_up(&a, "node-a", NULL) == 0, "the node serves its store on 127.0.0.1:%u",
 		a.port))
 		goto out;
@@ -1077,9 +1170,10 @@ main(void)
 	test_poll_by_subscription();
 	test_push();
 	test_daemon_push();
+	test_v10();
 	test_owners();
 	test_client_certs();
-	if (schema11 != NULL)
+	if (schema11 != NULL && schema10 != NULL)
 		ok(n_checked > 100 && n_invalid == 0, "all %d answers validate against the XSD",
 		    n_checked);
 out:
@@ -1090,6 +1184,7 @@ out:
 	if (system(cmd) != 0)
 		tap_diag("could not remove %s", dir);
 	xmlSchemaFree(schema11);
+	xmlSchemaFree(schema10);
 	curl_global_cleanup();
 	xmlCleanupParser();
 	return tap_done();
