@@ -30,3 +30,7 @@ TESTS += tests/test_subs
 tests_test_subs_SOURCES = tests/test_subs.c
 tests_test_subs_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
 tests_test_subs_LDADD = $(NODE_LIBS)
+
+# Subscriptions and push between two real daemons.
+TESTS += tests/test_push.sh
+EXTRA_DIST += tests/test_push.sh
