@@ -23,6 +23,7 @@
 #include "node/cli.h"
 #include "node/node_daemon.h"
 #include "node/node_obs.h"
+#include "node/node_subs.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -225,6 +226,7 @@ run_run(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	xmlInitParser();
 	node_daemon_add(&d, "taxii", node_serve_start, node_serve_stop);
+	node_daemon_add(&d, "push", node_push_start, node_push_stop);
 	if (c->observer.enabled)
 		node_daemon_add(&d, "observer", observer_start, observer_stop);
 	else

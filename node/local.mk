@@ -4,7 +4,7 @@ node_libnode_a_SOURCES = node/cli.h node/node.h node/cli_util.c node/cli_config.
 	node/cli_import.c node/cli_targets.c node/cli_export.c node/cli_user.c node/node_targets.c \
 	node/node_records.c node/node_taxii.c node/node_peer.c node/cli_poll.c node/node_obs.h \
 	node/node_observe.c node/cli_observe.c node/cli_probe.c node/cli_run.c node/node_daemon.h \
-	node/node_serve.c
+	node/node_serve.c node/node_subs.h node/node_subs.c
 node_libnode_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) \
 	$(MHD_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS)
 NODE_LIBS = node/libnode.a $(OBSERVER_LIBS) $(TAXII_LIBS) $(STIX_LIBS) $(CONF_LIBS) \
@@ -23,3 +23,14 @@ tests_test_federation_LDADD = $(NODE_LIBS)
 # Whole daemons federating on loopback.
 TESTS += tests/test_hub.sh
 EXTRA_DIST += tests/test_hub.sh
+
+# TAXII subscriptions, push delivery and client certificates, over a real store.
+check_PROGRAMS += tests/test_subs
+TESTS += tests/test_subs
+tests_test_subs_SOURCES = tests/test_subs.c
+tests_test_subs_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
+tests_test_subs_LDADD = $(NODE_LIBS)
+
+# Subscriptions and push between two real daemons.
+TESTS += tests/test_push.sh
+EXTRA_DIST += tests/test_push.sh

@@ -8,6 +8,7 @@
 
 #include "conf/conf.h"
 #include "node/node.h"
+#include "node/node_subs.h"
 #include "stix/stix.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
@@ -226,6 +227,34 @@ out:
 	return ret;
 }
 
+/* Subscriptions: kept in the store's subs database (node_subs.c). */
+static int
+be_sub_add(void *ctx, const struct taxii_sub *sub, char *err, size_t errlen)
+{
+	return node_subs_add(((struct node_taxii *)ctx)->store, sub, err, errlen);
+}
+
+static int
+be_sub_get(void *ctx, const char *id, struct taxii_sub *out, char *err, size_t errlen)
+{
+	return node_subs_get(((struct node_taxii *)ctx)->store, id, out, err, errlen);
+}
+
+static int
+be_sub_set_status(void *ctx, const char *id, enum taxii_sub_status st, struct taxii_sub *out,
+    char *err, size_t errlen)
+{
+	return node_subs_set_status(((struct node_taxii *)ctx)->store, id, st, out, err, errlen);
+}
+
+static int
+be_sub_list(void *ctx, const char *collection, taxii_sub_cb cb, void *arg, char *err,
+    size_t errlen)
+{
+	return node_subs_list(((struct node_taxii *)ctx)->store, collection, cb, arg, err,
+	    errlen);
+}
+
 static int
 auth_check(void *ctx, const char *user, const char *password)
 {
@@ -265,6 +294,7 @@ node_taxii_start(const struct conf *c, struct store *s, char *err, size_t errlen
 	sc.listen = listen.data;
 	sc.tls_cert = c->server.tls_cert;
 	sc.tls_key = c->server.tls_key;
+	sc.client_ca = c->server.client_ca;
 	if (c->server.users_file) {
 		nt->users = conf_users_load(c->server.users_file, &cerr);
 		if (nt->users == NULL) {
@@ -276,10 +306,15 @@ node_taxii_start(const struct conf *c, struct store *s, char *err, size_t errlen
 		auth.allow = auth_allow;
 		sc.auth = &auth;
 	}
+	memset(&be, 0, sizeof(be));
 	be.ctx = nt;
 	be.poll = be_poll;
 	be.count = be_count;
 	be.inbox = be_inbox;
+	be.subs.add = be_sub_add;
+	be.subs.get = be_sub_get;
+	be.subs.set_status = be_sub_set_status;
+	be.subs.list = be_sub_list;
 	if (taxii_server_new(&sc, &be, &nt->server, &terr) != 0) {
 		snprintf(err, errlen, "TAXII server on %s: %s", listen.data ? listen.data : "?",
 		    terr.msg);

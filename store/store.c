@@ -38,7 +38,7 @@ store_txn_fail(struct store_txn *t, int mdb_rc, const char *what)
 }
 
 static const char *const dbi_names[STORE_NDBI] = {
-	"meta", "targets", "feed", "obs", "ids", "cursors", "events",
+	"meta", "targets", "feed", "obs", "ids", "cursors", "events", "subs",
 };
 
 /* Grows the map to at least `want` bytes, or adopts the size another process set when
@@ -167,6 +167,10 @@ store_init_dbs(struct store *s, struct store_err *err)
 		if (!s->read_only)
 			dflags |= MDB_CREATE;
 		rc = mdb_dbi_open(txn, dbi_names[i], dflags, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && i == STORE_DBI_SUBS) {
+			s->no_subs = 1;
+			continue;
+		}
 		if (rc == MDB_NOTFOUND) {
 			store_seterr(err, "%s: not a c2watch data directory (no \"%s\" database)",
 			    s->dir, dbi_names[i]);

@@ -11,6 +11,7 @@
  *   ids       record id                                  -> label
  *   cursors   peer name                                  -> label
  *   events    label                                      -> event JSON
+ *   subs      subscription id                            -> subscription (caller's bytes)
  *   meta      "schema"                                   -> schema version
  *
  * The feed label is the time (microseconds since the epoch) a record entered this node,
@@ -135,6 +136,22 @@ int store_put_cursor(struct store_txn *t, const char *peer, int64_t label);
 /* Appends a change event (JSON text); *label gets its key. STORE_OK or STORE_ERR. */
 int store_add_event(struct store_txn *t, const char *json, size_t len, int64_t *label);
 
+/* Longest subscription id the subs database takes, in bytes. */
+#define STORE_SUB_ID_MAX 128
+
+/*
+ * Adds or replaces subscription `id` (1 to STORE_SUB_ID_MAX bytes) with the caller's bytes
+ * (the TAXII subscription state, as its owner encodes it). STORE_OK or STORE_ERR.
+ */
+int store_put_sub(struct store_txn *t, const char *id, const char *data, size_t len);
+
+/*
+ * Reads subscription `id` inside a write transaction, so a caller can change it and put
+ * it back atomically. *data points into the map and lives until the next put or the end
+ * of the transaction. STORE_OK, STORE_NOTFOUND, or STORE_ERR.
+ */
+int store_txn_get_sub(struct store_txn *t, const char *id, const char **data, size_t *len);
+
 /* ------------------------------------------------------------------ reads */
 
 /*
@@ -193,5 +210,15 @@ int store_get_cursor(struct store *s, const char *peer, int64_t *label,
 /* Change events with labels in (after, until], oldest first; cb gets a NULL id. */
 int store_scan_events(struct store *s, int64_t after, int64_t until, store_record_cb cb,
     void *arg, struct store_err *err);
+
+typedef int (*store_sub_cb)(const char *id, size_t id_len, const char *data, size_t len,
+    void *arg);
+
+/* One subscription: STORE_OK (cb called once), STORE_NOTFOUND, or STORE_ERR. */
+int store_get_sub(struct store *s, const char *id, store_sub_cb cb, void *arg,
+    struct store_err *err);
+
+/* Every subscription, ordered by id. */
+int store_scan_subs(struct store *s, store_sub_cb cb, void *arg, struct store_err *err);
 
 #endif

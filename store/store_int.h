@@ -17,6 +17,7 @@ enum {
 	STORE_DBI_IDS,
 	STORE_DBI_CURSORS,
 	STORE_DBI_EVENTS,
+	STORE_DBI_SUBS,
 	STORE_NDBI
 };
 
@@ -25,6 +26,9 @@ struct store {
 	MDB_dbi dbi[STORE_NDBI];
 	char *dir;
 	int read_only;
+	/* A data directory made before subscriptions existed, opened read-only, has no
+	 * "subs" database: it then simply holds none. */
+	int no_subs;
 	/* Held shared by every transaction of this process and exclusively while the map is
 	 * resized: LMDB allows mdb_env_set_mapsize only with no transaction running. */
 	pthread_rwlock_t lock;

@@ -815,3 +815,99 @@ out:
 	scan_end(&sc);
 	return ret;
 }
+
+/* ------------------------------------------------------------------ subscriptions */
+
+static int
+sub_key_ok(const char *id, MDB_val *k)
+{
+	k->mv_size = id ? strlen(id) : 0;
+	k->mv_data = (void *)id;
+	return k->mv_size > 0 && k->mv_size <= STORE_SUB_ID_MAX;
+}
+
+int
+store_put_sub(struct store_txn *t, const char *id, const char *data, size_t len)
+{
+	MDB_val k, v = {len, (void *)data};
+	int rc;
+
+	if (!sub_key_ok(id, &k)) {
+		store_seterr(&t->err, "subscription id is empty or longer than %d bytes",
+		    STORE_SUB_ID_MAX);
+		return STORE_ERR;
+	}
+	if (t->s->no_subs) {
+		store_seterr(&t->err, "%s: no subscriptions database", t->s->dir);
+		return STORE_ERR;
+	}
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_SUBS], &k, &v, 0);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "saving a subscription");
+	return STORE_OK;
+}
+
+int
+store_txn_get_sub(struct store_txn *t, const char *id, const char **data, size_t *len)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (!sub_key_ok(id, &k) || t->s->no_subs)
+		return STORE_NOTFOUND;
+	rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_SUBS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return STORE_NOTFOUND;
+	if (rc != 0)
+		return store_txn_fail(t, rc, "reading a subscription");
+	*data = v.mv_data;
+	*len = v.mv_size;
+	return STORE_OK;
+}
+
+int
+store_get_sub(struct store *s, const char *id, store_sub_cb cb, void *arg,
+    struct store_err *err)
+{
+	struct scan sc;
+	MDB_val k, v;
+	int rc, ret;
+
+	if (!sub_key_ok(id, &k) || s->no_subs)
+		return STORE_NOTFOUND;
+	if (scan_begin(s, STORE_DBI_SUBS, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	rc = mdb_get(sc.txn, s->dbi[STORE_DBI_SUBS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		ret = STORE_NOTFOUND;
+	else if (rc != 0)
+		ret = scan_fail(&sc, rc, "reading a subscription", err);
+	else
+		ret = cb(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+	scan_end(&sc);
+	return ret;
+}
+
+int
+store_scan_subs(struct store *s, store_sub_cb cb, void *arg, struct store_err *err)
+{
+	struct scan sc;
+	MDB_val k, v;
+	int rc, ret = STORE_OK;
+
+	if (s->no_subs)
+		return STORE_OK;
+	if (scan_begin(s, STORE_DBI_SUBS, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	for (rc = mdb_cursor_get(sc.cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
+		ret = cb(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+		if (ret != 0)
+			goto out;
+	}
+	if (rc != MDB_NOTFOUND)
+		ret = scan_fail(&sc, rc, "reading subscriptions", err);
+out:
+	scan_end(&sc);
+	return ret;
+}

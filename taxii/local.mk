@@ -2,8 +2,10 @@
 noinst_LIBRARIES += taxii/libtaxii.a
 noinst_HEADERS += taxii/taxii.h
 taxii_libtaxii_a_SOURCES = taxii/taxii_msg.c taxii/taxii_server.c taxii/taxii_client.c
-taxii_libtaxii_a_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS)
-TAXII_LIBS = taxii/libtaxii.a $(UTIL_LIBS) $(XML_LIBS) $(MHD_LIBS) $(CURL_LIBS) -lpthread
+taxii_libtaxii_a_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) \
+	$(GNUTLS_CFLAGS)
+TAXII_LIBS = taxii/libtaxii.a $(UTIL_LIBS) $(XML_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(GNUTLS_LIBS) \
+	-lpthread
 
 check_PROGRAMS += tests/test_taxii_msg
 TESTS += tests/test_taxii_msg

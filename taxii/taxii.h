@@ -232,13 +232,20 @@ struct taxii_collection {
 	size_t n_inbox;
 };
 
-/* A Subscription record of a Subscription_Management_Response. */
+/*
+ * A Subscription record of a Subscription_Management_Response. `push` (Push_Parameters:
+ * protocol, address and exactly one message binding) and the Poll_Instance contacts are
+ * optional.
+ */
 struct taxii_subscription {
 	const char *id;
 	enum taxii_sub_status status;
 	int has_params;
 	enum taxii_response_type response_type;
 	struct taxii_strs content_bindings;
+	const struct taxii_contact *push;
+	const struct taxii_contact *poll_instances;
+	size_t n_poll_instances;
 };
 
 /*
@@ -260,11 +267,14 @@ struct taxii_msg {
 	const struct taxii_detail *details;
 	size_t n_details;
 
-	/* Poll_Request / Poll_Response / Inbox_Message (1.1 Source_Subscription ignored) */
+	/* Poll_Request / Poll_Response / Inbox_Message. A 1.1 Inbox_Message has a
+	 * Source_Subscription when source_collection is set: its collection_name, then
+	 * subscription_id and the begin/end labels below. */
 	int has_begin, has_end;
 	int64_t begin_us; /* Exclusive_Begin (1.0 Poll_Response: Inclusive_Begin) */
 	int64_t end_us;   /* Inclusive_End */
 	const char *subscription_id;
+	const char *source_collection;
 	int has_poll_params; /* 1.1 Poll_Request: Poll_Parameters rather than Subscription_ID */
 	enum taxii_response_type response_type;
 	int allow_asynch;
@@ -288,8 +298,10 @@ struct taxii_msg {
 	const struct taxii_collection *collections;
 	size_t n_collections;
 
-	/* Subscription_Management_Request / _Response */
+	/* Subscription_Management_Request / _Response (has_poll_params: it carried
+	 * Subscription_Parameters; `push`: its Push_Parameters, or NULL) */
 	enum taxii_sub_action action;
+	const struct taxii_contact *push;
 	const struct taxii_subscription *subscriptions;
 	size_t n_subscriptions;
 
@@ -377,6 +389,53 @@ enum taxii_version taxii_http_accept(const char *x_accept, enum taxii_version re
  * Server.
  */
 
+/* Longest subscription id, owner and push address the server keeps, with their NUL. */
+#define TAXII_SUB_ID_MAX 80
+#define TAXII_SUB_OWNER_MAX 128
+#define TAXII_SUB_URI_MAX 128
+#define TAXII_SUB_ADDR_MAX 1024
+
+/*
+ * A subscription as the server asks the backend to keep it: plain values, copied both
+ * ways. The server makes subscriptions (id, owner, collection, parameters, push target,
+ * start label) and changes only their status; a push deliverer moves `delivered_us`.
+ */
+struct taxii_sub {
+	char id[TAXII_SUB_ID_MAX];
+	char collection[64];
+	char owner[TAXII_SUB_OWNER_MAX]; /* authenticated user who made it; "" without auth */
+	enum taxii_sub_status status;
+	enum taxii_response_type response_type;
+	int has_push;
+	char push_protocol[TAXII_SUB_URI_MAX];
+	char push_address[TAXII_SUB_ADDR_MAX];
+	char push_binding[TAXII_SUB_URI_MAX];
+	int64_t created_us;   /* records with later labels belong to the subscription */
+	int64_t delivered_us; /* last label the push subscriber accepted (created_us at first) */
+};
+
+typedef int (*taxii_sub_cb)(void *arg, const struct taxii_sub *sub);
+
+/*
+ * The subscription part of the backend: all four set, or none (then the server offers no
+ * subscriptions). Same error convention as struct taxii_backend, plus 1 for "no such
+ * subscription" where noted.
+ */
+struct taxii_sub_backend {
+	/* Keeps a new subscription. */
+	int (*add)(void *ctx, const struct taxii_sub *sub, char *err, size_t errlen);
+	/* Copies subscription `id` into *out; 1 when there is none. */
+	int (*get)(void *ctx, const char *id, struct taxii_sub *out, char *err, size_t errlen);
+	/* Sets the status of `id` atomically (other fields untouched) and copies the result
+	 * into *out; 1 when there is none. */
+	int (*set_status)(void *ctx, const char *id, enum taxii_sub_status st,
+	    struct taxii_sub *out, char *err, size_t errlen);
+	/* Calls cb for every subscription of `collection`, in id order; a non-zero return
+	 * from cb stops the walk (still 0). */
+	int (*list)(void *ctx, const char *collection, taxii_sub_cb cb, void *arg, char *err,
+	    size_t errlen);
+};
+
 /* One record the backend hands to the server while polling. */
 struct taxii_record {
 	const char *content; /* serialized STIX XML, well-formed */
@@ -411,6 +470,8 @@ struct taxii_backend {
 	 */
 	int (*inbox)(void *ctx, const char *collection, const struct taxii_content_block *blocks,
 	    size_t n_blocks, char *err, size_t errlen);
+	/* Subscriptions (same ctx); every member NULL: none offered. */
+	struct taxii_sub_backend subs;
 };
 
 /*
@@ -435,21 +496,31 @@ struct taxii_server_conf {
 	const struct taxii_auth *auth; /* copied; NULL: no authentication */
 	const char *tls_cert;    /* PEM certificate (chain) file; with tls_key: HTTPS only */
 	const char *tls_key;     /* PEM private key file */
+	/* PEM CA certificate(s); needs tls_cert and tls_key. Every request must then come
+	 * with a client certificate that verifies against them: a TLS connection without
+	 * one, or with one that does not verify, gets HTTP 403 and an UNAUTHORIZED Status
+	 * Message (the handshake itself succeeds, so the client learns why). */
+	const char *client_ca;
 };
 
 /*
  * The server answers POST /taxii/discovery, /taxii/collections, /taxii/poll (Poll_Request
  * and Poll_Fulfillment) and /taxii/inbox, in TAXII 1.1 and 1.0, for two collections:
  * `observations` (a data feed) and `targets` (a data set). An Inbox_Message without a
- * destination goes to `observations`. Subscriptions are not offered. Every request it
- * cannot serve (wrong method, path, Content-Type, body over max_body, malformed or hostile
+ * destination goes to `observations`. With backend->subs set, /taxii/collections also
+ * answers Subscription_Management_Request for `observations` (TAXII 1.1: SUBSCRIBE,
+ * STATUS, PAUSE, RESUME, UNSUBSCRIBE; 1.0: SUBSCRIBE, STATUS, UNSUBSCRIBE), the collection
+ * (feed) information response advertises it, and a Poll_Request naming a subscription
+ * polls the records that entered after the subscription was made; with authentication a
+ * subscription is managed only by the user who made it, who may have at most 100 that
+ * are not ended. Every request it cannot serve (wrong method, path, Content-Type, body over max_body, malformed or hostile
  * XML, unknown collection or result part) gets a Status Message.
  */
 struct taxii_server;
 
 /*
  * Binds every listen address and starts serving (HTTPS on all of them when tls_cert and
- * tls_key are set; client certificates are not checked yet). `backend` is copied;
+ * tls_key are set; client certificates checked when client_ca is set). `backend` is copied;
  * backend->ctx must outlive the server. Returns 0 with *out set, or a negative taxii_code
  * (TAXII_EINVAL for a bad address or unreadable TLS file, TAXII_ENET when binding or TLS
  * setup fails) with err filled and *out NULL.
@@ -475,6 +546,7 @@ struct taxii_client_conf {
 	const char *ca_file;   /* PEM: trusted CAs for https; NULL: the system's */
 	const char *client_cert; /* PEM client certificate and key, or NULL */
 	const char *client_key;
+	const char *client_key_password; /* passphrase of an encrypted client_key, or NULL */
 	const char *proxy;     /* e.g. "socks5h://127.0.0.1:1080"; NULL: none (environment ignored) */
 	long timeout_s;        /* per request; 0: 60 */
 	size_t max_response;   /* cap of one response body; 0: 64 MiB */
@@ -505,6 +577,16 @@ int taxii_client_poll(const struct taxii_client_conf *conf, const char *collecti
  * Inbox_Message. Returns 0 when the peer answered SUCCESS, else as taxii_client_poll.
  */
 int taxii_client_inbox(const struct taxii_client_conf *conf, const char *collection,
+    const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err);
+
+/*
+ * taxii_client_inbox for a subscription's push (TAXII 1.1): the message carries a
+ * Source_Subscription naming the subscribed collection `src_collection`, the
+ * subscription `sub_id` and the labels the blocks cover, (begin_us, end_us] (begin_us -1:
+ * from the start). No Destination_Collection_Name: the subscriber files it. Same returns.
+ */
+int taxii_client_inbox_sub(const struct taxii_client_conf *conf, const char *src_collection,
+    const char *sub_id, int64_t begin_us, int64_t end_us,
     const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err);
 
 #endif

@@ -125,6 +125,8 @@ exchange(const struct taxii_client_conf *c, const struct taxii_msg *req, struct 
 		curl_easy_setopt(cu, CURLOPT_SSLCERT, c->client_cert);
 	if (c->client_key != NULL)
 		curl_easy_setopt(cu, CURLOPT_SSLKEY, c->client_key);
+	if (c->client_key_password != NULL)
+		curl_easy_setopt(cu, CURLOPT_KEYPASSWD, c->client_key_password);
 	cc = curl_easy_perform(cu);
 	if (cc == CURLE_WRITE_ERROR) {
 		rc = cerr(err, TAXII_ETOOBIG, "%s: response over the %zu-byte cap", c->url,
@@ -293,21 +295,15 @@ out:
 	return rc;
 }
 
-int
-taxii_client_inbox(const struct taxii_client_conf *conf, const char *collection,
-    const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err)
+/* Sends a prepared Inbox_Message; 0 when the answer is SUCCESS. */
+static int
+inbox_send(const struct taxii_client_conf *conf, const struct taxii_msg *req,
+    struct taxii_err *err)
 {
-	struct taxii_msg req, *resp = NULL;
-	char id[TAXII_ID_MAX];
+	struct taxii_msg *resp = NULL;
 	int rc;
 
-	if (conf == NULL || conf->url == NULL)
-		return cerr(err, TAXII_EINVAL, "inbox: url required");
-	new_msg(&req, conf_version(conf), TAXII_MSG_INBOX, id);
-	req.collection = collection;
-	req.blocks = blocks;
-	req.n_blocks = n_blocks;
-	if ((rc = exchange(conf, &req, &resp, err)) != 0)
+	if ((rc = exchange(conf, req, &resp, err)) != 0)
 		goto out;
 	if (resp->type != TAXII_MSG_STATUS)
 		rc = cerr(err, TAXII_EMSG, "%s: answer is not a Status_Message", conf->url);
@@ -316,4 +312,43 @@ taxii_client_inbox(const struct taxii_client_conf *conf, const char *collection,
 out:
 	taxii_msg_free(resp);
 	return rc;
+}
+
+int
+taxii_client_inbox(const struct taxii_client_conf *conf, const char *collection,
+    const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err)
+{
+	struct taxii_msg req;
+	char id[TAXII_ID_MAX];
+
+	if (conf == NULL || conf->url == NULL)
+		return cerr(err, TAXII_EINVAL, "inbox: url required");
+	new_msg(&req, conf_version(conf), TAXII_MSG_INBOX, id);
+	req.collection = collection;
+	req.blocks = blocks;
+	req.n_blocks = n_blocks;
+	return inbox_send(conf, &req, err);
+}
+
+int
+taxii_client_inbox_sub(const struct taxii_client_conf *conf, const char *src_collection,
+    const char *sub_id, int64_t begin_us, int64_t end_us,
+    const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err)
+{
+	struct taxii_msg req;
+	char id[TAXII_ID_MAX];
+
+	if (conf == NULL || conf->url == NULL || src_collection == NULL || sub_id == NULL)
+		return cerr(err, TAXII_EINVAL, "inbox: url, collection and subscription required");
+	/* Source_Subscription exists in TAXII 1.1 only. */
+	new_msg(&req, TAXII_V11, TAXII_MSG_INBOX, id);
+	req.source_collection = src_collection;
+	req.subscription_id = sub_id;
+	req.has_begin = begin_us >= 0;
+	req.begin_us = begin_us;
+	req.has_end = 1;
+	req.end_us = end_us;
+	req.blocks = blocks;
+	req.n_blocks = n_blocks;
+	return inbox_send(conf, &req, err);
 }

@@ -72,8 +72,10 @@ static const struct type_name type_names[] = {
 	    "Feed_Information_Request" },
 	{ TAXII_MSG_COLLECTION_INFO_RESP, "Collection_Information_Response",
 	    "Feed_Information_Response" },
-	{ TAXII_MSG_SUBSCRIPTION_REQ, "Subscription_Management_Request", NULL },
-	{ TAXII_MSG_SUBSCRIPTION_RESP, "Subscription_Management_Response", NULL },
+	{ TAXII_MSG_SUBSCRIPTION_REQ, "Subscription_Management_Request",
+	    "Subscription_Management_Request" },
+	{ TAXII_MSG_SUBSCRIPTION_RESP, "Subscription_Management_Response",
+	    "Subscription_Management_Response" },
 	{ TAXII_MSG_POLL_REQ, "Poll_Request", "Poll_Request" },
 	{ TAXII_MSG_POLL_RESP, "Poll_Response", "Poll_Response" },
 	{ TAXII_MSG_POLL_FULFILLMENT, "Poll_Fulfillment", NULL },
@@ -986,6 +988,7 @@ parse_fulfillment(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 static int
 parse_inbox(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 {
+	xmlNode *ss;
 	int rc;
 
 	if (p->ver == TAXII_V11 &&
@@ -994,6 +997,13 @@ parse_inbox(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 		(rc = parse_record_count(p, root, m))))
 		return rc;
 	if ((rc = get_kid_text(p, root, "Message", 0, &m->message)) != 0)
+		return rc;
+	if (p->ver == TAXII_V11 && (ss = kid(p, root, "Source_Subscription")) != NULL &&
+	    ((rc = get_attr(p, ss, "collection_name", 1, &m->source_collection)) ||
+		(rc = get_kid_text(p, ss, "Subscription_ID", 1, &m->subscription_id)) ||
+		(rc = get_time(p, ss, "Exclusive_Begin_Timestamp", &m->has_begin,
+		    &m->begin_us)) ||
+		(rc = get_time(p, ss, "Inclusive_End_Timestamp", &m->has_end, &m->end_us))))
 		return rc;
 	return get_blocks(p, root, m);
 }
@@ -1007,6 +1017,28 @@ parse_sub_params(struct pctx *p, const xmlNode *sp, enum taxii_response_type *rt
 	return rc ? rc : get_bindings(p, sp, bindings);
 }
 
+/* Push_Parameters: a contact with exactly one Message_Binding. *out NULL when absent. */
+static int
+get_push(struct pctx *p, const xmlNode *parent, const struct taxii_contact **out)
+{
+	xmlNode *n = kid(p, parent, "Push_Parameters");
+	struct taxii_contact *c;
+	int rc;
+
+	*out = NULL;
+	if (n == NULL)
+		return 0;
+	if ((c = p_alloc(p, n, sizeof(*c))) == NULL)
+		return TAXII_ENOMEM;
+	memset(c, 0, sizeof(*c));
+	if ((rc = get_contact(p, n, c)) != 0)
+		return rc;
+	if (c->message_bindings.n != 1)
+		return PERR(p, n, TAXII_EMSG, "Push_Parameters: more than one Message_Binding");
+	*out = c;
+	return 0;
+}
+
 static int
 parse_sub_req(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 {
@@ -1014,6 +1046,23 @@ parse_sub_req(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 	xmlNode *sp;
 	int rc;
 
+	if (p->ver == TAXII_V10) {
+		/* 1.0 (Manage Feed Subscription): attributes, no Subscription_Parameters, and
+		 * the content bindings inside Push_Parameters. */
+		if ((rc = get_attr(p, root, "action", 1, &a)) ||
+		    (rc = get_attr(p, root, "feed_name", 1, &m->collection)) ||
+		    (rc = get_attr(p, root, "subscription_id", 0, &m->subscription_id)))
+			return rc;
+		for (int i = TAXII_SUB_SUBSCRIBE; i <= TAXII_SUB_STATUS; i++)
+			if (strcmp(a, action_names[i]) == 0)
+				m->action = (enum taxii_sub_action)i;
+		if (m->action == 0 || m->action == TAXII_SUB_PAUSE || m->action == TAXII_SUB_RESUME)
+			return PERR(p, root, TAXII_EMSG, "bad TAXII 1.0 action \"%s\"", a);
+		if ((rc = get_push(p, root, &m->push)) != 0)
+			return rc;
+		sp = kid(p, root, "Push_Parameters");
+		return sp ? get_strs(p, sp, "Content_Binding", NULL, &m->content_bindings) : 0;
+	}
 	if ((rc = get_attr(p, root, "action", 1, &a)) ||
 	    (rc = get_attr(p, root, "collection_name", 1, &m->collection)) ||
 	    (rc = get_kid_text(p, root, "Subscription_ID", 0, &m->subscription_id)))
@@ -1025,9 +1074,10 @@ parse_sub_req(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 		return PERR(p, root, TAXII_EMSG, "bad action \"%s\"", a);
 	if ((sp = kid(p, root, "Subscription_Parameters")) != NULL) {
 		m->has_poll_params = 1;
-		return parse_sub_params(p, sp, &m->response_type, &m->content_bindings);
+		if ((rc = parse_sub_params(p, sp, &m->response_type, &m->content_bindings)) != 0)
+			return rc;
 	}
-	return 0;
+	return get_push(p, root, &m->push);
 }
 
 static int
@@ -1037,7 +1087,8 @@ parse_sub_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 	struct taxii_subscription *v;
 	int rc;
 
-	if ((rc = get_attr(p, root, "collection_name", 1, &m->collection)) ||
+	if ((rc = get_attr(p, root, p->ver == TAXII_V10 ? "feed_name" : "collection_name", 1,
+		 &m->collection)) ||
 	    (rc = get_kid_text(p, root, "Message", 0, &m->message)))
 		return rc;
 	if (n == 0)
@@ -1052,6 +1103,18 @@ parse_sub_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 		if (!is_el(p, c, "Subscription"))
 			continue;
 		s = &v[i++];
+		if (p->ver == TAXII_V10) {
+			/* 1.0: an id attribute, no status, bindings inside Push_Parameters. */
+			if ((rc = get_attr(p, c, "subscription_id", 1, &s->id)) ||
+			    (rc = get_push(p, c, &s->push)) ||
+			    (rc = get_contacts(p, c, "Poll_Instance", &s->poll_instances,
+				&s->n_poll_instances)))
+				return rc;
+			if ((sp = kid(p, c, "Push_Parameters")) != NULL &&
+			    (rc = get_strs(p, sp, "Content_Binding", NULL, &s->content_bindings)))
+				return rc;
+			continue;
+		}
 		if ((rc = get_attr(p, c, "status", 0, &st)) ||
 		    (rc = get_kid_text(p, c, "Subscription_ID", 1, &s->id)))
 			return rc;
@@ -1069,6 +1132,10 @@ parse_sub_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 				 &s->content_bindings)) != 0)
 				return rc;
 		}
+		if ((rc = get_push(p, c, &s->push)) != 0 ||
+		    (rc = get_contacts(p, c, "Poll_Instance", &s->poll_instances,
+			 &s->n_poll_instances)) != 0)
+			return rc;
 	}
 	m->subscriptions = v;
 	m->n_subscriptions = n;
@@ -1693,6 +1760,29 @@ w_sub_params(struct w *w, enum taxii_response_type rt, const struct taxii_strs *
 	w_close(w, "Subscription_Parameters");
 }
 
+/* Push_Parameters takes exactly one Message_Binding: the first given, else the default.
+ * In 1.0 it also lists the content bindings (`bindings`, may be NULL). */
+static void
+w_push(struct w *w, const struct taxii_contact *c, const struct taxii_strs *bindings)
+{
+	struct taxii_contact one;
+
+	if (c == NULL)
+		return;
+	one = *c;
+	if (one.message_bindings.n > 1)
+		one.message_bindings.n = 1;
+	if (w->ver == TAXII_V11 || bindings == NULL || bindings->n == 0) {
+		w_contact(w, "Push_Parameters", &one);
+		return;
+	}
+	w_open(w, "Push_Parameters");
+	w_str(w, ">");
+	w_contact(w, NULL, &one);
+	w_bindings(w, bindings);
+	w_close(w, "Push_Parameters");
+}
+
 static void
 w_sub_resp_body(struct w *w, const struct taxii_msg *m)
 {
@@ -1705,11 +1795,23 @@ w_sub_resp_body(struct w *w, const struct taxii_msg *m)
 			return;
 		}
 		w_open(w, "Subscription");
+		if (w->ver == TAXII_V10) {
+			w_attr(w, "subscription_id", s->id);
+			w_str(w, ">");
+			w_push(w, s->push, &s->content_bindings);
+			for (size_t j = 0; j < s->n_poll_instances; j++)
+				w_contact(w, "Poll_Instance", &s->poll_instances[j]);
+			w_close(w, "Subscription");
+			continue;
+		}
 		w_attr(w, "status", substatus_names[s->status]);
 		w_str(w, ">");
 		w_text_el(w, "Subscription_ID", s->id);
 		if (s->has_params)
 			w_sub_params(w, s->response_type, &s->content_bindings);
+		w_push(w, s->push, NULL);
+		for (size_t j = 0; j < s->n_poll_instances; j++)
+			w_contact(w, "Poll_Instance", &s->poll_instances[j]);
 		w_close(w, "Subscription");
 	}
 }
@@ -1785,16 +1887,27 @@ taxii_msg_write_open(const struct taxii_msg *m, struct util_buf *out, struct tax
 		    m->action > TAXII_SUB_STATUS)
 			return set_err(err, TAXII_EINVAL, 0, "%s: missing collection or action", name);
 		w_attr(&w, "action", action_names[m->action]);
+		if (w.ver == TAXII_V10) {
+			if (m->action == TAXII_SUB_PAUSE || m->action == TAXII_SUB_RESUME)
+				return set_err(err, TAXII_EINVAL, 0, "%s: no PAUSE or RESUME in 1.0",
+				    name);
+			w_attr(&w, "feed_name", m->collection);
+			w_attr(&w, "subscription_id", m->subscription_id);
+			w_str(&w, ">");
+			w_push(&w, m->push, &m->content_bindings);
+			break;
+		}
 		w_attr(&w, "collection_name", m->collection);
 		w_str(&w, ">");
 		w_text_el(&w, "Subscription_ID", m->subscription_id);
 		if (m->has_poll_params)
 			w_sub_params(&w, m->response_type, &m->content_bindings);
+		w_push(&w, m->push, NULL);
 		break;
 	case TAXII_MSG_SUBSCRIPTION_RESP:
 		if (m->collection == NULL)
 			return set_err(err, TAXII_EINVAL, 0, "%s: missing collection", name);
-		w_attr(&w, "collection_name", m->collection);
+		w_attr(&w, w.ver == TAXII_V10 ? "feed_name" : "collection_name", m->collection);
 		w_str(&w, ">");
 		w_sub_resp_body(&w, m);
 		break;
@@ -1840,6 +1953,19 @@ taxii_msg_write_open(const struct taxii_msg *m, struct util_buf *out, struct tax
 		if (w.ver == TAXII_V11) {
 			w_text_el(&w, "Destination_Collection_Name", m->collection);
 			w_text_el(&w, "Message", m->message);
+			if (m->source_collection != NULL) {
+				if (m->subscription_id == NULL)
+					return set_err(err, TAXII_EINVAL, 0,
+					    "%s: Source_Subscription without a Subscription_ID",
+					    name);
+				w_open(&w, "Source_Subscription");
+				w_attr(&w, "collection_name", m->source_collection);
+				w_str(&w, ">");
+				w_text_el(&w, "Subscription_ID", m->subscription_id);
+				w_time_el(&w, "Exclusive_Begin_Timestamp", m->has_begin, m->begin_us);
+				w_time_el(&w, "Inclusive_End_Timestamp", m->has_end, m->end_us);
+				w_close(&w, "Source_Subscription");
+			}
 			w_record_count(&w, m);
 		} else {
 			w_text_el(&w, "Message", m->message);

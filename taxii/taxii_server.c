@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <libxml/parser.h>
 #include <microhttpd.h>
 
@@ -28,6 +30,8 @@
 #define MAX_LISTEN 8
 #define MAX_RESULTS 256
 #define RESPONSE_CAP (256u * 1024u * 1024u)
+#define MAX_STATUS_SUBS 1000 /* subscriptions one STATUS answer lists */
+#define MAX_LIVE_SUBS 100    /* ACTIVE or PAUSED subscriptions of one owner */
 
 struct result {
 	char id[TAXII_ID_MAX + 2];
@@ -51,6 +55,7 @@ struct taxii_server {
 	char base_url[300];
 	int https;
 	struct util_buf tls_cert, tls_key; /* PEM, kept while the daemons run */
+	struct util_buf client_ca;         /* PEM; non-empty: client certificates required */
 	size_t max_body, part_size;
 	unsigned result_ttl_s, threads;
 	pthread_mutex_t lock; /* results */
@@ -183,6 +188,17 @@ reply_denied(struct MHD_Connection *conn, const struct taxii_msg *req)
  * Discovery and collection management
  */
 
+/* Subscriptions: on data feeds, when the backend keeps them. */
+static int
+subs_offered(const struct taxii_server *s, const struct coll_def *col, enum taxii_version ver)
+{
+	const struct taxii_sub_backend *sb = &s->be.subs;
+
+	return (ver == TAXII_V11 || ver == TAXII_V10) && col->type == TAXII_COLL_DATA_FEED &&
+	    sb->add != NULL &&
+	    sb->get != NULL && sb->set_status != NULL && sb->list != NULL;
+}
+
 static void
 contact(const struct taxii_server *s, const char *path, char *addr, size_t addrlen,
     struct taxii_contact *c)
@@ -227,13 +243,14 @@ static enum MHD_Result
 do_collections(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
     const char *user)
 {
-	char poll_addr[400], inbox_addr[400], id[TAXII_ID_MAX], err[200];
-	struct taxii_contact pollc, inboxc;
+	char poll_addr[400], inbox_addr[400], sub_addr[400], id[TAXII_ID_MAX], err[200];
+	struct taxii_contact pollc, inboxc, subc;
 	struct taxii_collection cols[N_COLLECTIONS];
 	struct taxii_msg m;
 
 	contact(s, "/taxii/poll", poll_addr, sizeof(poll_addr), &pollc);
 	contact(s, "/taxii/inbox", inbox_addr, sizeof(inbox_addr), &inboxc);
+	contact(s, "/taxii/collections", sub_addr, sizeof(sub_addr), &subc);
 	memset(cols, 0, sizeof(cols));
 	size_t n = 0;
 
@@ -253,6 +270,10 @@ do_collections(struct taxii_server *s, struct MHD_Connection *conn, const struct
 		cols[i].n_polling = 1;
 		cols[i].inbox = &inboxc;
 		cols[i].n_inbox = 1;
+		if (subs_offered(s, &collections[j], req->version)) {
+			cols[i].subscription = &subc;
+			cols[i].n_subscription = 1;
+		}
 		if (s->be.count != NULL &&
 		    s->be.count(s->be.ctx, cols[i].name, -1, INT64_MAX, &cols[i].volume, err,
 			sizeof(err)) == 0)
@@ -413,6 +434,9 @@ binding_acceptable(const struct taxii_strs *asked)
 	return 0;
 }
 
+static int sub_lookup(struct taxii_server *s, const struct taxii_msg *req, const char *user,
+    struct taxii_sub *out, char *err, size_t errlen);
+
 static enum MHD_Result
 do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
     const char *user)
@@ -421,7 +445,9 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	char id[TAXII_ID_MAX], err[256] = "";
 	struct taxii_detail d;
 	struct taxii_msg m;
-	int64_t begin, end;
+	struct taxii_sub sub;
+	enum taxii_response_type rtype = req->response_type;
+	int64_t begin, end, floor_us = -1;
 	uint64_t total;
 
 	if (col == NULL) {
@@ -432,13 +458,21 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	}
 	if (!allowed(s, user, col->name))
 		return reply_denied(conn, req);
-	if (req->version == TAXII_V11 && !req->has_poll_params) {
-		d.name = TAXII_SD_ITEM;
-		d.value = req->subscription_id;
-		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
-		    TAXII_ST_NOT_FOUND, &d, 1, "subscriptions are not supported");
-	}
-	if (!binding_acceptable(&req->content_bindings)) {
+	if ((req->version == TAXII_V11 && !req->has_poll_params) ||
+	    (req->version == TAXII_V10 && req->subscription_id != NULL)) {
+		if (sub_lookup(s, req, user, &sub, err, sizeof(err)) != 0 ||
+		    sub.status == TAXII_SUBST_UNSUBSCRIBED) {
+			d.name = TAXII_SD_ITEM;
+			d.value = req->subscription_id;
+			return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+			    err[0] ? TAXII_ST_FAILURE : TAXII_ST_NOT_FOUND, &d, 1,
+			    err[0] ? err : "no such subscription");
+		}
+		/* The subscription's parameters stand in for Poll_Parameters, and its window
+		 * opens when it was made. */
+		floor_us = sub.created_us;
+		rtype = sub.response_type;
+	} else if (!binding_acceptable(&req->content_bindings)) {
 		d.name = TAXII_SD_SUPPORTED_CONTENT;
 		d.value = TAXII_CB_STIX_12;
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
@@ -446,6 +480,8 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	}
 	/* The end is fixed now, so every part of a result sees the same window. */
 	begin = req->has_begin ? req->begin_us : -1;
+	if (begin < floor_us)
+		begin = floor_us;
 	end = req->has_end ? req->end_us : util_now_us();
 	/* A client continuing from our last end label may be ahead of a clock that moved
 	 * back: an empty window, not an error, unless it set both ends itself. */
@@ -466,6 +502,7 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	m.message_id = id;
 	m.in_response_to = req->message_id;
 	m.collection = col->name;
+	m.subscription_id = floor_us >= 0 ? req->subscription_id : NULL;
 	m.has_begin = begin >= 0;
 	m.begin_us = begin;
 	m.has_end = 1;
@@ -489,7 +526,7 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	}
 	m.has_record_count = 1;
 	m.record_count = total;
-	if (req->response_type == TAXII_RESP_COUNT_ONLY)
+	if (rtype == TAXII_RESP_COUNT_ONLY)
 		return reply_msg(conn, &m);
 	if (total > s->part_size) {
 		struct result r;
@@ -573,6 +610,338 @@ do_fulfillment(struct taxii_server *s, struct MHD_Connection *conn,
 		result_advance(s, r.id, part, last);
 		return ret;
 	}
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Subscription management
+ */
+
+static int
+sub_owned_by(const struct taxii_sub *sub, const char *user)
+{
+	return strcmp(sub->owner, user != NULL ? user : "") == 0;
+}
+
+/*
+ * The subscription req->subscription_id names, when it exists, belongs to req's collection
+ * and to `user`. Returns 0 with *out filled; -1 otherwise (err set only when the backend
+ * failed, so "" means not found). Someone else's subscription is reported as absent.
+ */
+static int
+sub_lookup(struct taxii_server *s, const struct taxii_msg *req, const char *user,
+    struct taxii_sub *out, char *err, size_t errlen)
+{
+	const struct coll_def *col = find_collection(req->collection);
+	int rc;
+
+	err[0] = '\0';
+	if (col == NULL || req->subscription_id == NULL || !subs_offered(s, col, req->version) ||
+	    strlen(req->subscription_id) >= TAXII_SUB_ID_MAX)
+		return -1;
+	rc = s->be.subs.get(s->be.ctx, req->subscription_id, out, err, errlen);
+	if (rc < 0 && err[0] == '\0')
+		snprintf(err, errlen, "cannot read the subscription");
+	if (rc != 0)
+		return -1;
+	if (strcmp(out->collection, col->name) != 0 || !sub_owned_by(out, user))
+		return -1;
+	return 0;
+}
+
+/* The response's view of one subscription; `push` and `binding` are its storage. */
+static void
+sub_record(const struct taxii_sub *sub, const struct taxii_contact *pollc,
+    struct taxii_contact *push, const char **binding, struct taxii_subscription *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sub->id;
+	r->status = sub->status;
+	r->has_params = 1;
+	r->response_type = sub->response_type;
+	r->content_bindings.v = served_bindings;
+	r->content_bindings.n = 1;
+	if (sub->has_push) {
+		*binding = sub->push_binding;
+		push->protocol = sub->push_protocol;
+		push->address = sub->push_address;
+		push->message_bindings.v = binding;
+		push->message_bindings.n = 1;
+		r->push = push;
+	}
+	r->poll_instances = pollc;
+	r->n_poll_instances = 1;
+}
+
+static enum MHD_Result
+reply_subs(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
+    const struct taxii_sub *subs, size_t n)
+{
+	struct taxii_subscription *recs = NULL;
+	struct taxii_contact *push = NULL, pollc;
+	const char **bindings = NULL;
+	char poll_addr[400], id[TAXII_ID_MAX];
+	struct taxii_msg m;
+	enum MHD_Result ret;
+
+	if (n > 0) {
+		recs = calloc(n, sizeof(*recs));
+		push = calloc(n, sizeof(*push));
+		bindings = calloc(n, sizeof(*bindings));
+		if (recs == NULL || push == NULL || bindings == NULL) {
+			ret = reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+			    TAXII_ST_FAILURE, NULL, 0, "out of memory");
+			goto out;
+		}
+	}
+	contact(s, "/taxii/poll", poll_addr, sizeof(poll_addr), &pollc);
+	for (size_t i = 0; i < n; i++)
+		sub_record(&subs[i], &pollc, &push[i], &bindings[i], &recs[i]);
+	memset(&m, 0, sizeof(m));
+	taxii_msg_id_new(id);
+	m.version = req->version;
+	m.type = TAXII_MSG_SUBSCRIPTION_RESP;
+	m.message_id = id;
+	m.in_response_to = req->message_id;
+	m.collection = find_collection(req->collection)->name;
+	m.subscriptions = recs;
+	m.n_subscriptions = n;
+	ret = reply_msg(conn, &m);
+out:
+	free(recs);
+	free(push);
+	free(bindings);
+	return ret;
+}
+
+/* Push_Parameters this server can honour: HTTP(S) to an absolute URL, XML binding 1.1 or
+ * 1.0 (pushes are then Inbox_Messages of that version). */
+static enum MHD_Result
+check_push(struct MHD_Connection *conn, const struct taxii_msg *req, int *bad)
+{
+	static const struct taxii_detail protocols[] = {
+		{ TAXII_SD_SUPPORTED_PROTOCOL, TAXII_PROTOCOL_HTTP },
+		{ TAXII_SD_SUPPORTED_PROTOCOL, TAXII_PROTOCOL_HTTPS },
+	};
+	static const struct taxii_detail bindings[] = {
+		{ TAXII_SD_SUPPORTED_BINDING, TAXII_MSG_BINDING_11 },
+		{ TAXII_SD_SUPPORTED_BINDING, TAXII_MSG_BINDING_10 },
+	};
+	const struct taxii_contact *p = req->push;
+	int https;
+
+	*bad = 1;
+	https = strcmp(p->protocol, TAXII_PROTOCOL_HTTPS) == 0;
+	if (!https && strcmp(p->protocol, TAXII_PROTOCOL_HTTP) != 0)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_UNSUPPORTED_PROTOCOL, protocols, 2, "push protocol not supported");
+	if (strcmp(p->message_bindings.v[0], TAXII_MSG_BINDING_11) != 0 &&
+	    strcmp(p->message_bindings.v[0], TAXII_MSG_BINDING_10) != 0)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_UNSUPPORTED_MESSAGE, bindings, 2, "push message binding not supported");
+	if (strncmp(p->address, https ? "https://" : "http://", https ? 8 : 7) != 0 ||
+	    strlen(p->address) >= TAXII_SUB_ADDR_MAX ||
+	    strlen(p->address) != strcspn(p->address, " \t\r\n"))
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_BAD_MESSAGE, NULL, 0,
+		    "Push_Parameters: Address must be an absolute URL of the push protocol's scheme");
+	*bad = 0;
+	return MHD_YES;
+}
+
+static int
+new_sub_id(char *out, size_t len)
+{
+	unsigned char rnd[16];
+	char hex[2 * sizeof(rnd) + 1];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -1;
+	util_hex(rnd, sizeof(rnd), hex);
+	snprintf(out, len, "urn:c2watch:subscription:%s", hex);
+	return 0;
+}
+
+struct live_count {
+	const char *user;
+	size_t n;
+};
+
+static int
+count_live(void *arg, const struct taxii_sub *sub)
+{
+	struct live_count *lc = arg;
+
+	if (sub->status != TAXII_SUBST_UNSUBSCRIBED && sub_owned_by(sub, lc->user))
+		lc->n++;
+	return 0;
+}
+
+static enum MHD_Result
+do_subscribe(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *req,
+    const char *user, const struct coll_def *col)
+{
+	struct taxii_detail d;
+	struct taxii_sub sub;
+	char err[256] = "";
+	struct live_count live = { user, 0 };
+	int bad;
+
+	/* 1.0 carries the wanted content bindings in Push_Parameters. */
+	if ((req->has_poll_params || req->version == TAXII_V10) &&
+	    !binding_acceptable(&req->content_bindings)) {
+		d.name = TAXII_SD_SUPPORTED_CONTENT;
+		d.value = TAXII_CB_STIX_12;
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_UNSUPPORTED_CONTENT, &d, 1, NULL);
+	}
+	if (req->push != NULL) {
+		enum MHD_Result r = check_push(conn, req, &bad);
+
+		if (bad)
+			return r;
+	}
+	if (user != NULL && strlen(user) >= TAXII_SUB_OWNER_MAX)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_BAD_MESSAGE, NULL, 0, "user name too long to own a subscription");
+	if (s->be.subs.list(s->be.ctx, col->name, count_live, &live, err, sizeof(err)) != 0)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_FAILURE, NULL, 0, err[0] ? err : "cannot count subscriptions");
+	/* Each one costs the pusher work every pass: a client may not pile them up. */
+	if (live.n >= MAX_LIVE_SUBS)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_FAILURE, NULL, 0,
+		    "too many subscriptions of this user; unsubscribe some first");
+	memset(&sub, 0, sizeof(sub));
+	if (new_sub_id(sub.id, sizeof(sub.id)) != 0)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_FAILURE, NULL, 0, "no randomness for a subscription id");
+	snprintf(sub.collection, sizeof(sub.collection), "%s", col->name);
+	snprintf(sub.owner, sizeof(sub.owner), "%s", user != NULL ? user : "");
+	sub.status = TAXII_SUBST_ACTIVE;
+	sub.response_type = req->has_poll_params ? req->response_type : TAXII_RESP_FULL;
+	if (req->push != NULL) {
+		sub.has_push = 1;
+		snprintf(sub.push_protocol, sizeof(sub.push_protocol), "%s", req->push->protocol);
+		snprintf(sub.push_address, sizeof(sub.push_address), "%s", req->push->address);
+		snprintf(sub.push_binding, sizeof(sub.push_binding), "%s",
+		    req->push->message_bindings.v[0]);
+	}
+	sub.created_us = sub.delivered_us = util_now_us();
+	if (s->be.subs.add(s->be.ctx, &sub, err, sizeof(err)) != 0)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_FAILURE, NULL, 0, err[0] ? err : "cannot keep the subscription");
+	return reply_subs(s, conn, req, &sub, 1);
+}
+
+struct sub_list {
+	const char *user;
+	struct taxii_sub *v;
+	size_t n, cap;
+	int oom;
+};
+
+static int
+on_sub(void *arg, const struct taxii_sub *sub)
+{
+	struct sub_list *l = arg;
+
+	if (!sub_owned_by(sub, l->user))
+		return 0;
+	if (l->n == MAX_STATUS_SUBS)
+		return 1;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct taxii_sub *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			l->oom = 1;
+			return 1;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *sub;
+	return 0;
+}
+
+static enum MHD_Result
+do_sub_status_all(struct taxii_server *s, struct MHD_Connection *conn,
+    const struct taxii_msg *req, const char *user, const struct coll_def *col)
+{
+	struct sub_list l = { user, NULL, 0, 0, 0 };
+	char err[256] = "";
+	enum MHD_Result ret;
+
+	if (s->be.subs.list(s->be.ctx, col->name, on_sub, &l, err, sizeof(err)) != 0 || l.oom)
+		ret = reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_FAILURE, NULL, 0, err[0] ? err : "cannot list subscriptions");
+	else
+		ret = reply_subs(s, conn, req, l.v, l.n);
+	free(l.v);
+	return ret;
+}
+
+static enum MHD_Result
+do_subscription(struct taxii_server *s, struct MHD_Connection *conn,
+    const struct taxii_msg *req, const char *user)
+{
+	const struct coll_def *col = find_collection(req->collection);
+	enum taxii_sub_status to;
+	struct taxii_detail d;
+	struct taxii_sub sub;
+	char err[256] = "";
+
+	d.name = TAXII_SD_ITEM;
+	if (col == NULL) {
+		d.value = req->collection;
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_NOT_FOUND, &d, 1, "no such collection");
+	}
+	if (!allowed(s, user, col->name))
+		return reply_denied(conn, req);
+	if (!subs_offered(s, col, req->version)) {
+		d.value = col->name;
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_NOT_FOUND, &d, 1, "this collection offers no subscriptions");
+	}
+	if (req->action == TAXII_SUB_SUBSCRIBE)
+		return do_subscribe(s, conn, req, user, col);
+	if (req->action == TAXII_SUB_STATUS && req->subscription_id == NULL)
+		return do_sub_status_all(s, conn, req, user, col);
+	if (req->subscription_id == NULL)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_BAD_MESSAGE, NULL, 0, "this action needs a Subscription_ID");
+	d.value = req->subscription_id;
+	if (sub_lookup(s, req, user, &sub, err, sizeof(err)) != 0)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    err[0] ? TAXII_ST_FAILURE : TAXII_ST_NOT_FOUND, &d, 1,
+		    err[0] ? err : "no such subscription");
+	switch (req->action) {
+	case TAXII_SUB_PAUSE:
+		to = TAXII_SUBST_PAUSED;
+		break;
+	case TAXII_SUB_RESUME:
+		to = TAXII_SUBST_ACTIVE;
+		break;
+	case TAXII_SUB_UNSUBSCRIBE:
+		to = TAXII_SUBST_UNSUBSCRIBED;
+		break;
+	default:
+		return reply_subs(s, conn, req, &sub, 1);
+	}
+	/* Unsubscribing is final: an ended subscription cannot be paused or resumed. */
+	if (sub.status == TAXII_SUBST_UNSUBSCRIBED && to != TAXII_SUBST_UNSUBSCRIBED)
+		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+		    TAXII_ST_NOT_FOUND, &d, 1, "the subscription was ended");
+	if (sub.status != to) {
+		int rc = s->be.subs.set_status(s->be.ctx, sub.id, to, &sub, err, sizeof(err));
+
+		if (rc != 0)
+			return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+			    rc > 0 ? TAXII_ST_NOT_FOUND : TAXII_ST_FAILURE, &d, 1,
+			    err[0] ? err : "no such subscription");
+	}
+	return reply_subs(s, conn, req, &sub, 1);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -784,6 +1153,9 @@ serve(struct taxii_server *s, struct MHD_Connection *conn, const char *url, stru
 	case EP_COLLECTIONS * 100 + TAXII_MSG_COLLECTION_INFO_REQ:
 		ret = do_collections(s, conn, m, user);
 		break;
+	case EP_COLLECTIONS * 100 + TAXII_MSG_SUBSCRIPTION_REQ:
+		ret = do_subscription(s, conn, m, user);
+		break;
 	case EP_POLL * 100 + TAXII_MSG_POLL_REQ:
 		ret = do_poll(s, conn, m, user);
 		break;
@@ -822,6 +1194,28 @@ handle(struct taxii_server *s, struct MHD_Connection *conn, const char *url, str
 	return ret;
 }
 
+/*
+ * Whether the connection's client certificate verifies against client_ca (libmicrohttpd
+ * gave GnuTLS the CA as its trust list and asked for a certificate, but lets the
+ * handshake through without one: the check that decides is this one).
+ */
+static int
+client_cert_ok(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	unsigned status = 0;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return 0;
+	if (gnutls_certificate_type_get((gnutls_session_t)ci->tls_session) != GNUTLS_CRT_X509)
+		return 0;
+	if (gnutls_certificate_verify_peers2((gnutls_session_t)ci->tls_session, &status) !=
+	    GNUTLS_E_SUCCESS)
+		return 0;
+	return status == 0;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -836,6 +1230,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			return MHD_NO;
 		util_buf_init(&r->body, s->max_body);
 		*con_cls = r;
+		if (s->client_ca.len > 0 && !client_cert_ok(conn)) {
+			const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+			    "X-TAXII-Content-Type");
+			const char *xsvc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+			    "X-TAXII-Services");
+
+			return reply_status(conn, MHD_HTTP_FORBIDDEN,
+			    taxii_http_version(xct, xsvc), NULL, TAXII_ST_UNAUTHORIZED, NULL, 0,
+			    "a client certificate issued by this server's client CA is required");
+		}
 		if (strcmp(method, "POST") != 0)
 			return reply_status(conn, MHD_HTTP_METHOD_NOT_ALLOWED, TAXII_V11, NULL,
 			    TAXII_ST_BAD_MESSAGE, NULL, 0, "TAXII services take POST only");
@@ -965,6 +1369,8 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 	struct MHD_OptionItem tls[] = {
 		{ s->https ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key.data },
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert.data },
+		{ s->client_ca.len > 0 ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+		    s->client_ca.data },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	d = MHD_start_daemon(flags, (uint16_t)atoi(port), NULL, NULL, on_request, s,
@@ -1017,6 +1423,7 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	pthread_mutex_init(&s->lock, NULL);
 	util_buf_init(&s->tls_cert, 1024 * 1024);
 	util_buf_init(&s->tls_key, 1024 * 1024);
+	util_buf_init(&s->client_ca, 1024 * 1024);
 	s->be = *backend;
 	if (conf->auth != NULL)
 		s->auth = *conf->auth;
@@ -1041,6 +1448,21 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 			goto out;
 		}
 		s->https = 1;
+	}
+	if (conf->client_ca != NULL) {
+		if (!s->https) {
+			snprintf(err->msg, sizeof(err->msg),
+			    "client_ca needs tls_cert and tls_key (client certificates need TLS)");
+			rc = err->code = TAXII_EINVAL;
+			goto out;
+		}
+		if (util_read_file(conf->client_ca, &s->client_ca) != 0 ||
+		    s->client_ca.len == 0) {
+			snprintf(err->msg, sizeof(err->msg), "cannot read client CA file %.200s",
+			    conf->client_ca);
+			rc = err->code = TAXII_EINVAL;
+			goto out;
+		}
 	}
 	p = conf->listen;
 	for (size_t guard = 0; *p != '\0' && guard < MAX_LISTEN + 1; guard++) {
@@ -1104,5 +1526,6 @@ taxii_server_free(struct taxii_server *s)
 		memset(s->tls_key.data, 0, s->tls_key.len);
 	util_buf_fini(&s->tls_key);
 	util_buf_fini(&s->tls_cert);
+	util_buf_fini(&s->client_ca);
 	free(s);
 }

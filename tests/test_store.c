@@ -346,6 +346,94 @@ test_cursors_events(struct store *s)
 	has_str(seen.first_json, "up", "oldest first");
 }
 
+/* Subscriptions: put, read back inside a write (read-modify-write), scan in id order. */
+struct sub_rmw {
+	const char *id;
+	int found;
+	char old[64];
+};
+
+static int
+sub_put_two(struct store_txn *t, void *arg)
+{
+	(void)arg;
+	if (store_put_sub(t, "sub-b", "{\"status\":\"ACTIVE\"}", 19) != 0)
+		return -1;
+	return store_put_sub(t, "sub-a", "{\"status\":\"PAUSED\"}", 19);
+}
+
+static int
+sub_rmw(struct store_txn *t, void *arg)
+{
+	struct sub_rmw *r = arg;
+	const char *data;
+	size_t len;
+	int rc = store_txn_get_sub(t, r->id, &data, &len);
+
+	r->found = rc;
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? 0 : -1;
+	snprintf(r->old, sizeof(r->old), "%.*s", (int)len, data);
+	return store_put_sub(t, r->id, "{\"status\":\"UNSUBSCRIBED\"}", 25);
+}
+
+static int
+sub_bad_id(struct store_txn *t, void *arg)
+{
+	return store_put_sub(t, (const char *)arg, "x", 1);
+}
+
+struct sub_seen {
+	int n;
+	char ids[128];
+	char last[64];
+};
+
+static int
+sub_seen_cb(const char *id, size_t id_len, const char *data, size_t len, void *arg)
+{
+	struct sub_seen *ss = arg;
+	size_t used = strlen(ss->ids);
+
+	ss->n++;
+	snprintf(ss->ids + used, sizeof(ss->ids) - used, "%.*s,", (int)id_len, id);
+	snprintf(ss->last, sizeof(ss->last), "%.*s", (int)len, data);
+	return 0;
+}
+
+static void
+test_subs(struct store *s)
+{
+	struct store_err err = {{0}};
+	struct sub_seen ss;
+	struct sub_rmw r = {.id = "sub-a"};
+	char longid[STORE_SUB_ID_MAX + 2];
+
+	memset(&ss, 0, sizeof(ss));
+	ok(store_get_sub(s, "sub-a", sub_seen_cb, &ss, &err) == STORE_NOTFOUND,
+	    "no subscription before one is made");
+	ok(store_write(s, sub_put_two, NULL, &err) == 0, "two subscriptions written (%s)",
+	    err.msg);
+	ok(store_scan_subs(s, sub_seen_cb, &ss, &err) == 0, "subscriptions scanned");
+	is_int(ss.n, 2, "both are there");
+	is_str(ss.ids, "sub-a,sub-b,", "in id order");
+	ok(store_write(s, sub_rmw, &r, &err) == 0, "read-modify-write in one transaction");
+	is_int(r.found, STORE_OK, "the subscription is found inside the write");
+	is_str(r.old, "{\"status\":\"PAUSED\"}", "with the bytes put before");
+	memset(&ss, 0, sizeof(ss));
+	ok(store_get_sub(s, "sub-a", sub_seen_cb, &ss, &err) == STORE_OK && ss.n == 1,
+	    "one subscription by id");
+	is_str(ss.last, "{\"status\":\"UNSUBSCRIBED\"}", "its new state was committed");
+	r.id = "sub-zz";
+	ok(store_write(s, sub_rmw, &r, &err) == 0 && r.found == STORE_NOTFOUND,
+	    "an unknown id is STORE_NOTFOUND inside a write");
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	ok(store_write(s, sub_bad_id, longid, &err) == STORE_ERR, "an over-long id is refused");
+	has_str(err.msg, "subscription id", "and the error says which");
+	ok(store_write(s, sub_bad_id, "", &err) == STORE_ERR, "an empty id is refused");
+}
+
 static void
 test_growth(void)
 {
@@ -365,6 +453,14 @@ test_growth(void)
 	store_count_records(s, &n, &err);
 	is_int(n, 2000, "every record is there");
 	store_close(s);
+}
+
+static int
+count_sub(const char *id, size_t id_len, const char *data, size_t len, void *arg)
+{
+	(void)id, (void)id_len, (void)data, (void)len;
+	++*(int *)arg;
+	return 0;
 }
 
 static void
@@ -401,6 +497,37 @@ test_schema(void)
 		fclose(fp);
 	ok(store_open(subdir("plainfile"), NULL, &s, &err) == STORE_ERR, "a file is no data dir");
 	has_str(err.msg, "not a directory", "and says so");
+
+	/* A data directory from before subscriptions, opened read-only, holds none. */
+	{
+		static const char *const old_dbs[] = { "meta", "targets", "feed", "obs", "ids",
+			"cursors", "events" };
+		MDB_val one = {1, "1"};
+		int nsubs = 0;
+
+		mkdir(subdir("oldschema"), 0700);
+		mdb_env_create(&env);
+		mdb_env_set_maxdbs(env, 16);
+		mdb_env_open(env, subdir("oldschema"), 0, 0600);
+		mdb_txn_begin(env, NULL, 0, &txn);
+		for (size_t i = 0; i < sizeof(old_dbs) / sizeof(old_dbs[0]); i++)
+			mdb_dbi_open(txn, old_dbs[i], MDB_CREATE | (i == 3 ? MDB_DUPSORT |
+			    MDB_DUPFIXED : 0), &dbi);
+		mdb_dbi_open(txn, "meta", 0, &dbi);
+		mdb_put(txn, dbi, &k, &one, 0);
+		mdb_txn_commit(txn);
+		mdb_env_close(env);
+		s = NULL;
+		ok(store_open(subdir("oldschema"), &(struct store_opts){.read_only = 1}, &s,
+		    &err) == 0, "a directory without \"subs\" opens read-only (%s)", err.msg);
+		ok(s != NULL && store_scan_subs(s, count_sub, &nsubs, &err) == 0 && nsubs == 0,
+		    "and holds no subscription");
+		store_close(s);
+		s = NULL;
+		ok(store_open(subdir("oldschema"), NULL, &s, &err) == 0,
+		    "opened for writing, it gains the database");
+		store_close(s);
+	}
 }
 
 /* Two processes write one data directory at once, one of them growing the map. */
@@ -473,6 +600,7 @@ main(void)
 		test_records(s);
 		test_cursors_events(s);
 		test_batch(s);
+		test_subs(s);
 		store_close(s);
 		s = NULL;
 		ok(store_open(subdir("main"), &(struct store_opts){.read_only = 1}, &s, &err) == 0,
@@ -480,6 +608,10 @@ main(void)
 		size_t n = 0;
 		store_count_records(s, &n, &err);
 		is_int(n, 38, "records survive a reopen");
+		struct sub_seen ss2;
+		memset(&ss2, 0, sizeof(ss2));
+		store_scan_subs(s, sub_seen_cb, &ss2, &err);
+		is_int(ss2.n, 2, "subscriptions survive a reopen");
 		store_close(s);
 	}
 	test_growth();

@@ -315,10 +315,19 @@ test_samples(void)
 	    m->subscriptions[1].status == TAXII_SUBST_PAUSED &&
 	    m->subscriptions[0].response_type == TAXII_RESP_COUNT_ONLY,
 	    "libtaxii Subscription_Management_Response");
+	ok(rc == 0 && m->subscriptions[0].push &&
+	    strcmp(m->subscriptions[0].push->address, "https://example.com/inboxAddress/") == 0 &&
+	    m->subscriptions[0].n_poll_instances == 3 &&
+	    strcmp(m->subscriptions[0].poll_instances[2].address, "https://example.com/poll3/") ==
+		0, "its Push_Parameters and three Poll_Instances");
 	taxii_msg_free(m);
 
 	m = parse_file(SAMPLE("1.1/from-libtaxii-tests/Inbox_Message.xml"), TAXII_V11, &rc);
 	ok(rc == 0 && m->type == TAXII_MSG_INBOX, "libtaxii Inbox_Message");
+	ok(rc == 0 && m->source_collection &&
+	    strcmp(m->source_collection, "SomeCollectionName") == 0 && m->subscription_id &&
+	    strcmp(m->subscription_id, "SubsId021") == 0 && m->has_begin && m->has_end,
+	    "its Source_Subscription");
 	taxii_msg_free(m);
 	m = parse_file(SAMPLE("1.1/from-libtaxii-tests/Discovery_Response.xml"), TAXII_V11, &rc);
 	ok(rc == 0 && m->type == TAXII_MSG_DISCOVERY_RESP, "libtaxii Discovery_Response");
@@ -582,9 +591,29 @@ test_builders11(void)
 	ok(b && b->collection && strcmp(b->collection, "targets") == 0 && b->n_blocks == 2,
 	    "inbox destination and blocks survive");
 	taxii_msg_free(b);
+	m.collection = NULL;
+	m.source_collection = "observations";
+	m.subscription_id = "urn:c2watch:subscription:1";
+	m.has_begin = m.has_end = 1;
+	m.begin_us = INT64_C(1795320000000000);
+	m.end_us = INT64_C(1795320060000000);
+	b = roundtrip(&m, "1.1 Inbox_Message with Source_Subscription");
+	ok(b && b->source_collection && strcmp(b->source_collection, "observations") == 0 &&
+	    b->subscription_id && strcmp(b->subscription_id, "urn:c2watch:subscription:1") == 0 &&
+	    b->has_begin && b->begin_us == m.begin_us && b->has_end && b->end_us == m.end_us &&
+	    b->n_blocks == 2, "its Source_Subscription survives");
+	taxii_msg_free(b);
+	m.source_collection = NULL;
+	m.subscription_id = NULL;
+	m.has_begin = m.has_end = 0;
 
+	static const char *const mb11[] = { TAXII_MSG_BINDING_11 };
+	struct taxii_contact push = { TAXII_PROTOCOL_HTTPS, "https://sub.example/taxii/inbox",
+		{ mb11, 1 } };
+	struct taxii_contact poll_inst = { TAXII_PROTOCOL_HTTP, "http://node.example/taxii/poll",
+		{ mb11, 1 } };
 	struct taxii_subscription subs[1] = { { "s-1", TAXII_SUBST_PAUSED, 1,
-		TAXII_RESP_FULL, { bindings, 1 } } };
+		TAXII_RESP_FULL, { bindings, 1 }, &push, &poll_inst, 1 } };
 	memset(&m, 0, sizeof(m));
 	m.version = TAXII_V11;
 	m.type = TAXII_MSG_SUBSCRIPTION_REQ;
@@ -595,6 +624,23 @@ test_builders11(void)
 	b = roundtrip(&m, "1.1 Subscription_Management_Request");
 	ok(b && b->action == TAXII_SUB_STATUS, "subscription action survives");
 	taxii_msg_free(b);
+	m.action = TAXII_SUB_SUBSCRIBE;
+	m.subscription_id = NULL;
+	m.has_poll_params = 1;
+	m.response_type = TAXII_RESP_COUNT_ONLY;
+	m.push = &push;
+	b = roundtrip(&m, "1.1 Subscription_Management_Request with Push_Parameters");
+	ok(b && b->action == TAXII_SUB_SUBSCRIBE && b->has_poll_params &&
+	    b->response_type == TAXII_RESP_COUNT_ONLY && b->push &&
+	    strcmp(b->push->protocol, TAXII_PROTOCOL_HTTPS) == 0 &&
+	    strcmp(b->push->address, "https://sub.example/taxii/inbox") == 0 &&
+	    b->push->message_bindings.n == 1 &&
+	    strcmp(b->push->message_bindings.v[0], TAXII_MSG_BINDING_11) == 0,
+	    "push parameters survive");
+	taxii_msg_free(b);
+	m.push = NULL;
+	m.has_poll_params = 0;
+	m.action = TAXII_SUB_STATUS;
 	m.type = TAXII_MSG_SUBSCRIPTION_RESP;
 	m.in_response_to = "1";
 	m.subscriptions = subs;
@@ -602,7 +648,71 @@ test_builders11(void)
 	b = roundtrip(&m, "1.1 Subscription_Management_Response");
 	ok(b && b->n_subscriptions == 1 && b->subscriptions[0].status == TAXII_SUBST_PAUSED &&
 	    b->subscriptions[0].has_params, "subscription record survives");
+	ok(b && b->n_subscriptions == 1 && b->subscriptions[0].push &&
+	    strcmp(b->subscriptions[0].push->address, "https://sub.example/taxii/inbox") == 0 &&
+	    b->subscriptions[0].n_poll_instances == 1 &&
+	    strcmp(b->subscriptions[0].poll_instances[0].address,
+		"http://node.example/taxii/poll") == 0,
+	    "its Push_Parameters and Poll_Instance survive");
 	taxii_msg_free(b);
+
+	/* TAXII 1.0 Manage Feed Subscription: attributes, and bindings in Push_Parameters. */
+	{
+		static const char *const mb10[] = { TAXII_MSG_BINDING_10 };
+		static const char *const cb10[] = { TAXII_CB_STIX_12 };
+		struct taxii_contact push10 = { TAXII_PROTOCOL_HTTP, "http://sub.example/inbox",
+			{ mb10, 1 } };
+		struct taxii_subscription subs10[1] = { { "s-10", TAXII_SUBST_ACTIVE, 0,
+			TAXII_RESP_FULL, { cb10, 1 }, &push10, &push10, 1 } };
+
+		memset(&m, 0, sizeof(m));
+		m.version = TAXII_V10;
+		m.type = TAXII_MSG_SUBSCRIPTION_REQ;
+		m.message_id = "42";
+		m.collection = "observations";
+		m.action = TAXII_SUB_SUBSCRIBE;
+		m.push = &push10;
+		m.content_bindings.v = cb10;
+		m.content_bindings.n = 1;
+		b = roundtrip(&m, "1.0 Subscription_Management_Request");
+		ok(b && b->action == TAXII_SUB_SUBSCRIBE && b->push &&
+		    strcmp(b->push->address, "http://sub.example/inbox") == 0 &&
+		    b->content_bindings.n == 1 &&
+		    strcmp(b->content_bindings.v[0], TAXII_CB_STIX_12) == 0,
+		    "1.0: action, feed and push parameters with their content binding survive");
+		taxii_msg_free(b);
+		m.action = TAXII_SUB_PAUSE;
+		{
+			struct util_buf o10;
+			struct taxii_err e10;
+
+			util_buf_init(&o10, 0);
+			ok(taxii_msg_write(&m, &o10, &e10) == TAXII_EINVAL,
+			    "1.0 has no PAUSE: EINVAL");
+			util_buf_fini(&o10);
+		}
+		m.action = TAXII_SUB_UNSUBSCRIBE;
+		m.push = NULL;
+		m.subscription_id = "s-10";
+		b = roundtrip(&m, "1.0 UNSUBSCRIBE");
+		ok(b && b->subscription_id && strcmp(b->subscription_id, "s-10") == 0,
+		    "1.0: subscription_id attribute survives");
+		taxii_msg_free(b);
+		memset(&m, 0, sizeof(m));
+		m.version = TAXII_V10;
+		m.type = TAXII_MSG_SUBSCRIPTION_RESP;
+		m.message_id = "43";
+		m.in_response_to = "42";
+		m.collection = "observations";
+		m.subscriptions = subs10;
+		m.n_subscriptions = 1;
+		b = roundtrip(&m, "1.0 Subscription_Management_Response");
+		ok(b && b->n_subscriptions == 1 && strcmp(b->subscriptions[0].id, "s-10") == 0 &&
+		    b->subscriptions[0].push && b->subscriptions[0].n_poll_instances == 1 &&
+		    b->subscriptions[0].content_bindings.n == 1,
+		    "1.0: the subscription record survives");
+		taxii_msg_free(b);
+	}
 
 	/* Missing required fields are refused, not written invalid. */
 	struct util_buf o;

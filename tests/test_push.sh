@@ -1,0 +1,187 @@
+#!/bin/sh
+# Subscriptions through real daemons: node b subscribes to node a's observations with
+# plain curl, as any TAXII 1.1 client would, giving its own inbox as the push address;
+# a's daemon then pushes what it observes to b. Every answer is checked against the TAXII
+# 1.1 XSD (xmllint) when SHARED_DIR has it. PAUSE holds the pushes back, RESUME delivers
+# them with none missing, UNSUBSCRIBE ends them.
+. "$TESTS_SRCDIR/tap.sh"
+C=${C2WATCH:?}
+FARM=${TESTS_BUILDDIR:?}/c2farm
+[ -x "$FARM" ] || skip_all "the farm ($FARM) is not built"
+command -v curl > /dev/null 2>&1 || skip_all "no curl command"
+cd "$T" || exit 99
+pids=
+PORT_a= PORT_b= # set by start
+trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT INT TERM
+
+XSD=${SHARED_DIR:-}/schemas/taxii/TAXII_XMLMessageBinding_Schema_11.xsd
+if [ -f "$XSD" ] && command -v xmllint > /dev/null 2>&1; then
+	check_xsd=1
+else
+	check_xsd=0
+	echo "# no TAXII 1.1 XSD or no xmllint: answers not schema-checked"
+fi
+
+cat > farm.script <<'EOF'
+listen g 127.0.0.1 0
+rule g /robots.txt * page status=404 body=none
+rule g /gate.php * page server=c2 type=text/html body=gate
+rule g /panel/ * page status=403 body=no
+EOF
+"$FARM" farm.script > farm.out 2>&1 &
+pids="$pids $!"
+i=0
+while ! grep -q '^listening' farm.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fport=$(awk '$1 == "listen" && $2 == "g" { print $4 }' farm.out)
+[ -n "$fport" ] || { echo "Bail out! the farm did not start"; exit 99; }
+
+cat > targets.csv <<EOF
+threat_id,url,summary
+SUB-T,http://127.0.0.1:$fport/gate.php,gate
+SUB-T,http://127.0.0.1:$fport/panel/,panel
+EOF
+
+# conf NAME OBSERVE
+conf() {
+	{
+		printf '[node]\nid = %s\ndata_dir = %s.data\nlog_level = info\n' "$1" "$1"
+		printf '[server]\nlisten = 127.0.0.1:0\n'
+		printf '[observer]\nenabled = %s\ninterval = 1d\nallow_private = true\n' "$2"
+		printf 'ping_count = 0\nhost_spacing = 10ms\ntimeout = 3s\nconnect_timeout = 1s\n'
+	} > "$1.conf"
+}
+
+# start NAME: runs the node, waits for its "listening" line, sets PORT_<name>.
+start() {
+	"$C" run -c "$1.conf" >> "$1.log" 2>&1 &
+	pid=$!
+	pids="$pids $pid"
+	eval "PID_$1=$pid"
+	i=0
+	while ! grep -q 'taxii: listening' "$1.log" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	p=$(sed -n 's/.*taxii: listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$1.log" | tail -n 1)
+	eval "PORT_$1=$p"
+	[ -n "$p" ]
+}
+
+stop() {
+	eval "pid=\$PID_$1"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+ids() {
+	"$C" export --format json -c "$1.conf" 2>/dev/null | grep -o '"id":"[0-9a-f]*"' | sort
+}
+
+# same COUNT: waits (at most 20 s) until b holds exactly a's COUNT records.
+same() {
+	i=0
+	while [ $i -lt 100 ]; do
+		ids a > a.ids
+		ids b > b.ids
+		cmp -s a.ids b.ids && [ "$(wc -l < a.ids)" -eq "$1" ] && return 0
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# manage ACTION [ID [PUSH_ADDRESS]]: one Subscription_Management_Request to a; the answer
+# in ACTION.xml, checked against the XSD.
+manage() {
+	{
+		printf '<taxii_11:Subscription_Management_Request '
+		printf 'xmlns:taxii_11="http://taxii.mitre.org/messages/taxii_xml_binding-1.1" '
+		printf 'message_id="%s" action="%s" collection_name="observations">' "$$" "$1"
+		[ -n "$2" ] && printf '<taxii_11:Subscription_ID>%s</taxii_11:Subscription_ID>' "$2"
+		if [ -n "$3" ]; then
+			printf '<taxii_11:Push_Parameters>'
+			printf '<taxii_11:Protocol_Binding>urn:taxii.mitre.org:protocol:http:1.0'
+			printf '</taxii_11:Protocol_Binding><taxii_11:Address>%s</taxii_11:Address>' "$3"
+			printf '<taxii_11:Message_Binding>urn:taxii.mitre.org:message:xml:1.1'
+			printf '</taxii_11:Message_Binding></taxii_11:Push_Parameters>'
+		fi
+		printf '</taxii_11:Subscription_Management_Request>\n'
+	} > "$1.req"
+	curl -s --noproxy '*' -o "$1.xml" -X POST --data-binary "@$1.req" \
+	    -H 'Content-Type: application/xml' \
+	    -H 'X-TAXII-Content-Type: urn:taxii.mitre.org:message:xml:1.1' \
+	    -H 'X-TAXII-Accept: urn:taxii.mitre.org:message:xml:1.1' \
+	    -H 'X-TAXII-Services: urn:taxii.mitre.org:services:1.1' \
+	    -H 'X-TAXII-Protocol: urn:taxii.mitre.org:protocol:http:1.0' \
+	    "http://127.0.0.1:$PORT_a/taxii/collections" || return 1
+	[ $check_xsd = 0 ] || xmllint --noout --nonet --schema "$XSD" "$1.xml" 2> "$1.xsd"
+}
+
+# status FILE: the status attribute of the one Subscription in an answer.
+status() {
+	sed -n 's/.*<taxii_11:Subscription status="\([A-Z]*\)".*/\1/p' "$1"
+}
+
+conf a true
+conf b false
+start a && start b
+ok $? "two nodes run"
+"$C" import targets.csv -c a.conf > /dev/null
+ok $? "a has targets"
+
+manage SUBSCRIBE "" "http://127.0.0.1:$PORT_b/taxii/inbox"
+ok $? "SUBSCRIBE answer is valid TAXII 1.1"
+is "$(status SUBSCRIBE.xml)" ACTIVE "b's subscription to a is ACTIVE"
+id=$(sed -n 's/.*<taxii_11:Subscription_ID>\([^<]*\)<.*/\1/p' SUBSCRIBE.xml)
+has "$id" "urn:c2watch:subscription:" "with its Subscription_ID"
+grep -q "http://127.0.0.1:$PORT_b/taxii/inbox" SUBSCRIBE.xml
+ok $? "and b's inbox as its push address"
+
+"$C" observe --once -c a.conf > /dev/null 2>&1
+ok $? "a observes the farm"
+same 2
+ok $? "a's daemon pushes both records to b"
+grep -q 'push: subscription .*2 records delivered' a.log
+ok $? "and logs the delivery"
+
+manage PAUSE "$id"
+ok $? "PAUSE answer is valid"
+is "$(status PAUSE.xml)" PAUSED "the subscription is PAUSED"
+"$C" observe --once -c a.conf > /dev/null 2>&1
+sleep 1.5 # the pusher looks every second
+is "$(ids b | wc -l)" 2 "paused: b gets nothing new"
+
+manage RESUME "$id"
+is "$(status RESUME.xml)" ACTIVE "RESUME: ACTIVE again"
+same 4
+ok $? "resumed: b gets the records it missed, all four"
+
+stop b
+# b comes back on the same port: the push address a holds.
+sed -i "s/^listen = .*/listen = 127.0.0.1:$PORT_b/" b.conf
+"$C" observe --once -c a.conf > /dev/null 2>&1
+i=0
+while ! grep -q 'push: subscription .*Couldn.t connect' a.log && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q 'push: subscription .*Couldn.t connect' a.log
+ok $? "b down: a logs the failed push"
+start b
+ok $? "b restarts"
+same 6
+ok $? "after its backoff a delivers what b missed, nothing lost"
+
+manage UNSUBSCRIBE "$id"
+is "$(status UNSUBSCRIBE.xml)" UNSUBSCRIBED "UNSUBSCRIBE"
+"$C" observe --once -c a.conf > /dev/null 2>&1
+sleep 1.5
+is "$(ids b | wc -l)" 6 "ended: nothing more reaches b"
+
+manage STATUS "urn:c2watch:subscription:nope"
+grep -q 'status_type="NOT_FOUND"' STATUS.xml
+ok $? "STATUS of an unknown id: NOT_FOUND"
+
+stop a
+stop b
+done_testing
