@@ -41,6 +41,9 @@ id = obs-test
 data_dir = data
 log_level = info
 
+[server]
+listen = 127.0.0.1:0
+
 [observer]
 allow_private = true
 ping_count = 0
