@@ -435,6 +435,9 @@ struct taxii_server_conf {
 	const struct taxii_auth *auth; /* copied; NULL: no authentication */
 	const char *tls_cert;    /* PEM certificate (chain) file; with tls_key: HTTPS only */
 	const char *tls_key;     /* PEM private key file */
+	/* A connection idle this long is closed, and so is one whose request body is not
+	 * complete this long after its headers (a client dripping bytes); 0: 30 */
+	unsigned timeout_s;
 };
 
 /*
