@@ -2,7 +2,7 @@
 # by tests/test_fuzz.sh, which skips in any other build. In every build the same harnesses
 # replay the saved crash inputs and seeds under tests/data/fuzz (fuzz/replay_*).
 if FUZZING
-check_PROGRAMS += fuzz/fuzz_taxii fuzz/fuzz_stix fuzz/fuzz_targets
+check_PROGRAMS += fuzz/fuzz_taxii fuzz/fuzz_stix fuzz/fuzz_targets fuzz/fuzz_conf
 fuzz_fuzz_taxii_SOURCES = fuzz/fuzz_taxii.c
 fuzz_fuzz_taxii_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 fuzz_fuzz_taxii_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
@@ -15,10 +15,14 @@ fuzz_fuzz_targets_SOURCES = fuzz/fuzz_targets.c
 fuzz_fuzz_targets_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_fuzz_targets_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_targets_LDADD = $(CONF_LIBS)
+fuzz_fuzz_conf_SOURCES = fuzz/fuzz_conf.c
+fuzz_fuzz_conf_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+fuzz_fuzz_conf_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_conf_LDADD = $(CONF_LIBS)
 endif
 
-check_PROGRAMS += fuzz/replay_taxii fuzz/replay_stix fuzz/replay_targets
-TESTS += fuzz/replay_taxii fuzz/replay_stix fuzz/replay_targets
+check_PROGRAMS += fuzz/replay_taxii fuzz/replay_stix fuzz/replay_targets fuzz/replay_conf
+TESTS += fuzz/replay_taxii fuzz/replay_stix fuzz/replay_targets fuzz/replay_conf
 fuzz_replay_taxii_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_taxii.c
 fuzz_replay_taxii_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) -DFUZZ_NAME='"taxii"'
 fuzz_replay_taxii_LDADD = $(TAXII_LIBS)
@@ -28,13 +32,18 @@ fuzz_replay_stix_LDADD = $(STIX_LIBS)
 fuzz_replay_targets_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_targets.c
 fuzz_replay_targets_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -DFUZZ_NAME='"targets"'
 fuzz_replay_targets_LDADD = $(CONF_LIBS)
+fuzz_replay_conf_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_conf.c
+fuzz_replay_conf_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -DFUZZ_NAME='"conf"'
+fuzz_replay_conf_LDADD = $(CONF_LIBS)
 
 TESTS += tests/test_fuzz.sh
 EXTRA_DIST += tests/test_fuzz.sh $(FUZZ_FIXTURES) .clang-format .clang-tidy
 FUZZ_FIXTURES = tests/data/fuzz/targets/show-continuation-overflow.csv \
 	tests/data/fuzz/seeds/targets/mixed.csv tests/data/fuzz/seeds/targets/bom-reordered.csv \
 	tests/data/fuzz/seeds/stix/observation-full.xml \
-	tests/data/fuzz/seeds/stix/observation-ipv6.xml tests/data/fuzz/seeds/stix/target.xml
+	tests/data/fuzz/seeds/stix/observation-ipv6.xml tests/data/fuzz/seeds/stix/target.xml \
+	tests/data/fuzz/seeds/conf/example.conf tests/data/fuzz/seeds/conf/peers.conf \
+	tests/data/fuzz/conf/long-relative-path.conf
 
 # The TAXII server under hostile load: huge bodies, slow clients, 100 concurrent pollers.
 check_PROGRAMS += tests/test_taxii_load

@@ -1,6 +1,7 @@
 #!/bin/sh
-# The libFuzzer harnesses (built with ./configure --enable-fuzzing CC=clang): each first
-# runs every saved regression input under tests/data/fuzz/<harness>/, then fuzzes for
+# The libFuzzer harnesses for TAXII messages, STIX, the targets CSV and the INI config
+# (built with ./configure --enable-fuzzing CC=clang): each first runs every saved
+# regression input under tests/data/fuzz/<harness>/, then fuzzes for
 # $FUZZ_SECONDS (default 20) seconds from a corpus seeded with the official TAXII samples,
 # third-party STIX, and this tree's own fixtures. Any crash, leak, timeout or memory blow-up
 # fails the test and leaves the input in the log.
@@ -59,7 +60,8 @@ fuzz() {
 seed taxii ${S:+"$S/schemas/taxii/samples"} "$D/taxii"
 seed stix ${S:+"$S/testdata/stix"} "$D/stix" "$D/fuzz/seeds/stix"
 seed targets "$D/fuzz/seeds/targets" "$TESTS_SRCDIR/../conf/demo"
-for n in taxii stix targets; do
+seed conf "$D/fuzz/seeds/conf"
+for n in taxii stix targets conf; do
 	fuzz $n
 done
 done_testing
