@@ -4,7 +4,7 @@
  * in every `make check`. FUZZ_NAME (set by the build) picks the directories: the saved
  * regression inputs in $TESTS_SRCDIR/data/fuzz/FUZZ_NAME and the seeds in
  * $TESTS_SRCDIR/data/fuzz/seeds/FUZZ_NAME, and the module's own valid and hostile fixtures
- * ($TESTS_SRCDIR/data/FUZZ_NAME/valid, .../hostile) where it has them. A harness that finds a bug aborts, which fails
+ * ($TESTS_SRCDIR/data/FUZZ_NAME, .../valid, .../hostile) where it has them. A harness that finds a bug aborts, which fails
  * the test; every input that returns is one passing TAP line.
  */
 #include "config.h"
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tests/tap.h"
 #include "util/util.h"
@@ -42,9 +43,18 @@ replay_dir(const char *dir, const char *label)
 
 	if (d == NULL)
 		return 0;
-	while ((e = readdir(d)) != NULL && n < REPLAY_MAX_FILES)
-		if (e->d_name[0] != '.' && (names[n] = strdup(e->d_name)) != NULL)
+	while ((e = readdir(d)) != NULL && n < REPLAY_MAX_FILES) {
+		char path[4096 + 300];
+		struct stat sb;
+		int pl = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+
+		/* Subdirectories are other fixture sets, not inputs. */
+		if (e->d_name[0] == '.' || pl < 0 || (size_t)pl >= sizeof(path) ||
+		    stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if ((names[n] = strdup(e->d_name)) != NULL)
 			n++;
+	}
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_names);
 	for (size_t i = 0; i < n; i++) {
@@ -70,7 +80,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *const dirs[] = { "fuzz/" FUZZ_NAME, "fuzz/seeds/" FUZZ_NAME,
-		FUZZ_NAME "/valid", FUZZ_NAME "/hostile" };
+		FUZZ_NAME "/valid", FUZZ_NAME "/hostile", FUZZ_NAME };
 	const char *src = getenv("TESTS_SRCDIR");
 	char dir[4096];
 	int n = 0;

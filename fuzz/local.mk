@@ -2,7 +2,8 @@
 # by tests/test_fuzz.sh, which skips in any other build. In every build the same harnesses
 # replay the saved crash inputs and seeds under tests/data/fuzz (fuzz/replay_*).
 if FUZZING
-check_PROGRAMS += fuzz/fuzz_taxii fuzz/fuzz_stix fuzz/fuzz_targets fuzz/fuzz_conf
+check_PROGRAMS += fuzz/fuzz_taxii fuzz/fuzz_stix fuzz/fuzz_targets fuzz/fuzz_conf \
+	fuzz/fuzz_cuckoo
 fuzz_fuzz_taxii_SOURCES = fuzz/fuzz_taxii.c
 fuzz_fuzz_taxii_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 fuzz_fuzz_taxii_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
@@ -19,10 +20,16 @@ fuzz_fuzz_conf_SOURCES = fuzz/fuzz_conf.c
 fuzz_fuzz_conf_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_fuzz_conf_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_conf_LDADD = $(CONF_LIBS)
+fuzz_fuzz_cuckoo_SOURCES = fuzz/fuzz_cuckoo.c
+fuzz_fuzz_cuckoo_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+fuzz_fuzz_cuckoo_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_cuckoo_LDADD = $(CONF_LIBS)
 endif
 
-check_PROGRAMS += fuzz/replay_taxii fuzz/replay_stix fuzz/replay_targets fuzz/replay_conf
-TESTS += fuzz/replay_taxii fuzz/replay_stix fuzz/replay_targets fuzz/replay_conf
+FUZZ_REPLAYS = fuzz/replay_taxii fuzz/replay_stix fuzz/replay_targets fuzz/replay_conf \
+	fuzz/replay_cuckoo
+check_PROGRAMS += $(FUZZ_REPLAYS)
+TESTS += $(FUZZ_REPLAYS)
 fuzz_replay_taxii_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_taxii.c
 fuzz_replay_taxii_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) -DFUZZ_NAME='"taxii"'
 fuzz_replay_taxii_LDADD = $(TAXII_LIBS)
@@ -35,6 +42,9 @@ fuzz_replay_targets_LDADD = $(CONF_LIBS)
 fuzz_replay_conf_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_conf.c
 fuzz_replay_conf_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -DFUZZ_NAME='"conf"'
 fuzz_replay_conf_LDADD = $(CONF_LIBS)
+fuzz_replay_cuckoo_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_cuckoo.c
+fuzz_replay_cuckoo_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -DFUZZ_NAME='"cuckoo"'
+fuzz_replay_cuckoo_LDADD = $(CONF_LIBS)
 
 TESTS += tests/test_fuzz.sh
 EXTRA_DIST += tests/test_fuzz.sh $(FUZZ_FIXTURES) .clang-format .clang-tidy

@@ -1,7 +1,7 @@
 #!/bin/sh
-# The libFuzzer harnesses for TAXII messages, STIX, the targets CSV and the INI config
-# (built with ./configure --enable-fuzzing CC=clang): each first runs every saved
-# regression input under tests/data/fuzz/<harness>/, then fuzzes for
+# The libFuzzer harnesses for TAXII messages, STIX, the targets CSV, the INI config and
+# Cuckoo reports (built with ./configure --enable-fuzzing CC=clang): each first runs every
+# saved regression input under tests/data/fuzz/<harness>/, then fuzzes for
 # $FUZZ_SECONDS (default 20) seconds from a corpus seeded with the official TAXII samples,
 # third-party STIX, and this tree's own fixtures. Any crash, leak, timeout or memory blow-up
 # fails the test and leaves the input in the log.
@@ -61,7 +61,8 @@ seed taxii ${S:+"$S/schemas/taxii/samples"} "$D/taxii"
 seed stix ${S:+"$S/testdata/stix"} "$D/stix" "$D/fuzz/seeds/stix"
 seed targets "$D/fuzz/seeds/targets" "$TESTS_SRCDIR/../conf/demo"
 seed conf "$D/fuzz/seeds/conf"
-for n in taxii stix targets conf; do
+seed cuckoo ${S:+"$S/testdata/cuckoo"} "$D/cuckoo"
+for n in taxii stix targets conf cuckoo; do
 	fuzz $n
 done
 done_testing
