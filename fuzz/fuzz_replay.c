@@ -3,9 +3,10 @@
  * (gcc or clang, with or without sanitizers), so a crash the fuzzer once found stays fixed
  * in every `make check`. FUZZ_NAME (set by the build) picks the directories: the saved
  * regression inputs in $TESTS_SRCDIR/data/fuzz/FUZZ_NAME and the seeds in
- * $TESTS_SRCDIR/data/fuzz/seeds/FUZZ_NAME, and the module's own valid and hostile fixtures
- * ($TESTS_SRCDIR/data/FUZZ_NAME, .../valid, .../hostile) where it has them. A harness that finds a bug aborts, which fails
- * the test; every input that returns is one passing TAP line.
+ * $TESTS_SRCDIR/data/fuzz/seeds/FUZZ_NAME, and the module's own fixtures
+ * ($TESTS_SRCDIR/data/FUZZ_NAME and its valid/ and hostile/) where it has them. A harness
+ * that finds a bug aborts, which fails the test; every input that returns is one passing
+ * TAP line.
  */
 #include "config.h"
 

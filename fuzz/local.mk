@@ -69,7 +69,8 @@ tidy:
 	@rc=0; for d in $(TIDY_DIRS); do \
 		for f in $(top_srcdir)/$$d/*.c; do \
 			[ -f "$$f" ] || continue; \
-			clang-tidy --quiet "$$f" -- -I$(top_srcdir) -I$(top_builddir) -D_GNU_SOURCE \
+			clang-tidy --quiet "$$f" -- \
+				-I$(top_srcdir) -I$(top_builddir) -D_GNU_SOURCE \
 				$(XML_CFLAGS) $(CURL_CFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) \
 				$(LMDB_CFLAGS) $(INIH_CFLAGS) $(CARES_CFLAGS) $(PSL_CFLAGS) \
 				$(IDN2_CFLAGS) $(MAGIC_CFLAGS) $(CRYPTO_CFLAGS) \
