@@ -612,6 +612,19 @@ set_listen(struct loader *L, const char *val, const char *key)
 			break;
 		p++;
 	}
+	/* check-config prints the normalised list joined by ", " (IDNs in punycode): that
+	 * line must still be one the reader takes, as for paths. */
+	{
+		size_t len = strlen(key) + 3;
+
+		for (i = 0; i < n; i++)
+			len += strlen(list[i]) + (i ? 2 : 0);
+		if (len > INI_MAX_LINE - 3) {
+			fail(L, L->line, key, "list too long once normalised (%zu characters)",
+			    len);
+			goto out;
+		}
+	}
 	for (i = 0; i < L->c->server.nlisten; i++)
 		free(L->c->server.listen[i]);
 	free(L->c->server.listen);
