@@ -437,6 +437,14 @@ set_path(struct loader *L, char **field, const char *val, const char *key, enum 
 		fail(L, L->line, key, "out of memory");
 		return -1;
 	}
+	/* check-config prints the path made absolute: that line must still be one the
+	 * reader takes (inih's INI_MAX_LINE, less the CR, LF and NUL the reader keeps). */
+	if (strlen(key) + 3 + strlen(p) > INI_MAX_LINE - 3) {
+		fail(L, L->line, key, "path too long once made absolute (%zu characters)",
+		    strlen(p));
+		free(p);
+		return -1;
+	}
 	if (kind != K_DIR) {
 		if (stat(p, &st) != 0 && errno == ENOENT && field == &L->c->server.users_file &&
 		    (L->flags & CONF_LOAD_NEW_USERS_FILE)) {
@@ -603,6 +611,19 @@ set_listen(struct loader *L, const char *val, const char *key)
 		if (*p == '\0')
 			break;
 		p++;
+	}
+	/* check-config prints the normalised list joined by ", " (IDNs in punycode): that
+	 * line must still be one the reader takes, as for paths. */
+	{
+		size_t len = strlen(key) + 3;
+
+		for (i = 0; i < n; i++)
+			len += strlen(list[i]) + (i ? 2 : 0);
+		if (len > INI_MAX_LINE - 3) {
+			fail(L, L->line, key, "list too long once normalised (%zu characters)",
+			    len);
+			goto out;
+		}
 	}
 	for (i = 0; i < L->c->server.nlisten; i++)
 		free(L->c->server.listen[i]);

@@ -80,7 +80,9 @@ show(const char *v, char out[SHOW_BUF])
 	for (i = 0; v[i] != '\0'; i++) {
 		unsigned char ch = (unsigned char)v[i];
 
-		if (i >= SHOW_MAX && (ch & 0xc0) != 0x80) {
+		/* Finish a UTF-8 sequence begun before the cut, but no more than one
+		 * sequence's worth: a run of stray continuation bytes must not overflow. */
+		if (i >= SHOW_MAX && ((ch & 0xc0) != 0x80 || i >= SHOW_MAX + 3)) {
 			memcpy(out + o, "...", 3);
 			o += 3;
 			break;

@@ -501,6 +501,9 @@ struct taxii_server_conf {
 	 * one, or with one that does not verify, gets HTTP 403 and an UNAUTHORIZED Status
 	 * Message (the handshake itself succeeds, so the client learns why). */
 	const char *client_ca;
+	/* A connection idle this long is closed, and so is one whose request body is not
+	 * complete this long after its headers (a client dripping bytes); 0: 30 */
+	unsigned timeout_s;
 };
 
 /*

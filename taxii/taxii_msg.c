@@ -1236,6 +1236,14 @@ tree_ok(const xmlNode *n, int depth)
 	return 1;
 }
 
+/* libxml2 keeps the last error in the context; this only keeps it from being printed. */
+static void
+quiet_error(void *data, xmlError *e)
+{
+	(void)data;
+	(void)e;
+}
+
 int
 taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
     struct taxii_msg **out, struct taxii_err *err)
@@ -1245,6 +1253,8 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 	struct msg_box *box = NULL;
 	struct pctx p;
 	xmlNode *root;
+	xmlStructuredErrorFunc saved_func;
+	void *saved_ctx;
 	int rc = 0;
 
 	*out = NULL;
@@ -1259,8 +1269,15 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 	if (len == 0)
 		return set_err(err, TAXII_EXML, 0, "empty message");
 	xmlInitParser();
-	if ((ctxt = xmlNewParserCtxt()) == NULL)
-		return set_err(err, TAXII_ENOMEM, 0, "out of memory");
+	/* Errors outside the parser context (a bad encoding, the serializer's I/O) go to the
+	 * thread's handler, which prints: a library must not, so it is swapped for the call. */
+	saved_func = xmlStructuredError;
+	saved_ctx = xmlStructuredErrorContext;
+	xmlSetStructuredErrorFunc(NULL, quiet_error);
+	if ((ctxt = xmlNewParserCtxt()) == NULL) {
+		rc = set_err(err, TAXII_ENOMEM, 0, "out of memory");
+		goto out;
+	}
 	ctxt->sax->internalSubset = refuse_subset;
 	ctxt->sax->externalSubset = refuse_subset;
 	ctxt->sax->entityDecl = refuse_entity;
@@ -1337,6 +1354,7 @@ out:
 	}
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);
+	xmlSetStructuredErrorFunc(saved_ctx, saved_func);
 	return rc;
 }
 

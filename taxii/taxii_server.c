@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -57,7 +58,7 @@ struct taxii_server {
 	struct util_buf tls_cert, tls_key; /* PEM, kept while the daemons run */
 	struct util_buf client_ca;         /* PEM; non-empty: client certificates required */
 	size_t max_body, part_size;
-	unsigned result_ttl_s, threads;
+	unsigned result_ttl_s, threads, timeout_s;
 	pthread_mutex_t lock; /* results */
 	struct result results[MAX_RESULTS];
 };
@@ -66,6 +67,7 @@ struct taxii_server {
 struct req {
 	struct util_buf body;
 	int too_big;
+	struct timespec start; /* CLOCK_MONOTONIC, when the headers were complete */
 };
 
 enum endpoint { EP_NONE, EP_DISCOVERY, EP_COLLECTIONS, EP_POLL, EP_INBOX };
@@ -1229,6 +1231,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return MHD_NO;
 		util_buf_init(&r->body, s->max_body);
+		clock_gettime(CLOCK_MONOTONIC, &r->start);
 		*con_cls = r;
 		if (s->client_ca.len > 0 && !client_cert_ok(conn)) {
 			const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -1244,12 +1247,32 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			return reply_status(conn, MHD_HTTP_METHOD_NOT_ALLOWED, TAXII_V11, NULL,
 			    TAXII_ST_BAD_MESSAGE, NULL, 0, "TAXII services take POST only");
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl != NULL && strtoull(cl, NULL, 10) > s->max_body)
-			return reply_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAXII_V11, NULL,
-			    TAXII_ST_BAD_MESSAGE, NULL, 0, "request body over the size cap");
+		if (cl != NULL && strtoull(cl, NULL, 10) > s->max_body) {
+			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+			    "Expect");
+
+			/* A client waiting for "100 Continue" has sent no body yet. */
+			if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
+				return reply_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAXII_V11,
+				    NULL, TAXII_ST_BAD_MESSAGE, NULL, 0,
+				    "request body over the size cap");
+			/* Any other is already sending it: answering and closing now would
+			 * reset the connection and lose the answer. The body is read and
+			 * dropped instead (the request deadline bounds for how long). */
+			r->too_big = 1;
+			util_buf_fini(&r->body);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
+		struct timespec now;
+
+		/* The idle timeout does not stop a client that sends a byte now and then:
+		 * the whole body has a deadline too. Closing is the answer, since a reply
+		 * cannot be queued while the body is still coming. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - r->start.tv_sec > (time_t)s->timeout_s)
+			return MHD_NO;
 		if (!r->too_big && util_buf_add(&r->body, upload_data, *upload_size) != 0) {
 			/* Keep reading (and dropping) the rest, then answer once. */
 			r->too_big = 1;
@@ -1378,7 +1401,7 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
 	    MHD_OPTION_THREAD_POOL_SIZE, s->threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
 	    MHD_OPTION_CONNECTION_LIMIT, 256u,
 	    MHD_OPTION_END);
 	if (d == NULL) {
@@ -1433,6 +1456,7 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	s->part_size = conf->part_size ? conf->part_size : 100;
 	s->result_ttl_s = conf->result_ttl_s ? conf->result_ttl_s : 600;
 	s->threads = conf->threads ? conf->threads : 2;
+	s->timeout_s = conf->timeout_s ? conf->timeout_s : 30;
 
 	if ((conf->tls_cert != NULL) != (conf->tls_key != NULL)) {
 		snprintf(err->msg, sizeof(err->msg), "TLS needs both a certificate and a key");
