@@ -173,8 +173,12 @@ node_content_merge(struct node_merge *m, const struct taxii_content_block *block
 
 	stix_result_init(&res);
 	for (i = 0; i < n; i++) {
-		if (stix_read(blocks[i].content, blocks[i].content_len, threat_override, &res, why,
-			sizeof(why)) != STIX_OK) {
+		int rc = blocks[i].node != NULL ?
+		    stix_read_node(blocks[i].node, threat_override, &res, why, sizeof(why)) :
+		    stix_read(blocks[i].content, blocks[i].content_len, threat_override, &res, why,
+			sizeof(why));
+
+		if (rc != STIX_OK) {
 			snprintf(err, errlen, "content block %zu: %s", i + 1, why);
 			goto out;
 		}

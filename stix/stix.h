@@ -138,6 +138,16 @@ int stix_read(const char *xml, size_t len, const char *default_threat_id,
     struct stix_result *res, char *err, size_t errlen);
 
 /*
+ * stix_read for a document some other reader already parsed with libxml2 (a TAXII
+ * message's content, say): `node` is the xmlNode of a STIX_Package or cybox:Observables
+ * element; it is only read, and namespaces resolve through its ancestors. The depth limit
+ * of `res` applies to the subtree (max_bytes does not: the text is gone), and a subtree
+ * holding entity references is refused (STIX_ERR_HOSTILE). Returns as stix_read.
+ */
+int stix_read_node(const void *node, const char *default_threat_id, struct stix_result *res,
+    char *err, size_t errlen);
+
+/*
  * A compiled XML Schema set, for validating what is written and what peers send. Loading
  * the whole STIX tree takes a noticeable time, so load it once and keep it.
  */

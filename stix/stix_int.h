@@ -69,6 +69,17 @@ char *stix_text(const xmlNode *n);
  */
 char *stix_dump_json(const json_t *j);
 
+/* The real precision stix_dump_json uses for j: 15, or 0 (jansson's 17) when a real
+ * needs more digits to read back the same. */
+int stix_json_prec(const json_t *j);
+
+/*
+ * stix_dump_json's own writer with that precision: malloc'd text (its length in *len, may
+ * be NULL), or NULL when j holds something only jansson dumps exactly (U+FFFE/U+FFFF,
+ * nesting over 64, a locale's decimal comma), is not a container, or memory ran out.
+ */
+char *stix_dump_json_fast(const json_t *j, int prec, size_t *len);
+
 /*
  * Parses JSON text as embedded by c2watch, refusing a parse that memory pressure may have
  * altered (see the body). Returns a new reference or NULL.

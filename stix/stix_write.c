@@ -128,17 +128,21 @@ static void
 put_object(struct xw *w, const char *seed, const char *what, const char *props_attrs,
     const char *elem, const char *value)
 {
-	struct util_buf s;
+	char small[256], *sd = small;
+	size_t sl = strlen(seed), wl = strlen(what);
 
-	util_buf_init(&s, 0);
-	if (util_buf_printf(&s, "%s/%s", seed, what) != 0) {
+	/* A dozen of these per package: no allocation unless the seed is long. */
+	if (sl + wl + 2 > sizeof(small) && (sd = malloc(sl + wl + 2)) == NULL) {
 		w->rc = w->rc ? w->rc : STIX_ERR_NOMEM;
-		goto out;
+		return;
 	}
+	memcpy(sd, seed, sl);
+	sd[sl] = '/';
+	memcpy(sd + sl + 1, what, wl + 1);
 	put(w, "      <cybox:Observable");
-	put_id(w, "id", "Observable", s.data);
+	put_id(w, "id", "Observable", sd);
 	put(w, ">\n        <cybox:Object");
-	put_id(w, "id", "Object", s.data);
+	put_id(w, "id", "Object", sd);
 	put(w, ">\n          <cybox:Properties ");
 	put(w, props_attrs);
 	put(w, ">\n            <");
@@ -148,8 +152,8 @@ put_object(struct xw *w, const char *seed, const char *what, const char *props_a
 	put(w, "</");
 	put(w, elem);
 	put(w, ">\n          </cybox:Properties>\n        </cybox:Object>\n      </cybox:Observable>\n");
-out:
-	util_buf_fini(&s);
+	if (sd != small)
+		free(sd);
 }
 
 static void
@@ -307,6 +311,40 @@ in_list(const json_t *arr, const char *s)
 	return 0;
 }
 
+/*
+ * The record's canonical dump with the ISAC block added, without copying the record: when
+ * every key of the record sorts before "x-ict-isac.jp", the block's member goes last, so
+ * the two dumps are joined. Returns malloc'd text, or NULL (then the caller copies).
+ */
+static char *
+spliced_json(const json_t *rec)
+{
+	const char *k;
+	json_t *v, *isac = NULL;
+	char *a = NULL, *b = NULL, *out = NULL;
+	size_t alen, blen;
+	int prec;
+
+	json_object_foreach((json_t *)rec, k, v)
+		if (strcmp(k, "x-ict-isac.jp") >= 0)
+			return NULL;
+	prec = stix_json_prec(rec);
+	if ((isac = isac_block(rec)) == NULL ||
+	    (a = stix_dump_json_fast(rec, prec, &alen)) == NULL || alen < 3 ||
+	    (b = stix_dump_json_fast(isac, prec, &blen)) == NULL ||
+	    (out = malloc(alen + blen + sizeof(",\"x-ict-isac.jp\":"))) == NULL)
+		goto out;
+	memcpy(out, a, alen - 1);
+	memcpy(out + alen - 1, ",\"x-ict-isac.jp\":", sizeof(",\"x-ict-isac.jp\":") - 1);
+	memcpy(out + alen - 1 + sizeof(",\"x-ict-isac.jp\":") - 1, b, blen);
+	memcpy(out + alen - 1 + sizeof(",\"x-ict-isac.jp\":") - 1 + blen, "}", 2);
+out:
+	free(a);
+	free(b);
+	json_decref(isac);
+	return out;
+}
+
 int
 stix_check_record(const json_t *rec, char *err, size_t errlen)
 {
@@ -380,8 +418,8 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 		stix_seterr(err, errlen, "record %s: observed_at out of range", rid);
 		goto out;
 	}
-	copy = json_deep_copy(record);
-	if (copy != NULL &&
+	js = spliced_json(record);
+	if (js == NULL && (copy = json_deep_copy(record)) != NULL &&
 	    json_object_set_new(copy, "x-ict-isac.jp", isac_block(record)) == 0)
 		js = stix_dump_json(copy);
 	if (js == NULL) {

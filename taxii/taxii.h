@@ -196,6 +196,13 @@ struct taxii_content_block {
 	int has_timestamp;
 	int64_t timestamp_us; /* Timestamp_Label, microseconds since the epoch */
 	const char *message;  /* 1.1 Message, or NULL */
+	/*
+	 * Parsed with TAXII_PARSE_NODES (and so in a client poll with blocks_as_nodes): the
+	 * first element child of Content as a libxml2 xmlNode, still in the message's tree
+	 * (its namespaces resolve through its ancestors), and `content` is then NULL. It
+	 * lives as long as the message. NULL otherwise; builders ignore it.
+	 */
+	const void *node;
 };
 
 /* Where and how a service is reached (BindingsGroup). */
@@ -311,6 +318,15 @@ struct taxii_msg {
  * TAXII_EUNSUPPORTED (UNSUPPORTED_MESSAGE), TAXII_EVERSION, TAXII_ENOMEM (FAILURE).
  */
 int taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
+    struct taxii_msg **out, struct taxii_err *err);
+
+/*
+ * taxii_msg_parse with options. TAXII_PARSE_NODES keeps the parsed tree with the message
+ * and leaves XML content as a tree (see taxii_content_block.node) instead of serializing
+ * it, which spares a reader that walks the tree a second parse.
+ */
+#define TAXII_PARSE_NODES 1u
+int taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsigned flags,
     struct taxii_msg **out, struct taxii_err *err);
 
 /* Frees a parsed message and every string it points at. NULL is a no-op. */
@@ -469,7 +485,9 @@ void taxii_server_free(struct taxii_server *s);
 
 struct taxii_client_conf {
 	const char *url;       /* the service: poll or inbox URL (http or https) */
-	enum taxii_version version; /* TAXII_VANY: 1.1 */
+	/* TAXII_VANY: 1.1, falling back to 1.0 (and remembering it for this url) when the
+	 * peer answers in 1.0 or with UNSUPPORTED_PROTOCOL / UNSUPPORTED_MESSAGE. */
+	enum taxii_version version;
 	const char *username;  /* HTTP Basic, or NULL */
 	const char *password;
 	const char *ca_file;   /* PEM: trusted CAs for https; NULL: the system's */
@@ -479,6 +497,7 @@ struct taxii_client_conf {
 	long timeout_s;        /* per request; 0: 60 */
 	size_t max_response;   /* cap of one response body; 0: 64 MiB */
 	unsigned max_parts;    /* most responses one poll follows; 0: 10000 */
+	int blocks_as_nodes;   /* poll: XML content as parsed trees (block.node), not text */
 };
 
 /* Called per content block received; return 0 to go on, non-zero to abort the poll. The
@@ -488,7 +507,9 @@ typedef int (*taxii_block_cb)(void *arg, const struct taxii_content_block *b);
 /*
  * Polls `collection` at conf->url for content with begin < label <= end (begin -1: from the
  * start; end INT64_MAX: up to the peer's now), following every part (1.1 Poll_Fulfillment;
- * 1.0: re-polling from a narrowed Inclusive_End) up to conf->max_parts.
+ * 1.0: re-polling from a narrowed Inclusive_End) up to conf->max_parts. Part k+1 is
+ * fetched on a second thread while the blocks of part k go to `cb` (which always runs on
+ * the calling thread); at most two parts, each under conf->max_response, are held.
  * Returns 0 with *end_us (may be NULL) set to the label the peer fully delivered up to —
  * where the next poll begins; save it only once the blocks are merged. Otherwise a
  * negative taxii_code: TAXII_ESTATUS (err->msg names the status and the peer's message),
@@ -499,6 +520,30 @@ typedef int (*taxii_block_cb)(void *arg, const struct taxii_content_block *b);
 int taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
     int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg, int64_t *end_us_out,
     struct taxii_err *err);
+
+/*
+ * Asks conf->url (a discovery, resp. collection management service) what the peer offers.
+ * Returns 0 with *out a Discovery_Response, resp. Collection_Information_Response (1.0:
+ * Feed_Information_Response) the caller frees with taxii_msg_free; otherwise *out is NULL
+ * and a negative taxii_code as for taxii_client_poll (TAXII_EMSG: another kind of answer).
+ */
+int taxii_client_discovery(const struct taxii_client_conf *conf, struct taxii_msg **out,
+    struct taxii_err *err);
+int taxii_client_collections(const struct taxii_client_conf *conf, struct taxii_msg **out,
+    struct taxii_err *err);
+
+/*
+ * How many records a poll of `collection` over begin < label <= end would give (a 1.1
+ * COUNT_ONLY poll; a `more` flag on the answer is ignored). A 1.0 peer has no counts: its
+ * content blocks are counted. Returns 0 with *count (and *partial, may be NULL: the peer
+ * says the count is a lower bound) set, or a negative taxii_code as taxii_client_poll.
+ */
+int taxii_client_count(const struct taxii_client_conf *conf, const char *collection,
+    int64_t begin_us, int64_t end_us, uint64_t *count, int *partial, struct taxii_err *err);
+
+/* The version the client will speak to conf->url: conf->version when set, else TAXII_V10
+ * for a peer remembered as 1.0-only, else TAXII_V11. */
+enum taxii_version taxii_client_peer_version(const struct taxii_client_conf *conf);
 
 /*
  * Sends blocks to `collection` (1.1 Destination_Collection_Name; ignored in 1.0) with one

@@ -337,6 +337,7 @@ arena_free(struct arena *a)
 struct msg_box {
 	struct taxii_msg m; /* first: taxii_msg_free casts back */
 	struct arena a;
+	xmlDocPtr doc; /* kept with TAXII_PARSE_NODES: the blocks point into it */
 };
 
 void
@@ -350,6 +351,7 @@ taxii_msg_free(struct taxii_msg *m)
 	if (box == NULL)
 		return;
 	arena_free(&box->a);
+	xmlFreeDoc(box->doc);
 	xmlFree(box);
 }
 
@@ -363,6 +365,7 @@ struct pctx {
 	const char *ns;
 	enum taxii_version ver;
 	xmlDocPtr doc;
+	int keep_nodes;
 };
 
 static int
@@ -520,6 +523,26 @@ parse_u64(struct pctx *p, const xmlNode *n, const char *what, const char *s, uin
 	return 0;
 }
 
+/*
+ * xs:dateTime lets the zone out, and some servers do ("2015-05-01T12:00:00.123"): such a
+ * label is read as UTC, the only reading that keeps a peer's labels in order.
+ */
+static int
+zoneless_utc(const char *t, int64_t *us)
+{
+	char z[64];
+	size_t n = strlen(t);
+
+	/* A date and a time, nothing after the seconds' digits but a fraction. */
+	if (n < 19 || n + 2 > sizeof(z) || t[n - 1] < '0' || t[n - 1] > '9' ||
+	    strchr(t + 10, '+') != NULL || strchr(t + 10, '-') != NULL)
+		return 0;
+	memcpy(z, t, n);
+	z[n] = 'Z';
+	z[n + 1] = '\0';
+	return util_time_parse(z, us) == 0;
+}
+
 static int
 get_time(struct pctx *p, const xmlNode *parent, const char *name, int *has, int64_t *us)
 {
@@ -529,7 +552,7 @@ get_time(struct pctx *p, const xmlNode *parent, const char *name, int *has, int6
 	*has = 0;
 	if (rc || t == NULL)
 		return rc;
-	if (util_time_parse(t, us) != 0)
+	if (util_time_parse(t, us) != 0 && !zoneless_utc(t, us))
 		return PERR(p, kid(p, parent, name), TAXII_EMSG, "%s: bad timestamp \"%s\"", name,
 		    t);
 	*has = 1;
@@ -639,6 +662,14 @@ get_content(struct pctx *p, xmlNode *content, struct taxii_content_block *b)
 	for (c = content->children; c != NULL; c = c->next)
 		if (c->type == XML_ELEMENT_NODE)
 			has_el = 1;
+	if (has_el && p->keep_nodes) {
+		/* The reader walks the parsed tree itself: no text round trip. */
+		for (c = content->children; c->type != XML_ELEMENT_NODE; c = c->next)
+			;
+		b->node = c;
+		b->is_xml = 1;
+		return 0;
+	}
 	if (!has_el) {
 		const char *t;
 
@@ -1173,6 +1204,13 @@ int
 taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
     struct taxii_msg **out, struct taxii_err *err)
 {
+	return taxii_msg_parse_opts(xml, len, ver, 0, out, err);
+}
+
+int
+taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsigned flags,
+    struct taxii_msg **out, struct taxii_err *err)
+{
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
 	struct msg_box *box = NULL;
@@ -1251,6 +1289,7 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 	p.ns = p.ver == TAXII_V10 ? TAXII_NS_10 : TAXII_NS_11;
 	p.err = err;
 	p.doc = doc;
+	p.keep_nodes = (flags & TAXII_PARSE_NODES) != 0;
 	if ((box = xmlMalloc(sizeof(*box))) == NULL) {
 		rc = set_err(err, TAXII_ENOMEM, 0, "out of memory");
 		goto out;
@@ -1261,6 +1300,10 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 	p.a = &box->a;
 	if ((rc = parse_root(&p, root, &box->m)) != 0)
 		goto out;
+	if (p.keep_nodes) {
+		box->doc = doc;
+		doc = NULL;
+	}
 	*out = &box->m;
 	box = NULL;
 out:
