@@ -7,10 +7,12 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -359,6 +361,23 @@ taxii_msg_free(struct taxii_msg *m)
  * Parser
  */
 
+/*
+ * Parse state the SAX hooks reach through ctxt->_private: whether the input was refused,
+ * and where each element child of a Content element lies in the input, so that content is
+ * copied from the input (with the namespace declarations it needs added) rather than
+ * serialized again from the tree, which cost more than parsing it.
+ */
+struct span {
+	size_t start, end; /* [start, end) in the input; end 0 until the element closes */
+};
+
+struct pstate {
+	int hostile;
+	int no_spans; /* the input was converted from another encoding, or memory ran out */
+	struct span *spans;
+	size_t n, cap;
+};
+
 struct pctx {
 	struct arena *a;
 	struct taxii_err *err;
@@ -366,6 +385,8 @@ struct pctx {
 	enum taxii_version ver;
 	xmlDocPtr doc;
 	int keep_nodes;
+	const struct pstate *ps; /* where content elements lie in the input */
+	const char *in;
 };
 
 static int
@@ -647,6 +668,77 @@ subtree_uses(const xmlNode *n, const xmlChar *href)
 	return 0;
 }
 
+/* Appends ` xmlns[:prefix]="href"` (href escaped for an attribute). 0 or -1. */
+static int
+add_ns_decl(xmlBufferPtr buf, const xmlNs *ns)
+{
+	const char *h = (const char *)ns->href, *run = h;
+	int rc;
+
+	if (h == NULL)
+		return -1; /* xmlNewNs ran out of memory copying it */
+	rc = xmlBufferCCat(buf, " xmlns");
+	if (rc == 0 && ns->prefix != NULL) {
+		rc = xmlBufferCCat(buf, ":");
+		if (rc == 0)
+			rc = xmlBufferCCat(buf, (const char *)ns->prefix);
+	}
+	if (rc == 0)
+		rc = xmlBufferCCat(buf, "=\"");
+	for (; rc == 0 && *h; h++) {
+		const char *rep = *h == '&' ? "&amp;" : *h == '<' ? "&lt;" : *h == '"' ? "&quot;" :
+		    NULL;
+
+		if (rep == NULL)
+			continue;
+		rc = xmlBufferAdd(buf, (const xmlChar *)run, (int)(h - run));
+		if (rc == 0)
+			rc = xmlBufferCCat(buf, rep);
+		run = h + 1;
+	}
+	if (rc == 0)
+		rc = xmlBufferAdd(buf, (const xmlChar *)run, (int)(h - run));
+	if (rc == 0)
+		rc = xmlBufferCCat(buf, "\"");
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Where a content element lies in the input, when that is known and checks out: the
+ * start is moved back to its '<' and the name there must be the element's.
+ */
+static const struct span *
+slice_of(const struct pctx *p, xmlNode *c)
+{
+	uintptr_t i = (uintptr_t)c->_private;
+	struct span *sp;
+	const char *name = (const char *)c->name;
+	size_t nl = strlen(name), pl;
+
+	if (p->ps == NULL || p->ps->no_spans || i == 0 || i > p->ps->n)
+		return NULL;
+	sp = &p->ps->spans[i - 1];
+	if (sp->end == 0)
+		return NULL;
+	if (p->in[sp->start] != '<') {
+		size_t s = sp->start;
+
+		while (s > 0 && p->in[s] != '<')
+			s--;
+		sp->start = s;
+	}
+	if (p->in[sp->start] != '<' || sp->end <= sp->start || p->in[sp->end - 1] != '>')
+		return NULL;
+	pl = c->ns != NULL && c->ns->prefix != NULL ? strlen((const char *)c->ns->prefix) : 0;
+	if (pl > 0 && (strncmp(p->in + sp->start + 1, (const char *)c->ns->prefix, pl) != 0 ||
+			  p->in[sp->start + 1 + pl] != ':'))
+		return NULL;
+	if (strncmp(p->in + sp->start + 1 + (pl ? pl + 1 : 0), name, nl) != 0 ||
+	    strchr(" \t\r\n/>", p->in[sp->start + 1 + (pl ? pl + 1 : 0) + nl]) == NULL)
+		return NULL;
+	return sp;
+}
+
 /*
  * Serializes the element children of a Content element, each with every namespace in scope
  * declared on it (the QNames inside STIX attribute values need their prefixes too), then
@@ -687,6 +779,8 @@ get_content(struct pctx *p, xmlNode *content, struct taxii_content_block *b)
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		xmlNsPtr *scope = xmlGetNsList(p->doc, c);
+		const struct span *sp = slice_of(p, c);
+		size_t added = 0;
 
 		for (size_t i = 0; scope != NULL && scope[i] != NULL; i++) {
 			const xmlChar *pfx = scope[i]->prefix;
@@ -698,10 +792,35 @@ get_content(struct pctx *p, xmlNode *content, struct taxii_content_block *b)
 			    !subtree_uses(c, scope[i]->href))
 				continue;
 			/* xmlNewNs refuses a prefix the element already declares. */
-			xmlNewNs(c, scope[i]->href, pfx);
+			if (xmlNewNs(c, scope[i]->href, pfx) != NULL)
+				added++;
 		}
 		xmlFree(scope);
-		if (xmlNodeDump(buf, p->doc, c, 0, 0) < 0) {
+		if (sp != NULL) {
+			/* The input's own bytes, the declarations just added put in its start
+			 * tag (they come last in nsDef). */
+			const char *el = p->in + sp->start;
+			size_t nl = strcspn(el, " \t\r\n/>");
+			size_t own = 0;
+			xmlNs *ns;
+
+			for (ns = c->nsDef; ns != NULL; ns = ns->next)
+				own++;
+			own -= added;
+			ns = c->nsDef;
+			for (size_t i = 0; i < own; i++)
+				ns = ns->next;
+			rc = xmlBufferAdd(buf, (const xmlChar *)el, (int)nl);
+			for (; ns != NULL && rc == 0; ns = ns->next)
+				rc = add_ns_decl(buf, ns);
+			if (rc == 0)
+				rc = xmlBufferAdd(buf, (const xmlChar *)el + nl,
+				    (int)(sp->end - sp->start - nl));
+			if (rc != 0) {
+				rc = PERR(p, c, TAXII_ENOMEM, "cannot copy content");
+				goto out;
+			}
+		} else if (xmlNodeDump(buf, p->doc, c, 0, 0) < 0) {
 			rc = PERR(p, c, TAXII_ENOMEM, "cannot serialize content");
 			goto out;
 		}
@@ -1167,8 +1286,9 @@ static void
 refuse_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id, const xmlChar *sys_id)
 {
 	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
 
-	ctxt->_private = (void *)refuse_subset;
+	ps->hostile = 1;
 	xmlStopParser(ctxt);
 }
 
@@ -1177,9 +1297,78 @@ refuse_entity(void *ctx, const xmlChar *name, int type, const xmlChar *public_id
     const xmlChar *system_id, xmlChar *content)
 {
 	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
 
-	ctxt->_private = (void *)refuse_subset;
+	ps->hostile = 1;
 	xmlStopParser(ctxt);
+}
+
+static int
+is_content_el(const xmlNode *n)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL && n->ns->href != NULL &&
+	    strcmp((const char *)n->name, "Content") == 0 &&
+	    (strcmp((const char *)n->ns->href, TAXII_NS_11) == 0 ||
+		strcmp((const char *)n->ns->href, TAXII_NS_10) == 0);
+}
+
+/* The tree is built as usual; a child of a Content element also gets its start noted
+ * (its index + 1 in node->_private, which libxml2 leaves to applications). */
+static void
+span_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+    int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+    const xmlChar **attributes)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+	xmlNode *n;
+	long at;
+
+	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
+	    nb_attributes, nb_defaulted, attributes);
+	n = ctxt->node;
+	if (ps->no_spans || n == NULL || !is_content_el(n->parent))
+		return;
+	/* Offsets into the input mean nothing once it was converted to UTF-8. */
+	if (ctxt->input == NULL || ctxt->input->buf == NULL || ctxt->input->buf->encoder != NULL ||
+	    (at = xmlByteConsumed(ctxt)) < 0) {
+		ps->no_spans = 1;
+		return;
+	}
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 64;
+		struct span *v = realloc(ps->spans, cap * sizeof(*v));
+
+		if (v == NULL) {
+			ps->no_spans = 1;
+			return;
+		}
+		ps->spans = v;
+		ps->cap = cap;
+	}
+	/* The hook runs with the tag read up to its '>' or "/>": the tag starts at the last
+	 * '<' before, as none can appear inside a tag. The caller checks it. */
+	ps->spans[ps->n].start = (size_t)at;
+	ps->spans[ps->n].end = 0;
+	n->_private = (void *)(uintptr_t)(++ps->n);
+}
+
+static void
+span_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+	xmlNode *n = ctxt->node;
+	uintptr_t i = n != NULL ? (uintptr_t)n->_private : 0;
+	long at;
+
+	if (i > 0 && i <= ps->n && !ps->no_spans) {
+		if ((at = xmlByteConsumed(ctxt)) < 0)
+			ps->no_spans = 1;
+		else
+			ps->spans[i - 1].end = (size_t)at;
+	}
+	xmlSAX2EndElementNs(ctx, localname, prefix, uri);
 }
 
 /* Nothing below the depth cap, and no node kind that only a DTD could have made. */
@@ -1214,6 +1403,7 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
 	struct msg_box *box = NULL;
+	struct pstate ps = { 0, 0, NULL, 0, 0 };
 	struct pctx p;
 	xmlNode *root;
 	int rc = 0;
@@ -1235,12 +1425,16 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 	ctxt->sax->internalSubset = refuse_subset;
 	ctxt->sax->externalSubset = refuse_subset;
 	ctxt->sax->entityDecl = refuse_entity;
-	ctxt->_private = NULL;
+	ctxt->sax->startElementNs = span_start;
+	ctxt->sax->endElementNs = span_end;
+	/* A tree kept for its reader has no use for where its content lay. */
+	ps.no_spans = (flags & TAXII_PARSE_NODES) != 0;
+	ctxt->_private = &ps;
 	/* No XML_PARSE_NOENT (entities stay unexpanded), no DTDLOAD, no HUGE: the defaults
 	 * keep libxml2's own limits on. */
 	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (ctxt->_private != NULL) {
+	if (ps.hostile) {
 		rc = set_err(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
 		    "DOCTYPE and entity declarations are refused");
 		goto out;
@@ -1290,6 +1484,8 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 	p.err = err;
 	p.doc = doc;
 	p.keep_nodes = (flags & TAXII_PARSE_NODES) != 0;
+	p.ps = &ps;
+	p.in = xml;
 	if ((box = xmlMalloc(sizeof(*box))) == NULL) {
 		rc = set_err(err, TAXII_ENOMEM, 0, "out of memory");
 		goto out;
@@ -1313,6 +1509,7 @@ out:
 	}
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);
+	free(ps.spans);
 	return rc;
 }
 

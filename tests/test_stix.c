@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "stix/stix.h"
 #include "tests/tap.h"
@@ -1013,6 +1015,155 @@ test_alloc_failures(void)
 	json_decref(rec);
 }
 
+/* First element named `local` in document order under n, or NULL. */
+static xmlNode *
+find_el(xmlNode *n, const char *local)
+{
+	for (; n != NULL; n = n->next) {
+		xmlNode *f;
+
+		if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, local) == 0)
+			return n;
+		if ((f = find_el(n->children, local)) != NULL)
+			return f;
+	}
+	return NULL;
+}
+
+static int
+reals_fit(const json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_real(j)) {
+		char buf[40];
+
+		snprintf(buf, sizeof(buf), "%.15g", json_real_value(j));
+		return strtod(buf, NULL) == json_real_value(j);
+	}
+	json_object_foreach((json_t *)j, k, v)
+		if (!reals_fit(v))
+			return 0;
+	json_array_foreach(j, i, v)
+		if (!reals_fit(v))
+			return 0;
+	return 1;
+}
+
+/*
+ * The embedded JSON is byte for byte jansson's compact sorted dump of itself (what c2watch
+ * has always embedded, so peers of any version read it as canonical), whichever of the
+ * writer's paths produced it.
+ */
+static void
+test_canonical_description(void)
+{
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(record_cases) / sizeof(record_cases[0]); i++) {
+		const char *name = record_cases[i];
+		json_t *rec = load_record(name), *j = NULL;
+		struct util_buf a;
+		xmlDoc *doc = NULL;
+		xmlNode *d;
+		char *text = NULL, *want = NULL;
+
+		util_buf_init(&a, 0);
+		if (rec == NULL || stix_observation_write(rec, &a, err, sizeof(err)) != 0) {
+			ok(0, "%s: written for the canonical check", name);
+			goto next;
+		}
+		doc = xmlReadMemory(a.data, (int)a.len, NULL, NULL, XML_PARSE_NONET);
+		d = doc ? find_el(xmlDocGetRootElement(doc), "Description") : NULL;
+		text = d ? (char *)xmlNodeGetContent(d) : NULL;
+		j = text ? json_loads(text, 0, NULL) : NULL;
+		if (j != NULL)
+			want = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
+			    JSON_REAL_PRECISION(reals_fit(j) ? 15 : 17) |
+			    (strstr(text, "\\uFFFF") || strstr(text, "\\uFFFE") ? JSON_ENSURE_ASCII : 0));
+		ok(want != NULL && strcmp(want, text) == 0, "%s: Description is the canonical dump",
+		    name);
+		if (want != NULL && strcmp(want, text) != 0)
+			tap_diag("got  %s\nwant %s", text, want);
+		has_str(text, "\"x-ict-isac.jp\":{", "%s: ISAC block in the Description", name);
+	next:
+		free(want);
+		xmlFree(text);
+		json_decref(j);
+		xmlFreeDoc(doc);
+		json_decref(rec);
+		util_buf_fini(&a);
+	}
+}
+
+/* stix_read_node: a package some other parser holds, its prefixes declared above it. */
+static void
+test_read_node(void)
+{
+	json_t *rec = load_record("full");
+	struct util_buf a, env, deep;
+	struct stix_result res;
+	char err[512], *body, *moved;
+	xmlDoc *doc = NULL;
+	xmlNode *pkg;
+
+	util_buf_init(&a, 0);
+	util_buf_init(&env, 0);
+	util_buf_init(&deep, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	body = strstr(a.data, "?>");
+	moved = replace_all(body ? body + 2 : a.data, "xmlns:stix=\"http://stix.mitre.org/stix-1\"",
+	    "");
+	util_buf_printf(&env, "<t:Envelope xmlns:t=\"urn:example:envelope\" "
+			      "xmlns:stix=\"http://stix.mitre.org/stix-1\"><t:Content>%s</t:Content>"
+			      "</t:Envelope>", moved);
+	free(moved);
+	doc = xmlReadMemory(env.data, (int)env.len, NULL, NULL, XML_PARSE_NONET);
+	pkg = doc ? find_el(xmlDocGetRootElement(doc), "STIX_Package") : NULL;
+	ok(pkg != NULL && pkg->nsDef != NULL, "read_node: envelope parses");
+	stix_result_init(&res);
+	is_int(stix_read_node(pkg, NULL, &res, err, sizeof(err)), 0,
+	    "read_node: the package is read from the tree");
+	ok(res.kind == STIX_KIND_OBSERVATIONS && json_array_size(res.records) == 1 &&
+	    json_equal(json_array_get(res.records, 0), rec),
+	    "read_node: the identical record, its stix prefix declared on an ancestor");
+	stix_result_fini(&res);
+	stix_result_init(&res);
+	is_int(stix_read_node(xmlDocGetRootElement(doc), NULL, &res, err, sizeof(err)),
+	    STIX_ERR_FORMAT, "read_node: an element that is not STIX is refused");
+	stix_result_fini(&res);
+	stix_result_init(&res);
+	is_int(stix_read_node(NULL, NULL, &res, err, sizeof(err)), STIX_ERR_FORMAT,
+	    "read_node: NULL is refused");
+	stix_result_fini(&res);
+	xmlFreeDoc(doc);
+
+	/* The depth limit holds for a tree parsed elsewhere with laxer limits. */
+	util_buf_printf(&deep, "<cybox:Observables xmlns:cybox=\"http://cybox.mitre.org/cybox-2\">");
+	for (int i = 0; i < 150; i++)
+		util_buf_printf(&deep, "<cybox:Observable>");
+	for (int i = 0; i < 150; i++)
+		util_buf_printf(&deep, "</cybox:Observable>");
+	util_buf_printf(&deep, "</cybox:Observables>");
+	doc = xmlReadMemory(deep.data, (int)deep.len, NULL, NULL, XML_PARSE_NONET);
+	stix_result_init(&res);
+	is_int(stix_read_node(doc ? xmlDocGetRootElement(doc) : NULL, NULL, &res, err,
+		   sizeof(err)), STIX_ERR_HOSTILE, "read_node: nesting deeper than max_depth refused");
+	stix_result_fini(&res);
+	stix_result_init(&res);
+	res.max_depth = 200;
+	is_int(stix_read_node(doc ? xmlDocGetRootElement(doc) : NULL, NULL, &res, err,
+		   sizeof(err)), 0, "read_node: and read under a higher limit");
+	stix_result_fini(&res);
+	xmlFreeDoc(doc);
+	util_buf_fini(&a);
+	util_buf_fini(&env);
+	util_buf_fini(&deep);
+	json_decref(rec);
+}
+
 int
 main(void)
 {
@@ -1051,6 +1202,8 @@ main(void)
 		tap_diag("SHARED_DIR unset or without schemas: validity not checked");
 
 	test_records();
+	test_canonical_description();
+	test_read_node();
 	test_record_content();
 	test_write_errors();
 	test_observation_read_refuses();
