@@ -47,7 +47,7 @@ on_block(void *arg, const struct taxii_content_block *b)
 		p->failed = 1;
 		return 1;
 	}
-	if (json_array_size(p->m->records) + json_array_size(p->m->targets) >= MERGE_BATCH) {
+	if (node_merge_pending(p->m) >= MERGE_BATCH) {
 		if (node_merge_commit(p->m, p->s, NULL, 0, p->err, p->errlen) != 0) {
 			p->failed = 1;
 			return 1;

@@ -87,6 +87,24 @@ char *stix_dump_json_fast(const json_t *j, int prec, size_t *len);
 json_t *stix_json_parse(const char *text);
 
 /*
+ * Where the fields the store indexes lie in a record text (offsets and lengths into it,
+ * without quotes; none holds an escape): 0 id, 1 threat_id, 2 node, 3 observed_at,
+ * 4 target.input; and the offset of the ',' that starts the "x-ict-isac.jp" member.
+ */
+struct stix_canon_rec {
+	size_t at[5], len[5];
+	size_t isac_at;
+};
+
+/*
+ * 0 when `text` is exactly stix_dump_json's output for an object whose last member is
+ * "x-ict-isac.jp" (an object) and which has string fields id, threat_id, node,
+ * observed_at and an object "target" with a string "input", all without escapes and not
+ * empty; -1 otherwise (not an error: the text may still be a valid record).
+ */
+int stix_canon_record(const char *text, size_t len, struct stix_canon_rec *rec);
+
+/*
  * Shape checks shared by writers (what they accept) and readers (what peers may send):
  * 0, or STIX_ERR_INPUT with err naming the field.
  */

@@ -6,8 +6,8 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <stdarg.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -873,5 +873,60 @@ stix_observation_read(const char *xml, size_t len, json_t **record, char *err, s
 out:
 	if (doc != NULL)
 		xmlFreeDoc(doc);
+	return rc;
+}
+
+int
+stix_observation_text(const void *node, struct util_buf *out, struct stix_record_text *rt)
+{
+	xmlNode *pkg = (xmlNode *)node, *d;
+	struct stix_canon_rec cr;
+	char *text = NULL, want[STIX_ID_MAX], idz[65], at[64];
+	const char *local;
+	size_t base;
+	int64_t us;
+	int rc = 0, r;
+
+	if (pkg == NULL || pkg->type != XML_ELEMENT_NODE ||
+	    !stix_is(pkg, STIX_NS_STIX, "STIX_Package") ||
+	    !is_c2watch_package(pkg, STIX_TITLE_OBSERVATION))
+		return 0;
+	d = stix_child(stix_child(stix_child(pkg, STIX_NS_STIX, "Observables"), STIX_NS_CYBOX,
+			   "Observable"), STIX_NS_CYBOX, "Description");
+	if ((text = stix_text(d)) == NULL)
+		return 0;
+	/* What stix_check_record and observation_of check, on the text. */
+	if (stix_canon_record(text, strlen(text), &cr) != 0 || cr.len[0] != 64 ||
+	    cr.len[3] >= sizeof(at))
+		goto out;
+	memcpy(idz, text + cr.at[0], 64);
+	idz[64] = '\0';
+	memcpy(at, text + cr.at[3], cr.len[3]);
+	at[cr.len[3]] = '\0';
+	if (util_time_parse(at, &us) != 0 || !id_in_c2watch(pkg, &local) || local == NULL)
+		goto out;
+	if (stix_make_id("Package", idz, want) != 0) {
+		rc = STIX_ERR_NOMEM;
+		goto out;
+	}
+	if (strcmp(local, strchr(want, ':') + 1) != 0)
+		goto out;
+	base = out->len;
+	r = util_buf_add(out, text, cr.isac_at);
+	if (r == 0)
+		r = util_buf_add(out, "}", 1);
+	if (r != 0) {
+		rc = r == -2 ? STIX_ERR_TOOBIG : STIX_ERR_NOMEM;
+		goto out;
+	}
+	rt->off = base;
+	rt->len = cr.isac_at + 1;
+	for (int k = 0; k < 5; k++) {
+		rt->field[k] = base + cr.at[k];
+		rt->field_len[k] = cr.len[k];
+	}
+	rc = 1;
+out:
+	xmlFree(text);
 	return rc;
 }

@@ -1098,6 +1098,101 @@ test_canonical_description(void)
 	}
 }
 
+/* stix_observation_text on the root of a parsed package; -9 when it does not parse. */
+static int
+obs_text(const char *xml, struct util_buf *out, struct stix_record_text *rt)
+{
+	xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+	int rc;
+
+	if (doc == NULL)
+		return -9;
+	rc = stix_observation_text(xmlDocGetRootElement(doc), out, rt);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/*
+ * The text fast path takes exactly c2watch's canonical packages and gives the record
+ * stix_read gives; any other form of the same record is left to stix_read.
+ */
+static void
+test_observation_text(void)
+{
+	json_t *rec = load_record("full"), *back = NULL;
+	struct util_buf a, out;
+	struct stix_record_text rt;
+	char err[512], *m;
+	int rc;
+
+	util_buf_init(&a, 0);
+	util_buf_init(&out, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	rc = obs_text(a.data, &out, &rt);
+	is_int(rc, 1, "text: a c2watch package is taken");
+	if (rc == 1) {
+		char *want = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+
+		back = json_loadb(out.data + rt.off, rt.len, JSON_REJECT_DUPLICATES, NULL);
+		ok(back != NULL && json_equal(back, rec), "text: the record, without the ISAC block");
+		ok(rt.len == strlen(want) && memcmp(out.data + rt.off, want, rt.len) == 0,
+		    "text: in canonical form");
+		ok(rt.field_len[STIX_F_ID] == 64 &&
+		    memcmp(out.data + rt.field[STIX_F_ID],
+			json_string_value(json_object_get(rec, "id")), 64) == 0,
+		    "text: id located");
+		ok(rt.field_len[STIX_F_INPUT] ==
+			strlen(json_string_value(json_object_get(json_object_get(rec, "target"),
+			    "input"))) &&
+		    memcmp(out.data + rt.field[STIX_F_INPUT], "http", 4) == 0,
+		    "text: target.input located");
+		ok(rt.field_len[STIX_F_THREAT] > 0 && rt.field_len[STIX_F_NODE] > 0 &&
+			rt.field_len[STIX_F_OBSERVED_AT] > 0,
+		    "text: threat_id, node, observed_at located");
+		free(want);
+	}
+	json_decref(back);
+
+	/* Same record, other forms: each declined, so the full reader decides. */
+	{
+		static const char *const cases[][3] = {
+			{ "{\"error\":", "{\"zzz\":1,\"error\":", "keys out of order" },
+			{ "\"threat_id\":\"", "\"threat_id\": \"", "whitespace" },
+			{ "\"vantage\":\"", "\"vantage\":\"\\u0041", "an escape jansson would not write" },
+			{ "\"loss_pct\":25.0", "\"loss_pct\":25.00", "a real in another form" },
+			{ "\"sent\":4", "\"sent\":04", "an integer in another form" },
+			{ "\"ttl\":52", "\"ttl\":52,\"ttl\":53", "a duplicate key" },
+			{ "\"node\":\"", "\"node\":\"\\u0000", "a NUL" },
+			{ "c2watch:Package-", "c2watch:Package-0", "a package id that does not match" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			m = replace_all(a.data, cases[i][0], cases[i][1]);
+			util_buf_reset(&out);
+			if (m == NULL || strcmp(m, a.data) == 0) {
+				ok(0, "text: mutation %s applies", cases[i][2]);
+				free(m);
+				continue;
+			}
+			is_int(obs_text(m, &out, &rt), 0, "text: declined: %s", cases[i][2]);
+			free(m);
+		}
+	}
+	util_buf_fini(&a);
+	util_buf_fini(&out);
+	json_decref(rec);
+
+	/* A record carrying U+FFFF is embedded \u-escaped: left to the full reader. */
+	rec = load_record("xml-special");
+	util_buf_init(&a, 0);
+	util_buf_init(&out, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	is_int(obs_text(a.data, &out, &rt), 0, "text: a \\u-escaped dump is declined");
+	util_buf_fini(&a);
+	util_buf_fini(&out);
+	json_decref(rec);
+}
+
 /* stix_read_node: a package some other parser holds, its prefixes declared above it. */
 static void
 test_read_node(void)
@@ -1204,6 +1299,7 @@ main(void)
 	test_records();
 	test_canonical_description();
 	test_read_node();
+	test_observation_text();
 	test_record_content();
 	test_write_errors();
 	test_observation_read_refuses();
