@@ -231,8 +231,22 @@ stix_make_id(const char *kind, const char *seed, char out[STIX_ID_MAX])
 	md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
 	md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
 	util_hex(md, 16, hex);
-	snprintf(out, STIX_ID_MAX, "c2watch:%.20s-%.8s-%.4s-%.4s-%.4s-%.12s", kind, hex, hex + 8,
-	    hex + 12, hex + 16, hex + 20);
+	/* "c2watch:<kind>-8-4-4-4-12", put together by hand: a dozen per package. */
+	{
+		static const unsigned char groups[] = { 8, 4, 4, 4, 12 };
+		size_t o = 8, h = 0, k = kl > 20 ? 20 : kl;
+
+		memcpy(out, "c2watch:", 8);
+		memcpy(out + o, kind, k);
+		o += k;
+		for (size_t g = 0; g < sizeof(groups); g++) {
+			out[o++] = '-';
+			memcpy(out + o, hex + h, groups[g]);
+			o += groups[g];
+			h += groups[g];
+		}
+		out[o] = '\0';
+	}
 	rc = 0;
 out:
 	if (buf != small)
