@@ -44,17 +44,14 @@ static int
 feed_record(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
 {
 	struct feed_ctx *f = arg;
-	json_t *rec;
 	int rc;
 
 	if (f->skip) {
 		f->skip--;
 		return 0;
 	}
-	rec = json_loadb(json, len, 0, NULL);
 	util_buf_reset(&f->xml);
-	rc = rec ? stix_observation_write(rec, &f->xml, f->err, f->errlen) : STIX_ERR_INPUT;
-	json_decref(rec);
+	rc = stix_observation_write_text(json, len, &f->xml, f->err, f->errlen);
 	if (rc != STIX_OK) {
 		f->failed = 1;
 		if (f->err[0] == '\0')

@@ -68,6 +68,15 @@ int stix_observation_write(const json_t *record, struct util_buf *out, char *err
     size_t errlen);
 
 /*
+ * stix_observation_write for a record given as JSON text (as a store holds it): the same
+ * bytes as stix_observation_write of json_loadb(json), written without building jansson
+ * values when the text is plain enough (it falls back to jansson otherwise). Returns as
+ * stix_observation_write, or STIX_ERR_INPUT when the text is not JSON.
+ */
+int stix_observation_write_text(const char *json, size_t len, struct util_buf *out, char *err,
+    size_t errlen);
+
+/*
  * Reads a package written by stix_observation_write back into the identical record.
  * On success returns 0 and stores a new reference in *record (the caller json_decref()s it).
  * On error *record is NULL and err says why: STIX_ERR_PARSE / STIX_ERR_HOSTILE for XML

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <libxml/tree.h>
@@ -68,6 +69,65 @@ char *stix_text(const xmlNode *n);
  * with 15 significant digits unless they need 17. Returns malloc'd text or NULL.
  */
 char *stix_dump_json(const json_t *j);
+
+/* The canonical dump's writer (see stix_dump_json): a growing text with a sticky
+ * give-up flag (set on memory failure and on anything only jansson writes exactly). */
+struct stix_jdump {
+	char *p; /* malloc'd, NUL-terminated once done */
+	size_t len, cap;
+	int prec; /* 15, or 0 for jansson's 17 */
+	int give_up;
+};
+void stix_jd_put(struct stix_jdump *d, const char *s, size_t n);
+/* A string (n bytes of valid UTF-8) as jansson escapes it. */
+void stix_jd_string(struct stix_jdump *d, const char *s, size_t n);
+/* A real as jansson writes it with d->prec digits. */
+void stix_jd_real(struct stix_jdump *d, double v);
+
+/*
+ * A parsed JSON value in two flat arrays (stix_json.c): node 0 is the root object; an
+ * object's or array's children are linked through `first` / `next`; strings (and keys)
+ * are decoded, NUL-terminated, in `s`. Offsets, not pointers: the arrays grow.
+ */
+#define STIX_JL_NONE UINT32_MAX
+#define STIX_JL_MAX_DEPTH 64
+enum stix_jl_type {
+	STIX_JL_NULL, STIX_JL_TRUE, STIX_JL_FALSE, STIX_JL_INT, STIX_JL_REAL, STIX_JL_STR,
+	STIX_JL_ARR, STIX_JL_OBJ
+};
+struct stix_jl_node {
+	unsigned char type;
+	uint32_t key, key_len; /* as an object member */
+	uint32_t str, str_len; /* STIX_JL_STR */
+	uint32_t first, next, count;
+	long long i;
+	double d;
+};
+struct stix_jl {
+	struct stix_jl_node *v;
+	size_t n, cap;
+	char *s;
+	size_t slen, scap;
+};
+
+/*
+ * Parses an object the way jansson would (json_loadb with no flags) into jl (zeroed the
+ * first time, reusable). Returns 0, or -1 when the text is not JSON or holds what this
+ * reader leaves to jansson (duplicate keys, \u0000, surrogates, depth over 64) or memory
+ * ran out. Free with stix_jl_fini.
+ */
+int stix_jl_parse(struct stix_jl *jl, const char *text, size_t len);
+void stix_jl_fini(struct stix_jl *jl);
+/* The member `key` of an object node, or NULL. */
+const struct stix_jl_node *stix_jl_get(const struct stix_jl *jl,
+    const struct stix_jl_node *obj, const char *key);
+/* A string node's text, or NULL for any other node (or NULL). */
+const char *stix_jl_str(const struct stix_jl *jl, const struct stix_jl_node *n);
+/* Whether every real prints with 15 digits and reads back the same (stix_json_prec). */
+int stix_jl_reals_fit_15(const struct stix_jl *jl);
+/* Appends n's canonical dump (as stix_dump_json would write the same value). */
+void stix_jl_dump(const struct stix_jl *jl, const struct stix_jl_node *n,
+    struct stix_jdump *d);
 
 /* The real precision stix_dump_json uses for j: 15, or 0 (jansson's 17) when a real
  * needs more digits to read back the same. */

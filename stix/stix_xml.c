@@ -350,15 +350,10 @@ reals_fit_15(const json_t *j, int depth)
  * this writer does not handle exactly like jansson (U+FFFE/U+FFFF, very deep values, keys
  * with a NUL) makes it give up, and jansson does the dump.
  */
-struct jdump {
-	char *p;
-	size_t len, cap;
-	int prec;
-	int give_up;
-};
+
 
 static void
-jd_grow(struct jdump *d, size_t n)
+jd_grow(struct stix_jdump *d, size_t n)
 {
 	size_t cap = d->cap ? d->cap : 1024;
 	char *np;
@@ -378,8 +373,8 @@ jd_grow(struct jdump *d, size_t n)
 	d->cap = cap;
 }
 
-static inline void
-jd_put(struct jdump *d, const char *s, size_t n)
+void
+stix_jd_put(struct stix_jdump *d, const char *s, size_t n)
 {
 	if (d->cap - d->len < n + 1) {
 		jd_grow(d, n);
@@ -390,14 +385,14 @@ jd_put(struct jdump *d, const char *s, size_t n)
 	d->len += n;
 }
 
-static void
-jd_string(struct jdump *d, const char *s, size_t n)
+void
+stix_jd_string(struct stix_jdump *d, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *u = (const unsigned char *)s;
 	size_t run = 0, i;
 
-	jd_put(d, "\"", 1);
+	stix_jd_put(d, "\"", 1);
 	for (i = 0; i < n; i++) {
 		char esc[8];
 		size_t el = 2;
@@ -409,7 +404,7 @@ jd_string(struct jdump *d, const char *s, size_t n)
 				d->give_up = 1;
 			continue;
 		}
-		jd_put(d, s + run, i - run);
+		stix_jd_put(d, s + run, i - run);
 		run = i + 1;
 		esc[0] = '\\';
 		switch (u[i]) {
@@ -426,16 +421,16 @@ jd_string(struct jdump *d, const char *s, size_t n)
 			esc[5] = hex[u[i] & 15];
 			el = 6;
 		}
-		jd_put(d, esc, el);
+		stix_jd_put(d, esc, el);
 	}
-	jd_put(d, s + run, n - run);
-	jd_put(d, "\"", 1);
+	stix_jd_put(d, s + run, n - run);
+	stix_jd_put(d, "\"", 1);
 }
 
 /* A real as jansson writes it: %.*g, ".0" when it would read back as an integer, and
  * the exponent without '+' or leading zeros. */
-static void
-jd_real(struct jdump *d, double v)
+void
+stix_jd_real(struct stix_jdump *d, double v)
 {
 	char buf[64], *e, *start, *end;
 	int n = snprintf(buf, sizeof(buf), "%.*g", d->prec ? d->prec : 17, v);
@@ -460,7 +455,7 @@ jd_real(struct jdump *d, double v)
 			n -= (int)(end - start);
 		}
 	}
-	jd_put(d, buf, (size_t)n);
+	stix_jd_put(d, buf, (size_t)n);
 }
 
 struct jkey {
@@ -475,7 +470,7 @@ jkey_cmp(const void *a, const void *b)
 }
 
 static void
-jd_value(struct jdump *d, const json_t *j, int depth)
+jd_value(struct stix_jdump *d, const json_t *j, int depth)
 {
 	char num[32];
 	size_t i, n;
@@ -520,48 +515,48 @@ jd_value(struct jdump *d, const json_t *j, int depth)
 				}
 			if (n > 32)
 				qsort(keys, n, sizeof(*keys), jkey_cmp);
-			jd_put(d, "{", 1);
+			stix_jd_put(d, "{", 1);
 			for (i = 0; i < n && !d->give_up; i++) {
 				if (i > 0)
-					jd_put(d, ",", 1);
-				jd_string(d, keys[i].k, strlen(keys[i].k));
-				jd_put(d, ":", 1);
+					stix_jd_put(d, ",", 1);
+				stix_jd_string(d, keys[i].k, strlen(keys[i].k));
+				stix_jd_put(d, ":", 1);
 				jd_value(d, keys[i].v, depth + 1);
 			}
-			jd_put(d, "}", 1);
+			stix_jd_put(d, "}", 1);
 		}
 		if (keys != small)
 			free(keys);
 		return;
 	}
 	case JSON_ARRAY:
-		jd_put(d, "[", 1);
+		stix_jd_put(d, "[", 1);
 		n = json_array_size(j);
 		for (i = 0; i < n && !d->give_up; i++) {
 			if (i > 0)
-				jd_put(d, ",", 1);
+				stix_jd_put(d, ",", 1);
 			jd_value(d, json_array_get(j, i), depth + 1);
 		}
-		jd_put(d, "]", 1);
+		stix_jd_put(d, "]", 1);
 		return;
 	case JSON_STRING:
-		jd_string(d, json_string_value(j), json_string_length(j));
+		stix_jd_string(d, json_string_value(j), json_string_length(j));
 		return;
 	case JSON_INTEGER:
 		len = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-		jd_put(d, num, (size_t)len);
+		stix_jd_put(d, num, (size_t)len);
 		return;
 	case JSON_REAL:
-		jd_real(d, json_real_value(j));
+		stix_jd_real(d, json_real_value(j));
 		return;
 	case JSON_TRUE:
-		jd_put(d, "true", 4);
+		stix_jd_put(d, "true", 4);
 		return;
 	case JSON_FALSE:
-		jd_put(d, "false", 5);
+		stix_jd_put(d, "false", 5);
 		return;
 	case JSON_NULL:
-		jd_put(d, "null", 4);
+		stix_jd_put(d, "null", 4);
 		return;
 	}
 	d->give_up = 1;
@@ -577,7 +572,7 @@ stix_json_prec(const json_t *j)
 char *
 stix_dump_json_fast(const json_t *j, int prec, size_t *len)
 {
-	struct jdump d = { NULL, 0, 0, prec, 0 };
+	struct stix_jdump d = { NULL, 0, 0, prec, 0 };
 
 	/* jansson dumps only containers without JSON_ENCODE_ANY: so does this one. */
 	if (!json_is_object(j) && !json_is_array(j))

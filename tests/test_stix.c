@@ -1098,6 +1098,99 @@ test_canonical_description(void)
 	}
 }
 
+/* Writes `text` both ways; 1 when the packages are the same bytes. */
+static int
+same_both_ways(const char *text, const char *what)
+{
+	json_t *rec = json_loads(text, 0, NULL);
+	struct util_buf a, b;
+	char err[512] = "", err2[512] = "";
+	int ra, rb, same;
+
+	util_buf_init(&a, 0);
+	util_buf_init(&b, 0);
+	ra = rec ? stix_observation_write(rec, &a, err, sizeof(err)) : STIX_ERR_INPUT;
+	rb = stix_observation_write_text(text, strlen(text), &b, err2, sizeof(err2));
+	same = ra == rb && a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+	if (!same)
+		tap_diag("%s: %d/%d %s / %s", what, ra, rb, err, err2);
+	util_buf_fini(&a);
+	util_buf_fini(&b);
+	json_decref(rec);
+	return same;
+}
+
+/* The text writer is the jansson writer, byte for byte, on every kind of record text. */
+static void
+test_write_text(void)
+{
+	static const char *const odd[][2] = {
+		{ "escapes", "{\"id\":\"e1\",\"threat_id\":\"T\\u00e9\\n\\\"x\\\"\",\"node\":\"n\","
+		  "\"observed_at\":\"2026-11-22T04:00:00.25+09:00\",\"target\":{\"input\":"
+		  "\"http://a.example/\\u0001?\\/\",\"domain\":\"a.example\"},\"error\":null}" },
+		{ "port as real, odd lists", "{\"id\":\"e2\",\"threat_id\":\"T\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"203.0.113.7\",\"ipv4\":[1,\"203.0.113.8\","
+		  "null],\"ipv6\":\"no\",\"port\":8080.0,\"user_agent\":{\"b\":1,\"a\":[true,false]}},"
+		  "\"ping\":{\"loss_pct\":12},\"http\":[1]}" },
+		{ "reals", "{\"id\":\"e3\",\"threat_id\":\"T\",\"observed_at\":\"2026-11-22\",\"target\":"
+		  "{\"input\":\"x.example\"},\"ping\":{\"loss_pct\":0.30000000000000004,\"rtt\":1e300,"
+		  "\"z\":-0.0,\"w\":-12,\"v\":1E-7},\"http\":{\"status\":\"200\",\"reason\":7}}" },
+		{ "ping null, http missing", "{\"target\":{\"input\":\"x.example\",\"domain\":\"\"},"
+		  "\"observed_at\":\"2026-11-22T04:00:00Z\",\"threat_id\":\"T\",\"id\":\"e4\",\"ping\":null,"
+		  "\"zeta\":1}" },
+		{ "a key after the ISAC block's", "{\"id\":\"e5\",\"threat_id\":\"T\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"},\"zz\":1}" },
+		{ "duplicate key", "{\"id\":\"e6\",\"threat_id\":\"T\",\"threat_id\":\"U\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"}}" },
+		{ "U+FFFF", "{\"id\":\"e7\",\"threat_id\":\"T\\uffff\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"}}" },
+		{ "surrogate pair", "{\"id\":\"e8\",\"threat_id\":\"T\\ud83d\\ude00\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"}}" },
+		{ "missing threat", "{\"id\":\"e9\",\"observed_at\":\"2026-11-22T04:00:00Z\",\"target\":"
+		  "{\"input\":\"x.example\"}}" },
+		{ "bad time", "{\"id\":\"e10\",\"threat_id\":\"T\",\"observed_at\":\"yesterday\","
+		  "\"target\":{\"input\":\"x.example\"}}" },
+		{ "reserved key", "{\"id\":\"e11\",\"threat_id\":\"T\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"},\"x-ict-isac.jp\":{}}" },
+		{ "raw UTF-8, whitespace", " { \"id\" : \"e12\" , \"threat_id\":\"\xe6\x97\xa5\xe6\x9c\xac\","
+		  "\n\"observed_at\":\"2026-11-22T04:00:00Z\",\t\"target\":{\"input\":\"x.example\"} } " },
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(record_cases) / sizeof(record_cases[0]); i++) {
+		char path[4096];
+		struct util_buf f;
+		json_t *rec;
+		char *compact;
+
+		snprintf(path, sizeof(path), "%s/data/stix/records/%s.json",
+		    getenv("TESTS_SRCDIR"), record_cases[i]);
+		if (load(path, &f) != 0) {
+			ok(0, "%s: fixture readable", record_cases[i]);
+			continue;
+		}
+		ok(same_both_ways(f.data, record_cases[i]), "write_text: %s as a file",
+		    record_cases[i]);
+		rec = json_loads(f.data, 0, NULL);
+		compact = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+		ok(compact && same_both_ways(compact, record_cases[i]),
+		    "write_text: %s as stored (compact, 17-digit reals)", record_cases[i]);
+		free(compact);
+		json_decref(rec);
+		util_buf_fini(&f);
+	}
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		ok(same_both_ways(odd[i][1], odd[i][0]), "write_text: %s", odd[i][0]);
+	{
+		struct util_buf o;
+
+		util_buf_init(&o, 0);
+		is_int(stix_observation_write_text("{\"id\":", 6, &o, err, sizeof(err)),
+		    STIX_ERR_INPUT, "write_text: text that is not JSON");
+		util_buf_fini(&o);
+	}
+}
+
 /* stix_observation_text on the root of a parsed package; -9 when it does not parse. */
 static int
 obs_text(const char *xml, struct util_buf *out, struct stix_record_text *rt)
@@ -1300,6 +1393,7 @@ main(void)
 	test_canonical_description();
 	test_read_node();
 	test_observation_text();
+	test_write_text();
 	test_record_content();
 	test_write_errors();
 	test_observation_read_refuses();
