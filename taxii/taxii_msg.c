@@ -369,13 +369,21 @@ taxii_msg_free(struct taxii_msg *m)
  */
 struct span {
 	size_t start, end; /* [start, end) in the input; end 0 until the element closes */
+	int skipped;       /* its descendants were not put in the tree: the copy is all */
+	int uses_11, uses_10; /* an element or attribute below it is in a TAXII namespace */
 };
 
 struct pstate {
 	int hostile;
+	int too_deep;
 	int no_spans; /* the input was converted from another encoding, or memory ran out */
 	struct span *spans;
 	size_t n, cap;
+	/* Inside a content element being copied: how deep (1: the element itself), its span
+	 * and its depth in the document. */
+	int skip;
+	size_t skip_span;
+	int skip_base;
 };
 
 struct pctx {
@@ -703,6 +711,32 @@ add_ns_decl(xmlBufferPtr buf, const xmlNs *ns)
 	return rc == 0 ? 0 : -1;
 }
 
+/* The span noted for a content element, or NULL. */
+static const struct span *
+span_of(const struct pctx *p, const xmlNode *c)
+{
+	uintptr_t i = (uintptr_t)c->_private;
+
+	return p->ps != NULL && i > 0 && i <= p->ps->n ? &p->ps->spans[i - 1] : NULL;
+}
+
+/* Whether the part of c's subtree that was not built uses the namespace `ns`. */
+static int
+span_uses(const struct pctx *p, const xmlNode *c, const char *ns)
+{
+	const struct span *sp = span_of(p, c);
+
+	return sp != NULL && (strcmp(ns, TAXII_NS_11) == 0 ? sp->uses_11 : sp->uses_10);
+}
+
+static int
+span_skipped(const struct pctx *p, const xmlNode *c)
+{
+	const struct span *sp = span_of(p, c);
+
+	return sp != NULL && sp->skipped;
+}
+
 /*
  * Where a content element lies in the input, when that is known and checks out: the
  * start is moved back to its '<' and the name there must be the element's.
@@ -715,7 +749,7 @@ slice_of(const struct pctx *p, xmlNode *c)
 	const char *name = (const char *)c->name;
 	size_t nl = strlen(name), pl;
 
-	if (p->ps == NULL || p->ps->no_spans || i == 0 || i > p->ps->n)
+	if (p->ps == NULL || i == 0 || i > p->ps->n)
 		return NULL;
 	sp = &p->ps->spans[i - 1];
 	if (sp->end == 0)
@@ -789,13 +823,18 @@ get_content(struct pctx *p, xmlNode *content, struct taxii_content_block *b)
 				continue;
 			/* The envelope's own namespace only where the content really uses it. */
 			if (xmlStrEqual(scope[i]->href, (const xmlChar *)p->ns) &&
-			    !subtree_uses(c, scope[i]->href))
+			    !subtree_uses(c, scope[i]->href) && !span_uses(p, c, p->ns))
 				continue;
 			/* xmlNewNs refuses a prefix the element already declares. */
 			if (xmlNewNs(c, scope[i]->href, pfx) != NULL)
 				added++;
 		}
 		xmlFree(scope);
+		if (sp == NULL && span_skipped(p, c)) {
+			/* Its subtree was never built: the copy is the only way to it. */
+			rc = PERR(p, c, TAXII_EMSG, "content could not be located in the input");
+			goto out;
+		}
 		if (sp != NULL) {
 			/* The input's own bytes, the declarations just added put in its start
 			 * tag (they come last in nsDef). */
@@ -1324,6 +1363,26 @@ span_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xml
 	xmlNode *n;
 	long at;
 
+	if (ps->skip > 0) {
+		/* Below a copied content element: checked, not built. */
+		struct span *sp = &ps->spans[ps->skip_span];
+
+		ps->skip++;
+		if (ps->skip_base + ps->skip - 1 > TAXII_MSG_MAX_DEPTH) {
+			ps->too_deep = 1;
+			xmlStopParser(ctxt);
+			return;
+		}
+		for (int k = -1; k < nb_attributes; k++) {
+			const xmlChar *u = k < 0 ? uri : attributes[k * 5 + 2];
+
+			if (u != NULL && strcmp((const char *)u, TAXII_NS_11) == 0)
+				sp->uses_11 = 1;
+			if (u != NULL && strcmp((const char *)u, TAXII_NS_10) == 0)
+				sp->uses_10 = 1;
+		}
+		return;
+	}
 	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
 	    nb_attributes, nb_defaulted, attributes);
 	n = ctxt->node;
@@ -1348,9 +1407,16 @@ span_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xml
 	}
 	/* The hook runs with the tag read up to its '>' or "/>": the tag starts at the last
 	 * '<' before, as none can appear inside a tag. The caller checks it. */
+	memset(&ps->spans[ps->n], 0, sizeof(ps->spans[ps->n]));
 	ps->spans[ps->n].start = (size_t)at;
-	ps->spans[ps->n].end = 0;
+	ps->spans[ps->n].skipped = 1;
 	n->_private = (void *)(uintptr_t)(++ps->n);
+	/* Its text is copied from the input, so its subtree need not be built at all. */
+	ps->skip = 1;
+	ps->skip_span = ps->n - 1;
+	ps->skip_base = 0;
+	for (xmlNode *a = n; a != NULL && a->type == XML_ELEMENT_NODE; a = a->parent)
+		ps->skip_base++;
 }
 
 static void
@@ -1362,6 +1428,12 @@ span_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlCh
 	uintptr_t i = n != NULL ? (uintptr_t)n->_private : 0;
 	long at;
 
+	if (ps->skip > 1) {
+		ps->skip--;
+		return;
+	}
+	ps->skip = 0;
+
 	if (i > 0 && i <= ps->n && !ps->no_spans) {
 		if ((at = xmlByteConsumed(ctxt)) < 0)
 			ps->no_spans = 1;
@@ -1369,6 +1441,62 @@ span_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlCh
 			ps->spans[i - 1].end = (size_t)at;
 	}
 	xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+/* Text, comments and the like below a copied content element are not built either. */
+static void
+skip_chars(void *ctx, const xmlChar *ch, int len)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0)
+		xmlSAX2Characters(ctx, ch, len);
+}
+
+static void
+skip_cdata(void *ctx, const xmlChar *value, int len)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0)
+		xmlSAX2CDataBlock(ctx, value, len);
+}
+
+static void
+skip_comment(void *ctx, const xmlChar *value)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0)
+		xmlSAX2Comment(ctx, value);
+}
+
+static void
+skip_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0)
+		xmlSAX2ProcessingInstruction(ctx, target, data);
+}
+
+/* An entity reference only exists with a DTD: refused wherever it is. */
+static void
+refuse_reference(void *ctx, const xmlChar *name)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0) {
+		xmlSAX2Reference(ctx, name);
+		return;
+	}
+	ps->hostile = 1;
+	xmlStopParser(ctxt);
 }
 
 /* Nothing below the depth cap, and no node kind that only a DTD could have made. */
@@ -1403,7 +1531,7 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
 	struct msg_box *box = NULL;
-	struct pstate ps = { 0, 0, NULL, 0, 0 };
+	struct pstate ps;
 	struct pctx p;
 	xmlNode *root;
 	int rc = 0;
@@ -1427,7 +1555,14 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 	ctxt->sax->entityDecl = refuse_entity;
 	ctxt->sax->startElementNs = span_start;
 	ctxt->sax->endElementNs = span_end;
+	ctxt->sax->characters = skip_chars;
+	ctxt->sax->ignorableWhitespace = skip_chars;
+	ctxt->sax->cdataBlock = skip_cdata;
+	ctxt->sax->comment = skip_comment;
+	ctxt->sax->processingInstruction = skip_pi;
+	ctxt->sax->reference = refuse_reference;
 	/* A tree kept for its reader has no use for where its content lay. */
+	memset(&ps, 0, sizeof(ps));
 	ps.no_spans = (flags & TAXII_PARSE_NODES) != 0;
 	ctxt->_private = &ps;
 	/* No XML_PARSE_NOENT (entities stay unexpanded), no DTDLOAD, no HUGE: the defaults
@@ -1437,6 +1572,11 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 	if (ps.hostile) {
 		rc = set_err(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
 		    "DOCTYPE and entity declarations are refused");
+		goto out;
+	}
+	if (ps.too_deep) {
+		rc = set_err(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
+		    "DTD, entity or nesting deeper than %d refused", TAXII_MSG_MAX_DEPTH);
 		goto out;
 	}
 	if (doc == NULL || !ctxt->wellFormed) {
