@@ -350,8 +350,6 @@ reals_fit_15(const json_t *j, int depth)
  * this writer does not handle exactly like jansson (U+FFFE/U+FFFF, very deep values, keys
  * with a NUL) makes it give up, and jansson does the dump.
  */
-
-
 static void
 jd_grow(struct stix_jdump *d, size_t n)
 {

@@ -3,11 +3,12 @@
  * TAXII server that serves a node's collections, and the client that polls a peer's.
  * The message layer turns request and response bodies into a plain struct and back: the
  * parser is hardened against hostile input (no network, no DTD, no entities, size and
- * depth caps) and keeps each content block as the raw serialized XML of its Content child
- * so the STIX layer can read it; the builders write messages that validate against the
+ * depth caps) and keeps each content block as the raw XML of its Content child (or, on
+ * request, as the parsed tree) so the STIX layer can read it; the builders write messages that validate against the
  * official binding schemas. The server reaches storage only through the function pointers
  * of `struct taxii_backend`; this module never includes the store, never logs and never
- * exits.
+ * exits. The client also speaks discovery and collection information, counts, follows
+ * the parts of a poll while merging, and falls back to TAXII 1.0 for peers that need it.
  */
 #ifndef C2W_TAXII_H
 #define C2W_TAXII_H
@@ -182,10 +183,12 @@ struct taxii_detail {
 };
 
 /*
- * One Content_Block. `content` is what the Content element held: the serialized XML of its
- * element children, each carrying every namespace declaration in scope (so it parses on
- * its own), when `is_xml` is set; otherwise its text. For builders, XML content is
- * written verbatim (it must be well-formed) and text content is escaped.
+ * One Content_Block. `content` is what the Content element held: the XML of its element
+ * children, each carrying every namespace declaration in scope (so it parses on its own),
+ * when `is_xml` is set; otherwise its text. That XML is the message's own bytes with the
+ * declarations added to each start tag (re-serialized only when the message was not
+ * UTF-8). For builders, XML content is written verbatim (it must be well-formed) and text
+ * content is escaped.
  */
 struct taxii_content_block {
 	const char *binding; /* 1.1 binding_id; 1.0 Content_Binding text */
