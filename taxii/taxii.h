@@ -511,8 +511,9 @@ typedef int (*taxii_block_cb)(void *arg, const struct taxii_content_block *b);
  * Polls `collection` at conf->url for content with begin < label <= end (begin -1: from the
  * start; end INT64_MAX: up to the peer's now), following every part (1.1 Poll_Fulfillment;
  * 1.0: re-polling from a narrowed Inclusive_End) up to conf->max_parts. Part k+1 is
- * fetched on a second thread while the blocks of part k go to `cb` (which always runs on
- * the calling thread); at most two parts, each under conf->max_response, are held.
+ * fetched and parsed on a second thread while the blocks of part k go to `cb` (which
+ * always runs on the calling thread, after xmlInitParser); at most two parts, each under
+ * conf->max_response, are held.
  * Returns 0 with *end_us (may be NULL) set to the label the peer fully delivered up to —
  * where the next poll begins; save it only once the blocks are merged. Otherwise a
  * negative taxii_code: TAXII_ESTATUS (err->msg names the status and the peer's message),

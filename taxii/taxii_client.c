@@ -3,8 +3,8 @@
  * its collections (following every part) and pushes to its inbox over libcurl. Each
  * response is read into a capped buffer and parsed with the same hardened parser the
  * server uses. A multi-part poll asks for part k+1 on a second thread as soon as part k
- * says there is one, so the peer builds the next part while this side merges the last;
- * at most two parts are ever held. A peer that answers TAXII 1.1 with 1.0 (or says it
+ * says there is one, and that thread parses it too, so the peer builds the next part and
+ * this side parses it while the last one is merged; at most two parts are ever held. A peer that answers TAXII 1.1 with 1.0 (or says it
  * does not speak the 1.1 protocol or message) is asked again in 1.0, and remembered.
  */
 #include "config.h"
@@ -92,6 +92,12 @@ struct post {
 	struct taxii_err err;
 	pthread_t thread;
 	int running;
+	/* On the thread, the answer is parsed too (post_answer), so that parsing part k+1
+	 * overlaps merging part k: */
+	unsigned flags;
+	struct taxii_msg *msg;
+	int msg_rc;
+	struct taxii_err msg_err;
 };
 
 static void
@@ -109,6 +115,8 @@ post_fini(struct post *p)
 	if (p->running)
 		pthread_join(p->thread, NULL);
 	p->running = 0;
+	taxii_msg_free(p->msg);
+	p->msg = NULL;
 	if (p->cu != NULL)
 		curl_easy_cleanup(p->cu);
 	p->cu = NULL;
@@ -206,10 +214,16 @@ out:
 	curl_slist_free_all(h);
 }
 
+static int post_answer(struct post *p, unsigned flags, struct taxii_msg **out,
+    struct taxii_err *err);
+
 static void *
 post_thread(void *arg)
 {
-	post_run(arg);
+	struct post *p = arg;
+
+	post_run(p);
+	p->msg_rc = post_answer(p, p->flags, &p->msg, &p->msg_err);
 	return NULL;
 }
 
@@ -223,8 +237,11 @@ post_prepare(struct post *p, const struct taxii_msg *req, struct taxii_err *err)
 }
 
 static int
-post_start(struct post *p)
+post_start(struct post *p, unsigned flags)
 {
+	p->flags = flags;
+	taxii_msg_free(p->msg);
+	p->msg = NULL;
 	if (pthread_create(&p->thread, NULL, post_thread, p) != 0)
 		return -1;
 	p->running = 1;
@@ -475,7 +492,7 @@ follow_parts(struct post p[2], struct taxii_msg *first, const char *collection, 
     struct taxii_err *err)
 {
 	const struct taxii_client_conf *conf = p[0].c;
-	struct taxii_msg req, *cur = first, *next = NULL;
+	struct taxii_msg req, *cur = first;
 	char id[TAXII_ID_MAX], result_id[256] = "";
 	uint64_t part = first->result_part ? first->result_part : 1;
 	int rc = 0, ahead = 0, k = 0;
@@ -498,7 +515,7 @@ follow_parts(struct post p[2], struct taxii_msg *first, const char *collection, 
 			k = 1 - k;
 			if ((rc = post_prepare(&p[k], &req, err)) != 0)
 				goto out;
-			if (post_start(&p[k]) != 0) {
+			if (post_start(&p[k], flags) != 0) {
 				rc = cerr(err, TAXII_ENOMEM, "cannot start a thread");
 				goto out;
 			}
@@ -508,10 +525,13 @@ follow_parts(struct post p[2], struct taxii_msg *first, const char *collection, 
 		taxii_msg_free(cur);
 		cur = NULL;
 		post_join(&p[k]);
-		if ((rc = post_answer(&p[k], flags, &next, err)) != 0)
+		if ((rc = p[k].msg_rc) != 0) {
+			if (err != NULL)
+				*err = p[k].msg_err;
 			goto out;
-		cur = next;
-		next = NULL;
+		}
+		cur = p[k].msg;
+		p[k].msg = NULL;
 		if ((rc = expect(conf, cur, TAXII_MSG_POLL_RESP, err)) != 0)
 			goto out;
 	}
