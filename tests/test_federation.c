@@ -200,7 +200,7 @@ static void
 test_forged_record(struct node *a, struct node *b)
 {
 	json_t *rec = make_record("node-b", "APT-FED", 9000);
-	struct node_poll_stats st;
+	struct node_poll_stats st = { 0 };
 	struct store_obs o;
 	struct store_err serr;
 	char *text, err[512];
