@@ -1568,7 +1568,8 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 	/* No XML_PARSE_NOENT (entities stay unexpanded), no DTDLOAD, no HUGE: the defaults
 	 * keep libxml2's own limits on. */
 	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	    XML_PARSE_COMPACT /* short text kept in its node: the tree is only read */);
 	if (ps.hostile) {
 		rc = set_err(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
 		    "DOCTYPE and entity declarations are refused");
