@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "util/util.h"
+
 struct store;
 
 struct node_put_stats {
@@ -31,9 +33,14 @@ struct node_merge_stats {
  * that also saves a peer's cursor when `peer` is given, so a poll's cursor moves only
  * with the records it covers.
  */
+struct node_text_rec;
 struct node_merge {
 	json_t *records, *targets;
 	struct node_merge_stats stats; /* filled by node_merge_commit */
+	/* Records added as checked text (node_merge_add_text): texts and keys in `text`. */
+	struct util_buf text;
+	struct node_text_rec *text_recs;
+	size_t n_text, cap_text;
 };
 
 struct node_merge *node_merge_new(void);
@@ -42,6 +49,24 @@ int node_merge_add_record(struct node_merge *m, json_t *rec, char *why, size_t w
 int node_merge_add_target(struct node_merge *m, json_t *target, char *why, size_t whylen);
 int node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64_t cursor,
     char *err, size_t errlen);
+
+/*
+ * A record already in canonical JSON text (what stix_observation_text gives), with its
+ * fields: 0 id, 1 threat_id, 2 node, 3 observed_at, 4 target.input (unquoted, no
+ * escapes). Checked like node_merge_add_record (id = SHA-256 of node, input and time) and
+ * copied; stored as this text. Returns 0, or -1 with why filled.
+ */
+struct node_rec_text {
+	const char *json;
+	size_t len;
+	const char *f[5];
+	size_t flen[5];
+};
+int node_merge_add_text(struct node_merge *m, const struct node_rec_text *r, char *why,
+    size_t whylen);
+
+/* Records and targets waiting in m. */
+size_t node_merge_pending(const struct node_merge *m);
 
 /*
  * Checks and stores a JSON array of observation records in one transaction: a record is

@@ -48,6 +48,13 @@ node_record_keys(json_t *rec, const char **threat, const char **key, int64_t *wh
 	return 0;
 }
 
+/* Where a text record's parts lie in node_merge.text (offsets: the buffer may move). */
+struct node_text_rec {
+	size_t json, json_len, threat, key;
+	int64_t when;
+	unsigned char id[STORE_ID_LEN];
+};
+
 struct node_merge *
 node_merge_new(void)
 {
@@ -55,6 +62,7 @@ node_merge_new(void)
 
 	if (m == NULL)
 		return NULL;
+	util_buf_init(&m->text, 0);
 	m->records = json_array();
 	m->targets = json_array();
 	if (m->records == NULL || m->targets == NULL) {
@@ -71,7 +79,82 @@ node_merge_free(struct node_merge *m)
 		return;
 	json_decref(m->records);
 	json_decref(m->targets);
+	util_buf_fini(&m->text);
+	free(m->text_recs);
 	free(m);
+}
+
+size_t
+node_merge_pending(const struct node_merge *m)
+{
+	return json_array_size(m->records) + json_array_size(m->targets) + m->n_text;
+}
+
+int
+node_merge_add_text(struct node_merge *m, const struct node_rec_text *r, char *why,
+    size_t whylen)
+{
+	char node[1024], at[64], idhex[65];
+	unsigned char want[STORE_ID_LEN];
+	struct node_text_rec t;
+	size_t mark = m->text.len;
+
+	if (r->flen[0] == 64) {
+		memcpy(idhex, r->f[0], 64);
+		idhex[64] = '\0';
+	}
+	if (r->flen[0] != 64 || util_unhex(idhex, t.id, STORE_ID_LEN) != 0) {
+		snprintf(why, whylen, "id: not 64 hex digits");
+		return -1;
+	}
+	if (r->flen[1] == 0 || r->flen[1] > STORE_THREAT_ID_MAX) {
+		snprintf(why, whylen, "record %.16s: threat_id missing or too long", r->f[0]);
+		return -1;
+	}
+	if (r->flen[2] == 0 || r->flen[2] >= sizeof(node) || r->flen[4] == 0) {
+		snprintf(why, whylen, "record %.16s: node or target.input missing", r->f[0]);
+		return -1;
+	}
+	memcpy(node, r->f[2], r->flen[2]);
+	node[r->flen[2]] = '\0';
+	if (r->flen[3] >= sizeof(at) || (memcpy(at, r->f[3], r->flen[3]), at[r->flen[3]] = '\0',
+	    util_time_parse(at, &t.when) != 0)) {
+		snprintf(why, whylen, "record %.16s: observed_at is not an RFC 3339 time", r->f[0]);
+		return -1;
+	}
+	if (m->n_text == m->cap_text) {
+		size_t cap = m->cap_text ? m->cap_text * 2 : 256;
+		struct node_text_rec *v = realloc(m->text_recs, cap * sizeof(*v));
+
+		if (v == NULL)
+			goto nomem;
+		m->text_recs = v;
+		m->cap_text = cap;
+	}
+	/* The key as a C string, in the buffer the record will be kept in. */
+	t.threat = m->text.len;
+	if (util_buf_add(&m->text, r->f[1], r->flen[1]) || util_buf_add(&m->text, "", 1))
+		goto nomem;
+	t.key = m->text.len;
+	if (util_buf_add(&m->text, r->f[4], r->flen[4]) || util_buf_add(&m->text, "", 1))
+		goto nomem;
+	if (store_record_id(node, m->text.data + t.key, t.when, want) != 0 ||
+	    memcmp(want, t.id, STORE_ID_LEN) != 0) {
+		m->text.len = mark;
+		snprintf(why, whylen,
+		    "record %.16s: id is not SHA-256 of its node, target input and time", r->f[0]);
+		return -1;
+	}
+	t.json = m->text.len;
+	t.json_len = r->len;
+	if (util_buf_add(&m->text, r->json, r->len) || util_buf_add(&m->text, "", 1))
+		goto nomem;
+	m->text_recs[m->n_text++] = t;
+	return 0;
+nomem:
+	m->text.len = mark;
+	snprintf(why, whylen, "out of memory");
+	return -1;
 }
 
 int
@@ -148,7 +231,7 @@ node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64
 {
 	struct commit c;
 	struct store_err serr = {{0}};
-	size_t nrec = json_array_size(m->records), ntg = json_array_size(m->targets);
+	size_t nrec = json_array_size(m->records) + m->n_text, ntg = json_array_size(m->targets);
 	json_t *v;
 	size_t i;
 	int ret = -1;
@@ -184,6 +267,18 @@ node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64
 		o->json = c.texts[c.nobs];
 		o->len = strlen(o->json);
 		c.nobs++;
+	}
+	for (i = 0; i < m->n_text; i++) {
+		const struct node_text_rec *t = &m->text_recs[i];
+		struct store_obs *o = &c.obs[c.nobs++];
+
+		/* Checked when added; the text is m's (c.texts[] stays NULL for it). */
+		memcpy(o->id, t->id, STORE_ID_LEN);
+		o->threat_id = m->text.data + t->threat;
+		o->target_key = m->text.data + t->key;
+		o->observed_us = t->when;
+		o->json = m->text.data + t->json;
+		o->len = t->json_len;
 	}
 	json_array_foreach(m->targets, i, v) {
 		char key[8192];

@@ -45,17 +45,14 @@ static int
 feed_record(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
 {
 	struct feed_ctx *f = arg;
-	json_t *rec;
 	int rc;
 
 	if (f->skip) {
 		f->skip--;
 		return 0;
 	}
-	rec = json_loadb(json, len, 0, NULL);
 	util_buf_reset(&f->xml);
-	rc = rec ? stix_observation_write(rec, &f->xml, f->err, f->errlen) : STIX_ERR_INPUT;
-	json_decref(rec);
+	rc = stix_observation_write_text(json, len, &f->xml, f->err, f->errlen);
 	if (rc != STIX_OK) {
 		f->failed = 1;
 		if (f->err[0] == '\0')
@@ -167,15 +164,48 @@ node_content_merge(struct node_merge *m, const struct taxii_content_block *block
     const char *threat_override, char *err, size_t errlen)
 {
 	struct stix_result res;
+	struct util_buf scratch;
 	char why[512];
 	size_t i;
 	json_t *v;
 	int ret = -1;
 
 	stix_result_init(&res);
+	util_buf_init(&scratch, 0);
 	for (i = 0; i < n; i++) {
-		if (stix_read(blocks[i].content, blocks[i].content_len, threat_override, &res, why,
-			sizeof(why)) != STIX_OK) {
+		struct stix_record_text rt;
+		int rc;
+
+		/* c2watch's own records travel as canonical text: kept as such, unparsed. */
+		if (blocks[i].node != NULL) {
+			util_buf_reset(&scratch);
+			rc = stix_observation_text(blocks[i].node, &scratch, &rt);
+			if (rc < 0) {
+				snprintf(err, errlen, "content block %zu: %s", i + 1, stix_strerror(rc));
+				goto out;
+			}
+			if (rc == 1) {
+				struct node_rec_text t;
+
+				t.json = scratch.data + rt.off;
+				t.len = rt.len;
+				for (int k = 0; k < 5; k++) {
+					t.f[k] = scratch.data + rt.field[k];
+					t.flen[k] = rt.field_len[k];
+				}
+				if (node_merge_add_text(m, &t, why, sizeof(why)) != 0) {
+					snprintf(err, errlen, "%s", why);
+					goto out;
+				}
+				continue;
+			}
+		}
+		rc = blocks[i].node != NULL ?
+		    stix_read_node(blocks[i].node, threat_override, &res, why, sizeof(why)) :
+		    stix_read(blocks[i].content, blocks[i].content_len, threat_override, &res, why,
+			sizeof(why));
+
+		if (rc != STIX_OK) {
 			snprintf(err, errlen, "content block %zu: %s", i + 1, why);
 			goto out;
 		}
@@ -197,6 +227,7 @@ node_content_merge(struct node_merge *m, const struct taxii_content_block *block
 	ret = 0;
 out:
 	stix_result_fini(&res);
+	util_buf_fini(&scratch);
 	return ret;
 }
 
@@ -214,7 +245,7 @@ be_inbox(void *ctx, const char *collection, const struct taxii_content_block *bl
 	}
 	if (node_content_merge(m, blocks, n_blocks, NULL, err, errlen) != 0)
 		goto out;
-	if (json_array_size(m->records) == 0 && json_array_size(m->targets) == 0) {
+	if (node_merge_pending(m) == 0) {
 		snprintf(err, errlen,
 		    "nothing to merge: no c2watch observation record and no network indicator");
 		goto out;

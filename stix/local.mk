@@ -1,7 +1,7 @@
 # stix: STIX 1.x <-> JSON records and targets (libxml2, jansson)
 noinst_LIBRARIES += stix/libstix.a
 stix_libstix_a_SOURCES = stix/stix.h stix/stix_int.h stix/stix_xml.c stix/stix_write.c \
-	stix/stix_read.c
+	stix/stix_read.c stix/stix_canon.c stix/stix_json.c
 stix_libstix_a_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 STIX_LIBS = stix/libstix.a $(UTIL_LIBS) $(XML_LIBS) $(JANSSON_LIBS)
 

@@ -68,6 +68,15 @@ int stix_observation_write(const json_t *record, struct util_buf *out, char *err
     size_t errlen);
 
 /*
+ * stix_observation_write for a record given as JSON text (as a store holds it): the same
+ * bytes as stix_observation_write of json_loadb(json), written without building jansson
+ * values when the text is plain enough (it falls back to jansson otherwise). Returns as
+ * stix_observation_write, or STIX_ERR_INPUT when the text is not JSON.
+ */
+int stix_observation_write_text(const char *json, size_t len, struct util_buf *out, char *err,
+    size_t errlen);
+
+/*
  * Reads a package written by stix_observation_write back into the identical record.
  * On success returns 0 and stores a new reference in *record (the caller json_decref()s it).
  * On error *record is NULL and err says why: STIX_ERR_PARSE / STIX_ERR_HOSTILE for XML
@@ -136,6 +145,35 @@ void stix_result_fini(struct stix_result *res);
  */
 int stix_read(const char *xml, size_t len, const char *default_threat_id,
     struct stix_result *res, char *err, size_t errlen);
+
+/*
+ * stix_read for a document some other reader already parsed with libxml2 (a TAXII
+ * message's content, say): `node` is the xmlNode of a STIX_Package or cybox:Observables
+ * element; it is only read, and namespaces resolve through its ancestors. The depth limit
+ * of `res` applies to the subtree (max_bytes does not: the text is gone), and a subtree
+ * holding entity references is refused (STIX_ERR_HOSTILE). Returns as stix_read.
+ */
+int stix_read_node(const void *node, const char *default_threat_id, struct stix_result *res,
+    char *err, size_t errlen);
+
+/* Where stix_observation_text put a record and the fields a store indexes. */
+enum stix_field { STIX_F_ID, STIX_F_THREAT, STIX_F_NODE, STIX_F_OBSERVED_AT, STIX_F_INPUT };
+struct stix_record_text {
+	size_t off, len;     /* the record JSON: out->data + off, len bytes */
+	size_t field[5];     /* offsets in out->data of the enum stix_field values, */
+	size_t field_len[5]; /* unquoted and free of escapes (so: the values themselves) */
+};
+
+/*
+ * The fast path for c2watch's own observation packages, for a reader that stores record
+ * text: when `node` (as for stix_read_node) is a c2watch observation package whose record
+ * is in exactly the canonical form c2watch writes, with a 64-character id that matches
+ * the package id and a valid observed_at, appends the record's JSON without the ISAC
+ * block (compact, sorted keys: stix_read would give the same record) to `out` and returns
+ * 1 with *rt saying where. Returns 0 for anything else, which stix_read_node then reads
+ * (or refuses, saying why); STIX_ERR_NOMEM or STIX_ERR_TOOBIG (out's cap) on failure.
+ */
+int stix_observation_text(const void *node, struct util_buf *out, struct stix_record_text *rt);
 
 /*
  * A compiled XML Schema set, for validating what is written and what peers send. Loading

@@ -6,9 +6,10 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/parser.h>
@@ -703,13 +704,12 @@ walk(struct rd *rd, xmlNode *n, xmlNode *pkg, xmlNode *ind)
 	}
 }
 
-int
-stix_read(const char *xml, size_t len, const char *default_threat_id, struct stix_result *res,
-    char *err, size_t errlen)
+/* stix_read over an already parsed root element (the document's or a subtree's). */
+static int
+read_root(xmlNode *root, const char *default_threat_id, struct stix_result *res, char *err,
+    size_t errlen)
 {
 	struct rd rd;
-	xmlDoc *doc = NULL;
-	xmlNode *root;
 	const char *ver;
 	int rc;
 
@@ -734,10 +734,6 @@ stix_read(const char *xml, size_t len, const char *default_threat_id, struct sti
 		stix_seterr(err, errlen, "stix: out of memory");
 		goto out;
 	}
-	doc = stix_xml_parse(xml, len, res->max_bytes, res->max_depth, &rc, err, errlen);
-	if (doc == NULL)
-		goto out;
-	root = xmlDocGetRootElement(doc);
 	rc = STIX_ERR_FORMAT;
 	if (stix_is(root, STIX_NS_STIX, "STIX_Package")) {
 		ver = attr(root, "version");
@@ -756,7 +752,11 @@ stix_read(const char *xml, size_t len, const char *default_threat_id, struct sti
 		    root ? (const char *)root->name : "(none)");
 		goto out;
 	}
-	collect_refs(&rd, root);
+	/* A c2watch observation package is read from its record alone: no references to
+	 * resolve, which spares walking the whole tree once more per package. */
+	if (!stix_is(root, STIX_NS_STIX, "STIX_Package") ||
+	    !is_c2watch_package(root, STIX_TITLE_OBSERVATION))
+		collect_refs(&rd, root);
 	if (rd.rc == 0) {
 		if (stix_is(root, STIX_NS_STIX, "STIX_Package"))
 			take_package(&rd, root);
@@ -781,9 +781,74 @@ out:
 	json_decref(rd.seen);
 	json_decref(rd.obs_ind);
 	free(rd.inds);
-	if (doc != NULL)
-		xmlFreeDoc(doc);
 	return rc;
+}
+
+int
+stix_read(const char *xml, size_t len, const char *default_threat_id, struct stix_result *res,
+    char *err, size_t errlen)
+{
+	xmlDoc *doc;
+	int rc;
+
+	doc = stix_xml_parse(xml, len, res->max_bytes, res->max_depth, &rc, err, errlen);
+	if (doc == NULL)
+		return rc;
+	rc = read_root(xmlDocGetRootElement(doc), default_threat_id, res, err, errlen);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/* Deepest element below n, counting n as 1; stops counting past `cap`. */
+static unsigned
+depth_of(const xmlNode *n, unsigned cap)
+{
+	unsigned best = 1;
+
+	if (cap == 0)
+		return 1;
+	for (const xmlNode *c = n->children; c != NULL; c = c->next) {
+		unsigned d;
+
+		if (c->type != XML_ELEMENT_NODE && c->type != XML_TEXT_NODE &&
+		    c->type != XML_CDATA_SECTION_NODE && c->type != XML_COMMENT_NODE &&
+		    c->type != XML_PI_NODE)
+			return UINT_MAX; /* entity references and the like: only a DTD makes them */
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		d = depth_of(c, cap - 1);
+		if (d == UINT_MAX)
+			return d;
+		if (d + 1 > best)
+			best = d + 1;
+		if (best > cap)
+			break;
+	}
+	return best;
+}
+
+int
+stix_read_node(const void *node, const char *default_threat_id, struct stix_result *res,
+    char *err, size_t errlen)
+{
+	xmlNode *root = (xmlNode *)node;
+	unsigned d;
+
+	if (root == NULL || root->type != XML_ELEMENT_NODE) {
+		stix_seterr(err, errlen, "stix: not an element");
+		return STIX_ERR_FORMAT;
+	}
+	/* The caller's parser had its own limits: hold the subtree to this module's too. */
+	d = depth_of(root, res->max_depth);
+	if (d == UINT_MAX) {
+		stix_seterr(err, errlen, "XML: entity reference or DTD node refused");
+		return STIX_ERR_HOSTILE;
+	}
+	if (d > res->max_depth) {
+		stix_seterr(err, errlen, "XML: element nesting deeper than %u", res->max_depth);
+		return STIX_ERR_HOSTILE;
+	}
+	return read_root(root, default_threat_id, res, err, errlen);
 }
 
 int
@@ -808,5 +873,60 @@ stix_observation_read(const char *xml, size_t len, json_t **record, char *err, s
 out:
 	if (doc != NULL)
 		xmlFreeDoc(doc);
+	return rc;
+}
+
+int
+stix_observation_text(const void *node, struct util_buf *out, struct stix_record_text *rt)
+{
+	xmlNode *pkg = (xmlNode *)node, *d;
+	struct stix_canon_rec cr;
+	char *text = NULL, want[STIX_ID_MAX], idz[65], at[64];
+	const char *local;
+	size_t base;
+	int64_t us;
+	int rc = 0, r;
+
+	if (pkg == NULL || pkg->type != XML_ELEMENT_NODE ||
+	    !stix_is(pkg, STIX_NS_STIX, "STIX_Package") ||
+	    !is_c2watch_package(pkg, STIX_TITLE_OBSERVATION))
+		return 0;
+	d = stix_child(stix_child(stix_child(pkg, STIX_NS_STIX, "Observables"), STIX_NS_CYBOX,
+			   "Observable"), STIX_NS_CYBOX, "Description");
+	if ((text = stix_text(d)) == NULL)
+		return 0;
+	/* What stix_check_record and observation_of check, on the text. */
+	if (stix_canon_record(text, strlen(text), &cr) != 0 || cr.len[0] != 64 ||
+	    cr.len[3] >= sizeof(at))
+		goto out;
+	memcpy(idz, text + cr.at[0], 64);
+	idz[64] = '\0';
+	memcpy(at, text + cr.at[3], cr.len[3]);
+	at[cr.len[3]] = '\0';
+	if (util_time_parse(at, &us) != 0 || !id_in_c2watch(pkg, &local) || local == NULL)
+		goto out;
+	if (stix_make_id("Package", idz, want) != 0) {
+		rc = STIX_ERR_NOMEM;
+		goto out;
+	}
+	if (strcmp(local, strchr(want, ':') + 1) != 0)
+		goto out;
+	base = out->len;
+	r = util_buf_add(out, text, cr.isac_at);
+	if (r == 0)
+		r = util_buf_add(out, "}", 1);
+	if (r != 0) {
+		rc = r == -2 ? STIX_ERR_TOOBIG : STIX_ERR_NOMEM;
+		goto out;
+	}
+	rt->off = base;
+	rt->len = cr.isac_at + 1;
+	for (int k = 0; k < 5; k++) {
+		rt->field[k] = base + cr.at[k];
+		rt->field_len[k] = cr.len[k];
+	}
+	rc = 1;
+out:
+	xmlFree(text);
 	return rc;
 }

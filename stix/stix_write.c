@@ -95,15 +95,44 @@ static const char package_open[] =
     "    xmlns:xsi=\"" STIX_NS_XSI "\"\n"
     "    xmlns:c2watch=\"" STIX_NS_C2WATCH "\"\n";
 
+/* An array of addresses, from jansson or from the flat reader; either may be NULL. */
+struct addrs {
+	const json_t *j;
+	const struct stix_jl *jl;
+	const struct stix_jl_node *n;
+};
+
 /* The destination parts a package describes as structured CybOX objects. */
 struct parts {
 	const char *url;
 	const char *domain;
-	const json_t *ipv4; /* arrays of strings, may be NULL */
-	const json_t *ipv6;
+	struct addrs ipv4; /* arrays of strings (other items are skipped) */
+	struct addrs ipv6;
 	const char *ip; /* a single address of either family (targets) */
 	json_int_t port;
 };
+
+static size_t
+addrs_size(const struct addrs *a)
+{
+	if (a->j != NULL)
+		return json_is_array(a->j) ? json_array_size(a->j) : 0;
+	return a->n != NULL && a->n->type == STIX_JL_ARR ? a->n->count : 0;
+}
+
+/* The i-th item when it is a string, else NULL. */
+static const char *
+addrs_str(const struct addrs *a, size_t i, uint32_t *cursor)
+{
+	if (a->j != NULL) {
+		const json_t *v = json_array_get(a->j, i);
+
+		return json_is_string(v) ? json_string_value(v) : NULL;
+	}
+	/* Walked in order: the cursor is the i-th child. */
+	*cursor = i == 0 ? a->n->first : a->jl->v[*cursor].next;
+	return stix_jl_str(a->jl, &a->jl->v[*cursor]);
+}
 
 static void
 put_id(struct xw *w, const char *attr, const char *kind, const char *seed)
@@ -128,17 +157,21 @@ static void
 put_object(struct xw *w, const char *seed, const char *what, const char *props_attrs,
     const char *elem, const char *value)
 {
-	struct util_buf s;
+	char small[256], *sd = small;
+	size_t sl = strlen(seed), wl = strlen(what);
 
-	util_buf_init(&s, 0);
-	if (util_buf_printf(&s, "%s/%s", seed, what) != 0) {
+	/* A dozen of these per package: no allocation unless the seed is long. */
+	if (sl + wl + 2 > sizeof(small) && (sd = malloc(sl + wl + 2)) == NULL) {
 		w->rc = w->rc ? w->rc : STIX_ERR_NOMEM;
-		goto out;
+		return;
 	}
+	memcpy(sd, seed, sl);
+	sd[sl] = '/';
+	memcpy(sd + sl + 1, what, wl + 1);
 	put(w, "      <cybox:Observable");
-	put_id(w, "id", "Observable", s.data);
+	put_id(w, "id", "Observable", sd);
 	put(w, ">\n        <cybox:Object");
-	put_id(w, "id", "Object", s.data);
+	put_id(w, "id", "Object", sd);
 	put(w, ">\n          <cybox:Properties ");
 	put(w, props_attrs);
 	put(w, ">\n            <");
@@ -148,25 +181,27 @@ put_object(struct xw *w, const char *seed, const char *what, const char *props_a
 	put(w, "</");
 	put(w, elem);
 	put(w, ">\n          </cybox:Properties>\n        </cybox:Object>\n      </cybox:Observable>\n");
-out:
-	util_buf_fini(&s);
+	if (sd != small)
+		free(sd);
 }
 
 static void
-put_addr_list(struct xw *w, const char *seed, const json_t *arr, const char *cat)
+put_addr_list(struct xw *w, const char *seed, const struct addrs *arr, const char *cat)
 {
 	const char *props = strcmp(cat, "ipv6-addr") == 0 ?
 	    "xsi:type=\"AddressObj:AddressObjectType\" category=\"ipv6-addr\"" :
 	    "xsi:type=\"AddressObj:AddressObjectType\" category=\"ipv4-addr\"";
 	char what[64];
-	size_t i;
-	json_t *v;
+	size_t i, n = addrs_size(arr);
+	uint32_t cur = 0;
 
-	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v))
+	for (i = 0; i < n; i++) {
+		const char *v = addrs_str(arr, i, &cur);
+
+		if (v == NULL)
 			continue;
 		snprintf(what, sizeof(what), "%s/%zu", cat, i);
-		put_object(w, seed, what, props, "AddressObj:Address_Value", json_string_value(v));
+		put_object(w, seed, what, props, "AddressObj:Address_Value", v);
 	}
 }
 
@@ -179,8 +214,8 @@ parts_count(const struct parts *p)
 	n += p->domain != NULL;
 	n += p->ip != NULL;
 	n += p->port > 0;
-	n += json_is_array(p->ipv4) ? json_array_size(p->ipv4) : 0;
-	n += json_is_array(p->ipv6) ? json_array_size(p->ipv6) : 0;
+	n += addrs_size(&p->ipv4);
+	n += addrs_size(&p->ipv6);
 	return n;
 }
 
@@ -209,10 +244,8 @@ put_parts(struct xw *w, const char *seed, const struct parts *p)
 			 "xsi:type=\"AddressObj:AddressObjectType\" category=\"ipv4-addr\"",
 		    "AddressObj:Address_Value", p->ip);
 	}
-	if (json_is_array(p->ipv4))
-		put_addr_list(w, seed, p->ipv4, "ipv4-addr");
-	if (json_is_array(p->ipv6))
-		put_addr_list(w, seed, p->ipv6, "ipv6-addr");
+	put_addr_list(w, seed, &p->ipv4, "ipv4-addr");
+	put_addr_list(w, seed, &p->ipv6, "ipv6-addr");
 	if (p->port > 0) {
 		snprintf(port, sizeof(port), "%lld", (long long)p->port);
 		put_object(w, seed, "port", "xsi:type=\"PortObj:PortObjectType\"",
@@ -296,15 +329,53 @@ is_ip(const char *s)
 }
 
 static int
-in_list(const json_t *arr, const char *s)
+in_list(const struct addrs *arr, const char *s)
 {
-	size_t i;
-	json_t *v;
+	size_t i, n = addrs_size(arr);
+	uint32_t cur = 0;
 
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+	for (i = 0; i < n; i++) {
+		const char *v = addrs_str(arr, i, &cur);
+
+		if (v != NULL && strcmp(v, s) == 0)
 			return 1;
+	}
 	return 0;
+}
+
+/*
+ * The record's canonical dump with the ISAC block added, without copying the record: when
+ * every key of the record sorts before "x-ict-isac.jp", the block's member goes last, so
+ * the two dumps are joined. Returns malloc'd text, or NULL (then the caller copies).
+ */
+static char *
+spliced_json(const json_t *rec)
+{
+	static const char member[] = ",\"x-ict-isac.jp\":";
+	const char *k;
+	json_t *v, *isac = NULL;
+	char *a = NULL, *b = NULL, *out = NULL;
+	size_t alen, blen, ml = sizeof(member) - 1;
+	int prec;
+
+	json_object_foreach((json_t *)rec, k, v)
+		if (strcmp(k, "x-ict-isac.jp") >= 0)
+			return NULL;
+	prec = stix_json_prec(rec);
+	if ((isac = isac_block(rec)) == NULL ||
+	    (a = stix_dump_json_fast(rec, prec, &alen)) == NULL || alen < 3 ||
+	    (b = stix_dump_json_fast(isac, prec, &blen)) == NULL ||
+	    (out = malloc(alen - 1 + ml + blen + 2)) == NULL)
+		goto out;
+	memcpy(out, a, alen - 1);
+	memcpy(out + alen - 1, member, ml);
+	memcpy(out + alen - 1 + ml, b, blen);
+	memcpy(out + alen - 1 + ml + blen, "}", 2);
+out:
+	free(a);
+	free(b);
+	json_decref(isac);
+	return out;
 }
 
 int
@@ -342,10 +413,12 @@ stix_check_record(const json_t *rec, char *err, size_t errlen)
 	return 0;
 }
 
+static int emit_observation(struct util_buf *out, const char *rid, const char *tid,
+    const char *stamp, const char *js, const struct parts *pp, char *err, size_t errlen);
+
 int
 stix_observation_write(const json_t *record, struct util_buf *out, char *err, size_t errlen)
 {
-	struct xw w = { out, 0 };
 	json_t *copy = NULL;
 	char *js = NULL;
 	const json_t *t;
@@ -365,12 +438,12 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	memset(&p, 0, sizeof(p));
 	p.url = strstr(input, "://") != NULL ? input : NULL;
 	p.domain = str_field(t, "domain");
-	p.ipv4 = json_object_get(t, "ipv4");
-	p.ipv6 = json_object_get(t, "ipv6");
+	p.ipv4.j = json_object_get(t, "ipv4");
+	p.ipv6.j = json_object_get(t, "ipv6");
 	p.port = json_is_integer(json_object_get(t, "port")) ?
 	    json_integer_value(json_object_get(t, "port")) : 0;
 	/* An address typed in as the input is a destination even when no list names it. */
-	if (is_ip(input) && !in_list(p.ipv4, input) && !in_list(p.ipv6, input))
+	if (is_ip(input) && !in_list(&p.ipv4, input) && !in_list(&p.ipv6, input))
 		p.ip = input;
 
 	/* Parsed and reformatted: the JSON keeps the text, xs:dateTime wants the strict form. */
@@ -380,8 +453,8 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 		stix_seterr(err, errlen, "record %s: observed_at out of range", rid);
 		goto out;
 	}
-	copy = json_deep_copy(record);
-	if (copy != NULL &&
+	js = spliced_json(record);
+	if (js == NULL && (copy = json_deep_copy(record)) != NULL &&
 	    json_object_set_new(copy, "x-ict-isac.jp", isac_block(record)) == 0)
 		js = stix_dump_json(copy);
 	if (js == NULL) {
@@ -389,6 +462,21 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 		stix_seterr(err, errlen, "record %s: out of memory", rid);
 		goto out;
 	}
+
+	rc = emit_observation(out, rid, tid, stamp, js, &p, err, errlen);
+out:
+	free(js);
+	json_decref(copy);
+	return rc;
+}
+
+/* The XML of an observation package, from what both writers gather. */
+static int
+emit_observation(struct util_buf *out, const char *rid, const char *tid, const char *stamp,
+    const char *js, const struct parts *pp, char *err, size_t errlen)
+{
+	struct xw w = { out, 0 };
+	int rc;
 
 	put(&w, package_open);
 	put_id(&w, "   id", "Package", rid);
@@ -405,16 +493,13 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	put(&w, "</cybox:Title>\n    <cybox:Description>");
 	put_esc(&w, js, 0);
 	put(&w, "</cybox:Description>\n");
-	put_parts(&w, rid, &p);
+	put_parts(&w, rid, pp);
 	put(&w, "  </cybox:Observable>\n  </stix:Observables>\n");
 	put_campaign(&w, tid);
 	put(&w, "</stix:STIX_Package>\n");
 	rc = w.rc;
 	if (rc != 0)
 		stix_seterr(err, errlen, "record %s: %s", rid, stix_strerror(rc));
-out:
-	free(js);
-	json_decref(copy);
 	return rc;
 }
 
@@ -518,5 +603,167 @@ stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t 
 		stix_seterr(err, errlen, "target: %s", stix_strerror(rc));
 out:
 	free(js);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The same package from the record's JSON text, read with the flat reader.
+ */
+
+/* A string member, not empty (as str_field), or NULL. */
+static const char *
+jl_field(const struct stix_jl *jl, const struct stix_jl_node *o, const char *key)
+{
+	const char *v = stix_jl_str(jl, stix_jl_get(jl, o, key));
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* A member's canonical dump, or `dflt` when the member is absent. */
+static void
+jl_member(struct stix_jdump *d, const struct stix_jl *jl, const struct stix_jl_node *o,
+    const char *key, const char *dflt)
+{
+	const struct stix_jl_node *v = stix_jl_get(jl, o, key);
+
+	if (v != NULL)
+		stix_jl_dump(jl, v, d);
+	else
+		stix_jd_put(d, dflt, strlen(dflt));
+}
+
+/*
+ * The Description JSON: the record's canonical dump with the ISAC block as its last
+ * member, byte for byte what isac_block and stix_dump_json make of the same record.
+ * Returns malloc'd text, or NULL when the jansson path must do it.
+ */
+static char *
+jl_description(const struct stix_jl *jl)
+{
+	const struct stix_jl_node *rec = &jl->v[0], *t = stix_jl_get(jl, rec, "target");
+	const struct stix_jl_node *ping = stix_jl_get(jl, rec, "ping");
+	const struct stix_jl_node *http = stix_jl_get(jl, rec, "http"), *v;
+	struct stix_jdump d = { NULL, 0, 0, 0, 0 };
+
+	for (uint32_t k = rec->first; k != STIX_JL_NONE; k = jl->v[k].next)
+		if (strcmp(jl->s + jl->v[k].key, "x-ict-isac.jp") >= 0)
+			return NULL;
+	d.prec = stix_jl_reals_fit_15(jl) ? 15 : 0;
+	stix_jl_dump(jl, rec, &d);
+	if (d.give_up || d.len < 3)
+		goto fail;
+	d.len--; /* the record's closing brace: the block goes before it */
+	stix_jd_put(&d, ",\"x-ict-isac.jp\":{\"id\":", 23);
+	jl_member(&d, jl, rec, "id", "null");
+	stix_jd_put(&d, ",\"monitoring\":{\"User-Agent\":", 28);
+	jl_member(&d, jl, t, "user_agent", "null");
+	stix_jd_put(&d, ",\"domain-name\":", 15);
+	jl_member(&d, jl, t, "domain", "null");
+	stix_jd_put(&d, ",\"dst_port\":", 12);
+	jl_member(&d, jl, t, "port", "null");
+	stix_jd_put(&d, ",\"http-response-ext\":{\"reason_phrase\":", 38);
+	v = stix_jl_get(jl, http, "reason");
+	if (v != NULL && v->type == STIX_JL_STR)
+		stix_jl_dump(jl, v, &d);
+	else
+		stix_jd_put(&d, "\"\"", 2);
+	stix_jd_put(&d, ",\"status_code\":", 15);
+	v = stix_jl_get(jl, http, "status");
+	if (v != NULL && v->type == STIX_JL_INT)
+		stix_jl_dump(jl, v, &d);
+	else
+		stix_jd_put(&d, "0", 1);
+	stix_jd_put(&d, "},\"input\":", 10);
+	jl_member(&d, jl, t, "input", "null");
+	stix_jd_put(&d, ",\"ipv4-addr\":", 13);
+	v = stix_jl_get(jl, t, "ipv4");
+	if (v != NULL && v->type == STIX_JL_ARR)
+		stix_jl_dump(jl, v, &d);
+	else
+		stix_jd_put(&d, "[]", 2);
+	stix_jd_put(&d, ",\"observe-time\":", 16);
+	jl_member(&d, jl, rec, "observed_at", "null");
+	stix_jd_put(&d, ",\"ping-ext\":", 12);
+	if (ping != NULL && ping->type == STIX_JL_OBJ) {
+		/* loss_text: "%g%%" of a number, else null. */
+		v = stix_jl_get(jl, ping, "loss_pct");
+		stix_jd_put(&d, "{\"loss\":", 8);
+		if (v != NULL && (v->type == STIX_JL_INT || v->type == STIX_JL_REAL)) {
+			char buf[48];
+
+			snprintf(buf, sizeof(buf), "%g%%",
+			    v->type == STIX_JL_INT ? (double)v->i : v->d);
+			stix_jd_string(&d, buf, strlen(buf));
+		} else {
+			stix_jd_put(&d, "null", 4);
+		}
+		stix_jd_put(&d, "}", 1);
+	} else {
+		stix_jd_put(&d, "null", 4);
+	}
+	stix_jd_put(&d, "}}}", 3);
+	if (d.give_up)
+		goto fail;
+	d.p[d.len] = '\0';
+	return d.p;
+fail:
+	free(d.p);
+	return NULL;
+}
+
+/* The package from the flat reader; 1 when something is left to the jansson path. */
+static int
+write_jl(const struct stix_jl *jl, struct util_buf *out, char *err, size_t errlen)
+{
+	const struct stix_jl_node *rec = &jl->v[0], *t = stix_jl_get(jl, rec, "target"), *port;
+	const char *rid = jl_field(jl, rec, "id"), *tid = jl_field(jl, rec, "threat_id");
+	const char *at = jl_field(jl, rec, "observed_at"), *input = jl_field(jl, t, "input");
+	char stamp[UTIL_TIME_MAX], *js;
+	struct parts p;
+	int64_t us;
+	int rc;
+
+	/* What stix_check_record refuses, the jansson path refuses with its message. */
+	if (rid == NULL || tid == NULL || at == NULL || t == NULL || t->type != STIX_JL_OBJ ||
+	    input == NULL || stix_jl_get(jl, rec, "x-ict-isac.jp") != NULL ||
+	    util_time_parse(at, &us) != 0 || util_time_format(us, us % 1000000 != 0, stamp) != 0)
+		return 1;
+	memset(&p, 0, sizeof(p));
+	p.url = strstr(input, "://") != NULL ? input : NULL;
+	p.domain = jl_field(jl, t, "domain");
+	p.ipv4.jl = p.ipv6.jl = jl;
+	p.ipv4.n = stix_jl_get(jl, t, "ipv4");
+	p.ipv6.n = stix_jl_get(jl, t, "ipv6");
+	port = stix_jl_get(jl, t, "port");
+	p.port = port != NULL && port->type == STIX_JL_INT ? port->i : 0;
+	if (is_ip(input) && !in_list(&p.ipv4, input) && !in_list(&p.ipv6, input))
+		p.ip = input;
+	if ((js = jl_description(jl)) == NULL)
+		return 1;
+	rc = emit_observation(out, rid, tid, stamp, js, &p, err, errlen);
+	free(js);
+	return rc;
+}
+
+int
+stix_observation_write_text(const char *json, size_t len, struct util_buf *out, char *err,
+    size_t errlen)
+{
+	struct stix_jl jl;
+	json_t *rec;
+	int rc;
+
+	memset(&jl, 0, sizeof(jl));
+	rc = stix_jl_parse(&jl, json, len) == 0 ? write_jl(&jl, out, err, errlen) : 1;
+	stix_jl_fini(&jl);
+	if (rc != 1)
+		return rc;
+	rec = json_loadb(json, len, 0, NULL);
+	if (rec == NULL) {
+		stix_seterr(err, errlen, "record: not JSON");
+		return STIX_ERR_INPUT;
+	}
+	rc = stix_observation_write(rec, out, err, errlen);
+	json_decref(rec);
 	return rc;
 }

@@ -27,3 +27,20 @@ EXTRA_DIST += tests/data/taxii/hostile/billion_laughs.xml \
 	tests/data/taxii/tls/key.pem \
 	tests/data/taxii/valid/default_ns_poll_request.xml \
 	tests/data/taxii/valid/inherited_ns_inbox.xml
+
+check_PROGRAMS += tests/test_taxii_client
+TESTS += tests/test_taxii_client
+tests_test_taxii_client_SOURCES = tests/test_taxii_client.c
+tests_test_taxii_client_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(CURL_CFLAGS)
+tests_test_taxii_client_LDADD = $(TAXII_LIBS) $(CURL_LIBS)
+EXTRA_DIST += tests/data/taxii/client/collection_info_extra_ns.xml \
+	tests/data/taxii/client/discovery_response.xml \
+	tests/data/taxii/client/poll_count_more.xml \
+	tests/data/taxii/client/poll_part1.xml \
+	tests/data/taxii/client/poll_part2.xml \
+	tests/data/taxii/client/poll_part3_empty.xml \
+	tests/data/taxii/client/poll_response_10.xml \
+	tests/data/taxii/client/poll_response_doctype.xml \
+	tests/data/taxii/client/poll_response_labels.xml \
+	tests/data/taxii/client/status_denied.xml \
+	tests/data/taxii/client/status_unsupported_protocol.xml

@@ -3,11 +3,12 @@
  * TAXII server that serves a node's collections, and the client that polls a peer's.
  * The message layer turns request and response bodies into a plain struct and back: the
  * parser is hardened against hostile input (no network, no DTD, no entities, size and
- * depth caps) and keeps each content block as the raw serialized XML of its Content child
- * so the STIX layer can read it; the builders write messages that validate against the
+ * depth caps) and keeps each content block as the raw XML of its Content child (or, on
+ * request, as the parsed tree) so the STIX layer can read it; the builders write messages that validate against the
  * official binding schemas. The server reaches storage only through the function pointers
  * of `struct taxii_backend`; this module never includes the store, never logs and never
- * exits.
+ * exits. The client also speaks discovery and collection information, counts, follows
+ * the parts of a poll while merging, and falls back to TAXII 1.0 for peers that need it.
  */
 #ifndef C2W_TAXII_H
 #define C2W_TAXII_H
@@ -182,10 +183,12 @@ struct taxii_detail {
 };
 
 /*
- * One Content_Block. `content` is what the Content element held: the serialized XML of its
- * element children, each carrying every namespace declaration in scope (so it parses on
- * its own), when `is_xml` is set; otherwise its text. For builders, XML content is
- * written verbatim (it must be well-formed) and text content is escaped.
+ * One Content_Block. `content` is what the Content element held: the XML of its element
+ * children, each carrying every namespace declaration in scope (so it parses on its own),
+ * when `is_xml` is set; otherwise its text. That XML is the message's own bytes with the
+ * declarations added to each start tag (re-serialized only when the message was not
+ * UTF-8). For builders, XML content is written verbatim (it must be well-formed) and text
+ * content is escaped.
  */
 struct taxii_content_block {
 	const char *binding; /* 1.1 binding_id; 1.0 Content_Binding text */
@@ -196,6 +199,13 @@ struct taxii_content_block {
 	int has_timestamp;
 	int64_t timestamp_us; /* Timestamp_Label, microseconds since the epoch */
 	const char *message;  /* 1.1 Message, or NULL */
+	/*
+	 * Parsed with TAXII_PARSE_NODES (and so in a client poll with blocks_as_nodes): the
+	 * first element child of Content as a libxml2 xmlNode, still in the message's tree
+	 * (its namespaces resolve through its ancestors), and `content` is then NULL. It
+	 * lives as long as the message. NULL otherwise; builders ignore it.
+	 */
+	const void *node;
 };
 
 /* Where and how a service is reached (BindingsGroup). */
@@ -323,6 +333,15 @@ struct taxii_msg {
  * TAXII_EUNSUPPORTED (UNSUPPORTED_MESSAGE), TAXII_EVERSION, TAXII_ENOMEM (FAILURE).
  */
 int taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
+    struct taxii_msg **out, struct taxii_err *err);
+
+/*
+ * taxii_msg_parse with options. TAXII_PARSE_NODES keeps the parsed tree with the message
+ * and leaves XML content as a tree (see taxii_content_block.node) instead of serializing
+ * it, which spares a reader that walks the tree a second parse.
+ */
+#define TAXII_PARSE_NODES 1u
+int taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsigned flags,
     struct taxii_msg **out, struct taxii_err *err);
 
 /* Frees a parsed message and every string it points at. NULL is a no-op. */
@@ -543,7 +562,9 @@ void taxii_server_free(struct taxii_server *s);
 
 struct taxii_client_conf {
 	const char *url;       /* the service: poll or inbox URL (http or https) */
-	enum taxii_version version; /* TAXII_VANY: 1.1 */
+	/* TAXII_VANY: 1.1, falling back to 1.0 (and remembering it for this url) when the
+	 * peer answers in 1.0 or with UNSUPPORTED_PROTOCOL / UNSUPPORTED_MESSAGE. */
+	enum taxii_version version;
 	const char *username;  /* HTTP Basic, or NULL */
 	const char *password;
 	const char *ca_file;   /* PEM: trusted CAs for https; NULL: the system's */
@@ -554,6 +575,7 @@ struct taxii_client_conf {
 	long timeout_s;        /* per request; 0: 60 */
 	size_t max_response;   /* cap of one response body; 0: 64 MiB */
 	unsigned max_parts;    /* most responses one poll follows; 0: 10000 */
+	int blocks_as_nodes;   /* poll: XML content as parsed trees (block.node), not text */
 };
 
 /* Called per content block received; return 0 to go on, non-zero to abort the poll. The
@@ -563,7 +585,10 @@ typedef int (*taxii_block_cb)(void *arg, const struct taxii_content_block *b);
 /*
  * Polls `collection` at conf->url for content with begin < label <= end (begin -1: from the
  * start; end INT64_MAX: up to the peer's now), following every part (1.1 Poll_Fulfillment;
- * 1.0: re-polling from a narrowed Inclusive_End) up to conf->max_parts.
+ * 1.0: re-polling from a narrowed Inclusive_End) up to conf->max_parts. Part k+1 is
+ * fetched and parsed on a second thread while the blocks of part k go to `cb` (which
+ * always runs on the calling thread, after xmlInitParser); at most two parts, each under
+ * conf->max_response, are held.
  * Returns 0 with *end_us (may be NULL) set to the label the peer fully delivered up to —
  * where the next poll begins; save it only once the blocks are merged. Otherwise a
  * negative taxii_code: TAXII_ESTATUS (err->msg names the status and the peer's message),
@@ -574,6 +599,30 @@ typedef int (*taxii_block_cb)(void *arg, const struct taxii_content_block *b);
 int taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
     int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg, int64_t *end_us_out,
     struct taxii_err *err);
+
+/*
+ * Asks conf->url (a discovery, resp. collection management service) what the peer offers.
+ * Returns 0 with *out a Discovery_Response, resp. Collection_Information_Response (1.0:
+ * Feed_Information_Response) the caller frees with taxii_msg_free; otherwise *out is NULL
+ * and a negative taxii_code as for taxii_client_poll (TAXII_EMSG: another kind of answer).
+ */
+int taxii_client_discovery(const struct taxii_client_conf *conf, struct taxii_msg **out,
+    struct taxii_err *err);
+int taxii_client_collections(const struct taxii_client_conf *conf, struct taxii_msg **out,
+    struct taxii_err *err);
+
+/*
+ * How many records a poll of `collection` over begin < label <= end would give (a 1.1
+ * COUNT_ONLY poll; a `more` flag on the answer is ignored). A 1.0 peer has no counts: its
+ * content blocks are counted. Returns 0 with *count (and *partial, may be NULL: the peer
+ * says the count is a lower bound) set, or a negative taxii_code as taxii_client_poll.
+ */
+int taxii_client_count(const struct taxii_client_conf *conf, const char *collection,
+    int64_t begin_us, int64_t end_us, uint64_t *count, int *partial, struct taxii_err *err);
+
+/* The version the client will speak to conf->url: conf->version when set, else TAXII_V10
+ * for a peer remembered as 1.0-only, else TAXII_V11. */
+enum taxii_version taxii_client_peer_version(const struct taxii_client_conf *conf);
 
 /*
  * Sends blocks to `collection` (1.1 Destination_Collection_Name; ignored in 1.0) with one

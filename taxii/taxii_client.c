@@ -1,10 +1,15 @@
 /*
- * The TAXII client: polls a peer's collection (following every part) and pushes to its
- * inbox over libcurl. Each response is read into a capped buffer and parsed with the same
- * hardened parser the server uses.
+ * The TAXII client: asks a peer what it offers (discovery, collection information), polls
+ * its collections (following every part) and pushes to its inbox over libcurl. Each
+ * response is read into a capped buffer and parsed with the same hardened parser the
+ * server uses. A multi-part poll asks for part k+1 on a second thread as soon as part k
+ * says there is one, and that thread parses it too, so the peer builds the next part and
+ * this side parses it while the last one is merged; at most two parts are ever held. A peer that answers TAXII 1.1 with 1.0 (or says it
+ * does not speak the 1.1 protocol or message) is asked again in 1.0, and remembered.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,8 @@
 
 #define DEFAULT_MAX_RESPONSE (64u * 1024u * 1024u)
 #define DEFAULT_MAX_PARTS 10000u
+#define MEMO_SLOTS 64
+#define MEMO_URL_MAX 512
 
 __attribute__((format(printf, 3, 4))) static int
 cerr(struct taxii_err *err, int code, const char *fmt, ...)
@@ -33,130 +40,294 @@ cerr(struct taxii_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Peers known to speak only 1.0, by URL: a small table, oldest entry overwritten.
+ */
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static char memo_url[MEMO_SLOTS][MEMO_URL_MAX];
+static unsigned memo_next;
+
+static int
+memo_is_10(const char *url)
+{
+	int yes = 0;
+
+	pthread_mutex_lock(&memo_lock);
+	for (unsigned i = 0; i < MEMO_SLOTS && !yes; i++)
+		yes = memo_url[i][0] != '\0' && strcmp(memo_url[i], url) == 0;
+	pthread_mutex_unlock(&memo_lock);
+	return yes;
+}
+
+static void
+memo_set_10(const char *url)
+{
+	if (strlen(url) >= MEMO_URL_MAX || memo_is_10(url))
+		return;
+	pthread_mutex_lock(&memo_lock);
+	snprintf(memo_url[memo_next], MEMO_URL_MAX, "%s", url);
+	memo_next = (memo_next + 1) % MEMO_SLOTS;
+	pthread_mutex_unlock(&memo_lock);
+}
+
+enum taxii_version
+taxii_client_peer_version(const struct taxii_client_conf *conf)
+{
+	if (conf->version == TAXII_V10 || conf->version == TAXII_V11)
+		return conf->version;
+	return memo_is_10(conf->url) ? TAXII_V10 : TAXII_V11;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * One HTTP exchange. Its state lives in a struct so it can run on a thread of its own;
+ * the curl handle is kept between exchanges so the connection is reused.
+ */
+struct post {
+	const struct taxii_client_conf *c;
+	enum taxii_version ver;
+	CURL *cu;
+	struct util_buf body, resp;
+	long http;
+	int rc;
+	struct taxii_err err;
+	pthread_t thread;
+	int running;
+	/* On the thread, the answer is parsed too (post_answer), so that parsing part k+1
+	 * overlaps merging part k: */
+	unsigned flags;
+	struct taxii_msg *msg;
+	int msg_rc;
+	struct taxii_err msg_err;
+};
+
+static void
+post_init(struct post *p, const struct taxii_client_conf *c)
+{
+	memset(p, 0, sizeof(*p));
+	p->c = c;
+	util_buf_init(&p->body, 0);
+	util_buf_init(&p->resp, c->max_response ? c->max_response : DEFAULT_MAX_RESPONSE);
+}
+
+static void
+post_fini(struct post *p)
+{
+	if (p->running)
+		pthread_join(p->thread, NULL);
+	p->running = 0;
+	taxii_msg_free(p->msg);
+	p->msg = NULL;
+	if (p->cu != NULL)
+		curl_easy_cleanup(p->cu);
+	p->cu = NULL;
+	util_buf_fini(&p->body);
+	util_buf_fini(&p->resp);
+}
+
 static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
+on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct util_buf *b = arg;
 
 	/* A short count makes curl stop with CURLE_WRITE_ERROR: the cap is enforced here. */
-	if (util_buf_add(b, p, size * n) != 0)
+	if (util_buf_add(b, data, size * n) != 0)
 		return 0;
 	return size * n;
 }
 
-static enum taxii_version
-conf_version(const struct taxii_client_conf *c)
+static int
+add_header(struct curl_slist **h, const char *name, const char *value)
 {
-	return c->version == TAXII_V10 ? TAXII_V10 : TAXII_V11;
+	char line[256];
+	struct curl_slist *nh;
+
+	snprintf(line, sizeof(line), "%s%s%s", name, value ? ": " : "", value ? value : "");
+	if ((nh = curl_slist_append(*h, line)) == NULL)
+		return -1;
+	*h = nh;
+	return 0;
+}
+
+/* Sends p->body, the answer into p->resp. Sets p->rc (0 or a negative taxii_code). */
+static void
+post_run(struct post *p)
+{
+	const struct taxii_client_conf *c = p->c;
+	struct curl_slist *h = NULL;
+	CURLcode cc;
+
+	util_buf_reset(&p->resp);
+	p->http = 0;
+	p->rc = 0;
+	if (p->cu == NULL && (p->cu = curl_easy_init()) == NULL) {
+		p->rc = cerr(&p->err, TAXII_ENOMEM, "cannot create a curl handle");
+		return;
+	}
+	if (add_header(&h, "Content-Type", TAXII_HTTP_CONTENT_TYPE) ||
+	    add_header(&h, "Expect:", NULL) ||
+	    add_header(&h, "X-TAXII-Content-Type", taxii_http_content_type(p->ver)) ||
+	    add_header(&h, "X-TAXII-Accept", taxii_http_content_type(p->ver)) ||
+	    add_header(&h, "X-TAXII-Services", taxii_http_services(p->ver)) ||
+	    add_header(&h, "X-TAXII-Protocol",
+		taxii_http_protocol(strncmp(c->url, "https:", 6) == 0))) {
+		p->rc = cerr(&p->err, TAXII_ENOMEM, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(p->cu, CURLOPT_URL, c->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(p->cu, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(p->cu, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(p->cu, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(p->cu, CURLOPT_PROXY, c->proxy ? c->proxy : "");
+	curl_easy_setopt(p->cu, CURLOPT_TIMEOUT, c->timeout_s > 0 ? c->timeout_s : 60L);
+	curl_easy_setopt(p->cu, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(p->cu, CURLOPT_POST, 1L);
+	curl_easy_setopt(p->cu, CURLOPT_POSTFIELDS, p->body.data ? p->body.data : "");
+	curl_easy_setopt(p->cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body.len);
+	curl_easy_setopt(p->cu, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(p->cu, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(p->cu, CURLOPT_WRITEDATA, &p->resp);
+	if (c->username != NULL) {
+		curl_easy_setopt(p->cu, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(p->cu, CURLOPT_USERNAME, c->username);
+		curl_easy_setopt(p->cu, CURLOPT_PASSWORD, c->password ? c->password : "");
+	}
+	if (c->ca_file != NULL)
+		curl_easy_setopt(p->cu, CURLOPT_CAINFO, c->ca_file);
+	if (c->client_cert != NULL)
+		curl_easy_setopt(p->cu, CURLOPT_SSLCERT, c->client_cert);
+	if (c->client_key != NULL)
+		curl_easy_setopt(p->cu, CURLOPT_SSLKEY, c->client_key);
+	if (c->client_key_password != NULL)
+		curl_easy_setopt(p->cu, CURLOPT_KEYPASSWD, c->client_key_password);
+	cc = curl_easy_perform(p->cu);
+	/* The header list is ours to free: never leave the handle pointing at it. */
+	curl_easy_setopt(p->cu, CURLOPT_HTTPHEADER, NULL);
+	if (cc == CURLE_WRITE_ERROR)
+		p->rc = cerr(&p->err, TAXII_ETOOBIG, "%s: response over the %zu-byte cap", c->url,
+		    p->resp.limit);
+	else if (cc != CURLE_OK)
+		p->rc = cerr(&p->err, TAXII_ENET, "%s: %s", c->url, curl_easy_strerror(cc));
+	else
+		curl_easy_getinfo(p->cu, CURLINFO_RESPONSE_CODE, &p->http);
+out:
+	curl_slist_free_all(h);
+}
+
+static int post_answer(struct post *p, unsigned flags, struct taxii_msg **out,
+    struct taxii_err *err);
+
+static void *
+post_thread(void *arg)
+{
+	struct post *p = arg;
+
+	post_run(p);
+	p->msg_rc = post_answer(p, p->flags, &p->msg, &p->msg_err);
+	return NULL;
+}
+
+/* Writes `req` into p->body, ready to send. */
+static int
+post_prepare(struct post *p, const struct taxii_msg *req, struct taxii_err *err)
+{
+	util_buf_reset(&p->body);
+	p->ver = req->version;
+	return taxii_msg_write(req, &p->body, err);
+}
+
+static int
+post_start(struct post *p, unsigned flags)
+{
+	p->flags = flags;
+	taxii_msg_free(p->msg);
+	p->msg = NULL;
+	if (pthread_create(&p->thread, NULL, post_thread, p) != 0)
+		return -1;
+	p->running = 1;
+	return 0;
+}
+
+static void
+post_join(struct post *p)
+{
+	if (p->running)
+		pthread_join(p->thread, NULL);
+	p->running = 0;
 }
 
 /*
- * POSTs one message and parses the answer into *out. Returns 0 or a negative taxii_code;
+ * The answer of a finished exchange, parsed into *out. Returns 0 or a negative taxii_code;
  * a Status Message is returned as a message (the caller decides what it means).
  */
 static int
-exchange(const struct taxii_client_conf *c, const struct taxii_msg *req, struct taxii_msg **out,
-    struct taxii_err *err)
+post_answer(struct post *p, unsigned flags, struct taxii_msg **out, struct taxii_err *err)
 {
-	enum taxii_version ver = conf_version(c);
-	struct util_buf body, resp;
-	struct curl_slist *h = NULL, *nh;
-	char hb[200];
-	CURL *cu = NULL;
-	CURLcode cc;
-	long http = 0;
+	const char *url = p->c->url;
 	int rc;
 
 	*out = NULL;
-	util_buf_init(&body, 0);
-	util_buf_init(&resp, c->max_response ? c->max_response : DEFAULT_MAX_RESPONSE);
-	if ((rc = taxii_msg_write(req, &body, err)) != 0)
-		goto out;
-	if ((cu = curl_easy_init()) == NULL) {
-		rc = cerr(err, TAXII_ENOMEM, "cannot create a curl handle");
-		goto out;
+	if (p->rc != 0) {
+		if (err != NULL)
+			*err = p->err;
+		return p->rc;
 	}
-	static const char *const hdrs[] = { "Content-Type: " TAXII_HTTP_CONTENT_TYPE, "Expect:",
-		NULL };
-	for (size_t i = 0; hdrs[i] != NULL; i++) {
-		if ((nh = curl_slist_append(h, hdrs[i])) == NULL) {
-			rc = cerr(err, TAXII_ENOMEM, "out of memory");
-			goto out;
-		}
-		h = nh;
-	}
-	const char *names[] = { "X-TAXII-Content-Type", "X-TAXII-Accept", "X-TAXII-Services",
-		"X-TAXII-Protocol" };
-	const char *val[] = { taxii_http_content_type(ver), taxii_http_content_type(ver),
-		taxii_http_services(ver),
-		taxii_http_protocol(strncmp(c->url, "https:", 6) == 0) };
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(hb, sizeof(hb), "%s: %s", names[i], val[i]);
-		if ((nh = curl_slist_append(h, hb)) == NULL) {
-			rc = cerr(err, TAXII_ENOMEM, "out of memory");
-			goto out;
-		}
-		h = nh;
-	}
-	curl_easy_setopt(cu, CURLOPT_URL, c->url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(cu, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(cu, CURLOPT_PROXY, c->proxy ? c->proxy : "");
-	curl_easy_setopt(cu, CURLOPT_TIMEOUT, c->timeout_s > 0 ? c->timeout_s : 60L);
-	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(cu, CURLOPT_POST, 1L);
-	curl_easy_setopt(cu, CURLOPT_POSTFIELDS, body.data);
-	curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
-	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(cu, CURLOPT_WRITEDATA, &resp);
-	if (c->username != NULL) {
-		curl_easy_setopt(cu, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(cu, CURLOPT_USERNAME, c->username);
-		curl_easy_setopt(cu, CURLOPT_PASSWORD, c->password ? c->password : "");
-	}
-	if (c->ca_file != NULL)
-		curl_easy_setopt(cu, CURLOPT_CAINFO, c->ca_file);
-	if (c->client_cert != NULL)
-		curl_easy_setopt(cu, CURLOPT_SSLCERT, c->client_cert);
-	if (c->client_key != NULL)
-		curl_easy_setopt(cu, CURLOPT_SSLKEY, c->client_key);
-	if (c->client_key_password != NULL)
-		curl_easy_setopt(cu, CURLOPT_KEYPASSWD, c->client_key_password);
-	cc = curl_easy_perform(cu);
-	if (cc == CURLE_WRITE_ERROR) {
-		rc = cerr(err, TAXII_ETOOBIG, "%s: response over the %zu-byte cap", c->url,
-		    resp.limit);
-		goto out;
-	}
-	if (cc != CURLE_OK) {
-		rc = cerr(err, TAXII_ENET, "%s: %s", c->url, curl_easy_strerror(cc));
-		goto out;
-	}
-	curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &http);
 	/* A Status Message explains most failures, whatever the HTTP code. */
-	rc = taxii_msg_parse(resp.data ? resp.data : "", resp.len, TAXII_VANY, out, err);
-	if (rc != 0 && http != 200) {
-		rc = cerr(err, TAXII_ENET, "%s: HTTP %ld", c->url, http);
-		goto out;
-	}
+	rc = taxii_msg_parse_opts(p->resp.data ? p->resp.data : "", p->resp.len, TAXII_VANY,
+	    flags, out, err);
+	if (rc != 0 && p->http != 200)
+		return cerr(err, TAXII_ENET, "%s: HTTP %ld", url, p->http);
 	if (rc != 0 && err != NULL) {
 		char inner[sizeof(err->msg)];
 
 		memcpy(inner, err->msg, sizeof(inner));
-		cerr(err, rc, "%.100s: answer: %.140s", c->url, inner);
+		cerr(err, rc, "%.100s: answer: %.140s", url, inner);
 	}
-out:
-	curl_slist_free_all(h);
-	if (cu != NULL)
-		curl_easy_cleanup(cu);
-	util_buf_fini(&body);
-	util_buf_fini(&resp);
 	return rc;
+}
+
+/* Whether a 1.1 request's answer says the peer speaks 1.0 only. */
+static int
+wants_10(const struct taxii_msg *req, const struct taxii_msg *resp)
+{
+	if (req->version != TAXII_V11)
+		return 0;
+	if (resp->version == TAXII_V10)
+		return 1;
+	return resp->type == TAXII_MSG_STATUS &&
+	    (resp->status == TAXII_ST_UNSUPPORTED_PROTOCOL ||
+		resp->status == TAXII_ST_UNSUPPORTED_MESSAGE);
+}
+
+/*
+ * One synchronous exchange of `req` (built in the version taxii_client_peer_version says).
+ * With fallback set, a 1.1 request the peer answers as a 1.0 peer is sent again in 1.0
+ * (by `rebuild`, which turns the request into its 1.0 form) and the peer is remembered.
+ */
+static int
+exchange(struct post *p, struct taxii_msg *req, unsigned flags, struct taxii_msg **out,
+    struct taxii_err *err)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = post_prepare(p, req, err)) != 0)
+		return rc;
+	post_run(p);
+	if ((rc = post_answer(p, flags, out, err)) != 0)
+		return rc;
+	if (p->c->version != TAXII_VANY || !wants_10(req, *out))
+		return 0;
+	taxii_msg_free(*out);
+	*out = NULL;
+	req->version = TAXII_V10;
+	memo_set_10(p->c->url);
+	if ((rc = post_prepare(p, req, err)) != 0)
+		return rc;
+	post_run(p);
+	return post_answer(p, flags, out, err);
 }
 
 /* A Status Message as an error naming its type, message and details. */
@@ -172,6 +343,21 @@ status_err(const struct taxii_client_conf *c, const struct taxii_msg *m, struct 
 	    det, m->message ? ": " : "", m->message ? m->message : "");
 }
 
+/* The answer must be of type `want` (a Status Message becomes TAXII_ESTATUS). */
+static int
+expect(const struct taxii_client_conf *c, const struct taxii_msg *m, enum taxii_msg_type want,
+    struct taxii_err *err)
+{
+	if (m->type == want)
+		return 0;
+	if (m->type == TAXII_MSG_STATUS)
+		return status_err(c, m, err);
+	return cerr(err, TAXII_EMSG, "%s: answer is a %s, not a %s", c->url,
+	    taxii_msg_type_name(m->type, m->version) ? taxii_msg_type_name(m->type, m->version) :
+						      "message of another kind",
+	    taxii_msg_type_name(want, m->version) ? taxii_msg_type_name(want, m->version) : "?");
+}
+
 static void
 new_msg(struct taxii_msg *m, enum taxii_version ver, enum taxii_msg_type type, char *id)
 {
@@ -182,14 +368,180 @@ new_msg(struct taxii_msg *m, enum taxii_version ver, enum taxii_msg_type type, c
 	m->message_id = id;
 }
 
+static int
+check_conf(const struct taxii_client_conf *conf, struct taxii_err *err)
+{
+	if (conf == NULL || conf->url == NULL)
+		return cerr(err, TAXII_EINVAL, "client: no url");
+	return 0;
+}
+
+/* Discovery and Collection Information: one request without parameters, one answer. */
+static int
+ask(const struct taxii_client_conf *conf, enum taxii_msg_type type, enum taxii_msg_type want,
+    struct taxii_msg **out, struct taxii_err *err)
+{
+	struct taxii_msg req;
+	struct post p;
+	char id[TAXII_ID_MAX];
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_conf(conf, err)) != 0)
+		return rc;
+	post_init(&p, conf);
+	new_msg(&req, taxii_client_peer_version(conf), type, id);
+	if ((rc = exchange(&p, &req, 0, out, err)) == 0 &&
+	    (rc = expect(conf, *out, want, err)) != 0) {
+		taxii_msg_free(*out);
+		*out = NULL;
+	}
+	post_fini(&p);
+	return rc;
+}
+
+int
+taxii_client_discovery(const struct taxii_client_conf *conf, struct taxii_msg **out,
+    struct taxii_err *err)
+{
+	return ask(conf, TAXII_MSG_DISCOVERY_REQ, TAXII_MSG_DISCOVERY_RESP, out, err);
+}
+
+int
+taxii_client_collections(const struct taxii_client_conf *conf, struct taxii_msg **out,
+    struct taxii_err *err)
+{
+	return ask(conf, TAXII_MSG_COLLECTION_INFO_REQ, TAXII_MSG_COLLECTION_INFO_RESP, out, err);
+}
+
+static const char *const poll_bindings[] = { TAXII_CB_STIX_12, TAXII_CB_STIX_111 };
+
+static void
+poll_req(struct taxii_msg *req, enum taxii_version ver, char *id, const char *collection,
+    int64_t begin, int64_t end, enum taxii_response_type rt)
+{
+	new_msg(req, ver, TAXII_MSG_POLL_REQ, id);
+	req->collection = collection;
+	req->has_begin = begin >= 0;
+	req->begin_us = begin;
+	req->has_end = end != INT64_MAX;
+	req->end_us = end;
+	req->has_poll_params = 1;
+	req->response_type = rt;
+	req->content_bindings.v = poll_bindings;
+	req->content_bindings.n = 2;
+}
+
+int
+taxii_client_count(const struct taxii_client_conf *conf, const char *collection,
+    int64_t begin_us, int64_t end_us, uint64_t *count, int *partial, struct taxii_err *err)
+{
+	struct taxii_msg req, *resp = NULL;
+	struct post p;
+	char id[TAXII_ID_MAX];
+	int rc;
+
+	if ((rc = check_conf(conf, err)) != 0)
+		return rc;
+	if (collection == NULL || count == NULL)
+		return cerr(err, TAXII_EINVAL, "count: collection and count required");
+	post_init(&p, conf);
+	poll_req(&req, taxii_client_peer_version(conf), id, collection, begin_us, end_us,
+	    TAXII_RESP_COUNT_ONLY);
+	if ((rc = exchange(&p, &req, 0, &resp, err)) != 0 ||
+	    (rc = expect(conf, resp, TAXII_MSG_POLL_RESP, err)) != 0)
+		goto out;
+	/* `more` (some servers set it on a count) is ignored: a count has no parts. 1.0 has
+	 * no count: a 1.0 peer answers with content, which is counted. */
+	if (resp->has_record_count) {
+		*count = resp->record_count;
+		if (partial != NULL)
+			*partial = resp->partial_count;
+	} else if (resp->version == TAXII_V10) {
+		*count = resp->n_blocks;
+		if (partial != NULL)
+			*partial = 0;
+	} else {
+		rc = cerr(err, TAXII_EMSG, "%s: count answer without Record_Count", conf->url);
+	}
+out:
+	taxii_msg_free(resp);
+	post_fini(&p);
+	return rc;
+}
+
 /* Delivers the blocks of a Poll_Response; returns 0 or TAXII_EINVAL when cb aborts. */
 static int
-deliver(const struct taxii_msg *m, taxii_block_cb cb, void *arg, struct taxii_err *err)
+deliver(const struct taxii_msg *m, taxii_block_cb cb, void *arg, int64_t *max_label,
+    struct taxii_err *err)
 {
-	for (size_t i = 0; i < m->n_blocks; i++)
+	for (size_t i = 0; i < m->n_blocks; i++) {
+		if (m->blocks[i].has_timestamp && m->blocks[i].timestamp_us > *max_label)
+			*max_label = m->blocks[i].timestamp_us;
 		if (cb(arg, &m->blocks[i]) != 0)
 			return cerr(err, TAXII_EINVAL, "poll aborted by the caller at block %zu", i + 1);
+	}
 	return 0;
+}
+
+/*
+ * Follows the parts of a 1.1 result after `first` (delivered by this function too):
+ * part k+1 is asked for before part k is delivered. Takes ownership of `first`.
+ */
+static int
+follow_parts(struct post p[2], struct taxii_msg *first, const char *collection, unsigned *n,
+    unsigned max_parts, unsigned flags, taxii_block_cb cb, void *arg, int64_t *max_label,
+    struct taxii_err *err)
+{
+	const struct taxii_client_conf *conf = p[0].c;
+	struct taxii_msg req, *cur = first;
+	char id[TAXII_ID_MAX], result_id[256] = "";
+	uint64_t part = first->result_part ? first->result_part : 1;
+	int rc = 0, ahead = 0, k = 0;
+
+	if (first->result_id != NULL)
+		snprintf(result_id, sizeof(result_id), "%s", first->result_id);
+	for (;;) {
+		/* `more` without a result id cannot be followed: what came is all there is. */
+		ahead = cur->more && result_id[0] != '\0';
+		if (ahead) {
+			if (++*n > max_parts) {
+				rc = cerr(err, TAXII_ETOOBIG, "%s: more than %u parts", conf->url,
+				    max_parts);
+				goto out;
+			}
+			new_msg(&req, TAXII_V11, TAXII_MSG_POLL_FULFILLMENT, id);
+			req.collection = collection;
+			req.result_id = result_id;
+			req.result_part = ++part;
+			k = 1 - k;
+			if ((rc = post_prepare(&p[k], &req, err)) != 0)
+				goto out;
+			if (post_start(&p[k], flags) != 0) {
+				rc = cerr(err, TAXII_ENOMEM, "cannot start a thread");
+				goto out;
+			}
+		}
+		if ((rc = deliver(cur, cb, arg, max_label, err)) != 0 || !ahead)
+			goto out;
+		taxii_msg_free(cur);
+		cur = NULL;
+		post_join(&p[k]);
+		if ((rc = p[k].msg_rc) != 0) {
+			if (err != NULL)
+				*err = p[k].msg_err;
+			goto out;
+		}
+		cur = p[k].msg;
+		p[k].msg = NULL;
+		if ((rc = expect(conf, cur, TAXII_MSG_POLL_RESP, err)) != 0)
+			goto out;
+	}
+out:
+	post_join(&p[0]);
+	post_join(&p[1]);
+	taxii_msg_free(cur);
+	return rc;
 }
 
 int
@@ -197,86 +549,49 @@ taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
     int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg, int64_t *end_us_out,
     struct taxii_err *err)
 {
-	static const char *const bindings[] = { TAXII_CB_STIX_12, TAXII_CB_STIX_111 };
-	enum taxii_version ver;
 	unsigned max_parts, n = 0;
+	unsigned flags = conf && conf->blocks_as_nodes ? TAXII_PARSE_NODES : 0;
 	struct taxii_msg req, *resp = NULL;
-	char id[TAXII_ID_MAX], result_id[256];
-	int64_t begin = begin_us, reached = begin_us;
-	int rc = 0;
+	struct post p[2];
+	char id[TAXII_ID_MAX];
+	int64_t begin = begin_us, reached = begin_us, max_label = begin_us;
+	int rc = 0, has_end = 0;
 
 	if (conf == NULL || conf->url == NULL || collection == NULL || cb == NULL)
 		return cerr(err, TAXII_EINVAL, "poll: url, collection and callback required");
-	ver = conf_version(conf);
 	max_parts = conf->max_parts ? conf->max_parts : DEFAULT_MAX_PARTS;
-
+	post_init(&p[0], conf);
+	post_init(&p[1], conf);
+	poll_req(&req, taxii_client_peer_version(conf), id, collection, begin, end_us,
+	    TAXII_RESP_FULL);
 	for (;;) {
 		if (++n > max_parts) {
 			rc = cerr(err, TAXII_ETOOBIG, "%s: more than %u parts", conf->url, max_parts);
 			goto out;
 		}
-		new_msg(&req, ver, TAXII_MSG_POLL_REQ, id);
-		req.collection = collection;
-		req.has_begin = begin >= 0;
-		req.begin_us = begin;
-		req.has_end = end_us != INT64_MAX;
-		req.end_us = end_us;
-		req.has_poll_params = 1;
-		req.response_type = TAXII_RESP_FULL;
-		req.content_bindings.v = bindings;
-		req.content_bindings.n = 2;
-		if ((rc = exchange(conf, &req, &resp, err)) != 0)
-			goto out;
-		if (resp->type == TAXII_MSG_STATUS) {
-			rc = status_err(conf, resp, err);
-			goto out;
-		}
-		if (resp->type != TAXII_MSG_POLL_RESP) {
-			rc = cerr(err, TAXII_EMSG, "%s: answer is not a Poll_Response", conf->url);
-			goto out;
-		}
-		if ((rc = deliver(resp, cb, arg, err)) != 0)
+		/* The first exchange settles the version (exchange may fall back to 1.0). */
+		if ((rc = exchange(&p[0], &req, flags, &resp, err)) != 0 ||
+		    (rc = expect(conf, resp, TAXII_MSG_POLL_RESP, err)) != 0)
 			goto out;
 		/* Where the peer says it delivered up to; without it, the last label seen. */
-		if (resp->has_end)
+		if (resp->has_end && n == 1) {
+			has_end = 1;
 			reached = resp->end_us;
-		else
-			for (size_t i = 0; i < resp->n_blocks; i++)
-				if (resp->blocks[i].has_timestamp && resp->blocks[i].timestamp_us > reached)
-					reached = resp->blocks[i].timestamp_us;
+		}
+		if (req.version == TAXII_V11) {
+			struct taxii_msg *first = resp;
 
-		if (ver == TAXII_V11) {
-			uint64_t part = resp->result_part ? resp->result_part : 1;
-
-			while (resp->more && resp->result_id != NULL) {
-				if (++n > max_parts) {
-					rc = cerr(err, TAXII_ETOOBIG, "%s: more than %u parts", conf->url,
-					    max_parts);
-					goto out;
-				}
-				snprintf(result_id, sizeof(result_id), "%s", resp->result_id);
-				taxii_msg_free(resp);
-				resp = NULL;
-				new_msg(&req, ver, TAXII_MSG_POLL_FULFILLMENT, id);
-				req.collection = collection;
-				req.result_id = result_id;
-				req.result_part = ++part;
-				if ((rc = exchange(conf, &req, &resp, err)) != 0)
-					goto out;
-				if (resp->type == TAXII_MSG_STATUS) {
-					rc = status_err(conf, resp, err);
-					goto out;
-				}
-				if (resp->type != TAXII_MSG_POLL_RESP) {
-					rc = cerr(err, TAXII_EMSG, "%s: answer is not a Poll_Response",
-					    conf->url);
-					goto out;
-				}
-				if ((rc = deliver(resp, cb, arg, err)) != 0)
-					goto out;
-			}
+			resp = NULL;
+			rc = follow_parts(p, first, collection, &n, max_parts, flags, cb, arg,
+			    &max_label, err);
+			if (rc != 0)
+				goto out;
 			break;
 		}
+		if ((rc = deliver(resp, cb, arg, &max_label, err)) != 0)
+			goto out;
+		if (resp->has_end)
+			reached = resp->end_us;
 		/* 1.0 has no parts: a peer that narrowed Inclusive_End to its last block's label
 		 * has more; poll again from there. An empty answer ends it. */
 		if (resp->n_blocks == 0 || !resp->has_end ||
@@ -287,11 +602,16 @@ taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
 		begin = resp->end_us;
 		taxii_msg_free(resp);
 		resp = NULL;
+		poll_req(&req, TAXII_V10, id, collection, begin, end_us, TAXII_RESP_FULL);
 	}
+	if (!has_end && max_label > reached)
+		reached = max_label;
 	if (end_us_out != NULL)
 		*end_us_out = reached;
 out:
 	taxii_msg_free(resp);
+	post_fini(&p[0]);
+	post_fini(&p[1]);
 	return rc;
 }
 
@@ -301,9 +621,13 @@ inbox_send(const struct taxii_client_conf *conf, const struct taxii_msg *req,
     struct taxii_err *err)
 {
 	struct taxii_msg *resp = NULL;
+	struct post p;
 	int rc;
 
-	if ((rc = exchange(conf, req, &resp, err)) != 0)
+	if ((rc = check_conf(conf, err)) != 0)
+		return rc;
+	post_init(&p, conf);
+	if ((rc = exchange(&p, (struct taxii_msg *)req, 0, &resp, err)) != 0)
 		goto out;
 	if (resp->type != TAXII_MSG_STATUS)
 		rc = cerr(err, TAXII_EMSG, "%s: answer is not a Status_Message", conf->url);
@@ -311,6 +635,7 @@ inbox_send(const struct taxii_client_conf *conf, const struct taxii_msg *req,
 		rc = status_err(conf, resp, err);
 out:
 	taxii_msg_free(resp);
+	post_fini(&p);
 	return rc;
 }
 
@@ -323,7 +648,7 @@ taxii_client_inbox(const struct taxii_client_conf *conf, const char *collection,
 
 	if (conf == NULL || conf->url == NULL)
 		return cerr(err, TAXII_EINVAL, "inbox: url required");
-	new_msg(&req, conf_version(conf), TAXII_MSG_INBOX, id);
+	new_msg(&req, taxii_client_peer_version(conf), TAXII_MSG_INBOX, id);
 	req.collection = collection;
 	req.blocks = blocks;
 	req.n_blocks = n_blocks;

@@ -7,10 +7,12 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -339,6 +341,7 @@ arena_free(struct arena *a)
 struct msg_box {
 	struct taxii_msg m; /* first: taxii_msg_free casts back */
 	struct arena a;
+	xmlDocPtr doc; /* kept with TAXII_PARSE_NODES: the blocks point into it */
 };
 
 void
@@ -352,6 +355,7 @@ taxii_msg_free(struct taxii_msg *m)
 	if (box == NULL)
 		return;
 	arena_free(&box->a);
+	xmlFreeDoc(box->doc);
 	xmlFree(box);
 }
 
@@ -359,12 +363,40 @@ taxii_msg_free(struct taxii_msg *m)
  * Parser
  */
 
+/*
+ * Parse state the SAX hooks reach through ctxt->_private: whether the input was refused,
+ * and where each element child of a Content element lies in the input, so that content is
+ * copied from the input (with the namespace declarations it needs added) rather than
+ * serialized again from the tree, which cost more than parsing it.
+ */
+struct span {
+	size_t start, end; /* [start, end) in the input; end 0 until the element closes */
+	int skipped;       /* its descendants were not put in the tree: the copy is all */
+	int uses_11, uses_10; /* an element or attribute below it is in a TAXII namespace */
+};
+
+struct pstate {
+	int hostile;
+	int too_deep;
+	int no_spans; /* the input was converted from another encoding, or memory ran out */
+	struct span *spans;
+	size_t n, cap;
+	/* Inside a content element being copied: how deep (1: the element itself), its span
+	 * and its depth in the document. */
+	int skip;
+	size_t skip_span;
+	int skip_base;
+};
+
 struct pctx {
 	struct arena *a;
 	struct taxii_err *err;
 	const char *ns;
 	enum taxii_version ver;
 	xmlDocPtr doc;
+	int keep_nodes;
+	const struct pstate *ps; /* where content elements lie in the input */
+	const char *in;
 };
 
 static int
@@ -522,6 +554,26 @@ parse_u64(struct pctx *p, const xmlNode *n, const char *what, const char *s, uin
 	return 0;
 }
 
+/*
+ * xs:dateTime lets the zone out, and some servers do ("2015-05-01T12:00:00.123"): such a
+ * label is read as UTC, the only reading that keeps a peer's labels in order.
+ */
+static int
+zoneless_utc(const char *t, int64_t *us)
+{
+	char z[64];
+	size_t n = strlen(t);
+
+	/* A date and a time, nothing after the seconds' digits but a fraction. */
+	if (n < 19 || n + 2 > sizeof(z) || t[n - 1] < '0' || t[n - 1] > '9' ||
+	    strchr(t + 10, '+') != NULL || strchr(t + 10, '-') != NULL)
+		return 0;
+	memcpy(z, t, n);
+	z[n] = 'Z';
+	z[n + 1] = '\0';
+	return util_time_parse(z, us) == 0;
+}
+
 static int
 get_time(struct pctx *p, const xmlNode *parent, const char *name, int *has, int64_t *us)
 {
@@ -531,7 +583,7 @@ get_time(struct pctx *p, const xmlNode *parent, const char *name, int *has, int6
 	*has = 0;
 	if (rc || t == NULL)
 		return rc;
-	if (util_time_parse(t, us) != 0)
+	if (util_time_parse(t, us) != 0 && !zoneless_utc(t, us))
 		return PERR(p, kid(p, parent, name), TAXII_EMSG, "%s: bad timestamp \"%s\"", name,
 		    t);
 	*has = 1;
@@ -626,6 +678,103 @@ subtree_uses(const xmlNode *n, const xmlChar *href)
 	return 0;
 }
 
+/* Appends ` xmlns[:prefix]="href"` (href escaped for an attribute). 0 or -1. */
+static int
+add_ns_decl(xmlBufferPtr buf, const xmlNs *ns)
+{
+	const char *h = (const char *)ns->href, *run = h;
+	int rc;
+
+	if (h == NULL)
+		return -1; /* xmlNewNs ran out of memory copying it */
+	rc = xmlBufferCCat(buf, " xmlns");
+	if (rc == 0 && ns->prefix != NULL) {
+		rc = xmlBufferCCat(buf, ":");
+		if (rc == 0)
+			rc = xmlBufferCCat(buf, (const char *)ns->prefix);
+	}
+	if (rc == 0)
+		rc = xmlBufferCCat(buf, "=\"");
+	for (; rc == 0 && *h; h++) {
+		const char *rep = *h == '&' ? "&amp;" : *h == '<' ? "&lt;" : *h == '"' ? "&quot;" :
+		    NULL;
+
+		if (rep == NULL)
+			continue;
+		rc = xmlBufferAdd(buf, (const xmlChar *)run, (int)(h - run));
+		if (rc == 0)
+			rc = xmlBufferCCat(buf, rep);
+		run = h + 1;
+	}
+	if (rc == 0)
+		rc = xmlBufferAdd(buf, (const xmlChar *)run, (int)(h - run));
+	if (rc == 0)
+		rc = xmlBufferCCat(buf, "\"");
+	return rc == 0 ? 0 : -1;
+}
+
+/* The span noted for a content element, or NULL. */
+static const struct span *
+span_of(const struct pctx *p, const xmlNode *c)
+{
+	uintptr_t i = (uintptr_t)c->_private;
+
+	return p->ps != NULL && i > 0 && i <= p->ps->n ? &p->ps->spans[i - 1] : NULL;
+}
+
+/* Whether the part of c's subtree that was not built uses the namespace `ns`. */
+static int
+span_uses(const struct pctx *p, const xmlNode *c, const char *ns)
+{
+	const struct span *sp = span_of(p, c);
+
+	return sp != NULL && (strcmp(ns, TAXII_NS_11) == 0 ? sp->uses_11 : sp->uses_10);
+}
+
+static int
+span_skipped(const struct pctx *p, const xmlNode *c)
+{
+	const struct span *sp = span_of(p, c);
+
+	return sp != NULL && sp->skipped;
+}
+
+/*
+ * Where a content element lies in the input, when that is known and checks out: the
+ * start is moved back to its '<' and the name there must be the element's.
+ */
+static const struct span *
+slice_of(const struct pctx *p, xmlNode *c)
+{
+	uintptr_t i = (uintptr_t)c->_private;
+	struct span *sp;
+	const char *name = (const char *)c->name;
+	size_t nl = strlen(name), pl;
+
+	if (p->ps == NULL || i == 0 || i > p->ps->n)
+		return NULL;
+	sp = &p->ps->spans[i - 1];
+	if (sp->end == 0)
+		return NULL;
+	if (p->in[sp->start] != '<') {
+		size_t s = sp->start;
+
+		while (s > 0 && p->in[s] != '<')
+			s--;
+		sp->start = s;
+	}
+	if (p->in[sp->start] != '<' || sp->end <= sp->start || p->in[sp->end - 1] != '>')
+		return NULL;
+	pl = c->ns != NULL && c->ns->prefix != NULL ? strlen((const char *)c->ns->prefix) : 0;
+	if (pl > 0 && (strncmp(p->in + sp->start + 1, (const char *)c->ns->prefix, pl) != 0 ||
+			  p->in[sp->start + 1 + pl] != ':'))
+		return NULL;
+	if (strncmp(p->in + sp->start + 1 + (pl ? pl + 1 : 0), name, nl) != 0 ||
+	    strchr(" \t\r\n/>", p->in[sp->start + 1 + (pl ? pl + 1 : 0) + nl]) == NULL)
+		return NULL;
+	return sp;
+}
+
 /*
  * Serializes the element children of a Content element, each with every namespace in scope
  * declared on it (the QNames inside STIX attribute values need their prefixes too), then
@@ -641,6 +790,14 @@ get_content(struct pctx *p, xmlNode *content, struct taxii_content_block *b)
 	for (c = content->children; c != NULL; c = c->next)
 		if (c->type == XML_ELEMENT_NODE)
 			has_el = 1;
+	if (has_el && p->keep_nodes) {
+		/* The reader walks the parsed tree itself: no text round trip. */
+		for (c = content->children; c->type != XML_ELEMENT_NODE; c = c->next)
+			;
+		b->node = c;
+		b->is_xml = 1;
+		return 0;
+	}
 	if (!has_el) {
 		const char *t;
 
@@ -658,6 +815,8 @@ get_content(struct pctx *p, xmlNode *content, struct taxii_content_block *b)
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		xmlNsPtr *scope = xmlGetNsList(p->doc, c);
+		const struct span *sp = slice_of(p, c);
+		size_t added = 0;
 
 		for (size_t i = 0; scope != NULL && scope[i] != NULL; i++) {
 			const xmlChar *pfx = scope[i]->prefix;
@@ -666,13 +825,43 @@ get_content(struct pctx *p, xmlNode *content, struct taxii_content_block *b)
 				continue;
 			/* The envelope's own namespace only where the content really uses it. */
 			if (xmlStrEqual(scope[i]->href, (const xmlChar *)p->ns) &&
-			    !subtree_uses(c, scope[i]->href))
+			    !subtree_uses(c, scope[i]->href) && !span_uses(p, c, p->ns))
 				continue;
 			/* xmlNewNs refuses a prefix the element already declares. */
-			xmlNewNs(c, scope[i]->href, pfx);
+			if (xmlNewNs(c, scope[i]->href, pfx) != NULL)
+				added++;
 		}
 		xmlFree(scope);
-		if (xmlNodeDump(buf, p->doc, c, 0, 0) < 0) {
+		if (sp == NULL && span_skipped(p, c)) {
+			/* Its subtree was never built: the copy is the only way to it. */
+			rc = PERR(p, c, TAXII_EMSG, "content could not be located in the input");
+			goto out;
+		}
+		if (sp != NULL) {
+			/* The input's own bytes, the declarations just added put in its start
+			 * tag (they come last in nsDef). */
+			const char *el = p->in + sp->start;
+			size_t nl = strcspn(el, " \t\r\n/>");
+			size_t own = 0;
+			xmlNs *ns;
+
+			for (ns = c->nsDef; ns != NULL; ns = ns->next)
+				own++;
+			own -= added;
+			ns = c->nsDef;
+			for (size_t i = 0; i < own; i++)
+				ns = ns->next;
+			rc = xmlBufferAdd(buf, (const xmlChar *)el, (int)nl);
+			for (; ns != NULL && rc == 0; ns = ns->next)
+				rc = add_ns_decl(buf, ns);
+			if (rc == 0)
+				rc = xmlBufferAdd(buf, (const xmlChar *)el + nl,
+				    (int)(sp->end - sp->start - nl));
+			if (rc != 0) {
+				rc = PERR(p, c, TAXII_ENOMEM, "cannot copy content");
+				goto out;
+			}
+		} else if (xmlNodeDump(buf, p->doc, c, 0, 0) < 0) {
 			rc = PERR(p, c, TAXII_ENOMEM, "cannot serialize content");
 			goto out;
 		}
@@ -1203,8 +1392,9 @@ static void
 refuse_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id, const xmlChar *sys_id)
 {
 	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
 
-	ctxt->_private = (void *)refuse_subset;
+	ps->hostile = 1;
 	xmlStopParser(ctxt);
 }
 
@@ -1213,8 +1403,166 @@ refuse_entity(void *ctx, const xmlChar *name, int type, const xmlChar *public_id
     const xmlChar *system_id, xmlChar *content)
 {
 	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
 
-	ctxt->_private = (void *)refuse_subset;
+	ps->hostile = 1;
+	xmlStopParser(ctxt);
+}
+
+static int
+is_content_el(const xmlNode *n)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL && n->ns->href != NULL &&
+	    strcmp((const char *)n->name, "Content") == 0 &&
+	    (strcmp((const char *)n->ns->href, TAXII_NS_11) == 0 ||
+		strcmp((const char *)n->ns->href, TAXII_NS_10) == 0);
+}
+
+/* The tree is built as usual; a child of a Content element also gets its start noted
+ * (its index + 1 in node->_private, which libxml2 leaves to applications). */
+static void
+span_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+    int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+    const xmlChar **attributes)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+	xmlNode *n;
+	long at;
+
+	if (ps->skip > 0) {
+		/* Below a copied content element: checked, not built. */
+		struct span *sp = &ps->spans[ps->skip_span];
+
+		ps->skip++;
+		if (ps->skip_base + ps->skip - 1 > TAXII_MSG_MAX_DEPTH) {
+			ps->too_deep = 1;
+			xmlStopParser(ctxt);
+			return;
+		}
+		for (int k = -1; k < nb_attributes; k++) {
+			const xmlChar *u = k < 0 ? uri : attributes[k * 5 + 2];
+
+			if (u != NULL && strcmp((const char *)u, TAXII_NS_11) == 0)
+				sp->uses_11 = 1;
+			if (u != NULL && strcmp((const char *)u, TAXII_NS_10) == 0)
+				sp->uses_10 = 1;
+		}
+		return;
+	}
+	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
+	    nb_attributes, nb_defaulted, attributes);
+	n = ctxt->node;
+	if (ps->no_spans || n == NULL || !is_content_el(n->parent))
+		return;
+	/* Offsets into the input mean nothing once it was converted to UTF-8. */
+	if (ctxt->input == NULL || ctxt->input->buf == NULL || ctxt->input->buf->encoder != NULL ||
+	    (at = xmlByteConsumed(ctxt)) < 0) {
+		ps->no_spans = 1;
+		return;
+	}
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 64;
+		struct span *v = realloc(ps->spans, cap * sizeof(*v));
+
+		if (v == NULL) {
+			ps->no_spans = 1;
+			return;
+		}
+		ps->spans = v;
+		ps->cap = cap;
+	}
+	/* The hook runs with the tag read up to its '>' or "/>": the tag starts at the last
+	 * '<' before, as none can appear inside a tag. The caller checks it. */
+	memset(&ps->spans[ps->n], 0, sizeof(ps->spans[ps->n]));
+	ps->spans[ps->n].start = (size_t)at;
+	ps->spans[ps->n].skipped = 1;
+	n->_private = (void *)(uintptr_t)(++ps->n);
+	/* Its text is copied from the input, so its subtree need not be built at all. */
+	ps->skip = 1;
+	ps->skip_span = ps->n - 1;
+	ps->skip_base = 0;
+	for (xmlNode *a = n; a != NULL && a->type == XML_ELEMENT_NODE; a = a->parent)
+		ps->skip_base++;
+}
+
+static void
+span_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+	xmlNode *n = ctxt->node;
+	uintptr_t i = n != NULL ? (uintptr_t)n->_private : 0;
+	long at;
+
+	if (ps->skip > 1) {
+		ps->skip--;
+		return;
+	}
+	ps->skip = 0;
+
+	if (i > 0 && i <= ps->n && !ps->no_spans) {
+		if ((at = xmlByteConsumed(ctxt)) < 0)
+			ps->no_spans = 1;
+		else
+			ps->spans[i - 1].end = (size_t)at;
+	}
+	xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+/* Text, comments and the like below a copied content element are not built either. */
+static void
+skip_chars(void *ctx, const xmlChar *ch, int len)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0)
+		xmlSAX2Characters(ctx, ch, len);
+}
+
+static void
+skip_cdata(void *ctx, const xmlChar *value, int len)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0)
+		xmlSAX2CDataBlock(ctx, value, len);
+}
+
+static void
+skip_comment(void *ctx, const xmlChar *value)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0)
+		xmlSAX2Comment(ctx, value);
+}
+
+static void
+skip_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0)
+		xmlSAX2ProcessingInstruction(ctx, target, data);
+}
+
+/* An entity reference only exists with a DTD: refused wherever it is. */
+static void
+refuse_reference(void *ctx, const xmlChar *name)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct pstate *ps = ctxt->_private;
+
+	if (ps->skip == 0) {
+		xmlSAX2Reference(ctx, name);
+		return;
+	}
+	ps->hostile = 1;
 	xmlStopParser(ctxt);
 }
 
@@ -1248,9 +1596,17 @@ int
 taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
     struct taxii_msg **out, struct taxii_err *err)
 {
+	return taxii_msg_parse_opts(xml, len, ver, 0, out, err);
+}
+
+int
+taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsigned flags,
+    struct taxii_msg **out, struct taxii_err *err)
+{
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
 	struct msg_box *box = NULL;
+	struct pstate ps = {0}; /* freed on every path out, even before the parse starts */
 	struct pctx p;
 	xmlNode *root;
 	xmlStructuredErrorFunc saved_func;
@@ -1281,14 +1637,31 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 	ctxt->sax->internalSubset = refuse_subset;
 	ctxt->sax->externalSubset = refuse_subset;
 	ctxt->sax->entityDecl = refuse_entity;
-	ctxt->_private = NULL;
+	ctxt->sax->startElementNs = span_start;
+	ctxt->sax->endElementNs = span_end;
+	ctxt->sax->characters = skip_chars;
+	ctxt->sax->ignorableWhitespace = skip_chars;
+	ctxt->sax->cdataBlock = skip_cdata;
+	ctxt->sax->comment = skip_comment;
+	ctxt->sax->processingInstruction = skip_pi;
+	ctxt->sax->reference = refuse_reference;
+	/* A tree kept for its reader has no use for where its content lay. */
+	memset(&ps, 0, sizeof(ps));
+	ps.no_spans = (flags & TAXII_PARSE_NODES) != 0;
+	ctxt->_private = &ps;
 	/* No XML_PARSE_NOENT (entities stay unexpanded), no DTDLOAD, no HUGE: the defaults
 	 * keep libxml2's own limits on. */
 	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (ctxt->_private != NULL) {
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	    XML_PARSE_COMPACT /* short text kept in its node: the tree is only read */);
+	if (ps.hostile) {
 		rc = set_err(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
 		    "DOCTYPE and entity declarations are refused");
+		goto out;
+	}
+	if (ps.too_deep) {
+		rc = set_err(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
+		    "DTD, entity or nesting deeper than %d refused", TAXII_MSG_MAX_DEPTH);
 		goto out;
 	}
 	if (doc == NULL || !ctxt->wellFormed) {
@@ -1335,6 +1708,9 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 	p.ns = p.ver == TAXII_V10 ? TAXII_NS_10 : TAXII_NS_11;
 	p.err = err;
 	p.doc = doc;
+	p.keep_nodes = (flags & TAXII_PARSE_NODES) != 0;
+	p.ps = &ps;
+	p.in = xml;
 	if ((box = xmlMalloc(sizeof(*box))) == NULL) {
 		rc = set_err(err, TAXII_ENOMEM, 0, "out of memory");
 		goto out;
@@ -1345,6 +1721,10 @@ taxii_msg_parse(const char *xml, size_t len, enum taxii_version ver,
 	p.a = &box->a;
 	if ((rc = parse_root(&p, root, &box->m)) != 0)
 		goto out;
+	if (p.keep_nodes) {
+		box->doc = doc;
+		doc = NULL;
+	}
 	*out = &box->m;
 	box = NULL;
 out:
@@ -1355,6 +1735,7 @@ out:
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);
 	xmlSetStructuredErrorFunc(saved_ctx, saved_func);
+	free(ps.spans);
 	return rc;
 }
 

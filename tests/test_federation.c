@@ -160,6 +160,75 @@ push(const char *url, const char *collection, const char *xml, char *err, size_t
 	return rc;
 }
 
+
+static int
+take_json(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
+{
+	json_t **out = arg;
+
+	(void)label;
+	(void)id;
+	*out = json_loadb(json, len, 0, NULL);
+	return 0;
+}
+
+/* The record `rec` as stored in s (a new reference), or NULL. */
+static json_t *
+stored(struct store *s, const json_t *rec)
+{
+	unsigned char id[STORE_ID_LEN];
+	struct store_err serr;
+	json_t *got = NULL;
+
+	if (util_unhex(json_string_value(json_object_get(rec, "id")), id, STORE_ID_LEN) != 0)
+		return NULL;
+	store_get_record(s, id, take_json, &got, &serr);
+	return got;
+}
+
+static int
+put_forged(struct store_txn *t, void *arg)
+{
+	return store_put_obs(t, arg, NULL) == STORE_PUT_NEW ? 0 : -1;
+}
+
+/*
+ * A peer serving a record whose id does not match its fields (its package id consistent,
+ * as a forger would make it): the poll fails, nothing is stored, the cursor stays.
+ */
+static void
+test_forged_record(struct node *a, struct node *b)
+{
+	json_t *rec = make_record("node-b", "APT-FED", 9000);
+	struct node_poll_stats st = { 0 };
+	struct store_obs o;
+	struct store_err serr;
+	char *text, err[512];
+	int64_t before = 0, after = 0;
+	size_t n0 = count(a->store);
+
+	/* Fields changed after the id was made: observed a minute later. */
+	json_object_set_new(rec, "observed_at", json_string("2026-11-23T00:00:00Z"));
+	text = json_dumps(rec, JSON_COMPACT);
+	memset(&o, 0, sizeof(o));
+	util_unhex(json_string_value(json_object_get(rec, "id")), o.id, STORE_ID_LEN);
+	o.threat_id = "APT-FED";
+	o.target_key = json_string_value(json_object_get(json_object_get(rec, "target"), "input"));
+	o.observed_us = INT64_C(1795400000000000);
+	o.json = text;
+	o.len = strlen(text);
+	ok(store_write(b->store, put_forged, &o, &serr) == STORE_OK, "a forged record in B");
+	store_get_cursor(a->store, "peer node-b observations", &before, &serr);
+	ok(poll_peer(a, b, "observations", &st, err, sizeof(err)) == -1,
+	    "A's poll of B fails on the forged record");
+	has_str(err, "id is not SHA-256", "saying why (%s)", err);
+	is_int(count(a->store), n0, "nothing of that poll stored");
+	store_get_cursor(a->store, "peer node-b observations", &after, &serr);
+	ok(before == after, "and A's cursor for B stays");
+	free(text);
+	json_decref(rec);
+}
+
 int
 main(void)
 {
@@ -202,6 +271,14 @@ main(void)
 	ok(poll_peer(&b, &a, "observations", &st, err, sizeof(err)) == 0 && st.added == 0 &&
 		st.same == 10,
 	    "B polls A: its own 10 come back, nothing new");
+	{
+		json_t *want = make_record("node-b", "APT-FED", 1003), *got = stored(a.store, want);
+
+		ok(got != NULL && json_equal(got, want),
+		    "a record of B's, polled by A, is stored identical to B's");
+		json_decref(got);
+		json_decref(want);
+	}
 	is_int(count(a.store), 290, "A holds 290 records");
 	is_int(count(b.store), 290, "B holds the same 290: no duplicates, no amplification");
 
@@ -248,6 +325,8 @@ main(void)
 	    "B polls A's targets collection and takes the indicator as a target (%s)", err);
 	store_count_targets(b.store, "ISAC-LIST", &nt, &serr);
 	is_int(nt, 1, "under its threat ID");
+
+	test_forged_record(&a, &b);
 
 	/* A peer that is down: an error, the cursor stays. */
 	int64_t before = 0, after = 0;

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "stix/stix.h"
 #include "tests/tap.h"
@@ -1013,6 +1015,343 @@ test_alloc_failures(void)
 	json_decref(rec);
 }
 
+/* First element named `local` in document order under n, or NULL. */
+static xmlNode *
+find_el(xmlNode *n, const char *local)
+{
+	for (; n != NULL; n = n->next) {
+		xmlNode *f;
+
+		if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, local) == 0)
+			return n;
+		if ((f = find_el(n->children, local)) != NULL)
+			return f;
+	}
+	return NULL;
+}
+
+static int
+reals_fit(const json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_real(j)) {
+		char buf[40];
+
+		snprintf(buf, sizeof(buf), "%.15g", json_real_value(j));
+		return strtod(buf, NULL) == json_real_value(j);
+	}
+	json_object_foreach((json_t *)j, k, v)
+		if (!reals_fit(v))
+			return 0;
+	json_array_foreach(j, i, v)
+		if (!reals_fit(v))
+			return 0;
+	return 1;
+}
+
+/*
+ * The embedded JSON is byte for byte jansson's compact sorted dump of itself (what c2watch
+ * has always embedded, so peers of any version read it as canonical), whichever of the
+ * writer's paths produced it.
+ */
+static void
+test_canonical_description(void)
+{
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(record_cases) / sizeof(record_cases[0]); i++) {
+		const char *name = record_cases[i];
+		json_t *rec = load_record(name), *j = NULL;
+		struct util_buf a;
+		xmlDoc *doc = NULL;
+		xmlNode *d;
+		char *text = NULL, *want = NULL;
+
+		util_buf_init(&a, 0);
+		if (rec == NULL || stix_observation_write(rec, &a, err, sizeof(err)) != 0) {
+			ok(0, "%s: written for the canonical check", name);
+			goto next;
+		}
+		doc = xmlReadMemory(a.data, (int)a.len, NULL, NULL, XML_PARSE_NONET);
+		d = doc ? find_el(xmlDocGetRootElement(doc), "Description") : NULL;
+		text = d ? (char *)xmlNodeGetContent(d) : NULL;
+		j = text ? json_loads(text, 0, NULL) : NULL;
+		if (j != NULL)
+			want = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
+			    JSON_REAL_PRECISION(reals_fit(j) ? 15 : 17) |
+			    (strstr(text, "\\uFFFF") || strstr(text, "\\uFFFE") ? JSON_ENSURE_ASCII : 0));
+		ok(want != NULL && strcmp(want, text) == 0, "%s: Description is the canonical dump",
+		    name);
+		if (want != NULL && strcmp(want, text) != 0)
+			tap_diag("got  %s\nwant %s", text, want);
+		has_str(text, "\"x-ict-isac.jp\":{", "%s: ISAC block in the Description", name);
+	next:
+		free(want);
+		xmlFree(text);
+		json_decref(j);
+		xmlFreeDoc(doc);
+		json_decref(rec);
+		util_buf_fini(&a);
+	}
+}
+
+/* Writes `text` both ways; 1 when the packages are the same bytes. */
+static int
+same_both_ways(const char *text, const char *what)
+{
+	json_t *rec = json_loads(text, 0, NULL);
+	struct util_buf a, b;
+	char err[512] = "", err2[512] = "";
+	int ra, rb, same;
+
+	util_buf_init(&a, 0);
+	util_buf_init(&b, 0);
+	ra = rec ? stix_observation_write(rec, &a, err, sizeof(err)) : STIX_ERR_INPUT;
+	rb = stix_observation_write_text(text, strlen(text), &b, err2, sizeof(err2));
+	same = ra == rb && a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+	if (!same)
+		tap_diag("%s: %d/%d %s / %s", what, ra, rb, err, err2);
+	util_buf_fini(&a);
+	util_buf_fini(&b);
+	json_decref(rec);
+	return same;
+}
+
+/* The text writer is the jansson writer, byte for byte, on every kind of record text. */
+static void
+test_write_text(void)
+{
+	static const char *const odd[][2] = {
+		{ "escapes", "{\"id\":\"e1\",\"threat_id\":\"T\\u00e9\\n\\\"x\\\"\",\"node\":\"n\","
+		  "\"observed_at\":\"2026-11-22T04:00:00.25+09:00\",\"target\":{\"input\":"
+		  "\"http://a.example/\\u0001?\\/\",\"domain\":\"a.example\"},\"error\":null}" },
+		{ "port as real, odd lists", "{\"id\":\"e2\",\"threat_id\":\"T\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"203.0.113.7\",\"ipv4\":[1,\"203.0.113.8\","
+		  "null],\"ipv6\":\"no\",\"port\":8080.0,\"user_agent\":{\"b\":1,\"a\":[true,false]}},"
+		  "\"ping\":{\"loss_pct\":12},\"http\":[1]}" },
+		{ "reals", "{\"id\":\"e3\",\"threat_id\":\"T\",\"observed_at\":\"2026-11-22\",\"target\":"
+		  "{\"input\":\"x.example\"},\"ping\":{\"loss_pct\":0.30000000000000004,\"rtt\":1e300,"
+		  "\"z\":-0.0,\"w\":-12,\"v\":1E-7},\"http\":{\"status\":\"200\",\"reason\":7}}" },
+		{ "ping null, http missing", "{\"target\":{\"input\":\"x.example\",\"domain\":\"\"},"
+		  "\"observed_at\":\"2026-11-22T04:00:00Z\",\"threat_id\":\"T\",\"id\":\"e4\",\"ping\":null,"
+		  "\"zeta\":1}" },
+		{ "a key after the ISAC block's", "{\"id\":\"e5\",\"threat_id\":\"T\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"},\"zz\":1}" },
+		{ "duplicate key", "{\"id\":\"e6\",\"threat_id\":\"T\",\"threat_id\":\"U\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"}}" },
+		{ "U+FFFF", "{\"id\":\"e7\",\"threat_id\":\"T\\uffff\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"}}" },
+		{ "surrogate pair", "{\"id\":\"e8\",\"threat_id\":\"T\\ud83d\\ude00\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"}}" },
+		{ "missing threat", "{\"id\":\"e9\",\"observed_at\":\"2026-11-22T04:00:00Z\",\"target\":"
+		  "{\"input\":\"x.example\"}}" },
+		{ "bad time", "{\"id\":\"e10\",\"threat_id\":\"T\",\"observed_at\":\"yesterday\","
+		  "\"target\":{\"input\":\"x.example\"}}" },
+		{ "reserved key", "{\"id\":\"e11\",\"threat_id\":\"T\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"},\"x-ict-isac.jp\":{}}" },
+		{ "raw UTF-8, whitespace", " { \"id\" : \"e12\" , \"threat_id\":\"\xe6\x97\xa5\xe6\x9c\xac\","
+		  "\n\"observed_at\":\"2026-11-22T04:00:00Z\",\t\"target\":{\"input\":\"x.example\"} } " },
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(record_cases) / sizeof(record_cases[0]); i++) {
+		char path[4096];
+		struct util_buf f;
+		json_t *rec;
+		char *compact;
+
+		snprintf(path, sizeof(path), "%s/data/stix/records/%s.json",
+		    getenv("TESTS_SRCDIR"), record_cases[i]);
+		if (load(path, &f) != 0) {
+			ok(0, "%s: fixture readable", record_cases[i]);
+			continue;
+		}
+		ok(same_both_ways(f.data, record_cases[i]), "write_text: %s as a file",
+		    record_cases[i]);
+		rec = json_loads(f.data, 0, NULL);
+		compact = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+		ok(compact && same_both_ways(compact, record_cases[i]),
+		    "write_text: %s as stored (compact, 17-digit reals)", record_cases[i]);
+		free(compact);
+		json_decref(rec);
+		util_buf_fini(&f);
+	}
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		ok(same_both_ways(odd[i][1], odd[i][0]), "write_text: %s", odd[i][0]);
+	{
+		struct util_buf o;
+
+		util_buf_init(&o, 0);
+		is_int(stix_observation_write_text("{\"id\":", 6, &o, err, sizeof(err)),
+		    STIX_ERR_INPUT, "write_text: text that is not JSON");
+		util_buf_fini(&o);
+	}
+}
+
+/* stix_observation_text on the root of a parsed package; -9 when it does not parse. */
+static int
+obs_text(const char *xml, struct util_buf *out, struct stix_record_text *rt)
+{
+	xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+	int rc;
+
+	if (doc == NULL)
+		return -9;
+	rc = stix_observation_text(xmlDocGetRootElement(doc), out, rt);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/*
+ * The text fast path takes exactly c2watch's canonical packages and gives the record
+ * stix_read gives; any other form of the same record is left to stix_read.
+ */
+static void
+test_observation_text(void)
+{
+	json_t *rec = load_record("full"), *back = NULL;
+	struct util_buf a, out;
+	struct stix_record_text rt;
+	char err[512], *m;
+	int rc;
+
+	util_buf_init(&a, 0);
+	util_buf_init(&out, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	rc = obs_text(a.data, &out, &rt);
+	is_int(rc, 1, "text: a c2watch package is taken");
+	if (rc == 1) {
+		char *want = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+
+		back = json_loadb(out.data + rt.off, rt.len, JSON_REJECT_DUPLICATES, NULL);
+		ok(back != NULL && json_equal(back, rec), "text: the record, without the ISAC block");
+		ok(rt.len == strlen(want) && memcmp(out.data + rt.off, want, rt.len) == 0,
+		    "text: in canonical form");
+		ok(rt.field_len[STIX_F_ID] == 64 &&
+		    memcmp(out.data + rt.field[STIX_F_ID],
+			json_string_value(json_object_get(rec, "id")), 64) == 0,
+		    "text: id located");
+		ok(rt.field_len[STIX_F_INPUT] ==
+			strlen(json_string_value(json_object_get(json_object_get(rec, "target"),
+			    "input"))) &&
+		    memcmp(out.data + rt.field[STIX_F_INPUT], "http", 4) == 0,
+		    "text: target.input located");
+		ok(rt.field_len[STIX_F_THREAT] > 0 && rt.field_len[STIX_F_NODE] > 0 &&
+			rt.field_len[STIX_F_OBSERVED_AT] > 0,
+		    "text: threat_id, node, observed_at located");
+		free(want);
+	}
+	json_decref(back);
+
+	/* Same record, other forms: each declined, so the full reader decides. */
+	{
+		static const char *const cases[][3] = {
+			{ "{\"error\":", "{\"zzz\":1,\"error\":", "keys out of order" },
+			{ "\"threat_id\":\"", "\"threat_id\": \"", "whitespace" },
+			{ "\"vantage\":\"", "\"vantage\":\"\\u0041", "an escape jansson would not write" },
+			{ "\"loss_pct\":25.0", "\"loss_pct\":25.00", "a real in another form" },
+			{ "\"sent\":4", "\"sent\":04", "an integer in another form" },
+			{ "\"ttl\":52", "\"ttl\":52,\"ttl\":53", "a duplicate key" },
+			{ "\"node\":\"", "\"node\":\"\\u0000", "a NUL" },
+			{ "c2watch:Package-", "c2watch:Package-0", "a package id that does not match" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			m = replace_all(a.data, cases[i][0], cases[i][1]);
+			util_buf_reset(&out);
+			if (m == NULL || strcmp(m, a.data) == 0) {
+				ok(0, "text: mutation %s applies", cases[i][2]);
+				free(m);
+				continue;
+			}
+			is_int(obs_text(m, &out, &rt), 0, "text: declined: %s", cases[i][2]);
+			free(m);
+		}
+	}
+	util_buf_fini(&a);
+	util_buf_fini(&out);
+	json_decref(rec);
+
+	/* A record carrying U+FFFF is embedded \u-escaped: left to the full reader. */
+	rec = load_record("xml-special");
+	util_buf_init(&a, 0);
+	util_buf_init(&out, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	is_int(obs_text(a.data, &out, &rt), 0, "text: a \\u-escaped dump is declined");
+	util_buf_fini(&a);
+	util_buf_fini(&out);
+	json_decref(rec);
+}
+
+/* stix_read_node: a package some other parser holds, its prefixes declared above it. */
+static void
+test_read_node(void)
+{
+	json_t *rec = load_record("full");
+	struct util_buf a, env, deep;
+	struct stix_result res;
+	char err[512], *body, *moved;
+	xmlDoc *doc = NULL;
+	xmlNode *pkg;
+
+	util_buf_init(&a, 0);
+	util_buf_init(&env, 0);
+	util_buf_init(&deep, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	body = strstr(a.data, "?>");
+	moved = replace_all(body ? body + 2 : a.data, "xmlns:stix=\"http://stix.mitre.org/stix-1\"",
+	    "");
+	util_buf_printf(&env, "<t:Envelope xmlns:t=\"urn:example:envelope\" "
+			      "xmlns:stix=\"http://stix.mitre.org/stix-1\"><t:Content>%s</t:Content>"
+			      "</t:Envelope>", moved);
+	free(moved);
+	doc = xmlReadMemory(env.data, (int)env.len, NULL, NULL, XML_PARSE_NONET);
+	pkg = doc ? find_el(xmlDocGetRootElement(doc), "STIX_Package") : NULL;
+	ok(pkg != NULL && pkg->nsDef != NULL, "read_node: envelope parses");
+	stix_result_init(&res);
+	is_int(stix_read_node(pkg, NULL, &res, err, sizeof(err)), 0,
+	    "read_node: the package is read from the tree");
+	ok(res.kind == STIX_KIND_OBSERVATIONS && json_array_size(res.records) == 1 &&
+	    json_equal(json_array_get(res.records, 0), rec),
+	    "read_node: the identical record, its stix prefix declared on an ancestor");
+	stix_result_fini(&res);
+	stix_result_init(&res);
+	is_int(stix_read_node(xmlDocGetRootElement(doc), NULL, &res, err, sizeof(err)),
+	    STIX_ERR_FORMAT, "read_node: an element that is not STIX is refused");
+	stix_result_fini(&res);
+	stix_result_init(&res);
+	is_int(stix_read_node(NULL, NULL, &res, err, sizeof(err)), STIX_ERR_FORMAT,
+	    "read_node: NULL is refused");
+	stix_result_fini(&res);
+	xmlFreeDoc(doc);
+
+	/* The depth limit holds for a tree parsed elsewhere with laxer limits. */
+	util_buf_printf(&deep, "<cybox:Observables xmlns:cybox=\"http://cybox.mitre.org/cybox-2\">");
+	for (int i = 0; i < 150; i++)
+		util_buf_printf(&deep, "<cybox:Observable>");
+	for (int i = 0; i < 150; i++)
+		util_buf_printf(&deep, "</cybox:Observable>");
+	util_buf_printf(&deep, "</cybox:Observables>");
+	doc = xmlReadMemory(deep.data, (int)deep.len, NULL, NULL, XML_PARSE_NONET);
+	stix_result_init(&res);
+	is_int(stix_read_node(doc ? xmlDocGetRootElement(doc) : NULL, NULL, &res, err,
+		   sizeof(err)), STIX_ERR_HOSTILE, "read_node: nesting deeper than max_depth refused");
+	stix_result_fini(&res);
+	stix_result_init(&res);
+	res.max_depth = 200;
+	is_int(stix_read_node(doc ? xmlDocGetRootElement(doc) : NULL, NULL, &res, err,
+		   sizeof(err)), 0, "read_node: and read under a higher limit");
+	stix_result_fini(&res);
+	xmlFreeDoc(doc);
+	util_buf_fini(&a);
+	util_buf_fini(&env);
+	util_buf_fini(&deep);
+	json_decref(rec);
+}
+
 int
 main(void)
 {
@@ -1051,6 +1390,10 @@ main(void)
 		tap_diag("SHARED_DIR unset or without schemas: validity not checked");
 
 	test_records();
+	test_canonical_description();
+	test_read_node();
+	test_observation_text();
+	test_write_text();
 	test_record_content();
 	test_write_errors();
 	test_observation_read_refuses();

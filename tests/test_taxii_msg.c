@@ -1260,6 +1260,65 @@ test_http(void)
 	ok(taxii_strerror(TAXII_EHOSTILE) != NULL && taxii_strerror(-999) != NULL, "strerror");
 }
 
+/*
+ * Content is copied from the input, its subtree never built: the copy must still carry
+ * every namespace it uses (the envelope's too, when used deep inside), stand alone, keep
+ * the input's own bytes, and the depth cap must still hold inside it.
+ */
+static void
+test_content_copy(void)
+{
+	static const char head[] =
+	    "<t:Poll_Response xmlns:t=\"" TAXII_NS_11 "\" xmlns:p=\"urn:example:p\" "
+	    "xmlns:q=\"urn:example:&quot;q\" message_id=\"1\" in_response_to=\"2\" "
+	    "collection_name=\"c\"><t:Content_Block><t:Content_Binding binding_id=\"b\"/>"
+	    "<t:Content>";
+	static const char tail[] = "</t:Content></t:Content_Block></t:Poll_Response>";
+	static const char body[] =
+	    "<p:a  x='1' ><p:b>&lt;&#65;<!-- c --><![CDATA[<z>]]><t:Deep q:k=\"v\"/></p:b>"
+	    "<?pi x?></p:a>";
+	struct util_buf in, deep;
+	struct taxii_msg *m = NULL;
+	struct taxii_err err;
+	int rc;
+
+	util_buf_init(&in, 0);
+	util_buf_printf(&in, "%s%s%s", head, body, tail);
+	rc = taxii_msg_parse(in.data, in.len, TAXII_VANY, &m, &err);
+	is_int(rc, 0, "copy: parsed (%s)", rc ? err.msg : "");
+	if (rc == 0 && m->n_blocks == 1) {
+		const char *c = m->blocks[0].content;
+		xmlDoc *d = xmlReadMemory(c, (int)m->blocks[0].content_len, NULL, NULL,
+		    XML_PARSE_NONET);
+
+		has_str(c, "<p:a xmlns:", "copy: declarations right after the name");
+		has_str(c, "xmlns:p=\"urn:example:p\"", "copy: the content's own prefix declared");
+		has_str(c, "xmlns:t=\"" TAXII_NS_11 "\"", "copy: the envelope's, used deep inside");
+		has_str(c, "xmlns:q=\"urn:example:&quot;q\"", "copy: an attribute's, escaped");
+		has_str(c, "  x='1' ><p:b>&lt;&#65;<!-- c --><![CDATA[<z>]]>",
+		    "copy: the input's own bytes");
+		ok(strlen(c) == m->blocks[0].content_len && c[strlen(c) - 1] == '>' &&
+		    strstr(c, "<?pi x?></p:a>") != NULL, "copy: up to the element's end");
+		ok(d != NULL, "copy: stands alone");
+		xmlFreeDoc(d);
+	}
+	taxii_msg_free(m);
+	m = NULL;
+
+	util_buf_init(&deep, 0);
+	util_buf_printf(&deep, "%s<p:a>", head);
+	for (int i = 0; i < TAXII_MSG_MAX_DEPTH; i++)
+		util_buf_printf(&deep, "<p:n>");
+	for (int i = 0; i < TAXII_MSG_MAX_DEPTH; i++)
+		util_buf_printf(&deep, "</p:n>");
+	util_buf_printf(&deep, "</p:a>%s", tail);
+	is_int(taxii_msg_parse(deep.data, deep.len, TAXII_VANY, &m, &err), TAXII_EHOSTILE,
+	    "copy: nesting past the cap inside content is refused");
+	ok(m == NULL, "copy: nothing returned");
+	util_buf_fini(&in);
+	util_buf_fini(&deep);
+}
+
 int
 main(void)
 {
@@ -1293,6 +1352,7 @@ main(void)
 	test_status();
 	test_hostile();
 	test_namespaces();
+	test_content_copy();
 	test_http();
 	test_mutations();
 	test_alloc_failures();

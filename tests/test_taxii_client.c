@@ -1,0 +1,557 @@
+/*
+ * taxii client against a scripted server on 127.0.0.1 (port 0): each test queues the
+ * exact answers a real server might give (fixtures under tests/data/taxii/client, some
+ * with extra namespace declarations, zoneless or fractional labels, an empty last part, a
+ * 1.0-only peer) and checks what the client sent and what it made of them: discovery,
+ * collection information, counts, polls in parts, the fallback to TAXII 1.0 and its
+ * memory, caps, hostile answers, and content handed over as parsed trees.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "taxii/taxii.h"
+#include "tests/tap.h"
+#include "util/util.h"
+
+#define MAX_STEPS 8
+#define REQ_MAX (1024 * 1024)
+
+/* ---------------------------------------------------------------------------------------
+ * The scripted server: one connection at a time, one answer per request, then close.
+ */
+struct step {
+	int http;
+	char *body; /* malloc'd */
+};
+
+struct script {
+	int fd;
+	unsigned port;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	struct step steps[MAX_STEPS];
+	int n_steps, next;
+	/* what the client sent, per request */
+	char req_body[MAX_STEPS][4096];
+	char req_ver[MAX_STEPS][64];
+	int n_reqs;
+	int stop;
+};
+
+static const char *srcdir;
+
+static char *
+fixture(const char *name)
+{
+	char path[4096];
+	struct util_buf b;
+
+	snprintf(path, sizeof(path), "%s/data/taxii/client/%s", srcdir, name);
+	util_buf_init(&b, 1024 * 1024);
+	if (util_read_file(path, &b) != 0) {
+		tap_diag("cannot read %s", path);
+		util_buf_fini(&b);
+		return strdup("");
+	}
+	return b.data; /* util_buf keeps its data NUL-terminated and malloc'd */
+}
+
+/* A header's value in a request head (case-insensitive name), into out. */
+static void
+header(const char *head, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name);
+
+	out[0] = '\0';
+	for (const char *p = head; p != NULL && *p; p = strstr(p, "\r\n")) {
+		if (p[0] == '\r')
+			p += 2;
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			p += nl + 1;
+			while (*p == ' ')
+				p++;
+			snprintf(out, outlen, "%.*s", (int)strcspn(p, "\r\n"), p);
+			return;
+		}
+	}
+}
+
+static void
+serve_one(struct script *s, int c)
+{
+	char *buf = malloc(REQ_MAX + 1), lenh[32], ver[64], head[256];
+	size_t got = 0, need = 0;
+	char *eoh = NULL;
+	struct step st = { 500, NULL };
+	int i;
+
+	if (buf == NULL)
+		return;
+	/* The whole request: a head, then Content-Length bytes. Bounded by REQ_MAX. */
+	while (got < REQ_MAX) {
+		struct pollfd pf = { c, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&pf, 1, 5000) <= 0)
+			break;
+		r = read(c, buf + got, REQ_MAX - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		buf[got] = '\0';
+		if (eoh == NULL && (eoh = strstr(buf, "\r\n\r\n")) != NULL) {
+			*eoh = '\0';
+			header(buf, "Content-Length", lenh, sizeof(lenh));
+			need = (size_t)(eoh - buf) + 4 + strtoul(lenh, NULL, 10);
+		}
+		if (eoh != NULL && got >= need)
+			break;
+	}
+	pthread_mutex_lock(&s->lock);
+	i = s->n_reqs < MAX_STEPS ? s->n_reqs++ : MAX_STEPS - 1;
+	if (eoh != NULL) {
+		header(buf, "X-TAXII-Content-Type", ver, sizeof(ver));
+		snprintf(s->req_ver[i], sizeof(s->req_ver[i]), "%s", ver);
+		snprintf(s->req_body[i], sizeof(s->req_body[i]), "%s", eoh + 4);
+	}
+	/* A copy: a client that gives up early lets the test reset the script mid-answer. */
+	if (s->next < s->n_steps) {
+		st.http = s->steps[s->next].http;
+		st.body = s->steps[s->next++].body ? strdup(s->steps[s->next - 1].body) : NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	snprintf(head, sizeof(head),
+	    "HTTP/1.1 %d X\r\nContent-Type: application/xml\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n", st.http, st.body ? strlen(st.body) : 0);
+	if (send(c, head, strlen(head), MSG_NOSIGNAL) < 0 ||
+	    (st.body && send(c, st.body, strlen(st.body), MSG_NOSIGNAL) < 0))
+		tap_diag("scripted server: write: %s", strerror(errno));
+	free(st.body);
+	free(buf);
+}
+
+static void *
+serve(void *arg)
+{
+	struct script *s = arg;
+
+	for (;;) {
+		struct pollfd pf = { s->fd, POLLIN, 0 };
+		int c, stop;
+
+		pthread_mutex_lock(&s->lock);
+		stop = s->stop;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			break;
+		if (poll(&pf, 1, 50) <= 0)
+			continue;
+		if ((c = accept(s->fd, NULL, NULL)) < 0)
+			continue;
+		serve_one(s, c);
+		close(c);
+	}
+	return NULL;
+}
+
+static int
+script_start(struct script *s)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((s->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    bind(s->fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(s->fd, 8) != 0 ||
+	    getsockname(s->fd, (struct sockaddr *)&a, &al) != 0)
+		return -1;
+	s->port = ntohs(a.sin_port);
+	return pthread_create(&s->thread, NULL, serve, s) == 0 ? 0 : -1;
+}
+
+/* Forgets the previous test's answers and requests; keeps the listener. */
+static void
+script_reset(struct script *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->n_steps; i++)
+		free(s->steps[i].body);
+	s->n_steps = s->next = s->n_reqs = 0;
+	memset(s->req_body, 0, sizeof(s->req_body));
+	memset(s->req_ver, 0, sizeof(s->req_ver));
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Queues an answer; takes `body`. */
+static void
+script_add(struct script *s, int http, char *body)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->n_steps < MAX_STEPS) {
+		s->steps[s->n_steps].http = http;
+		s->steps[s->n_steps++].body = body;
+	} else {
+		free(body);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+script_stop(struct script *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+	script_reset(s);
+	pthread_mutex_destroy(&s->lock);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Poll callback
+ */
+struct got {
+	int n;
+	int64_t label[16];
+	int has_label[16];
+	char binding[16][64];
+	int nodes, texts;
+	char node_name[64];
+	int abort_at; /* 0: never */
+};
+
+static int
+collect(void *arg, const struct taxii_content_block *b)
+{
+	struct got *g = arg;
+
+	if (g->n < 16) {
+		g->label[g->n] = b->timestamp_us;
+		g->has_label[g->n] = b->has_timestamp;
+		snprintf(g->binding[g->n], sizeof(g->binding[g->n]), "%s",
+		    b->binding ? b->binding : "");
+	}
+	if (b->node != NULL) {
+		const xmlNode *n = b->node;
+
+		g->nodes++;
+		snprintf(g->node_name, sizeof(g->node_name), "%s", (const char *)n->name);
+	}
+	if (b->content != NULL)
+		g->texts++;
+	g->n++;
+	return g->abort_at && g->n == g->abort_at ? 1 : 0;
+}
+
+static int64_t
+t(const char *s)
+{
+	int64_t us = 0;
+
+	if (util_time_parse(s, &us) != 0)
+		tap_diag("bad test time %s", s);
+	return us;
+}
+
+static struct taxii_client_conf
+conf_for(const struct script *s, char *url, size_t urllen, const char *path)
+{
+	struct taxii_client_conf c;
+
+	snprintf(url, urllen, "http://127.0.0.1:%u%s", s->port, path);
+	memset(&c, 0, sizeof(c));
+	c.url = url;
+	c.timeout_s = 10;
+	return c;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Tests
+ */
+static void
+test_discovery(struct script *s)
+{
+	char url[128];
+	struct taxii_client_conf c = conf_for(s, url, sizeof(url), "/taxii/discovery");
+	struct taxii_msg *m = NULL;
+	struct taxii_err err = { 0 };
+
+	script_reset(s);
+	script_add(s, 200, fixture("discovery_response.xml"));
+	ok(taxii_client_discovery(&c, &m, &err) == 0, "discovery: answered (%s)", err.msg);
+	has_str(s->req_body[0], "Discovery_Request", "discovery: a Discovery_Request was sent");
+	is_str(s->req_ver[0], TAXII_MSG_BINDING_11, "discovery: in TAXII 1.1");
+	if (m != NULL) {
+		is_int(m->n_services, 2, "discovery: two services");
+		is_int(m->services[0].type, TAXII_SVC_POLL, "discovery: the first is a poll service");
+		is_str(m->services[0].contact.address, "http://127.0.0.1/taxii/poll",
+		    "discovery: its address");
+		is_int(m->services[1].type, TAXII_SVC_COLLECTION_MANAGEMENT,
+		    "discovery: the second is collection management");
+	}
+	taxii_msg_free(m);
+
+	/* A poll answer to a discovery request is not a discovery answer. */
+	script_reset(s);
+	script_add(s, 200, fixture("poll_response_labels.xml"));
+	is_int(taxii_client_discovery(&c, &m, &err), TAXII_EMSG,
+	    "discovery: another kind of answer is refused");
+	ok(m == NULL, "discovery: nothing returned then");
+	has_str(err.msg, "Discovery_Response", "discovery: the error names what was expected");
+}
+
+static void
+test_collections(struct script *s)
+{
+	char url[128];
+	struct taxii_client_conf c = conf_for(s, url, sizeof(url), "/taxii/collections");
+	struct taxii_msg *m = NULL;
+	struct taxii_err err = { 0 };
+
+	script_reset(s);
+	script_add(s, 200, fixture("collection_info_extra_ns.xml"));
+	ok(taxii_client_collections(&c, &m, &err) == 0,
+	    "collections: answer with extra namespace declarations read (%s)", err.msg);
+	has_str(s->req_body[0], "Collection_Information_Request",
+	    "collections: a Collection_Information_Request was sent");
+	if (m != NULL) {
+		is_int(m->n_collections, 2, "collections: two collections");
+		is_str(m->collections[0].name, "observations", "collections: first name");
+		is_int(m->collections[1].type, TAXII_COLL_DATA_SET, "collections: second is a set");
+		ok(m->collections[0].n_polling == 1 &&
+		    strcmp(m->collections[0].polling[0].address, "http://127.0.0.1/taxii/poll") == 0,
+		    "collections: the polling service address");
+	}
+	taxii_msg_free(m);
+
+	script_reset(s);
+	script_add(s, 200, fixture("status_denied.xml"));
+	is_int(taxii_client_collections(&c, &m, &err), TAXII_ESTATUS,
+	    "collections: a Status Message is an error");
+	has_str(err.msg, "DENIED", "collections: which names the status");
+}
+
+static void
+test_labels(struct script *s)
+{
+	char url[128];
+	struct taxii_client_conf c = conf_for(s, url, sizeof(url), "/taxii/poll");
+	struct taxii_err err = { 0 };
+	struct got g = { 0 };
+	int64_t end = 0;
+
+	script_reset(s);
+	script_add(s, 200, fixture("poll_response_labels.xml"));
+	ok(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err) == 0,
+	    "labels: poll read (%s)", err.msg);
+	is_int(g.n, 3, "labels: three blocks");
+	is_int(g.label[0], t("2026-11-22T04:00:00Z"), "labels: whole seconds, Z");
+	is_int(g.label[1], t("2026-11-22T04:00:00.5Z"), "labels: a fraction and +09:00");
+	is_int(g.label[2], t("2026-11-22T04:00:01.123456Z"), "labels: no zone is read as UTC");
+	is_int(end, t("2026-11-22T04:00:02Z"), "labels: the end is the peer's Inclusive_End");
+	has_str(s->req_body[0], "Poll_Request", "labels: a Poll_Request was sent");
+	has_str(s->req_body[0], "observations", "labels: naming the collection");
+	is_int(g.texts, 3, "labels: content as text by default");
+}
+
+static void
+test_parts(struct script *s)
+{
+	char url[128];
+	struct taxii_client_conf c = conf_for(s, url, sizeof(url), "/taxii/poll");
+	struct taxii_err err = { 0 };
+	struct got g = { 0 };
+	int64_t end = 0;
+
+	script_reset(s);
+	script_add(s, 200, fixture("poll_part1.xml"));
+	script_add(s, 200, fixture("poll_part2.xml"));
+	script_add(s, 200, fixture("poll_part3_empty.xml"));
+	c.blocks_as_nodes = 1;
+	ok(taxii_client_poll(&c, "observations", t("2026-11-01T00:00:00Z"), INT64_MAX, collect,
+	       &g, &end, &err) == 0, "parts: poll in three parts (%s)", err.msg);
+	is_int(g.n, 3, "parts: every block of every part");
+	is_int(s->n_reqs, 3, "parts: three requests");
+	has_str(s->req_body[1], "Poll_Fulfillment", "parts: the second asks for a fulfillment");
+	has_str(s->req_body[1], "result_part_number=\"2\"", "parts: of part 2");
+	has_str(s->req_body[2], "result_part_number=\"3\"", "parts: then part 3");
+	has_str(s->req_body[2], "result_id=\"R-77\"", "parts: with the result id");
+	is_int(g.nodes, 3, "parts: blocks_as_nodes hands over parsed trees");
+	is_int(g.texts, 0, "parts: and no text");
+	is_str(g.node_name, "STIX_Package", "parts: the tree is the Content's element");
+	is_int(end, t("2026-11-22T05:00:00Z"), "parts: end from the first part");
+
+	/* An abort at the second block, while part 2 is being fetched, ends cleanly. */
+	script_reset(s);
+	script_add(s, 200, fixture("poll_part1.xml"));
+	script_add(s, 200, fixture("poll_part2.xml"));
+	script_add(s, 200, fixture("poll_part3_empty.xml"));
+	memset(&g, 0, sizeof(g));
+	g.abort_at = 2;
+	is_int(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err),
+	    TAXII_EINVAL, "parts: a callback that aborts stops the poll");
+	is_int(g.n, 2, "parts: nothing delivered after the abort");
+
+	/* max_parts bounds a peer that always says there is more. */
+	script_reset(s);
+	script_add(s, 200, fixture("poll_part1.xml"));
+	script_add(s, 200, fixture("poll_part2.xml"));
+	script_add(s, 200, fixture("poll_part2.xml"));
+	memset(&g, 0, sizeof(g));
+	c.max_parts = 2;
+	is_int(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err),
+	    TAXII_ETOOBIG, "parts: more parts than max_parts is an error");
+	has_str(err.msg, "more than 2 parts", "parts: saying so");
+}
+
+static void
+test_count(struct script *s)
+{
+	char url[128];
+	struct taxii_client_conf c = conf_for(s, url, sizeof(url), "/taxii/poll");
+	struct taxii_err err = { 0 };
+	uint64_t n = 0;
+	int partial = -1;
+
+	script_reset(s);
+	script_add(s, 200, fixture("poll_count_more.xml"));
+	ok(taxii_client_count(&c, "observations", -1, INT64_MAX, &n, &partial, &err) == 0,
+	    "count: read (%s)", err.msg);
+	is_int(n, 4242, "count: the Record_Count");
+	is_int(partial, 1, "count: partial_count read");
+	is_int(s->n_reqs, 1, "count: `more` on a count is not followed");
+	has_str(s->req_body[0], "COUNT_ONLY", "count: a COUNT_ONLY poll was sent");
+}
+
+static void
+test_fallback(struct script *s)
+{
+	char url[128], url2[128];
+	struct taxii_client_conf c = conf_for(s, url, sizeof(url), "/taxii/poll-10");
+	struct taxii_err err = { 0 };
+	struct got g = { 0 };
+	int64_t end = 0;
+
+	is_int(taxii_client_peer_version(&c), TAXII_V11, "fallback: a new peer is asked in 1.1");
+	script_reset(s);
+	script_add(s, 200, fixture("status_unsupported_protocol.xml"));
+	script_add(s, 200, fixture("poll_response_10.xml"));
+	ok(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err) == 0,
+	    "fallback: UNSUPPORTED_PROTOCOL, then a 1.0 poll (%s)", err.msg);
+	is_int(s->n_reqs, 2, "fallback: two requests");
+	is_str(s->req_ver[0], TAXII_MSG_BINDING_11, "fallback: first in 1.1");
+	is_str(s->req_ver[1], TAXII_MSG_BINDING_10, "fallback: then in 1.0");
+	has_str(s->req_body[1], "feed_name=\"observations\"", "fallback: a 1.0 Poll_Request");
+	is_int(g.n, 2, "fallback: the 1.0 blocks");
+	is_str(g.binding[0], TAXII_CB_STIX_111, "fallback: with their 1.0 binding");
+	is_int(taxii_client_peer_version(&c), TAXII_V10, "fallback: the peer is remembered");
+
+	/* Remembered: the next poll speaks 1.0 at once. */
+	script_reset(s);
+	script_add(s, 200, fixture("poll_response_10.xml"));
+	memset(&g, 0, sizeof(g));
+	ok(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err) == 0,
+	    "fallback: next poll (%s)", err.msg);
+	is_int(s->n_reqs, 1, "fallback: one request");
+	is_str(s->req_ver[0], TAXII_MSG_BINDING_10, "fallback: in 1.0 straight away");
+
+	/* A 1.0 answer to a 1.1 request also means 1.0, for another peer. */
+	c = conf_for(s, url2, sizeof(url2), "/taxii/other-10");
+	script_reset(s);
+	script_add(s, 200, fixture("poll_response_10.xml"));
+	script_add(s, 200, fixture("poll_response_10.xml"));
+	memset(&g, 0, sizeof(g));
+	ok(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err) == 0,
+	    "fallback: a 1.0 answer to 1.1 (%s)", err.msg);
+	is_int(s->n_reqs, 2, "fallback: asked again");
+	is_str(s->req_ver[1], TAXII_MSG_BINDING_10, "fallback: in 1.0");
+	is_int(g.n, 2, "fallback: blocks delivered once, from the 1.0 answer");
+
+	/* A version fixed by the caller is never changed. */
+	c = conf_for(s, url2, sizeof(url2), "/taxii/fixed");
+	c.version = TAXII_V11;
+	script_reset(s);
+	script_add(s, 200, fixture("status_unsupported_protocol.xml"));
+	memset(&g, 0, sizeof(g));
+	is_int(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err),
+	    TAXII_ESTATUS, "fallback: not with a fixed version");
+	has_str(err.msg, "UNSUPPORTED_PROTOCOL", "fallback: the status is reported");
+	is_int(s->n_reqs, 1, "fallback: no second request");
+}
+
+static void
+test_refusals(struct script *s)
+{
+	char url[128];
+	struct taxii_client_conf c = conf_for(s, url, sizeof(url), "/taxii/poll");
+	struct taxii_err err = { 0 };
+	struct got g = { 0 };
+	int rc;
+
+	script_reset(s);
+	script_add(s, 200, fixture("poll_response_doctype.xml"));
+	rc = taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, NULL, &err);
+	is_int(rc, TAXII_EHOSTILE, "refused: an answer with a DOCTYPE");
+	is_int(g.n, 0, "refused: nothing delivered");
+
+	script_reset(s);
+	script_add(s, 200, fixture("poll_response_labels.xml"));
+	c.max_response = 200;
+	memset(&g, 0, sizeof(g));
+	is_int(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, NULL, &err),
+	    TAXII_ETOOBIG, "refused: an answer over max_response");
+	c.max_response = 0;
+
+	script_reset(s);
+	script_add(s, 503, strdup("not xml"));
+	is_int(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, NULL, &err),
+	    TAXII_ENET, "refused: an HTTP error without a Status Message");
+	has_str(err.msg, "HTTP 503", "refused: naming the HTTP status");
+
+	script_reset(s);
+	script_add(s, 200, fixture("status_denied.xml"));
+	is_int(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, NULL, &err),
+	    TAXII_ESTATUS, "refused: a Status Message to a poll");
+	has_str(err.msg, "DENIED", "refused: naming it");
+}
+
+int
+main(void)
+{
+	struct script s;
+
+	srcdir = getenv("TESTS_SRCDIR");
+	if (srcdir == NULL)
+		tap_skip_all("TESTS_SRCDIR not set");
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	xmlInitParser();
+	if (script_start(&s) != 0)
+		tap_skip_all("cannot listen on 127.0.0.1");
+	test_discovery(&s);
+	test_collections(&s);
+	test_labels(&s);
+	test_parts(&s);
+	test_count(&s);
+	test_fallback(&s);
+	test_refusals(&s);
+	script_stop(&s);
+	curl_global_cleanup();
+	return tap_done();
+}
