@@ -1,6 +1,10 @@
-/* One observation cycle: targets in, records out. DNS for all targets at once, ping in a
- * thread of its own while the HTTP phase runs, robots.txt once per origin, and a scheduler
- * that keeps the global concurrency bound and the per-host spacing. */
+/* One observation cycle: targets in, records out. Targets are taken in windows of a
+ * bounded size, so that a cycle's memory follows the window, not the number of targets.
+ * Within a window: DNS for all its targets at once, ping in a thread of its own while the
+ * HTTP phase runs, robots.txt once per origin, and a scheduler that keeps the global
+ * concurrency bound and the per-host spacing. What must outlive a window is small and
+ * bounded: the hosts still inside their spacing (a hash and a time each) and the robots.txt
+ * outcomes of the most recent origins. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -28,6 +32,10 @@
 #define CYC_EXCLUDE_MAX (16u << 20) /* bytes of an exclusion file */
 #define CYC_URL_MAX 8192
 #define CYC_KEY_MAX 8192
+#define CYC_WINDOW_DEFAULT 4096
+#define CYC_RCACHE_MAX 4096          /* origins whose robots.txt outcome outlives a window */
+#define CYC_RCACHE_BYTES (8u << 20)  /* their robots.txt bodies, together */
+#define CYC_RCACHE_BODY_MAX (1u << 20) /* a larger body is not kept: fetched again */
 
 enum cyc_robots_state { RB_NONE, RB_PENDING, RB_DONE };
 
@@ -37,6 +45,35 @@ struct cyc_origin {
 	int status;
 	const char *error_kind; /* static name, when no answer */
 	char *detail;           /* with error_kind (kept off the struct: one per origin) */
+	const struct cyc_rent *cached; /* outcome of an earlier window; only while grouping */
+};
+
+/* A robots.txt outcome kept for the origins of later windows. */
+struct cyc_rent {
+	char *origin;
+	uint64_t hv;
+	int status;
+	const char *error_kind;
+	char *detail;
+	char *body; /* 2xx bodies only */
+	size_t blen;
+	struct cyc_rent *next; /* in its bucket */
+};
+
+/* Bounded, oldest out first: robots.txt is fetched once per origin within the last
+ * CYC_RCACHE_MAX origins fetched, which holds a whole cycle unless it has more origins
+ * sharing nothing but the cycle. */
+struct cyc_rcache {
+	struct cyc_rent **buckets; /* 2 * CYC_RCACHE_MAX */
+	struct cyc_rent **ring;    /* CYC_RCACHE_MAX, oldest at head */
+	size_t head, n, bytes;
+};
+
+/* Hosts whose spacing reaches past the end of a window: a hash of the host key and the
+ * earliest time of its next request. Entries past their time are dropped as it grows. */
+struct cyc_slot {
+	uint64_t hv; /* 0: empty */
+	int64_t ready_us;
 };
 
 struct cyc_host {
@@ -49,8 +86,18 @@ struct cyc_host {
 	int queued;       /* in the ready heap */
 };
 
+struct cycle;
+
+/* The request in flight of one target: its robots.txt fetch or its GET. */
+struct cyc_req {
+	struct cycle *c;
+	size_t ti;
+	int robots;
+};
+
 struct cyc_target {
-	const json_t *src;
+	json_t *src; /* a reference of the window's own */
+	struct cyc_req req;
 	const char *threat_id;
 	char *key, *url, *host, *path, *origin;
 	const char *ua;
@@ -72,8 +119,15 @@ struct cycle {
 	struct obs_cycle_stats *st;
 	obs_record_fn cb;
 	void *cbarg;
-	struct cyc_target *t;
-	size_t nt;
+	obs_next_fn next;
+	void *next_arg;
+	size_t total;  /* the caller's estimate, for progress; 0: unknown */
+	int exhausted; /* next() said there are no more targets */
+	struct cyc_target *t; /* the window: nt of window targets */
+	size_t nt, window;
+	struct cyc_rcache rcache;
+	struct cyc_slot *spacing;
+	size_t nspacing, spacing_cap;
 	struct cyc_host *hosts;
 	size_t nhosts;
 	size_t *heap, nheap; /* host indices, min ready_us first */
@@ -93,13 +147,6 @@ struct cycle {
 	int live; /* records are handed over as they finish */
 	char *err;
 	size_t errlen;
-};
-
-/* One request in flight: which target, and whether it is the robots.txt fetch. */
-struct cyc_req {
-	struct cycle *c;
-	size_t ti;
-	int robots;
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -241,7 +288,6 @@ cyc_target_init(struct cycle *c, struct cyc_target *t, const json_t *src)
 	json_int_t port = json_integer_value(json_object_get(src, "port"));
 	char key[CYC_KEY_MAX] = "";
 
-	t->src = src;
 	t->dns_idx = t->ping_idx = -1;
 	t->robots_allowed = -1;
 	t->threat_id = json_string_value(json_object_get(src, "threat_id"));
@@ -370,6 +416,173 @@ cyc_excluded(const struct cycle *c, const char *host)
 	return NULL;
 }
 
+/* ------------------------------------------------------------------ across windows */
+
+static uint64_t
+cyc_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+static struct cyc_rent *
+cyc_rcache_get(const struct cycle *c, const char *origin)
+{
+	uint64_t hv;
+
+	if (c->rcache.buckets == NULL)
+		return NULL;
+	hv = cyc_hash(origin);
+	for (struct cyc_rent *e = c->rcache.buckets[hv % (2 * CYC_RCACHE_MAX)]; e; e = e->next)
+		if (e->hv == hv && strcmp(e->origin, origin) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+cyc_rent_free(struct cyc_rent *e)
+{
+	if (e == NULL)
+		return;
+	free(e->origin);
+	free(e->detail);
+	free(e->body);
+	free(e);
+}
+
+/* Drops the oldest entry. */
+static void
+cyc_rcache_evict(struct cycle *c)
+{
+	struct cyc_rcache *rc = &c->rcache;
+	struct cyc_rent *e = rc->ring[rc->head], **pp;
+
+	for (pp = &rc->buckets[e->hv % (2 * CYC_RCACHE_MAX)]; *pp != e; pp = &(*pp)->next)
+		;
+	*pp = e->next;
+	rc->bytes -= e->blen;
+	rc->head = (rc->head + 1) % CYC_RCACHE_MAX;
+	rc->n--;
+	cyc_rent_free(e);
+}
+
+/*
+ * Keeps an origin's robots.txt outcome for later windows. Running out of memory only
+ * means a later window fetches it again, so it is not an error.
+ */
+static void
+cyc_rcache_put(struct cycle *c, const struct cyc_origin *o, const char *body, size_t blen)
+{
+	struct cyc_rcache *rc = &c->rcache;
+	struct cyc_rent *e;
+
+	if (blen > CYC_RCACHE_BODY_MAX || cyc_rcache_get(c, o->origin) != NULL)
+		return;
+	if (rc->buckets == NULL) {
+		rc->buckets = calloc(2 * CYC_RCACHE_MAX, sizeof(*rc->buckets));
+		rc->ring = calloc(CYC_RCACHE_MAX, sizeof(*rc->ring));
+		if (rc->buckets == NULL || rc->ring == NULL) {
+			free(rc->buckets);
+			free(rc->ring);
+			rc->buckets = rc->ring = NULL;
+			return;
+		}
+	}
+	while (rc->n > 0 && (rc->n == CYC_RCACHE_MAX || rc->bytes + blen > CYC_RCACHE_BYTES))
+		cyc_rcache_evict(c);
+	e = calloc(1, sizeof(*e));
+	if (e == NULL || (e->origin = strdup(o->origin)) == NULL ||
+	    (o->detail && (e->detail = strdup(o->detail)) == NULL) ||
+	    (body && blen && (e->body = malloc(blen)) == NULL)) {
+		cyc_rent_free(e);
+		return;
+	}
+	if (e->body)
+		memcpy(e->body, body, blen);
+	e->blen = e->body ? blen : 0;
+	e->hv = cyc_hash(o->origin);
+	e->status = o->status;
+	e->error_kind = o->error_kind;
+	e->next = rc->buckets[e->hv % (2 * CYC_RCACHE_MAX)];
+	rc->buckets[e->hv % (2 * CYC_RCACHE_MAX)] = e;
+	rc->ring[(rc->head + rc->n) % CYC_RCACHE_MAX] = e;
+	rc->n++;
+	rc->bytes += e->blen;
+}
+
+static void
+cyc_rcache_fini(struct cycle *c)
+{
+	while (c->rcache.n > 0)
+		cyc_rcache_evict(c);
+	free(c->rcache.buckets);
+	free(c->rcache.ring);
+	memset(&c->rcache, 0, sizeof(c->rcache));
+}
+
+static int64_t
+cyc_spacing_get(const struct cycle *c, uint64_t hv)
+{
+	if (c->spacing_cap == 0)
+		return 0;
+	for (size_t i = hv & (c->spacing_cap - 1);; i = (i + 1) & (c->spacing_cap - 1)) {
+		if (c->spacing[i].hv == hv)
+			return c->spacing[i].ready_us;
+		if (c->spacing[i].hv == 0)
+			return 0;
+	}
+}
+
+static void
+cyc_spacing_insert(struct cyc_slot *tab, size_t cap, uint64_t hv, int64_t ready_us,
+    size_t *n)
+{
+	size_t i;
+
+	for (i = hv & (cap - 1); tab[i].hv != 0 && tab[i].hv != hv; i = (i + 1) & (cap - 1))
+		;
+	if (tab[i].hv == 0)
+		(*n)++;
+	tab[i].hv = hv;
+	tab[i].ready_us = ready_us;
+}
+
+/*
+ * Remembers that host hv may not be asked again before ready_us. When the table fills,
+ * it is rebuilt without the hosts whose time has passed, so its size follows the hosts
+ * asked within the last host_spacing, not the cycle. Returns 0, or -1 out of memory.
+ */
+static int
+cyc_spacing_set(struct cycle *c, uint64_t hv, int64_t ready_us, int64_t now_us)
+{
+	if (c->spacing_cap == 0 || (c->nspacing + 1) * 2 > c->spacing_cap) {
+		size_t live = 0, cap = 64, n = 0;
+		struct cyc_slot *tab;
+
+		for (size_t i = 0; i < c->spacing_cap; i++)
+			if (c->spacing[i].hv != 0 && c->spacing[i].ready_us > now_us)
+				live++;
+		while (cap < (live + 1) * 4)
+			cap <<= 1;
+		tab = calloc(cap, sizeof(*tab));
+		if (tab == NULL)
+			return -1;
+		for (size_t i = 0; i < c->spacing_cap; i++)
+			if (c->spacing[i].hv != 0 && c->spacing[i].ready_us > now_us)
+				cyc_spacing_insert(tab, cap, c->spacing[i].hv, c->spacing[i].ready_us,
+				    &n);
+		free(c->spacing);
+		c->spacing = tab;
+		c->spacing_cap = cap;
+		c->nspacing = n;
+	}
+	cyc_spacing_insert(c->spacing, c->spacing_cap, hv, ready_us, &c->nspacing);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ records */
 
 static void cyc_emit_ready(struct cycle *c);
@@ -404,7 +617,8 @@ cyc_finish(struct cycle *c, struct cyc_target *t, const char *kind, const char *
 	t->finished = 1;
 	c->done++;
 	if (c->cfg->progress)
-		c->cfg->progress(c->done, c->nt, c->cfg->progress_arg);
+		c->cfg->progress(c->done, c->total > c->st->targets ? c->total : c->st->targets,
+		    c->cfg->progress_arg);
 	if (c->live && !c->ping_running)
 		cyc_emit(c, t);
 }
@@ -814,6 +1028,8 @@ cyc_group(struct cycle *c)
 			memset(&c->hosts[c->nhosts], 0, sizeof(c->hosts[0]));
 			if ((c->hosts[c->nhosts].name = strdup(hk)) == NULL)
 				goto out;
+			/* A host asked at the end of the last window still waits its turn. */
+			c->hosts[c->nhosts].ready_us = cyc_spacing_get(c, cyc_hash(hk));
 			slots[s] = c->nhosts++;
 		}
 		hi = slots[s];
@@ -837,9 +1053,44 @@ cyc_group(struct cycle *c)
 			if ((no[o].origin = strdup(t->origin)) == NULL)
 				goto out;
 			h->norigins++;
+			const struct cyc_rent *e = c->cfg->robots_respect ?
+			    cyc_rcache_get(c, t->origin) : NULL;
+			if (e != NULL) {
+				no[o].state = RB_DONE;
+				no[o].status = e->status;
+				no[o].error_kind = e->error_kind;
+				no[o].cached = e;
+				if (e->detail && (no[o].detail = strdup(e->detail)) == NULL)
+					goto out;
+			}
 		}
 		t->oidx = o;
 	}
+	/* Targets of an origin an earlier window fetched are decided now, while its entry
+	 * cannot yet be pushed out by this window's fetches. */
+	for (size_t i = 0; i < c->nt; i++) {
+		struct cyc_target *t = &c->t[i];
+		const struct cyc_rent *e;
+		struct obs_robots *rules = NULL;
+		char rerr[256];
+
+		if (t->skip || t->finished)
+			continue;
+		e = c->hosts[t->hidx].origins[t->oidx].cached;
+		if (e == NULL || e->status <= 0)
+			continue;
+		if (obs_robots_from_fetch(e->status, e->body, e->blen, t->ua, &rules, rerr,
+			sizeof(rerr)) != 0) {
+			cyc_seterr(c->err, c->errlen, "robots.txt of %s: %s", e->origin, rerr);
+			free(slots);
+			return -1;
+		}
+		t->robots_allowed = obs_robots_allowed(rules, t->path);
+		obs_robots_free(rules);
+	}
+	for (size_t i = 0; i < c->nhosts; i++)
+		for (size_t o = 0; o < c->hosts[i].norigins; o++)
+			c->hosts[i].origins[o].cached = NULL;
 	c->heap = malloc((c->nhosts + 1) * sizeof(*c->heap));
 	if (c->heap == NULL)
 		goto out;
@@ -871,14 +1122,10 @@ static int
 cyc_send(struct cycle *c, size_t ti, int robots)
 {
 	struct cyc_target *t = &c->t[ti];
-	struct cyc_req *q = malloc(sizeof(*q));
+	struct cyc_req *q = &t->req;
 	struct obs_http_req req = {0};
 	char err[256];
 
-	if (q == NULL) {
-		cyc_seterr(c->err, c->errlen, "out of memory");
-		return -1;
-	}
 	q->c = c;
 	q->ti = ti;
 	q->robots = robots;
@@ -890,7 +1137,6 @@ cyc_send(struct cycle *c, size_t ti, int robots)
 	if (!robots)
 		t->observed_us = util_now_us();
 	if (obs_http_add(c->http, &req, err, sizeof(err)) != 0) {
-		free(q);
 		/* An unusable URL is this target's problem, not the cycle's. */
 		cyc_finish(c, t, "protocol", err);
 		return 1;
@@ -1064,6 +1310,8 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 				obs_robots_free(rules);
 			}
 		}
+		cyc_rcache_put(c, o, res->status >= 200 && res->status < 300 ? res->body : NULL,
+		    res->status >= 200 && res->status < 300 && res->body ? (size_t)res->size : 0);
 	} else {
 		const char *kind = obs_http_error_name(res->error);
 
@@ -1073,7 +1321,6 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 		cyc_connected_first(t, res->primary_ip);
 		cyc_finish(c, t, kind, kind ? res->error_detail : NULL);
 	}
-	free(q);
 	if (h->next < h->ntargets && !h->queued)
 		cyc_heap_push(c, t->hidx);
 }
@@ -1116,7 +1363,8 @@ cyc_http_phase(struct cycle *c)
 	ho.allow_private = cfg->allow_private;
 	ho.follow = cyc_follow;
 	ho.follow_arg = c;
-	c->http = obs_http_new(&ho, c->err, c->errlen);
+	if (c->http == NULL)
+		c->http = obs_http_new(&ho, c->err, c->errlen);
 	if (c->http == NULL)
 		return -1;
 	c->live = 1;
@@ -1173,9 +1421,114 @@ cyc_http_phase(struct cycle *c)
 
 /* ------------------------------------------------------------------ the cycle */
 
+/* Frees what one window held, keeping what later windows need. */
+static void
+cyc_window_end(struct cycle *c)
+{
+	int64_t now = cyc_mono_us();
+
+	for (size_t i = 0; i < c->nhosts; i++) {
+		struct cyc_host *h = &c->hosts[i];
+
+		if (c->cfg->host_spacing_us > 0 && h->ready_us > now &&
+		    cyc_spacing_set(c, cyc_hash(h->name), h->ready_us, now) != 0 && !c->failed) {
+			cyc_seterr(c->err, c->errlen, "host spacing: out of memory");
+			c->failed = 1;
+		}
+		for (size_t o = 0; o < h->norigins; o++) {
+			free(h->origins[o].origin);
+			free(h->origins[o].detail);
+		}
+		free(h->origins);
+		free(h->targets);
+		free(h->name);
+	}
+	free(c->hosts);
+	free(c->heap);
+	c->hosts = NULL;
+	c->heap = NULL;
+	c->nhosts = c->nheap = 0;
+	for (size_t i = 0; i < c->nt; i++) {
+		struct cyc_target *t = &c->t[i];
+
+		if (!t->emitted)
+			c->st->skipped++;
+		cyc_target_release(t);
+		free(t->host);
+		json_decref(t->src);
+	}
+	memset(c->t, 0, c->nt * sizeof(*c->t));
+	c->nt = 0;
+	obs_pinger_free(c->pinger);
+	c->pinger = NULL;
+	c->ping_ok = 0;
+}
+
+/* Takes the next window of targets from the caller and settles those that need no probe
+ * (excluded, refused). Returns 0, or -1 with err set. */
+static int
+cyc_window_fill(struct cycle *c)
+{
+	const struct obs_config *cfg = c->cfg;
+
+	while (c->nt < c->window && !c->exhausted) {
+		struct cyc_target *t = &c->t[c->nt];
+		json_t *src = NULL;
+		const char *ex;
+		int rc = c->next(c->next_arg, &src);
+
+		if (rc < 0) {
+			json_decref(src);
+			cyc_seterr(c->err, c->errlen, "observer: reading the targets failed");
+			return -1;
+		}
+		if (rc == 0) {
+			json_decref(src);
+			c->exhausted = 1;
+			break;
+		}
+		c->nt++;
+		c->st->targets++;
+		if (cyc_target_init(c, t, src) != 0) {
+			t->src = src;
+			cyc_seterr(c->err, c->errlen, "observer: out of memory");
+			return -1;
+		}
+		t->src = src;
+		if (t->skip)
+			continue;
+		ex = t->is_ip ? NULL : cyc_excluded(c, t->host);
+		if (ex != NULL) {
+			char detail[300];
+
+			t->ipv4 = json_array();
+			t->ipv6 = json_array();
+			snprintf(detail, sizeof(detail), "%.120s is on the exclusion list (%.120s)",
+			    t->host, ex);
+			cyc_finish(c, t, "excluded", detail);
+		} else if (t->is_ip && !cfg->allow_private) {
+			enum util_addr_class cl = UTIL_ADDR_PUBLIC;
+
+			if (util_addr_classify_text(t->host, &cl) == 0 && cl != UTIL_ADDR_PUBLIC) {
+				char detail[300];
+
+				snprintf(detail, sizeof(detail), "%.100s is a %s address", t->host,
+				    util_addr_class_name(cl));
+				t->ipv4 = json_array();
+				t->ipv6 = json_array();
+				json_array_append_new(strchr(t->host, ':') ? t->ipv6 : t->ipv4,
+				    json_string(t->host));
+				cyc_finish(c, t, "private-address", detail);
+			}
+		}
+	}
+	return 0;
+}
+
 int
-obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_record_fn cb,
-    void *arg, struct obs_cycle_stats *st, char *err, size_t errlen)
+obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_arg,
+    size_t total, obs_record_fn cb, void *arg, struct obs_cycle_stats *st, char *err,
+    size_t errlen)
 {
 	struct obs_cycle_stats dummy;
 	struct cycle c;
@@ -1190,63 +1543,48 @@ obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_record_fn
 	c.st = st;
 	c.cb = cb;
 	c.cbarg = arg;
+	c.next = next;
+	c.next_arg = next_arg;
+	c.total = total;
 	c.err = err;
 	c.errlen = errlen;
 	if (err && errlen)
 		err[0] = '\0';
-	if (cfg == NULL || cfg->node_id == NULL || cb == NULL || !json_is_array(targets)) {
-		cyc_seterr(err, errlen, "observer: no node id, callback or target array");
+	if (cfg == NULL || cfg->node_id == NULL || cb == NULL || next == NULL) {
+		cyc_seterr(err, errlen, "observer: no node id, callback or target source");
 		return -1;
 	}
-	c.nt = json_array_size(targets);
-	st->targets = c.nt;
-	c.t = calloc(c.nt ? c.nt : 1, sizeof(*c.t));
+	c.window = cfg->window ? cfg->window : CYC_WINDOW_DEFAULT;
+	c.t = calloc(c.window, sizeof(*c.t));
 	if (c.t == NULL) {
-		cyc_seterr(err, errlen, "observer: out of memory for %zu targets", c.nt);
+		cyc_seterr(err, errlen, "observer: out of memory for %zu targets", c.window);
 		return -1;
 	}
 	if (cyc_exclude_load(&c) != 0)
 		goto out;
-	for (size_t i = 0; i < c.nt; i++) {
-		struct cyc_target *t = &c.t[i];
-		const char *ex;
-
-		if (cyc_target_init(&c, t, json_array_get(targets, i)) != 0) {
-			cyc_seterr(err, errlen, "observer: out of memory");
+	while (!c.exhausted) {
+		if (cfg->stop && *cfg->stop) {
+			st->aborted = 1;
+			break;
+		}
+		c.live = 0;
+		if (cyc_window_fill(&c) != 0)
 			goto out;
-		}
-		if (t->skip)
-			continue;
-		ex = t->is_ip ? NULL : cyc_excluded(&c, t->host);
-		if (ex != NULL) {
-			char detail[300];
-
-			t->ipv4 = json_array();
-			t->ipv6 = json_array();
-			snprintf(detail, sizeof(detail), "%.120s is on the exclusion list (%.120s)",
-			    t->host, ex);
-			cyc_finish(&c, t, "excluded", detail);
-		} else if (t->is_ip && !cfg->allow_private) {
-			enum util_addr_class cl = UTIL_ADDR_PUBLIC;
-
-			if (util_addr_classify_text(t->host, &cl) == 0 && cl != UTIL_ADDR_PUBLIC) {
-				char detail[300];
-
-				snprintf(detail, sizeof(detail), "%.100s is a %s address", t->host,
-				    util_addr_class_name(cl));
-				t->ipv4 = json_array();
-				t->ipv6 = json_array();
-				json_array_append_new(strchr(t->host, ':') ? t->ipv6 : t->ipv4,
-				    json_string(t->host));
-				cyc_finish(&c, t, "private-address", detail);
-			}
-		}
+		if (c.nt == 0)
+			break;
+		if (cyc_resolve(&c) != 0)
+			goto out;
+		cyc_ping_start(&c);
+		if (cyc_group(&c) != 0 || cyc_http_phase(&c) != 0)
+			goto out;
+		cyc_ping_join(&c);
+		cyc_emit_ready(&c);
+		if (st->aborted || c.cb_failed)
+			break;
+		cyc_window_end(&c);
+		if (c.failed)
+			goto out;
 	}
-	if (cyc_resolve(&c) != 0)
-		goto out;
-	cyc_ping_start(&c);
-	if (cyc_group(&c) != 0 || cyc_http_phase(&c) != 0)
-		goto out;
 	ret = 0;
 out:
 	/* In-flight requests of a stopped or failed cycle are dropped without a record. */
@@ -1257,31 +1595,52 @@ out:
 		cyc_seterr(err, errlen, "record callback failed");
 		ret = -1;
 	}
-	for (size_t i = 0; i < c.nt; i++) {
-		struct cyc_target *t = &c.t[i];
-
-		if (!t->emitted)
-			st->skipped++;
-		cyc_target_release(t);
-		free(t->host);
-	}
-	for (size_t i = 0; i < c.nhosts; i++) {
-		for (size_t o = 0; o < c.hosts[i].norigins; o++) {
-			free(c.hosts[i].origins[o].origin);
-			free(c.hosts[i].origins[o].detail);
-		}
-		free(c.hosts[i].origins);
-		free(c.hosts[i].targets);
-		free(c.hosts[i].name);
+	cyc_window_end(&c);
+	if (st->aborted && total > st->targets) {
+		/* What the caller still had is counted as not observed, as if given. */
+		st->skipped += total - st->targets;
+		st->targets = total;
 	}
 	for (size_t i = 0; i < c.nexclude; i++)
 		free(c.exclude[i]);
 	free(c.exclude);
 	free(c.exclude_suffix);
-	free(c.hosts);
-	free(c.heap);
 	free(c.t);
-	obs_pinger_free(c.pinger);
+	free(c.spacing);
+	cyc_rcache_fini(&c);
 	st->seconds = (double)(cyc_mono_us() - t0) / 1e6;
 	return ret;
+}
+
+/* The array form's source: the elements in order, each with a reference of its own. */
+struct cyc_array_src {
+	const json_t *arr;
+	size_t i;
+};
+
+static int
+cyc_array_next(void *arg, json_t **out)
+{
+	struct cyc_array_src *a = arg;
+
+	if (a->i >= json_array_size(a->arr))
+		return 0;
+	*out = json_incref(json_array_get(a->arr, a->i++));
+	return 1;
+}
+
+int
+obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_record_fn cb,
+    void *arg, struct obs_cycle_stats *st, char *err, size_t errlen)
+{
+	struct cyc_array_src a = {targets, 0};
+
+	if (!json_is_array(targets)) {
+		if (st)
+			memset(st, 0, sizeof(*st));
+		cyc_seterr(err, errlen, "observer: no node id, callback or target array");
+		return -1;
+	}
+	return obs_cycle_run_iter(cfg, cyc_array_next, &a, json_array_size(targets), cb, arg,
+	    st, err, errlen);
 }
