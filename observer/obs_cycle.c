@@ -95,7 +95,33 @@ struct cyc_req {
 	int robots;
 };
 
+enum cyc_ping_state {
+	PING_NONE,    /* nothing to ping in the window: its records may go out */
+	PING_PENDING, /* targets added, thread not started: an earlier window's still runs */
+	PING_RUNNING,
+	PING_DONE,
+};
+
+/*
+ * A window of targets and its pinger. Two exist: the one in its HTTP phase, and the one
+ * before it, whose finished records wait for its ping; one ping thread runs at a time, so
+ * that two pingers never match each other's replies.
+ */
+struct cyc_win {
+	struct cycle *c;
+	struct cyc_target *t;
+	size_t nt;
+	struct obs_pinger *pinger;
+	pthread_t ping_thread;
+	enum cyc_ping_state ping_state;
+	int ping_ok;
+	char ping_err[256];
+	int ping_timeout_ms;
+	size_t npinged;
+};
+
 struct cyc_target {
+	struct cyc_win *w;
 	json_t *src; /* a reference of the window's own */
 	struct cyc_req req;
 	const char *threat_id;
@@ -123,7 +149,9 @@ struct cycle {
 	void *next_arg;
 	size_t total;  /* the caller's estimate, for progress; 0: unknown */
 	int exhausted; /* next() said there are no more targets */
-	struct cyc_target *t; /* the window: nt of window targets */
+	struct cyc_win win[2];
+	struct cyc_win *cur, *prev; /* in its HTTP phase; waiting for its ping, or NULL */
+	struct cyc_target *t; /* cur's targets, nt of them */
 	size_t nt, window;
 	struct cyc_rcache rcache;
 	struct cyc_slot *spacing;
@@ -137,11 +165,6 @@ struct cycle {
 	char **exclude;
 	unsigned char *exclude_suffix; /* 1: the entry is a public suffix (github.io) */
 	size_t nexclude;
-	struct obs_pinger *pinger;
-	pthread_t ping_thread;
-	int ping_running, ping_ok;
-	char ping_err[256];
-	int ping_timeout_ms;
 	int cb_failed;
 	int failed; /* a local failure inside a callback; err says what */
 	int live; /* records are handed over as they finish */
@@ -585,7 +608,7 @@ cyc_spacing_set(struct cycle *c, uint64_t hv, int64_t ready_us, int64_t now_us)
 
 /* ------------------------------------------------------------------ records */
 
-static void cyc_emit_ready(struct cycle *c);
+static void cyc_emit_ready(struct cycle *c, struct cyc_win *w);
 static void cyc_emit(struct cycle *c, struct cyc_target *t);
 
 /* The record's time, once: when its first probe decision was taken. */
@@ -619,7 +642,7 @@ cyc_finish(struct cycle *c, struct cyc_target *t, const char *kind, const char *
 	if (c->cfg->progress)
 		c->cfg->progress(c->done, c->total > c->st->targets ? c->total : c->st->targets,
 		    c->cfg->progress_arg);
-	if (c->live && !c->ping_running)
+	if (c->live && (t->w->ping_state == PING_NONE || t->w->ping_state == PING_DONE))
 		cyc_emit(c, t);
 }
 
@@ -649,9 +672,10 @@ cyc_ping_json(struct cycle *c, const struct cyc_target *t)
 {
 	const struct obs_ping_result *p;
 
-	if (t->ping_idx < 0 || !c->ping_ok)
+	(void)c;
+	if (t->ping_idx < 0 || !t->w->ping_ok || t->w->ping_state != PING_DONE)
 		return json_null();
-	p = obs_pinger_result(c->pinger, (size_t)t->ping_idx);
+	p = obs_pinger_result(t->w->pinger, (size_t)t->ping_idx);
 	if (p == NULL)
 		return json_null();
 	return json_pack("{s:i, s:i, s:f, s:o, s:o}", "sent", p->sent, "received", p->received,
@@ -718,15 +742,15 @@ fail:
 	c->cb_failed = 1;
 }
 
-/* Emits every finished target whose ping is known (after the pinger's thread ended). */
+/* Emits every finished target of w whose ping is known. */
 static void
-cyc_emit_ready(struct cycle *c)
+cyc_emit_ready(struct cycle *c, struct cyc_win *w)
 {
-	if (c->ping_running)
+	if (w == NULL || w->ping_state == PING_PENDING || w->ping_state == PING_RUNNING)
 		return;
-	for (size_t i = 0; i < c->nt; i++)
-		if (c->t[i].finished && !c->t[i].emitted)
-			cyc_emit(c, &c->t[i]);
+	for (size_t i = 0; i < w->nt; i++)
+		if (w->t[i].finished && !w->t[i].emitted)
+			cyc_emit(c, &w->t[i]);
 }
 
 /* ------------------------------------------------------------------ ping */
@@ -734,27 +758,56 @@ cyc_emit_ready(struct cycle *c)
 static void *
 cyc_ping_main(void *arg)
 {
-	struct cycle *c = arg;
+	struct cyc_win *w = arg;
 
-	c->ping_ok = obs_pinger_run(c->pinger, c->ping_timeout_ms, c->ping_err,
-	    sizeof(c->ping_err)) == 0;
+	w->ping_ok = obs_pinger_run(w->pinger, w->ping_timeout_ms, w->ping_err,
+	    sizeof(w->ping_err)) == 0;
 	return NULL;
 }
 
 static void
-cyc_ping_join(struct cycle *c)
+cyc_ping_ended(struct cycle *c, struct cyc_win *w)
 {
-	if (!c->ping_running)
-		return;
-	pthread_join(c->ping_thread, NULL);
-	c->ping_running = 0;
-	if (!c->ping_ok)
-		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s", c->ping_err);
+	w->ping_state = PING_DONE;
+	if (!w->ping_ok)
+		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s", w->ping_err);
 }
 
-/* Adds one address per target to the pinger and starts its thread. */
+/* Waits for w's ping (wait) or looks whether it ended; returns 1 when it is known. */
+static int
+cyc_ping_join(struct cycle *c, struct cyc_win *w, int wait)
+{
+	if (w == NULL || w->ping_state != PING_RUNNING)
+		return 1;
+	if (wait)
+		pthread_join(w->ping_thread, NULL);
+	else if (pthread_tryjoin_np(w->ping_thread, NULL) != 0)
+		return 0;
+	cyc_ping_ended(c, w);
+	return 1;
+}
+
+/* Starts the ping thread of a window whose targets are added. */
 static void
-cyc_ping_start(struct cycle *c)
+cyc_ping_launch(struct cycle *c, struct cyc_win *w)
+{
+	if (w->ping_state != PING_PENDING)
+		return;
+	if (pthread_create(&w->ping_thread, NULL, cyc_ping_main, w) != 0) {
+		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: no thread");
+		for (size_t i = 0; i < w->nt; i++)
+			w->t[i].ping_idx = -1;
+		w->ping_state = PING_NONE;
+		return;
+	}
+	w->ping_state = PING_RUNNING;
+	c->st->pinged += w->npinged;
+}
+
+/* Adds one address per target of the window to a pinger of its own. Failing to ping is a
+ * note, not an error. */
+static void
+cyc_ping_prepare(struct cycle *c, struct cyc_win *w)
 {
 	const struct obs_config *cfg = c->cfg;
 	struct obs_pinger_opts po = {0};
@@ -774,13 +827,13 @@ cyc_ping_start(struct cycle *c)
 		po.source4 = cfg->source_address;
 	if (cfg->source_address && inet_pton(AF_INET6, cfg->source_address, &a6) == 1)
 		po.source6 = cfg->source_address;
-	po.max_targets = c->nt + 1;
-	if (obs_pinger_new(&po, &c->pinger, err, sizeof(err)) != 0) {
+	po.max_targets = w->nt + 1;
+	if (obs_pinger_new(&po, &w->pinger, err, sizeof(err)) != 0) {
 		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s", err);
 		return;
 	}
-	for (size_t i = 0; i < c->nt; i++) {
-		struct cyc_target *t = &c->t[i];
+	for (size_t i = 0; i < w->nt; i++) {
+		struct cyc_target *t = &w->t[i];
 		struct sockaddr_storage ss;
 		socklen_t sl;
 		const char *a = NULL;
@@ -805,7 +858,7 @@ cyc_ping_start(struct cycle *c)
 		} else {
 			continue;
 		}
-		t->ping_idx = obs_pinger_add(c->pinger, (struct sockaddr *)&ss, sl,
+		t->ping_idx = obs_pinger_add(w->pinger, (struct sockaddr *)&ss, sl,
 		    (int)cfg->ping_count, cfg->ping_interval_ms ? cfg->ping_interval_ms : 1000, err,
 		    sizeof(err));
 		if (t->ping_idx >= 0)
@@ -813,16 +866,52 @@ cyc_ping_start(struct cycle *c)
 	}
 	if (n == 0)
 		return;
-	c->ping_timeout_ms = (int)cfg->ping_count * (cfg->ping_interval_ms ? cfg->ping_interval_ms
+	w->ping_timeout_ms = (int)cfg->ping_count * (cfg->ping_interval_ms ? cfg->ping_interval_ms
 									: 1000) + 2000;
-	if (pthread_create(&c->ping_thread, NULL, cyc_ping_main, c) != 0) {
-		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: no thread");
-		for (size_t i = 0; i < c->nt; i++)
-			c->t[i].ping_idx = -1;
+	w->npinged = n;
+	w->ping_state = PING_PENDING;
+}
+
+/* Frees a window whose records are out (or never will be), counting those not given. */
+static void
+cyc_win_retire(struct cycle *c, struct cyc_win *w)
+{
+	if (w == NULL)
 		return;
+	cyc_ping_join(c, w, 1);
+	for (size_t i = 0; i < w->nt; i++) {
+		struct cyc_target *t = &w->t[i];
+
+		if (!t->emitted)
+			c->st->skipped++;
+		cyc_target_release(t);
+		free(t->host);
+		json_decref(t->src);
 	}
-	c->ping_running = 1;
-	c->st->pinged = n;
+	memset(w->t, 0, w->nt * sizeof(*w->t));
+	w->nt = 0;
+	obs_pinger_free(w->pinger);
+	w->pinger = NULL;
+	w->ping_ok = 0;
+	w->ping_state = PING_NONE;
+	w->npinged = 0;
+}
+
+/*
+ * The earlier window once its ping has ended (waiting for it with `wait`): its records go
+ * out, it is freed, and the current window's ping may start.
+ */
+static void
+cyc_prev_settle(struct cycle *c, int wait)
+{
+	if (c->prev != NULL) {
+		if (!cyc_ping_join(c, c->prev, wait))
+			return;
+		cyc_emit_ready(c, c->prev);
+		cyc_win_retire(c, c->prev);
+		c->prev = NULL;
+	}
+	cyc_ping_launch(c, c->cur);
 }
 
 /* ------------------------------------------------------------------ DNS and policy */
@@ -838,17 +927,16 @@ cyc_resolve(struct cycle *c)
 	ro.servers = cfg->dns_servers;
 	ro.use_hosts = 1;
 	ro.max_names = c->nt + 1;
-	if (obs_resolver_new(&ro, &r, c->err, c->errlen) != 0)
-		goto out;
 	for (size_t i = 0; i < c->nt; i++) {
 		struct cyc_target *t = &c->t[i];
 
-		if (t->skip || t->finished)
-			continue;
 		/* Behind a proxy the proxy resolves names: asking here would leak the lookup
-		 * from the wrong vantage point. */
-		if (cfg->proxy != NULL && !t->is_ip)
+		 * from the wrong vantage point. An address is its own answer. */
+		if (t->skip || t->finished || t->is_ip || cfg->proxy != NULL)
 			continue;
+		/* Made for the first name only: a window of addresses needs no resolver. */
+		if (r == NULL && obs_resolver_new(&ro, &r, c->err, c->errlen) != 0)
+			goto out;
 		t->dns_idx = obs_resolver_add(r, t->host, c->err, c->errlen);
 		if (t->dns_idx < 0)
 			goto out;
@@ -860,6 +948,9 @@ cyc_resolve(struct cycle *c)
 	for (size_t i = 0; i < c->nt; i++) {
 		struct cyc_target *t = &c->t[i];
 		const struct obs_dns_result *d;
+		struct obs_dns_result lit;
+		struct in_addr l4;
+		struct in6_addr l6;
 		char a[INET6_ADDRSTRLEN];
 		const char *bad = NULL;
 		enum util_addr_class bc = UTIL_ADDR_PUBLIC;
@@ -870,9 +961,21 @@ cyc_resolve(struct cycle *c)
 		t->ipv6 = json_array();
 		if (t->ipv4 == NULL || t->ipv6 == NULL)
 			goto oom;
-		if (t->dns_idx < 0)
+		if (t->is_ip) {
+			memset(&lit, 0, sizeof(lit));
+			if (inet_pton(AF_INET, t->host, &l4) == 1) {
+				lit.n4 = 1;
+				lit.v4 = &l4;
+			} else if (inet_pton(AF_INET6, t->host, &l6) == 1) {
+				lit.n6 = 1;
+				lit.v6 = &l6;
+			}
+			d = &lit;
+		} else if (t->dns_idx < 0) {
 			continue;
-		d = obs_resolver_result(r, (size_t)t->dns_idx);
+		} else {
+			d = obs_resolver_result(r, (size_t)t->dns_idx);
+		}
 		if (d == NULL || d->status != OBS_DNS_OK) {
 			cyc_finish(c, t, "dns", d ? d->detail : "no result");
 			continue;
@@ -1368,7 +1471,7 @@ cyc_http_phase(struct cycle *c)
 	if (c->http == NULL)
 		return -1;
 	c->live = 1;
-	cyc_emit_ready(c);
+	cyc_emit_ready(c, c->cur);
 	for (;;) {
 		int64_t now = cyc_mono_us();
 		long wait_ms = 200;
@@ -1378,13 +1481,10 @@ cyc_http_phase(struct cycle *c)
 			c->st->aborted = 1;
 			return 0;
 		}
-		if (c->ping_running && pthread_tryjoin_np(c->ping_thread, NULL) == 0) {
-			c->ping_running = 0;
-			if (!c->ping_ok)
-				snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s",
-				    c->ping_err);
-			cyc_emit_ready(c);
-		}
+		if (c->prev != NULL)
+			cyc_prev_settle(c, 0);
+		if (c->cur->ping_state == PING_RUNNING && cyc_ping_join(c, c->cur, 0))
+			cyc_emit_ready(c, c->cur);
 		while (c->nheap > 0 && c->inflight < conc &&
 		       c->hosts[c->heap[0]].ready_us <= now) {
 			size_t hi = cyc_heap_pop(c);
@@ -1403,7 +1503,7 @@ cyc_http_phase(struct cycle *c)
 		}
 		if (c->inflight == 0 && c->nheap == 0)
 			break;
-		if (c->ping_running && wait_ms > 50)
+		if ((c->prev != NULL || c->cur->ping_state == PING_RUNNING) && wait_ms > 50)
 			wait_ms = 50;
 		if (c->inflight == 0) {
 			struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
@@ -1421,9 +1521,9 @@ cyc_http_phase(struct cycle *c)
 
 /* ------------------------------------------------------------------ the cycle */
 
-/* Frees what one window held, keeping what later windows need. */
+/* Frees the hosts of a window's HTTP phase, keeping the spacing later windows need. */
 static void
-cyc_window_end(struct cycle *c)
+cyc_hosts_end(struct cycle *c)
 {
 	int64_t now = cyc_mono_us();
 
@@ -1448,20 +1548,6 @@ cyc_window_end(struct cycle *c)
 	c->hosts = NULL;
 	c->heap = NULL;
 	c->nhosts = c->nheap = 0;
-	for (size_t i = 0; i < c->nt; i++) {
-		struct cyc_target *t = &c->t[i];
-
-		if (!t->emitted)
-			c->st->skipped++;
-		cyc_target_release(t);
-		free(t->host);
-		json_decref(t->src);
-	}
-	memset(c->t, 0, c->nt * sizeof(*c->t));
-	c->nt = 0;
-	obs_pinger_free(c->pinger);
-	c->pinger = NULL;
-	c->ping_ok = 0;
 }
 
 /* Takes the next window of targets from the caller and settles those that need no probe
@@ -1488,7 +1574,9 @@ cyc_window_fill(struct cycle *c)
 			break;
 		}
 		c->nt++;
+		c->cur->nt = c->nt;
 		c->st->targets++;
+		t->w = c->cur;
 		if (cyc_target_init(c, t, src) != 0) {
 			t->src = src;
 			cyc_seterr(c->err, c->errlen, "observer: out of memory");
@@ -1555,47 +1643,71 @@ obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_ar
 		return -1;
 	}
 	c.window = cfg->window ? cfg->window : CYC_WINDOW_DEFAULT;
-	c.t = calloc(c.window, sizeof(*c.t));
-	if (c.t == NULL) {
-		cyc_seterr(err, errlen, "observer: out of memory for %zu targets", c.window);
-		return -1;
+	for (size_t i = 0; i < 2; i++) {
+		c.win[i].c = &c;
+		c.win[i].t = calloc(c.window, sizeof(*c.win[i].t));
+		if (c.win[i].t == NULL) {
+			cyc_seterr(err, errlen, "observer: out of memory for %zu targets", c.window);
+			goto out;
+		}
 	}
 	if (cyc_exclude_load(&c) != 0)
 		goto out;
+	c.cur = &c.win[0];
 	while (!c.exhausted) {
 		if (cfg->stop && *cfg->stop) {
 			st->aborted = 1;
 			break;
 		}
 		c.live = 0;
+		c.t = c.cur->t;
+		c.nt = 0;
 		if (cyc_window_fill(&c) != 0)
 			goto out;
 		if (c.nt == 0)
 			break;
 		if (cyc_resolve(&c) != 0)
 			goto out;
-		cyc_ping_start(&c);
+		cyc_ping_prepare(&c, c.cur);
+		/* The earlier window's ping may still run: this one's starts when it ends. */
+		cyc_prev_settle(&c, 0);
 		if (cyc_group(&c) != 0 || cyc_http_phase(&c) != 0)
 			goto out;
-		cyc_ping_join(&c);
-		cyc_emit_ready(&c);
-		if (st->aborted || c.cb_failed)
+		cyc_hosts_end(&c);
+		if (st->aborted || c.cb_failed || c.failed)
 			break;
-		cyc_window_end(&c);
-		if (c.failed)
-			goto out;
+		cyc_prev_settle(&c, 1);
+		cyc_emit_ready(&c, c.cur);
+		c.prev = c.cur;
+		c.cur = c.cur == &c.win[0] ? &c.win[1] : &c.win[0];
 	}
-	ret = 0;
+	if (!c.failed)
+		ret = 0;
 out:
 	/* In-flight requests of a stopped or failed cycle are dropped without a record. */
 	obs_http_free(c.http);
-	cyc_ping_join(&c);
-	cyc_emit_ready(&c);
+	c.http = NULL;
+	/* The earlier window's records first, as they would have come. */
+	struct cyc_win *order[2] = {c.prev == &c.win[1] ? &c.win[1] : &c.win[0],
+	    c.prev == &c.win[1] ? &c.win[0] : &c.win[1]};
+	for (size_t i = 0; i < 2; i++) {
+		struct cyc_win *w = order[i];
+
+		/* A ping never started gives no results: its records go out without. */
+		if (w->ping_state == PING_PENDING)
+			w->ping_state = PING_NONE;
+		cyc_ping_join(&c, w, 1);
+		if (w->t != NULL)
+			cyc_emit_ready(&c, w);
+	}
 	if (ret == 0 && c.cb_failed) {
 		cyc_seterr(err, errlen, "record callback failed");
 		ret = -1;
 	}
-	cyc_window_end(&c);
+	cyc_hosts_end(&c);
+	for (size_t i = 0; i < 2; i++)
+		if (c.win[i].t != NULL)
+			cyc_win_retire(&c, &c.win[i]);
 	if (st->aborted && total > st->targets) {
 		/* What the caller still had is counted as not observed, as if given. */
 		st->skipped += total - st->targets;
@@ -1605,7 +1717,8 @@ out:
 		free(c.exclude[i]);
 	free(c.exclude);
 	free(c.exclude_suffix);
-	free(c.t);
+	free(c.win[0].t);
+	free(c.win[1].t);
 	free(c.spacing);
 	cyc_rcache_fini(&c);
 	st->seconds = (double)(cyc_mono_us() - t0) / 1e6;
