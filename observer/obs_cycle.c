@@ -97,15 +97,15 @@ struct cyc_req {
 
 enum cyc_ping_state {
 	PING_NONE,    /* nothing to ping in the window: its records may go out */
-	PING_PENDING, /* targets added, thread not started: an earlier window's still runs */
+	PING_PENDING, /* targets added, thread not started yet */
 	PING_RUNNING,
 	PING_DONE,
 };
 
 /*
  * A window of targets and its pinger. Two exist: the one in its HTTP phase, and the one
- * before it, whose finished records wait for its ping; one ping thread runs at a time, so
- * that two pingers never match each other's replies.
+ * before it, whose finished records wait for its ping. Their ping threads may overlap:
+ * each pinger's random identifier and data keep their replies apart.
  */
 struct cyc_win {
 	struct cycle *c;
@@ -897,21 +897,16 @@ cyc_win_retire(struct cycle *c, struct cyc_win *w)
 	w->npinged = 0;
 }
 
-/*
- * The earlier window once its ping has ended (waiting for it with `wait`): its records go
- * out, it is freed, and the current window's ping may start.
- */
+/* The earlier window once its ping has ended (waiting for it with `wait`): its records go
+ * out and it is freed. */
 static void
 cyc_prev_settle(struct cycle *c, int wait)
 {
-	if (c->prev != NULL) {
-		if (!cyc_ping_join(c, c->prev, wait))
-			return;
-		cyc_emit_ready(c, c->prev);
-		cyc_win_retire(c, c->prev);
-		c->prev = NULL;
-	}
-	cyc_ping_launch(c, c->cur);
+	if (c->prev == NULL || !cyc_ping_join(c, c->prev, wait))
+		return;
+	cyc_emit_ready(c, c->prev);
+	cyc_win_retire(c, c->prev);
+	c->prev = NULL;
 }
 
 /* ------------------------------------------------------------------ DNS and policy */
@@ -1669,7 +1664,7 @@ obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_ar
 		if (cyc_resolve(&c) != 0)
 			goto out;
 		cyc_ping_prepare(&c, c.cur);
-		/* The earlier window's ping may still run: this one's starts when it ends. */
+		cyc_ping_launch(&c, c.cur);
 		cyc_prev_settle(&c, 0);
 		if (cyc_group(&c) != 0 || cyc_http_phase(&c) != 0)
 			goto out;
