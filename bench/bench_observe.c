@@ -3,10 +3,17 @@
  * on a loopback address of its own (robots.txt, GET, one ping, body hashes, records stored
  * in a temporary store), then the same robots.txt and page URLs fetched by the curl
  * command-line tool (--parallel --parallel-max 256) for comparison. Prints one JSON line.
+ * The targets are made one at a time as the cycle asks for them, and the farm is as many
+ * processes as needed (each serves BENCH_FARM_SPAN addresses), so that the peak RSS
+ * reported is the observer's and the store's, whatever N.
  *
- * Usage: bench_observe [N] [FARM]    (N default 10000; FARM default tests/c2farm)
+ * Usage: bench_observe [N] [FARM]    (N default 10000, at most 200000; FARM default
+ * tests/c2farm). Target i listens on 127.(20 + i / 50000).(i / 250 % 200).(i % 250 + 1).
  * BENCH_PING=K sets the echoes per target (default 1); BENCH_NO_STORE=1 leaves the store
- * out, to tell its share of time and memory apart.
+ * out, to tell its share of time and memory apart; BENCH_WINDOW=W sets the observer's
+ * window; BENCH_NO_CURL=1 skips the curl run (ratio 0). peak_rss_kb is the whole process
+ * (ru_maxrss); peak_anon_kb its largest RssAnon (heap and stacks, without mapped files such
+ * as the store's data file), rss_file_kb the mapped file pages resident at the end.
  */
 #include "config.h"
 
@@ -31,8 +38,12 @@
 #include "util/util.h"
 
 #define BENCH_BATCH 256
+#define BENCH_MAX 200000
+#define BENCH_FARM_SPAN 15000 /* listeners per farm process: under its limit of 16384 */
+#define BENCH_MAX_FARMS ((BENCH_MAX + BENCH_FARM_SPAN - 1) / BENCH_FARM_SPAN)
 
-static pid_t farm_pid = -1;
+static pid_t farm_pids[BENCH_MAX_FARMS];
+static size_t nfarms;
 static char dir[256];
 
 static double
@@ -54,8 +65,8 @@ die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	if (farm_pid > 0)
-		kill(farm_pid, SIGTERM);
+	for (size_t i = 0; i < nfarms; i++)
+		kill(farm_pids[i], SIGTERM);
 	exit(1);
 }
 
@@ -63,7 +74,32 @@ struct sink {
 	struct store *s;
 	json_t *batch;
 	size_t stored;
+	long peak_anon_kb; /* the largest RssAnon seen: the heap without mapped store pages */
 };
+
+/* A field of /proc/self/status in kB, or -1. */
+static long
+status_kb(const char *field)
+{
+	char line[256];
+	size_t fl = strlen(field);
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
+			v = strtol(line + fl + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Target i's loopback address (see the usage). */
+static void
+bench_addr(size_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "127.%zu.%zu.%zu", 20 + i / 50000, i / 250 % 200, i % 250 + 1);
+}
 
 static int
 sink_txn(struct store_txn *t, void *arg)
@@ -101,6 +137,10 @@ sink_flush(struct sink *k)
 	struct store_err err = {{0}};
 	size_t n = json_array_size(k->batch);
 
+	long anon = status_kb("RssAnon");
+
+	if (anon > k->peak_anon_kb)
+		k->peak_anon_kb = anon;
 	if (n == 0)
 		return 0;
 	if (getenv("BENCH_NO_STORE") != NULL) {
@@ -136,19 +176,23 @@ record_id(const char *node, const char *key, int64_t us, char hex[65])
 	return 0;
 }
 
-/* Starts the farm and reads "listen" lines into addrs/ports until "listening". */
-static void
-farm_start(const char *farm, const char *script, size_t n, char (*addrs)[64], int *ports)
+/* Starts one farm process on `script` and reads its "listen tI ADDR PORT" lines into
+ * ports[I] until "listening". Returns the number of listeners read. */
+static size_t
+farm_start(const char *farm, const char *script, size_t n, unsigned short *ports)
 {
 	int fds[2];
 	FILE *in;
 	char line[256];
 	size_t got = 0;
+	pid_t pid;
 
 	if (pipe(fds) != 0)
 		die("pipe: %s", strerror(errno));
-	farm_pid = fork();
-	if (farm_pid == 0) {
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fds[1], 1);
 		close(fds[0]);
@@ -156,23 +200,46 @@ farm_start(const char *farm, const char *script, size_t n, char (*addrs)[64], in
 		execl(farm, farm, script, (char *)NULL);
 		_exit(127);
 	}
+	farm_pids[nfarms++] = pid;
 	close(fds[1]);
 	in = fdopen(fds[0], "r");
 	while (in && fgets(line, sizeof(line), in) != NULL) {
-		char name[64], a[64];
+		char a[64];
+		size_t idx;
 		int p;
 
 		if (strcmp(line, "listening\n") == 0)
 			break;
-		if (sscanf(line, "listen %63s %63s %d", name, a, &p) == 3 && got < n) {
-			snprintf(addrs[got], 64, "%s", a);
-			ports[got++] = p;
+		if (sscanf(line, "listen t%zu %63s %d", &idx, a, &p) == 3 && idx < n && p > 0 &&
+		    p < 65536) {
+			ports[idx] = (unsigned short)p;
+			got++;
 		}
 	}
 	if (in)
 		fclose(in);
-	if (got != n)
-		die("the farm started %zu listeners of %zu", got, n);
+	return got;
+}
+
+/* The cycle's targets, made as it asks for them. */
+struct gen {
+	size_t i, n;
+	const unsigned short *ports;
+};
+
+static int
+gen_next(void *arg, json_t **out)
+{
+	struct gen *g = arg;
+	char a[64], u[128];
+
+	if (g->i >= g->n)
+		return 0;
+	bench_addr(g->i, a, sizeof(a));
+	snprintf(u, sizeof(u), "http://%s:%d/gate.php", a, g->ports[g->i]);
+	g->i++;
+	*out = json_pack("{s:s, s:s}", "threat_id", "BENCH", "url", u);
+	return *out ? 1 : -1;
 }
 
 int
@@ -181,54 +248,60 @@ main(int argc, char **argv)
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
 	const char *farm = argc > 2 ? argv[2] : "tests/c2farm";
 	char script[300], curlcfg[300], storedir[300], cmd[1200], err[256];
-	char (*addrs)[64];
-	int *ports;
+	unsigned short *ports;
 	struct obs_cycle_stats st;
 	struct sink k = {0};
 	struct store_err serr = {{0}};
 	struct rusage ru;
-	json_t *targets;
 	FILE *f, *cf;
 	double t0, t_obs, t_curl;
+	size_t got = 0;
 
-	if (n == 0 || n > 16000)
-		die("N must be 1..16000, not %zu", n);
+	if (n == 0 || n > BENCH_MAX)
+		die("N must be 1..%d, not %zu", BENCH_MAX, n);
 	snprintf(dir, sizeof(dir), "%s/c2w-bench-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") :
 	    "/tmp");
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp: %s", strerror(errno));
-	snprintf(script, sizeof(script), "%s/farm.script", dir);
 	snprintf(curlcfg, sizeof(curlcfg), "%s/curl.cfg", dir);
 	snprintf(storedir, sizeof(storedir), "%s/store", dir);
-	f = fopen(script, "w");
-	if (f == NULL)
-		die("%s: cannot write", script);
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "listen t%zu 127.20.%zu.%zu 0\n", i, i / 250, i % 250 + 1);
-	fprintf(f, "rule * /robots.txt * page type=text/plain body=\"User-agent: *\\nDisallow: "
-		   "/admin\\n\"\n"
-		   "rule * * * page server=nginx type=text/html body=\"<html><head><title>panel"
-		   "</title></head><body><form action=/gate.php method=post><input name=id>"
-		   "</form></body></html>\"\n");
-	fclose(f);
-	addrs = calloc(n, sizeof(*addrs));
 	ports = calloc(n, sizeof(*ports));
-	targets = json_array();
 	k.batch = json_array();
-	if (addrs == NULL || ports == NULL || targets == NULL || k.batch == NULL)
+	if (ports == NULL || k.batch == NULL)
 		die("out of memory");
-	farm_start(farm, script, n, addrs, ports);
+	for (size_t base = 0; base < n; base += BENCH_FARM_SPAN) {
+		size_t end = base + BENCH_FARM_SPAN < n ? base + BENCH_FARM_SPAN : n;
+
+		snprintf(script, sizeof(script), "%s/farm%zu.script", dir, nfarms);
+		f = fopen(script, "w");
+		if (f == NULL)
+			die("%s: cannot write", script);
+		for (size_t i = base; i < end; i++) {
+			char a[64];
+
+			bench_addr(i, a, sizeof(a));
+			fprintf(f, "listen t%zu %s 0\n", i, a);
+		}
+		fprintf(f, "rule * /robots.txt * page type=text/plain body=\"User-agent: *\\n"
+			   "Disallow: /admin\\n\"\n"
+			   "rule * * * page server=nginx type=text/html body=\"<html><head><title>"
+			   "panel</title></head><body><form action=/gate.php method=post><input "
+			   "name=id></form></body></html>\"\n");
+		fclose(f);
+		got += farm_start(farm, script, n, ports);
+	}
+	if (got != n)
+		die("the farm started %zu listeners of %zu", got, n);
 	cf = fopen(curlcfg, "w");
 	if (cf == NULL)
 		die("%s: cannot write", curlcfg);
 	for (size_t i = 0; i < n; i++) {
-		char u[128];
+		char a[64];
 
-		snprintf(u, sizeof(u), "http://%s:%d/gate.php", addrs[i], ports[i]);
-		json_array_append_new(targets, json_pack("{s:s, s:s}", "threat_id", "BENCH", "url",
-		    u));
+		bench_addr(i, a, sizeof(a));
 		fprintf(cf, "url = \"http://%s:%d/robots.txt\"\noutput = /dev/null\n"
-			    "url = \"%s\"\noutput = /dev/null\n", addrs[i], ports[i], u);
+			    "url = \"http://%s:%d/gate.php\"\noutput = /dev/null\n", a, ports[i], a,
+		    ports[i]);
 	}
 	fclose(cf);
 
@@ -250,38 +323,45 @@ main(int argc, char **argv)
 	    .dns_servers = "127.0.0.1:1",
 	    .record_id = record_id,
 	};
+	struct gen g = {0, n, ports};
+
 	if (getenv("BENCH_PING") != NULL)
 		cfg.ping_count = (unsigned)atoi(getenv("BENCH_PING"));
+	if (getenv("BENCH_WINDOW") != NULL)
+		cfg.window = strtoul(getenv("BENCH_WINDOW"), NULL, 10);
 	t0 = now_s();
-	if (obs_cycle_run(&cfg, targets, sink_record, &k, &st, err, sizeof(err)) != 0 ||
-	    sink_flush(&k) != 0)
+	if (obs_cycle_run_iter(&cfg, gen_next, &g, n, sink_record, &k, &st, err,
+		sizeof(err)) != 0 || sink_flush(&k) != 0)
 		die("cycle: %s", err);
 	t_obs = now_s() - t0;
 	getrusage(RUSAGE_SELF, &ru);
+	long rss_file = status_kb("RssFile");
 
 	snprintf(cmd, sizeof(cmd),
 	    "curl --parallel --parallel-max 256 -s -A 'Mozilla/5.0 (compatible)' "
 	    "--compressed --no-progress-meter -K '%s' 2>/dev/null", curlcfg);
 	t0 = now_s();
-	int rc = system(cmd);
-	t_curl = now_s() - t0;
+	int rc = getenv("BENCH_NO_CURL") != NULL ? 0 : system(cmd);
+	t_curl = getenv("BENCH_NO_CURL") != NULL ? 0 : now_s() - t0;
 	if (rc != 0)
 		fprintf(stderr, "bench_observe: curl exited with %d\n", rc);
 
 	printf("{\"targets\": %zu, \"seconds\": %.3f, \"obs_per_s\": %.1f, "
 	       "\"curl_seconds\": %.3f, \"curl_obs_per_s\": %.1f, \"ratio\": %.2f, "
-	       "\"peak_rss_kb\": %ld, \"records\": %zu, \"stored\": %zu, \"responded\": %zu, "
+	       "\"peak_rss_kb\": %ld, \"peak_anon_kb\": %ld, \"rss_file_kb\": %ld, "
+	       "\"records\": %zu, \"stored\": %zu, \"responded\": %zu, "
 	       "\"robots_fetched\": %zu, \"pinged\": %zu, \"note\": \"%s\"}\n",
-	    n, t_obs, (double)n / t_obs, t_curl, (double)n / t_curl, t_curl / t_obs,
-	    ru.ru_maxrss, st.records, k.stored, st.responded, st.robots_fetched, st.pinged,
-	    st.note);
+	    n, t_obs, (double)n / t_obs, t_curl, t_curl > 0 ? (double)n / t_curl : 0.0,
+	    t_curl / t_obs,
+	    ru.ru_maxrss, k.peak_anon_kb, rss_file, st.records, k.stored, st.responded,
+	    st.robots_fetched, st.pinged, st.note);
 
-	kill(farm_pid, SIGTERM);
-	waitpid(farm_pid, NULL, 0);
+	for (size_t i = 0; i < nfarms; i++) {
+		kill(farm_pids[i], SIGTERM);
+		waitpid(farm_pids[i], NULL, 0);
+	}
 	store_close(k.s);
-	json_decref(targets);
 	json_decref(k.batch);
-	free(addrs);
 	free(ports);
 	curl_global_cleanup();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -466,28 +466,97 @@ obs_progress(size_t done, size_t total, void *arg)
 	cli_progress("observe", done, total);
 }
 
-struct target_load {
-	json_t *arr;
-	int oom;
+/*
+ * The stored targets, streamed to the cycle a chunk at a time so that the whole list is
+ * never held. The store can only scan from the start, so each chunk is a new scan that
+ * passes over the entries up to the last one taken: store keys are threat ID, NUL, SHA-256
+ * of the target key, in byte order (LMDB's), and that position is what is kept. A scan per
+ * chunk holds no read transaction while the cycle writes its records.
+ */
+#define NODE_OBS_CHUNK 4096
+#define NODE_POS_MAX (STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN)
+
+struct target_iter {
+	struct store *s;
+	const char *threat_id;
+	json_t *chunk[NODE_OBS_CHUNK];
+	size_t n, pos;
+	unsigned char last[NODE_POS_MAX], prev[NODE_POS_MAX];
+	size_t lastlen, prevlen; /* 0: none yet */
+	int done, oom, disorder;
 };
+
+static int
+pos_cmp(const unsigned char *a, size_t al, const unsigned char *b, size_t bl)
+{
+	int d = memcmp(a, b, al < bl ? al : bl);
+
+	return d ? d : (al > bl) - (al < bl);
+}
 
 static int
 target_cb(const char *threat_id, const char *key, size_t key_len, const char *json,
     size_t len, void *arg)
 {
-	struct target_load *l = arg;
-	json_t *t = json_loadb(json, len, 0, NULL);
+	struct target_iter *it = arg;
+	unsigned char pos[NODE_POS_MAX];
+	size_t tl = strlen(threat_id), pl;
+	json_t *t;
 
-	(void)threat_id;
-	(void)key;
-	(void)key_len;
-	if (t == NULL)
-		return 0; /* the store only holds checked targets */
-	if (json_array_append_new(l->arr, t) != 0) {
-		l->oom = 1;
+	if (tl > STORE_THREAT_ID_MAX)
+		return 0; /* not a key the store writes */
+	/* Entries of an earlier threat ID are passed over without hashing their key. */
+	if (it->lastlen && pos_cmp((const unsigned char *)threat_id, tl + 1, it->last,
+			       tl + 1 <= it->lastlen ? tl + 1 : it->lastlen) < 0)
+		return 0;
+	memcpy(pos, threat_id, tl + 1);
+	if (util_sha256(key, key_len, pos + tl + 1) != 0) {
+		it->oom = 1;
 		return 1;
 	}
-	return 0;
+	pl = tl + 1 + UTIL_SHA256_LEN;
+	if (it->prevlen && pos_cmp(pos, pl, it->prev, it->prevlen) <= 0) {
+		it->disorder = 1;
+		return 1;
+	}
+	memcpy(it->prev, pos, pl);
+	it->prevlen = pl;
+	if (it->lastlen && pos_cmp(pos, pl, it->last, it->lastlen) <= 0)
+		return 0;
+	t = json_loadb(json, len, 0, NULL);
+	if (t == NULL)
+		return 0; /* the store only holds checked targets */
+	it->chunk[it->n++] = t;
+	memcpy(it->last, pos, pl);
+	it->lastlen = pl;
+	return it->n == NODE_OBS_CHUNK;
+}
+
+static int
+target_next(void *arg, json_t **out)
+{
+	struct target_iter *it = arg;
+	struct store_err serr = {{0}};
+	int rc;
+
+	if (it->pos == it->n && !it->done) {
+		it->n = it->pos = 0;
+		it->prevlen = 0;
+		rc = store_scan_targets(it->s, it->threat_id, target_cb, it, &serr);
+		if (rc < 0 || it->oom || it->disorder) {
+			node_log(NODE_LOG_ERROR, "reading targets: %s",
+			    it->oom ? "out of memory" :
+			    it->disorder ? "the store did not give them in key order" : serr.msg);
+			return -1;
+		}
+		if (it->n < NODE_OBS_CHUNK)
+			it->done = 1;
+	}
+	if (it->pos == it->n)
+		return 0;
+	*out = it->chunk[it->pos];
+	it->chunk[it->pos++] = NULL;
+	return 1;
 }
 
 int
@@ -496,8 +565,9 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
     struct node_observe_sum *sum)
 {
 	struct store_err serr = {{0}};
-	struct target_load tl = {json_array(), 0};
+	struct target_iter *it = calloc(1, sizeof(*it));
 	struct obs_run r = {0};
+	size_t ntargets = 0;
 	struct obs_config oc;
 	char err[512];
 	int ret = -1;
@@ -509,7 +579,7 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 	r.sum = sum;
 	r.batch = json_array();
 	r.events = json_array();
-	if (tl.arr == NULL || r.batch == NULL || r.events == NULL) {
+	if (it == NULL || r.batch == NULL || r.events == NULL) {
 		node_log(NODE_LOG_ERROR, "observe: out of memory");
 		goto out;
 	}
@@ -530,11 +600,11 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 		json_decref(targets);
 		util_buf_fini(&errors);
 	}
-	if (store_scan_targets(s, threat_id, target_cb, &tl, &serr) != STORE_OK || tl.oom) {
-		node_log(NODE_LOG_ERROR, "reading targets: %s", tl.oom ? "out of memory" : serr.msg);
+	if (store_count_targets(s, threat_id, &ntargets, &serr) != STORE_OK) {
+		node_log(NODE_LOG_ERROR, "reading targets: %s", serr.msg);
 		goto out;
 	}
-	if (json_array_size(tl.arr) == 0) {
+	if (ntargets == 0) {
 		ret = 1;
 		goto out;
 	}
@@ -544,7 +614,10 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 		oc.progress = obs_progress;
 		oc.progress_arg = NULL;
 	}
-	if (obs_cycle_run(&oc, tl.arr, obs_record, &r, &sum->st, err, sizeof(err)) != 0) {
+	it->s = s;
+	it->threat_id = threat_id;
+	if (obs_cycle_run_iter(&oc, target_next, it, ntargets, obs_record, &r, &sum->st, err,
+		sizeof(err)) != 0) {
 		if (!r.failed)
 			node_log(NODE_LOG_ERROR, "observe: %s", err);
 		obs_flush(&r);
@@ -554,7 +627,9 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 		goto out;
 	ret = 0;
 out:
-	json_decref(tl.arr);
+	for (size_t i = 0; it && i < it->n; i++)
+		json_decref(it->chunk[i]);
+	free(it);
 	json_decref(r.batch);
 	json_decref(r.events);
 	return ret;

@@ -1,6 +1,10 @@
-/* One observation cycle: targets in, records out. DNS for all targets at once, ping in a
- * thread of its own while the HTTP phase runs, robots.txt once per origin, and a scheduler
- * that keeps the global concurrency bound and the per-host spacing. */
+/* One observation cycle: targets in, records out. Targets are taken in windows of a
+ * bounded size, so that a cycle's memory follows the window, not the number of targets.
+ * Within a window: DNS for all its targets at once, ping in a thread of its own while the
+ * HTTP phase runs, robots.txt once per origin, and a scheduler that keeps the global
+ * concurrency bound and the per-host spacing. What must outlive a window is small and
+ * bounded: the hosts still inside their spacing (a hash and a time each) and the robots.txt
+ * outcomes of the most recent origins. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -28,6 +32,10 @@
 #define CYC_EXCLUDE_MAX (16u << 20) /* bytes of an exclusion file */
 #define CYC_URL_MAX 8192
 #define CYC_KEY_MAX 8192
+#define CYC_WINDOW_DEFAULT 4096
+#define CYC_RCACHE_MAX 4096          /* origins whose robots.txt outcome outlives a window */
+#define CYC_RCACHE_BYTES (8u << 20)  /* their robots.txt bodies, together */
+#define CYC_RCACHE_BODY_MAX (1u << 20) /* a larger body is not kept: fetched again */
 
 enum cyc_robots_state { RB_NONE, RB_PENDING, RB_DONE };
 
@@ -37,6 +45,35 @@ struct cyc_origin {
 	int status;
 	const char *error_kind; /* static name, when no answer */
 	char *detail;           /* with error_kind (kept off the struct: one per origin) */
+	const struct cyc_rent *cached; /* outcome of an earlier window; only while grouping */
+};
+
+/* A robots.txt outcome kept for the origins of later windows. */
+struct cyc_rent {
+	char *origin;
+	uint64_t hv;
+	int status;
+	const char *error_kind;
+	char *detail;
+	char *body; /* 2xx bodies only */
+	size_t blen;
+	struct cyc_rent *next; /* in its bucket */
+};
+
+/* Bounded, oldest out first: robots.txt is fetched once per origin within the last
+ * CYC_RCACHE_MAX origins fetched, which holds a whole cycle unless it has more origins
+ * sharing nothing but the cycle. */
+struct cyc_rcache {
+	struct cyc_rent **buckets; /* 2 * CYC_RCACHE_MAX */
+	struct cyc_rent **ring;    /* CYC_RCACHE_MAX, oldest at head */
+	size_t head, n, bytes;
+};
+
+/* Hosts whose spacing reaches past the end of a window: a hash of the host key and the
+ * earliest time of its next request. Entries past their time are dropped as it grows. */
+struct cyc_slot {
+	uint64_t hv; /* 0: empty */
+	int64_t ready_us;
 };
 
 struct cyc_host {
@@ -49,8 +86,44 @@ struct cyc_host {
 	int queued;       /* in the ready heap */
 };
 
+struct cycle;
+
+/* The request in flight of one target: its robots.txt fetch or its GET. */
+struct cyc_req {
+	struct cycle *c;
+	size_t ti;
+	int robots;
+};
+
+enum cyc_ping_state {
+	PING_NONE,    /* nothing to ping in the window: its records may go out */
+	PING_PENDING, /* targets added, thread not started yet */
+	PING_RUNNING,
+	PING_DONE,
+};
+
+/*
+ * A window of targets and its pinger. Two exist: the one in its HTTP phase, and the one
+ * before it, whose finished records wait for its ping. Their ping threads may overlap:
+ * each pinger's random identifier and data keep their replies apart.
+ */
+struct cyc_win {
+	struct cycle *c;
+	struct cyc_target *t;
+	size_t nt;
+	struct obs_pinger *pinger;
+	pthread_t ping_thread;
+	enum cyc_ping_state ping_state;
+	int ping_ok;
+	char ping_err[256];
+	int ping_timeout_ms;
+	size_t npinged;
+};
+
 struct cyc_target {
-	const json_t *src;
+	struct cyc_win *w;
+	json_t *src; /* a reference of the window's own */
+	struct cyc_req req;
 	const char *threat_id;
 	char *key, *url, *host, *path, *origin;
 	const char *ua;
@@ -72,8 +145,17 @@ struct cycle {
 	struct obs_cycle_stats *st;
 	obs_record_fn cb;
 	void *cbarg;
-	struct cyc_target *t;
-	size_t nt;
+	obs_next_fn next;
+	void *next_arg;
+	size_t total;  /* the caller's estimate, for progress; 0: unknown */
+	int exhausted; /* next() said there are no more targets */
+	struct cyc_win win[2];
+	struct cyc_win *cur, *prev; /* in its HTTP phase; waiting for its ping, or NULL */
+	struct cyc_target *t; /* cur's targets, nt of them */
+	size_t nt, window;
+	struct cyc_rcache rcache;
+	struct cyc_slot *spacing;
+	size_t nspacing, spacing_cap;
 	struct cyc_host *hosts;
 	size_t nhosts;
 	size_t *heap, nheap; /* host indices, min ready_us first */
@@ -83,23 +165,11 @@ struct cycle {
 	char **exclude;
 	unsigned char *exclude_suffix; /* 1: the entry is a public suffix (github.io) */
 	size_t nexclude;
-	struct obs_pinger *pinger;
-	pthread_t ping_thread;
-	int ping_running, ping_ok;
-	char ping_err[256];
-	int ping_timeout_ms;
 	int cb_failed;
 	int failed; /* a local failure inside a callback; err says what */
 	int live; /* records are handed over as they finish */
 	char *err;
 	size_t errlen;
-};
-
-/* One request in flight: which target, and whether it is the robots.txt fetch. */
-struct cyc_req {
-	struct cycle *c;
-	size_t ti;
-	int robots;
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -241,7 +311,6 @@ cyc_target_init(struct cycle *c, struct cyc_target *t, const json_t *src)
 	json_int_t port = json_integer_value(json_object_get(src, "port"));
 	char key[CYC_KEY_MAX] = "";
 
-	t->src = src;
 	t->dns_idx = t->ping_idx = -1;
 	t->robots_allowed = -1;
 	t->threat_id = json_string_value(json_object_get(src, "threat_id"));
@@ -370,9 +439,176 @@ cyc_excluded(const struct cycle *c, const char *host)
 	return NULL;
 }
 
+/* ------------------------------------------------------------------ across windows */
+
+static uint64_t
+cyc_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+static struct cyc_rent *
+cyc_rcache_get(const struct cycle *c, const char *origin)
+{
+	uint64_t hv;
+
+	if (c->rcache.buckets == NULL)
+		return NULL;
+	hv = cyc_hash(origin);
+	for (struct cyc_rent *e = c->rcache.buckets[hv % (2 * CYC_RCACHE_MAX)]; e; e = e->next)
+		if (e->hv == hv && strcmp(e->origin, origin) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+cyc_rent_free(struct cyc_rent *e)
+{
+	if (e == NULL)
+		return;
+	free(e->origin);
+	free(e->detail);
+	free(e->body);
+	free(e);
+}
+
+/* Drops the oldest entry. */
+static void
+cyc_rcache_evict(struct cycle *c)
+{
+	struct cyc_rcache *rc = &c->rcache;
+	struct cyc_rent *e = rc->ring[rc->head], **pp;
+
+	for (pp = &rc->buckets[e->hv % (2 * CYC_RCACHE_MAX)]; *pp != e; pp = &(*pp)->next)
+		;
+	*pp = e->next;
+	rc->bytes -= e->blen;
+	rc->head = (rc->head + 1) % CYC_RCACHE_MAX;
+	rc->n--;
+	cyc_rent_free(e);
+}
+
+/*
+ * Keeps an origin's robots.txt outcome for later windows. Running out of memory only
+ * means a later window fetches it again, so it is not an error.
+ */
+static void
+cyc_rcache_put(struct cycle *c, const struct cyc_origin *o, const char *body, size_t blen)
+{
+	struct cyc_rcache *rc = &c->rcache;
+	struct cyc_rent *e;
+
+	if (blen > CYC_RCACHE_BODY_MAX || cyc_rcache_get(c, o->origin) != NULL)
+		return;
+	if (rc->buckets == NULL) {
+		rc->buckets = calloc(2 * CYC_RCACHE_MAX, sizeof(*rc->buckets));
+		rc->ring = calloc(CYC_RCACHE_MAX, sizeof(*rc->ring));
+		if (rc->buckets == NULL || rc->ring == NULL) {
+			free(rc->buckets);
+			free(rc->ring);
+			rc->buckets = rc->ring = NULL;
+			return;
+		}
+	}
+	while (rc->n > 0 && (rc->n == CYC_RCACHE_MAX || rc->bytes + blen > CYC_RCACHE_BYTES))
+		cyc_rcache_evict(c);
+	e = calloc(1, sizeof(*e));
+	if (e == NULL || (e->origin = strdup(o->origin)) == NULL ||
+	    (o->detail && (e->detail = strdup(o->detail)) == NULL) ||
+	    (body && blen && (e->body = malloc(blen)) == NULL)) {
+		cyc_rent_free(e);
+		return;
+	}
+	if (e->body)
+		memcpy(e->body, body, blen);
+	e->blen = e->body ? blen : 0;
+	e->hv = cyc_hash(o->origin);
+	e->status = o->status;
+	e->error_kind = o->error_kind;
+	e->next = rc->buckets[e->hv % (2 * CYC_RCACHE_MAX)];
+	rc->buckets[e->hv % (2 * CYC_RCACHE_MAX)] = e;
+	rc->ring[(rc->head + rc->n) % CYC_RCACHE_MAX] = e;
+	rc->n++;
+	rc->bytes += e->blen;
+}
+
+static void
+cyc_rcache_fini(struct cycle *c)
+{
+	while (c->rcache.n > 0)
+		cyc_rcache_evict(c);
+	free(c->rcache.buckets);
+	free(c->rcache.ring);
+	memset(&c->rcache, 0, sizeof(c->rcache));
+}
+
+static int64_t
+cyc_spacing_get(const struct cycle *c, uint64_t hv)
+{
+	if (c->spacing_cap == 0)
+		return 0;
+	for (size_t i = hv & (c->spacing_cap - 1);; i = (i + 1) & (c->spacing_cap - 1)) {
+		if (c->spacing[i].hv == hv)
+			return c->spacing[i].ready_us;
+		if (c->spacing[i].hv == 0)
+			return 0;
+	}
+}
+
+static void
+cyc_spacing_insert(struct cyc_slot *tab, size_t cap, uint64_t hv, int64_t ready_us,
+    size_t *n)
+{
+	size_t i;
+
+	for (i = hv & (cap - 1); tab[i].hv != 0 && tab[i].hv != hv; i = (i + 1) & (cap - 1))
+		;
+	if (tab[i].hv == 0)
+		(*n)++;
+	tab[i].hv = hv;
+	tab[i].ready_us = ready_us;
+}
+
+/*
+ * Remembers that host hv may not be asked again before ready_us. When the table fills,
+ * it is rebuilt without the hosts whose time has passed, so its size follows the hosts
+ * asked within the last host_spacing, not the cycle. Returns 0, or -1 out of memory.
+ */
+static int
+cyc_spacing_set(struct cycle *c, uint64_t hv, int64_t ready_us, int64_t now_us)
+{
+	if (c->spacing_cap == 0 || (c->nspacing + 1) * 2 > c->spacing_cap) {
+		size_t live = 0, cap = 64, n = 0;
+		struct cyc_slot *tab;
+
+		for (size_t i = 0; i < c->spacing_cap; i++)
+			if (c->spacing[i].hv != 0 && c->spacing[i].ready_us > now_us)
+				live++;
+		while (cap < (live + 1) * 4)
+			cap <<= 1;
+		tab = calloc(cap, sizeof(*tab));
+		if (tab == NULL)
+			return -1;
+		for (size_t i = 0; i < c->spacing_cap; i++)
+			if (c->spacing[i].hv != 0 && c->spacing[i].ready_us > now_us)
+				cyc_spacing_insert(tab, cap, c->spacing[i].hv, c->spacing[i].ready_us,
+				    &n);
+		free(c->spacing);
+		c->spacing = tab;
+		c->spacing_cap = cap;
+		c->nspacing = n;
+	}
+	cyc_spacing_insert(c->spacing, c->spacing_cap, hv, ready_us, &c->nspacing);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ records */
 
-static void cyc_emit_ready(struct cycle *c);
+static void cyc_emit_ready(struct cycle *c, struct cyc_win *w);
 static void cyc_emit(struct cycle *c, struct cyc_target *t);
 
 /* The record's time, once: when its first probe decision was taken. */
@@ -404,8 +640,9 @@ cyc_finish(struct cycle *c, struct cyc_target *t, const char *kind, const char *
 	t->finished = 1;
 	c->done++;
 	if (c->cfg->progress)
-		c->cfg->progress(c->done, c->nt, c->cfg->progress_arg);
-	if (c->live && !c->ping_running)
+		c->cfg->progress(c->done, c->total > c->st->targets ? c->total : c->st->targets,
+		    c->cfg->progress_arg);
+	if (c->live && (t->w->ping_state == PING_NONE || t->w->ping_state == PING_DONE))
 		cyc_emit(c, t);
 }
 
@@ -435,9 +672,10 @@ cyc_ping_json(struct cycle *c, const struct cyc_target *t)
 {
 	const struct obs_ping_result *p;
 
-	if (t->ping_idx < 0 || !c->ping_ok)
+	(void)c;
+	if (t->ping_idx < 0 || !t->w->ping_ok || t->w->ping_state != PING_DONE)
 		return json_null();
-	p = obs_pinger_result(c->pinger, (size_t)t->ping_idx);
+	p = obs_pinger_result(t->w->pinger, (size_t)t->ping_idx);
 	if (p == NULL)
 		return json_null();
 	return json_pack("{s:i, s:i, s:f, s:o, s:o}", "sent", p->sent, "received", p->received,
@@ -504,15 +742,15 @@ fail:
 	c->cb_failed = 1;
 }
 
-/* Emits every finished target whose ping is known (after the pinger's thread ended). */
+/* Emits every finished target of w whose ping is known. */
 static void
-cyc_emit_ready(struct cycle *c)
+cyc_emit_ready(struct cycle *c, struct cyc_win *w)
 {
-	if (c->ping_running)
+	if (w == NULL || w->ping_state == PING_PENDING || w->ping_state == PING_RUNNING)
 		return;
-	for (size_t i = 0; i < c->nt; i++)
-		if (c->t[i].finished && !c->t[i].emitted)
-			cyc_emit(c, &c->t[i]);
+	for (size_t i = 0; i < w->nt; i++)
+		if (w->t[i].finished && !w->t[i].emitted)
+			cyc_emit(c, &w->t[i]);
 }
 
 /* ------------------------------------------------------------------ ping */
@@ -520,27 +758,56 @@ cyc_emit_ready(struct cycle *c)
 static void *
 cyc_ping_main(void *arg)
 {
-	struct cycle *c = arg;
+	struct cyc_win *w = arg;
 
-	c->ping_ok = obs_pinger_run(c->pinger, c->ping_timeout_ms, c->ping_err,
-	    sizeof(c->ping_err)) == 0;
+	w->ping_ok = obs_pinger_run(w->pinger, w->ping_timeout_ms, w->ping_err,
+	    sizeof(w->ping_err)) == 0;
 	return NULL;
 }
 
 static void
-cyc_ping_join(struct cycle *c)
+cyc_ping_ended(struct cycle *c, struct cyc_win *w)
 {
-	if (!c->ping_running)
-		return;
-	pthread_join(c->ping_thread, NULL);
-	c->ping_running = 0;
-	if (!c->ping_ok)
-		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s", c->ping_err);
+	w->ping_state = PING_DONE;
+	if (!w->ping_ok)
+		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s", w->ping_err);
 }
 
-/* Adds one address per target to the pinger and starts its thread. */
+/* Waits for w's ping (wait) or looks whether it ended; returns 1 when it is known. */
+static int
+cyc_ping_join(struct cycle *c, struct cyc_win *w, int wait)
+{
+	if (w == NULL || w->ping_state != PING_RUNNING)
+		return 1;
+	if (wait)
+		pthread_join(w->ping_thread, NULL);
+	else if (pthread_tryjoin_np(w->ping_thread, NULL) != 0)
+		return 0;
+	cyc_ping_ended(c, w);
+	return 1;
+}
+
+/* Starts the ping thread of a window whose targets are added. */
 static void
-cyc_ping_start(struct cycle *c)
+cyc_ping_launch(struct cycle *c, struct cyc_win *w)
+{
+	if (w->ping_state != PING_PENDING)
+		return;
+	if (pthread_create(&w->ping_thread, NULL, cyc_ping_main, w) != 0) {
+		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: no thread");
+		for (size_t i = 0; i < w->nt; i++)
+			w->t[i].ping_idx = -1;
+		w->ping_state = PING_NONE;
+		return;
+	}
+	w->ping_state = PING_RUNNING;
+	c->st->pinged += w->npinged;
+}
+
+/* Adds one address per target of the window to a pinger of its own. Failing to ping is a
+ * note, not an error. */
+static void
+cyc_ping_prepare(struct cycle *c, struct cyc_win *w)
 {
 	const struct obs_config *cfg = c->cfg;
 	struct obs_pinger_opts po = {0};
@@ -560,13 +827,13 @@ cyc_ping_start(struct cycle *c)
 		po.source4 = cfg->source_address;
 	if (cfg->source_address && inet_pton(AF_INET6, cfg->source_address, &a6) == 1)
 		po.source6 = cfg->source_address;
-	po.max_targets = c->nt + 1;
-	if (obs_pinger_new(&po, &c->pinger, err, sizeof(err)) != 0) {
+	po.max_targets = w->nt + 1;
+	if (obs_pinger_new(&po, &w->pinger, err, sizeof(err)) != 0) {
 		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s", err);
 		return;
 	}
-	for (size_t i = 0; i < c->nt; i++) {
-		struct cyc_target *t = &c->t[i];
+	for (size_t i = 0; i < w->nt; i++) {
+		struct cyc_target *t = &w->t[i];
 		struct sockaddr_storage ss;
 		socklen_t sl;
 		const char *a = NULL;
@@ -591,7 +858,7 @@ cyc_ping_start(struct cycle *c)
 		} else {
 			continue;
 		}
-		t->ping_idx = obs_pinger_add(c->pinger, (struct sockaddr *)&ss, sl,
+		t->ping_idx = obs_pinger_add(w->pinger, (struct sockaddr *)&ss, sl,
 		    (int)cfg->ping_count, cfg->ping_interval_ms ? cfg->ping_interval_ms : 1000, err,
 		    sizeof(err));
 		if (t->ping_idx >= 0)
@@ -599,16 +866,47 @@ cyc_ping_start(struct cycle *c)
 	}
 	if (n == 0)
 		return;
-	c->ping_timeout_ms = (int)cfg->ping_count * (cfg->ping_interval_ms ? cfg->ping_interval_ms
+	w->ping_timeout_ms = (int)cfg->ping_count * (cfg->ping_interval_ms ? cfg->ping_interval_ms
 									: 1000) + 2000;
-	if (pthread_create(&c->ping_thread, NULL, cyc_ping_main, c) != 0) {
-		snprintf(c->st->note, sizeof(c->st->note), "ping skipped: no thread");
-		for (size_t i = 0; i < c->nt; i++)
-			c->t[i].ping_idx = -1;
+	w->npinged = n;
+	w->ping_state = PING_PENDING;
+}
+
+/* Frees a window whose records are out (or never will be), counting those not given. */
+static void
+cyc_win_retire(struct cycle *c, struct cyc_win *w)
+{
+	if (w == NULL)
 		return;
+	cyc_ping_join(c, w, 1);
+	for (size_t i = 0; i < w->nt; i++) {
+		struct cyc_target *t = &w->t[i];
+
+		if (!t->emitted)
+			c->st->skipped++;
+		cyc_target_release(t);
+		free(t->host);
+		json_decref(t->src);
 	}
-	c->ping_running = 1;
-	c->st->pinged = n;
+	memset(w->t, 0, w->nt * sizeof(*w->t));
+	w->nt = 0;
+	obs_pinger_free(w->pinger);
+	w->pinger = NULL;
+	w->ping_ok = 0;
+	w->ping_state = PING_NONE;
+	w->npinged = 0;
+}
+
+/* The earlier window once its ping has ended (waiting for it with `wait`): its records go
+ * out and it is freed. */
+static void
+cyc_prev_settle(struct cycle *c, int wait)
+{
+	if (c->prev == NULL || !cyc_ping_join(c, c->prev, wait))
+		return;
+	cyc_emit_ready(c, c->prev);
+	cyc_win_retire(c, c->prev);
+	c->prev = NULL;
 }
 
 /* ------------------------------------------------------------------ DNS and policy */
@@ -624,17 +922,16 @@ cyc_resolve(struct cycle *c)
 	ro.servers = cfg->dns_servers;
 	ro.use_hosts = 1;
 	ro.max_names = c->nt + 1;
-	if (obs_resolver_new(&ro, &r, c->err, c->errlen) != 0)
-		goto out;
 	for (size_t i = 0; i < c->nt; i++) {
 		struct cyc_target *t = &c->t[i];
 
-		if (t->skip || t->finished)
-			continue;
 		/* Behind a proxy the proxy resolves names: asking here would leak the lookup
-		 * from the wrong vantage point. */
-		if (cfg->proxy != NULL && !t->is_ip)
+		 * from the wrong vantage point. An address is its own answer. */
+		if (t->skip || t->finished || t->is_ip || cfg->proxy != NULL)
 			continue;
+		/* Made for the first name only: a window of addresses needs no resolver. */
+		if (r == NULL && obs_resolver_new(&ro, &r, c->err, c->errlen) != 0)
+			goto out;
 		t->dns_idx = obs_resolver_add(r, t->host, c->err, c->errlen);
 		if (t->dns_idx < 0)
 			goto out;
@@ -646,6 +943,9 @@ cyc_resolve(struct cycle *c)
 	for (size_t i = 0; i < c->nt; i++) {
 		struct cyc_target *t = &c->t[i];
 		const struct obs_dns_result *d;
+		struct obs_dns_result lit;
+		struct in_addr l4;
+		struct in6_addr l6;
 		char a[INET6_ADDRSTRLEN];
 		const char *bad = NULL;
 		enum util_addr_class bc = UTIL_ADDR_PUBLIC;
@@ -656,9 +956,21 @@ cyc_resolve(struct cycle *c)
 		t->ipv6 = json_array();
 		if (t->ipv4 == NULL || t->ipv6 == NULL)
 			goto oom;
-		if (t->dns_idx < 0)
+		if (t->is_ip) {
+			memset(&lit, 0, sizeof(lit));
+			if (inet_pton(AF_INET, t->host, &l4) == 1) {
+				lit.n4 = 1;
+				lit.v4 = &l4;
+			} else if (inet_pton(AF_INET6, t->host, &l6) == 1) {
+				lit.n6 = 1;
+				lit.v6 = &l6;
+			}
+			d = &lit;
+		} else if (t->dns_idx < 0) {
 			continue;
-		d = obs_resolver_result(r, (size_t)t->dns_idx);
+		} else {
+			d = obs_resolver_result(r, (size_t)t->dns_idx);
+		}
 		if (d == NULL || d->status != OBS_DNS_OK) {
 			cyc_finish(c, t, "dns", d ? d->detail : "no result");
 			continue;
@@ -814,6 +1126,8 @@ cyc_group(struct cycle *c)
 			memset(&c->hosts[c->nhosts], 0, sizeof(c->hosts[0]));
 			if ((c->hosts[c->nhosts].name = strdup(hk)) == NULL)
 				goto out;
+			/* A host asked at the end of the last window still waits its turn. */
+			c->hosts[c->nhosts].ready_us = cyc_spacing_get(c, cyc_hash(hk));
 			slots[s] = c->nhosts++;
 		}
 		hi = slots[s];
@@ -837,9 +1151,44 @@ cyc_group(struct cycle *c)
 			if ((no[o].origin = strdup(t->origin)) == NULL)
 				goto out;
 			h->norigins++;
+			const struct cyc_rent *e = c->cfg->robots_respect ?
+			    cyc_rcache_get(c, t->origin) : NULL;
+			if (e != NULL) {
+				no[o].state = RB_DONE;
+				no[o].status = e->status;
+				no[o].error_kind = e->error_kind;
+				no[o].cached = e;
+				if (e->detail && (no[o].detail = strdup(e->detail)) == NULL)
+					goto out;
+			}
 		}
 		t->oidx = o;
 	}
+	/* Targets of an origin an earlier window fetched are decided now, while its entry
+	 * cannot yet be pushed out by this window's fetches. */
+	for (size_t i = 0; i < c->nt; i++) {
+		struct cyc_target *t = &c->t[i];
+		const struct cyc_rent *e;
+		struct obs_robots *rules = NULL;
+		char rerr[256];
+
+		if (t->skip || t->finished)
+			continue;
+		e = c->hosts[t->hidx].origins[t->oidx].cached;
+		if (e == NULL || e->status <= 0)
+			continue;
+		if (obs_robots_from_fetch(e->status, e->body, e->blen, t->ua, &rules, rerr,
+			sizeof(rerr)) != 0) {
+			cyc_seterr(c->err, c->errlen, "robots.txt of %s: %s", e->origin, rerr);
+			free(slots);
+			return -1;
+		}
+		t->robots_allowed = obs_robots_allowed(rules, t->path);
+		obs_robots_free(rules);
+	}
+	for (size_t i = 0; i < c->nhosts; i++)
+		for (size_t o = 0; o < c->hosts[i].norigins; o++)
+			c->hosts[i].origins[o].cached = NULL;
 	c->heap = malloc((c->nhosts + 1) * sizeof(*c->heap));
 	if (c->heap == NULL)
 		goto out;
@@ -871,14 +1220,10 @@ static int
 cyc_send(struct cycle *c, size_t ti, int robots)
 {
 	struct cyc_target *t = &c->t[ti];
-	struct cyc_req *q = malloc(sizeof(*q));
+	struct cyc_req *q = &t->req;
 	struct obs_http_req req = {0};
 	char err[256];
 
-	if (q == NULL) {
-		cyc_seterr(c->err, c->errlen, "out of memory");
-		return -1;
-	}
 	q->c = c;
 	q->ti = ti;
 	q->robots = robots;
@@ -890,7 +1235,6 @@ cyc_send(struct cycle *c, size_t ti, int robots)
 	if (!robots)
 		t->observed_us = util_now_us();
 	if (obs_http_add(c->http, &req, err, sizeof(err)) != 0) {
-		free(q);
 		/* An unusable URL is this target's problem, not the cycle's. */
 		cyc_finish(c, t, "protocol", err);
 		return 1;
@@ -1064,6 +1408,8 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 				obs_robots_free(rules);
 			}
 		}
+		cyc_rcache_put(c, o, res->status >= 200 && res->status < 300 ? res->body : NULL,
+		    res->status >= 200 && res->status < 300 && res->body ? (size_t)res->size : 0);
 	} else {
 		const char *kind = obs_http_error_name(res->error);
 
@@ -1073,7 +1419,6 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 		cyc_connected_first(t, res->primary_ip);
 		cyc_finish(c, t, kind, kind ? res->error_detail : NULL);
 	}
-	free(q);
 	if (h->next < h->ntargets && !h->queued)
 		cyc_heap_push(c, t->hidx);
 }
@@ -1116,11 +1461,12 @@ cyc_http_phase(struct cycle *c)
 	ho.allow_private = cfg->allow_private;
 	ho.follow = cyc_follow;
 	ho.follow_arg = c;
-	c->http = obs_http_new(&ho, c->err, c->errlen);
+	if (c->http == NULL)
+		c->http = obs_http_new(&ho, c->err, c->errlen);
 	if (c->http == NULL)
 		return -1;
 	c->live = 1;
-	cyc_emit_ready(c);
+	cyc_emit_ready(c, c->cur);
 	for (;;) {
 		int64_t now = cyc_mono_us();
 		long wait_ms = 200;
@@ -1130,13 +1476,10 @@ cyc_http_phase(struct cycle *c)
 			c->st->aborted = 1;
 			return 0;
 		}
-		if (c->ping_running && pthread_tryjoin_np(c->ping_thread, NULL) == 0) {
-			c->ping_running = 0;
-			if (!c->ping_ok)
-				snprintf(c->st->note, sizeof(c->st->note), "ping skipped: %.200s",
-				    c->ping_err);
-			cyc_emit_ready(c);
-		}
+		if (c->prev != NULL)
+			cyc_prev_settle(c, 0);
+		if (c->cur->ping_state == PING_RUNNING && cyc_ping_join(c, c->cur, 0))
+			cyc_emit_ready(c, c->cur);
 		while (c->nheap > 0 && c->inflight < conc &&
 		       c->hosts[c->heap[0]].ready_us <= now) {
 			size_t hi = cyc_heap_pop(c);
@@ -1155,7 +1498,7 @@ cyc_http_phase(struct cycle *c)
 		}
 		if (c->inflight == 0 && c->nheap == 0)
 			break;
-		if (c->ping_running && wait_ms > 50)
+		if ((c->prev != NULL || c->cur->ping_state == PING_RUNNING) && wait_ms > 50)
 			wait_ms = 50;
 		if (c->inflight == 0) {
 			struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
@@ -1173,9 +1516,102 @@ cyc_http_phase(struct cycle *c)
 
 /* ------------------------------------------------------------------ the cycle */
 
+/* Frees the hosts of a window's HTTP phase, keeping the spacing later windows need. */
+static void
+cyc_hosts_end(struct cycle *c)
+{
+	int64_t now = cyc_mono_us();
+
+	for (size_t i = 0; i < c->nhosts; i++) {
+		struct cyc_host *h = &c->hosts[i];
+
+		if (c->cfg->host_spacing_us > 0 && h->ready_us > now &&
+		    cyc_spacing_set(c, cyc_hash(h->name), h->ready_us, now) != 0 && !c->failed) {
+			cyc_seterr(c->err, c->errlen, "host spacing: out of memory");
+			c->failed = 1;
+		}
+		for (size_t o = 0; o < h->norigins; o++) {
+			free(h->origins[o].origin);
+			free(h->origins[o].detail);
+		}
+		free(h->origins);
+		free(h->targets);
+		free(h->name);
+	}
+	free(c->hosts);
+	free(c->heap);
+	c->hosts = NULL;
+	c->heap = NULL;
+	c->nhosts = c->nheap = 0;
+}
+
+/* Takes the next window of targets from the caller and settles those that need no probe
+ * (excluded, refused). Returns 0, or -1 with err set. */
+static int
+cyc_window_fill(struct cycle *c)
+{
+	const struct obs_config *cfg = c->cfg;
+
+	while (c->nt < c->window && !c->exhausted) {
+		struct cyc_target *t = &c->t[c->nt];
+		json_t *src = NULL;
+		const char *ex;
+		int rc = c->next(c->next_arg, &src);
+
+		if (rc < 0) {
+			json_decref(src);
+			cyc_seterr(c->err, c->errlen, "observer: reading the targets failed");
+			return -1;
+		}
+		if (rc == 0) {
+			json_decref(src);
+			c->exhausted = 1;
+			break;
+		}
+		c->nt++;
+		c->cur->nt = c->nt;
+		c->st->targets++;
+		t->w = c->cur;
+		if (cyc_target_init(c, t, src) != 0) {
+			t->src = src;
+			cyc_seterr(c->err, c->errlen, "observer: out of memory");
+			return -1;
+		}
+		t->src = src;
+		if (t->skip)
+			continue;
+		ex = t->is_ip ? NULL : cyc_excluded(c, t->host);
+		if (ex != NULL) {
+			char detail[300];
+
+			t->ipv4 = json_array();
+			t->ipv6 = json_array();
+			snprintf(detail, sizeof(detail), "%.120s is on the exclusion list (%.120s)",
+			    t->host, ex);
+			cyc_finish(c, t, "excluded", detail);
+		} else if (t->is_ip && !cfg->allow_private) {
+			enum util_addr_class cl = UTIL_ADDR_PUBLIC;
+
+			if (util_addr_classify_text(t->host, &cl) == 0 && cl != UTIL_ADDR_PUBLIC) {
+				char detail[300];
+
+				snprintf(detail, sizeof(detail), "%.100s is a %s address", t->host,
+				    util_addr_class_name(cl));
+				t->ipv4 = json_array();
+				t->ipv6 = json_array();
+				json_array_append_new(strchr(t->host, ':') ? t->ipv6 : t->ipv4,
+				    json_string(t->host));
+				cyc_finish(c, t, "private-address", detail);
+			}
+		}
+	}
+	return 0;
+}
+
 int
-obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_record_fn cb,
-    void *arg, struct obs_cycle_stats *st, char *err, size_t errlen)
+obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_arg,
+    size_t total, obs_record_fn cb, void *arg, struct obs_cycle_stats *st, char *err,
+    size_t errlen)
 {
 	struct obs_cycle_stats dummy;
 	struct cycle c;
@@ -1190,98 +1626,129 @@ obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_record_fn
 	c.st = st;
 	c.cb = cb;
 	c.cbarg = arg;
+	c.next = next;
+	c.next_arg = next_arg;
+	c.total = total;
 	c.err = err;
 	c.errlen = errlen;
 	if (err && errlen)
 		err[0] = '\0';
-	if (cfg == NULL || cfg->node_id == NULL || cb == NULL || !json_is_array(targets)) {
-		cyc_seterr(err, errlen, "observer: no node id, callback or target array");
+	if (cfg == NULL || cfg->node_id == NULL || cb == NULL || next == NULL) {
+		cyc_seterr(err, errlen, "observer: no node id, callback or target source");
 		return -1;
 	}
-	c.nt = json_array_size(targets);
-	st->targets = c.nt;
-	c.t = calloc(c.nt ? c.nt : 1, sizeof(*c.t));
-	if (c.t == NULL) {
-		cyc_seterr(err, errlen, "observer: out of memory for %zu targets", c.nt);
-		return -1;
+	c.window = cfg->window ? cfg->window : CYC_WINDOW_DEFAULT;
+	for (size_t i = 0; i < 2; i++) {
+		c.win[i].c = &c;
+		c.win[i].t = calloc(c.window, sizeof(*c.win[i].t));
+		if (c.win[i].t == NULL) {
+			cyc_seterr(err, errlen, "observer: out of memory for %zu targets", c.window);
+			goto out;
+		}
 	}
 	if (cyc_exclude_load(&c) != 0)
 		goto out;
-	for (size_t i = 0; i < c.nt; i++) {
-		struct cyc_target *t = &c.t[i];
-		const char *ex;
-
-		if (cyc_target_init(&c, t, json_array_get(targets, i)) != 0) {
-			cyc_seterr(err, errlen, "observer: out of memory");
+	c.cur = &c.win[0];
+	while (!c.exhausted) {
+		if (cfg->stop && *cfg->stop) {
+			st->aborted = 1;
+			break;
+		}
+		c.live = 0;
+		c.t = c.cur->t;
+		c.nt = 0;
+		if (cyc_window_fill(&c) != 0)
 			goto out;
-		}
-		if (t->skip)
-			continue;
-		ex = t->is_ip ? NULL : cyc_excluded(&c, t->host);
-		if (ex != NULL) {
-			char detail[300];
-
-			t->ipv4 = json_array();
-			t->ipv6 = json_array();
-			snprintf(detail, sizeof(detail), "%.120s is on the exclusion list (%.120s)",
-			    t->host, ex);
-			cyc_finish(&c, t, "excluded", detail);
-		} else if (t->is_ip && !cfg->allow_private) {
-			enum util_addr_class cl = UTIL_ADDR_PUBLIC;
-
-			if (util_addr_classify_text(t->host, &cl) == 0 && cl != UTIL_ADDR_PUBLIC) {
-				char detail[300];
-
-				snprintf(detail, sizeof(detail), "%.100s is a %s address", t->host,
-				    util_addr_class_name(cl));
-				t->ipv4 = json_array();
-				t->ipv6 = json_array();
-				json_array_append_new(strchr(t->host, ':') ? t->ipv6 : t->ipv4,
-				    json_string(t->host));
-				cyc_finish(&c, t, "private-address", detail);
-			}
-		}
+		if (c.nt == 0)
+			break;
+		if (cyc_resolve(&c) != 0)
+			goto out;
+		cyc_ping_prepare(&c, c.cur);
+		cyc_ping_launch(&c, c.cur);
+		cyc_prev_settle(&c, 0);
+		if (cyc_group(&c) != 0 || cyc_http_phase(&c) != 0)
+			goto out;
+		cyc_hosts_end(&c);
+		if (st->aborted || c.cb_failed || c.failed)
+			break;
+		cyc_prev_settle(&c, 1);
+		cyc_emit_ready(&c, c.cur);
+		c.prev = c.cur;
+		c.cur = c.cur == &c.win[0] ? &c.win[1] : &c.win[0];
 	}
-	if (cyc_resolve(&c) != 0)
-		goto out;
-	cyc_ping_start(&c);
-	if (cyc_group(&c) != 0 || cyc_http_phase(&c) != 0)
-		goto out;
-	ret = 0;
+	if (!c.failed)
+		ret = 0;
 out:
 	/* In-flight requests of a stopped or failed cycle are dropped without a record. */
 	obs_http_free(c.http);
-	cyc_ping_join(&c);
-	cyc_emit_ready(&c);
+	c.http = NULL;
+	/* The earlier window's records first, as they would have come. */
+	struct cyc_win *order[2] = {c.prev == &c.win[1] ? &c.win[1] : &c.win[0],
+	    c.prev == &c.win[1] ? &c.win[0] : &c.win[1]};
+	for (size_t i = 0; i < 2; i++) {
+		struct cyc_win *w = order[i];
+
+		/* A ping never started gives no results: its records go out without. */
+		if (w->ping_state == PING_PENDING)
+			w->ping_state = PING_NONE;
+		cyc_ping_join(&c, w, 1);
+		if (w->t != NULL)
+			cyc_emit_ready(&c, w);
+	}
 	if (ret == 0 && c.cb_failed) {
 		cyc_seterr(err, errlen, "record callback failed");
 		ret = -1;
 	}
-	for (size_t i = 0; i < c.nt; i++) {
-		struct cyc_target *t = &c.t[i];
-
-		if (!t->emitted)
-			st->skipped++;
-		cyc_target_release(t);
-		free(t->host);
-	}
-	for (size_t i = 0; i < c.nhosts; i++) {
-		for (size_t o = 0; o < c.hosts[i].norigins; o++) {
-			free(c.hosts[i].origins[o].origin);
-			free(c.hosts[i].origins[o].detail);
-		}
-		free(c.hosts[i].origins);
-		free(c.hosts[i].targets);
-		free(c.hosts[i].name);
+	cyc_hosts_end(&c);
+	for (size_t i = 0; i < 2; i++)
+		if (c.win[i].t != NULL)
+			cyc_win_retire(&c, &c.win[i]);
+	if (st->aborted && total > st->targets) {
+		/* What the caller still had is counted as not observed, as if given. */
+		st->skipped += total - st->targets;
+		st->targets = total;
 	}
 	for (size_t i = 0; i < c.nexclude; i++)
 		free(c.exclude[i]);
 	free(c.exclude);
 	free(c.exclude_suffix);
-	free(c.hosts);
-	free(c.heap);
-	free(c.t);
-	obs_pinger_free(c.pinger);
+	free(c.win[0].t);
+	free(c.win[1].t);
+	free(c.spacing);
+	cyc_rcache_fini(&c);
 	st->seconds = (double)(cyc_mono_us() - t0) / 1e6;
 	return ret;
+}
+
+/* The array form's source: the elements in order, each with a reference of its own. */
+struct cyc_array_src {
+	const json_t *arr;
+	size_t i;
+};
+
+static int
+cyc_array_next(void *arg, json_t **out)
+{
+	struct cyc_array_src *a = arg;
+
+	if (a->i >= json_array_size(a->arr))
+		return 0;
+	*out = json_incref(json_array_get(a->arr, a->i++));
+	return 1;
+}
+
+int
+obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_record_fn cb,
+    void *arg, struct obs_cycle_stats *st, char *err, size_t errlen)
+{
+	struct cyc_array_src a = {targets, 0};
+
+	if (!json_is_array(targets)) {
+		if (st)
+			memset(st, 0, sizeof(*st));
+		cyc_seterr(err, errlen, "observer: no node id, callback or target array");
+		return -1;
+	}
+	return obs_cycle_run_iter(cfg, cyc_array_next, &a, json_array_size(targets), cb, arg,
+	    st, err, errlen);
 }

@@ -6,7 +6,10 @@
  * concurrency bound and a per-host spacing — and hands each finished observation to the
  * caller as the JSON record of the design ("Observation record"). It only ever sends
  * ping, robots.txt and GET requests; it never contacts an excluded domain, nor (unless
- * allowed) a non-public address. It never stores, logs, prints or exits: the caller
+ * allowed) a non-public address. Targets are taken in windows of a bounded size (DNS,
+ * ping, grouping by host and the records in waiting are per window), so that a cycle's
+ * memory does not grow with the number of targets: only hosts still inside their spacing
+ * and the robots.txt outcomes of the last few thousand origins outlive a window. It never stores, logs, prints or exits: the caller
  * (node/) stores the records and events and runs hooks. The obs_*.h headers beside this
  * one are internal building blocks.
  */
@@ -60,6 +63,9 @@ struct obs_config {
 	const char *dns_servers;    /* "127.0.0.1:53,..."; NULL: the system's resolvers */
 	int dns_timeout_ms;         /* whole resolution phase; 0: 10 s */
 	obs_key_fn target_key;      /* NULL: url, else domain[:port], else ip[:port] */
+	size_t window;              /* targets taken at once (a DNS, ping and grouping unit);
+				     * 0: 4096. Small windows lose time at each window's end,
+				     * waiting for its slowest request and its pings */
 	/* The record id (64 hex digits and a NUL into hex); NULL: SHA-256 of node id, target
 	 * key and RFC 3339 time with microseconds, each followed by a NUL. Returns 0 or -1. */
 	int (*record_id)(const char *node, const char *key, int64_t observed_us, char hex[65]);
@@ -80,6 +86,23 @@ struct obs_cycle_stats {
 	double seconds;
 	char note[256];           /* e.g. why ping was skipped; "" when nothing to say */
 };
+
+/*
+ * Gives the cycle its next target: returns 1 with *target set to a target object of which
+ * the cycle takes ownership (a new reference), 0 when there are no more, or -1 when the
+ * targets cannot be read (the cycle then fails with "reading the targets failed").
+ */
+typedef int (*obs_next_fn)(void *arg, json_t **target);
+
+/*
+ * Observes every target `next` gives once, as obs_cycle_run() does with an array, taking
+ * at most cfg->window of them at a time: the caller can stream a target list of any size.
+ * `total` is the number of targets expected (for progress, and for counting those never
+ * taken as skipped when the cycle is stopped); 0 when unknown. Returns as obs_cycle_run().
+ */
+int obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_arg,
+    size_t total, obs_record_fn cb, void *arg, struct obs_cycle_stats *st, char *err,
+    size_t errlen);
 
 /*
  * Observes every target of `targets` (a JSON array of target objects as conf/ makes them:

@@ -185,6 +185,37 @@ has "$(cat run2.log)" "observer: disabled" "and says the observer is disabled"
 n3=$("$C" export --format json -c node.conf | jq length)
 is "$n3" "$n2" "and observes nothing"
 
+# --- many targets: the stored targets reach the cycle a chunk at a time, each once, in
+# both threat IDs and with --threat-id. They are all excluded: no request leaves.
+mkdir big
+cat > big/node.conf <<'EOF'
+[node]
+id = obs-big
+data_dir = data
+log_level = warn
+
+[observer]
+ping_count = 0
+exclude_file = exclude.txt
+EOF
+echo excluded.example > big/exclude.txt
+awk 'BEGIN { print "threat_id,ip,domain,url,port,report_date,malware_sha256,file_type,summary,user_agent"
+	for (i = 0; i < 5000; i++) printf "%s,,h%d.excluded.example,,,,,,,\n", (i % 3 ? "BIGA" : "BIGB"), i }' > big/t.csv
+(cd big && "$C" import t.csv -c node.conf > /dev/null)
+is "$?" 0 "5000 targets imported"
+out=$(cd big && "$C" observe --once -c node.conf 2>err); rc=$?
+is "$rc" 0 "5000 targets: observe --once exits 0"
+has "$out" "5000 targets observed" "every target taken, over several chunks"
+has "$out" "5000 records stored" "and each one's record stored"
+recs=$(cd big && "$C" export --format json -c node.conf)
+is "$(printf '%s' "$recs" | jq '[.[].target.input] | unique | length')" 5000 \
+	"each target observed once"
+is "$(printf '%s' "$recs" | jq '[.[] | select(.error.kind == "excluded")] | length')" 5000 \
+	"all excluded, none contacted"
+out=$(cd big && "$C" observe --once --threat-id BIGB -c node.conf 2>err); rc=$?
+is "$rc" 0 "one threat ID: observe --once exits 0"
+has "$out" "1667 targets observed" "only its 1667 targets"
+
 kill "$farm_pid"
 wait "$farm_pid"
 farm_pid=

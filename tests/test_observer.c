@@ -1,6 +1,8 @@
 /* The observation cycle against the simulated C2 farm: records field by field, robots.txt,
  * exclusions, the address policy, per-target user agents, host spacing, the concurrency
- * bound and hostile targets; change events on synthetic record pairs; the cycle clock. */
+ * bound and hostile targets, all again with one target per window (what must carry from
+ * one window to the next does); targets streamed through an iterator; change events on
+ * synthetic record pairs; the cycle clock. */
 #include "config.h"
 
 #include <errno.h>
@@ -128,10 +130,14 @@ url(const char *name, const char *path)
 	return u;
 }
 
+/* The window every cycle uses (0: the observer's default). */
+static size_t test_window;
+
 static struct obs_config
 base_config(void)
 {
 	struct obs_config c = {
+	    .window = test_window,
 	    .node_id = "test-node",
 	    .vantage = "lab",
 	    .concurrency = 16,
@@ -718,6 +724,105 @@ test_ping_and_stop(void)
 	json_decref(recs);
 }
 
+/* Targets made one at a time, as a store scan would give them. */
+struct gen {
+	size_t i, n, fail_at; /* fail_at: the call that fails (0: none) */
+	char urls[2][256];
+};
+
+static int
+gen_next(void *arg, json_t **out)
+{
+	struct gen *g = arg;
+	char u[300];
+
+	if (g->fail_at && g->i + 1 == g->fail_at)
+		return -1;
+	if (g->i >= g->n)
+		return 0;
+	snprintf(u, sizeof(u), "%s?n=%zu", g->urls[g->i % 2], g->i);
+	g->i++;
+	*out = json_pack("{s:s, s:s}", "threat_id", "W", "url", u);
+	return *out ? 1 : -1;
+}
+
+static void
+test_windows(void)
+{
+	struct obs_config cfg = base_config();
+	struct obs_cycle_stats st;
+	struct gen g = {0, 25, 0, {"", ""}};
+	json_t *recs = json_array(), *r;
+	char err[256];
+	size_t i;
+	int rc, all200 = 1, pinged = 1, distinct = 1;
+
+	snprintf(g.urls[0], sizeof(g.urls[0]), "%s", url("a", "/page"));
+	snprintf(g.urls[1], sizeof(g.urls[1]), "%s", url("b", "/x"));
+	cfg.window = 4;
+	cfg.ping_count = 1;
+	cfg.ping_interval_ms = 50;
+	rc = obs_cycle_run_iter(&cfg, gen_next, &g, 25, collect, recs, &st, err, sizeof(err));
+	is_int(rc, 0, "iterator: 25 targets in windows of 4");
+	is_int(json_array_size(recs), 25, "iterator: a record for each");
+	is_int(st.targets, 25, "iterator: stats count the targets taken");
+	is_int(st.robots_fetched, 2, "robots.txt once per origin across 7 windows");
+	is_int(st.requests, 25, "and one GET per target");
+	json_array_foreach(recs, i, r) {
+		if (i_at(r, "http", "status") != 200)
+			all200 = 0;
+		if (is_null(r, "ping", NULL))
+			pinged = 0;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(s_at(r, "target", "input"),
+				s_at(json_array_get(recs, k), "target", "input")) == 0)
+				distinct = 0;
+	}
+	ok(all200, "every GET answered 200");
+	ok(distinct, "each target observed once");
+	if (st.pinged == 0) {
+		has_str(st.note, "ping skipped", "no ICMP socket: windows ping nothing, with a note");
+	} else {
+		is_int(st.pinged, 25, "every window pinged its targets");
+		ok(pinged, "every record carries its window's ping");
+	}
+	json_array_clear(recs);
+
+	/* A source that fails stops the cycle with an error; what was observed stays given. */
+	g = (struct gen){0, 25, 11, {"", ""}};
+	snprintf(g.urls[0], sizeof(g.urls[0]), "%s", url("a", "/page"));
+	snprintf(g.urls[1], sizeof(g.urls[1]), "%s", url("b", "/x"));
+	cfg.ping_count = 0;
+	rc = obs_cycle_run_iter(&cfg, gen_next, &g, 25, collect, recs, &st, err, sizeof(err));
+	is_int(rc, -1, "a failing source fails the cycle");
+	has_str(err, "reading the targets failed", "and err says so");
+	is_int(json_array_size(recs), 8, "the two windows before it were observed");
+	is_int(st.targets, 10, "the targets taken are counted");
+	json_array_clear(recs);
+
+	/* Host spacing holds across windows: one target per window, one host. */
+	g = (struct gen){0, 3, 0, {"", ""}};
+	snprintf(g.urls[0], sizeof(g.urls[0]), "%s", url("b", "/s"));
+	snprintf(g.urls[1], sizeof(g.urls[1]), "%s", url("b", "/t"));
+	cfg.window = 1;
+	cfg.robots_respect = 0;
+	cfg.host_spacing_us = 300000;
+	rc = obs_cycle_run_iter(&cfg, gen_next, &g, 0, collect, recs, &st, err, sizeof(err));
+	is_int(rc, 0, "spacing over windows of one: the cycle succeeds");
+	if (json_array_size(recs) == 3) {
+		int64_t t0 = when(json_array_get(recs, 0)), t1 = when(json_array_get(recs, 1)),
+			t2 = when(json_array_get(recs, 2));
+		ok(t1 - t0 >= 300000 && t2 - t1 >= 300000,
+		    "host_spacing holds from one window to the next (%lld, %lld us)",
+		    (long long)(t1 - t0), (long long)(t2 - t1));
+	} else {
+		ok(0, "spacing over windows: three records (%zu)", json_array_size(recs));
+	}
+	is_int(obs_cycle_run_iter(&cfg, NULL, NULL, 0, collect, recs, &st, err, sizeof(err)), -1,
+	    "no target source: refused");
+	json_decref(recs);
+}
+
 static json_t *
 rec(const char *id, json_t *status, const char *sha, int received)
 {
@@ -852,6 +957,17 @@ main(void)
 	test_vantage();
 	test_ipv6();
 	test_concurrency();
+	test_ping_and_stop();
+	test_windows();
+	/* Everything again, taking one target at a time: robots.txt outcomes, host spacing
+	 * and exclusions must carry from one window to the next. */
+	tap_diag("again with windows of one target");
+	test_window = 1;
+	test_basic();
+	test_policy();
+	test_spacing();
+	test_vantage();
+	test_ipv6();
 	test_ping_and_stop();
 	curl_global_cleanup();
 	return tap_done();
