@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/util.h"
 #include "observer/obs_dns.h"
 
 struct name_q {
@@ -34,22 +35,6 @@ struct obs_resolver {
 	size_t inflight, finished;
 	int ran;
 };
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 static int64_t
 mono_ms(void)
@@ -91,13 +76,13 @@ obs_resolver_new(const struct obs_resolver_opts *opts, struct obs_resolver **out
 	int mask, st, rc = -1;
 
 	if (out == NULL) {
-		seterr(err, errsz, "obs_resolver_new: NULL argument");
+		util_seterr(err, errsz, "obs_resolver_new: NULL argument");
 		return -1;
 	}
 	*out = NULL;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
-		seterr(err, errsz, "obs_resolver_new: out of memory");
+		util_seterr(err, errsz, "obs_resolver_new: out of memory");
 		goto out;
 	}
 	if (opts != NULL)
@@ -116,7 +101,7 @@ obs_resolver_new(const struct obs_resolver_opts *opts, struct obs_resolver **out
 
 	st = ares_library_init(ARES_LIB_INIT_ALL);
 	if (st != ARES_SUCCESS) {
-		seterr(err, errsz, "obs_resolver_new: ares_library_init: %s", ares_strerror(st));
+		util_seterr(err, errsz, "obs_resolver_new: ares_library_init: %s", ares_strerror(st));
 		goto out;
 	}
 	r->lib_init = 1;
@@ -138,13 +123,13 @@ obs_resolver_new(const struct obs_resolver_opts *opts, struct obs_resolver **out
 	st = ares_init_options(&r->ch, &ao, mask);
 	if (st != ARES_SUCCESS) {
 		r->ch = NULL;
-		seterr(err, errsz, "obs_resolver_new: ares_init_options: %s", ares_strerror(st));
+		util_seterr(err, errsz, "obs_resolver_new: ares_init_options: %s", ares_strerror(st));
 		goto out;
 	}
 	if (opts != NULL && opts->servers != NULL) {
 		st = ares_set_servers_ports_csv(r->ch, opts->servers);
 		if (st != ARES_SUCCESS) {
-			seterr(err, errsz, "obs_resolver_new: servers \"%s\": %s", opts->servers,
+			util_seterr(err, errsz, "obs_resolver_new: servers \"%s\": %s", opts->servers,
 			    ares_strerror(st));
 			goto out;
 		}
@@ -195,15 +180,15 @@ obs_resolver_add(struct obs_resolver *r, const char *name, char *err, size_t err
 	struct name_q *q;
 
 	if (r == NULL || name == NULL) {
-		seterr(err, errsz, "obs_resolver_add: NULL argument");
+		util_seterr(err, errsz, "obs_resolver_add: NULL argument");
 		return -1;
 	}
 	if (r->ran) {
-		seterr(err, errsz, "obs_resolver_add: the resolver has already run");
+		util_seterr(err, errsz, "obs_resolver_add: the resolver has already run");
 		return -1;
 	}
 	if (r->nq >= r->opts.max_names) {
-		seterr(err, errsz, "obs_resolver_add: more than %zu names", r->opts.max_names);
+		util_seterr(err, errsz, "obs_resolver_add: more than %zu names", r->opts.max_names);
 		return -1;
 	}
 	if (r->nq == r->capq) {
@@ -211,7 +196,7 @@ obs_resolver_add(struct obs_resolver *r, const char *name, char *err, size_t err
 		struct name_q *nv = realloc(r->q, ncap * sizeof(*nv));
 
 		if (nv == NULL) {
-			seterr(err, errsz, "obs_resolver_add: out of memory");
+			util_seterr(err, errsz, "obs_resolver_add: out of memory");
 			return -1;
 		}
 		r->q = nv;
@@ -221,7 +206,7 @@ obs_resolver_add(struct obs_resolver *r, const char *name, char *err, size_t err
 	memset(q, 0, sizeof(*q));
 	q->name = strdup(name);
 	if (q->name == NULL) {
-		seterr(err, errsz, "obs_resolver_add: out of memory");
+		util_seterr(err, errsz, "obs_resolver_add: out of memory");
 		return -1;
 	}
 	q->r = r;
@@ -383,11 +368,11 @@ obs_resolver_run(struct obs_resolver *r, int timeout_ms, char *err, size_t errsz
 	int rc = 0;
 
 	if (r == NULL || timeout_ms <= 0) {
-		seterr(err, errsz, "obs_resolver_run: NULL resolver or timeout <= 0");
+		util_seterr(err, errsz, "obs_resolver_run: NULL resolver or timeout <= 0");
 		return -1;
 	}
 	if (r->ran) {
-		seterr(err, errsz, "obs_resolver_run: the resolver has already run");
+		util_seterr(err, errsz, "obs_resolver_run: the resolver has already run");
 		return -1;
 	}
 	r->ran = 1;
@@ -431,7 +416,7 @@ obs_resolver_run(struct obs_resolver *r, int timeout_ms, char *err, size_t errsz
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			seterr(err, errsz, "obs_resolver_run: poll: %s", strerror(errno));
+			util_seterr(err, errsz, "obs_resolver_run: poll: %s", strerror(errno));
 			rc = -1;
 			break;
 		}

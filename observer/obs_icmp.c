@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "util/util.h"
 #include "observer/obs_icmp.h"
 
 #define NSLOTS 65536
@@ -65,22 +66,6 @@ struct obs_pinger {
 	int64_t slot_us;   /* earliest time the next send may go out */
 };
 
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
-
 static int64_t
 mono_us(void)
 {
@@ -115,7 +100,7 @@ obs_pinger_new(const struct obs_pinger_opts *opts, struct obs_pinger **out, char
 	int rc = -1;
 
 	if (out == NULL) {
-		seterr(err, errsz, "obs_pinger_new: NULL argument");
+		util_seterr(err, errsz, "obs_pinger_new: NULL argument");
 		return -1;
 	}
 	*out = NULL;
@@ -132,19 +117,19 @@ obs_pinger_new(const struct obs_pinger_opts *opts, struct obs_pinger **out, char
 	if (p->opts.max_targets == 0)
 		p->opts.max_targets = 65536;
 	if (p->opts.max_pps < 0) {
-		seterr(err, errsz, "obs_pinger_new: max_pps %d < 0", p->opts.max_pps);
+		util_seterr(err, errsz, "obs_pinger_new: max_pps %d < 0", p->opts.max_pps);
 		goto out;
 	}
 	if (p->opts.max_pps > 0)
 		p->pace_us = 1000000 / p->opts.max_pps > 0 ? 1000000 / p->opts.max_pps : 1;
 	if (p->opts.payload_len < 16 || p->opts.payload_len > 1024) {
-		seterr(err, errsz, "obs_pinger_new: payload_len %zu not in 16..1024",
+		util_seterr(err, errsz, "obs_pinger_new: payload_len %zu not in 16..1024",
 		    p->opts.payload_len);
 		goto out;
 	}
 	if (p->opts.mode != OBS_ICMP_AUTO && p->opts.mode != OBS_ICMP_RAW &&
 	    p->opts.mode != OBS_ICMP_DGRAM) {
-		seterr(err, errsz, "obs_pinger_new: unknown mode %d", (int)p->opts.mode);
+		util_seterr(err, errsz, "obs_pinger_new: unknown mode %d", (int)p->opts.mode);
 		goto out;
 	}
 	p->mode4 = p->mode6 = p->opts.mode;
@@ -173,7 +158,7 @@ obs_pinger_new(const struct obs_pinger_opts *opts, struct obs_pinger **out, char
 	rc = 0;
 	goto out;
 nomem:
-	seterr(err, errsz, "obs_pinger_new: out of memory");
+	util_seterr(err, errsz, "obs_pinger_new: out of memory");
 out:
 	obs_pinger_free(p);
 	return rc;
@@ -197,32 +182,32 @@ obs_pinger_add(struct obs_pinger *p, const struct sockaddr *addr, socklen_t addr
 	struct target *t;
 
 	if (p == NULL || addr == NULL) {
-		seterr(err, errsz, "obs_pinger_add: NULL argument");
+		util_seterr(err, errsz, "obs_pinger_add: NULL argument");
 		return -1;
 	}
 	if (p->ran) {
-		seterr(err, errsz, "obs_pinger_add: the pinger has already run");
+		util_seterr(err, errsz, "obs_pinger_add: the pinger has already run");
 		return -1;
 	}
 	if (!(addr->sa_family == AF_INET && addrlen >= (socklen_t)sizeof(struct sockaddr_in)) &&
 	    !(addr->sa_family == AF_INET6 &&
 	    addrlen >= (socklen_t)sizeof(struct sockaddr_in6))) {
-		seterr(err, errsz, "obs_pinger_add: not an IPv4 or IPv6 address");
+		util_seterr(err, errsz, "obs_pinger_add: not an IPv4 or IPv6 address");
 		return -1;
 	}
 	if (count < 1 || count > 1000) {
-		seterr(err, errsz, "obs_pinger_add: count %d not in 1..1000", count);
+		util_seterr(err, errsz, "obs_pinger_add: count %d not in 1..1000", count);
 		return -1;
 	}
 	if (interval_ms == 0)
 		interval_ms = 1000;
 	if (interval_ms < 10 || interval_ms > 3600000) {
-		seterr(err, errsz, "obs_pinger_add: interval %d ms not in 10..3600000",
+		util_seterr(err, errsz, "obs_pinger_add: interval %d ms not in 10..3600000",
 		    interval_ms);
 		return -1;
 	}
 	if (p->nt >= p->opts.max_targets) {
-		seterr(err, errsz, "obs_pinger_add: more than %zu targets", p->opts.max_targets);
+		util_seterr(err, errsz, "obs_pinger_add: more than %zu targets", p->opts.max_targets);
 		return -1;
 	}
 	if (p->nt == p->capt) {
@@ -230,7 +215,7 @@ obs_pinger_add(struct obs_pinger *p, const struct sockaddr *addr, socklen_t addr
 		struct target *nv = realloc(p->t, ncap * sizeof(*nv));
 
 		if (nv == NULL) {
-			seterr(err, errsz, "obs_pinger_add: out of memory");
+			util_seterr(err, errsz, "obs_pinger_add: out of memory");
 			return -1;
 		}
 		p->t = nv;
@@ -572,17 +557,17 @@ obs_pinger_run(struct obs_pinger *p, int timeout_ms, char *err, size_t errsz)
 	size_t i;
 
 	if (p == NULL || timeout_ms <= 0) {
-		seterr(err, errsz, "obs_pinger_run: NULL pinger or timeout <= 0");
+		util_seterr(err, errsz, "obs_pinger_run: NULL pinger or timeout <= 0");
 		return -1;
 	}
 	if (p->ran) {
-		seterr(err, errsz, "obs_pinger_run: the pinger has already run");
+		util_seterr(err, errsz, "obs_pinger_run: the pinger has already run");
 		return -1;
 	}
 	p->ran = 1;
 	buf = malloc(8 + p->opts.payload_len);
 	if (buf == NULL) {
-		seterr(err, errsz, "obs_pinger_run: out of memory");
+		util_seterr(err, errsz, "obs_pinger_run: out of memory");
 		goto out;
 	}
 	for (i = 0; i < p->nt; i++) {
@@ -605,7 +590,7 @@ obs_pinger_run(struct obs_pinger *p, int timeout_ms, char *err, size_t errsz)
 				continue;
 			e = errno;
 			if (!sock_failed)
-				seterr(err, errsz, "obs_pinger_run: %s ICMP%s socket: %s: %s",
+				util_seterr(err, errsz, "obs_pinger_run: %s ICMP%s socket: %s: %s",
 				    *mode == OBS_ICMP_DGRAM ? "datagram" :
 				    *mode == OBS_ICMP_RAW ? "raw" : "raw or datagram",
 				    k == 0 ? "" : "v6", what, strerror(e));
@@ -695,7 +680,7 @@ obs_pinger_run(struct obs_pinger *p, int timeout_ms, char *err, size_t errsz)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			seterr(err, errsz, "obs_pinger_run: poll: %s", strerror(errno));
+			util_seterr(err, errsz, "obs_pinger_run: poll: %s", strerror(errno));
 			sock_failed = 1;
 			break;
 		}

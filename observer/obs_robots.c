@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/util.h"
 #include "observer/obs_robots.h"
 
 struct obs_rule {
@@ -54,22 +55,6 @@ static void *
 xrealloc(void *p, size_t n)
 {
 	return hook_realloc != NULL ? hook_realloc(p, n) : realloc(p, n);
-}
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
 }
 
 static void
@@ -304,13 +289,13 @@ obs_robots_parse(const char *body, size_t len, const char *user_agent,
 	int rc = -1;
 
 	if (out == NULL || (body == NULL && len > 0)) {
-		seterr(err, errsz, "obs_robots_parse: NULL argument");
+		util_seterr(err, errsz, "obs_robots_parse: NULL argument");
 		return -1;
 	}
 	*out = NULL;
 	r = robots_alloc(OBS_ROBOTS_RULES, user_agent);
 	if (r == NULL) {
-		seterr(err, errsz, "obs_robots_parse: out of memory");
+		util_seterr(err, errsz, "obs_robots_parse: out of memory");
 		goto out;
 	}
 	if (body == NULL)
@@ -433,7 +418,7 @@ obs_robots_parse(const char *body, size_t len, const char *user_agent,
 	rc = 0;
 	goto out;
 nomem:
-	seterr(err, errsz, "obs_robots_parse: out of memory at byte %zu",
+	util_seterr(err, errsz, "obs_robots_parse: out of memory at byte %zu",
 	    (size_t)(p - body));
 out:
 	rule_list_fini(&specific);
@@ -449,14 +434,14 @@ obs_robots_from_fetch(int http_status, const char *body, size_t len,
 	enum obs_robots_policy pol = obs_robots_status_policy(http_status);
 
 	if (out == NULL) {
-		seterr(err, errsz, "obs_robots_from_fetch: NULL argument");
+		util_seterr(err, errsz, "obs_robots_from_fetch: NULL argument");
 		return -1;
 	}
 	if (pol == OBS_ROBOTS_RULES)
 		return obs_robots_parse(body, len, user_agent, out, err, errsz);
 	*out = robots_alloc(pol, user_agent);
 	if (*out == NULL) {
-		seterr(err, errsz, "obs_robots_from_fetch: out of memory");
+		util_seterr(err, errsz, "obs_robots_from_fetch: out of memory");
 		return -1;
 	}
 	return 0;

@@ -63,6 +63,11 @@ int util_buf_add(struct util_buf *b, const void *p, size_t n);
 int util_buf_printf(struct util_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* vsnprintf into an error buffer; err NULL or len 0 is a no-op. What every module's
+ * "fill err and return -1" paths share. */
+void util_seterr(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Empties the buffer and keeps its storage. */
 void util_buf_reset(struct util_buf *b);
 

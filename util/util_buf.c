@@ -129,3 +129,15 @@ out:
 	}
 	return rc;
 }
+
+void
+util_seterr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
