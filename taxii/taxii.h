@@ -101,8 +101,8 @@ enum taxii_msg_type {
 	TAXII_MSG_DISCOVERY_RESP,
 	TAXII_MSG_COLLECTION_INFO_REQ, /* 1.0: Feed_Information_Request */
 	TAXII_MSG_COLLECTION_INFO_RESP, /* 1.0: Feed_Information_Response */
-	TAXII_MSG_SUBSCRIPTION_REQ,    /* 1.1 only: Subscription_Management_Request */
-	TAXII_MSG_SUBSCRIPTION_RESP,   /* 1.1 only */
+	TAXII_MSG_SUBSCRIPTION_REQ,    /* Subscription_Management_Request (1.0 and 1.1) */
+	TAXII_MSG_SUBSCRIPTION_RESP,
 	TAXII_MSG_POLL_REQ,
 	TAXII_MSG_POLL_RESP,
 	TAXII_MSG_POLL_FULFILLMENT, /* 1.1 only */
@@ -601,6 +601,15 @@ int taxii_client_poll(const struct taxii_client_conf *conf, const char *collecti
     struct taxii_err *err);
 
 /*
+ * taxii_client_poll of the content of subscription `sub_id` to `collection` (a Poll_Request
+ * naming the subscription instead of Poll_Parameters: the subscription says which content
+ * and response type). Same arguments otherwise, and the same returns.
+ */
+int taxii_client_poll_sub(const struct taxii_client_conf *conf, const char *collection,
+    const char *sub_id, int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg,
+    int64_t *end_us_out, struct taxii_err *err);
+
+/*
  * Asks conf->url (a discovery, resp. collection management service) what the peer offers.
  * Returns 0 with *out a Discovery_Response, resp. Collection_Information_Response (1.0:
  * Feed_Information_Response) the caller frees with taxii_msg_free; otherwise *out is NULL
@@ -640,5 +649,30 @@ int taxii_client_inbox(const struct taxii_client_conf *conf, const char *collect
 int taxii_client_inbox_sub(const struct taxii_client_conf *conf, const char *src_collection,
     const char *sub_id, int64_t begin_us, int64_t end_us,
     const struct taxii_content_block *blocks, size_t n_blocks, struct taxii_err *err);
+
+/* What a SUBSCRIBE asks for. */
+struct taxii_client_sub_req {
+	enum taxii_response_type response_type; /* FULL, or COUNT_ONLY: notices only */
+	/* The inbox (http:// or https:// URL) the peer pushes new content to, or NULL: the
+	 * subscriber polls (taxii_client_poll_sub). */
+	const char *push_address;
+};
+
+/*
+ * Manages a subscription to `collection` at conf->url (a collection management service):
+ * SUBSCRIBE (sub_id NULL: the peer names the new subscription; `sr` NULL asks for full
+ * content by poll), STATUS (sub_id NULL: every subscription of this client to the
+ * collection), PAUSE, RESUME, UNSUBSCRIBE (each of these needs sub_id). The content asked
+ * for is STIX 1.2 or 1.1.1; pushes are asked for in the message binding this client speaks
+ * to the peer (TAXII 1.0 after a fallback).
+ * Returns 0 with *out the Subscription_Management_Response (its subscriptions[0] is the
+ * one asked about, or the new one) the caller frees with taxii_msg_free; otherwise *out is
+ * NULL and a negative taxii_code as for taxii_client_poll (TAXII_ESTATUS for the peer's
+ * refusal, e.g. NOT_FOUND for an unknown id; TAXII_EMSG for an answer about another
+ * subscription or none).
+ */
+int taxii_client_subscription(const struct taxii_client_conf *conf, const char *collection,
+    enum taxii_sub_action action, const char *sub_id, const struct taxii_client_sub_req *sr,
+    struct taxii_msg **out, struct taxii_err *err);
 
 #endif

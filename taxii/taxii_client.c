@@ -288,6 +288,9 @@ post_answer(struct post *p, unsigned flags, struct taxii_msg **out, struct taxii
 	return rc;
 }
 
+static const char *const bind11[] = { TAXII_MSG_BINDING_11 };
+static const char *const bind10[] = { TAXII_MSG_BINDING_10 };
+
 /* Whether a 1.1 request's answer says the peer speaks 1.0 only. */
 static int
 wants_10(const struct taxii_msg *req, const struct taxii_msg *resp)
@@ -310,6 +313,8 @@ static int
 exchange(struct post *p, struct taxii_msg *req, unsigned flags, struct taxii_msg **out,
     struct taxii_err *err)
 {
+	const struct taxii_contact *push = req->push;
+	struct taxii_contact push10;
 	int rc;
 
 	*out = NULL;
@@ -324,7 +329,17 @@ exchange(struct post *p, struct taxii_msg *req, unsigned flags, struct taxii_msg
 	*out = NULL;
 	req->version = TAXII_V10;
 	memo_set_10(p->c->url);
-	if ((rc = post_prepare(p, req, err)) != 0)
+	/* A subscription's pushes are asked for in the version now spoken (the request
+	 * is written out by post_prepare: push10 need not outlive it). */
+	if (push != NULL) {
+		push10 = *push;
+		push10.message_bindings.v = bind10;
+		push10.message_bindings.n = 1;
+		req->push = &push10;
+	}
+	rc = post_prepare(p, req, err);
+	req->push = push;
+	if (rc != 0)
 		return rc;
 	post_run(p);
 	return post_answer(p, flags, out, err);
@@ -416,9 +431,11 @@ taxii_client_collections(const struct taxii_client_conf *conf, struct taxii_msg 
 
 static const char *const poll_bindings[] = { TAXII_CB_STIX_12, TAXII_CB_STIX_111 };
 
+/* A Poll_Request: with Poll_Parameters, or by subscription when sub_id is set (the
+ * subscription then says what is wanted). */
 static void
 poll_req(struct taxii_msg *req, enum taxii_version ver, char *id, const char *collection,
-    int64_t begin, int64_t end, enum taxii_response_type rt)
+    const char *sub_id, int64_t begin, int64_t end, enum taxii_response_type rt)
 {
 	new_msg(req, ver, TAXII_MSG_POLL_REQ, id);
 	req->collection = collection;
@@ -426,10 +443,14 @@ poll_req(struct taxii_msg *req, enum taxii_version ver, char *id, const char *co
 	req->begin_us = begin;
 	req->has_end = end != INT64_MAX;
 	req->end_us = end;
-	req->has_poll_params = 1;
+	req->subscription_id = sub_id;
+	req->has_poll_params = sub_id == NULL;
 	req->response_type = rt;
-	req->content_bindings.v = poll_bindings;
-	req->content_bindings.n = 2;
+	/* 1.0 lists the bindings in the request itself, subscription or not. */
+	if (sub_id == NULL || ver == TAXII_V10) {
+		req->content_bindings.v = poll_bindings;
+		req->content_bindings.n = 2;
+	}
 }
 
 int
@@ -446,7 +467,7 @@ taxii_client_count(const struct taxii_client_conf *conf, const char *collection,
 	if (collection == NULL || count == NULL)
 		return cerr(err, TAXII_EINVAL, "count: collection and count required");
 	post_init(&p, conf);
-	poll_req(&req, taxii_client_peer_version(conf), id, collection, begin_us, end_us,
+	poll_req(&req, taxii_client_peer_version(conf), id, collection, NULL, begin_us, end_us,
 	    TAXII_RESP_COUNT_ONLY);
 	if ((rc = exchange(&p, &req, 0, &resp, err)) != 0 ||
 	    (rc = expect(conf, resp, TAXII_MSG_POLL_RESP, err)) != 0)
@@ -544,8 +565,8 @@ out:
 	return rc;
 }
 
-int
-taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
+static int
+poll_with(const struct taxii_client_conf *conf, const char *collection, const char *sub_id,
     int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg, int64_t *end_us_out,
     struct taxii_err *err)
 {
@@ -562,7 +583,7 @@ taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
 	max_parts = conf->max_parts ? conf->max_parts : DEFAULT_MAX_PARTS;
 	post_init(&p[0], conf);
 	post_init(&p[1], conf);
-	poll_req(&req, taxii_client_peer_version(conf), id, collection, begin, end_us,
+	poll_req(&req, taxii_client_peer_version(conf), id, collection, sub_id, begin, end_us,
 	    TAXII_RESP_FULL);
 	for (;;) {
 		if (++n > max_parts) {
@@ -602,7 +623,7 @@ taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
 		begin = resp->end_us;
 		taxii_msg_free(resp);
 		resp = NULL;
-		poll_req(&req, TAXII_V10, id, collection, begin, end_us, TAXII_RESP_FULL);
+		poll_req(&req, TAXII_V10, id, collection, sub_id, begin, end_us, TAXII_RESP_FULL);
 	}
 	if (!has_end && max_label > reached)
 		reached = max_label;
@@ -613,6 +634,24 @@ out:
 	post_fini(&p[0]);
 	post_fini(&p[1]);
 	return rc;
+}
+
+int
+taxii_client_poll(const struct taxii_client_conf *conf, const char *collection,
+    int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg, int64_t *end_us_out,
+    struct taxii_err *err)
+{
+	return poll_with(conf, collection, NULL, begin_us, end_us, cb, arg, end_us_out, err);
+}
+
+int
+taxii_client_poll_sub(const struct taxii_client_conf *conf, const char *collection,
+    const char *sub_id, int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg,
+    int64_t *end_us_out, struct taxii_err *err)
+{
+	if (sub_id == NULL || *sub_id == '\0')
+		return cerr(err, TAXII_EINVAL, "poll: subscription id required");
+	return poll_with(conf, collection, sub_id, begin_us, end_us, cb, arg, end_us_out, err);
 }
 
 /* Sends a prepared Inbox_Message; 0 when the answer is SUCCESS. */
@@ -676,4 +715,97 @@ taxii_client_inbox_sub(const struct taxii_client_conf *conf, const char *src_col
 	req.blocks = blocks;
 	req.n_blocks = n_blocks;
 	return inbox_send(conf, &req, err);
+}
+
+/* The Push_Parameters of a SUBSCRIBE: the scheme of the address names the protocol. */
+static int
+push_contact(const char *address, struct taxii_contact *c, const char *const *binding,
+    struct taxii_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	if (strncmp(address, "https://", 8) == 0)
+		c->protocol = TAXII_PROTOCOL_HTTPS;
+	else if (strncmp(address, "http://", 7) == 0)
+		c->protocol = TAXII_PROTOCOL_HTTP;
+	else
+		return cerr(err, TAXII_EINVAL, "subscribe: push address %.100s is not an http(s) URL",
+		    address);
+	c->address = address;
+	c->message_bindings.v = binding;
+	c->message_bindings.n = 1;
+	return 0;
+}
+
+/* The answer must name the subscription asked about (any one, for a new subscription). */
+static int
+sub_answer_ok(const struct taxii_client_conf *conf, const struct taxii_msg *m,
+    enum taxii_sub_action action, const char *sub_id, struct taxii_err *err)
+{
+	if (action == TAXII_SUB_STATUS && sub_id == NULL)
+		return 0;
+	if (m->n_subscriptions == 0 || m->subscriptions[0].id == NULL ||
+	    m->subscriptions[0].id[0] == '\0')
+		return cerr(err, TAXII_EMSG, "%s: the answer names no subscription", conf->url);
+	if (sub_id != NULL && strcmp(m->subscriptions[0].id, sub_id) != 0)
+		return cerr(err, TAXII_EMSG, "%s: asked about %.100s, answered about %.100s",
+		    conf->url, sub_id, m->subscriptions[0].id);
+	return 0;
+}
+
+int
+taxii_client_subscription(const struct taxii_client_conf *conf, const char *collection,
+    enum taxii_sub_action action, const char *sub_id, const struct taxii_client_sub_req *sr,
+    struct taxii_msg **out, struct taxii_err *err)
+{
+	struct taxii_msg req, *resp = NULL;
+	struct taxii_contact push;
+	struct post p;
+	char id[TAXII_ID_MAX];
+	enum taxii_version ver;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if ((rc = check_conf(conf, err)) != 0)
+		return rc;
+	if (collection == NULL || out == NULL)
+		return cerr(err, TAXII_EINVAL, "subscription: collection and answer required");
+	if (action < TAXII_SUB_SUBSCRIBE || action > TAXII_SUB_STATUS)
+		return cerr(err, TAXII_EINVAL, "subscription: unknown action %d", (int)action);
+	if (action == TAXII_SUB_SUBSCRIBE && sub_id != NULL)
+		return cerr(err, TAXII_EINVAL, "subscribe: the peer names the subscription");
+	if (action != TAXII_SUB_SUBSCRIBE && action != TAXII_SUB_STATUS &&
+	    (sub_id == NULL || *sub_id == '\0'))
+		return cerr(err, TAXII_EINVAL, "subscription: this action needs a subscription id");
+	ver = taxii_client_peer_version(conf);
+	new_msg(&req, ver, TAXII_MSG_SUBSCRIPTION_REQ, id);
+	req.collection = collection;
+	req.action = action;
+	req.subscription_id = sub_id;
+	if (action == TAXII_SUB_SUBSCRIBE) {
+		req.has_poll_params = 1;
+		req.response_type = sr != NULL ? sr->response_type : TAXII_RESP_FULL;
+		req.content_bindings.v = poll_bindings;
+		req.content_bindings.n = 2;
+		if (sr != NULL && sr->push_address != NULL) {
+			/* Pushes come in the binding this client speaks to the peer (exchange
+			 * switches it to 1.0 when it falls back). */
+			if ((rc = push_contact(sr->push_address, &push,
+				 ver == TAXII_V10 ? bind10 : bind11, err)) != 0)
+				return rc;
+			req.push = &push;
+		}
+	}
+	post_init(&p, conf);
+	if ((rc = exchange(&p, &req, 0, &resp, err)) != 0)
+		goto out;
+	if ((rc = expect(conf, resp, TAXII_MSG_SUBSCRIPTION_RESP, err)) != 0 ||
+	    (rc = sub_answer_ok(conf, resp, action, sub_id, err)) != 0)
+		goto out;
+	*out = resp;
+	resp = NULL;
+out:
+	taxii_msg_free(resp);
+	post_fini(&p);
+	return rc;
 }

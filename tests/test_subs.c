@@ -1,7 +1,8 @@
 /*
  * TAXII subscriptions as the node serves them: every Manage Collection Subscription action
  * against a real server over a real store (each answer checked against the TAXII 1.1
- * XSD), status transitions, unknown ids, polls by subscription; push delivery to a
+ * XSD), status transitions, unknown ids, polls by subscription; the same through the TAXII client
+ * (taxii_client_subscription, taxii_client_poll_sub, in 1.1 and 1.0); push delivery to a
  * subscriber's inbox on 127.0.0.1 (batches, pause, resume without a gap, a subscriber that
  * fails or is down); and client certificates made at test time with the openssl tool (no
  * certificate, one from another CA, a good one, an encrypted client key).
@@ -658,6 +659,139 @@ test_poll_by_subscription(void)
 	taxii_msg_free(manage("observations", TAXII_SUB_UNSUBSCRIBE, count_id, NULL));
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The client side: taxii_client_subscription and taxii_client_poll_sub against the node
+ */
+
+static int
+count_block(void *arg, const struct taxii_content_block *b)
+{
+	(void)b;
+	++*(int *)arg;
+	return 0;
+}
+
+/* One action through the client; returns the subscription's status, or -1 on an error
+ * (then err says why). */
+static int
+client_act(struct taxii_client_conf *c, enum taxii_sub_action action, const char *id,
+    struct taxii_err *err)
+{
+	struct taxii_msg *m = NULL;
+	int st = -1;
+
+	if (taxii_client_subscription(c, "observations", action, id, NULL, &m, err) == 0)
+		st = (int)m->subscriptions[0].status;
+	taxii_msg_free(m);
+	return st;
+}
+
+static void
+test_client_manage(void)
+{
+	char url[128], id[TAXII_SUB_ID_MAX] = "";
+	struct taxii_client_conf c;
+	struct taxii_client_sub_req sr = { TAXII_RESP_FULL, NULL };
+	struct taxii_msg *m = NULL;
+	struct taxii_err err;
+	int n = 0, rc;
+	int64_t end = 0;
+
+	memset(&c, 0, sizeof(c));
+	memset(&err, 0, sizeof(err));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/collections", a.port);
+	c.url = url;
+	c.version = TAXII_VANY;
+	c.timeout_s = 10;
+
+	rc = taxii_client_subscription(&c, "observations", TAXII_SUB_SUBSCRIBE, NULL, &sr, &m,
+	    &err);
+	ok(rc == 0 && m->n_subscriptions == 1 && m->subscriptions[0].status == TAXII_SUBST_ACTIVE,
+	    "client: subscribe gives an active subscription (%s)", rc ? err.msg : "");
+	if (rc == 0)
+		snprintf(id, sizeof(id), "%s", m->subscriptions[0].id);
+	taxii_msg_free(m);
+	m = NULL;
+	ok(add_records(5) == 0, "five records after the client subscribed");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/poll", a.port);
+	rc = taxii_client_poll_sub(&c, "observations", id, -1, INT64_MAX, count_block, &n, &end,
+	    &err);
+	ok(rc == 0 && n == 5 && end > 0, "client: a poll by the subscription gets exactly those "
+	    "five (%d; %s)", n, rc ? err.msg : "");
+	n = 0;
+	rc = taxii_client_poll_sub(&c, "observations", id, end, INT64_MAX, count_block, &n, NULL,
+	    &err);
+	ok(rc == 0 && n == 0, "client: and nothing past its end label");
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/collections", a.port);
+	is_int(client_act(&c, TAXII_SUB_STATUS, id, &err), TAXII_SUBST_ACTIVE,
+	    "client: status of the subscription");
+	is_int(client_act(&c, TAXII_SUB_PAUSE, id, &err), TAXII_SUBST_PAUSED, "client: pause");
+	is_int(client_act(&c, TAXII_SUB_RESUME, id, &err), TAXII_SUBST_ACTIVE, "client: resume");
+	rc = taxii_client_subscription(&c, "observations", TAXII_SUB_STATUS, NULL, NULL, &m, &err);
+	ok(rc == 0 && m->n_subscriptions >= 1, "client: status of all its subscriptions");
+	if (rc == 0) {
+		int found = 0;
+
+		for (size_t i = 0; i < m->n_subscriptions; i++)
+			found |= strcmp(m->subscriptions[i].id, id) == 0;
+		ok(found, "client: the new one among them");
+	} else {
+		ok(0, "client: the new one among them");
+	}
+	taxii_msg_free(m);
+	m = NULL;
+	is_int(client_act(&c, TAXII_SUB_UNSUBSCRIBE, id, &err), TAXII_SUBST_UNSUBSCRIBED,
+	    "client: unsubscribe");
+	is_int(client_act(&c, TAXII_SUB_RESUME, id, &err), -1,
+	    "client: an ended subscription cannot be resumed");
+	ok(strstr(err.msg, "NOT_FOUND") != NULL, "client: the peer's NOT_FOUND is named (%s)",
+	    err.msg);
+	rc = client_act(&c, TAXII_SUB_STATUS, "urn:c2watch:subscription:nope", &err);
+	ok(rc == -1 && err.code == TAXII_ESTATUS, "client: an unknown id is the peer's refusal");
+
+	/* Refused before anything is sent. */
+	ok(taxii_client_subscription(&c, "observations", TAXII_SUB_PAUSE, NULL, NULL, &m, &err) ==
+		TAXII_EINVAL && m == NULL, "client: pause without an id is refused");
+	sr.push_address = "ftp://127.0.0.1/inbox";
+	ok(taxii_client_subscription(&c, "observations", TAXII_SUB_SUBSCRIBE, NULL, &sr, &m,
+	       &err) == TAXII_EINVAL, "client: a push address that is not http(s) is refused");
+	rc = taxii_client_subscription(&c, "nowhere", TAXII_SUB_SUBSCRIBE, NULL, NULL, &m, &err);
+	ok(rc == TAXII_ESTATUS && strstr(err.msg, "NOT_FOUND"), "client: an unknown collection "
+	    "(%s)", err.msg);
+
+	/* Push subscriptions, in 1.1 and in 1.0: the binding follows the version spoken. */
+	sr.push_address = "http://127.0.0.1:9/taxii/inbox";
+	rc = taxii_client_subscription(&c, "observations", TAXII_SUB_SUBSCRIBE, NULL, &sr, &m,
+	    &err);
+	ok(rc == 0 && m->subscriptions[0].push != NULL &&
+	    strcmp(m->subscriptions[0].push->address, sr.push_address) == 0 &&
+	    strcmp(m->subscriptions[0].push->message_bindings.v[0], TAXII_MSG_BINDING_11) == 0,
+	    "client: a push subscription names the inbox and the 1.1 binding (%s)",
+	    rc ? err.msg : "");
+	if (rc == 0)
+		taxii_msg_free(manage("observations", TAXII_SUB_UNSUBSCRIBE,
+		    m->subscriptions[0].id, NULL));
+	taxii_msg_free(m);
+	m = NULL;
+	c.version = TAXII_V10;
+	rc = taxii_client_subscription(&c, "observations", TAXII_SUB_SUBSCRIBE, NULL, &sr, &m,
+	    &err);
+	ok(rc == 0 && m->version == TAXII_V10 && m->subscriptions[0].push != NULL &&
+	    m->n_subscriptions == 1,
+	    "client: in TAXII 1.0 too (%s)", rc ? err.msg : "");
+	if (rc == 0) {
+		snprintf(id, sizeof(id), "%s", m->subscriptions[0].id);
+		/* A 1.0 answer has no status: ask again in 1.1. */
+		ok(client_act(&c, TAXII_SUB_UNSUBSCRIBE, id, &err) >= 0,
+		    "client: and ended in 1.0 (%s)", err.msg);
+		c.version = TAXII_V11;
+		is_int(client_act(&c, TAXII_SUB_STATUS, id, &err), TAXII_SUBST_UNSUBSCRIBED,
+		    "client: which 1.1 confirms");
+	}
+	taxii_msg_free(m);
+}
+
 static void
 test_push(void)
 {
@@ -1168,6 +1302,7 @@ main(void)
 	test_collections();
 	test_actions();
 	test_poll_by_subscription();
+	test_client_manage();
 	test_push();
 	test_daemon_push();
 	test_v10();
