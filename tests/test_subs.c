@@ -1,11 +1,11 @@
 /*
  * TAXII subscriptions as the node serves them: every Manage Collection Subscription action
  * against a real server over a real store (each answer checked against the TAXII 1.1
- * XSD), status transitions, unknown ids, polls by subscription; the same through the TAXII client
- * (taxii_client_subscription, taxii_client_poll_sub, in 1.1 and 1.0); push delivery to a
- * subscriber's inbox on 127.0.0.1 (batches, pause, resume without a gap, a subscriber that
- * fails or is down); and client certificates made at test time with the openssl tool (no
- * certificate, one from another CA, a good one, an encrypted client key).
+ * XSD), status transitions, unknown ids, polls by subscription; the same through the
+ * TAXII client (taxii_client_subscription, taxii_client_poll_sub, in 1.1 and 1.0); push
+ * delivery to a subscriber's inbox on 127.0.0.1 (batches, pause, resume without a gap, a
+ * subscriber that fails or is down); and client certificates made at test time with the
+ * openssl tool (no certificate, one from another CA, a good one, an encrypted client key).
  */
 #include "config.h"
 
