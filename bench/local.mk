@@ -22,3 +22,8 @@ noinst_PROGRAMS += bench/bench_observe
 bench_bench_observe_SOURCES = bench/bench_observe.c
 bench_bench_observe_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 bench_bench_observe_LDADD = $(OBSERVER_LIBS) $(STORE_LIBS)
+
+# A node's store filled with synthetic records, for the integration tests.
+check_PROGRAMS += tests/c2fill
+tests_c2fill_SOURCES = tests/fill.c
+tests_c2fill_LDADD = bench/libbench.a $(NODE_LIBS)

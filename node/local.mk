@@ -34,3 +34,7 @@ tests_test_subs_LDADD = $(NODE_LIBS)
 # Subscriptions and push between two real daemons.
 TESTS += tests/test_push.sh
 EXTRA_DIST += tests/test_push.sh
+
+# Merges cut off by kill -9 (of the poller and of the peer), oversize and refusing peers.
+TESTS += tests/test_merge.sh
+EXTRA_DIST += tests/test_merge.sh tests/daemons.sh

@@ -189,6 +189,8 @@ post_run(struct post *p)
 	curl_easy_setopt(p->cu, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(p->cu, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(p->cu, CURLOPT_WRITEDATA, &p->resp);
+	/* An answer that announces more than the cap is refused before its body is read. */
+	curl_easy_setopt(p->cu, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->resp.limit);
 	if (c->username != NULL) {
 		curl_easy_setopt(p->cu, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(p->cu, CURLOPT_USERNAME, c->username);
@@ -205,9 +207,9 @@ post_run(struct post *p)
 	cc = curl_easy_perform(p->cu);
 	/* The header list is ours to free: never leave the handle pointing at it. */
 	curl_easy_setopt(p->cu, CURLOPT_HTTPHEADER, NULL);
-	if (cc == CURLE_WRITE_ERROR)
-		p->rc = cerr(&p->err, TAXII_ETOOBIG, "%s: response over the %zu-byte cap", c->url,
-		    p->resp.limit);
+	if (cc == CURLE_WRITE_ERROR || cc == CURLE_FILESIZE_EXCEEDED)
+		p->rc = cerr(&p->err, TAXII_ETOOBIG, "%s: response too large (over %zu bytes)",
+		    c->url, p->resp.limit);
 	else if (cc != CURLE_OK)
 		p->rc = cerr(&p->err, TAXII_ENET, "%s: %s", c->url, curl_easy_strerror(cc));
 	else

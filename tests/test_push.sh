@@ -10,9 +10,7 @@ FARM=${TESTS_BUILDDIR:?}/c2farm
 [ -x "$FARM" ] || skip_all "the farm ($FARM) is not built"
 command -v curl > /dev/null 2>&1 || skip_all "no curl command"
 cd "$T" || exit 99
-pids=
-PORT_a= PORT_b= # set by start
-trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT INT TERM
+. "$TESTS_SRCDIR/daemons.sh"
 
 XSD=${SHARED_DIR:-}/schemas/taxii/TAXII_XMLMessageBinding_Schema_11.xsd
 if [ -f "$XSD" ] && command -v xmllint > /dev/null 2>&1; then
@@ -28,12 +26,8 @@ rule g /robots.txt * page status=404 body=none
 rule g /gate.php * page server=c2 type=text/html body=gate
 rule g /panel/ * page status=403 body=no
 EOF
-"$FARM" farm.script > farm.out 2>&1 &
-pids="$pids $!"
-i=0
-while ! grep -q '^listening' farm.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-fport=$(awk '$1 == "listen" && $2 == "g" { print $4 }' farm.out)
-[ -n "$fport" ] || { echo "Bail out! the farm did not start"; exit 99; }
+farm_start farm.script g || { echo "Bail out! the farm did not start"; exit 99; }
+fport=$FPORT
 
 cat > targets.csv <<EOF
 threat_id,url,summary
@@ -49,32 +43,6 @@ conf() {
 		printf '[observer]\nenabled = %s\ninterval = 1d\nallow_private = true\n' "$2"
 		printf 'ping_count = 0\nhost_spacing = 10ms\ntimeout = 3s\nconnect_timeout = 1s\n'
 	} > "$1.conf"
-}
-
-# start NAME: runs the node, waits for its "listening" line, sets PORT_<name>.
-start() {
-	"$C" run -c "$1.conf" >> "$1.log" 2>&1 &
-	pid=$!
-	pids="$pids $pid"
-	eval "PID_$1=$pid"
-	i=0
-	while ! grep -q 'taxii: listening' "$1.log" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	p=$(sed -n 's/.*taxii: listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$1.log" | tail -n 1)
-	eval "PORT_$1=$p"
-	[ -n "$p" ]
-}
-
-stop() {
-	eval "pid=\$PID_$1"
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-
-ids() {
-	"$C" export --format json -c "$1.conf" 2>/dev/null | grep -o '"id":"[0-9a-f]*"' | sort
 }
 
 # same COUNT: waits (at most 20 s) until b holds exactly a's COUNT records.

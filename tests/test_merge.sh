@@ -1,0 +1,175 @@
+#!/bin/sh
+# Merges that are cut off or refused, through real daemons on 127.0.0.1. Node src holds
+# $N records; node dst polls it and is killed with -9 in the middle of the merge, twice.
+# Restarted, it polls src again from its saved cursor (the start: no merge was complete)
+# and takes the rest: nothing lost, nothing twice, the cursor where the complete merge
+# left it. Then src itself is killed in the middle of a poll and comes back: dst resumes
+# without a gap. Last, dst polls a peer whose answer is larger than any poll may be and a
+# peer that refuses its credentials: both logged, nothing of theirs stored, dst serving.
+. "$TESTS_SRCDIR/tap.sh"
+C=${C2WATCH:?}
+FARM=${TESTS_BUILDDIR:?}/c2farm
+FILL=${TESTS_BUILDDIR:?}/c2fill
+[ -x "$FARM" ] || skip_all "the farm ($FARM) is not built"
+[ -x "$FILL" ] || skip_all "c2fill ($FILL) is not built"
+cd "$T" || exit 99
+. "$TESTS_SRCDIR/daemons.sh"
+N=30000
+MORE=10000
+
+# conf NAME PORT [PEER-LINES]: a node with the observer off.
+conf() {
+	{
+		printf '[node]\nid = %s\ndata_dir = %s.data\nlog_level = info\n' "$1" "$1"
+		printf '[server]\nlisten = 127.0.0.1:%s\n' "$2"
+		[ "$1" = locked ] && printf 'users_file = users\n'
+		printf '[observer]\nenabled = false\n'
+		[ -n "${3:-}" ] && printf '%b' "$3"
+	} > "$1.conf"
+}
+
+count() {
+	ids "$1" | wc -l | tr -d ' '
+}
+
+# kb NAME: the disk space NAME's data file takes, KiB; it grows as merges commit.
+kb() {
+	du -k "$1.data/data.mdb" 2>/dev/null | cut -f1
+}
+
+# crash_after_growth NAME KIB [VICTIM]: kills VICTIM (default NAME) with -9 as soon as
+# NAME's data file has grown by KIB beyond what it is now (at most 60 s), so in the middle
+# of NAME's merge. 1 if it never grew that much.
+crash_after_growth() {
+	base=$(kb "$1")
+	i=0
+	while [ $i -lt 1200 ]; do
+		now=$(kb "$1")
+		if [ "$now" -gt $((base + $2)) ]; then
+			crash "${3:-$1}"
+			return 0
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# waitlog NAME PATTERN: waits (at most 120 s) for an extended regex in NAME.log.
+waitlog() {
+	i=0
+	while [ $i -lt 1200 ]; do
+		grep -Eq "$2" "$1.log" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+"$FILL" src.data src $N
+ok $? "src holds $N records"
+conf src 0
+start src || { echo "Bail out! src did not start"; exit 99; }
+stop src
+ps=$PORT_src
+conf src "$ps"
+start src
+ok $? "src serves them on a fixed port"
+ids src > src.ids
+
+conf dst 0 "[peer src]\nurl = http://127.0.0.1:$ps/taxii/poll\ninterval = 1s\n"
+
+# Killed twice in the middle of the merge.
+start dst
+crash_after_growth dst 256
+ok $? "dst is killed with -9 while merging"
+held1=$(count dst)
+[ "$held1" -gt 0 ] && [ "$held1" -lt $N ]
+ok $? "part of the merge was committed ($held1 of $N)"
+start dst
+crash_after_growth dst 512
+ok $? "restarted, dst is killed with -9 again while merging"
+held2=$(count dst)
+[ "$held2" -gt "$held1" ] && [ "$held2" -lt $N ]
+ok $? "more was committed, not all ($held2 of $N)"
+grep -q "peer src: $N blocks" dst.log
+ok $((! $?)) "no poll of src was reported complete"
+
+start dst
+waitlog dst "peer src: $N blocks, [0-9]+ new records"
+ok $? "restarted again, dst completes the merge"
+line=$(grep -E "peer src: $N blocks" dst.log | head -n 1)
+has "$line" "$N blocks, $((N - held2)) new records" \
+    "src was polled from the start, and only what was missing was new"
+ids dst > dst.ids
+cmp -s src.ids dst.ids
+ok $? "dst holds exactly src's records: nothing lost"
+is "$(uniq -d dst.ids | wc -l | tr -d ' ')" 0 "nothing twice"
+stop dst
+out=$("$C" poll src -c dst.conf 2>&1)
+has "$out" "0 new records" "the cursor is consistent: a poll now brings nothing new"
+case "$out" in
+*"from the start"*) ok 1 "and starts past the merged records ($out)" ;;
+*) ok 0 "and starts past the merged records" ;;
+esac
+
+# src is killed in the middle of a poll, then comes back: no gap.
+stop src
+"$FILL" src.data src-b $MORE
+ok $? "src holds $MORE records more"
+start src
+ids src > src.ids
+start dst
+crash_after_growth dst 256 src
+ok $? "src is killed with -9 while dst merges what it sends"
+waitlog dst "peer src: poll failed"
+ok $? "dst logs the failed poll"
+held=$(count dst)
+[ "$held" -gt $N ] && [ "$held" -lt $((N + MORE)) ]
+ok $? "part of it was committed ($held)"
+start src
+ok $? "src comes back"
+waitlog dst "peer src: $MORE blocks, [0-9]+ new records"
+ok $? "dst finishes the poll after src's return"
+ids dst > dst.ids
+cmp -s src.ids dst.ids
+ok $? "dst holds all $((N + MORE)) records"
+is "$(uniq -d dst.ids | wc -l | tr -d ' ')" 0 "none twice"
+stop dst
+
+# A peer answering beyond any poll's size, and a peer refusing the credentials.
+cat > farm.script <<'EOF'
+listen f 127.0.0.1 0
+rule f /taxii/poll * huge size=200M type=application/xml
+EOF
+farm_start farm.script f || { echo "Bail out! the farm did not start"; exit 99; }
+"$FILL" locked.data locked 50
+conf locked 0
+printf 'right\n' | "$C" user add member --collections observations -c locked.conf
+ok $? "node locked takes a user"
+start locked
+ok $? "node locked serves to that user only"
+umask 077
+printf 'wrong\n' > wrong.pw
+conf dst 0 "[peer src]\nurl = http://127.0.0.1:$ps/taxii/poll\ninterval = 1h\n\
+[peer huge]\nurl = http://127.0.0.1:$FPORT/taxii/poll\ninterval = 1h\n\
+[peer locked]\nurl = http://127.0.0.1:$PORT_locked/taxii/poll\ninterval = 1h\n\
+username = member\npassword_file = wrong.pw\n"
+start dst
+waitlog dst "peer huge: poll failed"
+ok $? "the oversize answer is logged"
+grep "peer huge: poll failed" dst.log | grep -Eiq "large|big|exceed|max"
+ok $? "as too large"
+waitlog dst "peer locked: poll failed"
+ok $? "the refused credentials are logged"
+grep "peer locked: poll failed" dst.log | grep -q "UNAUTHORIZED"
+ok $? "as UNAUTHORIZED"
+printf '[node]\nid = probe\ndata_dir = probe.data\n' > probe.conf
+out=$("$C" poll --url "http://127.0.0.1:$PORT_dst/taxii/poll" --collection targets \
+    -c probe.conf 2>&1)
+ok $? "dst keeps serving ($out)"
+stop dst
+ids dst > dst.ids
+cmp -s src.ids dst.ids
+ok $? "and holds exactly what it held: nothing of theirs stored"
+done_testing
