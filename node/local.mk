@@ -16,7 +16,7 @@ c2watch_LDADD = $(NODE_LIBS)
 
 check_PROGRAMS += tests/test_federation
 TESTS += tests/test_federation
-tests_test_federation_SOURCES = tests/test_federation.c
+tests_test_federation_SOURCES = tests/test_federation.c tests/script.h tests/script.c
 tests_test_federation_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
 tests_test_federation_LDADD = $(NODE_LIBS)
 

@@ -30,7 +30,7 @@ EXTRA_DIST += tests/data/taxii/hostile/billion_laughs.xml \
 
 check_PROGRAMS += tests/test_taxii_client
 TESTS += tests/test_taxii_client
-tests_test_taxii_client_SOURCES = tests/test_taxii_client.c
+tests_test_taxii_client_SOURCES = tests/test_taxii_client.c tests/script.h tests/script.c
 tests_test_taxii_client_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(CURL_CFLAGS)
 tests_test_taxii_client_LDADD = $(TAXII_LIBS) $(CURL_LIBS)
 EXTRA_DIST += tests/data/taxii/client/collection_info_extra_ns.xml \

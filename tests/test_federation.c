@@ -1,7 +1,8 @@
 /* Federation wired as the node wires it: a store served by the TAXII server, polled by
  * another node's store through the TAXII client, loops between the two, inbox pushes of
- * records and indicators, and a peer that is down. Everything on 127.0.0.1, ports chosen
- * by the kernel. */
+ * records and indicators, a CERT's feed of other tools' STIX indicators (played by a
+ * scripted peer), and a peer that is down. Everything on 127.0.0.1, ports chosen by the
+ * kernel. */
 #include "config.h"
 
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "stix/stix.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
+#include "tests/script.h"
 #include "tests/tap.h"
 #include "util/util.h"
 
@@ -229,10 +231,119 @@ test_forged_record(struct node *a, struct node *b)
 	json_decref(rec);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * A feed from another producer: a CERT's or an ISAC's TAXII server (played by the scripted
+ * peer) whose collection holds STIX indicators written by other tools.
+ */
+
+static const struct {
+	const char *file, *binding;
+} feed_files[] = {
+	{ "idiom-c2-ip-indicator.xml", TAXII_CB_STIX_12 },
+	{ "idiom-malicious-url.xml", TAXII_CB_STIX_12 },
+	{ "ip-watchlist-1.2.xml", TAXII_CB_STIX_12 },
+	{ "misp-event2-stix11.xml", TAXII_CB_STIX_111 },
+};
+
+/* A TAXII 1.1 Poll_Response holding each feed file as one content block, or NULL. */
+static char *
+feed_response(const char *shared)
+{
+	struct util_buf out, f;
+	char path[1024];
+	int fail = 0;
+
+	util_buf_init(&out, 0);
+	util_buf_init(&f, 16u << 20);
+	fail |= util_buf_printf(&out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<taxii_11:Poll_Response xmlns:taxii_11=\"http://taxii.mitre.org/messages/taxii_xml_"
+	    "binding-1.1\" message_id=\"r1\" in_response_to=\"q1\" collection_name=\"cert-feed\" "
+	    "more=\"false\">\n<taxii_11:Inclusive_End_Timestamp>2026-11-20T00:00:00Z"
+	    "</taxii_11:Inclusive_End_Timestamp>\n");
+	for (size_t i = 0; i < sizeof(feed_files) / sizeof(feed_files[0]) && !fail; i++) {
+		const char *x;
+
+		snprintf(path, sizeof(path), "%s/testdata/stix/%s", shared, feed_files[i].file);
+		util_buf_reset(&f);
+		if (util_read_file(path, &f) != 0) {
+			tap_diag("cannot read %s", path);
+			fail = 1;
+			break;
+		}
+		/* Content holds elements: no XML declaration. */
+		x = f.data;
+		if (strncmp(x, "<?xml", 5) == 0 && (x = strstr(x, "?>")) != NULL)
+			x += 2;
+		fail |= util_buf_printf(&out, "<taxii_11:Content_Block><taxii_11:Content_Binding "
+		    "binding_id=\"%s\"/><taxii_11:Content>%s</taxii_11:Content>"
+		    "<taxii_11:Timestamp_Label>2026-11-19T0%zu:00:00Z</taxii_11:Timestamp_Label>"
+		    "</taxii_11:Content_Block>\n", feed_files[i].binding, x ? x : "", i);
+	}
+	fail |= util_buf_printf(&out, "</taxii_11:Poll_Response>\n");
+	util_buf_fini(&f);
+	if (fail) {
+		util_buf_fini(&out);
+		return NULL;
+	}
+	return out.data;
+}
+
+static void
+test_foreign_feed(struct node *b, struct node *c)
+{
+	const char *shared = getenv("SHARED_DIR");
+	struct script sp;
+	struct conf_peer p;
+	struct node_poll_stats st;
+	struct store_err serr;
+	char url[128], err[1024] = "";
+	size_t n = 0;
+	char *resp;
+
+	if (shared == NULL || *shared == '\0') {
+		tap_diag("SHARED_DIR not set: no third-party STIX to serve, a CERT's feed not tested");
+		return;
+	}
+	if ((resp = feed_response(shared)) == NULL || script_start(&sp) != 0) {
+		free(resp);
+		ok(0, "a CERT's feed is served");
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii-data", sp.port);
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"cert";
+	p.url = url;
+	p.collection = (char *)"cert-feed";
+	script_add(&sp, 200, strdup(resp));
+	memset(&st, 0, sizeof(st));
+	ok(node_peer_poll(b->store, &p, "peer cert", &st, err, sizeof(err)) == 0 &&
+		st.blocks == 4 && st.targets_added == 7 && st.added == 0,
+	    "a CERT's feed of four packages from other tools: seven targets, no records (%s)",
+	    err);
+	store_count_targets(b->store, "IP Address for known C2 channel", &n, &serr);
+	is_int(n, 1, "each under the threat ID its package gives");
+	has_str(sp.req_body[0], "cert-feed", "the poll named the feed's collection");
+
+	/* With threat_id = set, every destination is filed under it: 10.0.0.0, in two of
+	 * the packages, is then one target. */
+	p.threat_id = (char *)"CERT-FEED";
+	script_add(&sp, 200, resp);
+	memset(&st, 0, sizeof(st));
+	ok(node_peer_poll(c->store, &p, "peer cert", &st, err, sizeof(err)) == 0 &&
+		st.targets_added == 6,
+	    "with the peer's threat_id set: six targets, one destination named twice (%s)",
+	    err);
+	store_count_targets(c->store, "CERT-FEED", &n, &serr);
+	is_int(n, 6, "all under that threat ID");
+	store_count_targets(c->store, NULL, &n, &serr);
+	is_int(n, 6, "and under no other");
+	script_stop(&sp);
+}
+
 int
 main(void)
 {
-	struct node a = {0}, b = {0};
+	struct node a = {0}, b = {0}, c = {0};
 	struct node_poll_stats st;
 	char err[1024];
 	struct util_buf xml;
@@ -241,8 +352,9 @@ main(void)
 		return 99;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	xmlInitParser();
-	if (node_up(&a, "node-a") != 0 || node_up(&b, "node-b") != 0) {
-		ok(0, "two nodes start");
+	if (node_up(&a, "node-a") != 0 || node_up(&b, "node-b") != 0 ||
+	    node_up(&c, "node-c") != 0) {
+		ok(0, "three nodes start");
 		goto out;
 	}
 	ok(add_records(a.store, "node-a", 0, 250) == 0, "node A holds 250 records of its own");
@@ -327,6 +439,7 @@ main(void)
 	is_int(nt, 1, "under its threat ID");
 
 	test_forged_record(&a, &b);
+	test_foreign_feed(&b, &c);
 
 	/* A peer that is down: an error, the cursor stays. */
 	int64_t before = 0, after = 0;
@@ -340,6 +453,7 @@ main(void)
 out:
 	node_down(&a);
 	node_down(&b);
+	node_down(&c);
 	{
 		char cmd[128];
 
