@@ -85,7 +85,7 @@ run_poll(int argc, char **argv)
 		goto out;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	xmlInitParser();
-	if (node_peer_poll(s, peer, cursor, &st, err, sizeof(err)) != 0) {
+	if (node_peer_poll(s, peer, cursor, NULL, &st, err, sizeof(err)) != 0) {
 		cli_err("poll %s: %s", peer->url, err);
 		goto out;
 	}

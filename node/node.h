@@ -3,6 +3,7 @@
 #ifndef C2W_NODE_H
 #define C2W_NODE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,11 +112,13 @@ struct node_poll_stats {
 
 /*
  * Polls a peer once from its cursor (kept under cursor_name) and merges what it sends;
- * the cursor moves in the same transaction as the last records. Returns 0, or -1 with err
- * (nothing after the failure stored, cursor unchanged).
+ * the cursor moves in the same transaction as the last records. `cancel` (may be NULL)
+ * turning non-zero abandons the poll within about a second, as a failure. Returns 0, or
+ * -1 with err (nothing after the failure stored, cursor unchanged).
  */
 int node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
-    struct node_poll_stats *st, char *err, size_t errlen);
+    const volatile sig_atomic_t *cancel, struct node_poll_stats *st, char *err,
+    size_t errlen);
 
 /* The first line of a password file, without its line end, into buf. 0 or -1 (err). */
 int node_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen);

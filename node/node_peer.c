@@ -93,7 +93,8 @@ node_read_secret(const char *path, char *buf, size_t len, char *err, size_t errl
 
 int
 node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
-    struct node_poll_stats *st, char *err, size_t errlen)
+    const volatile sig_atomic_t *cancel, struct node_poll_stats *st, char *err,
+    size_t errlen)
 {
 	struct taxii_client_conf cc;
 	struct taxii_err terr = {0};
@@ -124,6 +125,7 @@ node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor
 	cc.client_cert = peer->client_cert;
 	cc.client_key = peer->client_key;
 	cc.blocks_as_nodes = 1;
+	cc.cancel = cancel;
 	p.m = node_merge_new();
 	if (p.m == NULL) {
 		snprintf(err, errlen, "out of memory");

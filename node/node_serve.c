@@ -162,6 +162,7 @@ push_new(struct peer_thread *pt, char *err, size_t errlen)
 	cc.client_cert = p->client_cert;
 	cc.client_key = p->client_key;
 	cc.timeout_s = 30;
+	cc.cancel = &pt->d->stop;
 	util_buf_init(&xml, 64u * 1024 * 1024);
 	for (int round = 0; round < 10000 && !pt->d->stop; round++) {
 		struct push_ctx pc = {pt->d->c->node.id, &xml, {0}, 0, from};
@@ -218,7 +219,7 @@ peer_main(void *arg)
 		struct node_poll_stats st = {0};
 		int64_t next, wait = p->interval_us;
 
-		if (node_peer_poll(pt->d->s, p, cursor, &st, err, sizeof(err)) == 0) {
+		if (node_peer_poll(pt->d->s, p, cursor, &pt->d->stop, &st, err, sizeof(err)) == 0) {
 			if (failures)
 				node_log(NODE_LOG_INFO, "peer %s: reachable again after %d failure%s",
 				    p->name, failures, failures == 1 ? "" : "s");
@@ -231,6 +232,8 @@ peer_main(void *arg)
 				    st.targets_added == 1 ? "" : "s");
 			if (p->push && push_new(pt, err, sizeof(err)) != 0)
 				node_log(NODE_LOG_WARN, "peer %s: %s", p->name, err);
+		} else if (pt->d->stop) {
+			break; /* abandoned because the daemon stops: not the peer's failure */
 		} else {
 			failures++;
 			/* Back off while a peer fails, never beyond its interval: it is polled

@@ -467,6 +467,7 @@ deliver(struct node_pusher *p, const struct taxii_sub *sub0, volatile sig_atomic
 	cc.client_cert = p->o.client_cert;
 	cc.client_key = p->o.client_key;
 	cc.timeout_s = p->o.timeout_s;
+	cc.cancel = stop;
 	for (int round = 0; round < MAX_ROUNDS && (stop == NULL || !*stop); round++) {
 		struct batch b = { &xml, offs, labels, 0, p->o.batch, sub.delivered_us, "", 0 };
 		int rc;

@@ -13,6 +13,7 @@
 #ifndef C2W_TAXII_H
 #define C2W_TAXII_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -576,6 +577,9 @@ struct taxii_client_conf {
 	size_t max_response;   /* cap of one response body; 0: 64 MiB */
 	unsigned max_parts;    /* most responses one poll follows; 0: 10000 */
 	int blocks_as_nodes;   /* poll: XML content as parsed trees (block.node), not text */
+	/* When set and non-zero (a daemon stopping), an exchange under way is abandoned
+	 * within about a second, and none is started: TAXII_ENET, "cancelled". */
+	const volatile sig_atomic_t *cancel;
 };
 
 /* Called per content block received; return 0 to go on, non-zero to abort the poll. The

@@ -135,6 +135,21 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* curl's progress callback, at least once a second while an exchange waits: a non-zero
+ * return abandons it. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	const volatile sig_atomic_t *cancel = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return *cancel != 0;
+}
+
 static int
 add_header(struct curl_slist **h, const char *name, const char *value)
 {
@@ -159,6 +174,10 @@ post_run(struct post *p)
 	util_buf_reset(&p->resp);
 	p->http = 0;
 	p->rc = 0;
+	if (c->cancel != NULL && *c->cancel) {
+		p->rc = cerr(&p->err, TAXII_ENET, "%s: cancelled", c->url);
+		return;
+	}
 	if (p->cu == NULL && (p->cu = curl_easy_init()) == NULL) {
 		p->rc = cerr(&p->err, TAXII_ENOMEM, "cannot create a curl handle");
 		return;
@@ -191,6 +210,11 @@ post_run(struct post *p)
 	curl_easy_setopt(p->cu, CURLOPT_WRITEDATA, &p->resp);
 	/* An answer that announces more than the cap is refused before its body is read. */
 	curl_easy_setopt(p->cu, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->resp.limit);
+	if (c->cancel != NULL) {
+		curl_easy_setopt(p->cu, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(p->cu, CURLOPT_XFERINFODATA, (void *)c->cancel);
+		curl_easy_setopt(p->cu, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (c->username != NULL) {
 		curl_easy_setopt(p->cu, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(p->cu, CURLOPT_USERNAME, c->username);
@@ -210,6 +234,8 @@ post_run(struct post *p)
 	if (cc == CURLE_WRITE_ERROR || cc == CURLE_FILESIZE_EXCEEDED)
 		p->rc = cerr(&p->err, TAXII_ETOOBIG, "%s: response too large (over %zu bytes)",
 		    c->url, p->resp.limit);
+	else if (cc == CURLE_ABORTED_BY_CALLBACK)
+		p->rc = cerr(&p->err, TAXII_ENET, "%s: cancelled", c->url);
 	else if (cc != CURLE_OK)
 		p->rc = cerr(&p->err, TAXII_ENET, "%s: %s", c->url, curl_easy_strerror(cc));
 	else

@@ -139,7 +139,7 @@ poll_peer(struct node *from, struct node *to, const char *collection,
 	p.url = to->poll_url;
 	p.collection = (char *)collection;
 	snprintf(cursor, sizeof(cursor), "peer %s %s", to->conf->node.id, collection);
-	return node_peer_poll(from->store, &p, cursor, st, err, errlen);
+	return node_peer_poll(from->store, &p, cursor, NULL, st, err, errlen);
 }
 
 static int
@@ -316,7 +316,7 @@ test_foreign_feed(struct node *b, struct node *c)
 	p.collection = (char *)"cert-feed";
 	script_add(&sp, 200, strdup(resp));
 	memset(&st, 0, sizeof(st));
-	ok(node_peer_poll(b->store, &p, "peer cert", &st, err, sizeof(err)) == 0 &&
+	ok(node_peer_poll(b->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
 		st.blocks == 4 && st.targets_added == 7 && st.added == 0,
 	    "a CERT's feed of four packages from other tools: seven targets, no records (%s)",
 	    err);
@@ -329,7 +329,7 @@ test_foreign_feed(struct node *b, struct node *c)
 	p.threat_id = (char *)"CERT-FEED";
 	script_add(&sp, 200, resp);
 	memset(&st, 0, sizeof(st));
-	ok(node_peer_poll(c->store, &p, "peer cert", &st, err, sizeof(err)) == 0 &&
+	ok(node_peer_poll(c->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
 		st.targets_added == 6,
 	    "with the peer's threat_id set: six targets, one destination named twice (%s)",
 	    err);

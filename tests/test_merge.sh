@@ -4,8 +4,10 @@
 # Restarted, it polls src again from its saved cursor (the start: no merge was complete)
 # and takes the rest: nothing lost, nothing twice, the cursor where the complete merge
 # left it. Then src itself is killed in the middle of a poll and comes back: dst resumes
-# without a gap. Last, dst polls a peer whose answer is larger than any poll may be and a
-# peer that refuses its credentials: both logged, nothing of theirs stored, dst serving.
+# without a gap. Last, dst polls a peer whose answer is larger than any poll may be, a
+# peer that refuses its credentials and one that never answers: the first two are logged,
+# nothing of theirs is stored, and dst keeps serving and stops when told, whatever the
+# third does.
 . "$TESTS_SRCDIR/tap.sh"
 C=${C2WATCH:?}
 FARM=${TESTS_BUILDDIR:?}/c2farm
@@ -141,6 +143,7 @@ stop dst
 cat > farm.script <<'EOF'
 listen f 127.0.0.1 0
 rule f /taxii/poll * huge size=200M type=application/xml
+rule f /slow/poll * hold
 EOF
 farm_start farm.script f || { echo "Bail out! the farm did not start"; exit 99; }
 "$FILL" locked.data locked 50
@@ -154,7 +157,8 @@ printf 'wrong\n' > wrong.pw
 conf dst 0 "[peer src]\nurl = http://127.0.0.1:$ps/taxii/poll\ninterval = 1h\n\
 [peer huge]\nurl = http://127.0.0.1:$FPORT/taxii/poll\ninterval = 1h\n\
 [peer locked]\nurl = http://127.0.0.1:$PORT_locked/taxii/poll\ninterval = 1h\n\
-username = member\npassword_file = wrong.pw\n"
+username = member\npassword_file = wrong.pw\n\
+[peer slow]\nurl = http://127.0.0.1:$FPORT/slow/poll\ninterval = 1h\n"
 start dst
 waitlog dst "peer huge: poll failed"
 ok $? "the oversize answer is logged"
@@ -168,7 +172,11 @@ printf '[node]\nid = probe\ndata_dir = probe.data\n' > probe.conf
 out=$("$C" poll --url "http://127.0.0.1:$PORT_dst/taxii/poll" --collection targets \
     -c probe.conf 2>&1)
 ok $? "dst keeps serving ($out)"
+grep -q "peer slow: poll failed" dst.log
+ok $((! $?)) "while a peer that never answers is still being waited for"
+t0=$(date +%s)
 stop dst
+is "$(( $(date +%s) - t0 < 5 ))" 1 "dst stops at once all the same"
 ids dst > dst.ids
 cmp -s src.ids dst.ids
 ok $? "and holds exactly what it held: nothing of theirs stored"

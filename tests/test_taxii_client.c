@@ -9,12 +9,16 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -352,6 +356,80 @@ test_refusals(struct script *s)
 	has_str(err.msg, "DENIED", "refused: naming it");
 }
 
+static volatile sig_atomic_t cancel_flag;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *
+cancel_later(void *arg)
+{
+	(void)arg;
+	usleep(300000);
+	cancel_flag = 1;
+	return NULL;
+}
+
+/* A peer that takes the connection and never answers: cancel abandons the wait. */
+static void
+test_cancel(struct script *s)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	struct taxii_client_conf c;
+	struct taxii_err err = {0};
+	struct got g = {0};
+	char url[128];
+	pthread_t th;
+	double t0;
+	int fd, rc;
+
+	c = conf_for(s, url, sizeof(url), "/taxii/poll");
+	cancel_flag = 1;
+	c.cancel = &cancel_flag;
+	script_reset(s);
+	script_add(s, 200, fixture("poll_response_labels.xml"));
+	is_int(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, NULL, &err),
+	    TAXII_ENET, "cancel: set before the poll, it fails");
+	has_str(err.msg, "cancelled", "cancel: saying so");
+	is_int(s->n_reqs, 0, "cancel: and nothing was sent");
+
+	/* The kernel completes the handshake from the backlog; nobody ever reads. */
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+		ok(0, "cancel: a silent peer listens");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/poll", ntohs(a.sin_port));
+	c.timeout_s = 30;
+	cancel_flag = 0;
+	t0 = now_s();
+	if (pthread_create(&th, NULL, cancel_later, NULL) != 0) {
+		ok(0, "cancel: a thread");
+		close(fd);
+		return;
+	}
+	rc = taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, NULL, &err);
+	pthread_join(th, NULL);
+	is_int(rc, TAXII_ENET, "cancel: a poll waiting on a silent peer is abandoned");
+	ok(now_s() - t0 < 5.0, "cancel: within seconds, not the 30 s timeout (%.1f s)",
+	    now_s() - t0);
+	has_str(err.msg, "cancelled", "cancel: saying so");
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -371,6 +449,7 @@ main(void)
 	test_count(&s);
 	test_fallback(&s);
 	test_refusals(&s);
+	test_cancel(&s);
 	script_stop(&s);
 	curl_global_cleanup();
 	return tap_done();
