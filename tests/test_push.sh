@@ -3,7 +3,8 @@
 # plain curl, as any TAXII 1.1 client would, giving its own inbox as the push address;
 # a's daemon then pushes what it observes to b. Every answer is checked against the TAXII
 # 1.1 XSD (xmllint) when SHARED_DIR has it. PAUSE holds the pushes back, RESUME delivers
-# them with none missing, UNSUBSCRIBE ends them.
+# them with none missing, UNSUBSCRIBE ends them. Last, a third node with a [peer] whose
+# push = true sends its own records to b's inbox, and only its own.
 . "$TESTS_SRCDIR/tap.sh"
 C=${C2WATCH:?}
 FARM=${TESTS_BUILDDIR:?}/c2farm
@@ -149,6 +150,39 @@ is "$(ids b | wc -l)" 6 "ended: nothing more reaches b"
 manage STATUS "urn:c2watch:subscription:nope"
 grep -q 'status_type="NOT_FOUND"' STATUS.xml
 ok $? "STATUS of an unknown id: NOT_FOUND"
+
+# [peer] push = true: c sends its own records to b's inbox, and only its own.
+FILL=$TESTS_BUILDDIR/c2fill
+if [ -x "$FILL" ]; then
+	"$FILL" c.data c 300
+	conf c false
+	printf '[peer b]\nurl = http://127.0.0.1:%s/taxii/poll\ninterval = 1s\npush = true\n' \
+	    "$PORT_b" >> c.conf
+	before=$(ids b | wc -l)
+	start c
+	ok $? "c runs with push = true towards b"
+	same_count() { # same_count NAME COUNT: waits (at most 20 s) for NAME to hold COUNT
+		i=0
+		while [ $i -lt 100 ]; do
+			[ "$(ids "$1" | wc -l)" -eq "$2" ] && return 0
+			sleep 0.2
+			i=$((i + 1))
+		done
+		return 1
+	}
+	same_count b $((before + 300))
+	ok $? "b receives c's 300 records through its inbox"
+	grep -q 'peer b: pushed 300 records' c.log
+	ok $? "c logs the push"
+	same_count c $((before + 300))
+	ok $? "c merges b's records by polling b"
+	sleep 2.5 # two more rounds of c's peer loop
+	is "$(grep -c 'peer b: pushed' c.log)" 1 \
+	    "c pushed once: b's records, merged since, are not pushed back"
+	stop c
+else
+	echo "# c2fill not built: push = true not tested"
+fi
 
 stop a
 stop b
