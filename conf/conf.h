@@ -48,6 +48,7 @@ struct conf_peer {
 	char *collection;  /* default "observations" */
 	int64_t interval_us; /* default 15m */
 	char *username, *password_file, *client_cert, *client_key, *ca_file, *threat_id;
+	char *client_key_password_file; /* passphrase of an encrypted client_key */
 	int push;          /* default false */
 };
 

@@ -104,6 +104,7 @@ static const struct key peer_keys[] = {
 	{ "password_file", K_SECRET, P(password_file), 0, 0 },
 	{ "client_cert", K_FILE, P(client_cert), 0, 0 },
 	{ "client_key", K_SECRET, P(client_key), 0, 0 },
+	{ "client_key_password_file", K_SECRET, P(client_key_password_file), 0, 0 },
 	{ "ca_file", K_FILE, P(ca_file), 0, 0 },
 	{ "push", K_BOOL, P(push), 0, 0 },
 	{ "threat_id", K_TEXT, P(threat_id), 0, 0 },
@@ -188,6 +189,7 @@ peer_fini(struct conf_peer *p)
 	free(p->password_file);
 	free(p->client_cert);
 	free(p->client_key);
+	free(p->client_key_password_file);
 	free(p->ca_file);
 	free(p->threat_id);
 }
@@ -1094,6 +1096,9 @@ final_checks(struct loader *L)
 		else if ((p->client_cert == NULL) != (p->client_key == NULL))
 			fail(L, p->line, p->client_cert ? "client_key" : "client_cert",
 			    "client_cert and client_key go together in [peer %s]", p->name);
+		else if (p->client_key_password_file != NULL && p->client_key == NULL)
+			fail(L, p->line, "client_key", "required with client_key_password_file in "
+			    "[peer %s]", p->name);
 		else if (p->password_file != NULL && p->username == NULL)
 			fail(L, p->line, "username", "required with password_file in [peer %s]",
 			    p->name);

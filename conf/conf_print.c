@@ -113,6 +113,7 @@ conf_print(const struct conf *c, FILE *fp)
 		put_str(fp, "password_file", p->password_file);
 		put_str(fp, "client_cert", p->client_cert);
 		put_str(fp, "client_key", p->client_key);
+		put_str(fp, "client_key_password_file", p->client_key_password_file);
 		put_str(fp, "ca_file", p->ca_file);
 		put_bool(fp, "push", p->push);
 		put_str(fp, "threat_id", p->threat_id);

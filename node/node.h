@@ -123,4 +123,18 @@ int node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cu
 /* The first line of a password file, without its line end, into buf. 0 or -1 (err). */
 int node_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen);
 
+/*
+ * The TAXII client settings for `peer` at `url` (its poll URL, or the inbox derived from
+ * it): credentials, certificates and CA file, with the password and the client key's
+ * passphrase read from their files into the caller's buffers, which the caller wipes
+ * after use. 0 or -1 (err names the file).
+ */
+struct taxii_client_conf;
+struct node_peer_secrets {
+	char password[1024];
+	char key_password[1024];
+};
+int node_peer_client(const struct conf_peer *peer, const char *url,
+    struct taxii_client_conf *cc, struct node_peer_secrets *sec, char *err, size_t errlen);
+
 #endif

@@ -92,6 +92,29 @@ node_read_secret(const char *path, char *buf, size_t len, char *err, size_t errl
 }
 
 int
+node_peer_client(const struct conf_peer *peer, const char *url,
+    struct taxii_client_conf *cc, struct node_peer_secrets *sec, char *err, size_t errlen)
+{
+	memset(cc, 0, sizeof(*cc));
+	memset(sec, 0, sizeof(*sec));
+	if (peer->password_file && node_read_secret(peer->password_file, sec->password,
+	    sizeof(sec->password), err, errlen) != 0)
+		return -1;
+	if (peer->client_key_password_file &&
+	    node_read_secret(peer->client_key_password_file, sec->key_password,
+		sizeof(sec->key_password), err, errlen) != 0)
+		return -1;
+	cc->url = url;
+	cc->username = peer->username;
+	cc->password = peer->username ? sec->password : NULL;
+	cc->ca_file = peer->ca_file;
+	cc->client_cert = peer->client_cert;
+	cc->client_key = peer->client_key;
+	cc->client_key_password = peer->client_key_password_file ? sec->key_password : NULL;
+	return 0;
+}
+
+int
 node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
     const volatile sig_atomic_t *cancel, struct node_poll_stats *st, char *err,
     size_t errlen)
@@ -100,7 +123,7 @@ node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor
 	struct taxii_err terr = {0};
 	struct store_err serr = {{0}};
 	struct poll_ctx p = {s, NULL, peer->threat_id, st, err, errlen, 0};
-	char password[1024] = "";
+	struct node_peer_secrets sec;
 	int64_t begin = -1, end = 0;
 	int rc, ret = -1;
 
@@ -114,16 +137,8 @@ node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor
 	if (rc == STORE_NOTFOUND)
 		begin = -1;
 	st->begin = begin;
-	if (peer->password_file &&
-	    node_read_secret(peer->password_file, password, sizeof(password), err, errlen) != 0)
-		return -1;
-	memset(&cc, 0, sizeof(cc));
-	cc.url = peer->url;
-	cc.username = peer->username;
-	cc.password = peer->username ? password : NULL;
-	cc.ca_file = peer->ca_file;
-	cc.client_cert = peer->client_cert;
-	cc.client_key = peer->client_key;
+	if (node_peer_client(peer, peer->url, &cc, &sec, err, errlen) != 0)
+		goto out;
 	cc.blocks_as_nodes = 1;
 	cc.cancel = cancel;
 	p.m = node_merge_new();
@@ -144,7 +159,7 @@ node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor
 	st->end = end;
 	ret = 0;
 out:
-	memset(password, 0, sizeof(password));
+	memset(&sec, 0, sizeof(sec));
 	node_merge_free(p.m);
 	return ret;
 }

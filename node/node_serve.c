@@ -135,7 +135,8 @@ push_new(struct peer_thread *pt, char *err, size_t errlen)
 	struct taxii_content_block blocks[PUSH_BATCH];
 	struct taxii_err terr = {0};
 	struct util_buf xml;
-	char url[2048], name[300], password[1024] = "";
+	struct node_peer_secrets sec;
+	char url[2048], name[300];
 	int64_t from = 0;
 	size_t sent = 0;
 	int rc, ret = -1;
@@ -151,16 +152,10 @@ push_new(struct peer_thread *pt, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", serr.msg);
 		return -1;
 	}
-	if (p->password_file &&
-	    node_read_secret(p->password_file, password, sizeof(password), err, errlen) != 0)
+	if (node_peer_client(p, url, &cc, &sec, err, errlen) != 0) {
+		memset(&sec, 0, sizeof(sec));
 		return -1;
-	memset(&cc, 0, sizeof(cc));
-	cc.url = url;
-	cc.username = p->username;
-	cc.password = password;
-	cc.ca_file = p->ca_file;
-	cc.client_cert = p->client_cert;
-	cc.client_key = p->client_key;
+	}
 	cc.timeout_s = 30;
 	cc.cancel = &pt->d->stop;
 	util_buf_init(&xml, 64u * 1024 * 1024);
@@ -201,7 +196,7 @@ push_new(struct peer_thread *pt, char *err, size_t errlen)
 		    sent == 1 ? "" : "s");
 	ret = 0;
 out:
-	memset(password, 0, sizeof(password));
+	memset(&sec, 0, sizeof(sec));
 	util_buf_fini(&xml);
 	return ret;
 }

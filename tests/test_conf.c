@@ -159,6 +159,7 @@ make_full(void)
 	write_file("pw", "secret\n", 0400);
 	write_file("ccert.pem", "c\n", 0644);
 	write_file("ckey.pem", "k\n", 0600);
+	write_file("kpw", "pass\n", 0600);
 	write_file("on-change", "#!/bin/sh\ncat >/dev/null\n", 0755);
 	snprintf(text, sizeof(text),
 	    "; a full config\n"
@@ -203,6 +204,7 @@ make_full(void)
 	    "password_file = pw\n"
 	    "client_cert = ccert.pem\n"
 	    "client_key = ckey.pem\n"
+	    "client_key_password_file = kpw\n"
 	    "ca_file = ca.pem\n"
 	    "push = yes\n"
 	    "threat_id = campaign X\n"
@@ -292,6 +294,8 @@ test_full(void)
 		is_str(p->client_cert, want, "peer client_cert");
 		snprintf(want, sizeof(want), "%s/ckey.pem", tmpdir);
 		is_str(p->client_key, want, "peer client_key");
+		snprintf(want, sizeof(want), "%s/kpw", tmpdir);
+		is_str(p->client_key_password_file, want, "peer client_key_password_file");
 		snprintf(want, sizeof(want), "%s/ca.pem", tmpdir);
 		is_str(p->ca_file, want, "peer ca_file");
 		is_int(p->push, 1, "peer push");
@@ -568,6 +572,15 @@ test_secrets(void)
 	c = conf_load_string(text, want, &err);
 	ok(c == NULL, "group-readable password_file refused");
 	has_str(err.msg, "t.conf:7: password_file: ", "password_file message names line and key");
+	conf_free(c);
+
+	write_file("kpw2", "x\n", 0600);
+	snprintf(text, sizeof(text),
+	    BASE "[peer p]\nurl = http://p/\nclient_key_password_file = kpw2\n");
+	c = conf_load_string(text, want, &err);
+	ok(c == NULL, "client_key_password_file without client_key refused");
+	has_str(err.msg, "client_key: required with client_key_password_file in [peer p]",
+	    "and the message says so");
 	conf_free(c);
 
 	snprintf(text, sizeof(text), BASE "[server]\ntls_key = loose.key\n");

@@ -1235,6 +1235,37 @@ test_client_certs(void)
 		ok(taxii_client_poll(&cc, "observations", -1, INT64_MAX, collect_none, &nblocks,
 		    NULL, &terr) != 0, "client: a wrong passphrase fails (%s)", terr.msg);
 	}
+	/* The same through a [peer] section: client_key_password_file. */
+	{
+		struct conf_peer pr;
+		struct node_poll_stats st;
+		char enc[700], pwf[700], perr[512] = "";
+		FILE *fp;
+
+		snprintf(enc, sizeof(enc), "%s/good-enc.key", pki);
+		snprintf(pwf, sizeof(pwf), "%s/key.pw", pki);
+		if ((fp = fopen(pwf, "w")) != NULL) {
+			fputs("s3cret\n", fp);
+			fclose(fp);
+		}
+		memset(&pr, 0, sizeof(pr));
+		pr.name = (char *)"certs";
+		pr.url = url;
+		pr.collection = (char *)"observations";
+		pr.ca_file = f[0];
+		pr.client_cert = f[3];
+		pr.client_key = enc;
+		pr.client_key_password_file = pwf;
+		ok(node_peer_poll(a.store, &pr, "peer certs", NULL, &st, perr, sizeof(perr)) == 0 &&
+			st.blocks > 0,
+		    "peer: an encrypted client_key with client_key_password_file polls (%s)", perr);
+		if ((fp = fopen(pwf, "w")) != NULL) {
+			fputs("wrong\n", fp);
+			fclose(fp);
+		}
+		ok(node_peer_poll(a.store, &pr, "peer certs 2", NULL, &st, perr, sizeof(perr)) != 0,
+		    "peer: with the wrong passphrase it fails (%s)", perr);
+	}
 	cc.client_cert = NULL;
 	cc.client_key = NULL;
 	cc.client_key_password = NULL;
