@@ -702,6 +702,13 @@ set_value(struct loader *L, const struct key *k, char *base, const char *val)
 	uint64_t sz;
 	int b;
 
+	/* "key =;x" holds ";x", but the same written back as "key = ;x" is a comment: such a
+	 * value could not survive check-config, so it is refused as ambiguous. */
+	if (val[0] == ';') {
+		fail(L, L->line, key,
+		    "a value cannot begin with ';' (a comment needs a blank before it)");
+		return -1;
+	}
 	switch (k->kind) {
 	case K_TEXT:
 		if (has_control(val)) {

@@ -54,7 +54,8 @@ FUZZ_FIXTURES = tests/data/fuzz/targets/show-continuation-overflow.csv \
 	tests/data/fuzz/seeds/stix/observation-ipv6.xml tests/data/fuzz/seeds/stix/target.xml \
 	tests/data/fuzz/seeds/conf/example.conf tests/data/fuzz/seeds/conf/peers.conf \
 	tests/data/fuzz/conf/long-relative-path.conf \
-	tests/data/fuzz/conf/listen-joined-too-long.conf
+	tests/data/fuzz/conf/listen-joined-too-long.conf \
+	tests/data/fuzz/conf/value-begins-with-semicolon.conf
 
 # The TAXII server under hostile load: huge bodies, slow clients, 100 concurrent pollers.
 check_PROGRAMS += tests/test_taxii_load

@@ -574,6 +574,13 @@ test_secrets(void)
 	has_str(err.msg, "t.conf:7: password_file: ", "password_file message names line and key");
 	conf_free(c);
 
+	snprintf(text, sizeof(text), BASE "[observer]\nuser_agent =;M1\n");
+	c = conf_load_string(text, want, &err);
+	ok(c == NULL, "a value beginning with ';' refused (written back, it would be a comment)");
+	has_str(err.msg, "t.conf:5: user_agent: a value cannot begin with ';'",
+	    "and the message names line and key");
+	conf_free(c);
+
 	write_file("kpw2", "x\n", 0600);
 	snprintf(text, sizeof(text),
 	    BASE "[peer p]\nurl = http://p/\nclient_key_password_file = kpw2\n");
