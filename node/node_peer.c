@@ -123,7 +123,6 @@ node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor
 	cc.ca_file = peer->ca_file;
 	cc.client_cert = peer->client_cert;
 	cc.client_key = peer->client_key;
-	cc.blocks_as_nodes = 1;
 	p.m = node_merge_new();
 	if (p.m == NULL) {
 		snprintf(err, errlen, "out of memory");

@@ -177,9 +177,12 @@ node_content_merge(struct node_merge *m, const struct taxii_content_block *block
 		int rc;
 
 		/* c2watch's own records travel as canonical text: kept as such, unparsed. */
-		if (blocks[i].node != NULL) {
+		if (blocks[i].node != NULL || (blocks[i].is_xml && blocks[i].content != NULL)) {
 			util_buf_reset(&scratch);
-			rc = stix_observation_text(blocks[i].node, &scratch, &rt);
+			rc = blocks[i].node != NULL ?
+			    stix_observation_text(blocks[i].node, &scratch, &rt) :
+			    stix_observation_text_xml(blocks[i].content, blocks[i].content_len,
+				&scratch, &rt);
 			if (rc < 0) {
 				snprintf(err, errlen, "content block %zu: %s", i + 1, stix_strerror(rc));
 				goto out;
