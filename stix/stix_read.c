@@ -986,34 +986,35 @@ text_until(const char **p, const char *end, const char *close, size_t close_len,
 {
 	static const char *const ents[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&apos;" };
 	static const char chars[] = "&<>\"'";
-	const char *q = *p;
+	const char *q = *p, *lt = memchr(q, '<', (size_t)(end - q));
 	int r;
 
-	while (q < end) {
-		const char *run = q;
+	/* Runs between entities are copied whole; `lt`, the text's end, is found once. */
+	if (lt == NULL)
+		return 0;
+	for (;;) {
+		const char *amp = memchr(q, '&', (size_t)(lt - q)), *stop = amp ? amp : lt;
 		size_t k;
 
-		while (q < end && *q != '&' && *q != '<' && *q != '\r')
-			q++;
-		if ((r = util_buf_add(dst, run, (size_t)(q - run))) != 0)
-			return r == -2 ? 0 : -1;
-		if (q == end || *q == '\r')
+		if (memchr(q, '\r', (size_t)(stop - q)) != NULL)
 			return 0;
-		if (*q == '<') {
-			if ((size_t)(end - q) < close_len || memcmp(q, close, close_len) != 0)
-				return 0;
-			*p = q + close_len;
-			return 1;
-		}
+		if ((r = util_buf_add(dst, q, (size_t)(stop - q))) != 0)
+			return r == -2 ? 0 : -1;
+		q = stop;
+		if (amp == NULL)
+			break;
 		for (k = 0; k < 5; k++)
-			if (lit(&q, end, ents[k], strlen(ents[k])))
+			if (lit(&q, lt, ents[k], strlen(ents[k])))
 				break;
 		if (k == 5)
 			return 0;
 		if ((r = util_buf_add(dst, &chars[k], 1)) != 0)
 			return r == -2 ? 0 : -1;
 	}
-	return 0;
+	if ((size_t)(end - lt) < close_len || memcmp(lt, close, close_len) != 0)
+		return 0;
+	*p = lt + close_len;
+	return 1;
 }
 
 int
