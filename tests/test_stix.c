@@ -1253,6 +1253,12 @@ test_observation_text_xml(void)
 	same_as_node(a.data, 1, "with its XML declaration");
 	body = strstr(a.data, "?>\n");
 	same_as_node(body + 3, 1, "without it (as TAXII content)");
+	m = replace_all(a.data, "\"sent\":4", "\"sent\":-4");
+	same_as_node(m, 1, "a negative integer");
+	free(m);
+	m = replace_all(a.data, "\"sent\":4", "\"sent\":0");
+	same_as_node(m, 1, "a zero");
+	free(m);
 
 	/* Each prefix of the package stops short of the record's end tag: declined, and
 	 * (under the sanitizers) nothing past the given length is read. */
@@ -1372,6 +1378,10 @@ test_observation_text(void)
 			{ "\"vantage\":\"", "\"vantage\":\"\\u0041", "an escape jansson would not write" },
 			{ "\"loss_pct\":25.0", "\"loss_pct\":25.00", "a real in another form" },
 			{ "\"sent\":4", "\"sent\":04", "an integer in another form" },
+			{ "\"sent\":4", "\"sent\":-0", "a negative zero" },
+			{ "\"sent\":4", "\"sent\":+4", "a plus sign" },
+			{ "\"sent\":4", "\"sent\":99999999999999999999", "an integer that overflows" },
+			{ "\"sent\":4", "\"sent\":4-2", "a sign inside" },
 			{ "\"ttl\":52", "\"ttl\":52,\"ttl\":53", "a duplicate key" },
 			{ "\"node\":\"", "\"node\":\"\\u0000", "a NUL" },
 			{ "c2watch:Package-", "c2watch:Package-0", "a package id that does not match" },
