@@ -47,6 +47,12 @@ put_esc(struct xw *w, const char *s, int attr)
 	for (; *p != '\0'; p++) {
 		const char *rep = NULL;
 
+		/* Most bytes need nothing: skip them with one test each. */
+		while (*p >= 0x20 && *p != '&' && *p != '<' && *p != '>' && *p != 0xef &&
+		    (*p != '"' || !attr))
+			p++;
+		if (*p == '\0')
+			break;
 		if (*p == '&')
 			rep = "&amp;";
 		else if (*p == '<')
