@@ -182,8 +182,9 @@ int stix_observation_text(const void *node, struct util_buf *out, struct stix_re
  * namespace declarations, the header, the observable's id and title, then the record in
  * the Description with no character references); it is then checked as
  * stix_observation_text checks it. Returns 1 with the record appended to `out` and *rt
- * saying where; 0 for anything else, which stix_read then reads (or refuses); or
- * STIX_ERR_NOMEM / STIX_ERR_TOOBIG. Only the bytes up to the record's end tag are looked
+ * saying where; 0 for anything else, which stix_read then reads (or refuses), and for a
+ * record that would pass out's cap; or STIX_ERR_NOMEM. Either way out holds what it held
+ * before plus, on 1, the record only. Only the bytes up to the record's end tag are looked
  * at: the caller must already know the text is well-formed XML (the TAXII parser checks
  * every content it copies); this function does not check it.
  */

@@ -879,42 +879,41 @@ out:
 /*
  * The checks both fast paths make on a Description's text (what stix_check_record and
  * observation_of check): canonical record JSON, a 64-digit id, a valid observed_at, and a
- * package id (`local`, without its prefix) derived from that id. Appends the record
- * without its ISAC block to `out`. Returns 1, 0 when the text is not such a record, or
- * STIX_ERR_NOMEM / STIX_ERR_TOOBIG.
+ * package id (`local`, without its prefix) derived from that id. The text is out's bytes
+ * from `base` on; it is cut to the record without its ISAC block. Returns 1; 0 when the
+ * text is not such a record (out is then cut back to `base`); or STIX_ERR_NOMEM.
  */
 static int
-record_of_text(const char *text, size_t len, const char *local, size_t local_len,
-    struct util_buf *out, struct stix_record_text *rt)
+record_in_place(struct util_buf *out, size_t base, const char *local, size_t local_len,
+    struct stix_record_text *rt)
 {
+	const char *text = out->data != NULL ? out->data + base : "";
+	size_t len = out->len - base;
 	struct stix_canon_rec cr;
 	char want[STIX_ID_MAX], idz[65], at[64];
 	const char *wl;
-	size_t base;
 	int64_t us;
-	int r;
+	int rc = 0;
 
 	if (stix_canon_record(text, len, &cr) != 0 || cr.len[0] != 64 || cr.len[3] >= sizeof(at))
-		return 0;
+		goto out;
 	memcpy(idz, text + cr.at[0], 64);
 	idz[64] = '\0';
 	memcpy(at, text + cr.at[3], cr.len[3]);
 	at[cr.len[3]] = '\0';
 	if (util_time_parse(at, &us) != 0)
-		return 0;
-	if (stix_make_id("Package", idz, want) != 0)
-		return STIX_ERR_NOMEM;
+		goto out;
+	if (stix_make_id("Package", idz, want) != 0) {
+		rc = STIX_ERR_NOMEM;
+		goto out;
+	}
 	wl = strchr(want, ':') + 1;
 	if (local_len != strlen(wl) || memcmp(local, wl, local_len) != 0)
-		return 0;
-	base = out->len;
-	r = util_buf_add(out, text, cr.isac_at);
-	if (r == 0)
-		r = util_buf_add(out, "}", 1);
-	if (r != 0) {
-		out->len = base;
-		return r == -2 ? STIX_ERR_TOOBIG : STIX_ERR_NOMEM;
-	}
+		goto out;
+	/* The ISAC block's member is the last: the record ends where it began. */
+	out->data[base + cr.isac_at] = '}';
+	out->len = base + cr.isac_at + 1;
+	out->data[out->len] = '\0';
 	rt->off = base;
 	rt->len = cr.isac_at + 1;
 	for (int k = 0; k < 5; k++) {
@@ -922,6 +921,11 @@ record_of_text(const char *text, size_t len, const char *local, size_t local_len
 		rt->field_len[k] = cr.len[k];
 	}
 	return 1;
+out:
+	out->len = base;
+	if (out->data != NULL)
+		out->data[base] = '\0';
+	return rc;
 }
 
 int
@@ -929,8 +933,9 @@ stix_observation_text(const void *node, struct util_buf *out, struct stix_record
 {
 	xmlNode *pkg = (xmlNode *)node, *d;
 	const char *local;
+	size_t base = out->len;
 	char *text;
-	int rc;
+	int rc = 0, r;
 
 	if (pkg == NULL || pkg->type != XML_ELEMENT_NODE ||
 	    !stix_is(pkg, STIX_NS_STIX, "STIX_Package") ||
@@ -940,10 +945,13 @@ stix_observation_text(const void *node, struct util_buf *out, struct stix_record
 			   "Observable"), STIX_NS_CYBOX, "Description");
 	if ((text = stix_text(d)) == NULL)
 		return 0;
-	if (!id_in_c2watch(pkg, &local) || local == NULL)
-		rc = 0;
-	else
-		rc = record_of_text(text, strlen(text), local, strlen(local), out, rt);
+	if (id_in_c2watch(pkg, &local) && local != NULL) {
+		r = util_buf_add(out, text, strlen(text));
+		if (r == 0)
+			rc = record_in_place(out, base, local, strlen(local), rt);
+		else
+			rc = r == -2 ? STIX_ERR_TOOBIG : STIX_ERR_NOMEM;
+	}
 	xmlFree(text);
 	return rc;
 }
@@ -1024,9 +1032,8 @@ stix_observation_text_xml(const char *xml, size_t len, struct util_buf *out,
 	static const char close[] = "</cybox:Description>";
 	const char *p = xml, *end = xml + len, *local, *skip;
 	const char *open = strchr(stix_package_open, '\n') + 1;
-	struct util_buf desc;
-	size_t local_len, n;
-	int rc = 0, r;
+	size_t local_len, n, base = out->len;
+	int r;
 
 	/* The XML declaration c2watch writes, when the text still has it. */
 	(void)lit(&p, end, stix_package_open, (size_t)(open - stix_package_open));
@@ -1045,12 +1052,12 @@ stix_observation_text_xml(const char *xml, size_t len, struct util_buf *out,
 	    !upto(&p, end, '<', &skip, &n) ||
 	    !LIT(&p, end, "</cybox:Title>\n    <cybox:Description>"))
 		return 0;
-	util_buf_init(&desc, STIX_MAX_BYTES);
-	r = text_until(&p, end, close, sizeof(close) - 1, &desc);
-	if (r < 0)
-		rc = STIX_ERR_NOMEM;
-	else if (r > 0)
-		rc = record_of_text(desc.data, desc.len, local, local_len, out, rt);
-	util_buf_fini(&desc);
-	return rc;
+	/* Decoded straight into out, checked there, and cut to the record. */
+	r = text_until(&p, end, close, sizeof(close) - 1, out);
+	if (r > 0)
+		return record_in_place(out, base, local, local_len, rt);
+	out->len = base;
+	if (out->data != NULL)
+		out->data[base] = '\0';
+	return r < 0 ? STIX_ERR_NOMEM : 0;
 }
