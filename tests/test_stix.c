@@ -1152,6 +1152,10 @@ test_write_text(void)
 		  "\"target\":{\"input\":\"x.example\"}}" },
 		{ "reserved key", "{\"id\":\"e11\",\"threat_id\":\"T\",\"observed_at\":"
 		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"},\"x-ict-isac.jp\":{}}" },
+		{ "integers at the edges", "{\"id\":\"e13\",\"threat_id\":\"T\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\",\"port\":0},"
+		  "\"http\":{\"status\":-1,\"size\":9223372036854775807,"
+		  "\"elapsed_ms\":-9223372036854775808},\"ping\":{\"sent\":-0,\"ttl\":10}}" },
 		{ "raw UTF-8, whitespace", " { \"id\" : \"e12\" , \"threat_id\":\"\xe6\x97\xa5\xe6\x9c\xac\","
 		  "\n\"observed_at\":\"2026-11-22T04:00:00Z\",\t\"target\":{\"input\":\"x.example\"} } " },
 	};
