@@ -895,6 +895,7 @@ record_in_place(struct util_buf *out, size_t base, const char *local, size_t loc
 	int64_t us;
 	int rc = 0;
 
+	memset(&cr, 0, sizeof(cr));
 	if (stix_canon_record(text, len, &cr) != 0 || cr.len[0] != 64 || cr.len[3] >= sizeof(at))
 		goto out;
 	memcpy(idz, text + cr.at[0], 64);
