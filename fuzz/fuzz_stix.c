@@ -74,7 +74,8 @@ text_path(const uint8_t *data, size_t size, const json_t *record)
 	if (rc == 1 && record != NULL) {
 		got = json_loadb(out.data + rt.off, rt.len, JSON_REJECT_DUPLICATES, NULL);
 		if (got == NULL || !json_equal(got, record)) {
-			fprintf(stderr, "text fast path: another record than stix_observation_read\n");
+			fprintf(stderr,
+			    "text fast path: another record than stix_observation_read\n");
 			abort();
 		}
 		json_decref(got);

@@ -1045,8 +1045,9 @@ stix_observation_text_xml(const char *xml, size_t len, struct util_buf *out,
 	    !upto(&p, end, '"', &local, &local_len) ||
 	    !LIT(&p, end, "\" version=\"1.2\" timestamp=\"") || !upto(&p, end, '"', &skip, &n) ||
 	    !LIT(&p, end, "\">\n  <stix:STIX_Header>\n    <stix:Title>" STIX_TITLE_OBSERVATION
-		"</stix:Title>\n    <stix:Package_Intent xsi:type=\"stixVocabs:PackageIntentVocab-1.0\">"
-		"Observations</stix:Package_Intent>\n  </stix:STIX_Header>\n"
+		"</stix:Title>\n    <stix:Package_Intent"
+		" xsi:type=\"stixVocabs:PackageIntentVocab-1.0\">Observations</stix:Package_Intent>"
+		"\n  </stix:STIX_Header>\n"
 		"  <stix:Observables cybox_major_version=\"2\" cybox_minor_version=\"1\""
 		" cybox_update_version=\"0\">\n  <cybox:Observable id=\"") ||
 	    !upto(&p, end, '"', &skip, &n) || !LIT(&p, end, "\">\n    <cybox:Title>") ||
