@@ -42,6 +42,8 @@ struct node_merge {
 	struct util_buf text;
 	struct node_text_rec *text_recs;
 	size_t n_text, cap_text;
+	/* Where node_content_merge reads a record before adding it (kept between calls). */
+	struct util_buf scratch;
 };
 
 struct node_merge *node_merge_new(void);

@@ -139,7 +139,6 @@ node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor
 	st->begin = begin;
 	if (node_peer_client(peer, peer->url, &cc, &sec, err, errlen) != 0)
 		goto out;
-	cc.blocks_as_nodes = 1;
 	cc.cancel = cancel;
 	p.m = node_merge_new();
 	if (p.m == NULL) {

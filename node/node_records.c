@@ -63,6 +63,7 @@ node_merge_new(void)
 	if (m == NULL)
 		return NULL;
 	util_buf_init(&m->text, 0);
+	util_buf_init(&m->scratch, 0);
 	m->records = json_array();
 	m->targets = json_array();
 	if (m->records == NULL || m->targets == NULL) {
@@ -80,6 +81,7 @@ node_merge_free(struct node_merge *m)
 	json_decref(m->records);
 	json_decref(m->targets);
 	util_buf_fini(&m->text);
+	util_buf_fini(&m->scratch);
 	free(m->text_recs);
 	free(m);
 }

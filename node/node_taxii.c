@@ -164,22 +164,24 @@ node_content_merge(struct node_merge *m, const struct taxii_content_block *block
     const char *threat_override, char *err, size_t errlen)
 {
 	struct stix_result res;
-	struct util_buf scratch;
+	struct util_buf *scratch = &m->scratch;
 	char why[512];
 	size_t i;
 	json_t *v;
 	int ret = -1;
 
 	stix_result_init(&res);
-	util_buf_init(&scratch, 0);
 	for (i = 0; i < n; i++) {
 		struct stix_record_text rt;
 		int rc;
 
 		/* c2watch's own records travel as canonical text: kept as such, unparsed. */
-		if (blocks[i].node != NULL) {
-			util_buf_reset(&scratch);
-			rc = stix_observation_text(blocks[i].node, &scratch, &rt);
+		if (blocks[i].node != NULL || (blocks[i].is_xml && blocks[i].content != NULL)) {
+			util_buf_reset(scratch);
+			rc = blocks[i].node != NULL ?
+			    stix_observation_text(blocks[i].node, scratch, &rt) :
+			    stix_observation_text_xml(blocks[i].content, blocks[i].content_len,
+				scratch, &rt);
 			if (rc < 0) {
 				snprintf(err, errlen, "content block %zu: %s", i + 1, stix_strerror(rc));
 				goto out;
@@ -187,10 +189,10 @@ node_content_merge(struct node_merge *m, const struct taxii_content_block *block
 			if (rc == 1) {
 				struct node_rec_text t;
 
-				t.json = scratch.data + rt.off;
+				t.json = scratch->data + rt.off;
 				t.len = rt.len;
 				for (int k = 0; k < 5; k++) {
-					t.f[k] = scratch.data + rt.field[k];
+					t.f[k] = scratch->data + rt.field[k];
 					t.flen[k] = rt.field_len[k];
 				}
 				if (node_merge_add_text(m, &t, why, sizeof(why)) != 0) {
@@ -227,7 +229,6 @@ node_content_merge(struct node_merge *m, const struct taxii_content_block *block
 	ret = 0;
 out:
 	stix_result_fini(&res);
-	util_buf_fini(&scratch);
 	return ret;
 }
 

@@ -176,6 +176,22 @@ struct stix_record_text {
 int stix_observation_text(const void *node, struct util_buf *out, struct stix_record_text *rt);
 
 /*
+ * stix_observation_text for a package given as text, as a TAXII message's content is
+ * when its tree was not kept. Only a package laid out exactly as c2watch writes it, up to
+ * and including its record, is read this way (byte for byte: the root's start tag with its
+ * namespace declarations, the header, the observable's id and title, then the record in
+ * the Description with no character references); it is then checked as
+ * stix_observation_text checks it. Returns 1 with the record appended to `out` and *rt
+ * saying where; 0 for anything else, which stix_read then reads (or refuses), and for a
+ * record that would pass out's cap; or STIX_ERR_NOMEM. Either way out holds what it held
+ * before plus, on 1, the record only. Only the bytes up to the record's end tag are looked
+ * at: the caller must already know the text is well-formed XML (the TAXII parser checks
+ * every content it copies); this function does not check it.
+ */
+int stix_observation_text_xml(const char *xml, size_t len, struct util_buf *out,
+    struct stix_record_text *rt);
+
+/*
  * A compiled XML Schema set, for validating what is written and what peers send. Loading
  * the whole STIX tree takes a noticeable time, so load it once and keep it.
  */

@@ -120,11 +120,17 @@ scan_number(struct scan *sc)
 	tok[n] = '\0';
 	errno = 0;
 	if (!real) {
-		long long v = strtoll(tok, &endp, 10);
+		/* What %lld writes: digits, a '-' before any but 0, no leading zero, and
+		 * nothing that overflows. */
+		size_t j = tok[0] == '-';
 
-		if (errno != 0 || *endp != '\0')
+		if (tok[j] == '\0' || (tok[j] == '0' && (tok[j + 1] != '\0' || j == 1)))
 			return -1;
-		snprintf(fmt, sizeof(fmt), "%lld", v);
+		for (size_t k = j; tok[k] != '\0'; k++)
+			if (tok[k] < '0' || tok[k] > '9')
+				return -1;
+		(void)strtoll(tok, &endp, 10);
+		return errno == 0 && *endp == '\0' ? 0 : -1;
 	} else {
 		double v = strtod(tok, &endp);
 		char *e, *start, *end;

@@ -28,6 +28,10 @@
 #define STIX_TITLE_OBSERVATION "c2watch observation"
 #define STIX_TITLE_TARGET "c2watch target"
 
+/* How every c2watch package begins: the XML declaration, then the root's start tag up to
+ * its namespace declarations (the id and the other attributes follow). */
+extern const char stix_package_open[];
+
 /* "c2watch:" + kind (short) + "-" + 36-char UUID + NUL */
 #define STIX_ID_MAX 80
 

@@ -494,10 +494,21 @@ stix_jl_dump(const struct stix_jl *jl, const struct stix_jl_node *n, struct stix
 	case STIX_JL_STR:
 		stix_jd_string(d, jl->s + n->str, n->str_len);
 		return;
-	case STIX_JL_INT:
-		len = snprintf(num, sizeof(num), "%lld", n->i);
-		stix_jd_put(d, num, (size_t)len);
+	case STIX_JL_INT: {
+		/* What %lld writes, without printf: a dozen of these per record. */
+		unsigned long long u = n->i < 0 ? 0ULL - (unsigned long long)n->i :
+		    (unsigned long long)n->i;
+
+		len = (int)sizeof(num);
+		do {
+			num[--len] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u != 0);
+		if (n->i < 0)
+			num[--len] = '-';
+		stix_jd_put(d, num + len, sizeof(num) - (size_t)len);
 		return;
+	}
 	case STIX_JL_REAL:
 		stix_jd_real(d, n->d);
 		return;

@@ -876,15 +876,66 @@ out:
 	return rc;
 }
 
+/*
+ * The checks both fast paths make on a Description's text (what stix_check_record and
+ * observation_of check): canonical record JSON, a 64-digit id, a valid observed_at, and a
+ * package id (`local`, without its prefix) derived from that id. The text is out's bytes
+ * from `base` on; it is cut to the record without its ISAC block. Returns 1; 0 when the
+ * text is not such a record (out is then cut back to `base`); or STIX_ERR_NOMEM.
+ */
+static int
+record_in_place(struct util_buf *out, size_t base, const char *local, size_t local_len,
+    struct stix_record_text *rt)
+{
+	const char *text = out->data != NULL ? out->data + base : "";
+	size_t len = out->len - base;
+	struct stix_canon_rec cr;
+	char want[STIX_ID_MAX], idz[65], at[64];
+	const char *wl;
+	int64_t us;
+	int rc = 0;
+
+	memset(&cr, 0, sizeof(cr));
+	if (stix_canon_record(text, len, &cr) != 0 || cr.len[0] != 64 || cr.len[3] >= sizeof(at))
+		goto out;
+	memcpy(idz, text + cr.at[0], 64);
+	idz[64] = '\0';
+	memcpy(at, text + cr.at[3], cr.len[3]);
+	at[cr.len[3]] = '\0';
+	if (util_time_parse(at, &us) != 0)
+		goto out;
+	if (stix_make_id("Package", idz, want) != 0) {
+		rc = STIX_ERR_NOMEM;
+		goto out;
+	}
+	wl = strchr(want, ':') + 1;
+	if (local_len != strlen(wl) || memcmp(local, wl, local_len) != 0)
+		goto out;
+	/* The ISAC block's member is the last: the record ends where it began. */
+	out->data[base + cr.isac_at] = '}';
+	out->len = base + cr.isac_at + 1;
+	out->data[out->len] = '\0';
+	rt->off = base;
+	rt->len = cr.isac_at + 1;
+	for (int k = 0; k < 5; k++) {
+		rt->field[k] = base + cr.at[k];
+		rt->field_len[k] = cr.len[k];
+	}
+	return 1;
+out:
+	out->len = base;
+	if (out->data != NULL)
+		out->data[base] = '\0';
+	return rc;
+}
+
 int
 stix_observation_text(const void *node, struct util_buf *out, struct stix_record_text *rt)
 {
 	xmlNode *pkg = (xmlNode *)node, *d;
-	struct stix_canon_rec cr;
-	char *text = NULL, want[STIX_ID_MAX], idz[65], at[64];
 	const char *local;
-	size_t base;
-	int64_t us;
+	size_t base = out->len;
+	char *text;
 	int rc = 0, r;
 
 	if (pkg == NULL || pkg->type != XML_ELEMENT_NODE ||
@@ -895,38 +946,120 @@ stix_observation_text(const void *node, struct util_buf *out, struct stix_record
 			   "Observable"), STIX_NS_CYBOX, "Description");
 	if ((text = stix_text(d)) == NULL)
 		return 0;
-	/* What stix_check_record and observation_of check, on the text. */
-	if (stix_canon_record(text, strlen(text), &cr) != 0 || cr.len[0] != 64 ||
-	    cr.len[3] >= sizeof(at))
-		goto out;
-	memcpy(idz, text + cr.at[0], 64);
-	idz[64] = '\0';
-	memcpy(at, text + cr.at[3], cr.len[3]);
-	at[cr.len[3]] = '\0';
-	if (util_time_parse(at, &us) != 0 || !id_in_c2watch(pkg, &local) || local == NULL)
-		goto out;
-	if (stix_make_id("Package", idz, want) != 0) {
-		rc = STIX_ERR_NOMEM;
-		goto out;
+	if (id_in_c2watch(pkg, &local) && local != NULL) {
+		r = util_buf_add(out, text, strlen(text));
+		if (r == 0)
+			rc = record_in_place(out, base, local, strlen(local), rt);
+		else
+			rc = r == -2 ? STIX_ERR_TOOBIG : STIX_ERR_NOMEM;
 	}
-	if (strcmp(local, strchr(want, ':') + 1) != 0)
-		goto out;
-	base = out->len;
-	r = util_buf_add(out, text, cr.isac_at);
-	if (r == 0)
-		r = util_buf_add(out, "}", 1);
-	if (r != 0) {
-		rc = r == -2 ? STIX_ERR_TOOBIG : STIX_ERR_NOMEM;
-		goto out;
-	}
-	rt->off = base;
-	rt->len = cr.isac_at + 1;
-	for (int k = 0; k < 5; k++) {
-		rt->field[k] = base + cr.at[k];
-		rt->field_len[k] = cr.len[k];
-	}
-	rc = 1;
-out:
 	xmlFree(text);
 	return rc;
+}
+
+/* Skips `lit` at *p (within end); 0 when the bytes there are something else. */
+static int
+lit(const char **p, const char *end, const char *s, size_t n)
+{
+	if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0)
+		return 0;
+	*p += n;
+	return 1;
+}
+
+#define LIT(p, end, s) lit(p, end, s, sizeof(s) - 1)
+
+/* Up to the next `stop` byte (not included); 0 when there is none before end. */
+static int
+upto(const char **p, const char *end, char stop, const char **at, size_t *n)
+{
+	const char *q = memchr(*p, stop, (size_t)(end - *p));
+
+	if (q == NULL)
+		return 0;
+	*at = *p;
+	*n = (size_t)(q - *p);
+	*p = q;
+	return 1;
+}
+
+/*
+ * Element text up to its end tag `close`, with the predefined entities decoded, appended
+ * to dst. Returns 1 past the end tag; 0 for anything else there (a character reference, a
+ * carriage return a parser would have normalized, CDATA, a comment, a child, or more text
+ * than dst may hold); -1 when memory ran out.
+ */
+static int
+text_until(const char **p, const char *end, const char *close, size_t close_len,
+    struct util_buf *dst)
+{
+	static const char *const ents[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&apos;" };
+	static const char chars[] = "&<>\"'";
+	const char *q = *p, *lt = memchr(q, '<', (size_t)(end - q));
+	int r;
+
+	/* Runs between entities are copied whole; `lt`, the text's end, is found once. */
+	if (lt == NULL)
+		return 0;
+	for (;;) {
+		const char *amp = memchr(q, '&', (size_t)(lt - q)), *stop = amp ? amp : lt;
+		size_t k;
+
+		if (memchr(q, '\r', (size_t)(stop - q)) != NULL)
+			return 0;
+		if ((r = util_buf_add(dst, q, (size_t)(stop - q))) != 0)
+			return r == -2 ? 0 : -1;
+		q = stop;
+		if (amp == NULL)
+			break;
+		for (k = 0; k < 5; k++)
+			if (lit(&q, lt, ents[k], strlen(ents[k])))
+				break;
+		if (k == 5)
+			return 0;
+		if ((r = util_buf_add(dst, &chars[k], 1)) != 0)
+			return r == -2 ? 0 : -1;
+	}
+	if ((size_t)(end - lt) < close_len || memcmp(lt, close, close_len) != 0)
+		return 0;
+	*p = lt + close_len;
+	return 1;
+}
+
+int
+stix_observation_text_xml(const char *xml, size_t len, struct util_buf *out,
+    struct stix_record_text *rt)
+{
+	static const char close[] = "</cybox:Description>";
+	const char *p = xml, *end = xml + len, *local, *skip;
+	const char *open = strchr(stix_package_open, '\n') + 1;
+	size_t local_len, n, base = out->len;
+	int r;
+
+	/* The XML declaration c2watch writes, when the text still has it. */
+	(void)lit(&p, end, stix_package_open, (size_t)(open - stix_package_open));
+	/* The root's start tag as c2watch writes it fixes every prefix used below, and the
+	 * layout up to the record is fixed too: matching it byte for byte finds the same
+	 * Description stix_observation_text would. */
+	if (!lit(&p, end, open, strlen(open)) || !LIT(&p, end, "    id=\"c2watch:") ||
+	    !upto(&p, end, '"', &local, &local_len) ||
+	    !LIT(&p, end, "\" version=\"1.2\" timestamp=\"") || !upto(&p, end, '"', &skip, &n) ||
+	    !LIT(&p, end, "\">\n  <stix:STIX_Header>\n    <stix:Title>" STIX_TITLE_OBSERVATION
+		"</stix:Title>\n    <stix:Package_Intent"
+		" xsi:type=\"stixVocabs:PackageIntentVocab-1.0\">Observations</stix:Package_Intent>"
+		"\n  </stix:STIX_Header>\n"
+		"  <stix:Observables cybox_major_version=\"2\" cybox_minor_version=\"1\""
+		" cybox_update_version=\"0\">\n  <cybox:Observable id=\"") ||
+	    !upto(&p, end, '"', &skip, &n) || !LIT(&p, end, "\">\n    <cybox:Title>") ||
+	    !upto(&p, end, '<', &skip, &n) ||
+	    !LIT(&p, end, "</cybox:Title>\n    <cybox:Description>"))
+		return 0;
+	/* Decoded straight into out, checked there, and cut to the record. */
+	r = text_until(&p, end, close, sizeof(close) - 1, out);
+	if (r > 0)
+		return record_in_place(out, base, local, local_len, rt);
+	out->len = base;
+	if (out->data != NULL)
+		out->data[base] = '\0';
+	return r < 0 ? STIX_ERR_NOMEM : 0;
 }

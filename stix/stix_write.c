@@ -47,6 +47,12 @@ put_esc(struct xw *w, const char *s, int attr)
 	for (; *p != '\0'; p++) {
 		const char *rep = NULL;
 
+		/* Most bytes need nothing: skip them with one test each. */
+		while (*p >= 0x20 && *p != '&' && *p != '<' && *p != '>' && *p != 0xef &&
+		    (*p != '"' || !attr))
+			p++;
+		if (*p == '\0')
+			break;
 		if (*p == '&')
 			rep = "&amp;";
 		else if (*p == '<')
@@ -80,7 +86,7 @@ put_esc(struct xw *w, const char *s, int attr)
 	put_n(w, (const char *)run, (size_t)(p - run));
 }
 
-static const char package_open[] =
+const char stix_package_open[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<stix:STIX_Package xmlns:stix=\"" STIX_NS_STIX "\"\n"
     "    xmlns:stixCommon=\"" STIX_NS_COMMON "\"\n"
@@ -478,7 +484,7 @@ emit_observation(struct util_buf *out, const char *rid, const char *tid, const c
 	struct xw w = { out, 0 };
 	int rc;
 
-	put(&w, package_open);
+	put(&w, stix_package_open);
 	put_id(&w, "   id", "Package", rid);
 	put(&w, " version=\"1.2\" timestamp=\"");
 	put(&w, stamp);
@@ -571,7 +577,7 @@ stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t 
 	    json_integer_value(json_object_get(target, "port")) : 0;
 	type = p.url ? "URL Watchlist" : p.domain ? "Domain Watchlist" : "IP Watchlist";
 
-	put(&w, package_open);
+	put(&w, stix_package_open);
 	/* The canonical JSON is the target's identity: same target, same ids. */
 	put_id(&w, "   id", "Package", js);
 	put(&w, " version=\"1.2\">\n  <stix:STIX_Header>\n"

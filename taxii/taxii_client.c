@@ -2,9 +2,11 @@
  * The TAXII client: asks a peer what it offers (discovery, collection information), polls
  * its collections (following every part) and pushes to its inbox over libcurl. Each
  * response is read into a capped buffer and parsed with the same hardened parser the
- * server uses. A multi-part poll asks for part k+1 on a second thread as soon as part k
- * says there is one, and that thread parses it too, so the peer builds the next part and
- * this side parses it while the last one is merged; at most two parts are ever held. A peer that answers TAXII 1.1 with 1.0 (or says it
+ * server uses. A multi-part poll fetches on a second thread and parses and delivers on the
+ * caller's: part k+1 is asked for as soon as part k has arrived and its start tag says
+ * there is more (a hint read before the parse, which the parsed part then confirms), so
+ * the peer builds and sends the next part while this side parses and merges the last one;
+ * at most two parts are ever held. A peer that answers TAXII 1.1 with 1.0 (or says it
  * does not speak the 1.1 protocol or message) is asked again in 1.0, and remembered.
  */
 #include "config.h"
@@ -92,12 +94,6 @@ struct post {
 	struct taxii_err err;
 	pthread_t thread;
 	int running;
-	/* On the thread, the answer is parsed too (post_answer), so that parsing part k+1
-	 * overlaps merging part k: */
-	unsigned flags;
-	struct taxii_msg *msg;
-	int msg_rc;
-	struct taxii_err msg_err;
 };
 
 static void
@@ -115,8 +111,6 @@ post_fini(struct post *p)
 	if (p->running)
 		pthread_join(p->thread, NULL);
 	p->running = 0;
-	taxii_msg_free(p->msg);
-	p->msg = NULL;
 	if (p->cu != NULL)
 		curl_easy_cleanup(p->cu);
 	p->cu = NULL;
@@ -244,16 +238,10 @@ out:
 	curl_slist_free_all(h);
 }
 
-static int post_answer(struct post *p, unsigned flags, struct taxii_msg **out,
-    struct taxii_err *err);
-
 static void *
 post_thread(void *arg)
 {
-	struct post *p = arg;
-
-	post_run(p);
-	p->msg_rc = post_answer(p, p->flags, &p->msg, &p->msg_err);
+	post_run(arg);
 	return NULL;
 }
 
@@ -267,11 +255,8 @@ post_prepare(struct post *p, const struct taxii_msg *req, struct taxii_err *err)
 }
 
 static int
-post_start(struct post *p, unsigned flags)
+post_start(struct post *p)
 {
-	p->flags = flags;
-	taxii_msg_free(p->msg);
-	p->msg = NULL;
 	if (pthread_create(&p->thread, NULL, post_thread, p) != 0)
 		return -1;
 	p->running = 1;
@@ -534,8 +519,57 @@ deliver(const struct taxii_msg *m, taxii_block_cb cb, void *arg, int64_t *max_la
 }
 
 /*
- * Follows the parts of a 1.1 result after `first` (delivered by this function too):
- * part k+1 is asked for before part k is delivered. Takes ownership of `first`.
+ * Whether a raw Poll_Response's root start tag holds more="true" (or "1"). Only a hint, so
+ * the next part can be asked for before this one is parsed: the parsed message decides.
+ * Looks at the first 4 KiB at most.
+ */
+static int
+more_hint(const struct util_buf *b)
+{
+	const char *p = b->data, *end, *gt;
+	size_t n = b->len < 4096 ? b->len : 4096;
+
+	if (p == NULL)
+		return 0;
+	end = p + n;
+	/* The root is the first element: past the declaration, comments and PIs. */
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL && p + 1 < end &&
+	    (p[1] == '?' || p[1] == '!'))
+		p++;
+	if (p == NULL || (gt = memchr(p, '>', (size_t)(end - p))) == NULL)
+		return 0;
+	n = (size_t)(gt - p);
+	return memmem(p, n, " more=\"true\"", 12) != NULL ||
+	    memmem(p, n, " more=\"1\"", 9) != NULL || memmem(p, n, " more='true'", 12) != NULL ||
+	    memmem(p, n, " more='1'", 9) != NULL;
+}
+
+/* Asks for part `part` of `result_id` on p (a thread of its own). */
+static int
+fetch_part(struct post *p, const char *collection, const char *result_id, uint64_t part,
+    struct taxii_err *err)
+{
+	struct taxii_msg req;
+	char id[TAXII_ID_MAX];
+	int rc;
+
+	new_msg(&req, TAXII_V11, TAXII_MSG_POLL_FULFILLMENT, id);
+	req.collection = collection;
+	req.result_id = result_id;
+	req.result_part = part;
+	if ((rc = post_prepare(p, &req, err)) != 0)
+		return rc;
+	if (post_start(p) != 0)
+		return cerr(err, TAXII_ENOMEM, "cannot start a thread");
+	return 0;
+}
+
+/*
+ * Follows the parts of a 1.1 result after `first` (delivered by this function too).
+ * Part k+1 is asked for before part k is delivered: as soon as part k arrived when its
+ * start tag hints at more, else once part k is parsed and says so. A part asked for on
+ * a hint that the parsed part then denies is waited for and dropped. Takes ownership of
+ * `first`.
  */
 static int
 follow_parts(struct post p[2], struct taxii_msg *first, const char *collection, unsigned *n,
@@ -543,48 +577,47 @@ follow_parts(struct post p[2], struct taxii_msg *first, const char *collection, 
     struct taxii_err *err)
 {
 	const struct taxii_client_conf *conf = p[0].c;
-	struct taxii_msg req, *cur = first;
-	char id[TAXII_ID_MAX], result_id[256] = "";
+	struct taxii_msg *cur = first;
+	char result_id[256] = "";
 	uint64_t part = first->result_part ? first->result_part : 1;
-	int rc = 0, ahead = 0, k = 0;
+	int rc = 0, more, k = 0, inflight = 0;
 
 	if (first->result_id != NULL)
 		snprintf(result_id, sizeof(result_id), "%s", first->result_id);
 	for (;;) {
 		/* `more` without a result id cannot be followed: what came is all there is. */
-		ahead = cur->more && result_id[0] != '\0';
-		if (ahead) {
+		more = cur->more && result_id[0] != '\0';
+		if (more && !inflight) {
 			if (++*n > max_parts) {
 				rc = cerr(err, TAXII_ETOOBIG, "%s: more than %u parts", conf->url,
 				    max_parts);
 				goto out;
 			}
-			new_msg(&req, TAXII_V11, TAXII_MSG_POLL_FULFILLMENT, id);
-			req.collection = collection;
-			req.result_id = result_id;
-			req.result_part = ++part;
 			k = 1 - k;
-			if ((rc = post_prepare(&p[k], &req, err)) != 0)
+			if ((rc = fetch_part(&p[k], collection, result_id, part + 1, err)) != 0)
 				goto out;
-			if (post_start(&p[k], flags) != 0) {
-				rc = cerr(err, TAXII_ENOMEM, "cannot start a thread");
-				goto out;
-			}
+			inflight = 1;
 		}
-		if ((rc = deliver(cur, cb, arg, max_label, err)) != 0 || !ahead)
+		if ((rc = deliver(cur, cb, arg, max_label, err)) != 0 || !more)
 			goto out;
 		taxii_msg_free(cur);
 		cur = NULL;
 		post_join(&p[k]);
-		if ((rc = p[k].msg_rc) != 0) {
-			if (err != NULL)
-				*err = p[k].msg_err;
-			goto out;
+		inflight = 0;
+		part++;
+		/* The part after it, asked for now if the raw answer hints at it: the peer
+		 * builds it while this one is parsed and merged. */
+		if (p[k].rc == 0 && more_hint(&p[k].resp) && *n < max_parts) {
+			++*n;
+			if ((rc = fetch_part(&p[1 - k], collection, result_id, part + 1, err)) != 0)
+				goto out;
+			inflight = 1;
 		}
-		cur = p[k].msg;
-		p[k].msg = NULL;
-		if ((rc = expect(conf, cur, TAXII_MSG_POLL_RESP, err)) != 0)
+		if ((rc = post_answer(&p[k], flags, &cur, err)) != 0 ||
+		    (rc = expect(conf, cur, TAXII_MSG_POLL_RESP, err)) != 0)
 			goto out;
+		if (inflight)
+			k = 1 - k;
 	}
 out:
 	post_join(&p[0]);

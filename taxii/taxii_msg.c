@@ -757,11 +757,11 @@ slice_of(const struct pctx *p, xmlNode *c)
 	if (sp->end == 0)
 		return NULL;
 	if (p->in[sp->start] != '<') {
-		size_t s = sp->start;
+		/* Back over the start tag, which holds no '<' (its namespace declarations can
+		 * make it long). */
+		const char *lt = memrchr(p->in, '<', sp->start);
 
-		while (s > 0 && p->in[s] != '<')
-			s--;
-		sp->start = s;
+		sp->start = lt != NULL ? (size_t)(lt - p->in) : 0;
 	}
 	if (p->in[sp->start] != '<' || sp->end <= sp->start || p->in[sp->end - 1] != '>')
 		return NULL;
@@ -814,14 +814,21 @@ get_content(struct pctx *p, xmlNode *content, struct taxii_content_block *b)
 		next = c->next;
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		xmlNsPtr *scope = xmlGetNsList(p->doc, c);
+		/* What the ancestors declare: c's own declarations are in its tag already. */
+		xmlNsPtr *scope = xmlGetNsList(p->doc, content);
 		const struct span *sp = slice_of(p, c);
 		size_t added = 0;
 
 		for (size_t i = 0; scope != NULL && scope[i] != NULL; i++) {
 			const xmlChar *pfx = scope[i]->prefix;
+			const xmlNs *own;
 
 			if (pfx != NULL && xmlStrEqual(pfx, (const xmlChar *)"xml"))
+				continue;
+			for (own = c->nsDef; own != NULL; own = own->next)
+				if (xmlStrEqual(own->prefix, pfx))
+					break;
+			if (own != NULL)
 				continue;
 			/* The envelope's own namespace only where the content really uses it. */
 			if (xmlStrEqual(scope[i]->href, (const xmlChar *)p->ns) &&

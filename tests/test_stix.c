@@ -1152,6 +1152,10 @@ test_write_text(void)
 		  "\"target\":{\"input\":\"x.example\"}}" },
 		{ "reserved key", "{\"id\":\"e11\",\"threat_id\":\"T\",\"observed_at\":"
 		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\"},\"x-ict-isac.jp\":{}}" },
+		{ "integers at the edges", "{\"id\":\"e13\",\"threat_id\":\"T\",\"observed_at\":"
+		  "\"2026-11-22T04:00:00Z\",\"target\":{\"input\":\"x.example\",\"port\":0},"
+		  "\"http\":{\"status\":-1,\"size\":9223372036854775807,"
+		  "\"elapsed_ms\":-9223372036854775808},\"ping\":{\"sent\":-0,\"ttl\":10}}" },
 		{ "raw UTF-8, whitespace", " { \"id\" : \"e12\" , \"threat_id\":\"\xe6\x97\xa5\xe6\x9c\xac\","
 		  "\n\"observed_at\":\"2026-11-22T04:00:00Z\",\t\"target\":{\"input\":\"x.example\"} } " },
 	};
@@ -1205,6 +1209,132 @@ obs_text(const char *xml, struct util_buf *out, struct stix_record_text *rt)
 	return rc;
 }
 
+/* stix_observation_text_xml and stix_observation_text on the same package: 1 and the
+ * same bytes from both, or 0 from both. */
+static void
+same_as_node(const char *xml, int want, const char *what)
+{
+	struct util_buf a, b;
+	struct stix_record_text ra, rb;
+	int x, n;
+
+	util_buf_init(&a, 0);
+	util_buf_init(&b, 0);
+	util_buf_add(&a, "junk", 4); /* offsets must be relative to what was there */
+	x = stix_observation_text_xml(xml, strlen(xml), &a, &ra);
+	n = obs_text(xml, &b, &rb);
+	is_int(x, want, "text_xml: %s", what);
+	if (x == 1 && n == 1) {
+		ok(ra.len == rb.len && memcmp(a.data + ra.off, b.data + rb.off, ra.len) == 0,
+		    "text_xml: %s: the record stix_observation_text gives", what);
+		ok(ra.field_len[STIX_F_INPUT] == rb.field_len[STIX_F_INPUT] &&
+			memcmp(a.data + ra.field[STIX_F_INPUT], b.data + rb.field[STIX_F_INPUT],
+			    ra.field_len[STIX_F_INPUT]) == 0 &&
+			ra.field[STIX_F_ID] - ra.off == rb.field[STIX_F_ID] - rb.off,
+		    "text_xml: %s: fields located alike", what);
+	}
+	util_buf_fini(&a);
+	util_buf_fini(&b);
+}
+
+/*
+ * The text form of the fast path (for content a parser copied rather than built): the
+ * canonical layout only, entities decoded, anything else declined, never read past len.
+ */
+static void
+test_observation_text_xml(void)
+{
+	json_t *rec = load_record("full");
+	struct util_buf a, out;
+	struct stix_record_text rt;
+	char err[512], *m, *body;
+	size_t cut;
+	int bad = 0;
+
+	util_buf_init(&a, 0);
+	util_buf_init(&out, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	same_as_node(a.data, 1, "with its XML declaration");
+	body = strstr(a.data, "?>\n");
+	same_as_node(body + 3, 1, "without it (as TAXII content)");
+	m = replace_all(a.data, "\"sent\":4", "\"sent\":-4");
+	same_as_node(m, 1, "a negative integer");
+	free(m);
+	m = replace_all(a.data, "\"sent\":4", "\"sent\":0");
+	same_as_node(m, 1, "a zero");
+	free(m);
+
+	/* Each prefix of the package stops short of the record's end tag: declined, and
+	 * (under the sanitizers) nothing past the given length is read. */
+	for (cut = 0; cut < a.len; cut++) {
+		char *part = malloc(cut ? cut : 1);
+
+		if (part == NULL)
+			break;
+		memcpy(part, a.data, cut);
+		util_buf_reset(&out);
+		if (stix_observation_text_xml(part, cut, &out, &rt) != 0 &&
+		    cut < (size_t)(strstr(a.data, "</cybox:Description>") - a.data) + 20)
+			bad++;
+		free(part);
+	}
+	is_int(bad, 0, "text_xml: every truncation before the record's end tag is declined");
+
+	{
+		static const char *const cases[][3] = {
+			{ "<cybox:Description>{", "<cybox:Description><![CDATA[{", "CDATA" },
+			{ "<cybox:Description>{", "<cybox:Description><!-- c -->{", "a comment" },
+			{ "\"threat_id\":\"", "\"threat_id\":\"&#65;", "a character reference" },
+			{ "\"threat_id\":\"", "\"threat_id\":\"&nbsp;", "an unknown entity" },
+			{ "<cybox:Description>{", "<cybox:Description>\r{", "a carriage return" },
+			{ "xmlns:cybox=", "xmlns:cybox2=\"urn:x\" xmlns:cybox=",
+			    "another namespace" },
+			{ "xmlns:stix=\"http://stix.mitre.org/stix-1\"",
+			    "xmlns:stix=\"urn:not-stix\"", "its prefix bound elsewhere" },
+			{ "c2watch observation", "c2watch target", "another title" },
+			{ "</cybox:Title>",
+			    "</cybox:Title><cybox:Description>{}</cybox:Description>",
+			    "an empty record first" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			m = replace_all(a.data, cases[i][0], cases[i][1]);
+			if (m == NULL || strcmp(m, a.data) == 0) {
+				ok(0, "text_xml: mutation %s applies", cases[i][2]);
+				free(m);
+				continue;
+			}
+			util_buf_reset(&out);
+			is_int(stix_observation_text_xml(m, strlen(m), &out, &rt), 0,
+			    "text_xml: declined: %s", cases[i][2]);
+			free(m);
+		}
+	}
+	util_buf_fini(&a);
+	json_decref(rec);
+
+	/* Markup characters in the record travel as entities, decoded on the way in. */
+	rec = load_record("full");
+	json_object_set_new(rec, "threat_id", json_string("T&<1>'"));
+	json_object_set_new(json_object_get(rec, "target"), "input",
+	    json_string("http://x.example/a?b=1&c=<2>&d=3"));
+	util_buf_init(&a, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	ok(strstr(a.data, "&amp;") != NULL && strstr(a.data, "&lt;") != NULL,
+	    "text_xml: the package holds entities");
+	same_as_node(a.data, 1, "entities in the record");
+	util_buf_fini(&a);
+	json_decref(rec);
+
+	rec = load_record("ipv6-unicode");
+	util_buf_init(&a, 0);
+	stix_observation_write(rec, &a, err, sizeof(err));
+	same_as_node(a.data, 1, "UTF-8 in the record");
+	util_buf_fini(&a);
+	util_buf_fini(&out);
+	json_decref(rec);
+}
+
 /*
  * The text fast path takes exactly c2watch's canonical packages and gives the record
  * stix_read gives; any other form of the same record is left to stix_read.
@@ -1254,6 +1384,11 @@ test_observation_text(void)
 			{ "\"vantage\":\"", "\"vantage\":\"\\u0041", "an escape jansson would not write" },
 			{ "\"loss_pct\":25.0", "\"loss_pct\":25.00", "a real in another form" },
 			{ "\"sent\":4", "\"sent\":04", "an integer in another form" },
+			{ "\"sent\":4", "\"sent\":-0", "a negative zero" },
+			{ "\"sent\":4", "\"sent\":+4", "a plus sign" },
+			{ "\"sent\":4", "\"sent\":99999999999999999999",
+			    "an integer that overflows" },
+			{ "\"sent\":4", "\"sent\":4-2", "a sign inside" },
 			{ "\"ttl\":52", "\"ttl\":52,\"ttl\":53", "a duplicate key" },
 			{ "\"node\":\"", "\"node\":\"\\u0000", "a NUL" },
 			{ "c2watch:Package-", "c2watch:Package-0", "a package id that does not match" },
@@ -1268,6 +1403,8 @@ test_observation_text(void)
 				continue;
 			}
 			is_int(obs_text(m, &out, &rt), 0, "text: declined: %s", cases[i][2]);
+			is_int(stix_observation_text_xml(m, strlen(m), &out, &rt), 0,
+			    "text_xml: declined: %s", cases[i][2]);
 			free(m);
 		}
 	}
@@ -1281,9 +1418,12 @@ test_observation_text(void)
 	util_buf_init(&out, 0);
 	stix_observation_write(rec, &a, err, sizeof(err));
 	is_int(obs_text(a.data, &out, &rt), 0, "text: a \\u-escaped dump is declined");
+	is_int(stix_observation_text_xml(a.data, a.len, &out, &rt), 0,
+	    "text_xml: a \\u-escaped dump is declined");
 	util_buf_fini(&a);
 	util_buf_fini(&out);
 	json_decref(rec);
+	test_observation_text_xml();
 }
 
 /* stix_read_node: a package some other parser holds, its prefixes declared above it. */

@@ -48,6 +48,22 @@ fixture(const char *name)
 	return b.data; /* util_buf keeps its data NUL-terminated and malloc'd */
 }
 
+/* A fixture with its first `from` replaced by `to` (the fixture as is when absent). */
+static char *
+fixture_with(const char *name, const char *from, const char *to)
+{
+	char *f = fixture(name), *at = strstr(f, from), *out;
+	size_t fl = strlen(from), tl = strlen(to), n = strlen(f);
+
+	if (at == NULL || (out = malloc(n - fl + tl + 1)) == NULL)
+		return f;
+	memcpy(out, f, (size_t)(at - f));
+	memcpy(out + (at - f), to, tl);
+	memcpy(out + (at - f) + tl, at + fl, n - (size_t)(at - f) - fl + 1);
+	free(f);
+	return out;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Poll callback
  */
@@ -232,6 +248,31 @@ test_parts(struct script *s)
 	is_int(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err),
 	    TAXII_EINVAL, "parts: a callback that aborts stops the poll");
 	is_int(g.n, 2, "parts: nothing delivered after the abort");
+
+	/* The next part is asked for on a hint in the raw start tag; the parsed part decides.
+	 * A hint the part denies: the extra answer is dropped, nothing more delivered. */
+	script_reset(s);
+	script_add(s, 200, fixture("poll_part1.xml"));
+	script_add(s, 200, fixture_with("poll_part2.xml", "more=\"true\"",
+	    "more=\"false\" x:note=' more=\"true\"' xmlns:x=\"urn:example:x\""));
+	script_add(s, 200, fixture("status_denied.xml"));
+	memset(&g, 0, sizeof(g));
+	ok(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err) == 0,
+	    "parts: a wrong hint of more is harmless (%s)", err.msg);
+	is_int(g.n, 3, "parts: the blocks of the two parts there are");
+	is_int(s->n_reqs, 3, "parts: the part asked for on the hint was asked for");
+
+	/* No hint (spaces around '='): the part is asked for once the parse says more. */
+	script_reset(s);
+	script_add(s, 200, fixture("poll_part1.xml"));
+	script_add(s, 200, fixture_with("poll_part2.xml", "more=\"true\"", "more = \"true\""));
+	script_add(s, 200, fixture("poll_part3_empty.xml"));
+	memset(&g, 0, sizeof(g));
+	ok(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err) == 0,
+	    "parts: more without the hint is followed (%s)", err.msg);
+	is_int(g.n, 3, "parts: every block");
+	is_int(s->n_reqs, 3, "parts: three requests");
+	has_str(s->req_body[2], "result_part_number=\"3\"", "parts: the last for part 3");
 
 	/* max_parts bounds a peer that always says there is more. */
 	script_reset(s);
