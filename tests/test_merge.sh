@@ -17,7 +17,7 @@ FILL=${TESTS_BUILDDIR:?}/c2fill
 cd "$T" || exit 99
 . "$TESTS_SRCDIR/daemons.sh"
 N=30000
-MORE=10000
+MORE=25000
 
 # conf NAME PORT [PEER-LINES]: a node with the observer off.
 conf() {
