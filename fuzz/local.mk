@@ -60,7 +60,7 @@ FUZZ_FIXTURES = tests/data/fuzz/targets/show-continuation-overflow.csv \
 # The TAXII server under hostile load: huge bodies, slow clients, 100 concurrent pollers.
 check_PROGRAMS += tests/test_taxii_load
 TESTS += tests/test_taxii_load
-tests_test_taxii_load_SOURCES = tests/test_taxii_load.c
+tests_test_taxii_load_SOURCES = tests/test_taxii_load.c tests/xsd.h tests/xsd.c
 tests_test_taxii_load_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(CURL_CFLAGS)
 tests_test_taxii_load_LDADD = $(TAXII_LIBS) $(CURL_LIBS)
 

@@ -27,7 +27,7 @@ EXTRA_DIST += tests/test_hub.sh
 # TAXII subscriptions, push delivery and client certificates, over a real store.
 check_PROGRAMS += tests/test_subs
 TESTS += tests/test_subs
-tests_test_subs_SOURCES = tests/test_subs.c
+tests_test_subs_SOURCES = tests/test_subs.c tests/xsd.h tests/xsd.c
 tests_test_subs_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
 tests_test_subs_LDADD = $(NODE_LIBS)
 

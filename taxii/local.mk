@@ -9,12 +9,12 @@ TAXII_LIBS = taxii/libtaxii.a $(UTIL_LIBS) $(XML_LIBS) $(MHD_LIBS) $(CURL_LIBS) 
 
 check_PROGRAMS += tests/test_taxii_msg
 TESTS += tests/test_taxii_msg
-tests_test_taxii_msg_SOURCES = tests/test_taxii_msg.c
+tests_test_taxii_msg_SOURCES = tests/test_taxii_msg.c tests/xsd.h tests/xsd.c
 tests_test_taxii_msg_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS)
 tests_test_taxii_msg_LDADD = $(TAXII_LIBS)
 check_PROGRAMS += tests/test_taxii_server
 TESTS += tests/test_taxii_server
-tests_test_taxii_server_SOURCES = tests/test_taxii_server.c
+tests_test_taxii_server_SOURCES = tests/test_taxii_server.c tests/xsd.h tests/xsd.c
 tests_test_taxii_server_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(CURL_CFLAGS)
 tests_test_taxii_server_LDADD = $(TAXII_LIBS) $(CURL_LIBS)
 

@@ -29,6 +29,7 @@
 #include "store/store.h"
 #include "taxii/taxii.h"
 #include "tests/tap.h"
+#include "tests/xsd.h"
 #include "util/util.h"
 
 static char dir[] = "/tmp/c2w-subs-XXXXXX";
@@ -205,18 +206,7 @@ post(const char *url, const char *body, size_t len, const struct tls_opts *tls,
 static int
 schema_valid(const struct util_buf *b, enum taxii_version ver)
 {
-	xmlSchemaValidCtxtPtr vc;
-	xmlDocPtr doc;
-	int rc;
-
-	doc = xmlReadMemory(b->data, (int)b->len, NULL, NULL, XML_PARSE_NONET);
-	if (doc == NULL)
-		return 0;
-	vc = xmlSchemaNewValidCtxt(ver == TAXII_V10 ? schema10 : schema11);
-	rc = xmlSchemaValidateDoc(vc, doc);
-	xmlSchemaFreeValidCtxt(vc);
-	xmlFreeDoc(doc);
-	return rc == 0;
+	return xsd_valid(ver == TAXII_V10 ? schema10 : schema11, b->data, b->len, 0);
 }
 
 /* Sends `m` to path of `port` (https with tls), parses and XSD-checks the answer. */
@@ -1306,21 +1296,8 @@ main(void)
 	xmlSetGenericErrorFunc(NULL, quiet);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		tap_skip_all("libcurl cannot initialise");
-	if (shared != NULL && *shared) {
-		char p[1024];
-		xmlSchemaParserCtxtPtr pc;
-
-		if (snprintf(p, sizeof(p), "%s/schemas/taxii/TAXII_XMLMessageBinding_Schema_11.xsd",
-			shared) < (int)sizeof(p) && (pc = xmlSchemaNewParserCtxt(p)) != NULL) {
-			schema11 = xmlSchemaParse(pc);
-			xmlSchemaFreeParserCtxt(pc);
-		}
-		if (snprintf(p, sizeof(p), "%s/schemas/taxii/TAXII_XMLMessageBinding_Schema.xsd",
-			shared) < (int)sizeof(p) && (pc = xmlSchemaNewParserCtxt(p)) != NULL) {
-			schema10 = xmlSchemaParse(pc);
-			xmlSchemaFreeParserCtxt(pc);
-		}
-	}
+	schema11 = xsd_load(shared, XSD_TAXII11);
+	schema10 = xsd_load(shared, XSD_TAXII10);
 	if (schema11 == NULL || schema10 == NULL) {
 		tap_diag("SHARED_DIR schemas not found: responses not schema-checked");
 		xmlSchemaFree(schema11);

@@ -15,6 +15,7 @@
 
 #include "taxii/taxii.h"
 #include "tests/tap.h"
+#include "tests/xsd.h"
 #include "util/util.h"
 
 static xmlSchemaPtr schema11, schema10;
@@ -27,46 +28,15 @@ quiet(void *ctx, const char *fmt, ...)
 	(void)fmt;
 }
 
-static xmlSchemaPtr
-load_schema(const char *path)
-{
-	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
-	xmlSchemaPtr s;
-
-	if (pc == NULL)
-		return NULL;
-	s = xmlSchemaParse(pc);
-	xmlSchemaFreeParserCtxt(pc);
-	return s;
-}
-
 /* Validates a message against the binding schema of its version; prints why not. */
 static int
 schema_valid(const char *xml, size_t len, enum taxii_version ver)
 {
 	xmlSchemaPtr s = ver == TAXII_V10 ? schema10 : schema11;
-	xmlSchemaValidCtxtPtr vc;
-	xmlDocPtr doc;
-	int rc;
 
 	if (s == NULL)
 		return 1; /* skipped, said so at start */
-	doc = xmlReadMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET);
-	if (doc == NULL) {
-		tap_diag("not well-formed: %.*s", (int)(len > 300 ? 300 : len), xml);
-		return 0;
-	}
-	vc = xmlSchemaNewValidCtxt(s);
-	rc = xmlSchemaValidateDoc(vc, doc);
-	if (rc != 0) {
-		const xmlError *e = xmlGetLastError();
-
-		tap_diag("invalid (%d): %s", rc, e && e->message ? e->message : "?");
-		tap_diag("%.*s", (int)(len > 1500 ? 1500 : len), xml);
-	}
-	xmlSchemaFreeValidCtxt(vc);
-	xmlFreeDoc(doc);
-	return rc == 0;
+	return xsd_valid(s, xml, len, 1);
 }
 
 /* dir/rel into buf; aborts rather than truncating a path. */
@@ -1336,10 +1306,8 @@ main(void)
 		join(path, sizeof(path), shared, "schemas/taxii/samples");
 		if (stat(path, &st) == 0)
 			join(samples, sizeof(samples), shared, "schemas/taxii/samples");
-		schema11 = load_schema(join(path, sizeof(path), shared,
-		    "schemas/taxii/TAXII_XMLMessageBinding_Schema_11.xsd"));
-		schema10 = load_schema(join(path, sizeof(path), shared,
-		    "schemas/taxii/TAXII_XMLMessageBinding_Schema.xsd"));
+		schema11 = xsd_load(shared, XSD_TAXII11);
+		schema10 = xsd_load(shared, XSD_TAXII10);
 	}
 	if (schema11 == NULL || schema10 == NULL)
 		tap_diag("SHARED_DIR schemas not found: schema validation skipped");
