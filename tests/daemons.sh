@@ -17,19 +17,23 @@ farm_start() {
 	[ -n "$FPORT" ]
 }
 
-# start NAME: runs the node, waits for its "listening" line, sets PID_NAME and PORT_NAME.
-# The log is appended to across restarts: only a "listening" line beyond those already
-# there is this run's.
+# listening NAME: how many "listening" lines NAME's log holds (0 when there is no log yet).
+listening() {
+	n=$(grep -c 'taxii: listening' "$1.log" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# start NAME: runs the node, waits (at most 30 s) for its "listening" line, sets PID_NAME
+# and PORT_NAME. The log is appended to across restarts: only a "listening" line beyond
+# those already there is this run's.
 start() {
-	seen=$(grep -c 'taxii: listening' "$1.log" 2>/dev/null)
-	seen=${seen:-0}
+	seen=$(listening "$1")
 	"$C" run -c "$1.conf" >> "$1.log" 2>&1 &
 	pid=$!
 	pids="$pids $pid"
 	eval "PID_$1=$pid"
 	i=0
-	while [ "$(grep -c 'taxii: listening' "$1.log" 2>/dev/null)" -le "$seen" ] &&
-	    [ $i -lt 100 ]; do
+	while [ "$(listening "$1")" -le "$seen" ] && [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
