@@ -99,6 +99,52 @@ scan_string(struct scan *sc, size_t *start, size_t *end, int *esc)
 	return -1;
 }
 
+/*
+ * Whether a real token is surely in the form scan_number's general check accepts, without
+ * printing it: -?(0|[1-9][0-9]*)\.([0-9]*[1-9]|0), at most 15 significant digits and a
+ * decimal exponent from -4 to 14, where %.15g writes exactly these digits in fixed
+ * notation (any decimal of 15 significant digits or fewer survives the round trip through
+ * a double). Records carry a couple of such numbers each (loss_pct, rtt_avg_ms); 0 means
+ * "not sure", and the general check decides.
+ */
+static int
+real_surely_canonical(const char *t, size_t n)
+{
+	size_t i = 0, int_len, frac_len, lead0 = 0, sig;
+
+	if (i < n && t[i] == '-')
+		i++;
+	int_len = 0;
+	while (i + int_len < n && t[i + int_len] >= '0' && t[i + int_len] <= '9')
+		int_len++;
+	if (int_len == 0 || int_len > 15 || (int_len > 1 && t[i] == '0'))
+		return 0;
+	i += int_len;
+	if (i >= n || t[i] != '.')
+		return 0;
+	i++;
+	frac_len = n - i;
+	if (frac_len == 0)
+		return 0;
+	for (size_t k = i; k < n; k++)
+		if (t[k] < '0' || t[k] > '9')
+			return 0;
+	if (frac_len == 1 && t[i] == '0')
+		return 1; /* "X.0": %.15g writes X and ".0" is added */
+	if (t[n - 1] == '0')
+		return 0; /* %.15g drops trailing zeros */
+	if (int_len == 1 && t[i - 2] == '0') {
+		while (lead0 < frac_len && t[i + lead0] == '0')
+			lead0++;
+		if (lead0 > 3)
+			return 0; /* below 1e-4 %g turns to an exponent */
+		sig = frac_len - lead0;
+	} else {
+		sig = int_len + frac_len;
+	}
+	return sig <= 15;
+}
+
 /* A number token: an integer as %lld writes it, or a real as jd_real writes it with 15
  * digits when 15 digits read back the same value. */
 static int
@@ -132,9 +178,13 @@ scan_number(struct scan *sc)
 		(void)strtoll(tok, &endp, 10);
 		return errno == 0 && *endp == '\0' ? 0 : -1;
 	} else {
-		double v = strtod(tok, &endp);
+		double v;
 		char *e, *start, *end;
 		int m;
+
+		if (real_surely_canonical(tok, n))
+			return 0;
+		v = strtod(tok, &endp);
 
 		if (errno != 0 || *endp != '\0' || !isfinite(v))
 			return -1;

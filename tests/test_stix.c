@@ -1383,6 +1383,15 @@ test_observation_text(void)
 			{ "\"threat_id\":\"", "\"threat_id\": \"", "whitespace" },
 			{ "\"vantage\":\"", "\"vantage\":\"\\u0041", "an escape jansson would not write" },
 			{ "\"loss_pct\":25.0", "\"loss_pct\":25.00", "a real in another form" },
+			{ "\"loss_pct\":25.0", "\"loss_pct\":2.5e1", "a real with an exponent" },
+			{ "\"loss_pct\":25.0", "\"loss_pct\":0.00001",
+			    "a real %g writes with an exponent" },
+			{ "\"loss_pct\":25.0", "\"loss_pct\":1000000000000000.0",
+			    "a real of 16 digits" },
+			{ "\"loss_pct\":25.0", "\"loss_pct\":0.1234567890123456",
+			    "a real of 16 significant digits" },
+			{ "\"loss_pct\":25.0", "\"loss_pct\":025.0", "a real with a leading zero" },
+			{ "\"loss_pct\":25.0", "\"loss_pct\":25.", "a real without decimals" },
 			{ "\"sent\":4", "\"sent\":04", "an integer in another form" },
 			{ "\"sent\":4", "\"sent\":-0", "a negative zero" },
 			{ "\"sent\":4", "\"sent\":+4", "a plus sign" },
@@ -1411,6 +1420,34 @@ test_observation_text(void)
 	util_buf_fini(&a);
 	util_buf_fini(&out);
 	json_decref(rec);
+
+	/* Reals as jansson writes them (15 significant digits, which these values need no
+	 * more than) are taken, whether the quick form check or the full one decides; the
+	 * record comes back equal. */
+	{
+		static const double reals[] = { 0.0, -0.0, 25.0, 12.3, 0.5, 0.0001, 0.00011,
+			0.00001, 99.99, -7.25, 3.14159, 100.0, 123456789012345.0,
+			12345678901234.5, 0.123456789012345, 1e15, 1e-7, 2.5e20 };
+
+		for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+			json_t *r = load_record("full"), *got = NULL;
+
+			json_object_set_new(json_object_get(r, "ping"), "loss_pct",
+			    json_real(reals[i]));
+			util_buf_init(&a, 0);
+			util_buf_init(&out, 0);
+			stix_observation_write(r, &a, err, sizeof(err));
+			rc = obs_text(a.data, &out, &rt);
+			if (rc == 1)
+				got = json_loadb(out.data + rt.off, rt.len, 0, NULL);
+			ok(rc == 1 && got != NULL && json_equal(got, r),
+			    "text: loss_pct %.17g taken and read back", reals[i]);
+			json_decref(got);
+			json_decref(r);
+			util_buf_fini(&a);
+			util_buf_fini(&out);
+		}
+	}
 
 	/* A record carrying U+FFFF is embedded \u-escaped: left to the full reader. */
 	rec = load_record("xml-special");
