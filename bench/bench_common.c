@@ -15,7 +15,7 @@
 
 #include "bench/bench_common.h"
 #include "conf/conf.h"
-#include "node/node.h"
+#include "fed/fed.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -139,7 +139,7 @@ bench_server(const char *dir, const char *node, unsigned *port)
 		struct store_err serr;
 		struct conf *c;
 		struct store *s = NULL;
-		struct node_taxii *nt;
+		struct fed_server *nt;
 		unsigned p = 0;
 
 		close(fds[0]);
@@ -151,18 +151,18 @@ bench_server(const char *dir, const char *node, unsigned *port)
 		c = conf_load_string(text, "/bench.conf", &cerr);
 		if (c == NULL || store_open(dir, NULL, &s, &serr) != 0)
 			_exit(1);
-		nt = node_taxii_start(c, s, err, sizeof(err));
+		nt = fed_server_start(c, s, err, sizeof(err));
 		if (nt == NULL) {
 			fprintf(stderr, "bench server: %s\n", err);
 			_exit(1);
 		}
-		p = node_taxii_port(nt, 0);
+		p = fed_server_port(nt, 0);
 		if (write(fds[1], &p, sizeof(p)) != (ssize_t)sizeof(p))
 			_exit(1);
 		close(fds[1]);
 		while (!stop_server)
 			pause();
-		node_taxii_stop(nt);
+		fed_server_stop(nt);
 		store_close(s);
 		conf_free(c);
 		_exit(0);

@@ -17,7 +17,7 @@
 
 #include "bench/bench_common.h"
 #include "conf/conf.h"
-#include "node/node.h"
+#include "fed/fed.h"
 #include "store/store.h"
 
 int
@@ -28,7 +28,7 @@ main(int argc, char **argv)
 	struct store *s = NULL;
 	struct store_err serr;
 	struct conf_peer peer;
-	struct node_poll_stats st = {0}, st2 = {0};
+	struct fed_poll_stats st = {0}, st2 = {0};
 	struct rusage ru;
 	unsigned port = 0;
 	pid_t server = -1;
@@ -62,13 +62,13 @@ main(int argc, char **argv)
 	peer.collection = (char *)"observations";
 
 	t0 = bench_now();
-	if (node_peer_poll(s, &peer, "peer node-a", NULL, &st, err, sizeof(err)) != 0) {
+	if (fed_peer_poll(s, &peer, "peer node-a", NULL, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_federate: first poll: %s\n", err);
 		goto out;
 	}
 	t_first = bench_now() - t0;
 	t0 = bench_now();
-	if (node_peer_poll(s, &peer, "peer node-a", NULL, &st2, err, sizeof(err)) != 0) {
+	if (fed_peer_poll(s, &peer, "peer node-a", NULL, &st2, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_federate: second poll: %s\n", err);
 		goto out;
 	}

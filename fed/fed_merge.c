@@ -1,6 +1,7 @@
 /* Records and targets from outside (peers, inbox, files) into the store: checked first,
  * then written in one transaction, together with the peer's cursor when there is one, so
- * a merge is either wholly there or not at all. */
+ * a merge is either wholly there or not at all. Content blocks (polled or pushed to the
+ * inbox) are read here into such a merge. */
 #include "config.h"
 
 #include <stdio.h>
@@ -8,13 +9,13 @@
 #include <string.h>
 
 #include "conf/conf.h"
-#include "node/cli.h"
-#include "node/node.h"
+#include "fed/fed.h"
+#include "stix/stix.h"
 #include "store/store.h"
 #include "util/util.h"
 
 int
-node_record_keys(json_t *rec, const char **threat, const char **key, int64_t *when,
+fed_record_keys(json_t *rec, const char **threat, const char **key, int64_t *when,
     unsigned char id[32], char *why, size_t whylen)
 {
 	const char *idhex = json_string_value(json_object_get(rec, "id"));
@@ -25,40 +26,40 @@ node_record_keys(json_t *rec, const char **threat, const char **key, int64_t *wh
 	*threat = json_string_value(json_object_get(rec, "threat_id"));
 	*key = json_string_value(json_object_get(json_object_get(rec, "target"), "input"));
 	if (idhex == NULL || strlen(idhex) != 64 || util_unhex(idhex, id, STORE_ID_LEN) != 0) {
-		snprintf(why, whylen, "id: not 64 hex digits");
+		util_seterr(why, whylen, "id: not 64 hex digits");
 		return -1;
 	}
 	if (*threat == NULL || **threat == '\0' || strlen(*threat) > STORE_THREAT_ID_MAX) {
-		snprintf(why, whylen, "record %.16s: threat_id missing or too long", idhex);
+		util_seterr(why, whylen, "record %.16s: threat_id missing or too long", idhex);
 		return -1;
 	}
 	if (node == NULL || *node == '\0' || *key == NULL || **key == '\0') {
-		snprintf(why, whylen, "record %.16s: node or target.input missing", idhex);
+		util_seterr(why, whylen, "record %.16s: node or target.input missing", idhex);
 		return -1;
 	}
 	if (at == NULL || util_time_parse(at, when) != 0) {
-		snprintf(why, whylen, "record %.16s: observed_at is not an RFC 3339 time", idhex);
+		util_seterr(why, whylen, "record %.16s: observed_at is not an RFC 3339 time", idhex);
 		return -1;
 	}
 	if (store_record_id(node, *key, *when, want) != 0 || memcmp(want, id, STORE_ID_LEN) != 0) {
-		snprintf(why, whylen,
+		util_seterr(why, whylen,
 		    "record %.16s: id is not SHA-256 of its node, target input and time", idhex);
 		return -1;
 	}
 	return 0;
 }
 
-/* Where a text record's parts lie in node_merge.text (offsets: the buffer may move). */
-struct node_text_rec {
+/* Where a text record's parts lie in fed_merge.text (offsets: the buffer may move). */
+struct fed_text_rec {
 	size_t json, json_len, threat, key;
 	int64_t when;
 	unsigned char id[STORE_ID_LEN];
 };
 
-struct node_merge *
-node_merge_new(void)
+struct fed_merge *
+fed_merge_new(void)
 {
-	struct node_merge *m = calloc(1, sizeof(*m));
+	struct fed_merge *m = calloc(1, sizeof(*m));
 
 	if (m == NULL)
 		return NULL;
@@ -67,14 +68,14 @@ node_merge_new(void)
 	m->records = json_array();
 	m->targets = json_array();
 	if (m->records == NULL || m->targets == NULL) {
-		node_merge_free(m);
+		fed_merge_free(m);
 		return NULL;
 	}
 	return m;
 }
 
 void
-node_merge_free(struct node_merge *m)
+fed_merge_free(struct fed_merge *m)
 {
 	if (m == NULL)
 		return;
@@ -87,18 +88,18 @@ node_merge_free(struct node_merge *m)
 }
 
 size_t
-node_merge_pending(const struct node_merge *m)
+fed_merge_pending(const struct fed_merge *m)
 {
 	return json_array_size(m->records) + json_array_size(m->targets) + m->n_text;
 }
 
 int
-node_merge_add_text(struct node_merge *m, const struct node_rec_text *r, char *why,
+fed_merge_add_text(struct fed_merge *m, const struct fed_rec_text *r, char *why,
     size_t whylen)
 {
 	char node[1024], at[64], idhex[65];
 	unsigned char want[STORE_ID_LEN];
-	struct node_text_rec t;
+	struct fed_text_rec t;
 	size_t mark = m->text.len;
 
 	if (r->flen[0] == 64) {
@@ -106,27 +107,27 @@ node_merge_add_text(struct node_merge *m, const struct node_rec_text *r, char *w
 		idhex[64] = '\0';
 	}
 	if (r->flen[0] != 64 || util_unhex(idhex, t.id, STORE_ID_LEN) != 0) {
-		snprintf(why, whylen, "id: not 64 hex digits");
+		util_seterr(why, whylen, "id: not 64 hex digits");
 		return -1;
 	}
 	if (r->flen[1] == 0 || r->flen[1] > STORE_THREAT_ID_MAX) {
-		snprintf(why, whylen, "record %.16s: threat_id missing or too long", r->f[0]);
+		util_seterr(why, whylen, "record %.16s: threat_id missing or too long", r->f[0]);
 		return -1;
 	}
 	if (r->flen[2] == 0 || r->flen[2] >= sizeof(node) || r->flen[4] == 0) {
-		snprintf(why, whylen, "record %.16s: node or target.input missing", r->f[0]);
+		util_seterr(why, whylen, "record %.16s: node or target.input missing", r->f[0]);
 		return -1;
 	}
 	memcpy(node, r->f[2], r->flen[2]);
 	node[r->flen[2]] = '\0';
 	if (r->flen[3] >= sizeof(at) || (memcpy(at, r->f[3], r->flen[3]), at[r->flen[3]] = '\0',
 	    util_time_parse(at, &t.when) != 0)) {
-		snprintf(why, whylen, "record %.16s: observed_at is not an RFC 3339 time", r->f[0]);
+		util_seterr(why, whylen, "record %.16s: observed_at is not an RFC 3339 time", r->f[0]);
 		return -1;
 	}
 	if (m->n_text == m->cap_text) {
 		size_t cap = m->cap_text ? m->cap_text * 2 : 256;
-		struct node_text_rec *v = realloc(m->text_recs, cap * sizeof(*v));
+		struct fed_text_rec *v = realloc(m->text_recs, cap * sizeof(*v));
 
 		if (v == NULL)
 			goto nomem;
@@ -143,7 +144,7 @@ node_merge_add_text(struct node_merge *m, const struct node_rec_text *r, char *w
 	if (store_record_id(node, m->text.data + t.key, t.when, want) != 0 ||
 	    memcmp(want, t.id, STORE_ID_LEN) != 0) {
 		m->text.len = mark;
-		snprintf(why, whylen,
+		util_seterr(why, whylen,
 		    "record %.16s: id is not SHA-256 of its node, target input and time", r->f[0]);
 		return -1;
 	}
@@ -155,24 +156,24 @@ node_merge_add_text(struct node_merge *m, const struct node_rec_text *r, char *w
 	return 0;
 nomem:
 	m->text.len = mark;
-	snprintf(why, whylen, "out of memory");
+	util_seterr(why, whylen, "out of memory");
 	return -1;
 }
 
 int
-node_merge_add_record(struct node_merge *m, json_t *rec, char *why, size_t whylen)
+fed_merge_add_record(struct fed_merge *m, json_t *rec, char *why, size_t whylen)
 {
 	const char *threat, *key;
 	int64_t when;
 	unsigned char id[STORE_ID_LEN];
 
-	if (node_record_keys(rec, &threat, &key, &when, id, why, whylen) != 0)
+	if (fed_record_keys(rec, &threat, &key, &when, id, why, whylen) != 0)
 		return -1;
 	return json_array_append(m->records, rec) == 0 ? 0 : -1;
 }
 
 int
-node_merge_add_target(struct node_merge *m, json_t *target, char *why, size_t whylen)
+fed_merge_add_target(struct fed_merge *m, json_t *target, char *why, size_t whylen)
 {
 	if (conf_target_check(target, why, whylen) != 0)
 		return -1;
@@ -181,7 +182,7 @@ node_merge_add_target(struct node_merge *m, json_t *target, char *why, size_t wh
 
 /* What one transaction writes, prepared outside it. */
 struct commit {
-	struct node_merge *m;
+	struct fed_merge *m;
 	struct store_obs *obs;
 	char **texts;
 	int *results;
@@ -196,7 +197,7 @@ static int
 commit_txn(struct store_txn *t, void *arg)
 {
 	struct commit *c = arg;
-	struct node_merge_stats *st = &c->m->stats;
+	struct fed_merge_stats *st = &c->m->stats;
 
 	memset(st, 0, sizeof(*st));
 	if (c->nobs && store_put_obs_batch(t, c->obs, c->nobs, c->results, NULL) != STORE_OK)
@@ -228,7 +229,7 @@ commit_txn(struct store_txn *t, void *arg)
 }
 
 int
-node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64_t cursor,
+fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int64_t cursor,
     char *err, size_t errlen)
 {
 	struct commit c;
@@ -248,7 +249,7 @@ node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64
 	c.tkeys = calloc(ntg + 1, sizeof(*c.tkeys));
 	c.ttexts = calloc(ntg + 1, sizeof(*c.ttexts));
 	if (!c.obs || !c.texts || !c.results || !c.tkeys || !c.ttexts) {
-		snprintf(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	json_array_foreach(m->records, i, v) {
@@ -256,14 +257,14 @@ node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64
 		char why[256];
 
 		/* Checked when added; the keys are read again into the batch here. */
-		if (node_record_keys(v, &o->threat_id, &o->target_key, &o->observed_us, o->id,
+		if (fed_record_keys(v, &o->threat_id, &o->target_key, &o->observed_us, o->id,
 			why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "%s", why);
+			util_seterr(err, errlen, "%s", why);
 			goto out;
 		}
 		c.texts[c.nobs] = json_dumps(v, JSON_COMPACT);
 		if (c.texts[c.nobs] == NULL) {
-			snprintf(err, errlen, "out of memory");
+			util_seterr(err, errlen, "out of memory");
 			goto out;
 		}
 		o->json = c.texts[c.nobs];
@@ -271,7 +272,7 @@ node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64
 		c.nobs++;
 	}
 	for (i = 0; i < m->n_text; i++) {
-		const struct node_text_rec *t = &m->text_recs[i];
+		const struct fed_text_rec *t = &m->text_recs[i];
 		struct store_obs *o = &c.obs[c.nobs++];
 
 		/* Checked when added; the text is m's (c.texts[] stays NULL for it). */
@@ -286,19 +287,19 @@ node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64
 		char key[8192];
 
 		if (conf_target_key(v, key, sizeof(key)) != 0) {
-			snprintf(err, errlen, "a target without destination");
+			util_seterr(err, errlen, "a target without destination");
 			goto out;
 		}
 		c.tkeys[i] = strdup(key);
 		c.ttexts[i] = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 		c.ntargets = i + 1;
 		if (c.tkeys[i] == NULL || c.ttexts[i] == NULL) {
-			snprintf(err, errlen, "out of memory");
+			util_seterr(err, errlen, "out of memory");
 			goto out;
 		}
 	}
 	if ((c.nobs || c.ntargets || peer) && store_write(s, commit_txn, &c, &serr) != STORE_OK) {
-		snprintf(err, errlen, "%s", serr.msg);
+		util_seterr(err, errlen, "%s", serr.msg);
 		goto out;
 	}
 	ret = 0;
@@ -318,35 +319,109 @@ out:
 }
 
 int
-node_put_records(struct store *s, json_t *records, struct node_merge_stats *st, char *why,
-    size_t whylen)
+fed_put_records(struct store *s, json_t *records, struct fed_merge_stats *st, char *why,
+    size_t whylen, char *err, size_t errlen)
 {
-	struct node_merge *m = node_merge_new();
-	char err[512];
+	struct fed_merge *m = fed_merge_new();
+	char cerr[512];
 	size_t i, rejected = 0;
 	json_t *rec;
 
 	if (why && whylen)
 		why[0] = '\0';
 	if (m == NULL) {
-		cli_err("out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	json_array_foreach(records, i, rec) {
 		char reason[256];
 
-		if (node_merge_add_record(m, rec, reason, sizeof(reason)) != 0) {
+		if (fed_merge_add_record(m, rec, reason, sizeof(reason)) != 0) {
 			if (rejected++ == 0 && why)
-				snprintf(why, whylen, "%s", reason);
+				util_seterr(why, whylen, "%s", reason);
 		}
 	}
-	if (node_merge_commit(m, s, NULL, 0, err, sizeof(err)) != 0) {
-		cli_err("storing records: %s", err);
-		node_merge_free(m);
+	if (fed_merge_commit(m, s, NULL, 0, cerr, sizeof(cerr)) != 0) {
+		util_seterr(err, errlen, "storing records: %s", cerr);
+		fed_merge_free(m);
 		return -1;
 	}
 	*st = m->stats;
 	st->rejected = rejected;
-	node_merge_free(m);
+	fed_merge_free(m);
 	return 0;
+}
+
+int
+fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blocks, size_t n,
+    const char *threat_override, char *err, size_t errlen)
+{
+	struct stix_result res;
+	struct util_buf *scratch = &m->scratch;
+	char why[512];
+	size_t i;
+	json_t *v;
+	int ret = -1;
+
+	stix_result_init(&res);
+	for (i = 0; i < n; i++) {
+		struct stix_record_text rt;
+		int rc;
+
+		/* c2watch's own records travel as canonical text: kept as such, unparsed. */
+		if (blocks[i].node != NULL || (blocks[i].is_xml && blocks[i].content != NULL)) {
+			util_buf_reset(scratch);
+			rc = blocks[i].node != NULL ?
+			    stix_observation_text(blocks[i].node, scratch, &rt) :
+			    stix_observation_text_xml(blocks[i].content, blocks[i].content_len,
+				scratch, &rt);
+			if (rc < 0) {
+				util_seterr(err, errlen, "content block %zu: %s", i + 1,
+				    stix_strerror(rc));
+				goto out;
+			}
+			if (rc == 1) {
+				struct fed_rec_text t;
+
+				t.json = scratch->data + rt.off;
+				t.len = rt.len;
+				for (int k = 0; k < 5; k++) {
+					t.f[k] = scratch->data + rt.field[k];
+					t.flen[k] = rt.field_len[k];
+				}
+				if (fed_merge_add_text(m, &t, why, sizeof(why)) != 0) {
+					util_seterr(err, errlen, "%s", why);
+					goto out;
+				}
+				continue;
+			}
+		}
+		rc = blocks[i].node != NULL ?
+		    stix_read_node(blocks[i].node, threat_override, &res, why, sizeof(why)) :
+		    stix_read(blocks[i].content, blocks[i].content_len, threat_override, &res, why,
+			sizeof(why));
+
+		if (rc != STIX_OK) {
+			util_seterr(err, errlen, "content block %zu: %s", i + 1, why);
+			goto out;
+		}
+	}
+	json_array_foreach(res.records, i, v) {
+		if (fed_merge_add_record(m, v, why, sizeof(why)) != 0) {
+			util_seterr(err, errlen, "%s", why);
+			goto out;
+		}
+	}
+	json_array_foreach(res.targets, i, v) {
+		if (threat_override)
+			json_object_set_new(v, "threat_id", json_string(threat_override));
+		if (fed_merge_add_target(m, v, why, sizeof(why)) != 0) {
+			util_seterr(err, errlen, "indicator skipped: %s", why);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	stix_result_fini(&res);
+	return ret;
 }

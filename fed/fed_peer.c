@@ -2,7 +2,8 @@
  * merged as it arrives (in bounded batches, so a large poll never sits in memory whole),
  * and the new cursor saved in the same transaction as the last batch. A poll that fails
  * part way leaves the cursor where it was: what was merged is merged again next time, and
- * merging by record id makes that harmless. */
+ * merging by record id makes that harmless. A peer's round adds the backoff while it
+ * fails and, with push = true, sends this node's new records to its inbox. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,7 +12,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
-#include "node/node.h"
+#include "fed/fed.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
 #include "util/util.h"
@@ -25,16 +26,16 @@
 
 struct poll_ctx {
 	struct store *s;
-	struct node_merge *m;
+	struct fed_merge *m;
 	const char *threat;
-	struct node_poll_stats *st;
+	struct fed_poll_stats *st;
 	char *err;
 	size_t errlen;
 	int failed;
 };
 
 static void
-add_stats(struct node_poll_stats *st, const struct node_merge_stats *ms)
+add_stats(struct fed_poll_stats *st, const struct fed_merge_stats *ms)
 {
 	st->added += ms->added;
 	st->same += ms->same;
@@ -48,20 +49,20 @@ on_block(void *arg, const struct taxii_content_block *b)
 	struct poll_ctx *p = arg;
 
 	p->st->blocks++;
-	if (node_content_merge(p->m, b, 1, p->threat, p->err, p->errlen) != 0) {
+	if (fed_content_merge(p->m, b, 1, p->threat, p->err, p->errlen) != 0) {
 		p->failed = 1;
 		return 1;
 	}
-	if (node_merge_pending(p->m) >= MERGE_BATCH) {
-		if (node_merge_commit(p->m, p->s, NULL, 0, p->err, p->errlen) != 0) {
+	if (fed_merge_pending(p->m) >= MERGE_BATCH) {
+		if (fed_merge_commit(p->m, p->s, NULL, 0, p->err, p->errlen) != 0) {
 			p->failed = 1;
 			return 1;
 		}
 		add_stats(p->st, &p->m->stats);
-		node_merge_free(p->m);
-		p->m = node_merge_new();
+		fed_merge_free(p->m);
+		p->m = fed_merge_new();
 		if (p->m == NULL) {
-			snprintf(p->err, p->errlen, "out of memory");
+			util_seterr(p->err, p->errlen, "out of memory");
 			p->failed = 1;
 			return 1;
 		}
@@ -70,21 +71,21 @@ on_block(void *arg, const struct taxii_content_block *b)
 }
 
 int
-node_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen)
+fed_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen)
 {
 	struct util_buf b;
 	size_t n;
 
 	util_buf_init(&b, 4096);
 	if (util_read_file(path, &b) != 0) {
-		snprintf(err, errlen, "%s: %s", path, errno ? strerror(errno) : "too large");
+		util_seterr(err, errlen, "%s: %s", path, errno ? strerror(errno) : "too large");
 		util_buf_fini(&b);
 		return -1;
 	}
 	n = strcspn(b.data, "\r\n");
 	if (n >= len) {
 		util_buf_fini(&b);
-		snprintf(err, errlen, "%s: password too long", path);
+		util_seterr(err, errlen, "%s: password too long", path);
 		return -1;
 	}
 	memcpy(buf, b.data, n);
@@ -94,16 +95,16 @@ node_read_secret(const char *path, char *buf, size_t len, char *err, size_t errl
 }
 
 int
-node_peer_client(const struct conf_peer *peer, const char *url,
-    struct taxii_client_conf *cc, struct node_peer_secrets *sec, char *err, size_t errlen)
+fed_peer_client(const struct conf_peer *peer, const char *url,
+    struct taxii_client_conf *cc, struct fed_peer_secrets *sec, char *err, size_t errlen)
 {
 	memset(cc, 0, sizeof(*cc));
 	memset(sec, 0, sizeof(*sec));
-	if (peer->password_file && node_read_secret(peer->password_file, sec->password,
+	if (peer->password_file && fed_read_secret(peer->password_file, sec->password,
 	    sizeof(sec->password), err, errlen) != 0)
 		return -1;
 	if (peer->client_key_password_file &&
-	    node_read_secret(peer->client_key_password_file, sec->key_password,
+	    fed_read_secret(peer->client_key_password_file, sec->key_password,
 		sizeof(sec->key_password), err, errlen) != 0)
 		return -1;
 	cc->url = url;
@@ -117,15 +118,15 @@ node_peer_client(const struct conf_peer *peer, const char *url,
 }
 
 int
-node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
-    const volatile sig_atomic_t *cancel, struct node_poll_stats *st, char *err,
+fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
+    const volatile sig_atomic_t *cancel, struct fed_poll_stats *st, char *err,
     size_t errlen)
 {
 	struct taxii_client_conf cc;
 	struct taxii_err terr = {0};
 	struct store_err serr = {{0}};
 	struct poll_ctx p = {s, NULL, peer->threat_id, st, err, errlen, 0};
-	struct node_peer_secrets sec;
+	struct fed_peer_secrets sec;
 	int64_t begin = -1, end = 0;
 	int rc, ret = -1;
 
@@ -133,27 +134,27 @@ node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor
 	err[0] = '\0';
 	rc = store_get_cursor(s, cursor_name, &begin, &serr);
 	if (rc == STORE_ERR) {
-		snprintf(err, errlen, "%s", serr.msg);
+		util_seterr(err, errlen, "%s", serr.msg);
 		return -1;
 	}
 	if (rc == STORE_NOTFOUND)
 		begin = -1;
 	st->begin = begin;
-	if (node_peer_client(peer, peer->url, &cc, &sec, err, errlen) != 0)
+	if (fed_peer_client(peer, peer->url, &cc, &sec, err, errlen) != 0)
 		goto out;
 	cc.cancel = cancel;
-	p.m = node_merge_new();
+	p.m = fed_merge_new();
 	if (p.m == NULL) {
-		snprintf(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = taxii_client_poll(&cc, peer->collection, begin, INT64_MAX, on_block, &p, &end, &terr);
 	if (rc != 0 || p.failed) {
 		if (!p.failed || err[0] == '\0')
-			snprintf(err, errlen, "%s", terr.msg[0] ? terr.msg : "poll failed");
+			util_seterr(err, errlen, "%s", terr.msg[0] ? terr.msg : "poll failed");
 		goto out;
 	}
-	if (node_merge_commit(p.m, s, cursor_name, end > begin ? end : begin < 0 ? 0 : begin,
+	if (fed_merge_commit(p.m, s, cursor_name, end > begin ? end : begin < 0 ? 0 : begin,
 		err, errlen) != 0)
 		goto out;
 	add_stats(st, &p.m->stats);
@@ -161,6 +162,157 @@ node_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor
 	ret = 0;
 out:
 	memset(&sec, 0, sizeof(sec));
-	node_merge_free(p.m);
+	fed_merge_free(p.m);
 	return ret;
+}
+
+/* ------------------------------------------------------------------ a peer's round */
+
+#define BACKOFF_FIRST_US INT64_C(5000000) /* first retry after 5 s */
+#define PUSH_BATCH 100                    /* records per Inbox_Message */
+
+/* The inbox of a peer whose poll service ends in /poll (as c2watch's does). */
+static int
+inbox_url(const char *poll, char *out, size_t len)
+{
+	size_t n = strlen(poll);
+
+	if (n < 5 || strcmp(poll + n - 5, "/poll") != 0 || n + 2 > len)
+		return -1;
+	snprintf(out, len, "%.*s/inbox", (int)(n - 5), poll);
+	return 0;
+}
+
+struct peer_push {
+	struct store *s;
+	struct taxii_client_conf cc;
+	const char *url, *cursor;
+};
+
+static int
+peer_send(void *arg, const struct taxii_content_block *blocks, size_t n, int64_t from,
+    int64_t to, char *err, size_t errlen)
+{
+	struct peer_push *pp = arg;
+	struct taxii_err terr = {0};
+
+	(void)from, (void)to;
+	if (taxii_client_inbox(&pp->cc, "observations", blocks, n, &terr) != 0) {
+		util_seterr(err, errlen, "push to %.600s: %.200s", pp->url, terr.msg);
+		return -1;
+	}
+	return 0;
+}
+
+struct cursor_arg {
+	const char *name;
+	int64_t label;
+};
+
+static int
+save_cursor(struct store_txn *t, void *arg)
+{
+	const struct cursor_arg *c = arg;
+
+	return store_put_cursor(t, c->name, c->label);
+}
+
+static int
+peer_sent(void *arg, int64_t to, char *err, size_t errlen)
+{
+	struct peer_push *pp = arg;
+	struct cursor_arg ca = {pp->cursor, to};
+	struct store_err serr = {{0}};
+
+	if (store_write(pp->s, save_cursor, &ca, &serr) != STORE_OK) {
+		util_seterr(err, errlen, "%s", serr.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends this node's records added since the push cursor; the cursor moves after each
+ * batch the peer accepted. Returns records sent, or -1 with err. */
+static long
+push_new(struct store *s, const char *node_id, const struct conf_peer *p,
+    volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	struct store_err serr = {{0}};
+	struct peer_push pp;
+	struct fed_push fp;
+	struct fed_peer_secrets sec;
+	char url[2048], name[300];
+	long sent;
+
+	memset(&pp, 0, sizeof(pp));
+	memset(&fp, 0, sizeof(fp));
+	if (inbox_url(p->url, url, sizeof(url)) != 0) {
+		util_seterr(err, errlen,
+		    "cannot derive an inbox URL from %s (it does not end in /poll)", p->url);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "push %s", p->name);
+	if (store_get_cursor(s, name, &fp.from, &serr) == STORE_ERR) {
+		util_seterr(err, errlen, "%s", serr.msg);
+		return -1;
+	}
+	if (fed_peer_client(p, url, &pp.cc, &sec, err, errlen) != 0) {
+		memset(&sec, 0, sizeof(sec));
+		return -1;
+	}
+	pp.cc.timeout_s = 30;
+	pp.cc.cancel = stop;
+	pp.s = s;
+	pp.url = url;
+	pp.cursor = name;
+	fp.s = s;
+	fp.batch = PUSH_BATCH;
+	fp.only_node = node_id;
+	fp.stop = stop;
+	fp.send = peer_send;
+	fp.sent = peer_sent;
+	fp.arg = &pp;
+	sent = fed_push_run(&fp, err, errlen);
+	memset(&sec, 0, sizeof(sec));
+	return sent;
+}
+
+int64_t
+fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
+    volatile sig_atomic_t *stop, const struct fed_log *log, struct fed_peer_state *ps)
+{
+	struct fed_poll_stats st = {0};
+	char cursor[300], err[1024];
+	int64_t wait = p->interval_us;
+	long sent;
+
+	snprintf(cursor, sizeof(cursor), "peer %s", p->name);
+	if (fed_peer_poll(s, p, cursor, stop, &st, err, sizeof(err)) != 0) {
+		if (stop != NULL && *stop)
+			return -1; /* abandoned because the caller stops: not the peer's failure */
+		ps->failures++;
+		wait = BACKOFF_FIRST_US << (ps->failures < 10 ? ps->failures - 1 : 9);
+		if (wait > p->interval_us)
+			wait = p->interval_us;
+		fed_logf(log, FED_LOG_WARN, "peer %s: poll failed (%s); next try in %lld s",
+		    p->name, err, (long long)(wait / 1000000));
+		return wait;
+	}
+	if (ps->failures)
+		fed_logf(log, FED_LOG_INFO, "peer %s: reachable again after %d failure%s", p->name,
+		    ps->failures, ps->failures == 1 ? "" : "s");
+	ps->failures = 0;
+	fed_logf(log, st.added || st.targets_added || st.targets_updated ? FED_LOG_INFO :
+	    FED_LOG_DEBUG, "peer %s: %zu block%s, %zu new record%s, %zu new target%s", p->name,
+	    st.blocks, st.blocks == 1 ? "" : "s", st.added, st.added == 1 ? "" : "s",
+	    st.targets_added, st.targets_added == 1 ? "" : "s");
+	if (p->push) {
+		sent = push_new(s, node_id, p, stop, err, sizeof(err));
+		if (sent < 0)
+			fed_logf(log, FED_LOG_WARN, "peer %s: %s", p->name, err);
+		else if (sent > 0)
+			fed_logf(log, FED_LOG_INFO, "peer %s: pushed %ld record%s", p->name, sent,
+			    sent == 1 ? "" : "s");
+	}
+	return wait;
 }

@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
-#include "node/node.h"
-#include "node/node_subs.h"
+#include "fed/fed.h"
 #include "stix/stix.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
@@ -16,7 +15,7 @@
 
 #define XML_CAP (8u * 1024 * 1024) /* one package; records are far smaller */
 
-struct node_taxii {
+struct fed_server {
 	struct store *store;
 	struct conf_users *users;
 	struct taxii_server *server;
@@ -56,7 +55,7 @@ feed_record(int64_t label, const unsigned char *id, const char *json, size_t len
 	if (rc != STIX_OK) {
 		f->failed = 1;
 		if (f->err[0] == '\0')
-			snprintf(f->err, f->errlen, "a stored record could not be written as STIX");
+			util_seterr(f->err, f->errlen, "a stored record could not be written as STIX");
 		return -1;
 	}
 	return give(f, label);
@@ -108,7 +107,7 @@ static int
 be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, size_t offset,
     size_t limit, taxii_record_cb cb, void *arg, char *err, size_t errlen)
 {
-	struct node_taxii *nt = ctx;
+	struct fed_server *nt = ctx;
 	struct feed_ctx f = {offset, cb, arg, {0}, end_us, err, errlen, 0};
 	struct store_err serr = {{0}};
 	int rc;
@@ -127,12 +126,12 @@ be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, siz
 	}
 	util_buf_fini(&f.xml);
 	if (rc == STORE_ERR) {
-		snprintf(err, errlen, "%s", serr.msg);
+		util_seterr(err, errlen, "%s", serr.msg);
 		return -1;
 	}
 	if (f.failed || rc != STORE_OK) {
 		if (err[0] == '\0')
-			snprintf(err, errlen, "poll stopped");
+			util_seterr(err, errlen, "poll stopped");
 		return -1;
 	}
 	return 0;
@@ -142,7 +141,7 @@ static int
 be_count(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, uint64_t *count,
     char *err, size_t errlen)
 {
-	struct node_taxii *nt = ctx;
+	struct fed_server *nt = ctx;
 	struct store_err serr = {{0}};
 	size_t n = 0;
 	int rc;
@@ -152,145 +151,72 @@ be_count(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, ui
 	else
 		rc = store_count_feed(nt->store, begin_us < 0 ? 0 : begin_us, end_us, &n, &serr);
 	if (rc != STORE_OK) {
-		snprintf(err, errlen, "%s", serr.msg);
+		util_seterr(err, errlen, "%s", serr.msg);
 		return -1;
 	}
 	*count = n;
 	return 0;
 }
 
-int
-node_content_merge(struct node_merge *m, const struct taxii_content_block *blocks, size_t n,
-    const char *threat_override, char *err, size_t errlen)
-{
-	struct stix_result res;
-	struct util_buf *scratch = &m->scratch;
-	char why[512];
-	size_t i;
-	json_t *v;
-	int ret = -1;
-
-	stix_result_init(&res);
-	for (i = 0; i < n; i++) {
-		struct stix_record_text rt;
-		int rc;
-
-		/* c2watch's own records travel as canonical text: kept as such, unparsed. */
-		if (blocks[i].node != NULL || (blocks[i].is_xml && blocks[i].content != NULL)) {
-			util_buf_reset(scratch);
-			rc = blocks[i].node != NULL ?
-			    stix_observation_text(blocks[i].node, scratch, &rt) :
-			    stix_observation_text_xml(blocks[i].content, blocks[i].content_len,
-				scratch, &rt);
-			if (rc < 0) {
-				snprintf(err, errlen, "content block %zu: %s", i + 1, stix_strerror(rc));
-				goto out;
-			}
-			if (rc == 1) {
-				struct node_rec_text t;
-
-				t.json = scratch->data + rt.off;
-				t.len = rt.len;
-				for (int k = 0; k < 5; k++) {
-					t.f[k] = scratch->data + rt.field[k];
-					t.flen[k] = rt.field_len[k];
-				}
-				if (node_merge_add_text(m, &t, why, sizeof(why)) != 0) {
-					snprintf(err, errlen, "%s", why);
-					goto out;
-				}
-				continue;
-			}
-		}
-		rc = blocks[i].node != NULL ?
-		    stix_read_node(blocks[i].node, threat_override, &res, why, sizeof(why)) :
-		    stix_read(blocks[i].content, blocks[i].content_len, threat_override, &res, why,
-			sizeof(why));
-
-		if (rc != STIX_OK) {
-			snprintf(err, errlen, "content block %zu: %s", i + 1, why);
-			goto out;
-		}
-	}
-	json_array_foreach(res.records, i, v) {
-		if (node_merge_add_record(m, v, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "%s", why);
-			goto out;
-		}
-	}
-	json_array_foreach(res.targets, i, v) {
-		if (threat_override)
-			json_object_set_new(v, "threat_id", json_string(threat_override));
-		if (node_merge_add_target(m, v, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "indicator skipped: %s", why);
-			goto out;
-		}
-	}
-	ret = 0;
-out:
-	stix_result_fini(&res);
-	return ret;
-}
-
 static int
 be_inbox(void *ctx, const char *collection, const struct taxii_content_block *blocks,
     size_t n_blocks, char *err, size_t errlen)
 {
-	struct node_taxii *nt = ctx;
-	struct node_merge *m = node_merge_new();
+	struct fed_server *nt = ctx;
+	struct fed_merge *m = fed_merge_new();
 	int ret = -1;
 
 	if (m == NULL) {
-		snprintf(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	if (node_content_merge(m, blocks, n_blocks, NULL, err, errlen) != 0)
+	if (fed_content_merge(m, blocks, n_blocks, NULL, err, errlen) != 0)
 		goto out;
-	if (node_merge_pending(m) == 0) {
-		snprintf(err, errlen,
+	if (fed_merge_pending(m) == 0) {
+		util_seterr(err, errlen,
 		    "nothing to merge: no c2watch observation record and no network indicator");
 		goto out;
 	}
-	if (node_merge_commit(m, nt->store, NULL, 0, err, errlen) != 0)
+	if (fed_merge_commit(m, nt->store, NULL, 0, err, errlen) != 0)
 		goto out;
 	ret = 0;
 out:
-	node_merge_free(m);
+	fed_merge_free(m);
 	return ret;
 }
 
-/* Subscriptions: kept in the store's subs database (node_subs.c). */
+/* Subscriptions: kept in the store's subs database (fed_subs.c). */
 static int
 be_sub_add(void *ctx, const struct taxii_sub *sub, char *err, size_t errlen)
 {
-	return node_subs_add(((struct node_taxii *)ctx)->store, sub, err, errlen);
+	return fed_subs_add(((struct fed_server *)ctx)->store, sub, err, errlen);
 }
 
 static int
 be_sub_get(void *ctx, const char *id, struct taxii_sub *out, char *err, size_t errlen)
 {
-	return node_subs_get(((struct node_taxii *)ctx)->store, id, out, err, errlen);
+	return fed_subs_get(((struct fed_server *)ctx)->store, id, out, err, errlen);
 }
 
 static int
 be_sub_set_status(void *ctx, const char *id, enum taxii_sub_status st, struct taxii_sub *out,
     char *err, size_t errlen)
 {
-	return node_subs_set_status(((struct node_taxii *)ctx)->store, id, st, out, err, errlen);
+	return fed_subs_set_status(((struct fed_server *)ctx)->store, id, st, out, err, errlen);
 }
 
 static int
 be_sub_list(void *ctx, const char *collection, taxii_sub_cb cb, void *arg, char *err,
     size_t errlen)
 {
-	return node_subs_list(((struct node_taxii *)ctx)->store, collection, cb, arg, err,
+	return fed_subs_list(((struct fed_server *)ctx)->store, collection, cb, arg, err,
 	    errlen);
 }
 
 static int
 auth_check(void *ctx, const char *user, const char *password)
 {
-	struct node_taxii *nt = ctx;
+	struct fed_server *nt = ctx;
 
 	return conf_users_verify(nt->users, user, password) ? 0 : -1;
 }
@@ -298,15 +224,15 @@ auth_check(void *ctx, const char *user, const char *password)
 static int
 auth_allow(void *ctx, const char *user, const char *collection)
 {
-	struct node_taxii *nt = ctx;
+	struct fed_server *nt = ctx;
 
 	return conf_users_allows(nt->users, user, collection) ? 0 : -1;
 }
 
-struct node_taxii *
-node_taxii_start(const struct conf *c, struct store *s, char *err, size_t errlen)
+struct fed_server *
+fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen)
 {
-	struct node_taxii *nt = calloc(1, sizeof(*nt));
+	struct fed_server *nt = calloc(1, sizeof(*nt));
 	struct taxii_backend be;
 	struct taxii_auth auth;
 	struct taxii_server_conf sc;
@@ -316,7 +242,7 @@ node_taxii_start(const struct conf *c, struct store *s, char *err, size_t errlen
 
 	util_buf_init(&listen, 0);
 	if (nt == NULL) {
-		snprintf(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	nt->store = s;
@@ -330,7 +256,7 @@ node_taxii_start(const struct conf *c, struct store *s, char *err, size_t errlen
 	if (c->server.users_file) {
 		nt->users = conf_users_load(c->server.users_file, &cerr);
 		if (nt->users == NULL) {
-			snprintf(err, errlen, "%s", cerr.msg);
+			util_seterr(err, errlen, "%s", cerr.msg);
 			goto fail;
 		}
 		auth.ctx = nt;
@@ -348,7 +274,7 @@ node_taxii_start(const struct conf *c, struct store *s, char *err, size_t errlen
 	be.subs.set_status = be_sub_set_status;
 	be.subs.list = be_sub_list;
 	if (taxii_server_new(&sc, &be, &nt->server, &terr) != 0) {
-		snprintf(err, errlen, "TAXII server on %s: %s", listen.data ? listen.data : "?",
+		util_seterr(err, errlen, "TAXII server on %s: %s", listen.data ? listen.data : "?",
 		    terr.msg);
 		goto fail;
 	}
@@ -356,18 +282,18 @@ node_taxii_start(const struct conf *c, struct store *s, char *err, size_t errlen
 	return nt;
 fail:
 	util_buf_fini(&listen);
-	node_taxii_stop(nt);
+	fed_server_stop(nt);
 	return NULL;
 }
 
 unsigned
-node_taxii_port(const struct node_taxii *nt, size_t i)
+fed_server_port(const struct fed_server *nt, size_t i)
 {
 	return nt && nt->server ? taxii_server_port(nt->server, i) : 0;
 }
 
 void
-node_taxii_stop(struct node_taxii *nt)
+fed_server_stop(struct fed_server *nt)
 {
 	if (nt == NULL)
 		return;

@@ -1,19 +1,14 @@
 /* TAXII subscriptions over the store (one JSON text per subscription) and the pusher that
- * delivers new records to subscribers' inboxes. See node_subs.h. */
+ * delivers new records to subscribers' inboxes through fed_push_run. See fed.h. */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "conf/conf.h"
-#include "node/node_daemon.h"
-#include "node/node_obs.h"
-#include "node/node_subs.h"
-#include "stix/stix.h"
+#include "fed/fed.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -22,8 +17,6 @@
 #define MAX_BATCH 1000
 #define MAX_BACKOFF_ENTRIES 1024
 #define MAX_PUSH_SUBS 10000      /* subscriptions one pass looks at */
-#define MAX_ROUNDS 100000         /* batches per subscription and pass */
-#define PUSH_XML_CAP (64u * 1024 * 1024)
 
 static const char *const status_names[] = { "ACTIVE", "PAUSED", "UNSUBSCRIBED" };
 
@@ -145,7 +138,7 @@ sub_write_fn(struct store_txn *t, void *arg)
 		if (rc != STORE_OK)
 			return rc;
 		if (sub_decode(data, len, &w->result) != 0) {
-			snprintf(w->why, sizeof(w->why), "subscription %.80s: unreadable record",
+			util_seterr(w->why, sizeof(w->why), "subscription %.80s: unreadable record",
 			    w->id);
 			return -1;
 		}
@@ -156,7 +149,7 @@ sub_write_fn(struct store_txn *t, void *arg)
 	}
 	w->found = 1;
 	if (sub_encode(&w->result, &json, &len) != 0) {
-		snprintf(w->why, sizeof(w->why), "out of memory");
+		util_seterr(w->why, sizeof(w->why), "out of memory");
 		return -1;
 	}
 	rc = store_put_sub(t, w->result.id, json, len);
@@ -170,14 +163,14 @@ sub_write(struct store *s, struct sub_write *w, char *err, size_t errlen)
 	struct store_err serr = {{0}};
 
 	if (store_write(s, sub_write_fn, w, &serr) != STORE_OK) {
-		snprintf(err, errlen, "%s", w->why[0] ? w->why : serr.msg);
+		util_seterr(err, errlen, "%s", w->why[0] ? w->why : serr.msg);
 		return -1;
 	}
 	return w->found ? 0 : 1;
 }
 
 int
-node_subs_add(struct store *s, const struct taxii_sub *sub, char *err, size_t errlen)
+fed_subs_add(struct store *s, const struct taxii_sub *sub, char *err, size_t errlen)
 {
 	struct sub_write w;
 
@@ -187,7 +180,7 @@ node_subs_add(struct store *s, const struct taxii_sub *sub, char *err, size_t er
 }
 
 int
-node_subs_set_status(struct store *s, const char *id, enum taxii_sub_status st,
+fed_subs_set_status(struct store *s, const char *id, enum taxii_sub_status st,
     struct taxii_sub *out, char *err, size_t errlen)
 {
 	struct sub_write w;
@@ -204,7 +197,7 @@ node_subs_set_status(struct store *s, const char *id, enum taxii_sub_status st,
 }
 
 int
-node_subs_delivered(struct store *s, const char *id, int64_t label, char *err,
+fed_subs_delivered(struct store *s, const char *id, int64_t label, char *err,
     size_t errlen)
 {
 	struct sub_write w;
@@ -246,7 +239,7 @@ on_stored_sub(const char *id, size_t id_len, const char *data, size_t len, void 
 }
 
 int
-node_subs_get(struct store *s, const char *id, struct taxii_sub *out, char *err,
+fed_subs_get(struct store *s, const char *id, struct taxii_sub *out, char *err,
     size_t errlen)
 {
 	struct sub_read r = { NULL, NULL, NULL, out, 0 };
@@ -256,18 +249,18 @@ node_subs_get(struct store *s, const char *id, struct taxii_sub *out, char *err,
 	if (rc == STORE_NOTFOUND)
 		return 1;
 	if (rc != STORE_OK) {
-		snprintf(err, errlen, "%s", serr.msg);
+		util_seterr(err, errlen, "%s", serr.msg);
 		return -1;
 	}
 	if (r.bad) {
-		snprintf(err, errlen, "subscription %.80s: unreadable record", id);
+		util_seterr(err, errlen, "subscription %.80s: unreadable record", id);
 		return -1;
 	}
 	return 0;
 }
 
 int
-node_subs_list(struct store *s, const char *collection, taxii_sub_cb cb, void *arg,
+fed_subs_list(struct store *s, const char *collection, taxii_sub_cb cb, void *arg,
     char *err, size_t errlen)
 {
 	struct sub_read r = { collection, cb, arg, NULL, 0 };
@@ -275,7 +268,7 @@ node_subs_list(struct store *s, const char *collection, taxii_sub_cb cb, void *a
 	int rc = store_scan_subs(s, on_stored_sub, &r, &serr);
 
 	if (rc == STORE_ERR) {
-		snprintf(err, errlen, "%s", serr.msg);
+		util_seterr(err, errlen, "%s", serr.msg);
 		return -1;
 	}
 	return 0;
@@ -289,17 +282,17 @@ struct backoff {
 	int64_t next_us;
 };
 
-struct node_pusher {
+struct fed_pusher {
 	struct store *s;
-	struct node_push_opts o;
+	struct fed_push_opts o;
 	struct backoff *bo;
 	size_t nbo;
 };
 
-struct node_pusher *
-node_pusher_new(struct store *s, const struct node_push_opts *opts)
+struct fed_pusher *
+fed_pusher_new(struct store *s, const struct fed_push_opts *opts)
 {
-	struct node_pusher *p = calloc(1, sizeof(*p));
+	struct fed_pusher *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		return NULL;
@@ -325,7 +318,7 @@ node_pusher_new(struct store *s, const struct node_push_opts *opts)
 }
 
 void
-node_pusher_free(struct node_pusher *p)
+fed_pusher_free(struct fed_pusher *p)
 {
 	if (p == NULL)
 		return;
@@ -334,7 +327,7 @@ node_pusher_free(struct node_pusher *p)
 }
 
 static struct backoff *
-backoff_find(struct node_pusher *p, const char *id)
+backoff_find(struct fed_pusher *p, const char *id)
 {
 	for (size_t i = 0; i < p->nbo; i++)
 		if (strcmp(p->bo[i].id, id) == 0)
@@ -343,7 +336,7 @@ backoff_find(struct node_pusher *p, const char *id)
 }
 
 static void
-backoff_clear(struct node_pusher *p, const char *id)
+backoff_clear(struct fed_pusher *p, const char *id)
 {
 	struct backoff *b = backoff_find(p, id);
 
@@ -353,7 +346,7 @@ backoff_clear(struct node_pusher *p, const char *id)
 
 /* Notes one more failure; returns the wait before the next try. */
 static int64_t
-backoff_fail(struct node_pusher *p, const char *id, int64_t now_us)
+backoff_fail(struct fed_pusher *p, const char *id, int64_t now_us)
 {
 	struct backoff *b = backoff_find(p, id);
 	int64_t wait;
@@ -370,40 +363,6 @@ backoff_fail(struct node_pusher *p, const char *id, int64_t now_us)
 		wait = p->o.backoff_max_us;
 	b->next_us = now_us + wait;
 	return wait;
-}
-
-/* One batch of records after the cursor, as STIX packages with NUL between them. */
-struct batch {
-	struct util_buf *xml;
-	size_t *offs;
-	int64_t *labels;
-	size_t n, max;
-	int64_t last;
-	char err[256];
-	int failed;
-};
-
-static int
-collect(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
-{
-	struct batch *b = arg;
-	json_t *rec = json_loadb(json, len, 0, NULL);
-	int rc;
-
-	(void)id;
-	b->offs[b->n] = b->xml->len;
-	rc = rec ? stix_observation_write(rec, b->xml, b->err, sizeof(b->err)) : STIX_ERR_INPUT;
-	json_decref(rec);
-	if (rc != STIX_OK || util_buf_add(b->xml, "", 1) != 0) {
-		/* Skipping the record would open a gap the subscriber never learns of. */
-		b->failed = 1;
-		if (b->err[0] == '\0')
-			snprintf(b->err, sizeof(b->err), "a stored record could not be written");
-		return -1;
-	}
-	b->labels[b->n++] = label;
-	b->last = label;
-	return b->n == b->max ? 1 : 0;
 }
 
 struct sub_vec {
@@ -437,107 +396,96 @@ gather(void *arg, const struct taxii_sub *sub)
 	return 0;
 }
 
+/* A subscription's push: its client, and the subscription as the store now has it. */
+struct sub_push {
+	struct fed_pusher *p;
+	struct taxii_client_conf cc;
+	struct taxii_sub sub;
+};
+
+static int
+sub_send(void *arg, const struct taxii_content_block *blocks, size_t n, int64_t from,
+    int64_t to, char *err, size_t errlen)
+{
+	struct sub_push *sp = arg;
+	struct taxii_err terr = {0};
+	int rc;
+
+	/* A subscriber that asked for the 1.0 binding gets 1.0 Inbox_Messages, which have no
+	 * Source_Subscription. */
+	if (strcmp(sp->sub.push_binding, TAXII_MSG_BINDING_10) == 0) {
+		sp->cc.version = TAXII_V10;
+		rc = taxii_client_inbox(&sp->cc, NULL, blocks, n, &terr);
+	} else {
+		rc = taxii_client_inbox_sub(&sp->cc, sp->sub.collection, sp->sub.id, from, to,
+		    blocks, n, &terr);
+	}
+	if (rc != 0) {
+		util_seterr(err, errlen, "push to %.500s: %.300s", sp->sub.push_address, terr.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sub_sent(void *arg, int64_t to, char *err, size_t errlen)
+{
+	struct sub_push *sp = arg;
+	int rc = fed_subs_delivered(sp->p->s, sp->sub.id, to, err, errlen);
+
+	if (rc != 0) {
+		if (rc > 0)
+			util_seterr(err, errlen, "subscription vanished while pushing");
+		return -1;
+	}
+	/* PAUSE or UNSUBSCRIBE between two batches stops the delivery. */
+	rc = fed_subs_get(sp->p->s, sp->sub.id, &sp->sub, err, errlen);
+	return rc != 0 || sp->sub.status != TAXII_SUBST_ACTIVE ? 1 : 0;
+}
+
 /* Delivers everything after sub's cursor. Returns records sent, or -1 (err filled). */
 static long
-deliver(struct node_pusher *p, const struct taxii_sub *sub0, volatile sig_atomic_t *stop,
+deliver(struct fed_pusher *p, const struct taxii_sub *sub, volatile sig_atomic_t *stop,
     char *err, size_t errlen)
 {
-	struct taxii_content_block *blocks = NULL;
-	struct taxii_client_conf cc;
-	struct taxii_err terr = {0};
-	struct store_err serr = {{0}};
-	struct taxii_sub sub = *sub0;
-	struct util_buf xml;
-	size_t *offs = NULL;
-	int64_t *labels = NULL;
-	long sent = 0, ret = -1;
+	struct sub_push sp;
+	struct fed_push fp;
 
-	util_buf_init(&xml, PUSH_XML_CAP);
-	blocks = calloc(p->o.batch, sizeof(*blocks));
-	offs = calloc(p->o.batch, sizeof(*offs));
-	labels = calloc(p->o.batch, sizeof(*labels));
-	if (blocks == NULL || offs == NULL || labels == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	memset(&cc, 0, sizeof(cc));
-	cc.url = sub.push_address;
-	cc.version = TAXII_V11;
-	cc.ca_file = p->o.ca_file;
-	cc.client_cert = p->o.client_cert;
-	cc.client_key = p->o.client_key;
-	cc.timeout_s = p->o.timeout_s;
-	cc.cancel = stop;
-	for (int round = 0; round < MAX_ROUNDS && (stop == NULL || !*stop); round++) {
-		struct batch b = { &xml, offs, labels, 0, p->o.batch, sub.delivered_us, "", 0 };
-		int rc;
-
-		util_buf_reset(&xml);
-		rc = store_scan_feed(p->s, sub.delivered_us, INT64_MAX, p->o.batch, collect, &b,
-		    NULL, &serr);
-		if (rc == STORE_ERR || b.failed) {
-			snprintf(err, errlen, "%s", b.failed ? b.err : serr.msg);
-			goto out;
-		}
-		if (b.n == 0)
-			break;
-		for (size_t i = 0; i < b.n; i++) {
-			memset(&blocks[i], 0, sizeof(blocks[i]));
-			blocks[i].binding = TAXII_CB_STIX_12;
-			blocks[i].content = xml.data + offs[i];
-			blocks[i].content_len = strlen(blocks[i].content);
-			blocks[i].is_xml = 1;
-			blocks[i].has_timestamp = 1;
-			blocks[i].timestamp_us = labels[i];
-		}
-		/* A subscriber that asked for the 1.0 binding gets 1.0 Inbox_Messages, which
-		 * have no Source_Subscription. */
-		if (strcmp(sub.push_binding, TAXII_MSG_BINDING_10) == 0) {
-			cc.version = TAXII_V10;
-			rc = taxii_client_inbox(&cc, NULL, blocks, b.n, &terr);
-		} else {
-			rc = taxii_client_inbox_sub(&cc, sub.collection, sub.id, sub.delivered_us,
-			    b.last, blocks, b.n, &terr);
-		}
-		if (rc != 0) {
-			snprintf(err, errlen, "push to %.500s: %.300s", sub.push_address, terr.msg);
-			goto out;
-		}
-		rc = node_subs_delivered(p->s, sub.id, b.last, err, errlen);
-		if (rc != 0) {
-			if (rc > 0)
-				snprintf(err, errlen, "subscription vanished while pushing");
-			goto out;
-		}
-		sent += (long)b.n;
-		sub.delivered_us = b.last;
-		/* PAUSE or UNSUBSCRIBE between two batches stops the delivery. */
-		rc = node_subs_get(p->s, sub.id, &sub, err, errlen);
-		if (rc != 0 || sub.status != TAXII_SUBST_ACTIVE)
-			break;
-	}
-	ret = sent;
-out:
-	util_buf_fini(&xml);
-	free(blocks);
-	free(offs);
-	free(labels);
-	return ret;
+	memset(&sp, 0, sizeof(sp));
+	sp.p = p;
+	sp.sub = *sub;
+	sp.cc.url = sp.sub.push_address;
+	sp.cc.version = TAXII_V11;
+	sp.cc.ca_file = p->o.ca_file;
+	sp.cc.client_cert = p->o.client_cert;
+	sp.cc.client_key = p->o.client_key;
+	sp.cc.timeout_s = p->o.timeout_s;
+	sp.cc.cancel = stop;
+	memset(&fp, 0, sizeof(fp));
+	fp.s = p->s;
+	fp.from = sub->delivered_us;
+	fp.batch = p->o.batch;
+	fp.labels = 1;
+	fp.stop = stop;
+	fp.send = sub_send;
+	fp.sent = sub_sent;
+	fp.arg = &sp;
+	return fed_push_run(&fp, err, errlen);
 }
 
 int
-node_pusher_run(struct node_pusher *p, int64_t now_us, volatile sig_atomic_t *stop,
-    struct node_push_stats *st)
+fed_pusher_run(struct fed_pusher *p, int64_t now_us, volatile sig_atomic_t *stop,
+    struct fed_push_stats *st)
 {
-	struct node_push_stats local;
+	struct fed_push_stats local;
 	struct sub_vec sv = { NULL, 0, 0, 0 };
 	char err[1024];
 
 	if (st == NULL)
 		st = &local;
 	memset(st, 0, sizeof(*st));
-	if (node_subs_list(p->s, NULL, gather, &sv, err, sizeof(err)) != 0 || sv.oom) {
-		node_log(NODE_LOG_ERROR, "push: cannot read subscriptions: %s",
+	if (fed_subs_list(p->s, NULL, gather, &sv, err, sizeof(err)) != 0 || sv.oom) {
+		fed_logf(&p->o.log, FED_LOG_ERROR, "push: cannot read subscriptions: %s",
 		    sv.oom ? "out of memory" : err);
 		free(sv.v);
 		return -1;
@@ -565,73 +513,21 @@ node_pusher_run(struct node_pusher *p, int64_t now_us, volatile sig_atomic_t *st
 			int64_t wait = backoff_fail(p, sub->id, now_us);
 
 			st->failed++;
-			node_log(NODE_LOG_WARN, "push: subscription %s: %s; next try in %lld s",
-			    sub->id, err, (long long)(wait / 1000000));
+			fed_logf(&p->o.log, FED_LOG_WARN,
+			    "push: subscription %s: %s; next try in %lld s", sub->id, err,
+			    (long long)(wait / 1000000));
 			continue;
 		}
 		if (b != NULL)
-			node_log(NODE_LOG_INFO, "push: subscription %s: subscriber reachable again",
-			    sub->id);
+			fed_logf(&p->o.log, FED_LOG_INFO,
+			    "push: subscription %s: subscriber reachable again", sub->id);
 		backoff_clear(p, sub->id);
 		if (n > 0)
-			node_log(NODE_LOG_INFO, "push: subscription %s: %ld record%s delivered to %s",
-			    sub->id, n, n == 1 ? "" : "s", sub->push_address);
+			fed_logf(&p->o.log, FED_LOG_INFO,
+			    "push: subscription %s: %ld record%s delivered to %s", sub->id, n,
+			    n == 1 ? "" : "s", sub->push_address);
 		st->sent += (size_t)n;
 	}
 	free(sv.v);
 	return 0;
-}
-
-/* ------------------------------------------------------------------ daemon component */
-
-struct push_state {
-	struct node_daemon *d;
-	struct node_pusher *p;
-	pthread_t thread;
-};
-
-static void *
-push_main(void *arg)
-{
-	struct push_state *ps = arg;
-
-	while (!ps->d->stop) {
-		node_pusher_run(ps->p, util_now_us(), &ps->d->stop, NULL);
-		if (node_daemon_sleep_until(ps->d, util_now_us() + 1000000))
-			break;
-	}
-	return NULL;
-}
-
-int
-node_push_start(struct node_daemon *d, struct node_component *self)
-{
-	struct push_state *ps = calloc(1, sizeof(*ps));
-
-	if (ps == NULL)
-		return -1;
-	ps->d = d;
-	ps->p = node_pusher_new(d->s, NULL);
-	if (ps->p == NULL || pthread_create(&ps->thread, NULL, push_main, ps) != 0) {
-		node_log(NODE_LOG_ERROR, "push: cannot start the subscription pusher");
-		node_pusher_free(ps->p);
-		free(ps);
-		return -1;
-	}
-	self->state = ps;
-	return 0;
-}
-
-void
-node_push_stop(struct node_daemon *d, struct node_component *self)
-{
-	struct push_state *ps = self->state;
-
-	(void)d;
-	if (ps == NULL)
-		return;
-	pthread_join(ps->thread, NULL);
-	node_pusher_free(ps->p);
-	free(ps);
-	self->state = NULL;
 }

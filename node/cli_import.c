@@ -11,9 +11,10 @@
 #include <jansson.h>
 
 #include "conf/conf.h"
+#include "fed/fed.h"
 #include "node/cli.h"
-#include "stix/stix.h"
 #include "node/node.h"
+#include "stix/stix.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -57,11 +58,13 @@ import_stix(const struct conf *c, const char *file, const char *threat)
 	if (s == NULL)
 		goto out;
 	if (res.kind == STIX_KIND_OBSERVATIONS) {
-		struct node_merge_stats ms;
+		struct fed_merge_stats ms;
 		char why[256];
 
-		if (node_put_records(s, res.records, &ms, why, sizeof(why)) != 0)
+		if (fed_put_records(s, res.records, &ms, why, sizeof(why), err, sizeof(err)) != 0) {
+			cli_err("%s", err);
 			goto out;
+		}
 		if (ms.rejected)
 			fprintf(stderr, "c2watch: %s: %zu record%s refused, first: %s\n", file,
 			    ms.rejected, ms.rejected == 1 ? "" : "s", why);
@@ -91,8 +94,10 @@ import_stix(const struct conf *c, const char *file, const char *threat)
 	{
 		struct node_put_stats st = {0};
 
-		if (node_put_targets(s, good, &st) != 0)
+		if (node_put_targets(s, good, &st, err, sizeof(err)) != 0) {
+			cli_err("%s", err);
 			goto out;
+		}
 		printf("%s: %zu target%s imported: %zu new, %zu updated, %zu unchanged%s\n", file,
 		    json_array_size(good), json_array_size(good) == 1 ? "" : "s", st.added,
 		    st.updated, st.same, bad ? " (some skipped, see above)" : "");
@@ -122,6 +127,7 @@ run_import(int argc, char **argv)
 	json_t *targets = NULL;
 	struct util_buf errors;
 	struct node_put_stats st = {0};
+	char err[512];
 	size_t nerrors = 0;
 	int ch, ret = CLI_FAIL;
 
@@ -184,8 +190,10 @@ run_import(int argc, char **argv)
 	s = cli_open_store(c, 0);
 	if (s == NULL)
 		goto out;
-	if (node_put_targets(s, targets, &st) != 0)
+	if (node_put_targets(s, targets, &st, err, sizeof(err)) != 0) {
+		cli_err("%s", err);
 		goto out;
+	}
 	printf("%s: %zu target%s imported: %zu new, %zu updated, %zu unchanged\n", file,
 	    json_array_size(targets), json_array_size(targets) == 1 ? "" : "s", st.added,
 	    st.updated, st.same);

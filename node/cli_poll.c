@@ -10,8 +10,8 @@
 #include <libxml/parser.h>
 
 #include "conf/conf.h"
+#include "fed/fed.h"
 #include "node/cli.h"
-#include "node/node.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -29,7 +29,7 @@ run_poll(int argc, char **argv)
 	struct conf *c = NULL;
 	struct store *s = NULL;
 	struct conf_peer adhoc, *peer = NULL;
-	struct node_poll_stats st = {0};
+	struct fed_poll_stats st = {0};
 	char err[1024], cursor[2048], b0[UTIL_TIME_MAX], b1[UTIL_TIME_MAX];
 	int ch, ret = CLI_FAIL;
 
@@ -85,7 +85,7 @@ run_poll(int argc, char **argv)
 		goto out;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	xmlInitParser();
-	if (node_peer_poll(s, peer, cursor, NULL, &st, err, sizeof(err)) != 0) {
+	if (fed_peer_poll(s, peer, cursor, NULL, &st, err, sizeof(err)) != 0) {
 		cli_err("poll %s: %s", peer->url, err);
 		goto out;
 	}

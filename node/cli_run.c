@@ -23,7 +23,6 @@
 #include "node/cli.h"
 #include "node/node_daemon.h"
 #include "node/node_obs.h"
-#include "node/node_subs.h"
 #include "store/store.h"
 #include "util/util.h"
 

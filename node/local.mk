@@ -2,23 +2,16 @@
 noinst_LIBRARIES += node/libnode.a
 node_libnode_a_SOURCES = node/cli.h node/node.h node/cli_util.c node/cli_config.c \
 	node/cli_import.c node/cli_targets.c node/cli_export.c node/cli_user.c node/node_targets.c \
-	node/node_records.c node/node_taxii.c node/node_peer.c node/cli_poll.c node/node_obs.h \
-	node/node_observe.c node/cli_observe.c node/cli_probe.c node/cli_run.c node/node_daemon.h \
-	node/node_serve.c node/node_subs.h node/node_subs.c
+	node/cli_poll.c node/node_obs.h node/node_observe.c node/cli_observe.c node/cli_probe.c \
+	node/cli_run.c node/node_daemon.h node/node_serve.c
 node_libnode_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) \
 	$(MHD_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS)
-NODE_LIBS = node/libnode.a $(OBSERVER_LIBS) $(TAXII_LIBS) $(STIX_LIBS) $(CONF_LIBS) \
+NODE_LIBS = node/libnode.a $(FED_LIBS) $(OBSERVER_LIBS) $(TAXII_LIBS) $(STIX_LIBS) $(CONF_LIBS) \
 	$(STORE_LIBS) $(CURL_LIBS) $(XML_LIBS) $(MHD_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS)
 
 bin_PROGRAMS += c2watch
 c2watch_SOURCES = node/main.c
 c2watch_LDADD = $(NODE_LIBS)
-
-check_PROGRAMS += tests/test_federation
-TESTS += tests/test_federation
-tests_test_federation_SOURCES = tests/test_federation.c tests/script.h tests/script.c
-tests_test_federation_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
-tests_test_federation_LDADD = $(NODE_LIBS)
 
 # Whole daemons federating on loopback.
 TESTS += tests/test_hub.sh

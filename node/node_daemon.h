@@ -51,9 +51,12 @@ int node_daemon_add(struct node_daemon *d, const char *name,
  * stops, whichever comes first. Returns 1 when the daemon is stopping, else 0. */
 int node_daemon_sleep_until(struct node_daemon *d, int64_t until_us);
 
-/* The TAXII server over the store, and the peer pollers (node_serve.c). */
+/* The TAXII server over the store, the subscription pusher (a pass every second) and the
+ * peer pollers (node_serve.c, around fed/). */
 int node_serve_start(struct node_daemon *d, struct node_component *self);
 void node_serve_stop(struct node_daemon *d, struct node_component *self);
+int node_push_start(struct node_daemon *d, struct node_component *self);
+void node_push_stop(struct node_daemon *d, struct node_component *self);
 int node_peers_start(struct node_daemon *d, struct node_component *self);
 void node_peers_stop(struct node_daemon *d, struct node_component *self);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "fed/fed.h"
 #include "node/cli.h"
 #include "node/node.h"
 #include "node/node_obs.h"
@@ -58,6 +59,13 @@ node_log(int level, const char *fmt, ...)
 	funlockfile(stderr);
 	va_end(ap);
 	errno = saved;
+}
+
+void
+node_log_cb(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	node_log(level, "%s", msg);
 }
 
 /* ------------------------------------------------------------------ config */
@@ -366,7 +374,7 @@ obs_flush(struct obs_run *r)
 		struct prev_find f = {r->c->node.id, "", NULL};
 		int64_t window = 3 * r->c->observer.interval_us;
 
-		if (node_record_keys(rec, &o->threat_id, &o->target_key, &o->observed_us, o->id,
+		if (fed_record_keys(rec, &o->threat_id, &o->target_key, &o->observed_us, o->id,
 			why, sizeof(why)) != 0) {
 			node_log(NODE_LOG_ERROR, "observer made a bad record: %s", why);
 			goto out;
@@ -594,8 +602,10 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 			NULL, NULL) != 0) {
 			node_log(NODE_LOG_ERROR, "targets_file: %zu error%s, stored targets used:\n%s",
 			    nerr, nerr == 1 ? "" : "s", errors.data ? errors.data : "");
-		} else if (node_put_targets(s, targets, &ps) == 0) {
+		} else if (node_put_targets(s, targets, &ps, err, sizeof(err)) == 0) {
 			sum->imported = json_array_size(targets);
+		} else {
+			node_log(NODE_LOG_ERROR, "targets_file: %s", err);
 		}
 		json_decref(targets);
 		util_buf_fini(&errors);

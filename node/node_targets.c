@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "conf/conf.h"
-#include "node/cli.h"
 #include "node/node.h"
 #include "store/store.h"
+#include "util/util.h"
 
 struct put_ctx {
 	json_t *targets;
@@ -49,13 +49,14 @@ put_targets(struct store_txn *t, void *arg)
 }
 
 int
-node_put_targets(struct store *s, json_t *targets, struct node_put_stats *st)
+node_put_targets(struct store *s, json_t *targets, struct node_put_stats *st, char *err,
+    size_t errlen)
 {
 	struct put_ctx p = {targets, st};
-	struct store_err err = {{0}};
+	struct store_err serr = {{0}};
 
-	if (store_write(s, put_targets, &p, &err) != STORE_OK) {
-		cli_err("storing targets: %s", err.msg);
+	if (store_write(s, put_targets, &p, &serr) != STORE_OK) {
+		util_seterr(err, errlen, "storing targets: %s", serr.msg);
 		return -1;
 	}
 	return 0;

@@ -14,7 +14,7 @@
 #include <libxml/parser.h>
 
 #include "conf/conf.h"
-#include "node/node.h"
+#include "fed/fed.h"
 #include "stix/stix.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
@@ -57,13 +57,13 @@ static int
 add_records(struct store *s, const char *node, int first, int n)
 {
 	json_t *arr = json_array();
-	struct node_merge_stats st;
-	char why[256];
+	struct fed_merge_stats st;
+	char why[256], err[512];
 	int rc;
 
 	for (int i = first; i < first + n; i++)
 		json_array_append_new(arr, make_record(node, "APT-FED", i));
-	rc = node_put_records(s, arr, &st, why, sizeof(why));
+	rc = fed_put_records(s, arr, &st, why, sizeof(why), err, sizeof(err));
 	json_decref(arr);
 	return rc == 0 && (int)st.added == n && st.rejected == 0 ? 0 : -1;
 }
@@ -81,7 +81,7 @@ count(struct store *s)
 struct node {
 	struct conf *conf;
 	struct store *store;
-	struct node_taxii *taxii;
+	struct fed_server *taxii;
 	char poll_url[128], inbox_url[128];
 };
 
@@ -107,29 +107,29 @@ node_up(struct node *n, const char *name)
 		tap_diag("%s", serr.msg);
 		return -1;
 	}
-	n->taxii = node_taxii_start(n->conf, n->store, err, sizeof(err));
+	n->taxii = fed_server_start(n->conf, n->store, err, sizeof(err));
 	if (n->taxii == NULL) {
 		tap_diag("%s", err);
 		return -1;
 	}
 	snprintf(n->poll_url, sizeof(n->poll_url), "http://127.0.0.1:%u/taxii/poll",
-	    node_taxii_port(n->taxii, 0));
+	    fed_server_port(n->taxii, 0));
 	snprintf(n->inbox_url, sizeof(n->inbox_url), "http://127.0.0.1:%u/taxii/inbox",
-	    node_taxii_port(n->taxii, 0));
+	    fed_server_port(n->taxii, 0));
 	return 0;
 }
 
 static void
 node_down(struct node *n)
 {
-	node_taxii_stop(n->taxii);
+	fed_server_stop(n->taxii);
 	store_close(n->store);
 	conf_free(n->conf);
 }
 
 static int
 poll_peer(struct node *from, struct node *to, const char *collection,
-    struct node_poll_stats *st, char *err, size_t errlen)
+    struct fed_poll_stats *st, char *err, size_t errlen)
 {
 	struct conf_peer p;
 	char cursor[64];
@@ -139,7 +139,7 @@ poll_peer(struct node *from, struct node *to, const char *collection,
 	p.url = to->poll_url;
 	p.collection = (char *)collection;
 	snprintf(cursor, sizeof(cursor), "peer %s %s", to->conf->node.id, collection);
-	return node_peer_poll(from->store, &p, cursor, NULL, st, err, errlen);
+	return fed_peer_poll(from->store, &p, cursor, NULL, st, err, errlen);
 }
 
 static int
@@ -202,7 +202,7 @@ static void
 test_forged_record(struct node *a, struct node *b)
 {
 	json_t *rec = make_record("node-b", "APT-FED", 9000);
-	struct node_poll_stats st = { 0 };
+	struct fed_poll_stats st = { 0 };
 	struct store_obs o;
 	struct store_err serr;
 	char *text, err[512];
@@ -294,7 +294,7 @@ test_foreign_feed(struct node *b, struct node *c)
 	const char *shared = getenv("SHARED_DIR");
 	struct script sp;
 	struct conf_peer p;
-	struct node_poll_stats st;
+	struct fed_poll_stats st;
 	struct store_err serr;
 	char url[128], err[1024] = "";
 	size_t n = 0;
@@ -316,7 +316,7 @@ test_foreign_feed(struct node *b, struct node *c)
 	p.collection = (char *)"cert-feed";
 	script_add(&sp, 200, strdup(resp));
 	memset(&st, 0, sizeof(st));
-	ok(node_peer_poll(b->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
+	ok(fed_peer_poll(b->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
 		st.blocks == 4 && st.targets_added == 7 && st.added == 0,
 	    "a CERT's feed of four packages from other tools: seven targets, no records (%s)",
 	    err);
@@ -329,7 +329,7 @@ test_foreign_feed(struct node *b, struct node *c)
 	p.threat_id = (char *)"CERT-FEED";
 	script_add(&sp, 200, resp);
 	memset(&st, 0, sizeof(st));
-	ok(node_peer_poll(c->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
+	ok(fed_peer_poll(c->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
 		st.targets_added == 6,
 	    "with the peer's threat_id set: six targets, one destination named twice (%s)",
 	    err);
@@ -344,7 +344,7 @@ int
 main(void)
 {
 	struct node a = {0}, b = {0}, c = {0};
-	struct node_poll_stats st;
+	struct fed_poll_stats st;
 	char err[1024];
 	struct util_buf xml;
 
@@ -444,7 +444,7 @@ main(void)
 	/* A peer that is down: an error, the cursor stays. */
 	int64_t before = 0, after = 0;
 	store_get_cursor(b.store, "peer node-a observations", &before, &serr);
-	node_taxii_stop(a.taxii);
+	fed_server_stop(a.taxii);
 	a.taxii = NULL;
 	ok(poll_peer(&b, &a, "observations", &st, err, sizeof(err)) == -1, "a peer that is down");
 	ok(err[0] != '\0', "gives an error (%s)", err);

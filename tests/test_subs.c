@@ -25,7 +25,7 @@
 #include "conf/conf.h"
 #include "node/node.h"
 #include "node/node_daemon.h"
-#include "node/node_subs.h"
+#include "fed/fed.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
 #include "tests/tap.h"
@@ -50,7 +50,7 @@ quiet(void *ctx, const char *fmt, ...)
 struct node {
 	struct conf *conf;
 	struct store *store;
-	struct node_taxii *taxii;
+	struct fed_server *taxii;
 	unsigned port;
 };
 
@@ -83,16 +83,16 @@ static int
 add_records(int n)
 {
 	json_t *arr = json_array();
-	struct node_merge_stats st;
-	char why[256];
+	struct fed_merge_stats st;
+	char why[256], err[512] = "";
 	int rc;
 
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, make_record(record_seq++));
-	rc = node_put_records(a.store, arr, &st, why, sizeof(why));
+	rc = fed_put_records(a.store, arr, &st, why, sizeof(why), err, sizeof(err));
 	json_decref(arr);
 	if (rc != 0 || (int)st.added != n)
-		tap_diag("add_records: %s (added %zu)", why, st.added);
+		tap_diag("add_records: %s%s (added %zu)", why, err, st.added);
 	return rc == 0 && (int)st.added == n ? 0 : -1;
 }
 
@@ -118,12 +118,12 @@ node_up(struct node *n, const char *name, const char *extra)
 		tap_diag("%s", serr.msg);
 		return -1;
 	}
-	n->taxii = node_taxii_start(n->conf, n->store, err, sizeof(err));
+	n->taxii = fed_server_start(n->conf, n->store, err, sizeof(err));
 	if (n->taxii == NULL) {
 		tap_diag("%s", err);
 		return -1;
 	}
-	n->port = node_taxii_port(n->taxii, 0);
+	n->port = fed_server_port(n->taxii, 0);
 	return 0;
 }
 
@@ -785,9 +785,9 @@ test_client_manage(void)
 static void
 test_push(void)
 {
-	struct node_push_opts po = { .batch = 2, .timeout_s = 5, .backoff_us = 1000000 };
-	struct node_pusher *p = node_pusher_new(a.store, &po);
-	struct node_push_stats st;
+	struct fed_push_opts po = { .batch = 2, .timeout_s = 5, .backoff_us = 1000000 };
+	struct fed_pusher *p = fed_pusher_new(a.store, &po);
+	struct fed_push_stats st;
 	struct taxii_sub ts;
 	char id[TAXII_SUB_ID_MAX] = "", err[512];
 	struct taxii_msg *b;
@@ -798,7 +798,7 @@ test_push(void)
 	pthread_mutex_init(&sub.lock, NULL);
 	if (!ok(p != NULL && subscriber_up(0) == 0, "a subscriber inbox on 127.0.0.1:%u",
 		sub.port)) {
-		node_pusher_free(p);
+		fed_pusher_free(p);
 		return;
 	}
 	sub_port = sub.port;
@@ -817,64 +817,64 @@ test_push(void)
 	if (b && b->n_subscriptions == 1)
 		snprintf(id, sizeof(id), "%s", b->subscriptions[0].id);
 	taxii_msg_free(b);
-	if (node_subs_get(a.store, id, &ts, err, sizeof(err)) == 0)
+	if (fed_subs_get(a.store, id, &ts, err, sizeof(err)) == 0)
 		created = ts.created_us;
 	ok(created > 0, "the subscription is in the store");
 
-	ok(node_pusher_run(p, now, NULL, &st) == 0 && st.sent == 0 && st.failed == 0,
+	ok(fed_pusher_run(p, now, NULL, &st) == 0 && st.sent == 0 && st.failed == 0,
 	    "nothing new: nothing pushed");
 	ok(add_records(5) == 0, "five new records");
-	ok(node_pusher_run(p, now, NULL, &st) == 0 && st.sent == 5 && st.failed == 0,
+	ok(fed_pusher_run(p, now, NULL, &st) == 0 && st.sent == 5 && st.failed == 0,
 	    "push: 5 sent");
 	is_int(sub.messages, 3, "in batches of two: three Inbox_Messages");
 	ok(subscriber_has_all_after(created), "the subscriber holds exactly those, in order");
-	ok(node_subs_get(a.store, id, &ts, err, sizeof(err)) == 0 && sub.n > 0 &&
+	ok(fed_subs_get(a.store, id, &ts, err, sizeof(err)) == 0 && sub.n > 0 &&
 	    ts.delivered_us == sub.labels[sub.n - 1], "the cursor is at the last label delivered");
-	ok(node_pusher_run(p, now, NULL, &st) == 0 && st.sent == 0, "a second pass sends nothing");
+	ok(fed_pusher_run(p, now, NULL, &st) == 0 && st.sent == 0, "a second pass sends nothing");
 
 	b = manage("observations", TAXII_SUB_PAUSE, id, NULL);
 	ok(one_sub(b, id, TAXII_SUBST_PAUSED), "PAUSE");
 	taxii_msg_free(b);
 	ok(add_records(3) == 0, "three records while paused");
-	ok(node_pusher_run(p, now, NULL, &st) == 0 && st.sent == 0 && sub.n == 5,
+	ok(fed_pusher_run(p, now, NULL, &st) == 0 && st.sent == 0 && sub.n == 5,
 	    "paused: nothing delivered");
 	b = manage("observations", TAXII_SUB_RESUME, id, NULL);
 	ok(one_sub(b, id, TAXII_SUBST_ACTIVE), "RESUME");
 	taxii_msg_free(b);
-	ok(node_pusher_run(p, now, NULL, &st) == 0 && st.sent == 3, "resumed: the three follow");
+	ok(fed_pusher_run(p, now, NULL, &st) == 0 && st.sent == 3, "resumed: the three follow");
 	ok(subscriber_has_all_after(created), "no gap: the subscriber holds all eight");
 
 	/* The subscriber fails: nothing moves, and it is retried later. */
 	sub.fail = 1;
 	ok(add_records(4) == 0, "four records while the subscriber fails");
-	ok(node_pusher_run(p, now, NULL, &st) == 0 && st.sent == 0 && st.failed == 1,
+	ok(fed_pusher_run(p, now, NULL, &st) == 0 && st.sent == 0 && st.failed == 1,
 	    "a FAILURE answer counts as a failed delivery");
-	ok(node_subs_get(a.store, id, &ts, err, sizeof(err)) == 0 &&
+	ok(fed_subs_get(a.store, id, &ts, err, sizeof(err)) == 0 &&
 	    ts.delivered_us == sub.labels[sub.n - 1], "the cursor did not move");
-	ok(node_pusher_run(p, now + 500000, NULL, &st) == 0 && st.deferred == 1 && st.failed == 0,
+	ok(fed_pusher_run(p, now + 500000, NULL, &st) == 0 && st.deferred == 1 && st.failed == 0,
 	    "within the backoff it is not tried again");
 	/* Then it is down altogether. */
 	taxii_server_free(sub.srv);
 	sub.srv = NULL;
 	sub.fail = 0;
-	ok(node_pusher_run(p, now + 2000000, NULL, &st) == 0 && st.failed == 1,
+	ok(fed_pusher_run(p, now + 2000000, NULL, &st) == 0 && st.failed == 1,
 	    "subscriber down: the delivery fails");
-	ok(node_pusher_run(p, now + 2500000, NULL, &st) == 0 && st.deferred == 1,
+	ok(fed_pusher_run(p, now + 2500000, NULL, &st) == 0 && st.deferred == 1,
 	    "and backs off longer (doubled)");
 	if (!ok(subscriber_up(sub_port) == 0, "the subscriber returns on the same port"))
 		goto out;
-	ok(node_pusher_run(p, now + 60000000, NULL, &st) == 0 && st.sent == 4 && st.failed == 0,
+	ok(fed_pusher_run(p, now + 60000000, NULL, &st) == 0 && st.sent == 4 && st.failed == 0,
 	    "after the backoff the four are delivered");
 	ok(subscriber_has_all_after(created), "nothing lost: all twelve, in order");
 
 	b = manage("observations", TAXII_SUB_UNSUBSCRIBE, id, NULL);
 	taxii_msg_free(b);
-	ok(add_records(2) == 0 && node_pusher_run(p, now + 120000000, NULL, &st) == 0 &&
+	ok(add_records(2) == 0 && fed_pusher_run(p, now + 120000000, NULL, &st) == 0 &&
 	    st.sent == 0, "UNSUBSCRIBE: nothing more is pushed");
 out:
 	taxii_server_free(sub.srv);
 	sub.srv = NULL;
-	node_pusher_free(p);
+	fed_pusher_free(p);
 }
 
 /* TAXII 1.0 Manage Feed Subscription: SUBSCRIBE, STATUS, UNSUBSCRIBE, and 1.0 pushes. */
@@ -882,9 +882,9 @@ static void
 test_v10(void)
 {
 	static const char *const mb10[] = { TAXII_MSG_BINDING_10 };
-	struct node_pusher *p = node_pusher_new(a.store, NULL);
+	struct fed_pusher *p = fed_pusher_new(a.store, NULL);
 	struct taxii_contact push = { TAXII_PROTOCOL_HTTP, NULL, { mb10, 1 } };
-	struct node_push_stats st;
+	struct fed_push_stats st;
 	struct taxii_msg m, *b;
 	char id[TAXII_SUB_ID_MAX] = "", num[TAXII_ID_MAX];
 	int feed_ok = 0;
@@ -935,7 +935,7 @@ test_v10(void)
 	ok(is_status(b, TAXII_ST_NOT_FOUND), "1.0 STATUS of an unknown id: NOT_FOUND");
 	taxii_msg_free(b);
 
-	ok(add_records(2) == 0 && node_pusher_run(p, util_now_us(), NULL, &st) == 0 &&
+	ok(add_records(2) == 0 && fed_pusher_run(p, util_now_us(), NULL, &st) == 0 &&
 	    st.sent == 2 && sub.n == 2, "1.0 push: the subscriber's 1.0 inbox takes two records");
 
 	m.action = TAXII_SUB_UNSUBSCRIBE;
@@ -944,7 +944,7 @@ test_v10(void)
 	ok(b && b->type == TAXII_MSG_SUBSCRIPTION_RESP && b->n_subscriptions == 1,
 	    "1.0 UNSUBSCRIBE");
 	taxii_msg_free(b);
-	ok(add_records(1) == 0 && node_pusher_run(p, util_now_us(), NULL, &st) == 0 &&
+	ok(add_records(1) == 0 && fed_pusher_run(p, util_now_us(), NULL, &st) == 0 &&
 	    st.sent == 0, "and nothing is pushed after it");
 	b = manage("observations", TAXII_SUB_STATUS, id, NULL);
 	ok(one_sub(b, id, TAXII_SUBST_UNSUBSCRIBED), "1.1 STATUS sees it UNSUBSCRIBED");
@@ -952,7 +952,7 @@ test_v10(void)
 out:
 	taxii_server_free(sub.srv);
 	sub.srv = NULL;
-	node_pusher_free(p);
+	fed_pusher_free(p);
 }
 
 /* The daemon's push component delivers on its own, about once a second. */
@@ -984,7 +984,7 @@ test_daemon_push(void)
 	if (one_sub(b, NULL, TAXII_SUBST_ACTIVE))
 		snprintf(id, sizeof(id), "%s", b->subscriptions[0].id);
 	taxii_msg_free(b);
-	if (node_subs_get(a.store, id, &ts, err, sizeof(err)) == 0)
+	if (fed_subs_get(a.store, id, &ts, err, sizeof(err)) == 0)
 		created = ts.created_us;
 	ok(node_push_start(&d, &comp) == 0, "the push component starts");
 	ok(add_records(3) == 0, "three new records");
@@ -1090,7 +1090,7 @@ test_owners(void)
 out:
 	userpwd = NULL;
 	target_port = 0;
-	node_taxii_stop(un.taxii);
+	fed_server_stop(un.taxii);
 	conf_free(un.conf);
 }
 
@@ -1228,7 +1228,7 @@ test_client_certs(void)
 	/* The same through a [peer] section: client_key_password_file. */
 	{
 		struct conf_peer pr;
-		struct node_poll_stats st;
+		struct fed_poll_stats st;
 		char enc[700], pwf[700], perr[512] = "";
 		FILE *fp;
 
@@ -1246,14 +1246,14 @@ test_client_certs(void)
 		pr.client_cert = f[3];
 		pr.client_key = enc;
 		pr.client_key_password_file = pwf;
-		ok(node_peer_poll(a.store, &pr, "peer certs", NULL, &st, perr, sizeof(perr)) == 0 &&
+		ok(fed_peer_poll(a.store, &pr, "peer certs", NULL, &st, perr, sizeof(perr)) == 0 &&
 			st.blocks > 0,
 		    "peer: an encrypted client_key with client_key_password_file polls (%s)", perr);
 		if ((fp = fopen(pwf, "w")) != NULL) {
 			fputs("wrong\n", fp);
 			fclose(fp);
 		}
-		ok(node_peer_poll(a.store, &pr, "peer certs 2", NULL, &st, perr, sizeof(perr)) != 0,
+		ok(fed_peer_poll(a.store, &pr, "peer certs 2", NULL, &st, perr, sizeof(perr)) != 0,
 		    "peer: with the wrong passphrase it fails (%s)", perr);
 	}
 	cc.client_cert = NULL;
@@ -1280,7 +1280,7 @@ test_client_certs(void)
 		    "client_ca without tls_cert: refused (%s)", terr.msg);
 	}
 out:
-	node_taxii_stop(tn.taxii);
+	fed_server_stop(tn.taxii);
 	conf_free(tn.conf);
 }
 
@@ -1320,7 +1320,7 @@ main(void)
 		ok(n_checked > 100 && n_invalid == 0, "all %d answers validate against the XSD",
 		    n_checked);
 out:
-	node_taxii_stop(a.taxii);
+	fed_server_stop(a.taxii);
 	store_close(a.store);
 	conf_free(a.conf);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
