@@ -340,6 +340,219 @@ test_foreign_feed(struct node *b, struct node *c)
 	script_stop(&sp);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The push policy: a stored record that cannot be written as STIX stops a push at that
+ * record, is logged with its id, and is tried again by the next push; what follows it is
+ * never sent past it. Checked on the loop itself, on a peer's push and on a subscription's.
+ */
+
+struct feed_entry {
+	int64_t label;
+	char id[2 * STORE_ID_LEN + 1];
+};
+
+struct feed_list {
+	struct feed_entry e[16];
+	size_t n;
+};
+
+static int
+list_feed(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
+{
+	struct feed_list *fl = arg;
+
+	(void)json, (void)len;
+	if (fl->n == 16)
+		return 1;
+	fl->e[fl->n].label = label;
+	util_hex(id, STORE_ID_LEN, fl->e[fl->n].id);
+	fl->n++;
+	return 0;
+}
+
+struct fake_receiver {
+	size_t blocks, messages;
+	int64_t cursor;
+	int saves;
+};
+
+static int
+fake_send(void *arg, const struct taxii_content_block *blocks, size_t n, int64_t from,
+    int64_t to, char *err, size_t errlen)
+{
+	struct fake_receiver *fr = arg;
+
+	(void)from, (void)to, (void)err, (void)errlen;
+	for (size_t i = 0; i < n; i++)
+		if (blocks[i].is_xml && strstr(blocks[i].content, "STIX_Package") != NULL)
+			fr->blocks++;
+	fr->messages++;
+	return 0;
+}
+
+static int
+fake_sent(void *arg, int64_t to, char *err, size_t errlen)
+{
+	struct fake_receiver *fr = arg;
+
+	(void)err, (void)errlen;
+	fr->cursor = to;
+	fr->saves++;
+	return 0;
+}
+
+static void
+take_log(void *arg, int level, const char *msg)
+{
+	struct util_buf *b = arg;
+
+	util_buf_printf(b, "%d %s\n", level, msg);
+}
+
+static size_t
+count_of(struct store *s, const char *node)
+{
+	struct feed_list fl = {.n = 0};
+	struct store_err serr;
+	size_t n = 0;
+
+	(void)node;
+	store_scan_feed(s, 0, INT64_MAX, 0, list_feed, &fl, NULL, &serr);
+	for (size_t i = 0; i < fl.n; i++) {
+		unsigned char id[STORE_ID_LEN];
+		json_t *got = NULL;
+
+		util_unhex(fl.e[i].id, id, STORE_ID_LEN);
+		store_get_record(s, id, take_json, &got, &serr);
+		if (got && strcmp(json_string_value(json_object_get(got, "node")), node) == 0)
+			n++;
+		json_decref(got);
+	}
+	return n;
+}
+
+static void
+test_push_policy(struct node *c)
+{
+	struct node p = {0};
+	json_t *rec = make_record("node-p", "APT-FED", 3);
+	struct fake_receiver fr = {0, 0, 0, 0};
+	struct feed_list fl = {.n = 0};
+	struct fed_push fp;
+	struct fed_log log;
+	struct fed_peer_state ps = {0};
+	struct conf_peer peer;
+	struct store_obs o;
+	struct store_err serr;
+	struct util_buf logs;
+	const char *bad;
+	char *text = NULL, err[1024];
+	size_t held;
+
+	util_buf_init(&logs, 0);
+	if (!ok(node_up(&p, "node-p") == 0, "a fresh node P"))
+		goto out;
+	ok(add_records(p.store, "node-p", 0, 3) == 0, "P holds three records");
+	/* Fourth: stored, but without the observation time STIX needs. */
+	json_object_del(rec, "observed_at");
+	text = json_dumps(rec, JSON_COMPACT);
+	memset(&o, 0, sizeof(o));
+	util_unhex(json_string_value(json_object_get(rec, "id")), o.id, STORE_ID_LEN);
+	o.threat_id = "APT-FED";
+	o.target_key = json_string_value(json_object_get(json_object_get(rec, "target"), "input"));
+	o.observed_us = INT64_C(1795320000000000) + 3 * INT64_C(60000000);
+	o.json = text;
+	o.len = strlen(text);
+	ok(store_write(p.store, put_forged, &o, &serr) == STORE_OK,
+	    "a fourth record STIX cannot be written from");
+	ok(add_records(p.store, "node-p", 4, 2) == 0, "and two good ones after it");
+	store_scan_feed(p.store, 0, INT64_MAX, 0, list_feed, &fl, NULL, &serr);
+	is_int(fl.n, 6, "six records in P's feed");
+	if (fl.n != 6)
+		goto out;
+	bad = fl.e[3].id;
+
+	/* The loop itself, two records a message. */
+	memset(&fp, 0, sizeof(fp));
+	fp.s = p.store;
+	fp.batch = 2;
+	fp.send = fake_send;
+	fp.sent = fake_sent;
+	fp.arg = &fr;
+	ok(fed_push_run(&fp, err, sizeof(err)) == -1, "push: the record stops the push");
+	has_str(err, bad, "push: the error names its id (%s)", err);
+	is_int(fr.blocks, 3, "push: the three before it are sent");
+	is_int(fr.messages, 2, "push: in two messages");
+	ok(fr.cursor == fl.e[2].label, "push: the cursor stops just before it");
+	fp.from = fr.cursor;
+	fr.blocks = fr.messages = 0;
+	fr.saves = 0;
+	err[0] = '\0';
+	ok(fed_push_run(&fp, err, sizeof(err)) == -1 && strstr(err, bad) != NULL,
+	    "push: the next push tries it again, and stops again");
+	ok(fr.blocks == 0 && fr.saves == 0 && fr.cursor == fl.e[2].label,
+	    "push: nothing after it is sent, the cursor stays");
+
+	/* A peer's push (push = true) towards C: the same stop, logged with the id. */
+	log.fn = take_log;
+	log.arg = &logs;
+	memset(&peer, 0, sizeof(peer));
+	peer.name = (char *)"c";
+	peer.url = c->poll_url;
+	peer.collection = (char *)"observations";
+	peer.interval_us = INT64_C(60000000);
+	peer.push = 1;
+	held = count_of(c->store, "node-p");
+	ok(fed_peer_round(p.store, "node-p", &peer, NULL, &log, &ps) == peer.interval_us,
+	    "peer: the round polls C and pushes");
+	is_int(count_of(c->store, "node-p") - held, 3, "peer: C receives the three before it");
+	has_str(logs.data ? logs.data : "", bad, "peer: the log names the record");
+	util_buf_reset(&logs);
+	fed_peer_round(p.store, "node-p", &peer, NULL, &log, &ps);
+	has_str(logs.data ? logs.data : "", bad, "peer: the next round stops there again");
+	is_int(count_of(c->store, "node-p") - held, 3, "peer: and sends nothing past it");
+
+	/* A subscription whose push address is C's inbox. */
+	{
+		struct fed_push_opts po = {.batch = 2, .timeout_s = 5, .log = log};
+		struct fed_pusher *pu = fed_pusher_new(p.store, &po);
+		struct fed_push_stats st;
+		struct taxii_sub sub;
+
+		memset(&sub, 0, sizeof(sub));
+		snprintf(sub.id, sizeof(sub.id), "urn:test:policy");
+		snprintf(sub.collection, sizeof(sub.collection), "observations");
+		sub.status = TAXII_SUBST_ACTIVE;
+		sub.response_type = TAXII_RESP_FULL;
+		sub.has_push = 1;
+		snprintf(sub.push_protocol, sizeof(sub.push_protocol), "%s", TAXII_PROTOCOL_HTTP);
+		snprintf(sub.push_address, sizeof(sub.push_address), "%s", c->inbox_url);
+		snprintf(sub.push_binding, sizeof(sub.push_binding), "%s", TAXII_MSG_BINDING_11);
+		ok(pu != NULL && fed_subs_add(p.store, &sub, err, sizeof(err)) == 0,
+		    "subs: a push subscription to C");
+		util_buf_reset(&logs);
+		ok(pu && fed_pusher_run(pu, util_now_us(), NULL, &st) == 0 && st.failed == 1 &&
+			st.sent == 0, "subs: the delivery fails at the record");
+		has_str(logs.data ? logs.data : "", bad, "subs: the log names the record");
+		ok(fed_subs_get(p.store, sub.id, &sub, err, sizeof(err)) == 0 &&
+			sub.delivered_us == fl.e[2].label,
+		    "subs: the cursor is just before it");
+		util_buf_reset(&logs);
+		ok(pu && fed_pusher_run(pu, util_now_us() + INT64_C(3600000000), NULL, &st) == 0 &&
+			st.failed == 1 && strstr(logs.data ? logs.data : "", bad) != NULL,
+		    "subs: after its backoff it is tried again, and stops again");
+		ok(fed_subs_get(p.store, sub.id, &sub, err, sizeof(err)) == 0 &&
+			sub.delivered_us == fl.e[2].label,
+		    "subs: nothing past it delivered");
+		fed_pusher_free(pu);
+	}
+out:
+	free(text);
+	json_decref(rec);
+	util_buf_fini(&logs);
+	node_down(&p);
+}
+
 int
 main(void)
 {
@@ -440,6 +653,7 @@ main(void)
 
 	test_forged_record(&a, &b);
 	test_foreign_feed(&b, &c);
+	test_push_policy(&c);
 
 	/* A peer that is down: an error, the cursor stays. */
 	int64_t before = 0, after = 0;
