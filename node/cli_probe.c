@@ -54,6 +54,78 @@ probe_target(const char *target, const char *ua, long port, char *err, size_t er
 	return t;
 }
 
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "-";
+}
+
+/* The record as a few human-readable lines. */
+static void
+record_print(const json_t *rec, FILE *fp)
+{
+	const json_t *t = json_object_get(rec, "target"), *p = json_object_get(rec, "ping");
+	const json_t *rb = json_object_get(rec, "robots"), *h = json_object_get(rec, "http");
+	const json_t *e = json_object_get(rec, "error");
+	size_t i;
+	json_t *v;
+
+	fprintf(fp, "target    %s\n", jstr(t, "input"));
+	fprintf(fp, "observed  %s from %s (%s)\n", jstr(rec, "observed_at"), jstr(rec, "node"),
+	    jstr(rec, "vantage"));
+	fprintf(fp, "addresses");
+	json_array_foreach(json_object_get(t, "ipv4"), i, v) {
+		fprintf(fp, " %s", json_string_value(v));
+	}
+	json_array_foreach(json_object_get(t, "ipv6"), i, v) {
+		fprintf(fp, " %s", json_string_value(v));
+	}
+	fprintf(fp, "\nport      %lld\n", (long long)json_integer_value(json_object_get(t, "port")));
+	if (json_is_object(p))
+		fprintf(fp, "ping      %lld sent, %lld received, %.0f%% loss, rtt %.2f ms\n",
+		    (long long)json_integer_value(json_object_get(p, "sent")),
+		    (long long)json_integer_value(json_object_get(p, "received")),
+		    json_number_value(json_object_get(p, "loss_pct")),
+		    json_number_value(json_object_get(p, "rtt_avg_ms")));
+	else
+		fprintf(fp, "ping      not run\n");
+	if (json_is_object(rb) && json_is_integer(json_object_get(rb, "status")))
+		fprintf(fp, "robots    status %lld, %s, %s\n",
+		    (long long)json_integer_value(json_object_get(rb, "status")),
+		    json_is_true(json_object_get(rb, "present")) ? "present" : "absent",
+		    json_is_true(json_object_get(rb, "allowed")) ? "allowed" : "disallowed");
+	else if (json_is_object(rb))
+		fprintf(fp, "robots    no answer\n");
+	else
+		fprintf(fp, "robots    not fetched\n");
+	if (json_is_object(h) && !json_is_integer(json_object_get(h, "status"))) {
+		fprintf(fp, "http      no answer after %lld ms\n",
+		    (long long)json_integer_value(json_object_get(h, "elapsed_ms")));
+	} else if (json_is_object(h)) {
+		fprintf(fp, "http      %lld %s, %s, server %s, %lld bytes%s, %lld ms\n",
+		    (long long)json_integer_value(json_object_get(h, "status")), jstr(h, "reason"),
+		    jstr(h, "content_type"), jstr(h, "server"),
+		    (long long)json_integer_value(json_object_get(h, "size")),
+		    json_is_true(json_object_get(h, "truncated")) ? " (truncated)" : "",
+		    (long long)json_integer_value(json_object_get(h, "elapsed_ms")));
+		json_array_foreach(json_object_get(h, "redirects"), i, v) {
+			fprintf(fp, "redirect  %s\n", json_string_value(v));
+		}
+		if (json_is_string(json_object_get(h, "location")))
+			fprintf(fp, "location  %s\n", jstr(h, "location"));
+		fprintf(fp, "sha256    %s\nfiletype  %s\nssdeep    %s\n", jstr(h, "sha256"),
+		    jstr(h, "filetype"), jstr(h, "ssdeep"));
+	} else {
+		fprintf(fp, "http      not run\n");
+	}
+	if (json_is_object(e))
+		fprintf(fp, "error     %s: %s\n", jstr(e, "kind"), jstr(e, "detail"));
+	else
+		fprintf(fp, "error     none\n");
+}
+
 static int
 run_probe(int argc, char **argv)
 {
@@ -145,7 +217,7 @@ run_probe(int argc, char **argv)
 		printf("%s\n", text);
 		free(text);
 	} else {
-		node_record_print(out.rec, stdout);
+		record_print(out.rec, stdout);
 		if (st.note[0])
 			printf("note      %s\n", st.note);
 	}

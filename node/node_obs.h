@@ -70,7 +70,4 @@ int node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks 
 /* The one-line summary of a stored cycle (observe --once prints it, run logs it). */
 void cli_observe_summary(const struct node_observe_sum *s, char *buf, size_t len);
 
-/* The record as a few human-readable lines, for probe. */
-void node_record_print(const json_t *rec, FILE *fp);
-
 #endif

@@ -1,5 +1,6 @@
-/* The observer wired to the store: a cycle's records stored in batches as they complete,
- * change events against each destination's previous record from this node, hooks. */
+/* The observer wired to the node: the daemon's log, the config turned into observer
+ * settings, the on_change hook runner, and a stored cycle (obs_store_cycle) with the
+ * targets_file re-imported first and each change event logged and handed to the hooks. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,7 +18,6 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
-#include "fed/fed.h"
 #include "node/cli.h"
 #include "node/node.h"
 #include "node/node_obs.h"
@@ -25,9 +25,6 @@
 #include "util/util.h"
 
 extern char **environ;
-
-#define NODE_OBS_BATCH 256
-#define NODE_OBS_FLUSH_US 2000000 /* a batch waits at most this long to be stored */
 
 /* ------------------------------------------------------------------ logging */
 
@@ -294,179 +291,6 @@ node_hooks_free(struct node_hooks *h, int drain)
 
 /* ------------------------------------------------------------------ the stored cycle */
 
-struct obs_run {
-	const struct conf *c;
-	struct store *s;
-	struct node_hooks *hooks;
-	struct node_observe_sum *sum;
-	json_t *batch;  /* records waiting to be stored */
-	json_t *events; /* their events */
-	struct store_obs obs[NODE_OBS_BATCH];
-	char *texts[NODE_OBS_BATCH];
-	char **evtexts;
-	size_t nobs, nev;
-	int results[NODE_OBS_BATCH];
-	int failed;
-	int progress;
-	int64_t last_flush_us;
-};
-
-/* The last record before `until` that this node made of the destination. */
-struct prev_find {
-	const char *node;
-	char needle[300]; /* "node":"ID" as compact JSON writes it; "" when ID needs escaping */
-	json_t *rec;
-};
-
-static int
-prev_cb(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
-{
-	struct prev_find *f = arg;
-	json_t *r = NULL;
-
-	(void)label;
-	(void)id;
-	/* Most records of a busy destination come from peers: skip them before parsing. */
-	if (f->needle[0] && memmem(json, len, f->needle, strlen(f->needle)) == NULL)
-		return 0;
-	r = json_loadb(json, len, 0, NULL);
-	if (r == NULL)
-		return 0;
-	const char *node = json_string_value(json_object_get(r, "node"));
-
-	if (node == NULL || strcmp(node, f->node) != 0) {
-		json_decref(r);
-		return 0;
-	}
-	json_decref(f->rec);
-	f->rec = r;
-	return 0;
-}
-
-static int
-flush_txn(struct store_txn *t, void *arg)
-{
-	struct obs_run *r = arg;
-	int64_t label;
-
-	if (store_put_obs_batch(t, r->obs, r->nobs, r->results, NULL) != STORE_OK)
-		return -1;
-	for (size_t i = 0; i < r->nev; i++)
-		if (store_add_event(t, r->evtexts[i], strlen(r->evtexts[i]), &label) != STORE_OK)
-			return -1;
-	return 0;
-}
-
-/* Stores the waiting records and their events in one transaction, then runs hooks. */
-static int
-obs_flush(struct obs_run *r)
-{
-	struct store_err err = {{0}};
-	size_t i, n = json_array_size(r->batch);
-	json_t *rec;
-	int ret = -1;
-
-	r->nobs = r->nev = 0;
-	json_array_clear(r->events);
-	json_array_foreach(r->batch, i, rec) {
-		struct store_obs *o = &r->obs[r->nobs];
-		char why[256];
-		struct prev_find f = {r->c->node.id, "", NULL};
-		int64_t window = 3 * r->c->observer.interval_us;
-
-		if (fed_record_keys(rec, &o->threat_id, &o->target_key, &o->observed_us, o->id,
-			why, sizeof(why)) != 0) {
-			node_log(NODE_LOG_ERROR, "observer made a bad record: %s", why);
-			goto out;
-		}
-		r->texts[r->nobs] = json_dumps(rec, JSON_COMPACT);
-		if (r->texts[r->nobs] == NULL)
-			goto oom;
-		o->json = r->texts[r->nobs];
-		o->len = strlen(o->json);
-		r->nobs++;
-		if (strpbrk(f.node, "\"\\/") == NULL)
-			snprintf(f.needle, sizeof(f.needle), "\"node\":\"%.280s\"", f.node);
-		/* The previous record is normally one interval back: look there first, and
-		 * through the whole history only when it is not. */
-		if (window < 86400LL * 1000000)
-			window = 86400LL * 1000000;
-		int rc = store_scan_obs(r->s, o->threat_id, o->target_key, o->observed_us - window,
-		    o->observed_us, prev_cb, &f, &err);
-		if (rc == STORE_OK && f.rec == NULL)
-			rc = store_scan_obs(r->s, o->threat_id, o->target_key, INT64_MIN,
-			    o->observed_us - window, prev_cb, &f, &err);
-		if (rc != STORE_OK) {
-			json_decref(f.rec);
-			node_log(NODE_LOG_ERROR, "reading the previous record: %s", err.msg);
-			goto out;
-		}
-		json_t *ev = obs_events(f.rec, rec);
-		json_decref(f.rec);
-		if (ev == NULL || json_array_extend(r->events, ev) != 0) {
-			json_decref(ev);
-			goto oom;
-		}
-		json_decref(ev);
-	}
-	r->evtexts = calloc(json_array_size(r->events) + 1, sizeof(*r->evtexts));
-	if (r->evtexts == NULL)
-		goto oom;
-	for (i = 0; i < json_array_size(r->events); i++) {
-		r->evtexts[i] = json_dumps(json_array_get(r->events, i), JSON_COMPACT);
-		if (r->evtexts[i] == NULL)
-			goto oom;
-		r->nev++;
-	}
-	if (n && store_write(r->s, flush_txn, r, &err) != STORE_OK) {
-		node_log(NODE_LOG_ERROR, "storing %zu records: %s", n, err.msg);
-		goto out;
-	}
-	for (i = 0; i < r->nobs; i++)
-		if (r->results[i] == STORE_PUT_NEW)
-			r->sum->stored++;
-	r->sum->events += r->nev;
-	for (i = 0; i < r->nev; i++) {
-		node_log(NODE_LOG_INFO, "change: %s", r->evtexts[i]);
-		node_hooks_push(r->hooks, r->evtexts[i]);
-	}
-	ret = 0;
-	goto out;
-oom:
-	node_log(NODE_LOG_ERROR, "storing records: out of memory");
-out:
-	for (i = 0; i < r->nobs; i++)
-		free(r->texts[i]);
-	for (i = 0; r->evtexts && i < r->nev; i++)
-		free(r->evtexts[i]);
-	free(r->evtexts);
-	r->evtexts = NULL;
-	r->nobs = r->nev = 0;
-	json_array_clear(r->batch);
-	return ret;
-}
-
-static int
-obs_record(json_t *rec, void *arg)
-{
-	struct obs_run *r = arg;
-
-	int64_t now = util_now_us();
-
-	if (json_array_append(r->batch, rec) != 0)
-		return -1;
-	if (r->last_flush_us == 0)
-		r->last_flush_us = now;
-	if (json_array_size(r->batch) < NODE_OBS_BATCH && now - r->last_flush_us < NODE_OBS_FLUSH_US)
-		return 0;
-	r->last_flush_us = now;
-	if (obs_flush(r) != 0) {
-		r->failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
 static void
 obs_progress(size_t done, size_t total, void *arg)
 {
@@ -474,97 +298,11 @@ obs_progress(size_t done, size_t total, void *arg)
 	cli_progress("observe", done, total);
 }
 
-/*
- * The stored targets, streamed to the cycle a chunk at a time so that the whole list is
- * never held. The store can only scan from the start, so each chunk is a new scan that
- * passes over the entries up to the last one taken: store keys are threat ID, NUL, SHA-256
- * of the target key, in byte order (LMDB's), and that position is what is kept. A scan per
- * chunk holds no read transaction while the cycle writes its records.
- */
-#define NODE_OBS_CHUNK 4096
-#define NODE_POS_MAX (STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN)
-
-struct target_iter {
-	struct store *s;
-	const char *threat_id;
-	json_t *chunk[NODE_OBS_CHUNK];
-	size_t n, pos;
-	unsigned char last[NODE_POS_MAX], prev[NODE_POS_MAX];
-	size_t lastlen, prevlen; /* 0: none yet */
-	int done, oom, disorder;
-};
-
-static int
-pos_cmp(const unsigned char *a, size_t al, const unsigned char *b, size_t bl)
+static void
+on_event(void *arg, const char *json)
 {
-	int d = memcmp(a, b, al < bl ? al : bl);
-
-	return d ? d : (al > bl) - (al < bl);
-}
-
-static int
-target_cb(const char *threat_id, const char *key, size_t key_len, const char *json,
-    size_t len, void *arg)
-{
-	struct target_iter *it = arg;
-	unsigned char pos[NODE_POS_MAX];
-	size_t tl = strlen(threat_id), pl;
-	json_t *t;
-
-	if (tl > STORE_THREAT_ID_MAX)
-		return 0; /* not a key the store writes */
-	/* Entries of an earlier threat ID are passed over without hashing their key. */
-	if (it->lastlen && pos_cmp((const unsigned char *)threat_id, tl + 1, it->last,
-			       tl + 1 <= it->lastlen ? tl + 1 : it->lastlen) < 0)
-		return 0;
-	memcpy(pos, threat_id, tl + 1);
-	if (util_sha256(key, key_len, pos + tl + 1) != 0) {
-		it->oom = 1;
-		return 1;
-	}
-	pl = tl + 1 + UTIL_SHA256_LEN;
-	if (it->prevlen && pos_cmp(pos, pl, it->prev, it->prevlen) <= 0) {
-		it->disorder = 1;
-		return 1;
-	}
-	memcpy(it->prev, pos, pl);
-	it->prevlen = pl;
-	if (it->lastlen && pos_cmp(pos, pl, it->last, it->lastlen) <= 0)
-		return 0;
-	t = json_loadb(json, len, 0, NULL);
-	if (t == NULL)
-		return 0; /* the store only holds checked targets */
-	it->chunk[it->n++] = t;
-	memcpy(it->last, pos, pl);
-	it->lastlen = pl;
-	return it->n == NODE_OBS_CHUNK;
-}
-
-static int
-target_next(void *arg, json_t **out)
-{
-	struct target_iter *it = arg;
-	struct store_err serr = {{0}};
-	int rc;
-
-	if (it->pos == it->n && !it->done) {
-		it->n = it->pos = 0;
-		it->prevlen = 0;
-		rc = store_scan_targets(it->s, it->threat_id, target_cb, it, &serr);
-		if (rc < 0 || it->oom || it->disorder) {
-			node_log(NODE_LOG_ERROR, "reading targets: %s",
-			    it->oom ? "out of memory" :
-			    it->disorder ? "the store did not give them in key order" : serr.msg);
-			return -1;
-		}
-		if (it->n < NODE_OBS_CHUNK)
-			it->done = 1;
-	}
-	if (it->pos == it->n)
-		return 0;
-	*out = it->chunk[it->pos];
-	it->chunk[it->pos++] = NULL;
-	return 1;
+	node_log(NODE_LOG_INFO, "change: %s", json);
+	node_hooks_push(arg, json);
 }
 
 int
@@ -572,25 +310,12 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
     const char *threat_id, volatile sig_atomic_t *stop, int progress,
     struct node_observe_sum *sum)
 {
-	struct store_err serr = {{0}};
-	struct target_iter *it = calloc(1, sizeof(*it));
-	struct obs_run r = {0};
-	size_t ntargets = 0;
+	struct obs_store_sum os;
 	struct obs_config oc;
-	char err[512];
-	int ret = -1;
+	char err[1024];
+	int rc;
 
 	memset(sum, 0, sizeof(*sum));
-	r.c = c;
-	r.s = s;
-	r.hooks = hooks;
-	r.sum = sum;
-	r.batch = json_array();
-	r.events = json_array();
-	if (it == NULL || r.batch == NULL || r.events == NULL) {
-		node_log(NODE_LOG_ERROR, "observe: out of memory");
-		goto out;
-	}
 	if (c->observer.targets_file != NULL) {
 		struct util_buf errors;
 		struct node_put_stats ps = {0, 0, 0};
@@ -610,110 +335,16 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 		json_decref(targets);
 		util_buf_fini(&errors);
 	}
-	if (store_count_targets(s, threat_id, &ntargets, &serr) != STORE_OK) {
-		node_log(NODE_LOG_ERROR, "reading targets: %s", serr.msg);
-		goto out;
-	}
-	if (ntargets == 0) {
-		ret = 1;
-		goto out;
-	}
 	node_obs_config(c, &oc);
 	oc.stop = stop;
-	if (progress) {
+	if (progress)
 		oc.progress = obs_progress;
-		oc.progress_arg = NULL;
-	}
-	it->s = s;
-	it->threat_id = threat_id;
-	if (obs_cycle_run_iter(&oc, target_next, it, ntargets, obs_record, &r, &sum->st, err,
-		sizeof(err)) != 0) {
-		if (!r.failed)
-			node_log(NODE_LOG_ERROR, "observe: %s", err);
-		obs_flush(&r);
-		goto out;
-	}
-	if (obs_flush(&r) != 0)
-		goto out;
-	ret = 0;
-out:
-	for (size_t i = 0; it && i < it->n; i++)
-		json_decref(it->chunk[i]);
-	free(it);
-	json_decref(r.batch);
-	json_decref(r.events);
-	return ret;
-}
-
-/* ------------------------------------------------------------------ printing */
-
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "-";
-}
-
-void
-node_record_print(const json_t *rec, FILE *fp)
-{
-	const json_t *t = json_object_get(rec, "target"), *p = json_object_get(rec, "ping");
-	const json_t *rb = json_object_get(rec, "robots"), *h = json_object_get(rec, "http");
-	const json_t *e = json_object_get(rec, "error");
-	size_t i;
-	json_t *v;
-
-	fprintf(fp, "target    %s\n", jstr(t, "input"));
-	fprintf(fp, "observed  %s from %s (%s)\n", jstr(rec, "observed_at"), jstr(rec, "node"),
-	    jstr(rec, "vantage"));
-	fprintf(fp, "addresses");
-	json_array_foreach(json_object_get(t, "ipv4"), i, v) {
-		fprintf(fp, " %s", json_string_value(v));
-	}
-	json_array_foreach(json_object_get(t, "ipv6"), i, v) {
-		fprintf(fp, " %s", json_string_value(v));
-	}
-	fprintf(fp, "\nport      %lld\n", (long long)json_integer_value(json_object_get(t, "port")));
-	if (json_is_object(p))
-		fprintf(fp, "ping      %lld sent, %lld received, %.0f%% loss, rtt %.2f ms\n",
-		    (long long)json_integer_value(json_object_get(p, "sent")),
-		    (long long)json_integer_value(json_object_get(p, "received")),
-		    json_number_value(json_object_get(p, "loss_pct")),
-		    json_number_value(json_object_get(p, "rtt_avg_ms")));
-	else
-		fprintf(fp, "ping      not run\n");
-	if (json_is_object(rb) && json_is_integer(json_object_get(rb, "status")))
-		fprintf(fp, "robots    status %lld, %s, %s\n",
-		    (long long)json_integer_value(json_object_get(rb, "status")),
-		    json_is_true(json_object_get(rb, "present")) ? "present" : "absent",
-		    json_is_true(json_object_get(rb, "allowed")) ? "allowed" : "disallowed");
-	else if (json_is_object(rb))
-		fprintf(fp, "robots    no answer\n");
-	else
-		fprintf(fp, "robots    not fetched\n");
-	if (json_is_object(h) && !json_is_integer(json_object_get(h, "status"))) {
-		fprintf(fp, "http      no answer after %lld ms\n",
-		    (long long)json_integer_value(json_object_get(h, "elapsed_ms")));
-	} else if (json_is_object(h)) {
-		fprintf(fp, "http      %lld %s, %s, server %s, %lld bytes%s, %lld ms\n",
-		    (long long)json_integer_value(json_object_get(h, "status")), jstr(h, "reason"),
-		    jstr(h, "content_type"), jstr(h, "server"),
-		    (long long)json_integer_value(json_object_get(h, "size")),
-		    json_is_true(json_object_get(h, "truncated")) ? " (truncated)" : "",
-		    (long long)json_integer_value(json_object_get(h, "elapsed_ms")));
-		json_array_foreach(json_object_get(h, "redirects"), i, v) {
-			fprintf(fp, "redirect  %s\n", json_string_value(v));
-		}
-		if (json_is_string(json_object_get(h, "location")))
-			fprintf(fp, "location  %s\n", jstr(h, "location"));
-		fprintf(fp, "sha256    %s\nfiletype  %s\nssdeep    %s\n", jstr(h, "sha256"),
-		    jstr(h, "filetype"), jstr(h, "ssdeep"));
-	} else {
-		fprintf(fp, "http      not run\n");
-	}
-	if (json_is_object(e))
-		fprintf(fp, "error     %s: %s\n", jstr(e, "kind"), jstr(e, "detail"));
-	else
-		fprintf(fp, "error     none\n");
+	rc = obs_store_cycle(&oc, s, threat_id, c->observer.interval_us, on_event, hooks, &os,
+	    err, sizeof(err));
+	sum->st = os.st;
+	sum->stored = os.stored;
+	sum->events = os.events;
+	if (rc < 0)
+		node_log(NODE_LOG_ERROR, "observe: %s", err);
+	return rc;
 }

@@ -40,6 +40,9 @@ tests_test_observer_SOURCES = tests/test_observer.c
 tests_test_observer_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_test_observer_LDADD = $(OBSERVER_LIBS)
 
+# Storing what a cycle observed, with its change events (node/ hands it the store).
+observer_libobserver_a_SOURCES += observer/obs_store.c
+
 # Integration: observe --once, probe and run through the built binary against the farm.
 TESTS += tests/test_observe.sh
 EXTRA_DIST += tests/test_observe.sh

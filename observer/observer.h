@@ -9,9 +9,10 @@
  * allowed) a non-public address. Targets are taken in windows of a bounded size (DNS,
  * ping, grouping by host and the records in waiting are per window), so that a cycle's
  * memory does not grow with the number of targets: only hosts still inside their spacing
- * and the robots.txt outcomes of the last few thousand origins outlive a window. It never stores, logs, prints or exits: the caller
- * (node/) stores the records and events and runs hooks. The obs_*.h headers beside this
- * one are internal building blocks.
+ * and the robots.txt outcomes of the last few thousand origins outlive a window. It never logs, prints or exits; obs_store_cycle
+ * (obs_store.c) stores a cycle's records and change events, and the caller (node/) runs
+ * the hooks. It never includes taxii, stix or fed. The obs_*.h headers beside this one are
+ * internal building blocks.
  */
 #ifndef C2W_OBSERVER_H
 #define C2W_OBSERVER_H
@@ -139,5 +140,33 @@ json_t *obs_events(const json_t *prev, const json_t *cur);
  * is under one second or the time cannot be represented.
  */
 int obs_next_start(int64_t now_us, int anchor_minute, int64_t interval_us, int64_t *next_us);
+
+/* ------------------------------------------------------------------ stored cycles */
+
+struct store;
+
+/* Called with each change event as JSON text once it is stored; the text lives until the
+ * call returns. */
+typedef void (*obs_event_fn)(void *arg, const char *json);
+
+struct obs_store_sum {
+	struct obs_cycle_stats st;
+	size_t stored; /* new records stored */
+	size_t events; /* change events stored */
+};
+
+/*
+ * One cycle over the targets stored in s (of threat_id, or all with NULL), read from the
+ * store a chunk at a time. Records are stored as they complete, in batches (256 records or
+ * 2 s); with each batch, in the same transaction, the change events (obs_events) of each
+ * record against the previous record cfg->node_id made of the same destination, looked
+ * for within three interval_us (at least a day) before it first, then through the whole
+ * history. Each stored event is then given to on_event (may be NULL). Returns 0, 1 when
+ * there was nothing to observe, or -1 with err saying what failed (what was observed
+ * before the failure is stored).
+ */
+int obs_store_cycle(const struct obs_config *cfg, struct store *s, const char *threat_id,
+    int64_t interval_us, obs_event_fn on_event, void *arg, struct obs_store_sum *sum,
+    char *err, size_t errlen);
 
 #endif
