@@ -104,6 +104,14 @@ int fed_put_records(struct store *s, json_t *records, struct fed_merge_stats *st
     char *why, size_t whylen, char *err, size_t errlen);
 
 /*
+ * Stores a JSON array of checked target objects (conf_targets_read's output) in one
+ * transaction, all or nothing, counting them in st's targets_* fields. Returns 0, or -1
+ * with err saying why nothing was stored.
+ */
+int fed_put_targets(struct store *s, json_t *targets, struct fed_merge_stats *st,
+    char *err, size_t errlen);
+
+/*
  * The record fields the store indexes, checked: threat ID, target key (target.input),
  * observation time, id. Returns 0, or -1 with why filled.
  */

@@ -193,6 +193,21 @@ struct commit {
 	int64_t cursor;
 };
 
+/* Counts what store_put_target did; -1 when it failed. */
+static int
+count_target(int rc, struct fed_merge_stats *st)
+{
+	if (rc == STORE_PUT_NEW)
+		st->targets_added++;
+	else if (rc == STORE_PUT_UPDATED)
+		st->targets_updated++;
+	else if (rc == STORE_PUT_SAME)
+		st->targets_same++;
+	else
+		return -1;
+	return 0;
+}
+
 static int
 commit_txn(struct store_txn *t, void *arg)
 {
@@ -214,13 +229,7 @@ commit_txn(struct store_txn *t, void *arg)
 		int rc = store_put_target(t, threat, c->tkeys[i], c->ttexts[i],
 		    strlen(c->ttexts[i]));
 
-		if (rc == STORE_PUT_NEW)
-			st->targets_added++;
-		else if (rc == STORE_PUT_UPDATED)
-			st->targets_updated++;
-		else if (rc == STORE_PUT_SAME)
-			st->targets_same++;
-		else
+		if (count_target(rc, st) != 0)
 			return -1;
 	}
 	if (c->peer && store_put_cursor(t, c->peer, c->cursor) != STORE_OK)
@@ -349,6 +358,54 @@ fed_put_records(struct store *s, json_t *records, struct fed_merge_stats *st, ch
 	*st = m->stats;
 	st->rejected = rejected;
 	fed_merge_free(m);
+	return 0;
+}
+
+/* Checked targets written straight in the transaction: a whole CSV's worth never has its
+ * keys and texts prepared at once, as a merge's would be. */
+struct put_targets {
+	json_t *targets;
+	struct fed_merge_stats *st;
+};
+
+static int
+put_targets_txn(struct store_txn *t, void *arg)
+{
+	struct put_targets *p = arg;
+	size_t i;
+	json_t *tg;
+
+	memset(p->st, 0, sizeof(*p->st));
+	json_array_foreach(p->targets, i, tg) {
+		char key[8192];
+		const char *threat = json_string_value(json_object_get(tg, "threat_id"));
+		char *text;
+		int rc;
+
+		if (threat == NULL || conf_target_key(tg, key, sizeof(key)) != 0)
+			return -1;
+		text = json_dumps(tg, JSON_COMPACT | JSON_SORT_KEYS);
+		if (text == NULL)
+			return -1;
+		rc = store_put_target(t, threat, key, text, strlen(text));
+		free(text);
+		if (count_target(rc, p->st) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+fed_put_targets(struct store *s, json_t *targets, struct fed_merge_stats *st, char *err,
+    size_t errlen)
+{
+	struct put_targets p = {targets, st};
+	struct store_err serr = {{0}};
+
+	if (store_write(s, put_targets_txn, &p, &serr) != STORE_OK) {
+		util_seterr(err, errlen, "storing targets: %s", serr.msg);
+		return -1;
+	}
 	return 0;
 }
 

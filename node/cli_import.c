@@ -13,7 +13,6 @@
 #include "conf/conf.h"
 #include "fed/fed.h"
 #include "node/cli.h"
-#include "node/node.h"
 #include "stix/stix.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -92,15 +91,15 @@ import_stix(const struct conf *c, const char *file, const char *threat)
 		goto out;
 	}
 	{
-		struct node_put_stats st = {0};
+		struct fed_merge_stats st;
 
-		if (node_put_targets(s, good, &st, err, sizeof(err)) != 0) {
+		if (fed_put_targets(s, good, &st, err, sizeof(err)) != 0) {
 			cli_err("%s", err);
 			goto out;
 		}
 		printf("%s: %zu target%s imported: %zu new, %zu updated, %zu unchanged%s\n", file,
-		    json_array_size(good), json_array_size(good) == 1 ? "" : "s", st.added,
-		    st.updated, st.same, bad ? " (some skipped, see above)" : "");
+		    json_array_size(good), json_array_size(good) == 1 ? "" : "s", st.targets_added,
+		    st.targets_updated, st.targets_same, bad ? " (some skipped, see above)" : "");
 	}
 	ret = CLI_OK;
 out:
@@ -126,7 +125,7 @@ run_import(int argc, char **argv)
 	struct store *s = NULL;
 	json_t *targets = NULL;
 	struct util_buf errors;
-	struct node_put_stats st = {0};
+	struct fed_merge_stats st;
 	char err[512];
 	size_t nerrors = 0;
 	int ch, ret = CLI_FAIL;
@@ -190,13 +189,13 @@ run_import(int argc, char **argv)
 	s = cli_open_store(c, 0);
 	if (s == NULL)
 		goto out;
-	if (node_put_targets(s, targets, &st, err, sizeof(err)) != 0) {
+	if (fed_put_targets(s, targets, &st, err, sizeof(err)) != 0) {
 		cli_err("%s", err);
 		goto out;
 	}
 	printf("%s: %zu target%s imported: %zu new, %zu updated, %zu unchanged\n", file,
-	    json_array_size(targets), json_array_size(targets) == 1 ? "" : "s", st.added,
-	    st.updated, st.same);
+	    json_array_size(targets), json_array_size(targets) == 1 ? "" : "s", st.targets_added,
+	    st.targets_updated, st.targets_same);
 	ret = CLI_OK;
 out:
 	json_decref(targets);

@@ -1,7 +1,7 @@
 # node/ is a library too, so tests can wire real modules together the way the binary does.
 noinst_LIBRARIES += node/libnode.a
-node_libnode_a_SOURCES = node/cli.h node/node.h node/cli_util.c node/cli_config.c \
-	node/cli_import.c node/cli_targets.c node/cli_export.c node/cli_user.c node/node_targets.c \
+node_libnode_a_SOURCES = node/cli.h node/cli_util.c node/cli_config.c \
+	node/cli_import.c node/cli_targets.c node/cli_export.c node/cli_user.c \
 	node/cli_poll.c node/node_obs.h node/node_observe.c node/cli_observe.c node/cli_probe.c \
 	node/cli_run.c node/node_daemon.h node/node_serve.c
 node_libnode_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) \

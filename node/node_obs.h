@@ -24,6 +24,9 @@ void node_log_set_level(int level);
 /* Writes "TIME c2watch: LEVEL: message" to stderr when level is enabled; errno is kept. */
 void node_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* node_log as a callback for fed's struct fed_log (arg unused; the levels are the same). */
+void node_log_cb(void *arg, int level, const char *msg);
+
 /* Fills oc from the config's [node] and [observer] sections; the strings stay the
  * config's (oc lives no longer than c). Key and id functions are conf's and store's. */
 void node_obs_config(const struct conf *c, struct obs_config *oc);

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "fed/fed.h"
 #include "node/cli.h"
-#include "node/node.h"
 #include "node/node_obs.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -318,7 +318,7 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 	memset(sum, 0, sizeof(*sum));
 	if (c->observer.targets_file != NULL) {
 		struct util_buf errors;
-		struct node_put_stats ps = {0, 0, 0};
+		struct fed_merge_stats ps;
 		json_t *targets = NULL;
 		size_t nerr = 0;
 
@@ -327,7 +327,7 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 			NULL, NULL) != 0) {
 			node_log(NODE_LOG_ERROR, "targets_file: %zu error%s, stored targets used:\n%s",
 			    nerr, nerr == 1 ? "" : "s", errors.data ? errors.data : "");
-		} else if (node_put_targets(s, targets, &ps, err, sizeof(err)) == 0) {
+		} else if (fed_put_targets(s, targets, &ps, err, sizeof(err)) == 0) {
 			sum->imported = json_array_size(targets);
 		} else {
 			node_log(NODE_LOG_ERROR, "targets_file: %s", err);

@@ -10,10 +10,14 @@
 
 #include "conf/conf.h"
 #include "fed/fed.h"
-#include "node/node.h"
 #include "node/node_daemon.h"
 #include "node/node_obs.h"
 #include "util/util.h"
+
+/* node_log_cb hands fed's levels to node_log as they are. */
+_Static_assert((int)FED_LOG_ERROR == (int)NODE_LOG_ERROR &&
+    (int)FED_LOG_WARN == (int)NODE_LOG_WARN && (int)FED_LOG_INFO == (int)NODE_LOG_INFO &&
+    (int)FED_LOG_DEBUG == (int)NODE_LOG_DEBUG, "log levels differ");
 
 static const struct fed_log node_fed_log = {node_log_cb, NULL};
 

@@ -23,7 +23,6 @@
 #include <libxml/xmlschemas.h>
 
 #include "conf/conf.h"
-#include "node/node.h"
 #include "node/node_daemon.h"
 #include "fed/fed.h"
 #include "store/store.h"
