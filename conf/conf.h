@@ -6,7 +6,7 @@
  * the line and the key or column. This module never logs, prints (except conf_print to the
  * stream it is given), exits, or touches the network.
  *
- * Config conventions (the contract is the "Config file (INI)" section of the design):
+ * Config conventions (the README's "Config" section and conf/c2watch.conf.example):
  * - required keys: [node] id and [node] data_dir; [peer NAME] url. Everything else has a
  *   default (conf_new_defaults).
  * - an empty value ("key =") means "unset": string fields are then NULL, never "".
@@ -145,7 +145,7 @@ const char *conf_log_level_name(int level);
 /*
  * Targets CSV.
  *
- * conf_targets_read reads a targets CSV (the design's "Targets CSV": header row required,
+ * conf_targets_read reads a targets CSV (the README's "Targets": header row required,
  * RFC 4180 quoting, CRLF or LF, optional UTF-8 BOM, empty lines skipped). It is
  * all-or-nothing. On success it returns 0 and *out is a new JSON array (caller owns it,
  * json_decref) of target objects whose keys are the CSV columns (threat_id, ip, domain,

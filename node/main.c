@@ -6,7 +6,7 @@
 
 #include "node/cli.h"
 
-/* Commands DESIGN.md names that later work adds; until then they say so plainly. */
+/* Commands the README names that later work adds; until then they say so plainly. */
 static const char *const later[] = {"report"};
 
 static const struct cli_cmd *const cmds[] = {

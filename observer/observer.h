@@ -4,7 +4,7 @@
  * (c-ares, all at once), pings every address concurrently, fetches robots.txt once per
  * origin, and sends the HTTP GET shaped like the malware's request — all under a global
  * concurrency bound and a per-host spacing — and hands each finished observation to the
- * caller as the JSON record of the design ("Observation record"). It only ever sends
+ * caller as the JSON observation record (README "Observation"). It only ever sends
  * ping, robots.txt and GET requests; it never contacts an excluded domain, nor (unless
  * allowed) a non-public address. Targets are taken in windows of a bounded size (DNS,
  * ping, grouping by host and the records in waiting are per window), so that a cycle's

@@ -24,7 +24,7 @@
 
 static char dir[] = "/tmp/c2w-fed-XXXXXX";
 
-/* A DESIGN.md record observed by `node`, with a correct id. */
+/* An observation record made by `node`, with a correct id. */
 static json_t *
 make_record(const char *node, const char *threat, int i)
 {
