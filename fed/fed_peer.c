@@ -238,14 +238,13 @@ push_new(struct store *s, const char *node_id, const struct conf_peer *p,
     volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
 	struct store_err serr = {{0}};
-	struct peer_push pp;
-	struct fed_push fp;
+	struct peer_push pp = {.s = s};
+	struct fed_push fp = {.s = s, .batch = PUSH_BATCH, .only_node = node_id, .stop = stop,
+	    .send = peer_send, .sent = peer_sent, .arg = &pp};
 	struct fed_peer_secrets sec;
 	char url[2048], name[300];
 	long sent;
 
-	memset(&pp, 0, sizeof(pp));
-	memset(&fp, 0, sizeof(fp));
 	if (inbox_url(p->url, url, sizeof(url)) != 0) {
 		util_seterr(err, errlen,
 		    "cannot derive an inbox URL from %s (it does not end in /poll)", p->url);
@@ -262,16 +261,8 @@ push_new(struct store *s, const char *node_id, const struct conf_peer *p,
 	}
 	pp.cc.timeout_s = 30;
 	pp.cc.cancel = stop;
-	pp.s = s;
 	pp.url = url;
 	pp.cursor = name;
-	fp.s = s;
-	fp.batch = PUSH_BATCH;
-	fp.only_node = node_id;
-	fp.stop = stop;
-	fp.send = peer_send;
-	fp.sent = peer_sent;
-	fp.arg = &pp;
 	sent = fed_push_run(&fp, err, errlen);
 	memset(&sec, 0, sizeof(sec));
 	return sent;

@@ -449,7 +449,8 @@ deliver(struct fed_pusher *p, const struct taxii_sub *sub, volatile sig_atomic_t
     char *err, size_t errlen)
 {
 	struct sub_push sp;
-	struct fed_push fp;
+	struct fed_push fp = {.s = p->s, .from = sub->delivered_us, .batch = p->o.batch,
+	    .labels = 1, .stop = stop, .send = sub_send, .sent = sub_sent, .arg = &sp};
 
 	memset(&sp, 0, sizeof(sp));
 	sp.p = p;
@@ -461,15 +462,6 @@ deliver(struct fed_pusher *p, const struct taxii_sub *sub, volatile sig_atomic_t
 	sp.cc.client_key = p->o.client_key;
 	sp.cc.timeout_s = p->o.timeout_s;
 	sp.cc.cancel = stop;
-	memset(&fp, 0, sizeof(fp));
-	fp.s = p->s;
-	fp.from = sub->delivered_us;
-	fp.batch = p->o.batch;
-	fp.labels = 1;
-	fp.stop = stop;
-	fp.send = sub_send;
-	fp.sent = sub_sent;
-	fp.arg = &sp;
 	return fed_push_run(&fp, err, errlen);
 }
 

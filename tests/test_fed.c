@@ -416,7 +416,6 @@ count_of(struct store *s, const char *node)
 	struct store_err serr;
 	size_t n = 0;
 
-	(void)node;
 	store_scan_feed(s, 0, INT64_MAX, 0, list_feed, &fl, NULL, &serr);
 	for (size_t i = 0; i < fl.n; i++) {
 		unsigned char id[STORE_ID_LEN];
