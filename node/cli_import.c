@@ -91,7 +91,7 @@ import_stix(const struct conf *c, const char *file, const char *threat)
 		goto out;
 	}
 	{
-		struct fed_merge_stats st;
+		struct fed_merge_stats st = {0};
 
 		if (fed_put_targets(s, good, &st, err, sizeof(err)) != 0) {
 			cli_err("%s", err);
@@ -125,7 +125,7 @@ run_import(int argc, char **argv)
 	struct store *s = NULL;
 	json_t *targets = NULL;
 	struct util_buf errors;
-	struct fed_merge_stats st;
+	struct fed_merge_stats st = {0};
 	char err[512];
 	size_t nerrors = 0;
 	int ch, ret = CLI_FAIL;

@@ -318,7 +318,7 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 	memset(sum, 0, sizeof(*sum));
 	if (c->observer.targets_file != NULL) {
 		struct util_buf errors;
-		struct fed_merge_stats ps;
+		struct fed_merge_stats ps = {0};
 		json_t *targets = NULL;
 		size_t nerr = 0;
 
