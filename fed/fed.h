@@ -171,6 +171,10 @@ struct fed_peer_secrets {
 int fed_peer_client(const struct conf_peer *peer, const char *url,
     struct taxii_client_conf *cc, struct fed_peer_secrets *sec, char *err, size_t errlen);
 
+/* The wait after `failures` (at least 1) failures in a row: first_us, doubling with each
+ * failure, never more than max_us. The peers' and the subscriptions' backoff. */
+int64_t fed_backoff_us(int64_t first_us, int64_t max_us, int failures);
+
 /* What a peer's polling keeps from one round to the next. Zero it before the first. */
 struct fed_peer_state {
 	int failures; /* polls failed in a row */

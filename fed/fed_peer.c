@@ -169,6 +169,7 @@ out:
 /* ------------------------------------------------------------------ a peer's round */
 
 #define BACKOFF_FIRST_US INT64_C(5000000) /* first retry after 5 s */
+#define BACKOFF_MAX_US (BACKOFF_FIRST_US << 9) /* and never more than about 43 min */
 #define PUSH_BATCH 100                    /* records per Inbox_Message */
 
 /* The inbox of a peer whose poll service ends in /poll (as c2watch's does). */
@@ -269,6 +270,14 @@ push_new(struct store *s, const char *node_id, const struct conf_peer *p,
 }
 
 int64_t
+fed_backoff_us(int64_t first_us, int64_t max_us, int failures)
+{
+	int64_t wait = first_us << (failures < 1 ? 0 : failures < 20 ? failures - 1 : 19);
+
+	return wait > max_us || wait <= 0 ? max_us : wait;
+}
+
+int64_t
 fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
     volatile sig_atomic_t *stop, const struct fed_log *log, struct fed_peer_state *ps)
 {
@@ -282,9 +291,8 @@ fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
 		if (stop != NULL && *stop)
 			return -1; /* abandoned because the caller stops: not the peer's failure */
 		ps->failures++;
-		wait = BACKOFF_FIRST_US << (ps->failures < 10 ? ps->failures - 1 : 9);
-		if (wait > p->interval_us)
-			wait = p->interval_us;
+		wait = fed_backoff_us(BACKOFF_FIRST_US,
+		    p->interval_us < BACKOFF_MAX_US ? p->interval_us : BACKOFF_MAX_US, ps->failures);
 		fed_logf(log, FED_LOG_WARN, "peer %s: poll failed (%s); next try in %lld s",
 		    p->name, err, (long long)(wait / 1000000));
 		return wait;

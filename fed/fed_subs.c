@@ -358,9 +358,7 @@ backoff_fail(struct fed_pusher *p, const char *id, int64_t now_us)
 		snprintf(b->id, sizeof(b->id), "%s", id);
 	}
 	b->failures++;
-	wait = p->o.backoff_us << (b->failures < 20 ? b->failures - 1 : 19);
-	if (wait > p->o.backoff_max_us || wait <= 0)
-		wait = p->o.backoff_max_us;
+	wait = fed_backoff_us(p->o.backoff_us, p->o.backoff_max_us, b->failures);
 	b->next_us = now_us + wait;
 	return wait;
 }

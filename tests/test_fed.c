@@ -654,6 +654,15 @@ main(void)
 	test_foreign_feed(&b, &c);
 	test_push_policy(&c);
 
+	/* Backoff: doubling from the first wait, never past the longest. */
+	ok(fed_backoff_us(5000000, 60000000, 1) == 5000000 &&
+		fed_backoff_us(5000000, 60000000, 2) == 10000000 &&
+		fed_backoff_us(5000000, 60000000, 4) == 40000000,
+	    "backoff: 5 s, 10 s, ... doubling");
+	ok(fed_backoff_us(5000000, 60000000, 5) == 60000000 &&
+		fed_backoff_us(5000000, 60000000, 1000) == 60000000,
+	    "backoff: at most the longest wait, however many failures");
+
 	/* A peer that is down: an error, the cursor stays. */
 	int64_t before = 0, after = 0;
 	store_get_cursor(b.store, "peer node-a observations", &before, &serr);
