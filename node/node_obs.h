@@ -1,6 +1,6 @@
 /* Wiring of the observer into the node: config to observer settings, one stored cycle
- * (records, change events, hooks), the hook runner and the daemon's logging. Internal to
- * node/. */
+ * (obs_store_cycle with the targets_file re-imported first, its change events logged and
+ * handed to the hooks), the hook runner and the daemon's logging. Internal to node/. */
 #ifndef C2W_NODE_OBS_H
 #define C2W_NODE_OBS_H
 
@@ -61,8 +61,8 @@ struct node_observe_sum {
 
 /*
  * One cycle over the stored targets (of threat_id, or all with NULL): targets_file is
- * re-imported first when set; records are stored as they complete, in batches (256
- * records or 2 s); change events are stored and handed to hooks (may be NULL).
+ * re-imported first when set, then obs_store_cycle stores the records and change events;
+ * each event is logged and handed to hooks (may be NULL).
  * `progress`: show progress on a terminal. Returns 0, 1 when there was nothing to
  * observe, or -1 after logging why.
  */
