@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "observer/observer.h"
+#include "record/record.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -163,17 +164,6 @@ sink_record(json_t *rec, void *arg)
 
 	json_array_append(k->batch, rec);
 	return json_array_size(k->batch) >= BENCH_BATCH ? sink_flush(k) : 0;
-}
-
-static int
-record_id(const char *node, const char *key, int64_t us, char hex[65])
-{
-	unsigned char id[STORE_ID_LEN];
-
-	if (store_record_id(node, key, us, id) != 0)
-		return -1;
-	util_hex(id, sizeof(id), hex);
-	return 0;
 }
 
 /* Starts one farm process on `script` and reads its "listen tI ADDR PORT" lines into
@@ -321,7 +311,6 @@ main(int argc, char **argv)
 	    .robots_respect = 1,
 	    .allow_private = 1,
 	    .dns_servers = "127.0.0.1:1",
-	    .record_id = record_id,
 	};
 	struct gen g = {0, n, ports};
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "record/record.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -61,7 +62,7 @@ make_batch(const struct gen *g)
 		o.threat_id = threat;
 		o.target_key = key;
 		o.observed_us = INT64_C(1795320000000000) + i / (THREATS * TARGETS) * INT64_C(14400000000);
-		store_record_id("bench-node", key, o.observed_us, o.id);
+		rec_id("bench-node", key, o.observed_us, o.id);
 		util_hex(o.id, STORE_ID_LEN, idhex);
 		util_time_format(o.observed_us, 0, when);
 		len = snprintf(json, jcap,

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "conf/conf.h"
+#include "record/record.h"
 #include "util/util.h"
 
 #define CUCKOO_MAX_FILE (1024u * 1024 * 1024) /* behaviour sections make reports large */
@@ -51,7 +52,7 @@ add_target(struct cuckoo *c, json_t *t)
 		return 0;
 	}
 	if (conf_target_check(t, why, sizeof(why)) != 0 ||
-	    conf_target_key(t, key, sizeof(key)) != 0) {
+	    rec_target_key(t, key, sizeof(key)) != 0) {
 		/* A report is someone else's output: one odd entry is skipped, not fatal. */
 		c->skipped++;
 		json_decref(t);

@@ -12,6 +12,7 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "record/record.h"
 
 enum col {
 	COL_THREAT,
@@ -477,43 +478,6 @@ conf_target_check(json_t *target, char *err, size_t errlen)
 }
 
 /* Appends the destination key of a checked target to b. 0, or -1 (none, or no memory). */
-static int
-key_append(const json_t *t, struct util_buf *b)
-{
-	const char *url = json_string_value(json_object_get(t, "url"));
-	const char *dom = json_string_value(json_object_get(t, "domain"));
-	const char *ip = json_string_value(json_object_get(t, "ip"));
-	json_t *jport = json_object_get(t, "port");
-	int v6;
-
-	if (url != NULL)
-		return util_buf_add(b, url, strlen(url)) == 0 ? 0 : -1;
-	if (dom == NULL && ip == NULL)
-		return -1;
-	v6 = dom == NULL && strchr(ip, ':') != NULL;
-	if (!json_is_integer(jport))
-		return util_buf_printf(b, "%s", dom ? dom : ip) == 0 ? 0 : -1;
-	return util_buf_printf(b, v6 ? "[%s]:%lld" : "%s:%lld", dom ? dom : ip,
-		   (long long)json_integer_value(jport)) == 0 ? 0 : -1;
-}
-
-int
-conf_target_key(const json_t *target, char *buf, size_t len)
-{
-	struct util_buf b;
-	int rc = -1;
-
-	util_buf_init(&b, 0);
-	if (len > 0)
-		buf[0] = '\0';
-	if (key_append(target, &b) == 0 && b.len < len) {
-		memcpy(buf, b.data, b.len + 1);
-		rc = 0;
-	}
-	util_buf_fini(&b);
-	return rc;
-}
-
 /* The CSV reader's state over the whole file in memory. */
 struct csv {
 	const char *data;
@@ -745,7 +709,7 @@ row(struct reader *r)
 	util_buf_reset(&r->key);
 	if (util_buf_printf(&r->key, "%s\n", json_string_value(json_object_get(t, "threat_id"))) !=
 		0 ||
-	    key_append(t, &r->key) != 0)
+	    rec_target_key_append(t, &r->key) != 0)
 		goto oom;
 	if (json_object_get(r->seen, r->key.data) != NULL) {
 		rc = 0;

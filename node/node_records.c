@@ -10,6 +10,7 @@
 #include "conf/conf.h"
 #include "node/cli.h"
 #include "node/node.h"
+#include "record/record.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -17,34 +18,14 @@ int
 node_record_keys(json_t *rec, const char **threat, const char **key, int64_t *when,
     unsigned char id[32], char *why, size_t whylen)
 {
-	const char *idhex = json_string_value(json_object_get(rec, "id"));
-	const char *node = json_string_value(json_object_get(rec, "node"));
-	const char *at = json_string_value(json_object_get(rec, "observed_at"));
-	unsigned char want[STORE_ID_LEN];
+	struct rec_keys k;
 
-	*threat = json_string_value(json_object_get(rec, "threat_id"));
-	*key = json_string_value(json_object_get(json_object_get(rec, "target"), "input"));
-	if (idhex == NULL || strlen(idhex) != 64 || util_unhex(idhex, id, STORE_ID_LEN) != 0) {
-		snprintf(why, whylen, "id: not 64 hex digits");
+	if (rec_check(rec, &k, why, whylen) != 0)
 		return -1;
-	}
-	if (*threat == NULL || **threat == '\0' || strlen(*threat) > STORE_THREAT_ID_MAX) {
-		snprintf(why, whylen, "record %.16s: threat_id missing or too long", idhex);
-		return -1;
-	}
-	if (node == NULL || *node == '\0' || *key == NULL || **key == '\0') {
-		snprintf(why, whylen, "record %.16s: node or target.input missing", idhex);
-		return -1;
-	}
-	if (at == NULL || util_time_parse(at, when) != 0) {
-		snprintf(why, whylen, "record %.16s: observed_at is not an RFC 3339 time", idhex);
-		return -1;
-	}
-	if (store_record_id(node, *key, *when, want) != 0 || memcmp(want, id, STORE_ID_LEN) != 0) {
-		snprintf(why, whylen,
-		    "record %.16s: id is not SHA-256 of its node, target input and time", idhex);
-		return -1;
-	}
+	*threat = k.threat_id;
+	*key = k.target_key;
+	*when = k.observed_us;
+	memcpy(id, k.id, REC_ID_LEN);
 	return 0;
 }
 
@@ -93,37 +74,16 @@ node_merge_pending(const struct node_merge *m)
 }
 
 int
-node_merge_add_text(struct node_merge *m, const struct node_rec_text *r, char *why,
-    size_t whylen)
+node_merge_add_text(struct node_merge *m, const struct rec_text *r, char *why, size_t whylen)
 {
-	char node[1024], at[64], idhex[65];
-	unsigned char want[STORE_ID_LEN];
+	struct rec_keys k;
 	struct node_text_rec t;
 	size_t mark = m->text.len;
 
-	if (r->flen[0] == 64) {
-		memcpy(idhex, r->f[0], 64);
-		idhex[64] = '\0';
-	}
-	if (r->flen[0] != 64 || util_unhex(idhex, t.id, STORE_ID_LEN) != 0) {
-		snprintf(why, whylen, "id: not 64 hex digits");
+	if (rec_check_text(r, &k, why, whylen) != 0)
 		return -1;
-	}
-	if (r->flen[1] == 0 || r->flen[1] > STORE_THREAT_ID_MAX) {
-		snprintf(why, whylen, "record %.16s: threat_id missing or too long", r->f[0]);
-		return -1;
-	}
-	if (r->flen[2] == 0 || r->flen[2] >= sizeof(node) || r->flen[4] == 0) {
-		snprintf(why, whylen, "record %.16s: node or target.input missing", r->f[0]);
-		return -1;
-	}
-	memcpy(node, r->f[2], r->flen[2]);
-	node[r->flen[2]] = '\0';
-	if (r->flen[3] >= sizeof(at) || (memcpy(at, r->f[3], r->flen[3]), at[r->flen[3]] = '\0',
-	    util_time_parse(at, &t.when) != 0)) {
-		snprintf(why, whylen, "record %.16s: observed_at is not an RFC 3339 time", r->f[0]);
-		return -1;
-	}
+	t.when = k.observed_us;
+	memcpy(t.id, k.id, REC_ID_LEN);
 	if (m->n_text == m->cap_text) {
 		size_t cap = m->cap_text ? m->cap_text * 2 : 256;
 		struct node_text_rec *v = realloc(m->text_recs, cap * sizeof(*v));
@@ -133,20 +93,13 @@ node_merge_add_text(struct node_merge *m, const struct node_rec_text *r, char *w
 		m->text_recs = v;
 		m->cap_text = cap;
 	}
-	/* The key as a C string, in the buffer the record will be kept in. */
+	/* The keys as C strings, in the buffer the record will be kept in. */
 	t.threat = m->text.len;
-	if (util_buf_add(&m->text, r->f[1], r->flen[1]) || util_buf_add(&m->text, "", 1))
+	if (util_buf_add(&m->text, k.threat_id, k.threat_len) || util_buf_add(&m->text, "", 1))
 		goto nomem;
 	t.key = m->text.len;
-	if (util_buf_add(&m->text, r->f[4], r->flen[4]) || util_buf_add(&m->text, "", 1))
+	if (util_buf_add(&m->text, k.target_key, k.key_len) || util_buf_add(&m->text, "", 1))
 		goto nomem;
-	if (store_record_id(node, m->text.data + t.key, t.when, want) != 0 ||
-	    memcmp(want, t.id, STORE_ID_LEN) != 0) {
-		m->text.len = mark;
-		snprintf(why, whylen,
-		    "record %.16s: id is not SHA-256 of its node, target input and time", r->f[0]);
-		return -1;
-	}
 	t.json = m->text.len;
 	t.json_len = r->len;
 	if (util_buf_add(&m->text, r->json, r->len) || util_buf_add(&m->text, "", 1))
@@ -285,7 +238,7 @@ node_merge_commit(struct node_merge *m, struct store *s, const char *peer, int64
 	json_array_foreach(m->targets, i, v) {
 		char key[8192];
 
-		if (conf_target_key(v, key, sizeof(key)) != 0) {
+		if (rec_target_key(v, key, sizeof(key)) != 0) {
 			snprintf(err, errlen, "a target without destination");
 			goto out;
 		}

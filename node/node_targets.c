@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "record/record.h"
 #include "node/cli.h"
 #include "node/node.h"
 #include "store/store.h"
@@ -29,7 +30,7 @@ put_targets(struct store_txn *t, void *arg)
 		char *text;
 		int rc;
 
-		if (threat == NULL || conf_target_key(tg, key, sizeof(key)) != 0)
+		if (threat == NULL || rec_target_key(tg, key, sizeof(key)) != 0)
 			return -1;
 		text = json_dumps(tg, JSON_COMPACT | JSON_SORT_KEYS);
 		if (text == NULL)

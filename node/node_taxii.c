@@ -8,6 +8,7 @@
 
 #include "conf/conf.h"
 #include "node/node.h"
+#include "record/record.h"
 #include "node/node_subs.h"
 #include "stix/stix.h"
 #include "store/store.h"
@@ -172,7 +173,7 @@ node_content_merge(struct node_merge *m, const struct taxii_content_block *block
 
 	stix_result_init(&res);
 	for (i = 0; i < n; i++) {
-		struct stix_record_text rt;
+		struct rec_text rt;
 		int rc;
 
 		/* c2watch's own records travel as canonical text: kept as such, unparsed. */
@@ -187,15 +188,7 @@ node_content_merge(struct node_merge *m, const struct taxii_content_block *block
 				goto out;
 			}
 			if (rc == 1) {
-				struct node_rec_text t;
-
-				t.json = scratch->data + rt.off;
-				t.len = rt.len;
-				for (int k = 0; k < 5; k++) {
-					t.f[k] = scratch->data + rt.field[k];
-					t.flen[k] = rt.field_len[k];
-				}
-				if (node_merge_add_text(m, &t, why, sizeof(why)) != 0) {
+				if (node_merge_add_text(m, &rt, why, sizeof(why)) != 0) {
 					snprintf(err, errlen, "%s", why);
 					goto out;
 				}

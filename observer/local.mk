@@ -30,7 +30,7 @@ noinst_LIBRARIES += observer/libobserver.a
 observer_libobserver_a_SOURCES = observer/observer.h observer/obs_cycle.c \
 	observer/obs_events.c
 observer_libobserver_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(PSL_CFLAGS)
-OBSERVER_LIBS = observer/libobserver.a observer/libobshttp.a observer/libobsbase.a \
+OBSERVER_LIBS = observer/libobserver.a observer/libobshttp.a observer/libobsbase.a $(RECORD_LIBS) \
 	$(UTIL_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(MAGIC_LIBS) $(FUZZY_LIBS) $(CARES_LIBS) \
 	$(JANSSON_LIBS) $(PSL_LIBS) -lpthread
 

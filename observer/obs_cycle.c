@@ -27,6 +27,7 @@
 #include "observer/obs_icmp.h"
 #include "observer/obs_robots.h"
 #include "observer/observer.h"
+#include "record/record.h"
 #include "util/util.h"
 
 #define CYC_EXCLUDE_MAX (16u << 20) /* bytes of an exclusion file */
@@ -207,31 +208,6 @@ cyc_str_or_null(const char *s)
 
 /* ------------------------------------------------------------------ targets */
 
-static int
-cyc_default_key(const json_t *t, char *buf, size_t len)
-{
-	const char *url = json_string_value(json_object_get(t, "url"));
-	const char *dom = json_string_value(json_object_get(t, "domain"));
-	const char *ip = json_string_value(json_object_get(t, "ip"));
-	json_int_t port = json_integer_value(json_object_get(t, "port"));
-	int n;
-
-	if (url)
-		n = snprintf(buf, len, "%s", url);
-	else if (dom && port)
-		n = snprintf(buf, len, "%s:%lld", dom, (long long)port);
-	else if (dom)
-		n = snprintf(buf, len, "%s", dom);
-	else if (ip && port)
-		n = snprintf(buf, len, strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip,
-		    (long long)port);
-	else if (ip)
-		n = snprintf(buf, len, "%s", ip);
-	else
-		return -1;
-	return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
 /*
  * Splits an http(s) URL into lowercase host, port (the scheme's when absent) and
  * origin. Returns 0 or -1 (not http/https, no host, bad port).
@@ -318,7 +294,7 @@ cyc_target_init(struct cycle *c, struct cyc_target *t, const json_t *src)
 	if (t->ua == NULL)
 		t->ua = cfg->user_agent;
 	if (t->threat_id == NULL ||
-	    (cfg->target_key ? cfg->target_key : cyc_default_key)(src, key, sizeof(key)) != 0) {
+	    rec_target_key(src, key, sizeof(key)) != 0) {
 		t->skip = 1;
 		return 0;
 	}
@@ -646,27 +622,6 @@ cyc_finish(struct cycle *c, struct cyc_target *t, const char *kind, const char *
 		cyc_emit(c, t);
 }
 
-static int
-cyc_default_id(const char *node, const char *key, int64_t us, char hex[65])
-{
-	char when[UTIL_TIME_MAX];
-	unsigned char md[UTIL_SHA256_LEN];
-	struct util_buf b;
-	int ret = -1;
-
-	if (util_time_format(us, 1, when) != 0)
-		return -1;
-	util_buf_init(&b, 0);
-	if (util_buf_add(&b, node, strlen(node) + 1) == 0 &&
-	    util_buf_add(&b, key, strlen(key) + 1) == 0 &&
-	    util_buf_add(&b, when, strlen(when) + 1) == 0 && util_sha256(b.data, b.len, md) == 0) {
-		util_hex(md, sizeof(md), hex);
-		ret = 0;
-	}
-	util_buf_fini(&b);
-	return ret;
-}
-
 static json_t *
 cyc_ping_json(struct cycle *c, const struct cyc_target *t)
 {
@@ -707,15 +662,14 @@ static void
 cyc_emit(struct cycle *c, struct cyc_target *t)
 {
 	const struct obs_config *cfg = c->cfg;
-	char when[UTIL_TIME_MAX], id[65];
+	char when[UTIL_TIME_MAX], id[REC_ID_HEX + 1];
 	json_t *rec = NULL, *target;
 
 	t->emitted = 1;
 	if (c->cb_failed)
 		return;
 	if (util_time_format(t->observed_us, 1, when) != 0 ||
-	    (cfg->record_id ? cfg->record_id : cyc_default_id)(cfg->node_id, t->key,
-		t->observed_us, id) != 0)
+	    rec_id_hex(cfg->node_id, t->key, t->observed_us, id) != 0)
 		goto fail;
 	target = json_pack("{s:s, s:s?, s:O, s:O, s:i, s:s?}", "input", t->key, "domain",
 	    t->is_ip ? NULL : t->host, "ipv4", t->ipv4, "ipv6", t->ipv6, "port", t->port,

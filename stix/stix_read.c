@@ -563,7 +563,7 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 		stix_seterr(err, errlen, "c2watch observation: no cybox:Description record");
 		goto out;
 	}
-	rec = stix_json_parse(text);
+	rec = rec_json_parse(text);
 	if (!json_is_object(rec)) {
 		stix_seterr(err, errlen, "c2watch observation: record JSON %s",
 		    rec ? "is not an object" : "does not parse");
@@ -609,7 +609,7 @@ c2watch_target_of(xmlNode *ind)
 	text = child_text_any(ind, "Description");
 	if (text == NULL)
 		return NULL;
-	t = stix_json_parse(text);
+	t = rec_json_parse(text);
 	xmlFree(text);
 	/* Only the targets CSV columns, well typed: anything else is read generically. */
 	if (t != NULL && stix_check_target(t, NULL, 0) == 0)
@@ -885,23 +885,23 @@ out:
  */
 static int
 record_in_place(struct util_buf *out, size_t base, const char *local, size_t local_len,
-    struct stix_record_text *rt)
+    struct rec_text *rt)
 {
 	const char *text = out->data != NULL ? out->data + base : "";
-	size_t len = out->len - base;
-	struct stix_canon_rec cr;
-	char want[STIX_ID_MAX], idz[65], at[64];
+	size_t len = out->len - base, isac_at;
+	char want[STIX_ID_MAX], idz[REC_ID_HEX + 1], at[64];
 	const char *wl;
 	int64_t us;
 	int rc = 0;
 
-	memset(&cr, 0, sizeof(cr));
-	if (stix_canon_record(text, len, &cr) != 0 || cr.len[0] != 64 || cr.len[3] >= sizeof(at))
+	/* Only a package's Description: the record and its ISAC block, the block last. */
+	if (rec_canon(text, len, rt, &isac_at) != 0 || isac_at == 0 ||
+	    rt->flen[REC_F_ID] != REC_ID_HEX || rt->flen[REC_F_OBSERVED_AT] >= sizeof(at))
 		goto out;
-	memcpy(idz, text + cr.at[0], 64);
-	idz[64] = '\0';
-	memcpy(at, text + cr.at[3], cr.len[3]);
-	at[cr.len[3]] = '\0';
+	memcpy(idz, rt->f[REC_F_ID], REC_ID_HEX);
+	idz[REC_ID_HEX] = '\0';
+	memcpy(at, rt->f[REC_F_OBSERVED_AT], rt->flen[REC_F_OBSERVED_AT]);
+	at[rt->flen[REC_F_OBSERVED_AT]] = '\0';
 	if (util_time_parse(at, &us) != 0)
 		goto out;
 	if (stix_make_id("Package", idz, want) != 0) {
@@ -912,17 +912,13 @@ record_in_place(struct util_buf *out, size_t base, const char *local, size_t loc
 	if (local_len != strlen(wl) || memcmp(local, wl, local_len) != 0)
 		goto out;
 	/* The ISAC block's member is the last: the record ends where it began. */
-	out->data[base + cr.isac_at] = '}';
-	out->len = base + cr.isac_at + 1;
+	out->data[base + isac_at] = '}';
+	out->len = base + isac_at + 1;
 	out->data[out->len] = '\0';
-	rt->off = base;
-	rt->len = cr.isac_at + 1;
-	for (int k = 0; k < 5; k++) {
-		rt->field[k] = base + cr.at[k];
-		rt->field_len[k] = cr.len[k];
-	}
+	rt->len = isac_at + 1;
 	return 1;
 out:
+	memset(rt, 0, sizeof(*rt));
 	out->len = base;
 	if (out->data != NULL)
 		out->data[base] = '\0';
@@ -930,7 +926,7 @@ out:
 }
 
 int
-stix_observation_text(const void *node, struct util_buf *out, struct stix_record_text *rt)
+stix_observation_text(const void *node, struct util_buf *out, struct rec_text *rt)
 {
 	xmlNode *pkg = (xmlNode *)node, *d;
 	const char *local;
@@ -1028,7 +1024,7 @@ text_until(const char **p, const char *end, const char *close, size_t close_len,
 
 int
 stix_observation_text_xml(const char *xml, size_t len, struct util_buf *out,
-    struct stix_record_text *rt)
+    struct rec_text *rt)
 {
 	static const char close[] = "</cybox:Description>";
 	const char *p = xml, *end = xml + len, *local, *skip;

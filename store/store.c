@@ -334,25 +334,3 @@ store_disk_bytes(const struct store *s)
 		return -1;
 	return (int64_t)st.st_blocks * 512;
 }
-
-int
-store_record_id(const char *node, const char *target_key, int64_t observed_us,
-    unsigned char id[STORE_ID_LEN])
-{
-	struct util_buf b;
-	char when[UTIL_TIME_MAX];
-	int rc = 0;
-
-	util_time_format(observed_us, 1, when);
-	util_buf_init(&b, 0);
-	if (util_buf_add(&b, node, strlen(node) + 1) != 0 ||
-	    util_buf_add(&b, target_key, strlen(target_key) + 1) != 0 ||
-	    util_buf_add(&b, when, strlen(when) + 1) != 0 ||
-	    util_sha256(b.data, b.len, id) != 0)
-	{
-		memset(id, 0, STORE_ID_LEN);
-		rc = -1;
-	}
-	util_buf_fini(&b);
-	return rc;
-}
