@@ -626,7 +626,7 @@ struct reader {
 	struct util_buf key;
 	conf_progress_fn progress;
 	void *arg;
-	struct timespec last;
+	int64_t last_us; /* util_mono_us of the last progress call */
 };
 
 static int
@@ -730,15 +730,14 @@ out:
 static void
 tick(struct reader *r, int force)
 {
-	struct timespec now;
+	int64_t now;
 
 	if (r->progress == NULL)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!force && (now.tv_sec - r->last.tv_sec) * 1000000000L +
-		    (now.tv_nsec - r->last.tv_nsec) < 100000000L)
+	now = util_mono_us();
+	if (!force && now - r->last_us < 100000)
 		return;
-	r->last = now;
+	r->last_us = now;
 	r->progress(r->csv.pos, r->csv.len, r->arg);
 }
 
@@ -762,7 +761,7 @@ conf_targets_read(const char *path, const char *default_threat_id, json_t **out,
 	r.progress = progress;
 	r.arg = arg;
 	if (progress != NULL)
-		clock_gettime(CLOCK_MONOTONIC, &r.last);
+		r.last_us = util_mono_us();
 
 	got = util_read_file(path, &file);
 	if (got == -2) {

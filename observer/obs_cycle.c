@@ -185,14 +185,6 @@ cyc_seterr(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t
-cyc_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static json_t *
 cyc_err_obj(const char *kind, const char *detail)
@@ -1327,7 +1319,7 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 
 	c->inflight--;
 	h->busy = 0;
-	h->ready_us = cyc_mono_us() + c->cfg->host_spacing_us;
+	h->ready_us = util_mono_us() + c->cfg->host_spacing_us;
 	if (q->robots) {
 		struct cyc_origin *o = &h->origins[t->oidx];
 
@@ -1422,7 +1414,7 @@ cyc_http_phase(struct cycle *c)
 	c->live = 1;
 	cyc_emit_ready(c, c->cur);
 	for (;;) {
-		int64_t now = cyc_mono_us();
+		int64_t now = util_mono_us();
 		long wait_ms = 200;
 		int left;
 
@@ -1474,7 +1466,7 @@ cyc_http_phase(struct cycle *c)
 static void
 cyc_hosts_end(struct cycle *c)
 {
-	int64_t now = cyc_mono_us();
+	int64_t now = util_mono_us();
 
 	for (size_t i = 0; i < c->nhosts; i++) {
 		struct cyc_host *h = &c->hosts[i];
@@ -1569,7 +1561,7 @@ obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_ar
 {
 	struct obs_cycle_stats dummy;
 	struct cycle c;
-	int64_t t0 = cyc_mono_us();
+	int64_t t0 = util_mono_us();
 	int ret = -1;
 
 	if (st == NULL)
@@ -1670,7 +1662,7 @@ out:
 	free(c.win[1].t);
 	free(c.spacing);
 	cyc_rcache_fini(&c);
-	st->seconds = (double)(cyc_mono_us() - t0) / 1e6;
+	st->seconds = (double)(util_mono_us() - t0) / 1e6;
 	return ret;
 }
 

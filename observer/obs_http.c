@@ -122,14 +122,6 @@ obs_seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t
-obs_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* strdup that treats NULL and "" alike as absent. */
 static int
@@ -569,7 +561,7 @@ obs_hop_setup(struct obs_req *q, const char *url)
 {
 	struct obs_http *h = q->h;
 	CURL *e = q->easy;
-	long left = h->timeout_ms - (long)(obs_now_ms() - q->start_ms);
+	long left = h->timeout_ms - (long)(util_mono_us() / 1000 - q->start_ms);
 	int https = strncasecmp(url, "https:", 6) == 0;
 	CURLcode c = CURLE_OK;
 
@@ -661,7 +653,7 @@ obs_req_start(struct obs_req *q)
 #undef SET
 	if (c != CURLE_OK)
 		return -1;
-	q->start_ms = obs_now_ms();
+	q->start_ms = util_mono_us() / 1000;
 	if (obs_hop_setup(q, q->url) != 0)
 		return -1;
 	return curl_multi_add_handle(h->multi, e) == CURLM_OK ? 0 : -1;
@@ -829,7 +821,7 @@ obs_req_finish(struct obs_http *h, struct obs_req *q)
 {
 	curl_multi_remove_handle(h->multi, q->easy);
 	obs_running_unlink(h, q);
-	q->res.elapsed_ms = obs_now_ms() - q->start_ms;
+	q->res.elapsed_ms = util_mono_us() / 1000 - q->start_ms;
 	if ((q->flags & OBS_HTTP_KEEP_BODY) && q->res.has_body)
 		q->res.body = q->body.data ? q->body.data : "";
 	h->stats.done++;
@@ -885,7 +877,7 @@ obs_next_hop(struct obs_http *h, struct obs_req *q)
 		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "more than %d redirects", h->max_redirects);
 		return NULL;
 	}
-	if (obs_now_ms() - q->start_ms >= h->timeout_ms) {
+	if (util_mono_us() / 1000 - q->start_ms >= h->timeout_ms) {
 		obs_fail(q, OBS_HTTP_ERR_TIMEOUT, "timeout of %ld ms reached while redirected",
 		    h->timeout_ms);
 		return NULL;

@@ -13,6 +13,10 @@
 /* Microseconds since the Unix epoch, UTC (CLOCK_REALTIME). */
 int64_t util_now_us(void);
 
+/* Microseconds on the monotonic clock (CLOCK_MONOTONIC): for intervals and deadlines,
+ * which a change of the wall clock must not stretch or cut. */
+int64_t util_mono_us(void);
+
 /* Longest text util_time_format writes, with its NUL. */
 #define UTIL_TIME_MAX 40
 
