@@ -16,6 +16,7 @@
 
 #include "stix/stix.h"
 #include "stix/stix_int.h"
+#include "util/util_xml.h"
 
 /* How much a target's threat ID can be trusted, to keep the best of duplicates. */
 enum strength {
@@ -799,52 +800,24 @@ stix_read(const char *xml, size_t len, const char *default_threat_id, struct sti
 	return rc;
 }
 
-/* Deepest element below n, counting n as 1; stops counting past `cap`. */
-static unsigned
-depth_of(const xmlNode *n, unsigned cap)
-{
-	unsigned best = 1;
-
-	if (cap == 0)
-		return 1;
-	for (const xmlNode *c = n->children; c != NULL; c = c->next) {
-		unsigned d;
-
-		if (c->type != XML_ELEMENT_NODE && c->type != XML_TEXT_NODE &&
-		    c->type != XML_CDATA_SECTION_NODE && c->type != XML_COMMENT_NODE &&
-		    c->type != XML_PI_NODE)
-			return UINT_MAX; /* entity references and the like: only a DTD makes them */
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		d = depth_of(c, cap - 1);
-		if (d == UINT_MAX)
-			return d;
-		if (d + 1 > best)
-			best = d + 1;
-		if (best > cap)
-			break;
-	}
-	return best;
-}
-
 int
 stix_read_node(const void *node, const char *default_threat_id, struct stix_result *res,
     char *err, size_t errlen)
 {
 	xmlNode *root = (xmlNode *)node;
-	unsigned d;
+	int d;
 
 	if (root == NULL || root->type != XML_ELEMENT_NODE) {
 		stix_seterr(err, errlen, "stix: not an element");
 		return STIX_ERR_FORMAT;
 	}
 	/* The caller's parser had its own limits: hold the subtree to this module's too. */
-	d = depth_of(root, res->max_depth);
-	if (d == UINT_MAX) {
+	d = util_xml_tree_check(root, 1, res->max_depth);
+	if (d == -1) {
 		stix_seterr(err, errlen, "XML: entity reference or DTD node refused");
 		return STIX_ERR_HOSTILE;
 	}
-	if (d > res->max_depth) {
+	if (d != 0) {
 		stix_seterr(err, errlen, "XML: element nesting deeper than %u", res->max_depth);
 		return STIX_ERR_HOSTILE;
 	}

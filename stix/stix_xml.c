@@ -15,6 +15,7 @@
 
 #include "stix/stix.h"
 #include "stix/stix_int.h"
+#include "util/util_xml.h"
 
 void
 stix_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -53,102 +54,19 @@ stix_strerror(int code)
 	}
 }
 
-/* Per-parse state reached through ctxt->_private from the SAX hooks. */
-struct parse_guard {
-	unsigned depth;
-	unsigned max_depth;
-	int doctype;
-	int too_deep;
-};
-
-/*
- * A DOCTYPE is where entity declarations (XXE, billion laughs) live; stopping as soon as
- * it starts means none of its content is ever parsed.
- */
-static void
-guard_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id,
-    const xmlChar *sys_id)
-{
-	xmlParserCtxt *c = ctx;
-	struct parse_guard *g = c->_private;
-
-	(void)name;
-	(void)ext_id;
-	(void)sys_id;
-	g->doctype = 1;
-	xmlStopParser(c);
-}
-
-static void
-guard_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
-    int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
-    const xmlChar **attributes)
-{
-	xmlParserCtxt *c = ctx;
-	struct parse_guard *g = c->_private;
-
-	if (++g->depth > g->max_depth) {
-		g->too_deep = 1;
-		xmlStopParser(c);
-		return;
-	}
-	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
-	    nb_attributes, nb_defaulted, attributes);
-}
-
-static void
-guard_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
-{
-	xmlParserCtxt *c = ctx;
-	struct parse_guard *g = c->_private;
-
-	if (g->depth > 0)
-		g->depth--;
-	xmlSAX2EndElementNs(ctx, localname, prefix, uri);
-}
-
-/* libxml2 keeps the last error in the context; this only keeps it from being printed. */
-static void
-quiet_error(void *data, xmlError *e)
-{
-	(void)data;
-	(void)e;
-}
-
-/*
- * Errors raised outside a parser context (out of memory, I/O) go to libxml2's per-thread
- * handler, which prints by default; a library must not, so it is swapped for the call.
- */
-struct quiet {
-	xmlStructuredErrorFunc func;
-	void *ctx;
-};
-
-static void
-quiet_begin(struct quiet *q)
-{
-	q->func = xmlStructuredError;
-	q->ctx = xmlStructuredErrorContext;
-	xmlSetStructuredErrorFunc(NULL, quiet_error);
-}
-
-static void
-quiet_end(const struct quiet *q)
-{
-	xmlSetStructuredErrorFunc(q->ctx, q->func);
-}
-
 xmlDoc *
 stix_xml_parse(const char *xml, size_t len, size_t max_bytes, unsigned max_depth, int *rc,
     char *err, size_t errlen)
 {
-	struct parse_guard g = { 0, max_depth, 0, 0 };
+	struct util_xml_guard g;
 	xmlParserCtxt *ctxt = NULL;
 	xmlDoc *doc = NULL;
 	const xmlError *e;
-	struct quiet q;
+	struct util_xml_quiet q;
 
-	quiet_begin(&q);
+	memset(&g, 0, sizeof(g));
+	g.max_depth = max_depth;
+	util_xml_quiet_begin(&q);
 	*rc = STIX_ERR_HOSTILE;
 	if (xml == NULL || len == 0) {
 		*rc = STIX_ERR_PARSE;
@@ -166,16 +84,10 @@ stix_xml_parse(const char *xml, size_t len, size_t max_bytes, unsigned max_depth
 		stix_seterr(err, errlen, "XML: cannot create parser");
 		goto out;
 	}
-	/* Never XML_PARSE_NOENT / DTDLOAD / DTDATTR / HUGE: no entity expansion, no DTD. */
-	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	ctxt->_private = &g;
-	ctxt->sax->internalSubset = guard_internal_subset;
-	ctxt->sax->externalSubset = guard_internal_subset;
-	ctxt->sax->startElementNs = guard_start;
-	ctxt->sax->endElementNs = guard_end;
-	ctxt->sax->serror = quiet_error;
+	xmlCtxtUseOptions(ctxt, UTIL_XML_OPTIONS);
+	util_xml_guard_init(ctxt, &g);
 	xmlParseDocument(ctxt);
-	if (g.doctype) {
+	if (g.hostile) {
 		stix_seterr(err, errlen, "XML: DOCTYPE refused (no DTDs or entities accepted)");
 		goto out;
 	}
@@ -207,7 +119,7 @@ out:
 		ctxt->myDoc = NULL;
 		xmlFreeParserCtxt(ctxt);
 	}
-	quiet_end(&q);
+	util_xml_quiet_end(&q);
 	return doc;
 }
 
@@ -345,9 +257,9 @@ stix_schema_new(const char *path, char *err, size_t errlen)
 	xmlSchemaParserCtxt *pctxt = NULL;
 	struct stix_schema *s = NULL;
 	xmlSchema *schema = NULL;
-	struct quiet q;
+	struct util_xml_quiet q;
 
-	quiet_begin(&q);
+	util_xml_quiet_begin(&q);
 	pctxt = xmlSchemaNewParserCtxt(path);
 	if (pctxt == NULL) {
 		stix_seterr(err, errlen, "schema %s: cannot create parser", path);
@@ -372,7 +284,7 @@ out:
 		xmlSchemaFree(schema);
 	if (pctxt != NULL)
 		xmlSchemaFreeParserCtxt(pctxt);
-	quiet_end(&q);
+	util_xml_quiet_end(&q);
 	return s;
 }
 
@@ -392,10 +304,10 @@ stix_schema_validate(struct stix_schema *schema, const char *xml, size_t len, ch
 	struct schema_errs se = { err, errlen, 0 };
 	xmlSchemaValidCtxt *v = NULL;
 	xmlDoc *doc = NULL;
-	struct quiet q;
+	struct util_xml_quiet q;
 	int rc, r;
 
-	quiet_begin(&q);
+	util_xml_quiet_begin(&q);
 	doc = stix_xml_parse(xml, len, STIX_MAX_BYTES, STIX_MAX_DEPTH, &rc, err, errlen);
 	if (doc == NULL)
 		goto out;
@@ -419,7 +331,7 @@ out:
 		xmlSchemaFreeValidCtxt(v);
 	if (doc != NULL)
 		xmlFreeDoc(doc);
-	quiet_end(&q);
+	util_xml_quiet_end(&q);
 	return rc;
 }
 

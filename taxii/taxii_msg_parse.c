@@ -17,6 +17,7 @@
 
 #include "taxii/taxii.h"
 #include "taxii/taxii_int.h"
+#include "util/util_xml.h"
 #include "util/util.h"
 
 /* ---------------------------------------------------------------------------------------
@@ -132,7 +133,8 @@ taxii_msg_free(struct taxii_msg *m)
  */
 
 /*
- * Parse state the SAX hooks reach through ctxt->_private: whether the input was refused,
+ * Parse state the SAX hooks reach through the guard (util_xml_guard_of): whether the input
+ * was refused,
  * and where each element child of a Content element lies in the input, so that content is
  * copied from the input (with the namespace declarations it needs added) rather than
  * serialized again from the tree, which cost more than parsing it.
@@ -144,16 +146,14 @@ struct span {
 };
 
 struct pstate {
-	int hostile;
-	int too_deep;
+	int hostile;  /* an entity reference inside a copied content element */
 	int no_spans; /* the input was converted from another encoding, or memory ran out */
 	struct span *spans;
 	size_t n, cap;
-	/* Inside a content element being copied: how deep (1: the element itself), its span
-	 * and its depth in the document. */
+	/* Inside a content element being copied: how deep (1: the element itself) and its
+	 * span (the guard holds the depth in the document to its cap). */
 	int skip;
 	size_t skip_span;
-	int skip_base;
 };
 
 struct pctx {
@@ -1137,28 +1137,6 @@ parse_root(struct pctx *p, xmlNode *root, struct taxii_msg *m)
 	}
 }
 
-/* Marks the parse hostile and stops it: a DOCTYPE is where every entity attack starts. */
-static void
-refuse_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id, const xmlChar *sys_id)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
-
-	ps->hostile = 1;
-	xmlStopParser(ctxt);
-}
-
-static void
-refuse_entity(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
-    const xmlChar *system_id, xmlChar *content)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
-
-	ps->hostile = 1;
-	xmlStopParser(ctxt);
-}
-
 static int
 is_content_el(const xmlNode *n)
 {
@@ -1176,7 +1154,7 @@ span_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xml
     const xmlChar **attributes)
 {
 	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
+	struct pstate *ps = util_xml_guard_of(ctx)->arg;
 	xmlNode *n;
 	long at;
 
@@ -1185,11 +1163,6 @@ span_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xml
 		struct span *sp = &ps->spans[ps->skip_span];
 
 		ps->skip++;
-		if (ps->skip_base + ps->skip - 1 > TAXII_MSG_MAX_DEPTH) {
-			ps->too_deep = 1;
-			xmlStopParser(ctxt);
-			return;
-		}
 		for (int k = -1; k < nb_attributes; k++) {
 			const xmlChar *u = k < 0 ? uri : attributes[k * 5 + 2];
 
@@ -1231,16 +1204,13 @@ span_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xml
 	/* Its text is copied from the input, so its subtree need not be built at all. */
 	ps->skip = 1;
 	ps->skip_span = ps->n - 1;
-	ps->skip_base = 0;
-	for (xmlNode *a = n; a != NULL && a->type == XML_ELEMENT_NODE; a = a->parent)
-		ps->skip_base++;
 }
 
 static void
 span_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
 {
 	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
+	struct pstate *ps = util_xml_guard_of(ctx)->arg;
 	xmlNode *n = ctxt->node;
 	uintptr_t i = n != NULL ? (uintptr_t)n->_private : 0;
 	long at;
@@ -1264,8 +1234,7 @@ span_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlCh
 static void
 skip_chars(void *ctx, const xmlChar *ch, int len)
 {
-	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
+	struct pstate *ps = util_xml_guard_of(ctx)->arg;
 
 	if (ps->skip == 0)
 		xmlSAX2Characters(ctx, ch, len);
@@ -1274,8 +1243,7 @@ skip_chars(void *ctx, const xmlChar *ch, int len)
 static void
 skip_cdata(void *ctx, const xmlChar *value, int len)
 {
-	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
+	struct pstate *ps = util_xml_guard_of(ctx)->arg;
 
 	if (ps->skip == 0)
 		xmlSAX2CDataBlock(ctx, value, len);
@@ -1284,8 +1252,7 @@ skip_cdata(void *ctx, const xmlChar *value, int len)
 static void
 skip_comment(void *ctx, const xmlChar *value)
 {
-	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
+	struct pstate *ps = util_xml_guard_of(ctx)->arg;
 
 	if (ps->skip == 0)
 		xmlSAX2Comment(ctx, value);
@@ -1294,8 +1261,7 @@ skip_comment(void *ctx, const xmlChar *value)
 static void
 skip_pi(void *ctx, const xmlChar *target, const xmlChar *data)
 {
-	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
+	struct pstate *ps = util_xml_guard_of(ctx)->arg;
 
 	if (ps->skip == 0)
 		xmlSAX2ProcessingInstruction(ctx, target, data);
@@ -1306,7 +1272,7 @@ static void
 refuse_reference(void *ctx, const xmlChar *name)
 {
 	xmlParserCtxtPtr ctxt = ctx;
-	struct pstate *ps = ctxt->_private;
+	struct pstate *ps = util_xml_guard_of(ctx)->arg;
 
 	if (ps->skip == 0) {
 		xmlSAX2Reference(ctx, name);
@@ -1318,28 +1284,12 @@ refuse_reference(void *ctx, const xmlChar *name)
 
 /* Nothing below the depth cap, and no node kind that only a DTD could have made. */
 static int
-tree_ok(const xmlNode *n, int depth)
+tree_ok(const xmlDoc *doc)
 {
-	for (; n != NULL; n = n->next) {
-		if (n->type == XML_ENTITY_REF_NODE || n->type == XML_ENTITY_NODE ||
-		    n->type == XML_DTD_NODE)
+	for (const xmlNode *n = doc->children; n != NULL; n = n->next)
+		if (util_xml_tree_check(n, 1, TAXII_MSG_MAX_DEPTH) != 0)
 			return 0;
-		if (n->type == XML_ELEMENT_NODE) {
-			if (depth > TAXII_MSG_MAX_DEPTH)
-				return 0;
-			if (!tree_ok(n->children, depth + 1))
-				return 0;
-		}
-	}
 	return 1;
-}
-
-/* libxml2 keeps the last error in the context; this only keeps it from being printed. */
-static void
-quiet_error(void *data, xmlError *e)
-{
-	(void)data;
-	(void)e;
 }
 
 int
@@ -1357,10 +1307,10 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 	xmlDocPtr doc = NULL;
 	struct msg_box *box = NULL;
 	struct pstate ps = {0}; /* freed on every path out, even before the parse starts */
+	struct util_xml_guard g;
+	struct util_xml_quiet q;
 	struct pctx p;
 	xmlNode *root;
-	xmlStructuredErrorFunc saved_func;
-	void *saved_ctx;
 	int rc = 0;
 
 	*out = NULL;
@@ -1375,41 +1325,35 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 	if (len == 0)
 		return taxii_seterr(err, TAXII_EXML, 0, "empty message");
 	xmlInitParser();
-	/* Errors outside the parser context (a bad encoding, the serializer's I/O) go to the
-	 * thread's handler, which prints: a library must not, so it is swapped for the call. */
-	saved_func = xmlStructuredError;
-	saved_ctx = xmlStructuredErrorContext;
-	xmlSetStructuredErrorFunc(NULL, quiet_error);
+	/* A bad encoding or the serializer's I/O report outside the parser context. */
+	util_xml_quiet_begin(&q);
 	if ((ctxt = xmlNewParserCtxt()) == NULL) {
 		rc = taxii_seterr(err, TAXII_ENOMEM, 0, "out of memory");
 		goto out;
 	}
-	ctxt->sax->internalSubset = refuse_subset;
-	ctxt->sax->externalSubset = refuse_subset;
-	ctxt->sax->entityDecl = refuse_entity;
-	ctxt->sax->startElementNs = span_start;
-	ctxt->sax->endElementNs = span_end;
+	memset(&g, 0, sizeof(g));
+	g.max_depth = TAXII_MSG_MAX_DEPTH;
+	g.start = span_start;
+	g.end = span_end;
+	g.reference = refuse_reference;
+	g.arg = &ps;
+	util_xml_guard_init(ctxt, &g);
 	ctxt->sax->characters = skip_chars;
 	ctxt->sax->ignorableWhitespace = skip_chars;
 	ctxt->sax->cdataBlock = skip_cdata;
 	ctxt->sax->comment = skip_comment;
 	ctxt->sax->processingInstruction = skip_pi;
-	ctxt->sax->reference = refuse_reference;
 	/* A tree kept for its reader has no use for where its content lay. */
 	memset(&ps, 0, sizeof(ps));
 	ps.no_spans = (flags & TAXII_PARSE_NODES) != 0;
-	ctxt->_private = &ps;
-	/* No XML_PARSE_NOENT (entities stay unexpanded), no DTDLOAD, no HUGE: the defaults
-	 * keep libxml2's own limits on. */
 	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	    XML_PARSE_COMPACT /* short text kept in its node: the tree is only read */);
-	if (ps.hostile) {
+	    UTIL_XML_OPTIONS | XML_PARSE_COMPACT /* short text kept in its node: only read */);
+	if (g.hostile || ps.hostile) {
 		rc = taxii_seterr(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
 		    "DOCTYPE and entity declarations are refused");
 		goto out;
 	}
-	if (ps.too_deep) {
+	if (g.too_deep) {
 		rc = taxii_seterr(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
 		    "DTD, entity or nesting deeper than %d refused", TAXII_MSG_MAX_DEPTH);
 		goto out;
@@ -1430,7 +1374,7 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 		}
 		goto out;
 	}
-	if (doc->intSubset != NULL || doc->extSubset != NULL || !tree_ok(doc->children, 1)) {
+	if (doc->intSubset != NULL || doc->extSubset != NULL || !tree_ok(doc)) {
 		rc = taxii_seterr(err, TAXII_EHOSTILE, 0,
 		    "DTD, entity or nesting deeper than %d refused", TAXII_MSG_MAX_DEPTH);
 		goto out;
@@ -1484,7 +1428,7 @@ out:
 	}
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);
-	xmlSetStructuredErrorFunc(saved_ctx, saved_func);
+	util_xml_quiet_end(&q);
 	free(ps.spans);
 	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include "tests/tap.h"
 #include "util/util.h"
+#include "util/util_xml.h"
 
 static void
 test_time(void)
@@ -75,11 +76,60 @@ test_buf(void)
 	util_buf_fini(&b);
 }
 
+/* A guarded parse of text; the guard says what it met. NULL when it did not parse. */
+static xmlDoc *
+guarded(const char *xml, unsigned max_depth, struct util_xml_guard *g)
+{
+	xmlParserCtxt *ctxt = xmlNewParserCtxt();
+	xmlDoc *doc;
+
+	memset(g, 0, sizeof(*g));
+	g->max_depth = max_depth;
+	if (ctxt == NULL)
+		return NULL;
+	util_xml_guard_init(ctxt, g);
+	doc = xmlCtxtReadMemory(ctxt, xml, (int)strlen(xml), NULL, NULL, UTIL_XML_OPTIONS);
+	if (doc != NULL && !ctxt->wellFormed) {
+		xmlFreeDoc(doc);
+		doc = NULL;
+	}
+	xmlFreeParserCtxt(ctxt);
+	return doc;
+}
+
+static void
+test_xml(void)
+{
+	struct util_xml_guard g;
+	struct util_xml_quiet q;
+	xmlDoc *doc;
+
+	util_xml_quiet_begin(&q);
+	doc = guarded("<a><b><c/></b></a>", 3, &g);
+	ok(doc != NULL && !g.hostile && !g.too_deep, "xml: three levels under a cap of three");
+	ok(doc != NULL && util_xml_tree_check(xmlDocGetRootElement(doc), 1, 3) == 0,
+	    "xml: the tree checks");
+	ok(doc != NULL && util_xml_tree_check(xmlDocGetRootElement(doc), 1, 2) == -2,
+	    "xml: the same tree is too deep for a cap of two");
+	xmlFreeDoc(doc);
+	doc = guarded("<a><b><c/></b></a>", 2, &g);
+	ok(g.too_deep && !g.hostile, "xml: nesting past the cap stops the parse");
+	xmlFreeDoc(doc);
+	doc = guarded("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>", 10, &g);
+	ok(g.hostile, "xml: a DOCTYPE stops the parse");
+	xmlFreeDoc(doc);
+	doc = guarded("<a>&x;</a>", 10, &g);
+	ok(doc == NULL, "xml: an undeclared entity is not well-formed");
+	xmlFreeDoc(doc);
+	util_xml_quiet_end(&q);
+}
+
 int
 main(void)
 {
 	test_time();
 	test_hash();
 	test_buf();
+	test_xml();
 	return tap_done();
 }

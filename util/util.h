@@ -1,7 +1,8 @@
 /*
  * util: small leaf helpers every module may use — timestamps in microseconds and their
- * RFC 3339 text, hex, SHA-256, and a growable byte buffer with a hard cap. It depends on
- * nothing else in c2watch, never logs, never allocates behind a caller's back except in
+ * RFC 3339 text, a monotonic clock, hex, SHA-256, a growable byte buffer with a hard cap,
+ * the one error formatter, and address classes (the hardened libxml2 parser setup is in
+ * util/util_xml.h, for the modules that read XML). It depends on nothing else in c2watch, never logs, never allocates behind a caller's back except in
  * the buffer functions, and never exits.
  */
 #ifndef C2W_UTIL_H
