@@ -55,10 +55,10 @@ report(struct sink *s, const char *col, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	util_vseterr(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (s->first != NULL && s->count == 0 && s->firstlen > 0)
-		snprintf(s->first, s->firstlen, "%s%s%s", col ? col : "", col ? ": " : "", msg);
+	if (s->first != NULL && s->count == 0)
+		util_seterr_at(s->first, s->firstlen, NULL, 0, col, "%s", msg);
 	s->count++;
 	if (s->buf == NULL || s->shown >= CONF_TARGETS_MAX_ERRORS)
 		return;

@@ -621,7 +621,8 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 					continue;
 				if (obs_robots_from_fetch(res->status, body, body ? res->size : 0,
 					u->ua, &rules, err, sizeof(err)) != 0) {
-					util_seterr(c->err, c->errlen, "robots.txt of %s: %s", o->origin,
+					util_seterr(c->err, c->errlen, "robots.txt of %s: %s",
+					    o->origin,
 					    err);
 					c->failed = 1;
 					break;
@@ -864,7 +865,8 @@ obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_ar
 		c.win[i].c = &c;
 		c.win[i].t = calloc(c.window, sizeof(*c.win[i].t));
 		if (c.win[i].t == NULL) {
-			util_seterr(err, errlen, "observer: out of memory for %zu targets", c.window);
+			util_seterr(err, errlen, "observer: out of memory for %zu targets",
+			    c.window);
 			goto out;
 		}
 	}

@@ -224,7 +224,7 @@ finish(struct name_q *q, enum obs_dns_status st, const char *fmt, ...)
 	q->res.detail[0] = '\0';
 	if (fmt != NULL) {
 		va_start(ap, fmt);
-		vsnprintf(q->res.detail, sizeof(q->res.detail), fmt, ap);
+		util_vseterr(q->res.detail, sizeof(q->res.detail), fmt, ap);
 		va_end(ap);
 	}
 }

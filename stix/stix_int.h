@@ -37,10 +37,6 @@ extern const char stix_package_open[];
 /* "c2watch:" + kind (short) + "-" + 36-char UUID + NUL */
 #define STIX_ID_MAX 80
 
-/* Writes a bounded, always NUL-terminated message to err (which may be NULL). */
-void stix_seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /*
  * Parses with the hardened settings (see stix.h). Returns a document the caller frees with
  * xmlFreeDoc, or NULL with *rc (STIX_ERR_*) and err set.

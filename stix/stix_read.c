@@ -67,7 +67,7 @@ fail(struct rd *rd, int rc, const char *msg)
 	if (rd->rc != 0)
 		return;
 	rd->rc = rc;
-	stix_seterr(rd->err, rd->errlen, "%s", msg);
+	util_seterr(rd->err, rd->errlen, "%s", msg);
 }
 
 __attribute__((format(printf, 2, 3))) static void
@@ -82,7 +82,7 @@ note(struct rd *rd, const char *fmt, ...)
 		snprintf(buf, sizeof(buf), "further notes omitted");
 	} else {
 		va_start(ap, fmt);
-		vsnprintf(buf, sizeof(buf), fmt, ap);
+		util_vseterr(buf, sizeof(buf), fmt, ap);
 		va_end(ap);
 	}
 	if (json_array_append_new(rd->res->notes, json_string(buf)) != 0)
@@ -561,18 +561,18 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 	d = stix_child(o, STIX_NS_CYBOX, "Description");
 	text = stix_text(d);
 	if (text == NULL) {
-		stix_seterr(err, errlen, "c2watch observation: no cybox:Description record");
+		util_seterr(err, errlen, "c2watch observation: no cybox:Description record");
 		goto out;
 	}
 	rec = rec_json_parse(text);
 	if (!json_is_object(rec)) {
-		stix_seterr(err, errlen, "c2watch observation: record JSON %s",
+		util_seterr(err, errlen, "c2watch observation: record JSON %s",
 		    rec ? "is not an object" : "does not parse");
 		goto out;
 	}
 	json_object_del(rec, "x-ict-isac.jp");
 	if (stix_check_record(rec, msg, sizeof(msg)) != 0) {
-		stix_seterr(err, errlen, "c2watch observation: %s", msg);
+		util_seterr(err, errlen, "c2watch observation: %s", msg);
 		goto out;
 	}
 	rid = json_string_value(json_object_get(rec, "id"));
@@ -580,11 +580,11 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 	(void)id_in_c2watch(pkg, &local);
 	if (stix_make_id("Package", rid, want) != 0) {
 		rc = STIX_ERR_NOMEM;
-		stix_seterr(err, errlen, "c2watch observation: hashing failed");
+		util_seterr(err, errlen, "c2watch observation: hashing failed");
 		goto out;
 	}
 	if (local == NULL || strcmp(local, strchr(want, ':') + 1) != 0) {
-		stix_seterr(err, errlen, "c2watch observation: package id does not match record %s",
+		util_seterr(err, errlen, "c2watch observation: package id does not match record %s",
 		    rid);
 		goto out;
 	}
@@ -732,7 +732,7 @@ read_root(xmlNode *root, const char *default_threat_id, struct stix_result *res,
 	if (!res->records || !res->targets || !res->notes || !rd.campaigns ||
 	    !rd.ind_campaign || !rd.seen || !rd.obs_ind) {
 		rc = STIX_ERR_NOMEM;
-		stix_seterr(err, errlen, "stix: out of memory");
+		util_seterr(err, errlen, "stix: out of memory");
 		goto out;
 	}
 	rc = STIX_ERR_FORMAT;
@@ -748,7 +748,7 @@ read_root(xmlNode *root, const char *default_threat_id, struct stix_result *res,
 	} else if (stix_is(root, STIX_NS_CYBOX, "Observables")) {
 		res->version[0] = '\0';
 	} else {
-		stix_seterr(err, errlen, "not STIX 1.x: root element {%.100s}%.100s",
+		util_seterr(err, errlen, "not STIX 1.x: root element {%.100s}%.100s",
 		    root && root->ns ? (const char *)root->ns->href : "",
 		    root ? (const char *)root->name : "(none)");
 		goto out;
@@ -808,17 +808,17 @@ stix_read_node(const void *node, const char *default_threat_id, struct stix_resu
 	int d;
 
 	if (root == NULL || root->type != XML_ELEMENT_NODE) {
-		stix_seterr(err, errlen, "stix: not an element");
+		util_seterr(err, errlen, "stix: not an element");
 		return STIX_ERR_FORMAT;
 	}
 	/* The caller's parser had its own limits: hold the subtree to this module's too. */
 	d = util_xml_tree_check(root, 1, res->max_depth);
 	if (d == -1) {
-		stix_seterr(err, errlen, "XML: entity reference or DTD node refused");
+		util_seterr(err, errlen, "XML: entity reference or DTD node refused");
 		return STIX_ERR_HOSTILE;
 	}
 	if (d != 0) {
-		stix_seterr(err, errlen, "XML: element nesting deeper than %u", res->max_depth);
+		util_seterr(err, errlen, "XML: element nesting deeper than %u", res->max_depth);
 		return STIX_ERR_HOSTILE;
 	}
 	return read_root(root, default_threat_id, res, err, errlen);
@@ -839,7 +839,7 @@ stix_observation_read(const char *xml, size_t len, json_t **record, char *err, s
 	if (!stix_is(root, STIX_NS_STIX, "STIX_Package") ||
 	    !is_c2watch_package(root, STIX_TITLE_OBSERVATION)) {
 		rc = STIX_ERR_FORMAT;
-		stix_seterr(err, errlen, "not a c2watch observation package");
+		util_seterr(err, errlen, "not a c2watch observation package");
 		goto out;
 	}
 	rc = observation_of(root, record, err, errlen);

@@ -393,26 +393,26 @@ stix_check_record(const json_t *rec, char *err, size_t errlen)
 	size_t i;
 
 	if (!json_is_object(rec)) {
-		stix_seterr(err, errlen, "record: not a JSON object");
+		util_seterr(err, errlen, "record: not a JSON object");
 		return STIX_ERR_INPUT;
 	}
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		if (str_field(rec, strs[i]) == NULL) {
-			stix_seterr(err, errlen, "record: \"%s\" missing or not a string", strs[i]);
+			util_seterr(err, errlen, "record: \"%s\" missing or not a string", strs[i]);
 			return STIX_ERR_INPUT;
 		}
 	if (util_time_parse(str_field(rec, "observed_at"), &us) != 0) {
-		stix_seterr(err, errlen, "record %s: bad observed_at \"%s\"",
+		util_seterr(err, errlen, "record %s: bad observed_at \"%s\"",
 		    str_field(rec, "id"), str_field(rec, "observed_at"));
 		return STIX_ERR_INPUT;
 	}
 	t = json_object_get(rec, "target");
 	if (!json_is_object(t) || str_field(t, "input") == NULL) {
-		stix_seterr(err, errlen, "record %s: target.input missing", str_field(rec, "id"));
+		util_seterr(err, errlen, "record %s: target.input missing", str_field(rec, "id"));
 		return STIX_ERR_INPUT;
 	}
 	if (json_object_get(rec, "x-ict-isac.jp") != NULL) {
-		stix_seterr(err, errlen, "record %s: has a reserved \"x-ict-isac.jp\" key",
+		util_seterr(err, errlen, "record %s: has a reserved \"x-ict-isac.jp\" key",
 		    str_field(rec, "id"));
 		return STIX_ERR_INPUT;
 	}
@@ -456,7 +456,7 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	if (util_time_parse(str_field(record, "observed_at"), &us) != 0 ||
 	    util_time_format(us, us % 1000000 != 0, stamp) != 0) {
 		rc = STIX_ERR_INPUT;
-		stix_seterr(err, errlen, "record %s: observed_at out of range", rid);
+		util_seterr(err, errlen, "record %s: observed_at out of range", rid);
 		goto out;
 	}
 	js = spliced_json(record);
@@ -465,7 +465,7 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 		js = rec_json_dump(copy);
 	if (js == NULL) {
 		rc = STIX_ERR_NOMEM;
-		stix_seterr(err, errlen, "record %s: out of memory", rid);
+		util_seterr(err, errlen, "record %s: out of memory", rid);
 		goto out;
 	}
 
@@ -505,7 +505,7 @@ emit_observation(struct util_buf *out, const char *rid, const char *tid, const c
 	put(&w, "</stix:STIX_Package>\n");
 	rc = w.rc;
 	if (rc != 0)
-		stix_seterr(err, errlen, "record %s: %s", rid, stix_strerror(rc));
+		util_seterr(err, errlen, "record %s: %s", rid, stix_strerror(rc));
 	return rc;
 }
 
@@ -519,7 +519,7 @@ stix_check_target(const json_t *t, char *err, size_t errlen)
 	size_t i;
 
 	if (!json_is_object(t)) {
-		stix_seterr(err, errlen, "target: not a JSON object");
+		util_seterr(err, errlen, "target: not a JSON object");
 		return STIX_ERR_INPUT;
 	}
 	json_object_foreach((json_t *)t, key, v) {
@@ -527,24 +527,24 @@ stix_check_target(const json_t *t, char *err, size_t errlen)
 			if (strcmp(key, cols[i]) == 0)
 				break;
 		if (i == sizeof(cols) / sizeof(cols[0])) {
-			stix_seterr(err, errlen, "target: unknown field \"%s\"", key);
+			util_seterr(err, errlen, "target: unknown field \"%s\"", key);
 			return STIX_ERR_INPUT;
 		}
 		if (strcmp(key, "port") == 0 ?
 			!(json_is_integer(v) && json_integer_value(v) > 0 &&
 			    json_integer_value(v) <= 65535) :
 			!json_is_string(v)) {
-			stix_seterr(err, errlen, "target: bad value for \"%s\"", key);
+			util_seterr(err, errlen, "target: bad value for \"%s\"", key);
 			return STIX_ERR_INPUT;
 		}
 	}
 	if (str_field(t, "threat_id") == NULL) {
-		stix_seterr(err, errlen, "target: threat_id missing");
+		util_seterr(err, errlen, "target: threat_id missing");
 		return STIX_ERR_INPUT;
 	}
 	if (str_field(t, "ip") == NULL && str_field(t, "domain") == NULL &&
 	    str_field(t, "url") == NULL) {
-		stix_seterr(err, errlen, "target: none of ip, domain, url");
+		util_seterr(err, errlen, "target: none of ip, domain, url");
 		return STIX_ERR_INPUT;
 	}
 	return 0;
@@ -565,7 +565,7 @@ stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t 
 	js = rec_json_dump(target);
 	if (js == NULL) {
 		rc = STIX_ERR_NOMEM;
-		stix_seterr(err, errlen, "target: out of memory");
+		util_seterr(err, errlen, "target: out of memory");
 		goto out;
 	}
 	tid = str_field(target, "threat_id");
@@ -606,7 +606,7 @@ stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t 
 	put(&w, "</stix:STIX_Package>\n");
 	rc = w.rc;
 	if (rc != 0)
-		stix_seterr(err, errlen, "target: %s", stix_strerror(rc));
+		util_seterr(err, errlen, "target: %s", stix_strerror(rc));
 out:
 	free(js);
 	return rc;
@@ -766,7 +766,7 @@ stix_observation_write_text(const char *json, size_t len, struct util_buf *out, 
 		return rc;
 	rec = json_loadb(json, len, 0, NULL);
 	if (rec == NULL) {
-		stix_seterr(err, errlen, "record: not JSON");
+		util_seterr(err, errlen, "record: not JSON");
 		return STIX_ERR_INPUT;
 	}
 	rc = stix_observation_write(rec, out, err, errlen);

@@ -17,18 +17,6 @@
 #include "stix/stix_int.h"
 #include "util/util_xml.h"
 
-void
-stix_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 const char *
 stix_strerror(int code)
 {
@@ -70,43 +58,43 @@ stix_xml_parse(const char *xml, size_t len, size_t max_bytes, unsigned max_depth
 	*rc = STIX_ERR_HOSTILE;
 	if (xml == NULL || len == 0) {
 		*rc = STIX_ERR_PARSE;
-		stix_seterr(err, errlen, "XML: empty document");
+		util_seterr(err, errlen, "XML: empty document");
 		goto out;
 	}
 	if (len > max_bytes || len > INT_MAX) {
-		stix_seterr(err, errlen, "XML: document of %zu bytes exceeds the %zu-byte cap",
+		util_seterr(err, errlen, "XML: document of %zu bytes exceeds the %zu-byte cap",
 		    len, max_bytes);
 		goto out;
 	}
 	ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
 	if (ctxt == NULL) {
 		*rc = STIX_ERR_NOMEM;
-		stix_seterr(err, errlen, "XML: cannot create parser");
+		util_seterr(err, errlen, "XML: cannot create parser");
 		goto out;
 	}
 	xmlCtxtUseOptions(ctxt, UTIL_XML_OPTIONS);
 	util_xml_guard_init(ctxt, &g);
 	xmlParseDocument(ctxt);
 	if (g.hostile) {
-		stix_seterr(err, errlen, "XML: DOCTYPE refused (no DTDs or entities accepted)");
+		util_seterr(err, errlen, "XML: DOCTYPE refused (no DTDs or entities accepted)");
 		goto out;
 	}
 	if (g.too_deep) {
-		stix_seterr(err, errlen, "XML: element nesting deeper than %u", max_depth);
+		util_seterr(err, errlen, "XML: element nesting deeper than %u", max_depth);
 		goto out;
 	}
 	if (!ctxt->wellFormed || ctxt->myDoc == NULL) {
 		e = xmlCtxtGetLastError(ctxt);
 		*rc = STIX_ERR_PARSE;
 		if (e != NULL && e->message != NULL)
-			stix_seterr(err, errlen, "XML: line %d: %.*s", e->line,
+			util_seterr(err, errlen, "XML: line %d: %.*s", e->line,
 			    (int)strcspn(e->message, "\n"), e->message);
 		else
-			stix_seterr(err, errlen, "XML: not well-formed");
+			util_seterr(err, errlen, "XML: not well-formed");
 		goto out;
 	}
 	if (ctxt->myDoc->intSubset != NULL || ctxt->myDoc->extSubset != NULL) {
-		stix_seterr(err, errlen, "XML: DOCTYPE refused (no DTDs or entities accepted)");
+		util_seterr(err, errlen, "XML: DOCTYPE refused (no DTDs or entities accepted)");
 		goto out;
 	}
 	doc = ctxt->myDoc;
@@ -242,11 +230,11 @@ schema_error(void *data, xmlError *e)
 		return;
 	s->seen = 1;
 	if (e->line > 0)
-		stix_seterr(s->err, s->errlen, "schema: %s line %d: %.*s",
+		util_seterr(s->err, s->errlen, "schema: %s line %d: %.*s",
 		    e->file ? e->file : "document", e->line,
 		    e->message ? (int)strcspn(e->message, "\n") : 0, e->message ? e->message : "");
 	else
-		stix_seterr(s->err, s->errlen, "schema: %.*s",
+		util_seterr(s->err, s->errlen, "schema: %.*s",
 		    e->message ? (int)strcspn(e->message, "\n") : 0, e->message ? e->message : "");
 }
 
@@ -262,19 +250,19 @@ stix_schema_new(const char *path, char *err, size_t errlen)
 	util_xml_quiet_begin(&q);
 	pctxt = xmlSchemaNewParserCtxt(path);
 	if (pctxt == NULL) {
-		stix_seterr(err, errlen, "schema %s: cannot create parser", path);
+		util_seterr(err, errlen, "schema %s: cannot create parser", path);
 		goto out;
 	}
 	xmlSchemaSetParserStructuredErrors(pctxt, schema_error, &se);
 	schema = xmlSchemaParse(pctxt);
 	if (schema == NULL) {
 		if (!se.seen)
-			stix_seterr(err, errlen, "schema %s: cannot load", path);
+			util_seterr(err, errlen, "schema %s: cannot load", path);
 		goto out;
 	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
-		stix_seterr(err, errlen, "schema: out of memory");
+		util_seterr(err, errlen, "schema: out of memory");
 		goto out;
 	}
 	s->schema = schema;
@@ -314,7 +302,7 @@ stix_schema_validate(struct stix_schema *schema, const char *xml, size_t len, ch
 	rc = STIX_ERR_NOMEM;
 	v = xmlSchemaNewValidCtxt(schema->schema);
 	if (v == NULL) {
-		stix_seterr(err, errlen, "schema: cannot create validation context");
+		util_seterr(err, errlen, "schema: cannot create validation context");
 		goto out;
 	}
 	xmlSchemaSetValidStructuredErrors(v, schema_error, &se);
@@ -322,7 +310,7 @@ stix_schema_validate(struct stix_schema *schema, const char *xml, size_t len, ch
 	if (r != 0) {
 		rc = STIX_ERR_SCHEMA;
 		if (!se.seen)
-			stix_seterr(err, errlen, "schema: validation failed (%d)", r);
+			util_seterr(err, errlen, "schema: validation failed (%d)", r);
 		goto out;
 	}
 	rc = STIX_OK;
@@ -344,7 +332,7 @@ stix_validate(const char *xml, size_t len, const char *schema_dir, char *err, si
 
 	util_buf_init(&path, 0);
 	if (util_buf_printf(&path, "%s/validate-stix-1.2.xsd", schema_dir) != 0) {
-		stix_seterr(err, errlen, "schema: out of memory");
+		util_seterr(err, errlen, "schema: out of memory");
 		goto out;
 	}
 	s = stix_schema_new(path.data, err, errlen);

@@ -43,6 +43,9 @@ struct store_err {
 	char msg[512];
 };
 
+/* A static English text for an enum store_rc value (never NULL); store_err.msg says more. */
+const char *store_strerror(int code);
+
 struct store;
 struct store_txn;
 

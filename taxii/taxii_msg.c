@@ -49,7 +49,7 @@ taxii_seterr(struct taxii_err *err, int code, int line, const char *fmt, ...)
 	err->code = code;
 	err->line = line;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	util_vseterr(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return code;
 }

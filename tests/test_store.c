@@ -590,6 +590,9 @@ main(void)
 		perror("mkdtemp");
 		return 99;
 	}
+	is_str(store_strerror(STORE_NOTFOUND), "not found", "strerror: not found");
+	ok(store_strerror(STORE_ERR) != NULL && store_strerror(-99) != NULL,
+	    "strerror: every code has a text");
 	ok(store_open(subdir("main"), &(struct store_opts){.no_sync = 1}, &s, &err) == 0,
 	    "open a new data directory (%s)", err.msg);
 	if (s) {

@@ -98,6 +98,26 @@ guarded(const char *xml, unsigned max_depth, struct util_xml_guard *g)
 }
 
 static void
+test_seterr(void)
+{
+	char e[64], small[12];
+
+	util_seterr(e, sizeof(e), "%s %d", "bad", 7);
+	is_str(e, "bad 7", "seterr formats");
+	util_seterr(NULL, 10, "ignored");
+	util_seterr(e, 0, "ignored");
+	is_str(e, "bad 7", "seterr: no buffer is a no-op");
+	util_seterr_at(e, sizeof(e), "t.csv", 12, "port", "not %s", "a number");
+	is_str(e, "t.csv:12: port: not a number", "seterr_at: FILE:LINE: field: what");
+	util_seterr_at(e, sizeof(e), "t.csv", 0, NULL, "unreadable");
+	is_str(e, "t.csv: unreadable", "seterr_at: no line, no field");
+	util_seterr_at(e, sizeof(e), NULL, 3, "threat_id", "missing");
+	is_str(e, "threat_id: missing", "seterr_at: no file");
+	util_seterr_at(small, sizeof(small), "a-long-file-name", 5, "f", "x");
+	is_str(small, "a-long-file", "seterr_at: cut to the buffer, NUL-terminated");
+}
+
+static void
 test_xml(void)
 {
 	struct util_xml_guard g;
@@ -130,6 +150,7 @@ main(void)
 	test_time();
 	test_hash();
 	test_buf();
+	test_seterr();
 	test_xml();
 	return tap_done();
 }
