@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "record/record.h"
 #include "tests/tap.h"
+#include "util/util.h"
 
 static char tmpdir[PATH_MAX];
 static char csv_path[PATH_MAX + 32];
@@ -492,10 +493,7 @@ on_progress(uint64_t d, uint64_t total, void *arg)
 static double
 secs(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_mono_us() / 1e6;
 }
 
 static void
