@@ -16,6 +16,7 @@
 #include "bench/bench_common.h"
 #include "conf/conf.h"
 #include "fed/fed.h"
+#include "record/record.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -25,10 +26,7 @@
 double
 bench_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_mono_us() / 1e6;
 }
 
 struct fill {
@@ -80,7 +78,7 @@ bench_fill(const char *dir, const char *node, long n)
 			o->threat_id = f.threats[i];
 			o->target_key = f.keys[i];
 			o->observed_us = INT64_C(1795320000000000) + k / 5000 * INT64_C(14400000000);
-			store_record_id(node, f.keys[i], o->observed_us, o->id);
+			rec_id(node, f.keys[i], o->observed_us, o->id);
 			util_hex(o->id, STORE_ID_LEN, idhex);
 			util_time_format(o->observed_us, 0, when);
 			len = snprintf(j, JSON_MAX,

@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "observer/observer.h"
+#include "record/record.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -46,14 +47,6 @@ static pid_t farm_pids[BENCH_MAX_FARMS];
 static size_t nfarms;
 static char dir[256];
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 __attribute__((format(printf, 1, 2), noreturn)) static void
 die(const char *fmt, ...)
@@ -163,17 +156,6 @@ sink_record(json_t *rec, void *arg)
 
 	json_array_append(k->batch, rec);
 	return json_array_size(k->batch) >= BENCH_BATCH ? sink_flush(k) : 0;
-}
-
-static int
-record_id(const char *node, const char *key, int64_t us, char hex[65])
-{
-	unsigned char id[STORE_ID_LEN];
-
-	if (store_record_id(node, key, us, id) != 0)
-		return -1;
-	util_hex(id, sizeof(id), hex);
-	return 0;
 }
 
 /* Starts one farm process on `script` and reads its "listen tI ADDR PORT" lines into
@@ -321,7 +303,6 @@ main(int argc, char **argv)
 	    .robots_respect = 1,
 	    .allow_private = 1,
 	    .dns_servers = "127.0.0.1:1",
-	    .record_id = record_id,
 	};
 	struct gen g = {0, n, ports};
 
@@ -329,20 +310,20 @@ main(int argc, char **argv)
 		cfg.ping_count = (unsigned)atoi(getenv("BENCH_PING"));
 	if (getenv("BENCH_WINDOW") != NULL)
 		cfg.window = strtoul(getenv("BENCH_WINDOW"), NULL, 10);
-	t0 = now_s();
+	t0 = (double)util_mono_us() / 1e6;
 	if (obs_cycle_run_iter(&cfg, gen_next, &g, n, sink_record, &k, &st, err,
 		sizeof(err)) != 0 || sink_flush(&k) != 0)
 		die("cycle: %s", err);
-	t_obs = now_s() - t0;
+	t_obs = (double)util_mono_us() / 1e6 - t0;
 	getrusage(RUSAGE_SELF, &ru);
 	long rss_file = status_kb("RssFile");
 
 	snprintf(cmd, sizeof(cmd),
 	    "curl --parallel --parallel-max 256 -s -A 'Mozilla/5.0 (compatible)' "
 	    "--compressed --no-progress-meter -K '%s' 2>/dev/null", curlcfg);
-	t0 = now_s();
+	t0 = (double)util_mono_us() / 1e6;
 	int rc = getenv("BENCH_NO_CURL") != NULL ? 0 : system(cmd);
-	t_curl = getenv("BENCH_NO_CURL") != NULL ? 0 : now_s() - t0;
+	t_curl = getenv("BENCH_NO_CURL") != NULL ? 0 : (double)util_mono_us() / 1e6 - t0;
 	if (rc != 0)
 		fprintf(stderr, "bench_observe: curl exited with %d\n", rc);
 

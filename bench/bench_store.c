@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "record/record.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -35,14 +36,6 @@ struct gen {
 	char (*keys)[64];        /* THREATS * TARGETS target keys */
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 make_batch(const struct gen *g)
@@ -61,7 +54,7 @@ make_batch(const struct gen *g)
 		o.threat_id = threat;
 		o.target_key = key;
 		o.observed_us = INT64_C(1795320000000000) + i / (THREATS * TARGETS) * INT64_C(14400000000);
-		store_record_id("bench-node", key, o.observed_us, o.id);
+		rec_id("bench-node", key, o.observed_us, o.id);
 		util_hex(o.id, STORE_ID_LEN, idhex);
 		util_time_format(o.observed_us, 0, when);
 		len = snprintf(json, jcap,
@@ -150,16 +143,16 @@ main(int argc, char **argv)
 		g.n = n - first < BATCH ? n - first : BATCH;
 		/* Records are made before the clock starts: the figure is the store's. */
 		make_batch(&g);
-		t0 = now_s();
+		t0 = (double)util_mono_us() / 1e6;
 
 		if (store_write(s, put_batch, &g, &err) != STORE_OK) {
 			fprintf(stderr, "bench_store: %s\n", err.msg);
 			goto out;
 		}
-		t_ins += now_s() - t0;
+		t_ins += (double)util_mono_us() / 1e6 - t0;
 	}
 
-	t0 = now_s();
+	t0 = (double)util_mono_us() / 1e6;
 	for (int i = 0; i < THREATS; i++) {
 		char threat[32];
 
@@ -170,14 +163,14 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	t_threat = now_s() - t0;
+	t_threat = (double)util_mono_us() / 1e6 - t0;
 
-	t0 = now_s();
+	t0 = (double)util_mono_us() / 1e6;
 	if (store_scan_feed(s, 0, INT64_MAX, 0, count_cb, &scanned_feed, NULL, &err) != STORE_OK) {
 		fprintf(stderr, "bench_store: %s\n", err.msg);
 		goto out;
 	}
-	t_feed = now_s() - t0;
+	t_feed = (double)util_mono_us() / 1e6 - t0;
 
 	getrusage(RUSAGE_SELF, &ru);
 	printf("{\"records\":%ld,\"inserts_per_s\":%.0f,\"scan_threat_records_per_s\":%.0f,"

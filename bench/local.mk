@@ -1,7 +1,8 @@
 # Benchmarks are programs, not tests: each prints its figures as one JSON line.
 noinst_PROGRAMS += bench/bench_store
 bench_bench_store_SOURCES = bench/bench_store.c
-bench_bench_store_LDADD = $(STORE_LIBS)
+bench_bench_store_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+bench_bench_store_LDADD = $(RECORD_LIBS) $(STORE_LIBS)
 
 noinst_LIBRARIES += bench/libbench.a
 bench_libbench_a_SOURCES = bench/bench_common.h bench/bench_common.c
@@ -21,7 +22,7 @@ bench_bench_federate_LDADD = bench/libbench.a $(NODE_LIBS)
 noinst_PROGRAMS += bench/bench_observe
 bench_bench_observe_SOURCES = bench/bench_observe.c
 bench_bench_observe_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
-bench_bench_observe_LDADD = $(OBSERVER_LIBS) $(STORE_LIBS)
+bench_bench_observe_LDADD = $(OBSERVER_LIBS) $(RECORD_LIBS) $(STORE_LIBS)
 
 # A node's store filled with synthetic records, for the integration tests.
 check_PROGRAMS += tests/c2fill

@@ -151,7 +151,7 @@ const char *conf_log_level_name(int level);
  * json_decref) of target objects whose keys are the CSV columns (threat_id, ip, domain,
  * url, port as an integer, report_date, malware_sha256, file_type, summary, user_agent),
  * empty fields omitted and values normalised (conf_target_check). Rows naming the same
- * destination (conf_target_key) within one threat ID are collapsed to the first one.
+ * destination (rec_target_key) within one threat ID are collapsed to the first one.
  * A row whose threat_id is empty or absent takes `default_threat_id` (may be NULL).
  *
  * On failure it returns -1, leaves *out untouched and appends to `errors` (initialised by
@@ -183,14 +183,6 @@ int conf_targets_read(const char *path, const char *default_threat_id, json_t **
  * and the object possibly partly normalised.
  */
 int conf_target_check(json_t *target, char *err, size_t errlen);
-
-/*
- * The destination key that identifies a (checked) target within its threat ID: the URL,
- * else the domain, else the IP address; a domain or IP gets ":port" when a port is set
- * (an IPv6 address is then bracketed). Writes a NUL-terminated key into buf.
- * Returns 0, or -1 when there is no destination or buf is too small ("" written if len>0).
- */
-int conf_target_key(const json_t *target, char *buf, size_t len);
 
 /*
  * Targets from a Cuckoo or CAPE sandbox report.json: HTTP requests (URL with the request's

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "conf/conf.h"
+#include "record/record.h"
 #include "util/util.h"
 
 #define CUCKOO_MAX_FILE (1024u * 1024 * 1024) /* behaviour sections make reports large */
@@ -51,7 +52,7 @@ add_target(struct cuckoo *c, json_t *t)
 		return 0;
 	}
 	if (conf_target_check(t, why, sizeof(why)) != 0 ||
-	    conf_target_key(t, key, sizeof(key)) != 0) {
+	    rec_target_key(t, key, sizeof(key)) != 0) {
 		/* A report is someone else's output: one odd entry is skipped, not fatal. */
 		c->skipped++;
 		json_decref(t);
@@ -63,7 +64,7 @@ add_target(struct cuckoo *c, json_t *t)
 	}
 	if (json_object_set_new(c->seen, key, json_true()) != 0 ||
 	    json_array_append_new(c->out, t) != 0) {
-		snprintf(c->err->msg, sizeof(c->err->msg), "%s: out of memory", c->path);
+		util_seterr(c->err->msg, sizeof(c->err->msg), "%s: out of memory", c->path);
 		return -1;
 	}
 	return 0;
@@ -208,7 +209,7 @@ common_fields(struct cuckoo *c, json_t *root, const char *threat_id)
 		threat_id = lower;
 	}
 	if (threat_id == NULL) {
-		snprintf(c->err->msg, sizeof(c->err->msg),
+		util_seterr(c->err->msg, sizeof(c->err->msg),
 		    "%s: the report names no sample SHA-256 to use as threat ID; give --threat-id",
 		    c->path);
 		return -1;
@@ -250,19 +251,19 @@ conf_cuckoo_read(const char *path, const char *threat_id, json_t **out, char *no
 	util_buf_init(&buf, CUCKOO_MAX_FILE);
 	rc = util_read_file(path, &buf);
 	if (rc != 0) {
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+		util_seterr(err->msg, sizeof(err->msg), "%s: %s", path,
 		    rc == -2 ? "larger than 1 GiB" : strerror(errno));
 		goto out;
 	}
 	root = json_loadb(buf.data, buf.len, 0, &jerr);
 	if (root == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "%s:%d: not JSON: %s", path, jerr.line,
+		util_seterr(err->msg, sizeof(err->msg), "%s:%d: not JSON: %s", path, jerr.line,
 		    jerr.text);
 		goto out;
 	}
 	if (!json_is_object(root) ||
 	    (json_object_get(root, "info") == NULL && json_object_get(root, "network") == NULL)) {
-		snprintf(err->msg, sizeof(err->msg),
+		util_seterr(err->msg, sizeof(err->msg),
 		    "%s: not a sandbox report (no \"info\" or \"network\" section)", path);
 		goto out;
 	}
@@ -270,7 +271,7 @@ conf_cuckoo_read(const char *path, const char *threat_id, json_t **out, char *no
 	c.seen = json_object();
 	c.resolved = json_object();
 	if (c.out == NULL || c.seen == NULL || c.resolved == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+		util_seterr(err->msg, sizeof(err->msg), "%s: out of memory", path);
 		goto out;
 	}
 	if (common_fields(&c, root, threat_id) != 0)
@@ -298,7 +299,7 @@ conf_cuckoo_read(const char *path, const char *threat_id, json_t **out, char *no
 	ret = 0;
 out:
 	if (ret != 0 && err->msg[0] == '\0')
-		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+		util_seterr(err->msg, sizeof(err->msg), "%s: out of memory", path);
 	json_decref(c.out);
 	json_decref(c.seen);
 	json_decref(c.resolved);

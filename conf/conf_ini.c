@@ -18,6 +18,7 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "util/util.h"
 
 #define CONF_FILE_MAX (1024 * 1024)
 #define DUR_MAX_US ((int64_t)3650 * 86400 * 1000000) /* ten years: anything longer is a typo */
@@ -136,26 +137,16 @@ struct loader {
 __attribute__((format(printf, 4, 5))) static void
 fail(struct loader *L, int line, const char *key, const char *fmt, ...)
 {
+	char what[sizeof(L->err->msg)];
 	va_list ap;
-	size_t n;
 
 	if (L->failed)
 		return;
 	L->failed = 1;
-	if (line > 0)
-		n = (size_t)snprintf(L->err->msg, sizeof(L->err->msg), "%s:%d: ", L->name, line);
-	else
-		n = (size_t)snprintf(L->err->msg, sizeof(L->err->msg), "%s: ", L->name);
-	if (n >= sizeof(L->err->msg))
-		return;
-	if (key != NULL) {
-		n += (size_t)snprintf(L->err->msg + n, sizeof(L->err->msg) - n, "%s: ", key);
-		if (n >= sizeof(L->err->msg))
-			return;
-	}
 	va_start(ap, fmt);
-	vsnprintf(L->err->msg + n, sizeof(L->err->msg) - n, fmt, ap);
+	util_vseterr(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	util_seterr_at(L->err->msg, sizeof(L->err->msg), L->name, line, key, "%s", what);
 }
 
 static int
@@ -1181,16 +1172,17 @@ conf_load_flags(const char *path, unsigned flags, struct conf_err *err)
 	util_buf_init(&b, CONF_FILE_MAX);
 	rc = util_read_file(path, &b);
 	if (rc == -2) {
-		snprintf(err->msg, sizeof(err->msg), "%s: larger than %d bytes", path,
+		util_seterr(err->msg, sizeof(err->msg), "%s: larger than %d bytes", path,
 		    CONF_FILE_MAX);
 		goto out;
 	}
 	if (rc != 0) {
-		snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", path, strerror(errno));
+		util_seterr(err->msg, sizeof(err->msg), "%s: cannot read: %s", path,
+		    strerror(errno));
 		goto out;
 	}
 	if (memchr(b.data ? b.data : "", '\0', b.len) != NULL) {
-		snprintf(err->msg, sizeof(err->msg), "%s: NUL byte in file", path);
+		util_seterr(err->msg, sizeof(err->msg), "%s: NUL byte in file", path);
 		goto out;
 	}
 	c = conf_load_string_flags(b.data ? b.data : "", path, flags, err);

@@ -9,6 +9,7 @@
 #include <idn2.h>
 
 #include "conf/conf_int.h"
+#include "util/util.h"
 
 int
 conf_looks_ipv4(const char *s, size_t n)
@@ -173,11 +174,11 @@ conf_url_parse(const char *in, const char *schemes, int allow_userinfo, struct c
 	}
 	u->scheme[i] = '\0';
 	if (i == 0 || strncmp(p + i, "://", 3) != 0) {
-		snprintf(why, whylen, "not a URL (expected %s)", schemes);
+		util_seterr(why, whylen, "not a URL (expected %s)", schemes);
 		return -1;
 	}
 	if (!scheme_allowed(u->scheme, schemes)) {
-		snprintf(why, whylen, "scheme \"%s\" not allowed (use %s)", u->scheme, schemes);
+		util_seterr(why, whylen, "scheme \"%s\" not allowed (use %s)", u->scheme, schemes);
 		return -1;
 	}
 	auth = p + i + 3;
@@ -188,7 +189,7 @@ conf_url_parse(const char *in, const char *schemes, int allow_userinfo, struct c
 			at = host;
 	if (at != NULL) {
 		if (!allow_userinfo) {
-			snprintf(why, whylen, "user name or password in URL");
+			util_seterr(why, whylen, "user name or password in URL");
 			return -1;
 		}
 		u->has_userinfo = 1;
@@ -200,24 +201,24 @@ conf_url_parse(const char *in, const char *schemes, int allow_userinfo, struct c
 		const char *close = memchr(host, ']', (size_t)(auth_end - host));
 
 		if (close == NULL) {
-			snprintf(why, whylen, "unclosed '[' in URL host");
+			util_seterr(why, whylen, "unclosed '[' in URL host");
 			return -1;
 		}
 		n = (size_t)(close - host - 1);
 		if (n == 0 || n >= sizeof(hostbuf)) {
-			snprintf(why, whylen, "bad IPv6 address in URL");
+			util_seterr(why, whylen, "bad IPv6 address in URL");
 			return -1;
 		}
 		memcpy(hostbuf, host + 1, n);
 		hostbuf[n] = '\0';
 		if (conf_ip_norm(hostbuf, u->host) != 6) {
-			snprintf(why, whylen, "bad IPv6 address in URL");
+			util_seterr(why, whylen, "bad IPv6 address in URL");
 			return -1;
 		}
 		u->family = 6;
 		host_end = close + 1;
 		if (host_end < auth_end && *host_end != ':') {
-			snprintf(why, whylen, "junk after ']' in URL host");
+			util_seterr(why, whylen, "junk after ']' in URL host");
 			return -1;
 		}
 	} else {
@@ -226,23 +227,23 @@ conf_url_parse(const char *in, const char *schemes, int allow_userinfo, struct c
 			host_end = auth_end;
 		n = (size_t)(host_end - host);
 		if (n == 0) {
-			snprintf(why, whylen, "no host in URL");
+			util_seterr(why, whylen, "no host in URL");
 			return -1;
 		}
 		if (n >= sizeof(hostbuf)) {
-			snprintf(why, whylen, "URL host too long");
+			util_seterr(why, whylen, "URL host too long");
 			return -1;
 		}
 		memcpy(hostbuf, host, n);
 		hostbuf[n] = '\0';
 		if (conf_looks_ipv4(hostbuf, n)) {
 			if (conf_ip_norm(hostbuf, u->host) != 4) {
-				snprintf(why, whylen, "bad IPv4 address in URL");
+				util_seterr(why, whylen, "bad IPv4 address in URL");
 				return -1;
 			}
 			u->family = 4;
 		} else if (conf_hostname_norm(hostbuf, u->host, &hwhy) != 0) {
-			snprintf(why, whylen, "%s in URL", hwhy);
+			util_seterr(why, whylen, "%s in URL", hwhy);
 			return -1;
 		}
 	}
@@ -252,18 +253,18 @@ conf_url_parse(const char *in, const char *schemes, int allow_userinfo, struct c
 		long port = 0;
 
 		if (q == auth_end) {
-			snprintf(why, whylen, "empty port in URL");
+			util_seterr(why, whylen, "empty port in URL");
 			return -1;
 		}
 		for (; q < auth_end; q++) {
 			if (*q < '0' || *q > '9' || port > 65535) {
-				snprintf(why, whylen, "bad port in URL");
+				util_seterr(why, whylen, "bad port in URL");
 				return -1;
 			}
 			port = port * 10 + (*q - '0');
 		}
 		if (port < 1 || port > 65535) {
-			snprintf(why, whylen, "port out of range 1..65535 in URL");
+			util_seterr(why, whylen, "port out of range 1..65535 in URL");
 			return -1;
 		}
 		u->port = (int)port;

@@ -12,6 +12,7 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "record/record.h"
 
 enum col {
 	COL_THREAT,
@@ -54,10 +55,10 @@ report(struct sink *s, const char *col, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	util_vseterr(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (s->first != NULL && s->count == 0 && s->firstlen > 0)
-		snprintf(s->first, s->firstlen, "%s%s%s", col ? col : "", col ? ": " : "", msg);
+	if (s->first != NULL && s->count == 0)
+		util_seterr_at(s->first, s->firstlen, NULL, 0, col, "%s", msg);
 	s->count++;
 	if (s->buf == NULL || s->shown >= CONF_TARGETS_MAX_ERRORS)
 		return;
@@ -477,43 +478,6 @@ conf_target_check(json_t *target, char *err, size_t errlen)
 }
 
 /* Appends the destination key of a checked target to b. 0, or -1 (none, or no memory). */
-static int
-key_append(const json_t *t, struct util_buf *b)
-{
-	const char *url = json_string_value(json_object_get(t, "url"));
-	const char *dom = json_string_value(json_object_get(t, "domain"));
-	const char *ip = json_string_value(json_object_get(t, "ip"));
-	json_t *jport = json_object_get(t, "port");
-	int v6;
-
-	if (url != NULL)
-		return util_buf_add(b, url, strlen(url)) == 0 ? 0 : -1;
-	if (dom == NULL && ip == NULL)
-		return -1;
-	v6 = dom == NULL && strchr(ip, ':') != NULL;
-	if (!json_is_integer(jport))
-		return util_buf_printf(b, "%s", dom ? dom : ip) == 0 ? 0 : -1;
-	return util_buf_printf(b, v6 ? "[%s]:%lld" : "%s:%lld", dom ? dom : ip,
-		   (long long)json_integer_value(jport)) == 0 ? 0 : -1;
-}
-
-int
-conf_target_key(const json_t *target, char *buf, size_t len)
-{
-	struct util_buf b;
-	int rc = -1;
-
-	util_buf_init(&b, 0);
-	if (len > 0)
-		buf[0] = '\0';
-	if (key_append(target, &b) == 0 && b.len < len) {
-		memcpy(buf, b.data, b.len + 1);
-		rc = 0;
-	}
-	util_buf_fini(&b);
-	return rc;
-}
-
 /* The CSV reader's state over the whole file in memory. */
 struct csv {
 	const char *data;
@@ -662,7 +626,7 @@ struct reader {
 	struct util_buf key;
 	conf_progress_fn progress;
 	void *arg;
-	struct timespec last;
+	int64_t last_us; /* util_mono_us of the last progress call */
 };
 
 static int
@@ -745,7 +709,7 @@ row(struct reader *r)
 	util_buf_reset(&r->key);
 	if (util_buf_printf(&r->key, "%s\n", json_string_value(json_object_get(t, "threat_id"))) !=
 		0 ||
-	    key_append(t, &r->key) != 0)
+	    rec_target_key_append(t, &r->key) != 0)
 		goto oom;
 	if (json_object_get(r->seen, r->key.data) != NULL) {
 		rc = 0;
@@ -766,15 +730,14 @@ out:
 static void
 tick(struct reader *r, int force)
 {
-	struct timespec now;
+	int64_t now;
 
 	if (r->progress == NULL)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!force && (now.tv_sec - r->last.tv_sec) * 1000000000L +
-		    (now.tv_nsec - r->last.tv_nsec) < 100000000L)
+	now = util_mono_us();
+	if (!force && now - r->last_us < 100000)
 		return;
-	r->last = now;
+	r->last_us = now;
 	r->progress(r->csv.pos, r->csv.len, r->arg);
 }
 
@@ -798,7 +761,7 @@ conf_targets_read(const char *path, const char *default_threat_id, json_t **out,
 	r.progress = progress;
 	r.arg = arg;
 	if (progress != NULL)
-		clock_gettime(CLOCK_MONOTONIC, &r.last);
+		r.last_us = util_mono_us();
 
 	got = util_read_file(path, &file);
 	if (got == -2) {

@@ -136,7 +136,7 @@ conf_users_free(struct conf_users *u)
 static int
 users_fail(struct conf_err *err, const char *path, int line, const char *what)
 {
-	snprintf(err->msg, sizeof(err->msg), "%s:%d: %s", path, line, what);
+	util_seterr_at(err->msg, sizeof(err->msg), path, line, NULL, "%s", what);
 	return -1;
 }
 
@@ -201,13 +201,13 @@ conf_users_load(const char *path, struct conf_err *err)
 	util_buf_init(&b, USERS_MAX_FILE);
 	rc = util_read_file(path, &b);
 	if (rc != 0) {
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+		util_seterr(err->msg, sizeof(err->msg), "%s: %s", path,
 		    rc == -2 ? "larger than 4 MiB" : strerror(errno));
 		goto fail;
 	}
 	u = calloc(1, sizeof(*u));
 	if (u == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+		util_seterr(err->msg, sizeof(err->msg), "%s: out of memory", path);
 		goto fail;
 	}
 	pthread_mutex_init(&u->lock, NULL);
@@ -344,12 +344,12 @@ conf_users_set(const char *path, const char *name, const char *hash, const char 
 	util_buf_init(&old, USERS_MAX_FILE);
 	util_buf_init(&out, USERS_MAX_FILE * 2);
 	if (!valid_name(name, strlen(name))) {
-		snprintf(err->msg, sizeof(err->msg),
+		util_seterr(err->msg, sizeof(err->msg),
 		    "bad user name \"%s\" (letters, digits, '.', '_', '@', '-'; at most 64)", name);
 		goto out;
 	}
 	if (parse_hash(hash, &probe) != 0) {
-		snprintf(err->msg, sizeof(err->msg), "bad password hash");
+		util_seterr(err->msg, sizeof(err->msg), "bad password hash");
 		goto out;
 	}
 	if (collections && *collections) {
@@ -361,13 +361,14 @@ conf_users_set(const char *path, const char *name, const char *hash, const char 
 			bad = strcmp(c, "*") != 0 && !valid_collection(c, strlen(c));
 		free(copy);
 		if (bad) {
-			snprintf(err->msg, sizeof(err->msg), "bad collection list \"%s\"", collections);
+			util_seterr(err->msg, sizeof(err->msg), "bad collection list \"%s\"",
+			    collections);
 			goto out;
 		}
 	}
 	rc = util_read_file(path, &old);
 	if (rc != 0 && !(rc == -1 && errno == ENOENT)) {
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+		util_seterr(err->msg, sizeof(err->msg), "%s: %s", path,
 		    rc == -2 ? "larger than 4 MiB" : strerror(errno));
 		goto out;
 	}
@@ -383,7 +384,7 @@ conf_users_set(const char *path, const char *name, const char *hash, const char 
 				    collections && *collections ? collections : "*");
 			replaced = 1;
 		} else if (util_buf_add(&out, p, len) != 0 || util_buf_add(&out, "\n", 1) != 0) {
-			snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+			util_seterr(err->msg, sizeof(err->msg), "%s: out of memory", path);
 			goto out;
 		}
 		p = nl ? nl + 1 : p + len;
@@ -391,7 +392,7 @@ conf_users_set(const char *path, const char *name, const char *hash, const char 
 	if (!replaced &&
 	    util_buf_printf(&out, "%s:%s:%s\n", name, hash,
 		collections && *collections ? collections : "*") != 0) {
-		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+		util_seterr(err->msg, sizeof(err->msg), "%s: out of memory", path);
 		goto out;
 	}
 	/* A new file beside the old one, then rename: readers see the old or the new file,
@@ -399,18 +400,18 @@ conf_users_set(const char *path, const char *name, const char *hash, const char 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", tmp, strerror(errno));
+		util_seterr(err->msg, sizeof(err->msg), "%.900s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (write(fd, out.data, out.len) != (ssize_t)out.len || fsync(fd) != 0) {
-		snprintf(err->msg, sizeof(err->msg), "%.900s: %s", tmp, strerror(errno));
+		util_seterr(err->msg, sizeof(err->msg), "%.900s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
 	close(fd);
 	fd = -1;
 	if (rename(tmp, path) != 0) {
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errno));
+		util_seterr(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}

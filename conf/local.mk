@@ -4,7 +4,7 @@ noinst_HEADERS += conf/conf.h conf/conf_int.h
 conf_libconf_a_SOURCES = conf/conf_ini.c conf/conf_print.c conf/conf_targets.c conf/conf_net.c \
 	conf/conf_cuckoo.c conf/conf_users.c
 conf_libconf_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(JANSSON_CFLAGS) $(IDN2_CFLAGS) $(CRYPTO_CFLAGS)
-CONF_LIBS = conf/libconf.a $(UTIL_LIBS) $(INIH_LIBS) $(JANSSON_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) -lpthread
+CONF_LIBS = conf/libconf.a $(RECORD_LIBS) $(INIH_LIBS) $(JANSSON_LIBS) $(IDN2_LIBS) $(CRYPTO_LIBS) -lpthread
 
 check_PROGRAMS += tests/test_conf tests/test_targets
 TESTS += tests/test_conf tests/test_targets

@@ -77,17 +77,12 @@ int fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int
 
 /*
  * A record already in canonical JSON text (what stix_observation_text gives), with its
- * fields: 0 id, 1 threat_id, 2 node, 3 observed_at, 4 target.input (unquoted, no
- * escapes). Checked like fed_merge_add_record (id = SHA-256 of node, input and time) and
- * copied; stored as this text. Returns 0, or -1 with why filled.
+ * indexed fields located (record/record.h). Checked by rec_check_text, as
+ * fed_merge_add_record checks a parsed record, and copied; stored as this text. Returns
+ * 0, or -1 with why filled.
  */
-struct fed_rec_text {
-	const char *json;
-	size_t len;
-	const char *f[5];
-	size_t flen[5];
-};
-int fed_merge_add_text(struct fed_merge *m, const struct fed_rec_text *r, char *why,
+struct rec_text;
+int fed_merge_add_text(struct fed_merge *m, const struct rec_text *r, char *why,
     size_t whylen);
 
 /* Records and targets waiting in m. */

@@ -10,6 +10,7 @@
 
 #include "conf/conf.h"
 #include "fed/fed.h"
+#include "record/record.h"
 #include "stix/stix.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -18,34 +19,14 @@ int
 fed_record_keys(json_t *rec, const char **threat, const char **key, int64_t *when,
     unsigned char id[32], char *why, size_t whylen)
 {
-	const char *idhex = json_string_value(json_object_get(rec, "id"));
-	const char *node = json_string_value(json_object_get(rec, "node"));
-	const char *at = json_string_value(json_object_get(rec, "observed_at"));
-	unsigned char want[STORE_ID_LEN];
+	struct rec_keys k;
 
-	*threat = json_string_value(json_object_get(rec, "threat_id"));
-	*key = json_string_value(json_object_get(json_object_get(rec, "target"), "input"));
-	if (idhex == NULL || strlen(idhex) != 64 || util_unhex(idhex, id, STORE_ID_LEN) != 0) {
-		util_seterr(why, whylen, "id: not 64 hex digits");
+	if (rec_check(rec, &k, why, whylen) != 0)
 		return -1;
-	}
-	if (*threat == NULL || **threat == '\0' || strlen(*threat) > STORE_THREAT_ID_MAX) {
-		util_seterr(why, whylen, "record %.16s: threat_id missing or too long", idhex);
-		return -1;
-	}
-	if (node == NULL || *node == '\0' || *key == NULL || **key == '\0') {
-		util_seterr(why, whylen, "record %.16s: node or target.input missing", idhex);
-		return -1;
-	}
-	if (at == NULL || util_time_parse(at, when) != 0) {
-		util_seterr(why, whylen, "record %.16s: observed_at is not an RFC 3339 time", idhex);
-		return -1;
-	}
-	if (store_record_id(node, *key, *when, want) != 0 || memcmp(want, id, STORE_ID_LEN) != 0) {
-		util_seterr(why, whylen,
-		    "record %.16s: id is not SHA-256 of its node, target input and time", idhex);
-		return -1;
-	}
+	*threat = k.threat_id;
+	*key = k.target_key;
+	*when = k.observed_us;
+	memcpy(id, k.id, REC_ID_LEN);
 	return 0;
 }
 
@@ -94,37 +75,16 @@ fed_merge_pending(const struct fed_merge *m)
 }
 
 int
-fed_merge_add_text(struct fed_merge *m, const struct fed_rec_text *r, char *why,
-    size_t whylen)
+fed_merge_add_text(struct fed_merge *m, const struct rec_text *r, char *why, size_t whylen)
 {
-	char node[1024], at[64], idhex[65];
-	unsigned char want[STORE_ID_LEN];
+	struct rec_keys k;
 	struct fed_text_rec t;
 	size_t mark = m->text.len;
 
-	if (r->flen[0] == 64) {
-		memcpy(idhex, r->f[0], 64);
-		idhex[64] = '\0';
-	}
-	if (r->flen[0] != 64 || util_unhex(idhex, t.id, STORE_ID_LEN) != 0) {
-		util_seterr(why, whylen, "id: not 64 hex digits");
+	if (rec_check_text(r, &k, why, whylen) != 0)
 		return -1;
-	}
-	if (r->flen[1] == 0 || r->flen[1] > STORE_THREAT_ID_MAX) {
-		util_seterr(why, whylen, "record %.16s: threat_id missing or too long", r->f[0]);
-		return -1;
-	}
-	if (r->flen[2] == 0 || r->flen[2] >= sizeof(node) || r->flen[4] == 0) {
-		util_seterr(why, whylen, "record %.16s: node or target.input missing", r->f[0]);
-		return -1;
-	}
-	memcpy(node, r->f[2], r->flen[2]);
-	node[r->flen[2]] = '\0';
-	if (r->flen[3] >= sizeof(at) || (memcpy(at, r->f[3], r->flen[3]), at[r->flen[3]] = '\0',
-	    util_time_parse(at, &t.when) != 0)) {
-		util_seterr(why, whylen, "record %.16s: observed_at is not an RFC 3339 time", r->f[0]);
-		return -1;
-	}
+	t.when = k.observed_us;
+	memcpy(t.id, k.id, REC_ID_LEN);
 	if (m->n_text == m->cap_text) {
 		size_t cap = m->cap_text ? m->cap_text * 2 : 256;
 		struct fed_text_rec *v = realloc(m->text_recs, cap * sizeof(*v));
@@ -134,20 +94,13 @@ fed_merge_add_text(struct fed_merge *m, const struct fed_rec_text *r, char *why,
 		m->text_recs = v;
 		m->cap_text = cap;
 	}
-	/* The key as a C string, in the buffer the record will be kept in. */
+	/* The keys as C strings, in the buffer the record will be kept in. */
 	t.threat = m->text.len;
-	if (util_buf_add(&m->text, r->f[1], r->flen[1]) || util_buf_add(&m->text, "", 1))
+	if (util_buf_add(&m->text, k.threat_id, k.threat_len) || util_buf_add(&m->text, "", 1))
 		goto nomem;
 	t.key = m->text.len;
-	if (util_buf_add(&m->text, r->f[4], r->flen[4]) || util_buf_add(&m->text, "", 1))
+	if (util_buf_add(&m->text, k.target_key, k.key_len) || util_buf_add(&m->text, "", 1))
 		goto nomem;
-	if (store_record_id(node, m->text.data + t.key, t.when, want) != 0 ||
-	    memcmp(want, t.id, STORE_ID_LEN) != 0) {
-		m->text.len = mark;
-		util_seterr(why, whylen,
-		    "record %.16s: id is not SHA-256 of its node, target input and time", r->f[0]);
-		return -1;
-	}
 	t.json = m->text.len;
 	t.json_len = r->len;
 	if (util_buf_add(&m->text, r->json, r->len) || util_buf_add(&m->text, "", 1))
@@ -295,7 +248,7 @@ fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int64_t
 	json_array_foreach(m->targets, i, v) {
 		char key[8192];
 
-		if (conf_target_key(v, key, sizeof(key)) != 0) {
+		if (rec_target_key(v, key, sizeof(key)) != 0) {
 			util_seterr(err, errlen, "a target without destination");
 			goto out;
 		}
@@ -382,7 +335,7 @@ put_targets_txn(struct store_txn *t, void *arg)
 		char *text;
 		int rc;
 
-		if (threat == NULL || conf_target_key(tg, key, sizeof(key)) != 0)
+		if (threat == NULL || rec_target_key(tg, key, sizeof(key)) != 0)
 			return -1;
 		text = json_dumps(tg, JSON_COMPACT | JSON_SORT_KEYS);
 		if (text == NULL)
@@ -422,7 +375,7 @@ fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blocks,
 
 	stix_result_init(&res);
 	for (i = 0; i < n; i++) {
-		struct stix_record_text rt;
+		struct rec_text rt;
 		int rc;
 
 		/* c2watch's own records travel as canonical text: kept as such, unparsed. */
@@ -438,15 +391,7 @@ fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blocks,
 				goto out;
 			}
 			if (rc == 1) {
-				struct fed_rec_text t;
-
-				t.json = scratch->data + rt.off;
-				t.len = rt.len;
-				for (int k = 0; k < 5; k++) {
-					t.f[k] = scratch->data + rt.field[k];
-					t.flen[k] = rt.field_len[k];
-				}
-				if (fed_merge_add_text(m, &t, why, sizeof(why)) != 0) {
+				if (fed_merge_add_text(m, &rt, why, sizeof(why)) != 0) {
 					util_seterr(err, errlen, "%s", why);
 					goto out;
 				}

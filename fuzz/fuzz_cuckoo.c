@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "conf/conf.h"
+#include "record/record.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -74,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (copy == NULL)
 			abort();
 		if (conf_target_check(copy, why, sizeof(why)) != 0 || !json_equal(copy, t) ||
-		    conf_target_key(t, key, keylen) != 0) {
+		    rec_target_key(t, key, keylen) != 0) {
 			char *s = json_dumps(t, JSON_SORT_KEYS);
 
 			fprintf(stderr, "returned target is not stable: %s (%s)\n",

@@ -61,7 +61,7 @@ static void
 text_path(const uint8_t *data, size_t size, const json_t *record)
 {
 	struct util_buf out;
-	struct stix_record_text rt;
+	struct rec_text rt;
 	char *copy = malloc(size ? size : 1);
 	json_t *got;
 	int rc;
@@ -72,7 +72,7 @@ text_path(const uint8_t *data, size_t size, const json_t *record)
 	util_buf_init(&out, STIX_MAX_BYTES);
 	rc = stix_observation_text_xml(copy, size, &out, &rt);
 	if (rc == 1 && record != NULL) {
-		got = json_loadb(out.data + rt.off, rt.len, JSON_REJECT_DUPLICATES, NULL);
+		got = json_loadb(rt.json, rt.len, JSON_REJECT_DUPLICATES, NULL);
 		if (got == NULL || !json_equal(got, record)) {
 			fprintf(stderr,
 			    "text fast path: another record than stix_observation_read\n");

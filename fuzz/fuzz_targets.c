@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "conf/conf.h"
+#include "record/record.h"
 #include "util/util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -65,7 +66,7 @@ check_targets(const json_t *arr, size_t keylen)
 		if (copy == NULL)
 			abort();
 		if (conf_target_check(copy, err, sizeof(err)) != 0 || !json_equal(copy, t) ||
-		    conf_target_key(t, key, keylen) != 0) {
+		    rec_target_key(t, key, keylen) != 0) {
 			char *s = json_dumps(t, JSON_SORT_KEYS);
 
 			fprintf(stderr, "accepted target is not stable: %s (%s)\n",

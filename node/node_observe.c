@@ -67,17 +67,6 @@ node_log_cb(void *arg, int level, const char *msg)
 
 /* ------------------------------------------------------------------ config */
 
-static int
-node_record_id_hex(const char *node, const char *key, int64_t us, char hex[65])
-{
-	unsigned char id[STORE_ID_LEN];
-
-	if (store_record_id(node, key, us, id) != 0)
-		return -1;
-	util_hex(id, sizeof(id), hex);
-	return 0;
-}
-
 void
 node_obs_config(const struct conf *c, struct obs_config *oc)
 {
@@ -98,8 +87,6 @@ node_obs_config(const struct conf *c, struct obs_config *oc)
 	oc->allow_private = c->observer.allow_private;
 	oc->source_address = c->observer.source_address;
 	oc->proxy = c->observer.proxy;
-	oc->target_key = conf_target_key;
-	oc->record_id = node_record_id_hex;
 }
 
 /* ------------------------------------------------------------------ hooks */

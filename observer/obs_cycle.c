@@ -20,178 +20,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <libpsl.h>
-
-#include "observer/obs_dns.h"
-#include "observer/obs_http.h"
-#include "observer/obs_icmp.h"
-#include "observer/obs_robots.h"
-#include "observer/observer.h"
+#include "observer/obs_int.h"
+#include "record/record.h"
 #include "util/util.h"
-
-#define CYC_EXCLUDE_MAX (16u << 20) /* bytes of an exclusion file */
-#define CYC_URL_MAX 8192
-#define CYC_KEY_MAX 8192
-#define CYC_WINDOW_DEFAULT 4096
-#define CYC_RCACHE_MAX 4096          /* origins whose robots.txt outcome outlives a window */
-#define CYC_RCACHE_BYTES (8u << 20)  /* their robots.txt bodies, together */
-#define CYC_RCACHE_BODY_MAX (1u << 20) /* a larger body is not kept: fetched again */
-
-enum cyc_robots_state { RB_NONE, RB_PENDING, RB_DONE };
-
-struct cyc_origin {
-	char *origin; /* scheme://host:port */
-	enum cyc_robots_state state;
-	int status;
-	const char *error_kind; /* static name, when no answer */
-	char *detail;           /* with error_kind (kept off the struct: one per origin) */
-	const struct cyc_rent *cached; /* outcome of an earlier window; only while grouping */
-};
-
-/* A robots.txt outcome kept for the origins of later windows. */
-struct cyc_rent {
-	char *origin;
-	uint64_t hv;
-	int status;
-	const char *error_kind;
-	char *detail;
-	char *body; /* 2xx bodies only */
-	size_t blen;
-	struct cyc_rent *next; /* in its bucket */
-};
-
-/* Bounded, oldest out first: robots.txt is fetched once per origin within the last
- * CYC_RCACHE_MAX origins fetched, which holds a whole cycle unless it has more origins
- * sharing nothing but the cycle. */
-struct cyc_rcache {
-	struct cyc_rent **buckets; /* 2 * CYC_RCACHE_MAX */
-	struct cyc_rent **ring;    /* CYC_RCACHE_MAX, oldest at head */
-	size_t head, n, bytes;
-};
-
-/* Hosts whose spacing reaches past the end of a window: a hash of the host key and the
- * earliest time of its next request. Entries past their time are dropped as it grows. */
-struct cyc_slot {
-	uint64_t hv; /* 0: empty */
-	int64_t ready_us;
-};
-
-struct cyc_host {
-	char *name;
-	size_t *targets, ntargets, next;
-	struct cyc_origin *origins;
-	size_t norigins;
-	int64_t ready_us; /* no request before this time */
-	int busy;         /* a request is in flight */
-	int queued;       /* in the ready heap */
-};
-
-struct cycle;
-
-/* The request in flight of one target: its robots.txt fetch or its GET. */
-struct cyc_req {
-	struct cycle *c;
-	size_t ti;
-	int robots;
-};
-
-enum cyc_ping_state {
-	PING_NONE,    /* nothing to ping in the window: its records may go out */
-	PING_PENDING, /* targets added, thread not started yet */
-	PING_RUNNING,
-	PING_DONE,
-};
-
-/*
- * A window of targets and its pinger. Two exist: the one in its HTTP phase, and the one
- * before it, whose finished records wait for its ping. Their ping threads may overlap:
- * each pinger's random identifier and data keep their replies apart.
- */
-struct cyc_win {
-	struct cycle *c;
-	struct cyc_target *t;
-	size_t nt;
-	struct obs_pinger *pinger;
-	pthread_t ping_thread;
-	enum cyc_ping_state ping_state;
-	int ping_ok;
-	char ping_err[256];
-	int ping_timeout_ms;
-	size_t npinged;
-};
-
-struct cyc_target {
-	struct cyc_win *w;
-	json_t *src; /* a reference of the window's own */
-	struct cyc_req req;
-	const char *threat_id;
-	char *key, *url, *host, *path, *origin;
-	const char *ua;
-	int port;
-	int is_ip;
-	size_t hidx, oidx;
-	int dns_idx, ping_idx;
-	int64_t observed_us;
-	json_t *ipv4, *ipv6;
-	json_t *robots, *http, *error;
-	int skip;     /* not observable: no record */
-	int finished; /* the record's parts are known */
-	int robots_allowed; /* decided when its origin's robots.txt arrived; -1 before */
-	int emitted;
-};
-
-struct cycle {
-	const struct obs_config *cfg;
-	struct obs_cycle_stats *st;
-	obs_record_fn cb;
-	void *cbarg;
-	obs_next_fn next;
-	void *next_arg;
-	size_t total;  /* the caller's estimate, for progress; 0: unknown */
-	int exhausted; /* next() said there are no more targets */
-	struct cyc_win win[2];
-	struct cyc_win *cur, *prev; /* in its HTTP phase; waiting for its ping, or NULL */
-	struct cyc_target *t; /* cur's targets, nt of them */
-	size_t nt, window;
-	struct cyc_rcache rcache;
-	struct cyc_slot *spacing;
-	size_t nspacing, spacing_cap;
-	struct cyc_host *hosts;
-	size_t nhosts;
-	size_t *heap, nheap; /* host indices, min ready_us first */
-	struct obs_http *http;
-	size_t inflight;
-	size_t done;
-	char **exclude;
-	unsigned char *exclude_suffix; /* 1: the entry is a public suffix (github.io) */
-	size_t nexclude;
-	int cb_failed;
-	int failed; /* a local failure inside a callback; err says what */
-	int live; /* records are handed over as they finish */
-	char *err;
-	size_t errlen;
-};
-
-__attribute__((format(printf, 3, 4))) static void
-cyc_seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
-static int64_t
-cyc_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static json_t *
 cyc_err_obj(const char *kind, const char *detail)
@@ -203,407 +34,6 @@ static json_t *
 cyc_str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
-}
-
-/* ------------------------------------------------------------------ targets */
-
-static int
-cyc_default_key(const json_t *t, char *buf, size_t len)
-{
-	const char *url = json_string_value(json_object_get(t, "url"));
-	const char *dom = json_string_value(json_object_get(t, "domain"));
-	const char *ip = json_string_value(json_object_get(t, "ip"));
-	json_int_t port = json_integer_value(json_object_get(t, "port"));
-	int n;
-
-	if (url)
-		n = snprintf(buf, len, "%s", url);
-	else if (dom && port)
-		n = snprintf(buf, len, "%s:%lld", dom, (long long)port);
-	else if (dom)
-		n = snprintf(buf, len, "%s", dom);
-	else if (ip && port)
-		n = snprintf(buf, len, strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip,
-		    (long long)port);
-	else if (ip)
-		n = snprintf(buf, len, "%s", ip);
-	else
-		return -1;
-	return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
-/*
- * Splits an http(s) URL into lowercase host, port (the scheme's when absent) and
- * origin. Returns 0 or -1 (not http/https, no host, bad port).
- */
-static int
-cyc_split_url(const char *url, char **host, int *port, char **origin, char **path)
-{
-	const char *p, *h, *he, *end;
-	int https;
-	long pt;
-
-	if (strncasecmp(url, "http://", 7) == 0) {
-		https = 0;
-		p = url + 7;
-	} else if (strncasecmp(url, "https://", 8) == 0) {
-		https = 1;
-		p = url + 8;
-	} else {
-		return -1;
-	}
-	end = p + strcspn(p, "/?#");
-	for (const char *a = p; a < end; a++)
-		if (*a == '@')
-			p = a + 1;
-	if (*p == '[') {
-		h = p + 1;
-		he = memchr(h, ']', (size_t)(end - h));
-		if (he == NULL)
-			return -1;
-		p = he + 1;
-	} else {
-		h = p;
-		he = memchr(h, ':', (size_t)(end - h));
-		if (he == NULL)
-			he = end;
-		p = he;
-	}
-	if (he == h)
-		return -1;
-	pt = https ? 443 : 80;
-	if (p < end && *p == ':') {
-		char *e;
-		pt = strtol(p + 1, &e, 10);
-		if (e != end || pt < 1 || pt > 65535)
-			return -1;
-	}
-	*host = strndup(h, (size_t)(he - h));
-	if (*host == NULL)
-		return -1;
-	if (*end == '?') {
-		if (asprintf(path, "/%.*s", (int)strcspn(end, "#"), end) < 0)
-			*path = NULL;
-	} else {
-		*path = strndup(*end ? end : "/", *end ? strcspn(end, "#") : 1);
-	}
-	if (*path == NULL)
-		return -1;
-	for (char *q = *host; *q; q++)
-		*q = (char)tolower((unsigned char)*q);
-	*port = (int)pt;
-	if (asprintf(origin, "%s://%s%s%s:%ld", https ? "https" : "http",
-		strchr(*host, ':') ? "[" : "", *host, strchr(*host, ':') ? "]" : "", pt) < 0) {
-		*origin = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/* Fills one target from its JSON object; marks it skipped when it cannot be observed. */
-static int
-cyc_target_init(struct cycle *c, struct cyc_target *t, const json_t *src)
-{
-	const struct obs_config *cfg = c->cfg;
-	const char *url = json_string_value(json_object_get(src, "url"));
-	const char *dom = json_string_value(json_object_get(src, "domain"));
-	const char *ip = json_string_value(json_object_get(src, "ip"));
-	json_int_t port = json_integer_value(json_object_get(src, "port"));
-	char key[CYC_KEY_MAX] = "";
-
-	t->dns_idx = t->ping_idx = -1;
-	t->robots_allowed = -1;
-	t->threat_id = json_string_value(json_object_get(src, "threat_id"));
-	t->ua = json_string_value(json_object_get(src, "user_agent"));
-	if (t->ua == NULL)
-		t->ua = cfg->user_agent;
-	if (t->threat_id == NULL ||
-	    (cfg->target_key ? cfg->target_key : cyc_default_key)(src, key, sizeof(key)) != 0) {
-		t->skip = 1;
-		return 0;
-	}
-	if ((t->key = strdup(key)) == NULL)
-		return -1;
-	if (url == NULL) {
-		const char *h = dom ? dom : ip;
-		int v6, p = port > 0 && port <= 65535 ? (int)port : 80;
-
-		if (h == NULL) {
-			t->skip = 1;
-			return 0;
-		}
-		v6 = strchr(h, ':') != NULL;
-		if (asprintf(&t->url, "%s://%s%s%s%s%.0d/", p == 443 ? "https" : "http",
-			v6 ? "[" : "", h, v6 ? "]" : "", (p == 80 || p == 443) ? "" : ":",
-			(p == 80 || p == 443) ? 0 : p) < 0) {
-			t->url = NULL;
-			return -1;
-		}
-	} else if ((t->url = strdup(url)) == NULL) {
-		return -1;
-	}
-	if (strlen(t->url) >= CYC_URL_MAX ||
-	    cyc_split_url(t->url, &t->host, &t->port, &t->origin, &t->path) != 0) {
-		t->skip = 1;
-		return 0;
-	}
-	struct in6_addr a6;
-	struct in_addr a4;
-	t->is_ip = inet_pton(AF_INET, t->host, &a4) == 1 || inet_pton(AF_INET6, t->host, &a6) == 1;
-	return 0;
-}
-
-/* ------------------------------------------------------------------ exclusions */
-
-static int
-cyc_exclude_load(struct cycle *c)
-{
-	struct util_buf b;
-	size_t cap = 0;
-	int ret = -1, rc;
-
-	if (c->cfg->exclude_file == NULL)
-		return 0;
-	psl_ctx_t *psl = NULL;
-
-	util_buf_init(&b, CYC_EXCLUDE_MAX);
-	rc = util_read_file(c->cfg->exclude_file, &b);
-	if (rc != 0) {
-		cyc_seterr(c->err, c->errlen, "%s: %s", c->cfg->exclude_file,
-		    rc == -2 ? "larger than 16 MiB" : strerror(errno));
-		goto out;
-	}
-	char *save = NULL;
-	for (char *line = b.data ? strtok_r(b.data, "\r\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\r\n", &save)) {
-		char *s = line + strspn(line, " \t");
-		size_t n = strcspn(s, " \t#");
-
-		if (n == 0)
-			continue;
-		s[n] = '\0';
-		while (n > 1 && s[n - 1] == '.')
-			s[--n] = '\0';
-		if (*s == '.')
-			s++;
-		if (c->nexclude == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			char **ne = realloc(c->exclude, nc * sizeof(*ne));
-			if (ne == NULL)
-				goto oom;
-			c->exclude = ne;
-			unsigned char *ns = realloc(c->exclude_suffix, nc);
-			if (ns == NULL)
-				goto oom;
-			c->exclude_suffix = ns;
-			cap = nc;
-		}
-		if ((c->exclude[c->nexclude] = strdup(s)) == NULL)
-			goto oom;
-		for (char *q = c->exclude[c->nexclude]; *q; q++)
-			*q = (char)tolower((unsigned char)*q);
-		/* Under a public suffix every name is someone else's site: excluding
-		 * github.io must not exclude evil.github.io. */
-		if (psl == NULL)
-			psl = psl_latest(NULL);
-		c->exclude_suffix[c->nexclude] = psl != NULL &&
-		    psl_is_public_suffix2(psl, c->exclude[c->nexclude], PSL_TYPE_ANY);
-		c->nexclude++;
-	}
-	ret = 0;
-	goto out;
-oom:
-	cyc_seterr(c->err, c->errlen, "%s: out of memory", c->cfg->exclude_file);
-out:
-	psl_free(psl);
-	util_buf_fini(&b);
-	return ret;
-}
-
-/* The exclusion entry that covers host (itself or a parent domain), or NULL. */
-static const char *
-cyc_excluded(const struct cycle *c, const char *host)
-{
-	size_t hl = strlen(host);
-
-	if (hl && host[hl - 1] == '.')
-		hl--;
-	for (size_t i = 0; i < c->nexclude; i++) {
-		size_t el = strlen(c->exclude[i]);
-
-		if (el > hl || strncmp(host + hl - el, c->exclude[i], el) != 0)
-			continue;
-		if (el == hl || (host[hl - el - 1] == '.' && !c->exclude_suffix[i]))
-			return c->exclude[i];
-	}
-	return NULL;
-}
-
-/* ------------------------------------------------------------------ across windows */
-
-static uint64_t
-cyc_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h ? h : 1;
-}
-
-static struct cyc_rent *
-cyc_rcache_get(const struct cycle *c, const char *origin)
-{
-	uint64_t hv;
-
-	if (c->rcache.buckets == NULL)
-		return NULL;
-	hv = cyc_hash(origin);
-	for (struct cyc_rent *e = c->rcache.buckets[hv % (2 * CYC_RCACHE_MAX)]; e; e = e->next)
-		if (e->hv == hv && strcmp(e->origin, origin) == 0)
-			return e;
-	return NULL;
-}
-
-static void
-cyc_rent_free(struct cyc_rent *e)
-{
-	if (e == NULL)
-		return;
-	free(e->origin);
-	free(e->detail);
-	free(e->body);
-	free(e);
-}
-
-/* Drops the oldest entry. */
-static void
-cyc_rcache_evict(struct cycle *c)
-{
-	struct cyc_rcache *rc = &c->rcache;
-	struct cyc_rent *e = rc->ring[rc->head], **pp;
-
-	for (pp = &rc->buckets[e->hv % (2 * CYC_RCACHE_MAX)]; *pp != e; pp = &(*pp)->next)
-		;
-	*pp = e->next;
-	rc->bytes -= e->blen;
-	rc->head = (rc->head + 1) % CYC_RCACHE_MAX;
-	rc->n--;
-	cyc_rent_free(e);
-}
-
-/*
- * Keeps an origin's robots.txt outcome for later windows. Running out of memory only
- * means a later window fetches it again, so it is not an error.
- */
-static void
-cyc_rcache_put(struct cycle *c, const struct cyc_origin *o, const char *body, size_t blen)
-{
-	struct cyc_rcache *rc = &c->rcache;
-	struct cyc_rent *e;
-
-	if (blen > CYC_RCACHE_BODY_MAX || cyc_rcache_get(c, o->origin) != NULL)
-		return;
-	if (rc->buckets == NULL) {
-		rc->buckets = calloc(2 * CYC_RCACHE_MAX, sizeof(*rc->buckets));
-		rc->ring = calloc(CYC_RCACHE_MAX, sizeof(*rc->ring));
-		if (rc->buckets == NULL || rc->ring == NULL) {
-			free(rc->buckets);
-			free(rc->ring);
-			rc->buckets = rc->ring = NULL;
-			return;
-		}
-	}
-	while (rc->n > 0 && (rc->n == CYC_RCACHE_MAX || rc->bytes + blen > CYC_RCACHE_BYTES))
-		cyc_rcache_evict(c);
-	e = calloc(1, sizeof(*e));
-	if (e == NULL || (e->origin = strdup(o->origin)) == NULL ||
-	    (o->detail && (e->detail = strdup(o->detail)) == NULL) ||
-	    (body && blen && (e->body = malloc(blen)) == NULL)) {
-		cyc_rent_free(e);
-		return;
-	}
-	if (e->body)
-		memcpy(e->body, body, blen);
-	e->blen = e->body ? blen : 0;
-	e->hv = cyc_hash(o->origin);
-	e->status = o->status;
-	e->error_kind = o->error_kind;
-	e->next = rc->buckets[e->hv % (2 * CYC_RCACHE_MAX)];
-	rc->buckets[e->hv % (2 * CYC_RCACHE_MAX)] = e;
-	rc->ring[(rc->head + rc->n) % CYC_RCACHE_MAX] = e;
-	rc->n++;
-	rc->bytes += e->blen;
-}
-
-static void
-cyc_rcache_fini(struct cycle *c)
-{
-	while (c->rcache.n > 0)
-		cyc_rcache_evict(c);
-	free(c->rcache.buckets);
-	free(c->rcache.ring);
-	memset(&c->rcache, 0, sizeof(c->rcache));
-}
-
-static int64_t
-cyc_spacing_get(const struct cycle *c, uint64_t hv)
-{
-	if (c->spacing_cap == 0)
-		return 0;
-	for (size_t i = hv & (c->spacing_cap - 1);; i = (i + 1) & (c->spacing_cap - 1)) {
-		if (c->spacing[i].hv == hv)
-			return c->spacing[i].ready_us;
-		if (c->spacing[i].hv == 0)
-			return 0;
-	}
-}
-
-static void
-cyc_spacing_insert(struct cyc_slot *tab, size_t cap, uint64_t hv, int64_t ready_us,
-    size_t *n)
-{
-	size_t i;
-
-	for (i = hv & (cap - 1); tab[i].hv != 0 && tab[i].hv != hv; i = (i + 1) & (cap - 1))
-		;
-	if (tab[i].hv == 0)
-		(*n)++;
-	tab[i].hv = hv;
-	tab[i].ready_us = ready_us;
-}
-
-/*
- * Remembers that host hv may not be asked again before ready_us. When the table fills,
- * it is rebuilt without the hosts whose time has passed, so its size follows the hosts
- * asked within the last host_spacing, not the cycle. Returns 0, or -1 out of memory.
- */
-static int
-cyc_spacing_set(struct cycle *c, uint64_t hv, int64_t ready_us, int64_t now_us)
-{
-	if (c->spacing_cap == 0 || (c->nspacing + 1) * 2 > c->spacing_cap) {
-		size_t live = 0, cap = 64, n = 0;
-		struct cyc_slot *tab;
-
-		for (size_t i = 0; i < c->spacing_cap; i++)
-			if (c->spacing[i].hv != 0 && c->spacing[i].ready_us > now_us)
-				live++;
-		while (cap < (live + 1) * 4)
-			cap <<= 1;
-		tab = calloc(cap, sizeof(*tab));
-		if (tab == NULL)
-			return -1;
-		for (size_t i = 0; i < c->spacing_cap; i++)
-			if (c->spacing[i].hv != 0 && c->spacing[i].ready_us > now_us)
-				cyc_spacing_insert(tab, cap, c->spacing[i].hv, c->spacing[i].ready_us,
-				    &n);
-		free(c->spacing);
-		c->spacing = tab;
-		c->spacing_cap = cap;
-		c->nspacing = n;
-	}
-	cyc_spacing_insert(c->spacing, c->spacing_cap, hv, ready_us, &c->nspacing);
-	return 0;
 }
 
 /* ------------------------------------------------------------------ records */
@@ -646,27 +76,6 @@ cyc_finish(struct cycle *c, struct cyc_target *t, const char *kind, const char *
 		cyc_emit(c, t);
 }
 
-static int
-cyc_default_id(const char *node, const char *key, int64_t us, char hex[65])
-{
-	char when[UTIL_TIME_MAX];
-	unsigned char md[UTIL_SHA256_LEN];
-	struct util_buf b;
-	int ret = -1;
-
-	if (util_time_format(us, 1, when) != 0)
-		return -1;
-	util_buf_init(&b, 0);
-	if (util_buf_add(&b, node, strlen(node) + 1) == 0 &&
-	    util_buf_add(&b, key, strlen(key) + 1) == 0 &&
-	    util_buf_add(&b, when, strlen(when) + 1) == 0 && util_sha256(b.data, b.len, md) == 0) {
-		util_hex(md, sizeof(md), hex);
-		ret = 0;
-	}
-	util_buf_fini(&b);
-	return ret;
-}
-
 static json_t *
 cyc_ping_json(struct cycle *c, const struct cyc_target *t)
 {
@@ -707,15 +116,14 @@ static void
 cyc_emit(struct cycle *c, struct cyc_target *t)
 {
 	const struct obs_config *cfg = c->cfg;
-	char when[UTIL_TIME_MAX], id[65];
+	char when[UTIL_TIME_MAX], id[REC_ID_HEX + 1];
 	json_t *rec = NULL, *target;
 
 	t->emitted = 1;
 	if (c->cb_failed)
 		return;
 	if (util_time_format(t->observed_us, 1, when) != 0 ||
-	    (cfg->record_id ? cfg->record_id : cyc_default_id)(cfg->node_id, t->key,
-		t->observed_us, id) != 0)
+	    rec_id_hex(cfg->node_id, t->key, t->observed_us, id) != 0)
 		goto fail;
 	target = json_pack("{s:s, s:s?, s:O, s:O, s:i, s:s?}", "input", t->key, "domain",
 	    t->is_ip ? NULL : t->host, "ipv4", t->ipv4, "ipv6", t->ipv6, "port", t->port,
@@ -1010,195 +418,9 @@ cyc_resolve(struct cycle *c)
 	ret = 0;
 	goto out;
 oom:
-	cyc_seterr(c->err, c->errlen, "resolving: out of memory");
+	util_seterr(c->err, c->errlen, "resolving: out of memory");
 out:
 	obs_resolver_free(r);
-	return ret;
-}
-
-/* ------------------------------------------------------------------ scheduler */
-
-static int
-cyc_heap_less(const struct cycle *c, size_t a, size_t b)
-{
-	return c->hosts[c->heap[a]].ready_us < c->hosts[c->heap[b]].ready_us;
-}
-
-static void
-cyc_heap_swap(struct cycle *c, size_t a, size_t b)
-{
-	size_t x = c->heap[a];
-
-	c->heap[a] = c->heap[b];
-	c->heap[b] = x;
-}
-
-static void
-cyc_heap_push(struct cycle *c, size_t h)
-{
-	size_t i = c->nheap++;
-
-	c->heap[i] = h;
-	c->hosts[h].queued = 1;
-	while (i > 0 && cyc_heap_less(c, i, (i - 1) / 2)) {
-		cyc_heap_swap(c, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static size_t
-cyc_heap_pop(struct cycle *c)
-{
-	size_t top = c->heap[0], i = 0;
-
-	c->heap[0] = c->heap[--c->nheap];
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < c->nheap && cyc_heap_less(c, l, m))
-			m = l;
-		if (r < c->nheap && cyc_heap_less(c, r, m))
-			m = r;
-		if (m == i)
-			break;
-		cyc_heap_swap(c, i, m);
-		i = m;
-	}
-	c->hosts[top].queued = 0;
-	return top;
-}
-
-/*
- * The politeness key of a target: the address it resolved to (the first), so that many
- * names on one server share its spacing; the host name when nothing was resolved (behind
- * a proxy).
- */
-static const char *
-cyc_host_key(const struct cyc_target *t)
-{
-	if (json_array_size(t->ipv4))
-		return json_string_value(json_array_get(t->ipv4, 0));
-	if (json_array_size(t->ipv6))
-		return json_string_value(json_array_get(t->ipv6, 0));
-	return t->host;
-}
-
-/* Groups the targets still to probe by host and by origin. */
-static int
-cyc_group(struct cycle *c)
-{
-	size_t cap = 0;
-
-	/* Sorting would be faster for huge lists; a hash of names keeps it linear. */
-	size_t hsize = 1;
-	while (hsize < c->nt * 2 + 2)
-		hsize <<= 1;
-	size_t *slots = malloc(hsize * sizeof(*slots));
-	int ret = -1;
-
-	if (slots == NULL)
-		goto out;
-	for (size_t i = 0; i < hsize; i++)
-		slots[i] = SIZE_MAX;
-	for (size_t i = 0; i < c->nt; i++) {
-		struct cyc_target *t = &c->t[i];
-		unsigned long hv = 5381;
-		size_t s, hi;
-		struct cyc_host *h;
-
-		if (t->skip || t->finished)
-			continue;
-		const char *hk = cyc_host_key(t);
-		for (const char *p = hk; *p; p++)
-			hv = hv * 33 + (unsigned char)*p;
-		for (s = hv & (hsize - 1); slots[s] != SIZE_MAX; s = (s + 1) & (hsize - 1))
-			if (strcmp(c->hosts[slots[s]].name, hk) == 0)
-				break;
-		if (slots[s] == SIZE_MAX) {
-			if (c->nhosts == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				struct cyc_host *nh = realloc(c->hosts, nc * sizeof(*nh));
-				if (nh == NULL)
-					goto out;
-				c->hosts = nh;
-				cap = nc;
-			}
-			memset(&c->hosts[c->nhosts], 0, sizeof(c->hosts[0]));
-			if ((c->hosts[c->nhosts].name = strdup(hk)) == NULL)
-				goto out;
-			/* A host asked at the end of the last window still waits its turn. */
-			c->hosts[c->nhosts].ready_us = cyc_spacing_get(c, cyc_hash(hk));
-			slots[s] = c->nhosts++;
-		}
-		hi = slots[s];
-		h = &c->hosts[hi];
-		size_t *nt = realloc(h->targets, (h->ntargets + 1) * sizeof(*nt));
-		if (nt == NULL)
-			goto out;
-		h->targets = nt;
-		h->targets[h->ntargets++] = i;
-		t->hidx = hi;
-		size_t o;
-		for (o = 0; o < h->norigins; o++)
-			if (strcmp(h->origins[o].origin, t->origin) == 0)
-				break;
-		if (o == h->norigins) {
-			struct cyc_origin *no = realloc(h->origins, (o + 1) * sizeof(*no));
-			if (no == NULL)
-				goto out;
-			h->origins = no;
-			memset(&no[o], 0, sizeof(no[o]));
-			if ((no[o].origin = strdup(t->origin)) == NULL)
-				goto out;
-			h->norigins++;
-			const struct cyc_rent *e = c->cfg->robots_respect ?
-			    cyc_rcache_get(c, t->origin) : NULL;
-			if (e != NULL) {
-				no[o].state = RB_DONE;
-				no[o].status = e->status;
-				no[o].error_kind = e->error_kind;
-				no[o].cached = e;
-				if (e->detail && (no[o].detail = strdup(e->detail)) == NULL)
-					goto out;
-			}
-		}
-		t->oidx = o;
-	}
-	/* Targets of an origin an earlier window fetched are decided now, while its entry
-	 * cannot yet be pushed out by this window's fetches. */
-	for (size_t i = 0; i < c->nt; i++) {
-		struct cyc_target *t = &c->t[i];
-		const struct cyc_rent *e;
-		struct obs_robots *rules = NULL;
-		char rerr[256];
-
-		if (t->skip || t->finished)
-			continue;
-		e = c->hosts[t->hidx].origins[t->oidx].cached;
-		if (e == NULL || e->status <= 0)
-			continue;
-		if (obs_robots_from_fetch(e->status, e->body, e->blen, t->ua, &rules, rerr,
-			sizeof(rerr)) != 0) {
-			cyc_seterr(c->err, c->errlen, "robots.txt of %s: %s", e->origin, rerr);
-			free(slots);
-			return -1;
-		}
-		t->robots_allowed = obs_robots_allowed(rules, t->path);
-		obs_robots_free(rules);
-	}
-	for (size_t i = 0; i < c->nhosts; i++)
-		for (size_t o = 0; o < c->hosts[i].norigins; o++)
-			c->hosts[i].origins[o].cached = NULL;
-	c->heap = malloc((c->nhosts + 1) * sizeof(*c->heap));
-	if (c->heap == NULL)
-		goto out;
-	for (size_t i = 0; i < c->nhosts; i++)
-		cyc_heap_push(c, i);
-	ret = 0;
-out:
-	if (ret != 0)
-		cyc_seterr(c->err, c->errlen, "grouping targets: out of memory");
-	free(slots);
 	return ret;
 }
 
@@ -1373,7 +595,7 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 
 	c->inflight--;
 	h->busy = 0;
-	h->ready_us = cyc_mono_us() + c->cfg->host_spacing_us;
+	h->ready_us = util_mono_us() + c->cfg->host_spacing_us;
 	if (q->robots) {
 		struct cyc_origin *o = &h->origins[t->oidx];
 
@@ -1399,7 +621,8 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 					continue;
 				if (obs_robots_from_fetch(res->status, body, body ? res->size : 0,
 					u->ua, &rules, err, sizeof(err)) != 0) {
-					cyc_seterr(c->err, c->errlen, "robots.txt of %s: %s", o->origin,
+					util_seterr(c->err, c->errlen, "robots.txt of %s: %s",
+					    o->origin,
 					    err);
 					c->failed = 1;
 					break;
@@ -1468,7 +691,7 @@ cyc_http_phase(struct cycle *c)
 	c->live = 1;
 	cyc_emit_ready(c, c->cur);
 	for (;;) {
-		int64_t now = cyc_mono_us();
+		int64_t now = util_mono_us();
 		long wait_ms = 200;
 		int left;
 
@@ -1520,14 +743,14 @@ cyc_http_phase(struct cycle *c)
 static void
 cyc_hosts_end(struct cycle *c)
 {
-	int64_t now = cyc_mono_us();
+	int64_t now = util_mono_us();
 
 	for (size_t i = 0; i < c->nhosts; i++) {
 		struct cyc_host *h = &c->hosts[i];
 
 		if (c->cfg->host_spacing_us > 0 && h->ready_us > now &&
 		    cyc_spacing_set(c, cyc_hash(h->name), h->ready_us, now) != 0 && !c->failed) {
-			cyc_seterr(c->err, c->errlen, "host spacing: out of memory");
+			util_seterr(c->err, c->errlen, "host spacing: out of memory");
 			c->failed = 1;
 		}
 		for (size_t o = 0; o < h->norigins; o++) {
@@ -1560,7 +783,7 @@ cyc_window_fill(struct cycle *c)
 
 		if (rc < 0) {
 			json_decref(src);
-			cyc_seterr(c->err, c->errlen, "observer: reading the targets failed");
+			util_seterr(c->err, c->errlen, "observer: reading the targets failed");
 			return -1;
 		}
 		if (rc == 0) {
@@ -1574,7 +797,7 @@ cyc_window_fill(struct cycle *c)
 		t->w = c->cur;
 		if (cyc_target_init(c, t, src) != 0) {
 			t->src = src;
-			cyc_seterr(c->err, c->errlen, "observer: out of memory");
+			util_seterr(c->err, c->errlen, "observer: out of memory");
 			return -1;
 		}
 		t->src = src;
@@ -1615,7 +838,7 @@ obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_ar
 {
 	struct obs_cycle_stats dummy;
 	struct cycle c;
-	int64_t t0 = cyc_mono_us();
+	int64_t t0 = util_mono_us();
 	int ret = -1;
 
 	if (st == NULL)
@@ -1634,7 +857,7 @@ obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_ar
 	if (err && errlen)
 		err[0] = '\0';
 	if (cfg == NULL || cfg->node_id == NULL || cb == NULL || next == NULL) {
-		cyc_seterr(err, errlen, "observer: no node id, callback or target source");
+		util_seterr(err, errlen, "observer: no node id, callback or target source");
 		return -1;
 	}
 	c.window = cfg->window ? cfg->window : CYC_WINDOW_DEFAULT;
@@ -1642,7 +865,8 @@ obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_ar
 		c.win[i].c = &c;
 		c.win[i].t = calloc(c.window, sizeof(*c.win[i].t));
 		if (c.win[i].t == NULL) {
-			cyc_seterr(err, errlen, "observer: out of memory for %zu targets", c.window);
+			util_seterr(err, errlen, "observer: out of memory for %zu targets",
+			    c.window);
 			goto out;
 		}
 	}
@@ -1696,7 +920,7 @@ out:
 			cyc_emit_ready(&c, w);
 	}
 	if (ret == 0 && c.cb_failed) {
-		cyc_seterr(err, errlen, "record callback failed");
+		util_seterr(err, errlen, "record callback failed");
 		ret = -1;
 	}
 	cyc_hosts_end(&c);
@@ -1716,7 +940,7 @@ out:
 	free(c.win[1].t);
 	free(c.spacing);
 	cyc_rcache_fini(&c);
-	st->seconds = (double)(cyc_mono_us() - t0) / 1e6;
+	st->seconds = (double)(util_mono_us() - t0) / 1e6;
 	return ret;
 }
 
@@ -1746,7 +970,7 @@ obs_cycle_run(const struct obs_config *cfg, const json_t *targets, obs_record_fn
 	if (!json_is_array(targets)) {
 		if (st)
 			memset(st, 0, sizeof(*st));
-		cyc_seterr(err, errlen, "observer: no node id, callback or target array");
+		util_seterr(err, errlen, "observer: no node id, callback or target array");
 		return -1;
 	}
 	return obs_cycle_run_iter(cfg, cyc_array_next, &a, json_array_size(targets), cb, arg,

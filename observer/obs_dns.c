@@ -36,14 +36,6 @@ struct obs_resolver {
 	int ran;
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *
 obs_dns_status_name(enum obs_dns_status st)
@@ -232,7 +224,7 @@ finish(struct name_q *q, enum obs_dns_status st, const char *fmt, ...)
 	q->res.detail[0] = '\0';
 	if (fmt != NULL) {
 		va_start(ap, fmt);
-		vsnprintf(q->res.detail, sizeof(q->res.detail), fmt, ap);
+		util_vseterr(q->res.detail, sizeof(q->res.detail), fmt, ap);
 		va_end(ap);
 	}
 }
@@ -376,7 +368,7 @@ obs_resolver_run(struct obs_resolver *r, int timeout_ms, char *err, size_t errsz
 		return -1;
 	}
 	r->ran = 1;
-	deadline = mono_ms() + timeout_ms;
+	deadline = util_mono_us() / 1000 + timeout_ms;
 	for (;;) {
 		ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
@@ -388,7 +380,7 @@ obs_resolver_run(struct obs_resolver *r, int timeout_ms, char *err, size_t errsz
 		start_more(r, &next);
 		if (r->finished == r->nq)
 			break;
-		now = mono_ms();
+		now = util_mono_us() / 1000;
 		left = deadline - now;
 		if (left <= 0)
 			break;

@@ -110,26 +110,6 @@ obs_http_error_name(enum obs_http_error e)
 	return obs_http_error_names[e];
 }
 
-__attribute__((format(printf, 3, 4))) static void
-obs_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int64_t
-obs_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* strdup that treats NULL and "" alike as absent. */
 static int
@@ -386,14 +366,14 @@ obs_http_new(const struct obs_http_opts *opts, char *err, size_t errlen)
 	struct obs_http *h = calloc(1, sizeof(*h));
 
 	if (h == NULL) {
-		obs_seterr(err, errlen, "obs_http_new: out of memory");
+		util_seterr(err, errlen, "obs_http_new: out of memory");
 		return NULL;
 	}
 	if (obs_dup_opt(opts->user_agent, &h->user_agent) != 0 ||
 	    obs_dup_opt(opts->accept_encoding, &h->accept_encoding) != 0 ||
 	    obs_dup_opt(opts->proxy, &h->proxy) != 0 ||
 	    obs_dup_opt(opts->source_address, &h->source_address) != 0) {
-		obs_seterr(err, errlen, "obs_http_new: out of memory");
+		util_seterr(err, errlen, "obs_http_new: out of memory");
 		goto fail;
 	}
 	h->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
@@ -401,12 +381,12 @@ obs_http_new(const struct obs_http_opts *opts, char *err, size_t errlen)
 	h->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : OBS_HTTP_DEFAULT_TIMEOUT_MS;
 	h->max_body = opts->max_body > 0 ? opts->max_body : OBS_HTTP_DEFAULT_MAX_BODY;
 	if (h->max_body > OBS_HTTP_MAX_BODY_LIMIT) {
-		obs_seterr(err, errlen, "obs_http_new: max_body %zu is over the limit of %zu",
+		util_seterr(err, errlen, "obs_http_new: max_body %zu is over the limit of %zu",
 		    h->max_body, OBS_HTTP_MAX_BODY_LIMIT);
 		goto fail;
 	}
 	if (opts->max_redirects < 0) {
-		obs_seterr(err, errlen, "obs_http_new: max_redirects is negative");
+		util_seterr(err, errlen, "obs_http_new: max_redirects is negative");
 		goto fail;
 	}
 	h->max_redirects = opts->max_redirects;
@@ -416,16 +396,16 @@ obs_http_new(const struct obs_http_opts *opts, char *err, size_t errlen)
 	h->follow_arg = opts->follow_arg;
 	h->multi = curl_multi_init();
 	if (h->multi == NULL) {
-		obs_seterr(err, errlen, "obs_http_new: curl_multi_init failed");
+		util_seterr(err, errlen, "obs_http_new: curl_multi_init failed");
 		goto fail;
 	}
 	h->magic = magic_open(MAGIC_NONE);
 	if (h->magic == NULL) {
-		obs_seterr(err, errlen, "obs_http_new: magic_open: %s", strerror(errno));
+		util_seterr(err, errlen, "obs_http_new: magic_open: %s", strerror(errno));
 		goto fail;
 	}
 	if (magic_load(h->magic, NULL) != 0) {
-		obs_seterr(err, errlen, "obs_http_new: magic_load: %s", magic_error(h->magic));
+		util_seterr(err, errlen, "obs_http_new: magic_load: %s", magic_error(h->magic));
 		goto fail;
 	}
 	return h;
@@ -475,29 +455,29 @@ obs_first_url(const struct obs_http_req *req, char *err, size_t errlen)
 	CURLUcode uc;
 
 	if (u == NULL) {
-		obs_seterr(err, errlen, "obs_http_add: out of memory");
+		util_seterr(err, errlen, "obs_http_add: out of memory");
 		goto out;
 	}
 	uc = curl_url_set(u, CURLUPART_URL, req->url, 0);
 	if (uc != CURLUE_OK) {
-		obs_seterr(err, errlen, "obs_http_add: bad URL \"%s\": %s", req->url,
+		util_seterr(err, errlen, "obs_http_add: bad URL \"%s\": %s", req->url,
 		    curl_url_strerror(uc));
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-		obs_seterr(err, errlen, "obs_http_add: URL \"%s\" is not http or https", req->url);
+		util_seterr(err, errlen, "obs_http_add: URL \"%s\" is not http or https", req->url);
 		goto out;
 	}
 	if (req->port < 0 || req->port > 65535) {
-		obs_seterr(err, errlen, "obs_http_add: bad port %d", req->port);
+		util_seterr(err, errlen, "obs_http_add: bad port %d", req->port);
 		goto out;
 	}
 	if (req->port > 0) {
 		char port[8];
 		snprintf(port, sizeof(port), "%d", req->port);
 		if (curl_url_set(u, CURLUPART_PORT, port, 0) != CURLUE_OK) {
-			obs_seterr(err, errlen, "obs_http_add: cannot set port %d", req->port);
+			util_seterr(err, errlen, "obs_http_add: cannot set port %d", req->port);
 			goto out;
 		}
 	}
@@ -505,17 +485,17 @@ obs_first_url(const struct obs_http_req *req, char *err, size_t errlen)
 	    (curl_url_set(u, CURLUPART_PATH, "/robots.txt", 0) != CURLUE_OK ||
 		curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
 		curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK)) {
-		obs_seterr(err, errlen, "obs_http_add: cannot build robots.txt URL of \"%s\"",
+		util_seterr(err, errlen, "obs_http_add: cannot build robots.txt URL of \"%s\"",
 		    req->url);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) {
-		obs_seterr(err, errlen, "obs_http_add: cannot rebuild URL \"%s\"", req->url);
+		util_seterr(err, errlen, "obs_http_add: cannot rebuild URL \"%s\"", req->url);
 		goto out;
 	}
 	res = strdup(out);
 	if (res == NULL)
-		obs_seterr(err, errlen, "obs_http_add: out of memory");
+		util_seterr(err, errlen, "obs_http_add: out of memory");
 out:
 	curl_free(scheme);
 	curl_free(out);
@@ -529,12 +509,12 @@ obs_http_add(struct obs_http *h, const struct obs_http_req *req, char *err, size
 	struct obs_req *q = NULL;
 
 	if (req->url == NULL || req->done == NULL) {
-		obs_seterr(err, errlen, "obs_http_add: no URL or no callback");
+		util_seterr(err, errlen, "obs_http_add: no URL or no callback");
 		return -1;
 	}
 	q = calloc(1, sizeof(*q));
 	if (q == NULL) {
-		obs_seterr(err, errlen, "obs_http_add: out of memory");
+		util_seterr(err, errlen, "obs_http_add: out of memory");
 		return -1;
 	}
 	q->h = h;
@@ -547,7 +527,7 @@ obs_http_add(struct obs_http *h, const struct obs_http_req *req, char *err, size
 	if (q->url == NULL)
 		goto fail;
 	if (obs_dup_opt(req->user_agent ? req->user_agent : h->user_agent, &q->user_agent) != 0) {
-		obs_seterr(err, errlen, "obs_http_add: out of memory");
+		util_seterr(err, errlen, "obs_http_add: out of memory");
 		goto fail;
 	}
 	if (h->queue_tail != NULL)
@@ -569,7 +549,7 @@ obs_hop_setup(struct obs_req *q, const char *url)
 {
 	struct obs_http *h = q->h;
 	CURL *e = q->easy;
-	long left = h->timeout_ms - (long)(obs_now_ms() - q->start_ms);
+	long left = h->timeout_ms - (long)(util_mono_us() / 1000 - q->start_ms);
 	int https = strncasecmp(url, "https:", 6) == 0;
 	CURLcode c = CURLE_OK;
 
@@ -661,7 +641,7 @@ obs_req_start(struct obs_req *q)
 #undef SET
 	if (c != CURLE_OK)
 		return -1;
-	q->start_ms = obs_now_ms();
+	q->start_ms = util_mono_us() / 1000;
 	if (obs_hop_setup(q, q->url) != 0)
 		return -1;
 	return curl_multi_add_handle(h->multi, e) == CURLM_OK ? 0 : -1;
@@ -829,7 +809,7 @@ obs_req_finish(struct obs_http *h, struct obs_req *q)
 {
 	curl_multi_remove_handle(h->multi, q->easy);
 	obs_running_unlink(h, q);
-	q->res.elapsed_ms = obs_now_ms() - q->start_ms;
+	q->res.elapsed_ms = util_mono_us() / 1000 - q->start_ms;
 	if ((q->flags & OBS_HTTP_KEEP_BODY) && q->res.has_body)
 		q->res.body = q->body.data ? q->body.data : "";
 	h->stats.done++;
@@ -844,7 +824,7 @@ obs_fail(struct obs_req *q, enum obs_http_error e, const char *fmt, ...)
 
 	q->res.error = e;
 	va_start(ap, fmt);
-	vsnprintf(q->res.error_detail, sizeof(q->res.error_detail), fmt, ap);
+	util_vseterr(q->res.error_detail, sizeof(q->res.error_detail), fmt, ap);
 	va_end(ap);
 }
 
@@ -885,7 +865,7 @@ obs_next_hop(struct obs_http *h, struct obs_req *q)
 		obs_fail(q, OBS_HTTP_ERR_PROTOCOL, "more than %d redirects", h->max_redirects);
 		return NULL;
 	}
-	if (obs_now_ms() - q->start_ms >= h->timeout_ms) {
+	if (util_mono_us() / 1000 - q->start_ms >= h->timeout_ms) {
 		obs_fail(q, OBS_HTTP_ERR_TIMEOUT, "timeout of %ld ms reached while redirected",
 		    h->timeout_ms);
 		return NULL;
@@ -980,7 +960,7 @@ obs_collect(struct obs_http *h, char *err, size_t errlen)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
 		int rc = obs_hop_done(h, q, code);
 		if (rc < 0) {
-			obs_seterr(err, errlen, "obs_http_perform: out of memory finishing %s",
+			util_seterr(err, errlen, "obs_http_perform: out of memory finishing %s",
 			    q->url);
 			curl_multi_remove_handle(h->multi, q->easy);
 			obs_running_unlink(h, q);
@@ -1017,7 +997,7 @@ obs_http_perform(struct obs_http *h, long wait_ms, char *err, size_t errlen)
 		if (obs_req_start(q) != 0) {
 			obs_running_unlink(h, q);
 			obs_req_free(q);
-			obs_seterr(err, errlen, "obs_http_perform: cannot start a request");
+			util_seterr(err, errlen, "obs_http_perform: cannot start a request");
 			return -1;
 		}
 	}
@@ -1038,7 +1018,7 @@ obs_http_perform(struct obs_http *h, long wait_ms, char *err, size_t errlen)
 		}
 	}
 	if (mc != CURLM_OK) {
-		obs_seterr(err, errlen, "obs_http_perform: %s", curl_multi_strerror(mc));
+		util_seterr(err, errlen, "obs_http_perform: %s", curl_multi_strerror(mc));
 		return -1;
 	}
 	if (n < 0)
@@ -1146,7 +1126,7 @@ obs_http_robots_get(const struct obs_http_opts *opts, const char *url,
 	if (obs_http_run(h, err, errlen) != 0)
 		goto out;
 	if (ctx.oom) {
-		obs_seterr(err, errlen, "obs_http_robots_get: out of memory");
+		util_seterr(err, errlen, "obs_http_robots_get: out of memory");
 		goto out;
 	}
 	rc = 0;

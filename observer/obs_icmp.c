@@ -66,14 +66,6 @@ struct obs_pinger {
 	int64_t slot_us;   /* earliest time the next send may go out */
 };
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static uint16_t
 inet_cksum(const unsigned char *p, size_t n)
@@ -143,7 +135,7 @@ obs_pinger_new(const struct obs_pinger_opts *opts, struct obs_pinger **out, char
 	}
 	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
 		/* Unpredictability only guards against counting strangers' replies. */
-		uint64_t x = (uint64_t)mono_us() ^ ((uint64_t)getpid() << 32);
+		uint64_t x = (uint64_t)util_mono_us() ^ ((uint64_t)getpid() << 32);
 
 		for (i = 0; i < sizeof(rnd); i++) {
 			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -544,7 +536,7 @@ drain(struct obs_pinger *p, int fd, int family)
 				memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
 		}
 		(void)obs_pinger_offer(p, family, (struct sockaddr *)&from, pkt, (size_t)n, ttl,
-		    mono_us());
+		    util_mono_us());
 	}
 }
 
@@ -605,7 +597,7 @@ obs_pinger_run(struct obs_pinger *p, int timeout_ms, char *err, size_t errsz)
 		}
 	}
 
-	start = mono_us();
+	start = util_mono_us();
 	deadline = start + (int64_t)timeout_ms * 1000;
 	for (i = 0; i < p->nt; i++)
 		p->t[i].next_us = start;
@@ -615,7 +607,7 @@ obs_pinger_run(struct obs_pinger *p, int timeout_ms, char *err, size_t errsz)
 		nfds_t nfd = 0;
 		int wait_ms, n;
 
-		now = mono_us();
+		now = util_mono_us();
 		if (now >= deadline)
 			break;
 		if (now >= next_due) {

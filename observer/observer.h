@@ -24,12 +24,6 @@
 #include <jansson.h>
 
 /*
- * The destination key of a target object (the record's target.input): writes a
- * NUL-terminated key into buf and returns 0, or -1 when the target has none.
- */
-typedef int (*obs_key_fn)(const json_t *target, char *buf, size_t len);
-
-/*
  * Called once per finished record, in completion order. `rec` is borrowed: take a
  * reference to keep it. Returns 0, or non-zero to stop the cycle (obs_cycle_run then
  * returns -1 with "record callback failed").
@@ -63,13 +57,9 @@ struct obs_config {
 	const char *proxy;          /* HTTP goes through it; no local DNS or ping then */
 	const char *dns_servers;    /* "127.0.0.1:53,..."; NULL: the system's resolvers */
 	int dns_timeout_ms;         /* whole resolution phase; 0: 10 s */
-	obs_key_fn target_key;      /* NULL: url, else domain[:port], else ip[:port] */
 	size_t window;              /* targets taken at once (a DNS, ping and grouping unit);
 				     * 0: 4096. Small windows lose time at each window's end,
 				     * waiting for its slowest request and its pings */
-	/* The record id (64 hex digits and a NUL into hex); NULL: SHA-256 of node id, target
-	 * key and RFC 3339 time with microseconds, each followed by a NUL. Returns 0 or -1. */
-	int (*record_id)(const char *node, const char *key, int64_t observed_us, char hex[65]);
 	volatile sig_atomic_t *stop; /* when it becomes non-zero the cycle ends early */
 	obs_progress_fn progress;
 	void *progress_arg;

@@ -34,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "record/record.h"
 #include "util/util.h"
 
 /* Return codes of every stix_* function (0 is success). */
@@ -156,24 +157,17 @@ int stix_read(const char *xml, size_t len, const char *default_threat_id,
 int stix_read_node(const void *node, const char *default_threat_id, struct stix_result *res,
     char *err, size_t errlen);
 
-/* Where stix_observation_text put a record and the fields a store indexes. */
-enum stix_field { STIX_F_ID, STIX_F_THREAT, STIX_F_NODE, STIX_F_OBSERVED_AT, STIX_F_INPUT };
-struct stix_record_text {
-	size_t off, len;     /* the record JSON: out->data + off, len bytes */
-	size_t field[5];     /* offsets in out->data of the enum stix_field values, */
-	size_t field_len[5]; /* unquoted and free of escapes (so: the values themselves) */
-};
-
 /*
  * The fast path for c2watch's own observation packages, for a reader that stores record
  * text: when `node` (as for stix_read_node) is a c2watch observation package whose record
  * is in exactly the canonical form c2watch writes, with a 64-character id that matches
  * the package id and a valid observed_at, appends the record's JSON without the ISAC
  * block (compact, sorted keys: stix_read would give the same record) to `out` and returns
- * 1 with *rt saying where. Returns 0 for anything else, which stix_read_node then reads
+ * 1 with *rt pointing at the record and its fields in out's data (valid until out next
+ * changes). Returns 0 for anything else, which stix_read_node then reads
  * (or refuses, saying why); STIX_ERR_NOMEM or STIX_ERR_TOOBIG (out's cap) on failure.
  */
-int stix_observation_text(const void *node, struct util_buf *out, struct stix_record_text *rt);
+int stix_observation_text(const void *node, struct util_buf *out, struct rec_text *rt);
 
 /*
  * stix_observation_text for a package given as text, as a TAXII message's content is
@@ -189,7 +183,7 @@ int stix_observation_text(const void *node, struct util_buf *out, struct stix_re
  * every content it copies); this function does not check it.
  */
 int stix_observation_text_xml(const char *xml, size_t len, struct util_buf *out,
-    struct stix_record_text *rt);
+    struct rec_text *rt);
 
 /*
  * A compiled XML Schema set, for validating what is written and what peers send. Loading

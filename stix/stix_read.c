@@ -16,6 +16,7 @@
 
 #include "stix/stix.h"
 #include "stix/stix_int.h"
+#include "util/util_xml.h"
 
 /* How much a target's threat ID can be trusted, to keep the best of duplicates. */
 enum strength {
@@ -66,7 +67,7 @@ fail(struct rd *rd, int rc, const char *msg)
 	if (rd->rc != 0)
 		return;
 	rd->rc = rc;
-	stix_seterr(rd->err, rd->errlen, "%s", msg);
+	util_seterr(rd->err, rd->errlen, "%s", msg);
 }
 
 __attribute__((format(printf, 2, 3))) static void
@@ -81,7 +82,7 @@ note(struct rd *rd, const char *fmt, ...)
 		snprintf(buf, sizeof(buf), "further notes omitted");
 	} else {
 		va_start(ap, fmt);
-		vsnprintf(buf, sizeof(buf), fmt, ap);
+		util_vseterr(buf, sizeof(buf), fmt, ap);
 		va_end(ap);
 	}
 	if (json_array_append_new(rd->res->notes, json_string(buf)) != 0)
@@ -560,18 +561,18 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 	d = stix_child(o, STIX_NS_CYBOX, "Description");
 	text = stix_text(d);
 	if (text == NULL) {
-		stix_seterr(err, errlen, "c2watch observation: no cybox:Description record");
+		util_seterr(err, errlen, "c2watch observation: no cybox:Description record");
 		goto out;
 	}
-	rec = stix_json_parse(text);
+	rec = rec_json_parse(text);
 	if (!json_is_object(rec)) {
-		stix_seterr(err, errlen, "c2watch observation: record JSON %s",
+		util_seterr(err, errlen, "c2watch observation: record JSON %s",
 		    rec ? "is not an object" : "does not parse");
 		goto out;
 	}
 	json_object_del(rec, "x-ict-isac.jp");
 	if (stix_check_record(rec, msg, sizeof(msg)) != 0) {
-		stix_seterr(err, errlen, "c2watch observation: %s", msg);
+		util_seterr(err, errlen, "c2watch observation: %s", msg);
 		goto out;
 	}
 	rid = json_string_value(json_object_get(rec, "id"));
@@ -579,11 +580,11 @@ observation_of(xmlNode *pkg, json_t **out, char *err, size_t errlen)
 	(void)id_in_c2watch(pkg, &local);
 	if (stix_make_id("Package", rid, want) != 0) {
 		rc = STIX_ERR_NOMEM;
-		stix_seterr(err, errlen, "c2watch observation: hashing failed");
+		util_seterr(err, errlen, "c2watch observation: hashing failed");
 		goto out;
 	}
 	if (local == NULL || strcmp(local, strchr(want, ':') + 1) != 0) {
-		stix_seterr(err, errlen, "c2watch observation: package id does not match record %s",
+		util_seterr(err, errlen, "c2watch observation: package id does not match record %s",
 		    rid);
 		goto out;
 	}
@@ -609,7 +610,7 @@ c2watch_target_of(xmlNode *ind)
 	text = child_text_any(ind, "Description");
 	if (text == NULL)
 		return NULL;
-	t = stix_json_parse(text);
+	t = rec_json_parse(text);
 	xmlFree(text);
 	/* Only the targets CSV columns, well typed: anything else is read generically. */
 	if (t != NULL && stix_check_target(t, NULL, 0) == 0)
@@ -731,7 +732,7 @@ read_root(xmlNode *root, const char *default_threat_id, struct stix_result *res,
 	if (!res->records || !res->targets || !res->notes || !rd.campaigns ||
 	    !rd.ind_campaign || !rd.seen || !rd.obs_ind) {
 		rc = STIX_ERR_NOMEM;
-		stix_seterr(err, errlen, "stix: out of memory");
+		util_seterr(err, errlen, "stix: out of memory");
 		goto out;
 	}
 	rc = STIX_ERR_FORMAT;
@@ -747,7 +748,7 @@ read_root(xmlNode *root, const char *default_threat_id, struct stix_result *res,
 	} else if (stix_is(root, STIX_NS_CYBOX, "Observables")) {
 		res->version[0] = '\0';
 	} else {
-		stix_seterr(err, errlen, "not STIX 1.x: root element {%.100s}%.100s",
+		util_seterr(err, errlen, "not STIX 1.x: root element {%.100s}%.100s",
 		    root && root->ns ? (const char *)root->ns->href : "",
 		    root ? (const char *)root->name : "(none)");
 		goto out;
@@ -799,53 +800,25 @@ stix_read(const char *xml, size_t len, const char *default_threat_id, struct sti
 	return rc;
 }
 
-/* Deepest element below n, counting n as 1; stops counting past `cap`. */
-static unsigned
-depth_of(const xmlNode *n, unsigned cap)
-{
-	unsigned best = 1;
-
-	if (cap == 0)
-		return 1;
-	for (const xmlNode *c = n->children; c != NULL; c = c->next) {
-		unsigned d;
-
-		if (c->type != XML_ELEMENT_NODE && c->type != XML_TEXT_NODE &&
-		    c->type != XML_CDATA_SECTION_NODE && c->type != XML_COMMENT_NODE &&
-		    c->type != XML_PI_NODE)
-			return UINT_MAX; /* entity references and the like: only a DTD makes them */
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		d = depth_of(c, cap - 1);
-		if (d == UINT_MAX)
-			return d;
-		if (d + 1 > best)
-			best = d + 1;
-		if (best > cap)
-			break;
-	}
-	return best;
-}
-
 int
 stix_read_node(const void *node, const char *default_threat_id, struct stix_result *res,
     char *err, size_t errlen)
 {
 	xmlNode *root = (xmlNode *)node;
-	unsigned d;
+	int d;
 
 	if (root == NULL || root->type != XML_ELEMENT_NODE) {
-		stix_seterr(err, errlen, "stix: not an element");
+		util_seterr(err, errlen, "stix: not an element");
 		return STIX_ERR_FORMAT;
 	}
 	/* The caller's parser had its own limits: hold the subtree to this module's too. */
-	d = depth_of(root, res->max_depth);
-	if (d == UINT_MAX) {
-		stix_seterr(err, errlen, "XML: entity reference or DTD node refused");
+	d = util_xml_tree_check(root, 1, res->max_depth);
+	if (d == -1) {
+		util_seterr(err, errlen, "XML: entity reference or DTD node refused");
 		return STIX_ERR_HOSTILE;
 	}
-	if (d > res->max_depth) {
-		stix_seterr(err, errlen, "XML: element nesting deeper than %u", res->max_depth);
+	if (d != 0) {
+		util_seterr(err, errlen, "XML: element nesting deeper than %u", res->max_depth);
 		return STIX_ERR_HOSTILE;
 	}
 	return read_root(root, default_threat_id, res, err, errlen);
@@ -866,7 +839,7 @@ stix_observation_read(const char *xml, size_t len, json_t **record, char *err, s
 	if (!stix_is(root, STIX_NS_STIX, "STIX_Package") ||
 	    !is_c2watch_package(root, STIX_TITLE_OBSERVATION)) {
 		rc = STIX_ERR_FORMAT;
-		stix_seterr(err, errlen, "not a c2watch observation package");
+		util_seterr(err, errlen, "not a c2watch observation package");
 		goto out;
 	}
 	rc = observation_of(root, record, err, errlen);
@@ -885,23 +858,23 @@ out:
  */
 static int
 record_in_place(struct util_buf *out, size_t base, const char *local, size_t local_len,
-    struct stix_record_text *rt)
+    struct rec_text *rt)
 {
 	const char *text = out->data != NULL ? out->data + base : "";
-	size_t len = out->len - base;
-	struct stix_canon_rec cr;
-	char want[STIX_ID_MAX], idz[65], at[64];
+	size_t len = out->len - base, isac_at;
+	char want[STIX_ID_MAX], idz[REC_ID_HEX + 1], at[64];
 	const char *wl;
 	int64_t us;
 	int rc = 0;
 
-	memset(&cr, 0, sizeof(cr));
-	if (stix_canon_record(text, len, &cr) != 0 || cr.len[0] != 64 || cr.len[3] >= sizeof(at))
+	/* Only a package's Description: the record and its ISAC block, the block last. */
+	if (rec_canon(text, len, rt, &isac_at) != 0 || isac_at == 0 ||
+	    rt->flen[REC_F_ID] != REC_ID_HEX || rt->flen[REC_F_OBSERVED_AT] >= sizeof(at))
 		goto out;
-	memcpy(idz, text + cr.at[0], 64);
-	idz[64] = '\0';
-	memcpy(at, text + cr.at[3], cr.len[3]);
-	at[cr.len[3]] = '\0';
+	memcpy(idz, rt->f[REC_F_ID], REC_ID_HEX);
+	idz[REC_ID_HEX] = '\0';
+	memcpy(at, rt->f[REC_F_OBSERVED_AT], rt->flen[REC_F_OBSERVED_AT]);
+	at[rt->flen[REC_F_OBSERVED_AT]] = '\0';
 	if (util_time_parse(at, &us) != 0)
 		goto out;
 	if (stix_make_id("Package", idz, want) != 0) {
@@ -912,17 +885,13 @@ record_in_place(struct util_buf *out, size_t base, const char *local, size_t loc
 	if (local_len != strlen(wl) || memcmp(local, wl, local_len) != 0)
 		goto out;
 	/* The ISAC block's member is the last: the record ends where it began. */
-	out->data[base + cr.isac_at] = '}';
-	out->len = base + cr.isac_at + 1;
+	out->data[base + isac_at] = '}';
+	out->len = base + isac_at + 1;
 	out->data[out->len] = '\0';
-	rt->off = base;
-	rt->len = cr.isac_at + 1;
-	for (int k = 0; k < 5; k++) {
-		rt->field[k] = base + cr.at[k];
-		rt->field_len[k] = cr.len[k];
-	}
+	rt->len = isac_at + 1;
 	return 1;
 out:
+	memset(rt, 0, sizeof(*rt));
 	out->len = base;
 	if (out->data != NULL)
 		out->data[base] = '\0';
@@ -930,7 +899,7 @@ out:
 }
 
 int
-stix_observation_text(const void *node, struct util_buf *out, struct stix_record_text *rt)
+stix_observation_text(const void *node, struct util_buf *out, struct rec_text *rt)
 {
 	xmlNode *pkg = (xmlNode *)node, *d;
 	const char *local;
@@ -1028,7 +997,7 @@ text_until(const char **p, const char *end, const char *close, size_t close_len,
 
 int
 stix_observation_text_xml(const char *xml, size_t len, struct util_buf *out,
-    struct stix_record_text *rt)
+    struct rec_text *rt)
 {
 	static const char close[] = "</cybox:Description>";
 	const char *p = xml, *end = xml + len, *local, *skip;

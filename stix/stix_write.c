@@ -104,8 +104,8 @@ const char stix_package_open[] =
 /* An array of addresses, from jansson or from the flat reader; either may be NULL. */
 struct addrs {
 	const json_t *j;
-	const struct stix_jl *jl;
-	const struct stix_jl_node *n;
+	const struct rec_jl *jl;
+	const struct rec_jl_node *n;
 };
 
 /* The destination parts a package describes as structured CybOX objects. */
@@ -123,7 +123,7 @@ addrs_size(const struct addrs *a)
 {
 	if (a->j != NULL)
 		return json_is_array(a->j) ? json_array_size(a->j) : 0;
-	return a->n != NULL && a->n->type == STIX_JL_ARR ? a->n->count : 0;
+	return a->n != NULL && a->n->type == REC_JL_ARR ? a->n->count : 0;
 }
 
 /* The i-th item when it is a string, else NULL. */
@@ -137,7 +137,7 @@ addrs_str(const struct addrs *a, size_t i, uint32_t *cursor)
 	}
 	/* Walked in order: the cursor is the i-th child. */
 	*cursor = i == 0 ? a->n->first : a->jl->v[*cursor].next;
-	return stix_jl_str(a->jl, &a->jl->v[*cursor]);
+	return rec_jl_str(a->jl, &a->jl->v[*cursor]);
 }
 
 static void
@@ -367,10 +367,10 @@ spliced_json(const json_t *rec)
 	json_object_foreach((json_t *)rec, k, v)
 		if (strcmp(k, "x-ict-isac.jp") >= 0)
 			return NULL;
-	prec = stix_json_prec(rec);
+	prec = rec_json_prec(rec);
 	if ((isac = isac_block(rec)) == NULL ||
-	    (a = stix_dump_json_fast(rec, prec, &alen)) == NULL || alen < 3 ||
-	    (b = stix_dump_json_fast(isac, prec, &blen)) == NULL ||
+	    (a = rec_json_dump_fast(rec, prec, &alen)) == NULL || alen < 3 ||
+	    (b = rec_json_dump_fast(isac, prec, &blen)) == NULL ||
 	    (out = malloc(alen - 1 + ml + blen + 2)) == NULL)
 		goto out;
 	memcpy(out, a, alen - 1);
@@ -393,26 +393,26 @@ stix_check_record(const json_t *rec, char *err, size_t errlen)
 	size_t i;
 
 	if (!json_is_object(rec)) {
-		stix_seterr(err, errlen, "record: not a JSON object");
+		util_seterr(err, errlen, "record: not a JSON object");
 		return STIX_ERR_INPUT;
 	}
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		if (str_field(rec, strs[i]) == NULL) {
-			stix_seterr(err, errlen, "record: \"%s\" missing or not a string", strs[i]);
+			util_seterr(err, errlen, "record: \"%s\" missing or not a string", strs[i]);
 			return STIX_ERR_INPUT;
 		}
 	if (util_time_parse(str_field(rec, "observed_at"), &us) != 0) {
-		stix_seterr(err, errlen, "record %s: bad observed_at \"%s\"",
+		util_seterr(err, errlen, "record %s: bad observed_at \"%s\"",
 		    str_field(rec, "id"), str_field(rec, "observed_at"));
 		return STIX_ERR_INPUT;
 	}
 	t = json_object_get(rec, "target");
 	if (!json_is_object(t) || str_field(t, "input") == NULL) {
-		stix_seterr(err, errlen, "record %s: target.input missing", str_field(rec, "id"));
+		util_seterr(err, errlen, "record %s: target.input missing", str_field(rec, "id"));
 		return STIX_ERR_INPUT;
 	}
 	if (json_object_get(rec, "x-ict-isac.jp") != NULL) {
-		stix_seterr(err, errlen, "record %s: has a reserved \"x-ict-isac.jp\" key",
+		util_seterr(err, errlen, "record %s: has a reserved \"x-ict-isac.jp\" key",
 		    str_field(rec, "id"));
 		return STIX_ERR_INPUT;
 	}
@@ -456,16 +456,16 @@ stix_observation_write(const json_t *record, struct util_buf *out, char *err, si
 	if (util_time_parse(str_field(record, "observed_at"), &us) != 0 ||
 	    util_time_format(us, us % 1000000 != 0, stamp) != 0) {
 		rc = STIX_ERR_INPUT;
-		stix_seterr(err, errlen, "record %s: observed_at out of range", rid);
+		util_seterr(err, errlen, "record %s: observed_at out of range", rid);
 		goto out;
 	}
 	js = spliced_json(record);
 	if (js == NULL && (copy = json_deep_copy(record)) != NULL &&
 	    json_object_set_new(copy, "x-ict-isac.jp", isac_block(record)) == 0)
-		js = stix_dump_json(copy);
+		js = rec_json_dump(copy);
 	if (js == NULL) {
 		rc = STIX_ERR_NOMEM;
-		stix_seterr(err, errlen, "record %s: out of memory", rid);
+		util_seterr(err, errlen, "record %s: out of memory", rid);
 		goto out;
 	}
 
@@ -505,7 +505,7 @@ emit_observation(struct util_buf *out, const char *rid, const char *tid, const c
 	put(&w, "</stix:STIX_Package>\n");
 	rc = w.rc;
 	if (rc != 0)
-		stix_seterr(err, errlen, "record %s: %s", rid, stix_strerror(rc));
+		util_seterr(err, errlen, "record %s: %s", rid, stix_strerror(rc));
 	return rc;
 }
 
@@ -519,7 +519,7 @@ stix_check_target(const json_t *t, char *err, size_t errlen)
 	size_t i;
 
 	if (!json_is_object(t)) {
-		stix_seterr(err, errlen, "target: not a JSON object");
+		util_seterr(err, errlen, "target: not a JSON object");
 		return STIX_ERR_INPUT;
 	}
 	json_object_foreach((json_t *)t, key, v) {
@@ -527,24 +527,24 @@ stix_check_target(const json_t *t, char *err, size_t errlen)
 			if (strcmp(key, cols[i]) == 0)
 				break;
 		if (i == sizeof(cols) / sizeof(cols[0])) {
-			stix_seterr(err, errlen, "target: unknown field \"%s\"", key);
+			util_seterr(err, errlen, "target: unknown field \"%s\"", key);
 			return STIX_ERR_INPUT;
 		}
 		if (strcmp(key, "port") == 0 ?
 			!(json_is_integer(v) && json_integer_value(v) > 0 &&
 			    json_integer_value(v) <= 65535) :
 			!json_is_string(v)) {
-			stix_seterr(err, errlen, "target: bad value for \"%s\"", key);
+			util_seterr(err, errlen, "target: bad value for \"%s\"", key);
 			return STIX_ERR_INPUT;
 		}
 	}
 	if (str_field(t, "threat_id") == NULL) {
-		stix_seterr(err, errlen, "target: threat_id missing");
+		util_seterr(err, errlen, "target: threat_id missing");
 		return STIX_ERR_INPUT;
 	}
 	if (str_field(t, "ip") == NULL && str_field(t, "domain") == NULL &&
 	    str_field(t, "url") == NULL) {
-		stix_seterr(err, errlen, "target: none of ip, domain, url");
+		util_seterr(err, errlen, "target: none of ip, domain, url");
 		return STIX_ERR_INPUT;
 	}
 	return 0;
@@ -562,10 +562,10 @@ stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t 
 	rc = stix_check_target(target, err, errlen);
 	if (rc != 0)
 		goto out;
-	js = stix_dump_json(target);
+	js = rec_json_dump(target);
 	if (js == NULL) {
 		rc = STIX_ERR_NOMEM;
-		stix_seterr(err, errlen, "target: out of memory");
+		util_seterr(err, errlen, "target: out of memory");
 		goto out;
 	}
 	tid = str_field(target, "threat_id");
@@ -606,7 +606,7 @@ stix_target_write(const json_t *target, struct util_buf *out, char *err, size_t 
 	put(&w, "</stix:STIX_Package>\n");
 	rc = w.rc;
 	if (rc != 0)
-		stix_seterr(err, errlen, "target: %s", stix_strerror(rc));
+		util_seterr(err, errlen, "target: %s", stix_strerror(rc));
 out:
 	free(js);
 	return rc;
@@ -618,96 +618,96 @@ out:
 
 /* A string member, not empty (as str_field), or NULL. */
 static const char *
-jl_field(const struct stix_jl *jl, const struct stix_jl_node *o, const char *key)
+jl_field(const struct rec_jl *jl, const struct rec_jl_node *o, const char *key)
 {
-	const char *v = stix_jl_str(jl, stix_jl_get(jl, o, key));
+	const char *v = rec_jl_str(jl, rec_jl_get(jl, o, key));
 
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
 /* A member's canonical dump, or `dflt` when the member is absent. */
 static void
-jl_member(struct stix_jdump *d, const struct stix_jl *jl, const struct stix_jl_node *o,
+jl_member(struct rec_jdump *d, const struct rec_jl *jl, const struct rec_jl_node *o,
     const char *key, const char *dflt)
 {
-	const struct stix_jl_node *v = stix_jl_get(jl, o, key);
+	const struct rec_jl_node *v = rec_jl_get(jl, o, key);
 
 	if (v != NULL)
-		stix_jl_dump(jl, v, d);
+		rec_jl_dump(jl, v, d);
 	else
-		stix_jd_put(d, dflt, strlen(dflt));
+		rec_jd_put(d, dflt, strlen(dflt));
 }
 
 /*
  * The Description JSON: the record's canonical dump with the ISAC block as its last
- * member, byte for byte what isac_block and stix_dump_json make of the same record.
+ * member, byte for byte what isac_block and rec_json_dump make of the same record.
  * Returns malloc'd text, or NULL when the jansson path must do it.
  */
 static char *
-jl_description(const struct stix_jl *jl)
+jl_description(const struct rec_jl *jl)
 {
-	const struct stix_jl_node *rec = &jl->v[0], *t = stix_jl_get(jl, rec, "target");
-	const struct stix_jl_node *ping = stix_jl_get(jl, rec, "ping");
-	const struct stix_jl_node *http = stix_jl_get(jl, rec, "http"), *v;
-	struct stix_jdump d = { NULL, 0, 0, 0, 0 };
+	const struct rec_jl_node *rec = &jl->v[0], *t = rec_jl_get(jl, rec, "target");
+	const struct rec_jl_node *ping = rec_jl_get(jl, rec, "ping");
+	const struct rec_jl_node *http = rec_jl_get(jl, rec, "http"), *v;
+	struct rec_jdump d = { NULL, 0, 0, 0, 0 };
 
-	for (uint32_t k = rec->first; k != STIX_JL_NONE; k = jl->v[k].next)
+	for (uint32_t k = rec->first; k != REC_JL_NONE; k = jl->v[k].next)
 		if (strcmp(jl->s + jl->v[k].key, "x-ict-isac.jp") >= 0)
 			return NULL;
-	d.prec = stix_jl_reals_fit_15(jl) ? 15 : 0;
-	stix_jl_dump(jl, rec, &d);
+	d.prec = rec_jl_reals_fit_15(jl) ? 15 : 0;
+	rec_jl_dump(jl, rec, &d);
 	if (d.give_up || d.len < 3)
 		goto fail;
 	d.len--; /* the record's closing brace: the block goes before it */
-	stix_jd_put(&d, ",\"x-ict-isac.jp\":{\"id\":", 23);
+	rec_jd_put(&d, ",\"x-ict-isac.jp\":{\"id\":", 23);
 	jl_member(&d, jl, rec, "id", "null");
-	stix_jd_put(&d, ",\"monitoring\":{\"User-Agent\":", 28);
+	rec_jd_put(&d, ",\"monitoring\":{\"User-Agent\":", 28);
 	jl_member(&d, jl, t, "user_agent", "null");
-	stix_jd_put(&d, ",\"domain-name\":", 15);
+	rec_jd_put(&d, ",\"domain-name\":", 15);
 	jl_member(&d, jl, t, "domain", "null");
-	stix_jd_put(&d, ",\"dst_port\":", 12);
+	rec_jd_put(&d, ",\"dst_port\":", 12);
 	jl_member(&d, jl, t, "port", "null");
-	stix_jd_put(&d, ",\"http-response-ext\":{\"reason_phrase\":", 38);
-	v = stix_jl_get(jl, http, "reason");
-	if (v != NULL && v->type == STIX_JL_STR)
-		stix_jl_dump(jl, v, &d);
+	rec_jd_put(&d, ",\"http-response-ext\":{\"reason_phrase\":", 38);
+	v = rec_jl_get(jl, http, "reason");
+	if (v != NULL && v->type == REC_JL_STR)
+		rec_jl_dump(jl, v, &d);
 	else
-		stix_jd_put(&d, "\"\"", 2);
-	stix_jd_put(&d, ",\"status_code\":", 15);
-	v = stix_jl_get(jl, http, "status");
-	if (v != NULL && v->type == STIX_JL_INT)
-		stix_jl_dump(jl, v, &d);
+		rec_jd_put(&d, "\"\"", 2);
+	rec_jd_put(&d, ",\"status_code\":", 15);
+	v = rec_jl_get(jl, http, "status");
+	if (v != NULL && v->type == REC_JL_INT)
+		rec_jl_dump(jl, v, &d);
 	else
-		stix_jd_put(&d, "0", 1);
-	stix_jd_put(&d, "},\"input\":", 10);
+		rec_jd_put(&d, "0", 1);
+	rec_jd_put(&d, "},\"input\":", 10);
 	jl_member(&d, jl, t, "input", "null");
-	stix_jd_put(&d, ",\"ipv4-addr\":", 13);
-	v = stix_jl_get(jl, t, "ipv4");
-	if (v != NULL && v->type == STIX_JL_ARR)
-		stix_jl_dump(jl, v, &d);
+	rec_jd_put(&d, ",\"ipv4-addr\":", 13);
+	v = rec_jl_get(jl, t, "ipv4");
+	if (v != NULL && v->type == REC_JL_ARR)
+		rec_jl_dump(jl, v, &d);
 	else
-		stix_jd_put(&d, "[]", 2);
-	stix_jd_put(&d, ",\"observe-time\":", 16);
+		rec_jd_put(&d, "[]", 2);
+	rec_jd_put(&d, ",\"observe-time\":", 16);
 	jl_member(&d, jl, rec, "observed_at", "null");
-	stix_jd_put(&d, ",\"ping-ext\":", 12);
-	if (ping != NULL && ping->type == STIX_JL_OBJ) {
+	rec_jd_put(&d, ",\"ping-ext\":", 12);
+	if (ping != NULL && ping->type == REC_JL_OBJ) {
 		/* loss_text: "%g%%" of a number, else null. */
-		v = stix_jl_get(jl, ping, "loss_pct");
-		stix_jd_put(&d, "{\"loss\":", 8);
-		if (v != NULL && (v->type == STIX_JL_INT || v->type == STIX_JL_REAL)) {
+		v = rec_jl_get(jl, ping, "loss_pct");
+		rec_jd_put(&d, "{\"loss\":", 8);
+		if (v != NULL && (v->type == REC_JL_INT || v->type == REC_JL_REAL)) {
 			char buf[48];
 
 			snprintf(buf, sizeof(buf), "%g%%",
-			    v->type == STIX_JL_INT ? (double)v->i : v->d);
-			stix_jd_string(&d, buf, strlen(buf));
+			    v->type == REC_JL_INT ? (double)v->i : v->d);
+			rec_jd_string(&d, buf, strlen(buf));
 		} else {
-			stix_jd_put(&d, "null", 4);
+			rec_jd_put(&d, "null", 4);
 		}
-		stix_jd_put(&d, "}", 1);
+		rec_jd_put(&d, "}", 1);
 	} else {
-		stix_jd_put(&d, "null", 4);
+		rec_jd_put(&d, "null", 4);
 	}
-	stix_jd_put(&d, "}}}", 3);
+	rec_jd_put(&d, "}}}", 3);
 	if (d.give_up)
 		goto fail;
 	d.p[d.len] = '\0';
@@ -719,9 +719,9 @@ fail:
 
 /* The package from the flat reader; 1 when something is left to the jansson path. */
 static int
-write_jl(const struct stix_jl *jl, struct util_buf *out, char *err, size_t errlen)
+write_jl(const struct rec_jl *jl, struct util_buf *out, char *err, size_t errlen)
 {
-	const struct stix_jl_node *rec = &jl->v[0], *t = stix_jl_get(jl, rec, "target"), *port;
+	const struct rec_jl_node *rec = &jl->v[0], *t = rec_jl_get(jl, rec, "target"), *port;
 	const char *rid = jl_field(jl, rec, "id"), *tid = jl_field(jl, rec, "threat_id");
 	const char *at = jl_field(jl, rec, "observed_at"), *input = jl_field(jl, t, "input");
 	char stamp[UTIL_TIME_MAX], *js;
@@ -730,18 +730,18 @@ write_jl(const struct stix_jl *jl, struct util_buf *out, char *err, size_t errle
 	int rc;
 
 	/* What stix_check_record refuses, the jansson path refuses with its message. */
-	if (rid == NULL || tid == NULL || at == NULL || t == NULL || t->type != STIX_JL_OBJ ||
-	    input == NULL || stix_jl_get(jl, rec, "x-ict-isac.jp") != NULL ||
+	if (rid == NULL || tid == NULL || at == NULL || t == NULL || t->type != REC_JL_OBJ ||
+	    input == NULL || rec_jl_get(jl, rec, "x-ict-isac.jp") != NULL ||
 	    util_time_parse(at, &us) != 0 || util_time_format(us, us % 1000000 != 0, stamp) != 0)
 		return 1;
 	memset(&p, 0, sizeof(p));
 	p.url = strstr(input, "://") != NULL ? input : NULL;
 	p.domain = jl_field(jl, t, "domain");
 	p.ipv4.jl = p.ipv6.jl = jl;
-	p.ipv4.n = stix_jl_get(jl, t, "ipv4");
-	p.ipv6.n = stix_jl_get(jl, t, "ipv6");
-	port = stix_jl_get(jl, t, "port");
-	p.port = port != NULL && port->type == STIX_JL_INT ? port->i : 0;
+	p.ipv4.n = rec_jl_get(jl, t, "ipv4");
+	p.ipv6.n = rec_jl_get(jl, t, "ipv6");
+	port = rec_jl_get(jl, t, "port");
+	p.port = port != NULL && port->type == REC_JL_INT ? port->i : 0;
 	if (is_ip(input) && !in_list(&p.ipv4, input) && !in_list(&p.ipv6, input))
 		p.ip = input;
 	if ((js = jl_description(jl)) == NULL)
@@ -755,18 +755,18 @@ int
 stix_observation_write_text(const char *json, size_t len, struct util_buf *out, char *err,
     size_t errlen)
 {
-	struct stix_jl jl;
+	struct rec_jl jl;
 	json_t *rec;
 	int rc;
 
 	memset(&jl, 0, sizeof(jl));
-	rc = stix_jl_parse(&jl, json, len) == 0 ? write_jl(&jl, out, err, errlen) : 1;
-	stix_jl_fini(&jl);
+	rc = rec_jl_parse(&jl, json, len) == 0 ? write_jl(&jl, out, err, errlen) : 1;
+	rec_jl_fini(&jl);
 	if (rc != 1)
 		return rc;
 	rec = json_loadb(json, len, 0, NULL);
 	if (rec == NULL) {
-		stix_seterr(err, errlen, "record: not JSON");
+		util_seterr(err, errlen, "record: not JSON");
 		return STIX_ERR_INPUT;
 	}
 	rc = stix_observation_write(rec, out, err, errlen);

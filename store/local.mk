@@ -6,5 +6,5 @@ STORE_LIBS = store/libstore.a $(UTIL_LIBS) $(LMDB_LIBS) -lpthread
 check_PROGRAMS += tests/test_store
 TESTS += tests/test_store
 tests_test_store_SOURCES = tests/test_store.c
-tests_test_store_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
-tests_test_store_LDADD = $(STORE_LIBS)
+tests_test_store_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_store_LDADD = $(RECORD_LIBS) $(STORE_LIBS)

@@ -17,23 +17,23 @@
 #define MAX_MAP_STEP ((size_t)8 << 30)     /* grow by doubling, at most 8 GiB at a time */
 #define WRITE_ATTEMPTS 40
 
-void
-store_seterr(struct store_err *err, const char *fmt, ...)
+const char *
+store_strerror(int code)
 {
-	va_list ap;
-
-	if (err == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
+	switch (code) {
+	case STORE_OK: return "success";
+	case STORE_ERR: return "storage error";
+	case STORE_NOTFOUND: return "not found";
+	default: return "unknown store error";
+	}
 }
 
 int
 store_txn_fail(struct store_txn *t, int mdb_rc, const char *what)
 {
 	t->mdb_rc = mdb_rc;
-	store_seterr(&t->err, "%s: %s: %s", t->s->dir, what, mdb_strerror(mdb_rc));
+	util_seterr(t->err.msg, sizeof(t->err.msg), "%s: %s: %s", t->s->dir, what,
+	    mdb_strerror(mdb_rc));
 	return STORE_ERR;
 }
 
@@ -56,7 +56,8 @@ store_grow(struct store *s, size_t want, struct store_err *err)
 		rc = mdb_env_set_mapsize(s->env, want);
 	pthread_rwlock_unlock(&s->lock);
 	if (rc != 0) {
-		store_seterr(err, "%s: cannot grow the map to %zu bytes: %s", s->dir, want,
+		util_seterr(err->msg, sizeof(err->msg), "%s: cannot grow the map to %zu bytes: %s",
+		    s->dir, want,
 		    mdb_strerror(rc));
 		return STORE_ERR;
 	}
@@ -83,7 +84,8 @@ store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn, struct store_err
 			return STORE_OK;
 		pthread_rwlock_unlock(&s->lock);
 		if (rc != MDB_MAP_RESIZED) {
-			store_seterr(err, "%s: cannot begin a transaction: %s", s->dir,
+			util_seterr(err->msg, sizeof(err->msg),
+			    "%s: cannot begin a transaction: %s", s->dir,
 			    mdb_strerror(rc));
 			return STORE_ERR;
 		}
@@ -91,7 +93,7 @@ store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn, struct store_err
 		if (store_grow(s, 0, err) != STORE_OK)
 			return STORE_ERR;
 	}
-	store_seterr(err, "%s: the map kept being resized; gave up", s->dir);
+	util_seterr(err->msg, sizeof(err->msg), "%s: the map kept being resized; gave up", s->dir);
 	return STORE_ERR;
 }
 
@@ -109,7 +111,7 @@ store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err
 	int rc;
 
 	if (s->read_only) {
-		store_seterr(err, "%s: opened read-only", s->dir);
+		util_seterr(err->msg, sizeof(err->msg), "%s: opened read-only", s->dir);
 		return STORE_ERR;
 	}
 	for (int attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
@@ -129,7 +131,8 @@ store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err
 			if (t.err.msg[0])
 				memcpy(err->msg, t.err.msg, sizeof(err->msg));
 			else
-				store_seterr(err, "%s: write abandoned by the caller", s->dir);
+				util_seterr(err->msg, sizeof(err->msg),
+				    "%s: write abandoned by the caller", s->dir);
 			return rc;
 		}
 		rc = mdb_txn_commit(t.txn);
@@ -140,12 +143,14 @@ store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err
 			continue;
 		}
 		if (rc != 0) {
-			store_seterr(err, "%s: commit failed: %s", s->dir, mdb_strerror(rc));
+			util_seterr(err->msg, sizeof(err->msg), "%s: commit failed: %s", s->dir,
+			    mdb_strerror(rc));
 			return STORE_ERR;
 		}
 		return STORE_OK;
 	}
-	store_seterr(err, "%s: the map is still full after growing it %d times", s->dir,
+	util_seterr(err->msg, sizeof(err->msg),
+	    "%s: the map is still full after growing it %d times", s->dir,
 	    WRITE_ATTEMPTS);
 	return STORE_ERR;
 }
@@ -172,12 +177,14 @@ store_init_dbs(struct store *s, struct store_err *err)
 			continue;
 		}
 		if (rc == MDB_NOTFOUND) {
-			store_seterr(err, "%s: not a c2watch data directory (no \"%s\" database)",
+			util_seterr(err->msg, sizeof(err->msg),
+			    "%s: not a c2watch data directory (no \"%s\" database)",
 			    s->dir, dbi_names[i]);
 			goto out;
 		}
 		if (rc != 0) {
-			store_seterr(err, "%s: cannot open database \"%s\": %s", s->dir,
+			util_seterr(err->msg, sizeof(err->msg),
+			    "%s: cannot open database \"%s\": %s", s->dir,
 			    dbi_names[i], mdb_strerror(rc));
 			goto out;
 		}
@@ -188,21 +195,23 @@ store_init_dbs(struct store *s, struct store_err *err)
 		long ver;
 
 		if (v.mv_size == 0 || v.mv_size >= sizeof(buf)) {
-			store_seterr(err, "%s: unreadable schema version", s->dir);
+			util_seterr(err->msg, sizeof(err->msg), "%s: unreadable schema version",
+			    s->dir);
 			goto out;
 		}
 		memcpy(buf, v.mv_data, v.mv_size);
 		buf[v.mv_size] = '\0';
 		ver = strtol(buf, NULL, 10);
 		if (ver > STORE_SCHEMA_VERSION) {
-			store_seterr(err,
+			util_seterr(err->msg, sizeof(err->msg),
 			    "%s: data written by a newer c2watch (schema %ld; this one reads up "
 			    "to %d); upgrade c2watch or use another data_dir",
 			    s->dir, ver, STORE_SCHEMA_VERSION);
 			goto out;
 		}
 		if (ver < 1) {
-			store_seterr(err, "%s: unreadable schema version \"%s\"", s->dir, buf);
+			util_seterr(err->msg, sizeof(err->msg),
+			    "%s: unreadable schema version \"%s\"", s->dir, buf);
 			goto out;
 		}
 	} else if (rc == MDB_NOTFOUND && !s->read_only) {
@@ -213,12 +222,14 @@ store_init_dbs(struct store *s, struct store_err *err)
 		v.mv_data = buf;
 		rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
 		if (rc != 0) {
-			store_seterr(err, "%s: cannot write the schema version: %s", s->dir,
+			util_seterr(err->msg, sizeof(err->msg),
+			    "%s: cannot write the schema version: %s", s->dir,
 			    mdb_strerror(rc));
 			goto out;
 		}
 	} else if (rc != MDB_NOTFOUND) {
-		store_seterr(err, "%s: cannot read the schema version: %s", s->dir,
+		util_seterr(err->msg, sizeof(err->msg), "%s: cannot read the schema version: %s",
+		    s->dir,
 		    mdb_strerror(rc));
 		goto out;
 	}
@@ -228,7 +239,8 @@ store_init_dbs(struct store *s, struct store_err *err)
 		txn = NULL;
 		pthread_rwlock_unlock(&s->lock);
 		if (rc != 0) {
-			store_seterr(err, "%s: cannot create the databases: %s", s->dir,
+			util_seterr(err->msg, sizeof(err->msg),
+			    "%s: cannot create the databases: %s", s->dir,
 			    mdb_strerror(rc));
 			return STORE_ERR;
 		}
@@ -255,7 +267,7 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->dir = strdup(dir)) == NULL) {
 		free(s);
-		store_seterr(err, "%s: out of memory", dir);
+		util_seterr(err->msg, sizeof(err->msg), "%s: out of memory", dir);
 		return STORE_ERR;
 	}
 	s->read_only = opts->read_only;
@@ -263,21 +275,22 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 
 	if (stat(dir, &st) != 0) {
 		if (errno != ENOENT || s->read_only) {
-			store_seterr(err, "%s: %s", dir, strerror(errno));
+			util_seterr(err->msg, sizeof(err->msg), "%s: %s", dir, strerror(errno));
 			goto fail;
 		}
 		if (mkdir(dir, 0700) != 0) {
-			store_seterr(err, "%s: cannot create the data directory: %s", dir,
+			util_seterr(err->msg, sizeof(err->msg),
+			    "%s: cannot create the data directory: %s", dir,
 			    strerror(errno));
 			goto fail;
 		}
 	} else if (!S_ISDIR(st.st_mode)) {
-		store_seterr(err, "%s: not a directory", dir);
+		util_seterr(err->msg, sizeof(err->msg), "%s: not a directory", dir);
 		goto fail;
 	}
 
 	if ((rc = mdb_env_create(&s->env)) != 0) {
-		store_seterr(err, "%s: %s", dir, mdb_strerror(rc));
+		util_seterr(err->msg, sizeof(err->msg), "%s: %s", dir, mdb_strerror(rc));
 		goto fail;
 	}
 	mdb_env_set_maxdbs(s->env, STORE_NDBI + 2);
@@ -289,7 +302,8 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 		flags |= MDB_NOSYNC;
 	rc = mdb_env_open(s->env, dir, flags, 0600);
 	if (rc != 0) {
-		store_seterr(err, "%s: cannot open the LMDB environment: %s", dir,
+		util_seterr(err->msg, sizeof(err->msg), "%s: cannot open the LMDB environment: %s",
+		    dir,
 		    mdb_strerror(rc));
 		goto fail;
 	}
@@ -333,26 +347,4 @@ store_disk_bytes(const struct store *s)
 	if (stat(path, &st) != 0)
 		return -1;
 	return (int64_t)st.st_blocks * 512;
-}
-
-int
-store_record_id(const char *node, const char *target_key, int64_t observed_us,
-    unsigned char id[STORE_ID_LEN])
-{
-	struct util_buf b;
-	char when[UTIL_TIME_MAX];
-	int rc = 0;
-
-	util_time_format(observed_us, 1, when);
-	util_buf_init(&b, 0);
-	if (util_buf_add(&b, node, strlen(node) + 1) != 0 ||
-	    util_buf_add(&b, target_key, strlen(target_key) + 1) != 0 ||
-	    util_buf_add(&b, when, strlen(when) + 1) != 0 ||
-	    util_sha256(b.data, b.len, id) != 0)
-	{
-		memset(id, 0, STORE_ID_LEN);
-		rc = -1;
-	}
-	util_buf_fini(&b);
-	return rc;
 }

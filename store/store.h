@@ -43,6 +43,9 @@ struct store_err {
 	char msg[512];
 };
 
+/* A static English text for an enum store_rc value (never NULL); store_err.msg says more. */
+const char *store_strerror(int code);
+
 struct store;
 struct store_txn;
 
@@ -69,14 +72,6 @@ size_t store_map_size(const struct store *s);
 
 /* Bytes the data file takes on disk. */
 int64_t store_disk_bytes(const struct store *s);
-
-/*
- * The record id of DESIGN.md: SHA-256 over node id, target key and observation time
- * (RFC 3339 with microseconds), each followed by a NUL. Returns 0, or -1 when out of
- * memory (id is then all zero).
- */
-int store_record_id(const char *node, const char *target_key, int64_t observed_us,
-    unsigned char id[STORE_ID_LEN]);
 
 /* ------------------------------------------------------------------ writes */
 

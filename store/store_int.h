@@ -43,8 +43,6 @@ struct store_txn {
 	struct store_err err;
 };
 
-void store_seterr(struct store_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 int store_txn_fail(struct store_txn *t, int mdb_rc, const char *what);
 
 /* Begins a transaction with the resize lock held shared; store_txn_end aborts (or, for a

@@ -67,7 +67,8 @@ prefix_key(unsigned char *buf, const char *threat_id, const char *target_key)
 static int
 bad_threat_id(struct store_txn *t, const char *threat_id)
 {
-	store_seterr(&t->err, "threat ID \"%.40s%s\" is empty or longer than %d bytes",
+	util_seterr(t->err.msg, sizeof(t->err.msg),
+	    "threat ID \"%.40s%s\" is empty or longer than %d bytes",
 	    threat_id, strlen(threat_id) > 40 ? "..." : "", STORE_THREAT_ID_MAX);
 	return STORE_ERR;
 }
@@ -226,7 +227,8 @@ store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, 
 	all = calloc(n, sizeof(*all));
 	order = calloc(n, sizeof(*order));
 	if (all == NULL || order == NULL) {
-		store_seterr(&t->err, "out of memory for a batch of %zu records", n);
+		util_seterr(t->err.msg, sizeof(t->err.msg),
+		    "out of memory for a batch of %zu records", n);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -239,7 +241,7 @@ store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, 
 		all[i].o = &obs[i];
 		all[i].idx = i;
 		if (util_sha256(obs[i].target_key, strlen(obs[i].target_key), all[i].th) != 0) {
-			store_seterr(&t->err, "SHA-256 failed");
+			util_seterr(t->err.msg, sizeof(t->err.msg), "SHA-256 failed");
 			goto out;
 		}
 		order[i] = &all[i];
@@ -343,7 +345,8 @@ store_put_cursor(struct store_txn *t, const char *peer, int64_t label)
 	int rc;
 
 	if (k.mv_size == 0 || k.mv_size > CURSOR_NAME_MAX) {
-		store_seterr(&t->err, "peer name is empty or longer than %d bytes",
+		util_seterr(t->err.msg, sizeof(t->err.msg),
+		    "peer name is empty or longer than %d bytes",
 		    CURSOR_NAME_MAX);
 		return STORE_ERR;
 	}
@@ -393,7 +396,8 @@ scan_begin(struct store *s, int dbi, struct scan *sc, struct store_err *err)
 		return STORE_ERR;
 	rc = mdb_cursor_open(sc->txn, s->dbi[dbi], &sc->cur);
 	if (rc != 0) {
-		store_seterr(err, "%s: cannot open a cursor: %s", s->dir, mdb_strerror(rc));
+		util_seterr(err->msg, sizeof(err->msg), "%s: cannot open a cursor: %s", s->dir,
+		    mdb_strerror(rc));
 		store_txn_end(s, sc->txn);
 		return STORE_ERR;
 	}
@@ -411,7 +415,7 @@ scan_end(struct scan *sc)
 static int
 scan_fail(struct scan *sc, int rc, const char *what, struct store_err *err)
 {
-	store_seterr(err, "%s: %s: %s", sc->s->dir, what, mdb_strerror(rc));
+	util_seterr(err->msg, sizeof(err->msg), "%s: %s: %s", sc->s->dir, what, mdb_strerror(rc));
 	return STORE_ERR;
 }
 
@@ -596,7 +600,7 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 	}
 	f = malloc(sizeof(*f));
 	if (f == NULL) {
-		store_seterr(err, "%s: out of memory", s->dir);
+		util_seterr(err->msg, sizeof(err->msg), "%s: out of memory", s->dir);
 		return STORE_ERR;
 	}
 	if (scan_begin(s, STORE_DBI_OBS, &sc, err) != STORE_OK) {
@@ -717,7 +721,8 @@ store_count_feed(struct store *s, int64_t after, int64_t until, size_t *n,
 	}
 	scan_end(&sc);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
-		store_seterr(err, "%s: reading the feed: %s", s->dir, mdb_strerror(rc));
+		util_seterr(err->msg, sizeof(err->msg), "%s: reading the feed: %s", s->dir,
+		    mdb_strerror(rc));
 		return STORE_ERR;
 	}
 	return STORE_OK;
@@ -833,12 +838,14 @@ store_put_sub(struct store_txn *t, const char *id, const char *data, size_t len)
 	int rc;
 
 	if (!sub_key_ok(id, &k)) {
-		store_seterr(&t->err, "subscription id is empty or longer than %d bytes",
+		util_seterr(t->err.msg, sizeof(t->err.msg),
+		    "subscription id is empty or longer than %d bytes",
 		    STORE_SUB_ID_MAX);
 		return STORE_ERR;
 	}
 	if (t->s->no_subs) {
-		store_seterr(&t->err, "%s: no subscriptions database", t->s->dir);
+		util_seterr(t->err.msg, sizeof(t->err.msg), "%s: no subscriptions database",
+		    t->s->dir);
 		return STORE_ERR;
 	}
 	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_SUBS], &k, &v, 0);

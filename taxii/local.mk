@@ -1,7 +1,8 @@
 # taxii: TAXII 1.1/1.0 messages, HTTP binding helpers, server, client
 noinst_LIBRARIES += taxii/libtaxii.a
 noinst_HEADERS += taxii/taxii.h
-taxii_libtaxii_a_SOURCES = taxii/taxii_msg.c taxii/taxii_server.c taxii/taxii_client.c
+taxii_libtaxii_a_SOURCES = taxii/taxii_int.h taxii/taxii_msg.c taxii/taxii_msg_parse.c \
+	taxii/taxii_msg_write.c taxii/taxii_server.c taxii/taxii_client.c
 taxii_libtaxii_a_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) \
 	$(GNUTLS_CFLAGS)
 TAXII_LIBS = taxii/libtaxii.a $(UTIL_LIBS) $(XML_LIBS) $(MHD_LIBS) $(CURL_LIBS) $(GNUTLS_LIBS) \

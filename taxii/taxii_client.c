@@ -20,27 +20,13 @@
 #include <curl/curl.h>
 
 #include "taxii/taxii.h"
+#include "taxii/taxii_int.h"
 #include "util/util.h"
 
 #define DEFAULT_MAX_RESPONSE (64u * 1024u * 1024u)
 #define DEFAULT_MAX_PARTS 10000u
 #define MEMO_SLOTS 64
 #define MEMO_URL_MAX 512
-
-__attribute__((format(printf, 3, 4))) static int
-cerr(struct taxii_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return code;
-	err->code = code;
-	err->line = 0;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 /* ---------------------------------------------------------------------------------------
  * Peers known to speak only 1.0, by URL: a small table, oldest entry overwritten.
@@ -169,11 +155,11 @@ post_run(struct post *p)
 	p->http = 0;
 	p->rc = 0;
 	if (c->cancel != NULL && *c->cancel) {
-		p->rc = cerr(&p->err, TAXII_ENET, "%s: cancelled", c->url);
+		p->rc = taxii_seterr(&p->err, TAXII_ENET, 0, "%s: cancelled", c->url);
 		return;
 	}
 	if (p->cu == NULL && (p->cu = curl_easy_init()) == NULL) {
-		p->rc = cerr(&p->err, TAXII_ENOMEM, "cannot create a curl handle");
+		p->rc = taxii_seterr(&p->err, TAXII_ENOMEM, 0, "cannot create a curl handle");
 		return;
 	}
 	if (add_header(&h, "Content-Type", TAXII_HTTP_CONTENT_TYPE) ||
@@ -183,7 +169,7 @@ post_run(struct post *p)
 	    add_header(&h, "X-TAXII-Services", taxii_http_services(p->ver)) ||
 	    add_header(&h, "X-TAXII-Protocol",
 		taxii_http_protocol(strncmp(c->url, "https:", 6) == 0))) {
-		p->rc = cerr(&p->err, TAXII_ENOMEM, "out of memory");
+		p->rc = taxii_seterr(&p->err, TAXII_ENOMEM, 0, "out of memory");
 		goto out;
 	}
 	curl_easy_setopt(p->cu, CURLOPT_URL, c->url);
@@ -226,12 +212,14 @@ post_run(struct post *p)
 	/* The header list is ours to free: never leave the handle pointing at it. */
 	curl_easy_setopt(p->cu, CURLOPT_HTTPHEADER, NULL);
 	if (cc == CURLE_WRITE_ERROR || cc == CURLE_FILESIZE_EXCEEDED)
-		p->rc = cerr(&p->err, TAXII_ETOOBIG, "%s: response too large (over %zu bytes)",
+		p->rc = taxii_seterr(&p->err, TAXII_ETOOBIG, 0,
+		    "%s: response too large (over %zu bytes)",
 		    c->url, p->resp.limit);
 	else if (cc == CURLE_ABORTED_BY_CALLBACK)
-		p->rc = cerr(&p->err, TAXII_ENET, "%s: cancelled", c->url);
+		p->rc = taxii_seterr(&p->err, TAXII_ENET, 0, "%s: cancelled", c->url);
 	else if (cc != CURLE_OK)
-		p->rc = cerr(&p->err, TAXII_ENET, "%s: %s", c->url, curl_easy_strerror(cc));
+		p->rc = taxii_seterr(&p->err, TAXII_ENET, 0, "%s: %s", c->url,
+		    curl_easy_strerror(cc));
 	else
 		curl_easy_getinfo(p->cu, CURLINFO_RESPONSE_CODE, &p->http);
 out:
@@ -291,12 +279,12 @@ post_answer(struct post *p, unsigned flags, struct taxii_msg **out, struct taxii
 	rc = taxii_msg_parse_opts(p->resp.data ? p->resp.data : "", p->resp.len, TAXII_VANY,
 	    flags, out, err);
 	if (rc != 0 && p->http != 200)
-		return cerr(err, TAXII_ENET, "%s: HTTP %ld", url, p->http);
+		return taxii_seterr(err, TAXII_ENET, 0, "%s: HTTP %ld", url, p->http);
 	if (rc != 0 && err != NULL) {
 		char inner[sizeof(err->msg)];
 
 		memcpy(inner, err->msg, sizeof(inner));
-		cerr(err, rc, "%.100s: answer: %.140s", url, inner);
+		taxii_seterr(err, rc, 0, "%.100s: answer: %.140s", url, inner);
 	}
 	return rc;
 }
@@ -367,7 +355,8 @@ status_err(const struct taxii_client_conf *c, const struct taxii_msg *m, struct 
 	if (m->n_details > 0)
 		snprintf(det, sizeof(det), " (%s%s%.80s)", m->details[0].name ? m->details[0].name : "",
 		    m->details[0].name ? "=" : "", m->details[0].value ? m->details[0].value : "");
-	return cerr(err, TAXII_ESTATUS, "%s: %s%s%s%s", c->url, m->status_type ? m->status_type : "?",
+	return taxii_seterr(err, TAXII_ESTATUS, 0, "%s: %s%s%s%s", c->url,
+	    m->status_type ? m->status_type : "?",
 	    det, m->message ? ": " : "", m->message ? m->message : "");
 }
 
@@ -380,7 +369,7 @@ expect(const struct taxii_client_conf *c, const struct taxii_msg *m, enum taxii_
 		return 0;
 	if (m->type == TAXII_MSG_STATUS)
 		return status_err(c, m, err);
-	return cerr(err, TAXII_EMSG, "%s: answer is a %s, not a %s", c->url,
+	return taxii_seterr(err, TAXII_EMSG, 0, "%s: answer is a %s, not a %s", c->url,
 	    taxii_msg_type_name(m->type, m->version) ? taxii_msg_type_name(m->type, m->version) :
 						      "message of another kind",
 	    taxii_msg_type_name(want, m->version) ? taxii_msg_type_name(want, m->version) : "?");
@@ -400,7 +389,7 @@ static int
 check_conf(const struct taxii_client_conf *conf, struct taxii_err *err)
 {
 	if (conf == NULL || conf->url == NULL)
-		return cerr(err, TAXII_EINVAL, "client: no url");
+		return taxii_seterr(err, TAXII_EINVAL, 0, "client: no url");
 	return 0;
 }
 
@@ -478,7 +467,7 @@ taxii_client_count(const struct taxii_client_conf *conf, const char *collection,
 	if ((rc = check_conf(conf, err)) != 0)
 		return rc;
 	if (collection == NULL || count == NULL)
-		return cerr(err, TAXII_EINVAL, "count: collection and count required");
+		return taxii_seterr(err, TAXII_EINVAL, 0, "count: collection and count required");
 	post_init(&p, conf);
 	poll_req(&req, taxii_client_peer_version(conf), id, collection, NULL, begin_us, end_us,
 	    TAXII_RESP_COUNT_ONLY);
@@ -496,7 +485,8 @@ taxii_client_count(const struct taxii_client_conf *conf, const char *collection,
 		if (partial != NULL)
 			*partial = 0;
 	} else {
-		rc = cerr(err, TAXII_EMSG, "%s: count answer without Record_Count", conf->url);
+		rc = taxii_seterr(err, TAXII_EMSG, 0, "%s: count answer without Record_Count",
+		    conf->url);
 	}
 out:
 	taxii_msg_free(resp);
@@ -513,7 +503,8 @@ deliver(const struct taxii_msg *m, taxii_block_cb cb, void *arg, int64_t *max_la
 		if (m->blocks[i].has_timestamp && m->blocks[i].timestamp_us > *max_label)
 			*max_label = m->blocks[i].timestamp_us;
 		if (cb(arg, &m->blocks[i]) != 0)
-			return cerr(err, TAXII_EINVAL, "poll aborted by the caller at block %zu", i + 1);
+			return taxii_seterr(err, TAXII_EINVAL, 0,
+			    "poll aborted by the caller at block %zu", i + 1);
 	}
 	return 0;
 }
@@ -560,7 +551,7 @@ fetch_part(struct post *p, const char *collection, const char *result_id, uint64
 	if ((rc = post_prepare(p, &req, err)) != 0)
 		return rc;
 	if (post_start(p) != 0)
-		return cerr(err, TAXII_ENOMEM, "cannot start a thread");
+		return taxii_seterr(err, TAXII_ENOMEM, 0, "cannot start a thread");
 	return 0;
 }
 
@@ -589,7 +580,8 @@ follow_parts(struct post p[2], struct taxii_msg *first, const char *collection, 
 		more = cur->more && result_id[0] != '\0';
 		if (more && !inflight) {
 			if (++*n > max_parts) {
-				rc = cerr(err, TAXII_ETOOBIG, "%s: more than %u parts", conf->url,
+				rc = taxii_seterr(err, TAXII_ETOOBIG, 0, "%s: more than %u parts",
+				    conf->url,
 				    max_parts);
 				goto out;
 			}
@@ -640,7 +632,8 @@ poll_with(const struct taxii_client_conf *conf, const char *collection, const ch
 	int rc = 0, has_end = 0;
 
 	if (conf == NULL || conf->url == NULL || collection == NULL || cb == NULL)
-		return cerr(err, TAXII_EINVAL, "poll: url, collection and callback required");
+		return taxii_seterr(err, TAXII_EINVAL, 0,
+		    "poll: url, collection and callback required");
 	max_parts = conf->max_parts ? conf->max_parts : DEFAULT_MAX_PARTS;
 	post_init(&p[0], conf);
 	post_init(&p[1], conf);
@@ -648,7 +641,8 @@ poll_with(const struct taxii_client_conf *conf, const char *collection, const ch
 	    TAXII_RESP_FULL);
 	for (;;) {
 		if (++n > max_parts) {
-			rc = cerr(err, TAXII_ETOOBIG, "%s: more than %u parts", conf->url, max_parts);
+			rc = taxii_seterr(err, TAXII_ETOOBIG, 0, "%s: more than %u parts",
+			    conf->url, max_parts);
 			goto out;
 		}
 		/* The first exchange settles the version (exchange may fall back to 1.0). */
@@ -711,7 +705,7 @@ taxii_client_poll_sub(const struct taxii_client_conf *conf, const char *collecti
     int64_t *end_us_out, struct taxii_err *err)
 {
 	if (sub_id == NULL || *sub_id == '\0')
-		return cerr(err, TAXII_EINVAL, "poll: subscription id required");
+		return taxii_seterr(err, TAXII_EINVAL, 0, "poll: subscription id required");
 	return poll_with(conf, collection, sub_id, begin_us, end_us, cb, arg, end_us_out, err);
 }
 
@@ -730,7 +724,8 @@ inbox_send(const struct taxii_client_conf *conf, const struct taxii_msg *req,
 	if ((rc = exchange(&p, (struct taxii_msg *)req, 0, &resp, err)) != 0)
 		goto out;
 	if (resp->type != TAXII_MSG_STATUS)
-		rc = cerr(err, TAXII_EMSG, "%s: answer is not a Status_Message", conf->url);
+		rc = taxii_seterr(err, TAXII_EMSG, 0, "%s: answer is not a Status_Message",
+		    conf->url);
 	else if (resp->status != TAXII_ST_SUCCESS)
 		rc = status_err(conf, resp, err);
 out:
@@ -747,7 +742,7 @@ taxii_client_inbox(const struct taxii_client_conf *conf, const char *collection,
 	char id[TAXII_ID_MAX];
 
 	if (conf == NULL || conf->url == NULL)
-		return cerr(err, TAXII_EINVAL, "inbox: url required");
+		return taxii_seterr(err, TAXII_EINVAL, 0, "inbox: url required");
 	new_msg(&req, taxii_client_peer_version(conf), TAXII_MSG_INBOX, id);
 	req.collection = collection;
 	req.blocks = blocks;
@@ -764,7 +759,8 @@ taxii_client_inbox_sub(const struct taxii_client_conf *conf, const char *src_col
 	char id[TAXII_ID_MAX];
 
 	if (conf == NULL || conf->url == NULL || src_collection == NULL || sub_id == NULL)
-		return cerr(err, TAXII_EINVAL, "inbox: url, collection and subscription required");
+		return taxii_seterr(err, TAXII_EINVAL, 0,
+		    "inbox: url, collection and subscription required");
 	/* Source_Subscription exists in TAXII 1.1 only. */
 	new_msg(&req, TAXII_V11, TAXII_MSG_INBOX, id);
 	req.source_collection = src_collection;
@@ -789,7 +785,8 @@ push_contact(const char *address, struct taxii_contact *c, const char *const *bi
 	else if (strncmp(address, "http://", 7) == 0)
 		c->protocol = TAXII_PROTOCOL_HTTP;
 	else
-		return cerr(err, TAXII_EINVAL, "subscribe: push address %.100s is not an http(s) URL",
+		return taxii_seterr(err, TAXII_EINVAL, 0,
+		    "subscribe: push address %.100s is not an http(s) URL",
 		    address);
 	c->address = address;
 	c->message_bindings.v = binding;
@@ -806,9 +803,11 @@ sub_answer_ok(const struct taxii_client_conf *conf, const struct taxii_msg *m,
 		return 0;
 	if (m->n_subscriptions == 0 || m->subscriptions[0].id == NULL ||
 	    m->subscriptions[0].id[0] == '\0')
-		return cerr(err, TAXII_EMSG, "%s: the answer names no subscription", conf->url);
+		return taxii_seterr(err, TAXII_EMSG, 0, "%s: the answer names no subscription",
+		    conf->url);
 	if (sub_id != NULL && strcmp(m->subscriptions[0].id, sub_id) != 0)
-		return cerr(err, TAXII_EMSG, "%s: asked about %.100s, answered about %.100s",
+		return taxii_seterr(err, TAXII_EMSG, 0,
+		    "%s: asked about %.100s, answered about %.100s",
 		    conf->url, sub_id, m->subscriptions[0].id);
 	return 0;
 }
@@ -830,14 +829,18 @@ taxii_client_subscription(const struct taxii_client_conf *conf, const char *coll
 	if ((rc = check_conf(conf, err)) != 0)
 		return rc;
 	if (collection == NULL || out == NULL)
-		return cerr(err, TAXII_EINVAL, "subscription: collection and answer required");
+		return taxii_seterr(err, TAXII_EINVAL, 0,
+		    "subscription: collection and answer required");
 	if (action < TAXII_SUB_SUBSCRIBE || action > TAXII_SUB_STATUS)
-		return cerr(err, TAXII_EINVAL, "subscription: unknown action %d", (int)action);
+		return taxii_seterr(err, TAXII_EINVAL, 0, "subscription: unknown action %d",
+		    (int)action);
 	if (action == TAXII_SUB_SUBSCRIBE && sub_id != NULL)
-		return cerr(err, TAXII_EINVAL, "subscribe: the peer names the subscription");
+		return taxii_seterr(err, TAXII_EINVAL, 0,
+		    "subscribe: the peer names the subscription");
 	if (action != TAXII_SUB_SUBSCRIBE && action != TAXII_SUB_STATUS &&
 	    (sub_id == NULL || *sub_id == '\0'))
-		return cerr(err, TAXII_EINVAL, "subscription: this action needs a subscription id");
+		return taxii_seterr(err, TAXII_EINVAL, 0,
+		    "subscription: this action needs a subscription id");
 	ver = taxii_client_peer_version(conf);
 	new_msg(&req, ver, TAXII_MSG_SUBSCRIPTION_REQ, id);
 	req.collection = collection;

@@ -67,7 +67,7 @@ struct taxii_server {
 struct req {
 	struct util_buf body;
 	int too_big;
-	struct timespec start; /* CLOCK_MONOTONIC, when the headers were complete */
+	int64_t start_us; /* util_mono_us, when the headers were complete */
 };
 
 enum endpoint { EP_NONE, EP_DISCOVERY, EP_COLLECTIONS, EP_POLL, EP_INBOX };
@@ -642,7 +642,7 @@ sub_lookup(struct taxii_server *s, const struct taxii_msg *req, const char *user
 		return -1;
 	rc = s->be.subs.get(s->be.ctx, req->subscription_id, out, err, errlen);
 	if (rc < 0 && err[0] == '\0')
-		snprintf(err, errlen, "cannot read the subscription");
+		util_seterr(err, errlen, "cannot read the subscription");
 	if (rc != 0)
 		return -1;
 	if (strcmp(out->collection, col->name) != 0 || !sub_owned_by(out, user))
@@ -1231,7 +1231,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return MHD_NO;
 		util_buf_init(&r->body, s->max_body);
-		clock_gettime(CLOCK_MONOTONIC, &r->start);
+		r->start_us = util_mono_us();
 		*con_cls = r;
 		if (s->client_ca.len > 0 && !client_cert_ok(conn)) {
 			const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -1265,13 +1265,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
-		struct timespec now;
-
 		/* The idle timeout does not stop a client that sends a byte now and then:
 		 * the whole body has a deadline too. Closing is the answer, since a reply
 		 * cannot be queued while the body is still coming. */
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - r->start.tv_sec > (time_t)s->timeout_s)
+		/* Whole seconds elapsed, as the timeout is given. */
+		if (util_mono_us() / 1000000 - r->start_us / 1000000 > (int64_t)s->timeout_s)
 			return MHD_NO;
 		if (!r->too_big && util_buf_add(&r->body, upload_data, *upload_size) != 0) {
 			/* Keep reading (and dropping) the rest, then answer once. */
@@ -1381,7 +1379,7 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0 || ai == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "listen %.100s:%s: %s", host, port,
+		util_seterr(err->msg, sizeof(err->msg), "listen %.100s:%s: %s", host, port,
 		    gai_strerror(rc));
 		return err->code = TAXII_EINVAL;
 	}
@@ -1408,7 +1406,7 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 		/* libmicrohttpd does not say why; a bind of our own usually does. */
 		const char *why = bind_error(ai);
 
-		snprintf(err->msg, sizeof(err->msg), "listen %.100s:%s: %s%s", host, port,
+		util_seterr(err->msg, sizeof(err->msg), "listen %.100s:%s: %s%s", host, port,
 		    why ? why : "cannot bind or start",
 		    why == NULL && s->https ? " (or bad TLS certificate or key)" : "");
 		freeaddrinfo(ai);
@@ -1435,12 +1433,13 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	memset(err, 0, sizeof(*err));
 	if (conf == NULL || conf->listen == NULL || backend == NULL || backend->poll == NULL ||
 	    backend->count == NULL || backend->inbox == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "server: listen address and backend required");
+		util_seterr(err->msg, sizeof(err->msg),
+		    "server: listen address and backend required");
 		return err->code = TAXII_EINVAL;
 	}
 	xmlInitParser(); /* once, before any request thread parses */
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		util_seterr(err->msg, sizeof(err->msg), "out of memory");
 		return err->code = TAXII_ENOMEM;
 	}
 	pthread_mutex_init(&s->lock, NULL);
@@ -1459,14 +1458,14 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	s->timeout_s = conf->timeout_s ? conf->timeout_s : 30;
 
 	if ((conf->tls_cert != NULL) != (conf->tls_key != NULL)) {
-		snprintf(err->msg, sizeof(err->msg), "TLS needs both a certificate and a key");
+		util_seterr(err->msg, sizeof(err->msg), "TLS needs both a certificate and a key");
 		rc = err->code = TAXII_EINVAL;
 		goto out;
 	}
 	if (conf->tls_cert != NULL) {
 		if (util_read_file(conf->tls_cert, &s->tls_cert) != 0 || s->tls_cert.len == 0 ||
 		    util_read_file(conf->tls_key, &s->tls_key) != 0 || s->tls_key.len == 0) {
-			snprintf(err->msg, sizeof(err->msg), "cannot read TLS file %.200s",
+			util_seterr(err->msg, sizeof(err->msg), "cannot read TLS file %.200s",
 			    s->tls_cert.len == 0 ? conf->tls_cert : conf->tls_key);
 			rc = err->code = TAXII_EINVAL;
 			goto out;
@@ -1475,14 +1474,14 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	}
 	if (conf->client_ca != NULL) {
 		if (!s->https) {
-			snprintf(err->msg, sizeof(err->msg),
+			util_seterr(err->msg, sizeof(err->msg),
 			    "client_ca needs tls_cert and tls_key (client certificates need TLS)");
 			rc = err->code = TAXII_EINVAL;
 			goto out;
 		}
 		if (util_read_file(conf->client_ca, &s->client_ca) != 0 ||
 		    s->client_ca.len == 0) {
-			snprintf(err->msg, sizeof(err->msg), "cannot read client CA file %.200s",
+			util_seterr(err->msg, sizeof(err->msg), "cannot read client CA file %.200s",
 			    conf->client_ca);
 			rc = err->code = TAXII_EINVAL;
 			goto out;
@@ -1493,13 +1492,13 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 		size_t n = strcspn(p, ",");
 
 		if (s->n_d == MAX_LISTEN) {
-			snprintf(err->msg, sizeof(err->msg), "more than %d listen addresses",
+			util_seterr(err->msg, sizeof(err->msg), "more than %d listen addresses",
 			    MAX_LISTEN);
 			rc = err->code = TAXII_EINVAL;
 			goto out;
 		}
 		if (split_listen(p, n, host, sizeof(host), port, sizeof(port)) != 0) {
-			snprintf(err->msg, sizeof(err->msg), "bad listen address \"%.*s\"",
+			util_seterr(err->msg, sizeof(err->msg), "bad listen address \"%.*s\"",
 			    (int)(n > 100 ? 100 : n), p);
 			rc = err->code = TAXII_EINVAL;
 			goto out;
@@ -1513,7 +1512,7 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 			p++;
 	}
 	if (s->n_d == 0) {
-		snprintf(err->msg, sizeof(err->msg), "no listen address");
+		util_seterr(err->msg, sizeof(err->msg), "no listen address");
 		rc = err->code = TAXII_EINVAL;
 		goto out;
 	}

@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "fed/fed.h"
 #include "stix/stix.h"
+#include "record/record.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
 #include "tests/script.h"
@@ -33,7 +34,7 @@ make_record(const char *node, const char *threat, int i)
 	int64_t at = INT64_C(1795320000000000) + (int64_t)i * 60000000;
 
 	snprintf(input, sizeof(input), "http://c2-%d.example/gate.php", i % 13);
-	store_record_id(node, input, at, id);
+	rec_id(node, input, at, id);
 	util_hex(id, STORE_ID_LEN, idhex);
 	util_time_format(at, 0, when);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s,"

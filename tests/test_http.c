@@ -67,10 +67,7 @@ farm_stop(void)
 static int64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return util_mono_us() / 1000;
 }
 
 /* Starts the farm on the script and reads its "listen" lines until "listening". */

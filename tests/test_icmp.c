@@ -17,14 +17,12 @@
 
 #include "observer/obs_icmp.h"
 #include "tests/tap.h"
+#include "util/util.h"
 
 static int64_t
 mono_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return util_mono_us();
 }
 
 static uint16_t

@@ -172,6 +172,12 @@ if [ -x "$FILL" ]; then
 	}
 	same_count b $((before + 300))
 	ok $? "b receives c's 300 records through its inbox"
+	# The log line follows the last answer b gave: wait for it (at most 10 s).
+	i=0
+	while ! grep -q 'peer b: pushed 300 records' c.log && [ $i -lt 50 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
 	grep -q 'peer b: pushed 300 records' c.log
 	ok $? "c logs the push"
 	same_count c $((before + 300))

@@ -12,6 +12,7 @@
 #include <libxml/tree.h>
 
 #include "stix/stix.h"
+#include "tests/records.h"
 #include "tests/tap.h"
 #include "util/util.h"
 
@@ -20,32 +21,12 @@ static char samples_dir[4096];
 
 static int has_target(const struct stix_result *res, const char *kind, const char *value,
     const char *tid);
-static char *replace_all(const char *s, const char *from, const char *to);
-
-static const char *const record_cases[] = {
-	"full", "probes-null", "probe-errors", "ipv6-unicode", "xml-special", "bare-ip",
-};
 
 static int
 load(const char *path, struct util_buf *b)
 {
 	util_buf_init(b, 64u * 1024 * 1024);
 	return util_read_file(path, b);
-}
-
-static json_t *
-load_record(const char *name)
-{
-	char path[4096];
-	json_error_t je;
-	json_t *j;
-
-	snprintf(path, sizeof(path), "%s/data/stix/records/%s.json", getenv("TESTS_SRCDIR"),
-	    name);
-	j = json_load_file(path, 0, &je);
-	if (j == NULL)
-		tap_diag("%s: %s", path, je.text);
-	return j;
 }
 
 /* Validates when the schema is at hand; otherwise says so and passes nothing. */
@@ -405,22 +386,6 @@ has_note(const struct stix_result *res, const char *needle)
 }
 
 /* Replaces every `from` in s with `to` (returns a new string the caller frees). */
-static char *
-replace_all(const char *s, const char *from, const char *to)
-{
-	struct util_buf b;
-	const char *p;
-
-	util_buf_init(&b, 0);
-	while ((p = strstr(s, from)) != NULL) {
-		util_buf_add(&b, s, (size_t)(p - s));
-		util_buf_add(&b, to, strlen(to));
-		s = p + strlen(from);
-	}
-	util_buf_add(&b, s, strlen(s));
-	return b.data;
-}
-
 /* Namespaces decide, not prefixes: other prefixes read the same, a known prefix bound to
  * another namespace does not. */
 static void
@@ -1197,7 +1162,7 @@ test_write_text(void)
 
 /* stix_observation_text on the root of a parsed package; -9 when it does not parse. */
 static int
-obs_text(const char *xml, struct util_buf *out, struct stix_record_text *rt)
+obs_text(const char *xml, struct util_buf *out, struct rec_text *rt)
 {
 	xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
 	int rc;
@@ -1215,7 +1180,7 @@ static void
 same_as_node(const char *xml, int want, const char *what)
 {
 	struct util_buf a, b;
-	struct stix_record_text ra, rb;
+	struct rec_text ra, rb;
 	int x, n;
 
 	util_buf_init(&a, 0);
@@ -1225,12 +1190,12 @@ same_as_node(const char *xml, int want, const char *what)
 	n = obs_text(xml, &b, &rb);
 	is_int(x, want, "text_xml: %s", what);
 	if (x == 1 && n == 1) {
-		ok(ra.len == rb.len && memcmp(a.data + ra.off, b.data + rb.off, ra.len) == 0,
+		ok(ra.len == rb.len && memcmp(ra.json, rb.json, ra.len) == 0,
 		    "text_xml: %s: the record stix_observation_text gives", what);
-		ok(ra.field_len[STIX_F_INPUT] == rb.field_len[STIX_F_INPUT] &&
-			memcmp(a.data + ra.field[STIX_F_INPUT], b.data + rb.field[STIX_F_INPUT],
-			    ra.field_len[STIX_F_INPUT]) == 0 &&
-			ra.field[STIX_F_ID] - ra.off == rb.field[STIX_F_ID] - rb.off,
+		ok(ra.flen[REC_F_INPUT] == rb.flen[REC_F_INPUT] &&
+			memcmp(ra.f[REC_F_INPUT], rb.f[REC_F_INPUT],
+			    ra.flen[REC_F_INPUT]) == 0 &&
+			ra.f[REC_F_ID] - ra.json == rb.f[REC_F_ID] - rb.json,
 		    "text_xml: %s: fields located alike", what);
 	}
 	util_buf_fini(&a);
@@ -1246,7 +1211,7 @@ test_observation_text_xml(void)
 {
 	json_t *rec = load_record("full");
 	struct util_buf a, out;
-	struct stix_record_text rt;
+	struct rec_text rt;
 	char err[512], *m, *body;
 	size_t cut;
 	int bad = 0;
@@ -1344,7 +1309,7 @@ test_observation_text(void)
 {
 	json_t *rec = load_record("full"), *back = NULL;
 	struct util_buf a, out;
-	struct stix_record_text rt;
+	struct rec_text rt;
 	char err[512], *m;
 	int rc;
 
@@ -1356,21 +1321,21 @@ test_observation_text(void)
 	if (rc == 1) {
 		char *want = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
 
-		back = json_loadb(out.data + rt.off, rt.len, JSON_REJECT_DUPLICATES, NULL);
+		back = json_loadb(rt.json, rt.len, JSON_REJECT_DUPLICATES, NULL);
 		ok(back != NULL && json_equal(back, rec), "text: the record, without the ISAC block");
-		ok(rt.len == strlen(want) && memcmp(out.data + rt.off, want, rt.len) == 0,
+		ok(rt.len == strlen(want) && memcmp(rt.json, want, rt.len) == 0,
 		    "text: in canonical form");
-		ok(rt.field_len[STIX_F_ID] == 64 &&
-		    memcmp(out.data + rt.field[STIX_F_ID],
+		ok(rt.flen[REC_F_ID] == 64 &&
+		    memcmp(rt.f[REC_F_ID],
 			json_string_value(json_object_get(rec, "id")), 64) == 0,
 		    "text: id located");
-		ok(rt.field_len[STIX_F_INPUT] ==
+		ok(rt.flen[REC_F_INPUT] ==
 			strlen(json_string_value(json_object_get(json_object_get(rec, "target"),
 			    "input"))) &&
-		    memcmp(out.data + rt.field[STIX_F_INPUT], "http", 4) == 0,
+		    memcmp(rt.f[REC_F_INPUT], "http", 4) == 0,
 		    "text: target.input located");
-		ok(rt.field_len[STIX_F_THREAT] > 0 && rt.field_len[STIX_F_NODE] > 0 &&
-			rt.field_len[STIX_F_OBSERVED_AT] > 0,
+		ok(rt.flen[REC_F_THREAT] > 0 && rt.flen[REC_F_NODE] > 0 &&
+			rt.flen[REC_F_OBSERVED_AT] > 0,
 		    "text: threat_id, node, observed_at located");
 		free(want);
 	}
@@ -1378,42 +1343,22 @@ test_observation_text(void)
 
 	/* Same record, other forms: each declined, so the full reader decides. */
 	{
-		static const char *const cases[][3] = {
-			{ "{\"error\":", "{\"zzz\":1,\"error\":", "keys out of order" },
-			{ "\"threat_id\":\"", "\"threat_id\": \"", "whitespace" },
-			{ "\"vantage\":\"", "\"vantage\":\"\\u0041", "an escape jansson would not write" },
-			{ "\"loss_pct\":25.0", "\"loss_pct\":25.00", "a real in another form" },
-			{ "\"loss_pct\":25.0", "\"loss_pct\":2.5e1", "a real with an exponent" },
-			{ "\"loss_pct\":25.0", "\"loss_pct\":0.00001",
-			    "a real %g writes with an exponent" },
-			{ "\"loss_pct\":25.0", "\"loss_pct\":1000000000000000.0",
-			    "a real of 16 digits" },
-			{ "\"loss_pct\":25.0", "\"loss_pct\":0.1234567890123456",
-			    "a real of 16 significant digits" },
-			{ "\"loss_pct\":25.0", "\"loss_pct\":025.0", "a real with a leading zero" },
-			{ "\"loss_pct\":25.0", "\"loss_pct\":25.", "a real without decimals" },
-			{ "\"sent\":4", "\"sent\":04", "an integer in another form" },
-			{ "\"sent\":4", "\"sent\":-0", "a negative zero" },
-			{ "\"sent\":4", "\"sent\":+4", "a plus sign" },
-			{ "\"sent\":4", "\"sent\":99999999999999999999",
-			    "an integer that overflows" },
-			{ "\"sent\":4", "\"sent\":4-2", "a sign inside" },
-			{ "\"ttl\":52", "\"ttl\":52,\"ttl\":53", "a duplicate key" },
-			{ "\"node\":\"", "\"node\":\"\\u0000", "a NUL" },
-			{ "c2watch:Package-", "c2watch:Package-0", "a package id that does not match" },
-		};
+		static const char *const pkg[3] = { "c2watch:Package-", "c2watch:Package-0",
+			"a package id that does not match" };
 
-		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-			m = replace_all(a.data, cases[i][0], cases[i][1]);
+		for (size_t i = 0; i <= RECORD_MUTATIONS; i++) {
+			const char *const *c = i < RECORD_MUTATIONS ? record_mutations[i] : pkg;
+
+			m = replace_all(a.data, c[0], c[1]);
 			util_buf_reset(&out);
 			if (m == NULL || strcmp(m, a.data) == 0) {
-				ok(0, "text: mutation %s applies", cases[i][2]);
+				ok(0, "text: mutation %s applies", c[2]);
 				free(m);
 				continue;
 			}
-			is_int(obs_text(m, &out, &rt), 0, "text: declined: %s", cases[i][2]);
+			is_int(obs_text(m, &out, &rt), 0, "text: declined: %s", c[2]);
 			is_int(stix_observation_text_xml(m, strlen(m), &out, &rt), 0,
-			    "text_xml: declined: %s", cases[i][2]);
+			    "text_xml: declined: %s", c[2]);
 			free(m);
 		}
 	}
@@ -1439,7 +1384,7 @@ test_observation_text(void)
 			stix_observation_write(r, &a, err, sizeof(err));
 			rc = obs_text(a.data, &out, &rt);
 			if (rc == 1)
-				got = json_loadb(out.data + rt.off, rt.len, 0, NULL);
+				got = json_loadb(rt.json, rt.len, 0, NULL);
 			ok(rc == 1 && got != NULL && json_equal(got, r),
 			    "text: loss_pct %.17g taken and read back", reals[i]);
 			json_decref(got);

@@ -13,6 +13,7 @@
 
 #include <lmdb.h>
 
+#include "record/record.h"
 #include "store/store.h"
 #include "tests/tap.h"
 #include "util/util.h"
@@ -71,7 +72,7 @@ put_batch(struct store_txn *t, void *arg)
 		o.threat_id = b->threat;
 		o.target_key = key;
 		o.observed_us = b->base_us + (int64_t)i * 1000000;
-		store_record_id(b->node, key, o.observed_us, o.id);
+		rec_id(b->node, key, o.observed_us, o.id);
 		len = snprintf(json, cap, "{\"n\":%d,\"node\":\"%s\",\"pad\":\"%*s\"}", i, b->node,
 		    (int)b->pad, "");
 		o.json = json;
@@ -258,7 +259,7 @@ test_records(struct store *s)
 	    "begin after end counts nothing");
 
 	unsigned char id[STORE_ID_LEN];
-	store_record_id("node-a", "http://t0.example/", b.base_us, id);
+	rec_id("node-a", "http://t0.example/", b.base_us, id);
 	memset(&seen, 0, sizeof(seen));
 	ok(store_get_record(s, id, seen_record, &seen, &err) == 0 && seen.n == 1,
 	    "get a record by id");
@@ -289,7 +290,7 @@ put_dup_batch(struct store_txn *t, void *arg)
 		o[i].target_key = "d.example";
 		/* Records 0 and 2 are the same record arriving twice in one batch. */
 		o[i].observed_us = i == 2 ? 1000 : 1000 + i;
-		store_record_id("n", "d.example", o[i].observed_us, o[i].id);
+		rec_id("n", "d.example", o[i].observed_us, o[i].id);
 		o[i].json = "{}";
 		o[i].len = 2;
 	}
@@ -589,6 +590,9 @@ main(void)
 		perror("mkdtemp");
 		return 99;
 	}
+	is_str(store_strerror(STORE_NOTFOUND), "not found", "strerror: not found");
+	ok(store_strerror(STORE_ERR) != NULL && store_strerror(-99) != NULL,
+	    "strerror: every code has a text");
 	ok(store_open(subdir("main"), &(struct store_opts){.no_sync = 1}, &s, &err) == 0,
 	    "open a new data directory (%s)", err.msg);
 	if (s) {

@@ -25,6 +25,7 @@
 #include "conf/conf.h"
 #include "node/node_daemon.h"
 #include "fed/fed.h"
+#include "record/record.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
 #include "tests/tap.h"
@@ -64,7 +65,7 @@ make_record(int i)
 	int64_t at = INT64_C(1795320000000000) + (int64_t)i * 60000000;
 
 	snprintf(input, sizeof(input), "http://c2-%d.example/gate.php", i % 7);
-	store_record_id("node-a", input, at, id);
+	rec_id("node-a", input, at, id);
 	util_hex(id, STORE_ID_LEN, idhex);
 	util_time_format(at, 0, when);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s,"

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "record/record.h"
 #include "tests/tap.h"
+#include "util/util.h"
 
 static char tmpdir[PATH_MAX];
 static char csv_path[PATH_MAX + 32];
@@ -412,32 +414,32 @@ test_check_and_key(void)
 	ok(conf_target_check(t, err, sizeof(err)) == 0, "JSON target checked");
 	is_str(json_string_value(json_object_get(t, "domain")), "example.com", "domain normalised");
 	ok(json_is_integer(json_object_get(t, "port")), "string port became an integer");
-	ok(conf_target_key(t, key, sizeof(key)) == 0, "key");
+	ok(rec_target_key(t, key, sizeof(key)) == 0, "key");
 	is_str(key, "example.com:8443", "domain:port key");
-	ok(conf_target_key(t, key, 5) == -1 && key[0] == '\0', "key: short buffer refused");
+	ok(rec_target_key(t, key, 5) == -1 && key[0] == '\0', "key: short buffer refused");
 	json_decref(t);
 
 	t = json_pack("{s:s, s:s, s:i}", "threat_id", "A", "ip", "2001:db8::1", "port", 53);
 	ok(conf_target_check(t, err, sizeof(err)) == 0, "integer port accepted");
-	conf_target_key(t, key, sizeof(key));
+	rec_target_key(t, key, sizeof(key));
 	is_str(key, "[2001:db8::1]:53", "IPv6 key bracketed with a port");
 	json_decref(t);
 
 	t = json_pack("{s:s, s:s, s:s, s:s}", "threat_id", "A", "ip", "192.0.2.1", "domain",
 	    "a.example", "url", "http://a.example/x");
 	conf_target_check(t, err, sizeof(err));
-	conf_target_key(t, key, sizeof(key));
+	rec_target_key(t, key, sizeof(key));
 	is_str(key, "http://a.example/x", "URL wins the key");
 	json_decref(t);
 
 	t = json_pack("{s:s, s:s}", "threat_id", "A", "ip", "192.0.2.1");
 	conf_target_check(t, err, sizeof(err));
-	conf_target_key(t, key, sizeof(key));
+	rec_target_key(t, key, sizeof(key));
 	is_str(key, "192.0.2.1", "plain IP key");
 	json_decref(t);
 
 	t = json_pack("{s:s}", "threat_id", "A");
-	ok(conf_target_key(t, key, sizeof(key)) == -1, "no destination, no key");
+	ok(rec_target_key(t, key, sizeof(key)) == -1, "no destination, no key");
 	json_decref(t);
 
 	t = json_pack("{s:s, s:s}", "ip", "192.0.2.1", "threat_id", "  ");
@@ -491,10 +493,7 @@ on_progress(uint64_t d, uint64_t total, void *arg)
 static double
 secs(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_mono_us() / 1e6;
 }
 
 static void

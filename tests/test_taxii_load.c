@@ -55,10 +55,7 @@ quiet(void *ctx, const char *fmt, ...)
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_mono_us() / 1e6;
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include "tests/tap.h"
 #include "util/util.h"
+#include "util/util_xml.h"
 
 static void
 test_time(void)
@@ -75,11 +76,81 @@ test_buf(void)
 	util_buf_fini(&b);
 }
 
+/* A guarded parse of text; the guard says what it met. NULL when it did not parse. */
+static xmlDoc *
+guarded(const char *xml, unsigned max_depth, struct util_xml_guard *g)
+{
+	xmlParserCtxt *ctxt = xmlNewParserCtxt();
+	xmlDoc *doc;
+
+	memset(g, 0, sizeof(*g));
+	g->max_depth = max_depth;
+	if (ctxt == NULL)
+		return NULL;
+	util_xml_guard_init(ctxt, g);
+	doc = xmlCtxtReadMemory(ctxt, xml, (int)strlen(xml), NULL, NULL, UTIL_XML_OPTIONS);
+	if (doc != NULL && !ctxt->wellFormed) {
+		xmlFreeDoc(doc);
+		doc = NULL;
+	}
+	xmlFreeParserCtxt(ctxt);
+	return doc;
+}
+
+static void
+test_seterr(void)
+{
+	char e[64], small[12];
+
+	util_seterr(e, sizeof(e), "%s %d", "bad", 7);
+	is_str(e, "bad 7", "seterr formats");
+	util_seterr(NULL, 10, "ignored");
+	util_seterr(e, 0, "ignored");
+	is_str(e, "bad 7", "seterr: no buffer is a no-op");
+	util_seterr_at(e, sizeof(e), "t.csv", 12, "port", "not %s", "a number");
+	is_str(e, "t.csv:12: port: not a number", "seterr_at: FILE:LINE: field: what");
+	util_seterr_at(e, sizeof(e), "t.csv", 0, NULL, "unreadable");
+	is_str(e, "t.csv: unreadable", "seterr_at: no line, no field");
+	util_seterr_at(e, sizeof(e), NULL, 3, "threat_id", "missing");
+	is_str(e, "threat_id: missing", "seterr_at: no file");
+	util_seterr_at(small, sizeof(small), "a-long-file-name", 5, "f", "x");
+	is_str(small, "a-long-file", "seterr_at: cut to the buffer, NUL-terminated");
+}
+
+static void
+test_xml(void)
+{
+	struct util_xml_guard g;
+	struct util_xml_quiet q;
+	xmlDoc *doc;
+
+	util_xml_quiet_begin(&q);
+	doc = guarded("<a><b><c/></b></a>", 3, &g);
+	ok(doc != NULL && !g.hostile && !g.too_deep, "xml: three levels under a cap of three");
+	ok(doc != NULL && util_xml_tree_check(xmlDocGetRootElement(doc), 1, 3) == 0,
+	    "xml: the tree checks");
+	ok(doc != NULL && util_xml_tree_check(xmlDocGetRootElement(doc), 1, 2) == -2,
+	    "xml: the same tree is too deep for a cap of two");
+	xmlFreeDoc(doc);
+	doc = guarded("<a><b><c/></b></a>", 2, &g);
+	ok(g.too_deep && !g.hostile, "xml: nesting past the cap stops the parse");
+	xmlFreeDoc(doc);
+	doc = guarded("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>", 10, &g);
+	ok(g.hostile, "xml: a DOCTYPE stops the parse");
+	xmlFreeDoc(doc);
+	doc = guarded("<a>&x;</a>", 10, &g);
+	ok(doc == NULL, "xml: an undeclared entity is not well-formed");
+	xmlFreeDoc(doc);
+	util_xml_quiet_end(&q);
+}
+
 int
 main(void)
 {
 	test_time();
 	test_hash();
 	test_buf();
+	test_seterr();
+	test_xml();
 	return tap_done();
 }

@@ -1,17 +1,23 @@
 /*
  * util: small leaf helpers every module may use — timestamps in microseconds and their
- * RFC 3339 text, hex, SHA-256, and a growable byte buffer with a hard cap. It depends on
- * nothing else in c2watch, never logs, never allocates behind a caller's back except in
+ * RFC 3339 text, a monotonic clock, hex, SHA-256, a growable byte buffer with a hard cap,
+ * the one error formatter, and address classes (the hardened libxml2 parser setup is in
+ * util/util_xml.h, for the modules that read XML). It depends on nothing else in c2watch, never logs, never allocates behind a caller's back except in
  * the buffer functions, and never exits.
  */
 #ifndef C2W_UTIL_H
 #define C2W_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Microseconds since the Unix epoch, UTC (CLOCK_REALTIME). */
 int64_t util_now_us(void);
+
+/* Microseconds on the monotonic clock (CLOCK_MONOTONIC): for intervals and deadlines,
+ * which a change of the wall clock must not stretch or cut. */
+int64_t util_mono_us(void);
 
 /* Longest text util_time_format writes, with its NUL. */
 #define UTIL_TIME_MAX 40
@@ -63,10 +69,22 @@ int util_buf_add(struct util_buf *b, const void *p, size_t n);
 int util_buf_printf(struct util_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* vsnprintf into an error buffer; err NULL or len 0 is a no-op. What every module's
- * "fill err and return -1" paths share. */
+/* vsnprintf into an error buffer; err NULL or len 0 is a no-op. The one formatter every
+ * module's "fill err and return -1" paths use (a module's error struct passes its
+ * message buffer). */
 void util_seterr(char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* util_seterr with a va_list, for a module's own error struct (code, line) around it. */
+void util_vseterr(char *err, size_t len, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+/*
+ * util_seterr for bad input, naming where: "FILE:LINE: FIELD: what is wrong". line <= 0
+ * leaves out ":LINE", field NULL leaves out "FIELD: " and file NULL leaves out "FILE:LINE: ".
+ */
+void util_seterr_at(char *err, size_t len, const char *file, int line, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Empties the buffer and keeps its storage. */
 void util_buf_reset(struct util_buf *b);

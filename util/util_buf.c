@@ -131,13 +131,48 @@ out:
 }
 
 void
+util_vseterr(char *err, size_t len, const char *fmt, va_list ap)
+{
+	if (err == NULL || len == 0)
+		return;
+	vsnprintf(err, len, fmt, ap);
+}
+
+void
 util_seterr(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	util_vseterr(err, len, fmt, ap);
+	va_end(ap);
+}
+
+void
+util_seterr_at(char *err, size_t len, const char *file, int line, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = 0;
+	int k;
+
 	if (err == NULL || len == 0)
 		return;
+	err[0] = '\0';
+	if (file != NULL) {
+		k = line > 0 ? snprintf(err, len, "%s:%d: ", file, line) :
+		    snprintf(err, len, "%s: ", file);
+		if (k < 0 || (size_t)k >= len)
+			return;
+		n = (size_t)k;
+	}
+	if (field != NULL) {
+		k = snprintf(err + n, len - n, "%s: ", field);
+		if (k < 0 || (size_t)k >= len - n)
+			return;
+		n += (size_t)k;
+	}
 	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
+	vsnprintf(err + n, len - n, fmt, ap);
 	va_end(ap);
 }

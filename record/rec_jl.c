@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stix/stix_int.h"
+#include "record/record.h"
 
 struct lex {
 	const char *s;
 	size_t len, i;
-	struct stix_jl *jl;
+	struct rec_jl *jl;
 };
 
 static int
@@ -42,22 +42,22 @@ grow(void **p, size_t *cap, size_t need, size_t size)
 }
 
 static uint32_t
-new_node(struct stix_jl *jl, unsigned char type)
+new_node(struct rec_jl *jl, unsigned char type)
 {
-	struct stix_jl_node *n;
+	struct rec_jl_node *n;
 
 	if (jl->n >= UINT32_MAX - 1 ||
 	    grow((void **)&jl->v, &jl->cap, jl->n + 1, sizeof(*jl->v)) != 0)
-		return STIX_JL_NONE;
+		return REC_JL_NONE;
 	n = &jl->v[jl->n];
 	memset(n, 0, sizeof(*n));
 	n->type = type;
-	n->first = n->next = STIX_JL_NONE;
+	n->first = n->next = REC_JL_NONE;
 	return (uint32_t)jl->n++;
 }
 
 static int
-put_bytes(struct stix_jl *jl, const char *b, size_t n)
+put_bytes(struct rec_jl *jl, const char *b, size_t n)
 {
 	if (grow((void **)&jl->s, &jl->scap, jl->slen + n + 1, 1) != 0)
 		return -1;
@@ -237,14 +237,14 @@ lex_number(struct lex *lx, uint32_t at)
 
 		if (*end != '\0' || !isfinite(d))
 			return -1;
-		lx->jl->v[at].type = STIX_JL_REAL;
+		lx->jl->v[at].type = REC_JL_REAL;
 		lx->jl->v[at].d = d;
 	} else {
 		long long v = strtoll(tok, &end, 10);
 
 		if (*end != '\0' || errno == ERANGE)
 			return -1;
-		lx->jl->v[at].type = STIX_JL_INT;
+		lx->jl->v[at].type = REC_JL_INT;
 		lx->jl->v[at].i = v;
 	}
 	return 0;
@@ -254,9 +254,9 @@ static int lex_value(struct lex *lx, uint32_t at, int depth);
 
 /* Appends child `c` to container `at` (whose last child is *last). */
 static void
-link_child(struct stix_jl *jl, uint32_t at, uint32_t *last, uint32_t c)
+link_child(struct rec_jl *jl, uint32_t at, uint32_t *last, uint32_t c)
 {
-	if (*last == STIX_JL_NONE)
+	if (*last == REC_JL_NONE)
 		jl->v[at].first = c;
 	else
 		jl->v[*last].next = c;
@@ -267,7 +267,7 @@ link_child(struct stix_jl *jl, uint32_t at, uint32_t *last, uint32_t c)
 static int
 lex_object(struct lex *lx, uint32_t at, int depth)
 {
-	uint32_t last = STIX_JL_NONE;
+	uint32_t last = REC_JL_NONE;
 
 	lx->i++;
 	skip_ws(lx);
@@ -284,7 +284,7 @@ lex_object(struct lex *lx, uint32_t at, int depth)
 		/* A NUL inside a key cannot be told apart by strcmp: leave it to jansson. */
 		if (memchr(lx->jl->s + koff, '\0', klen) != NULL)
 			return -1;
-		for (uint32_t k = lx->jl->v[at].first; k != STIX_JL_NONE; k = lx->jl->v[k].next)
+		for (uint32_t k = lx->jl->v[at].first; k != REC_JL_NONE; k = lx->jl->v[k].next)
 			if (lx->jl->v[k].key_len == klen &&
 			    memcmp(lx->jl->s + lx->jl->v[k].key, lx->jl->s + koff, klen) == 0)
 				return -1;
@@ -293,7 +293,7 @@ lex_object(struct lex *lx, uint32_t at, int depth)
 			return -1;
 		lx->i++;
 		skip_ws(lx);
-		if ((c = new_node(lx->jl, STIX_JL_NULL)) == STIX_JL_NONE)
+		if ((c = new_node(lx->jl, REC_JL_NULL)) == REC_JL_NONE)
 			return -1;
 		lx->jl->v[c].key = koff;
 		lx->jl->v[c].key_len = klen;
@@ -314,7 +314,7 @@ lex_object(struct lex *lx, uint32_t at, int depth)
 static int
 lex_array(struct lex *lx, uint32_t at, int depth)
 {
-	uint32_t last = STIX_JL_NONE;
+	uint32_t last = REC_JL_NONE;
 
 	lx->i++;
 	skip_ws(lx);
@@ -326,7 +326,7 @@ lex_array(struct lex *lx, uint32_t at, int depth)
 		uint32_t c;
 
 		skip_ws(lx);
-		if ((c = new_node(lx->jl, STIX_JL_NULL)) == STIX_JL_NONE)
+		if ((c = new_node(lx->jl, REC_JL_NULL)) == REC_JL_NONE)
 			return -1;
 		link_child(lx->jl, at, &last, c);
 		if (lex_value(lx, c, depth + 1) != 0)
@@ -345,21 +345,21 @@ lex_array(struct lex *lx, uint32_t at, int depth)
 static int
 lex_value(struct lex *lx, uint32_t at, int depth)
 {
-	if (depth > STIX_JL_MAX_DEPTH || lx->i >= lx->len)
+	if (depth > REC_JL_MAX_DEPTH || lx->i >= lx->len)
 		return -1;
 	switch (lx->s[lx->i]) {
 	case '{':
-		lx->jl->v[at].type = STIX_JL_OBJ;
+		lx->jl->v[at].type = REC_JL_OBJ;
 		return lex_object(lx, at, depth);
 	case '[':
-		lx->jl->v[at].type = STIX_JL_ARR;
+		lx->jl->v[at].type = REC_JL_ARR;
 		return lex_array(lx, at, depth);
 	case '"': {
 		uint32_t off, n;
 
 		if (lex_string(lx, &off, &n) != 0)
 			return -1;
-		lx->jl->v[at].type = STIX_JL_STR;
+		lx->jl->v[at].type = REC_JL_STR;
 		lx->jl->v[at].str = off;
 		lx->jl->v[at].str_len = n;
 		return 0;
@@ -373,8 +373,8 @@ lex_value(struct lex *lx, uint32_t at, int depth)
 		if (lx->len - lx->i < n || memcmp(lx->s + lx->i, lit, n) != 0)
 			return -1;
 		lx->i += n;
-		lx->jl->v[at].type = lit[0] == 't' ? STIX_JL_TRUE : lit[0] == 'f' ? STIX_JL_FALSE :
-						       STIX_JL_NULL;
+		lx->jl->v[at].type = lit[0] == 't' ? REC_JL_TRUE : lit[0] == 'f' ? REC_JL_FALSE :
+						       REC_JL_NULL;
 		return 0;
 	}
 	default:
@@ -383,7 +383,7 @@ lex_value(struct lex *lx, uint32_t at, int depth)
 }
 
 int
-stix_jl_parse(struct stix_jl *jl, const char *text, size_t len)
+rec_jl_parse(struct rec_jl *jl, const char *text, size_t len)
 {
 	struct lex lx = { text, len, 0, jl };
 	uint32_t root;
@@ -391,7 +391,7 @@ stix_jl_parse(struct stix_jl *jl, const char *text, size_t len)
 	jl->n = 0;
 	jl->slen = 0;
 	skip_ws(&lx);
-	if (lx.i >= len || text[lx.i] != '{' || (root = new_node(jl, STIX_JL_NULL)) != 0 ||
+	if (lx.i >= len || text[lx.i] != '{' || (root = new_node(jl, REC_JL_NULL)) != 0 ||
 	    lex_value(&lx, root, 1) != 0)
 		return -1;
 	skip_ws(&lx);
@@ -399,48 +399,43 @@ stix_jl_parse(struct stix_jl *jl, const char *text, size_t len)
 }
 
 void
-stix_jl_fini(struct stix_jl *jl)
+rec_jl_fini(struct rec_jl *jl)
 {
 	free(jl->v);
 	free(jl->s);
 	memset(jl, 0, sizeof(*jl));
 }
 
-const struct stix_jl_node *
-stix_jl_get(const struct stix_jl *jl, const struct stix_jl_node *obj, const char *key)
+const struct rec_jl_node *
+rec_jl_get(const struct rec_jl *jl, const struct rec_jl_node *obj, const char *key)
 {
 	size_t kl = strlen(key);
 
-	if (obj == NULL || obj->type != STIX_JL_OBJ)
+	if (obj == NULL || obj->type != REC_JL_OBJ)
 		return NULL;
-	for (uint32_t k = obj->first; k != STIX_JL_NONE; k = jl->v[k].next)
+	for (uint32_t k = obj->first; k != REC_JL_NONE; k = jl->v[k].next)
 		if (jl->v[k].key_len == kl && memcmp(jl->s + jl->v[k].key, key, kl) == 0)
 			return &jl->v[k];
 	return NULL;
 }
 
 const char *
-stix_jl_str(const struct stix_jl *jl, const struct stix_jl_node *n)
+rec_jl_str(const struct rec_jl *jl, const struct rec_jl_node *n)
 {
-	return n != NULL && n->type == STIX_JL_STR ? jl->s + n->str : NULL;
+	return n != NULL && n->type == REC_JL_STR ? jl->s + n->str : NULL;
 }
 
 int
-stix_jl_reals_fit_15(const struct stix_jl *jl)
+rec_jl_reals_fit_15(const struct rec_jl *jl)
 {
 	for (size_t i = 0; i < jl->n; i++)
-		if (jl->v[i].type == STIX_JL_REAL) {
-			char buf[40];
-
-			snprintf(buf, sizeof(buf), "%.15g", jl->v[i].d);
-			if (strtod(buf, NULL) != jl->v[i].d)
-				return 0;
-		}
+		if (jl->v[i].type == REC_JL_REAL && !rec_real_fits_15(jl->v[i].d))
+			return 0;
 	return 1;
 }
 
 void
-stix_jl_dump(const struct stix_jl *jl, const struct stix_jl_node *n, struct stix_jdump *d)
+rec_jl_dump(const struct rec_jl *jl, const struct rec_jl_node *n, struct rec_jdump *d)
 {
 	char num[32];
 	int len;
@@ -448,7 +443,7 @@ stix_jl_dump(const struct stix_jl *jl, const struct stix_jl_node *n, struct stix
 	if (d->give_up)
 		return;
 	switch (n->type) {
-	case STIX_JL_OBJ: {
+	case REC_JL_OBJ: {
 		uint32_t small[32], *keys = small, k;
 		size_t i = 0, cnt = n->count;
 
@@ -456,7 +451,7 @@ stix_jl_dump(const struct stix_jl *jl, const struct stix_jl_node *n, struct stix
 			d->give_up = 1;
 			return;
 		}
-		for (k = n->first; k != STIX_JL_NONE && i < cnt; k = jl->v[k].next)
+		for (k = n->first; k != REC_JL_NONE && i < cnt; k = jl->v[k].next)
 			keys[i++] = k;
 		/* Insertion sort by key, as jansson's sorted dump orders them (strcmp). */
 		for (size_t a = 1; a < i; a++)
@@ -467,34 +462,34 @@ stix_jl_dump(const struct stix_jl *jl, const struct stix_jl_node *n, struct stix
 				keys[b] = keys[b - 1];
 				keys[b - 1] = t;
 			}
-		stix_jd_put(d, "{", 1);
+		rec_jd_put(d, "{", 1);
 		for (size_t a = 0; a < i && !d->give_up; a++) {
-			const struct stix_jl_node *c = &jl->v[keys[a]];
+			const struct rec_jl_node *c = &jl->v[keys[a]];
 
 			if (a > 0)
-				stix_jd_put(d, ",", 1);
-			stix_jd_string(d, jl->s + c->key, c->key_len);
-			stix_jd_put(d, ":", 1);
-			stix_jl_dump(jl, c, d);
+				rec_jd_put(d, ",", 1);
+			rec_jd_string(d, jl->s + c->key, c->key_len);
+			rec_jd_put(d, ":", 1);
+			rec_jl_dump(jl, c, d);
 		}
-		stix_jd_put(d, "}", 1);
+		rec_jd_put(d, "}", 1);
 		if (keys != small)
 			free(keys);
 		return;
 	}
-	case STIX_JL_ARR:
-		stix_jd_put(d, "[", 1);
-		for (uint32_t k = n->first; k != STIX_JL_NONE && !d->give_up; k = jl->v[k].next) {
+	case REC_JL_ARR:
+		rec_jd_put(d, "[", 1);
+		for (uint32_t k = n->first; k != REC_JL_NONE && !d->give_up; k = jl->v[k].next) {
 			if (k != n->first)
-				stix_jd_put(d, ",", 1);
-			stix_jl_dump(jl, &jl->v[k], d);
+				rec_jd_put(d, ",", 1);
+			rec_jl_dump(jl, &jl->v[k], d);
 		}
-		stix_jd_put(d, "]", 1);
+		rec_jd_put(d, "]", 1);
 		return;
-	case STIX_JL_STR:
-		stix_jd_string(d, jl->s + n->str, n->str_len);
+	case REC_JL_STR:
+		rec_jd_string(d, jl->s + n->str, n->str_len);
 		return;
-	case STIX_JL_INT: {
+	case REC_JL_INT: {
 		/* What %lld writes, without printf: a dozen of these per record. */
 		unsigned long long u = n->i < 0 ? 0ULL - (unsigned long long)n->i :
 		    (unsigned long long)n->i;
@@ -506,19 +501,19 @@ stix_jl_dump(const struct stix_jl *jl, const struct stix_jl_node *n, struct stix
 		} while (u != 0);
 		if (n->i < 0)
 			num[--len] = '-';
-		stix_jd_put(d, num + len, sizeof(num) - (size_t)len);
+		rec_jd_put(d, num + len, sizeof(num) - (size_t)len);
 		return;
 	}
-	case STIX_JL_REAL:
-		stix_jd_real(d, n->d);
+	case REC_JL_REAL:
+		rec_jd_real(d, n->d);
 		return;
-	case STIX_JL_TRUE:
-		stix_jd_put(d, "true", 4);
+	case REC_JL_TRUE:
+		rec_jd_put(d, "true", 4);
 		return;
-	case STIX_JL_FALSE:
-		stix_jd_put(d, "false", 5);
+	case REC_JL_FALSE:
+		rec_jd_put(d, "false", 5);
 		return;
 	default:
-		stix_jd_put(d, "null", 4);
+		rec_jd_put(d, "null", 4);
 	}
 }

@@ -1,6 +1,6 @@
 /*
  * Recognizing c2watch's canonical record JSON without building it: a strict scan that
- * accepts a text only when it is byte for byte what stix_dump_json writes for the value it
+ * accepts a text only when it is byte for byte what rec_json_dump writes for the value it
  * denotes (compact, keys strictly sorted, jansson's escapes, reals with 15 digits), so that
  * a reader may keep the text instead of parsing it into jansson values and dumping it
  * again. Anything else is declined, never refused: the caller then takes the jansson path,
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stix/stix_int.h"
+#include "record/record.h"
 
 #define CANON_MAX_DEPTH 64
 
@@ -20,7 +20,8 @@ struct scan {
 	const char *s;
 	size_t len, i;
 	int depth;
-	struct stix_canon_rec *rec;
+	struct rec_text *rt;
+	size_t isac_at;
 };
 
 /* A string token at s->i: canonical escapes only. Sets *esc when it has any. */
@@ -145,12 +146,12 @@ real_surely_canonical(const char *t, size_t n)
 	return sig <= 15;
 }
 
-/* A number token: an integer as %lld writes it, or a real as jd_real writes it with 15
- * digits when 15 digits read back the same value. */
+/* A number token: an integer as %lld writes it, or a real as rec_real_format writes it
+ * with 15 digits when 15 digits read back the same value. */
 static int
 scan_number(struct scan *sc)
 {
-	char tok[64], fmt[64], *endp;
+	char tok[64], fmt[REC_REAL_MAX], *endp;
 	size_t b = sc->i, n;
 	int real = 0;
 
@@ -179,32 +180,13 @@ scan_number(struct scan *sc)
 		return errno == 0 && *endp == '\0' ? 0 : -1;
 	} else {
 		double v;
-		char *e, *start, *end;
-		int m;
 
 		if (real_surely_canonical(tok, n))
 			return 0;
 		v = strtod(tok, &endp);
-
-		if (errno != 0 || *endp != '\0' || !isfinite(v))
+		if (errno != 0 || *endp != '\0' || !isfinite(v) || !rec_real_fits_15(v) ||
+		    rec_real_format(v, 15, fmt) < 0)
 			return -1;
-		m = snprintf(fmt, sizeof(fmt), "%.15g", v);
-		if (m < 0 || (size_t)m + 3 >= sizeof(fmt) || strtod(fmt, NULL) != v)
-			return -1;
-		if (strchr(fmt, '.') == NULL && strchr(fmt, 'e') == NULL) {
-			memcpy(fmt + m, ".0", 3);
-			m += 2;
-		}
-		if ((e = strchr(fmt, 'e')) != NULL) {
-			start = e + 1;
-			end = start + 1;
-			if (*start == '-')
-				start++;
-			while (*end == '0')
-				end++;
-			if (end != start)
-				memmove(start, end, (size_t)m - (size_t)(end - fmt) + 1);
-		}
 	}
 	return strcmp(tok, fmt) == 0 ? 0 : -1;
 }
@@ -246,16 +228,14 @@ scan_object(struct scan *sc, int top, int in_target)
 			return -1;
 		sc->i++;
 		if (top || in_target) {
-			static const char *const want[] = { "id", "threat_id", "node", "observed_at" };
-
-			for (size_t k = 0; top && k < 4; k++)
-				if (key_is(sc, ks, ke, want[k])) {
+			for (int k = REC_F_ID; top && k < REC_F_INPUT; k++)
+				if (key_is(sc, ks, ke, rec_field_name((enum rec_field)k))) {
 					size_t s0, e0;
 
 					if (scan_string(sc, &s0, &e0, &esc) != 0 || esc)
 						return -1;
-					sc->rec->at[k] = s0;
-					sc->rec->len[k] = e0 - s0;
+					sc->rt->f[k] = sc->s + s0;
+					sc->rt->flen[k] = e0 - s0;
 					goto next;
 				}
 			if (in_target && key_is(sc, ks, ke, "input")) {
@@ -263,8 +243,8 @@ scan_object(struct scan *sc, int top, int in_target)
 
 				if (scan_string(sc, &s0, &e0, &esc) != 0 || esc)
 					return -1;
-				sc->rec->at[4] = s0;
-				sc->rec->len[4] = e0 - s0;
+				sc->rt->f[REC_F_INPUT] = sc->s + s0;
+				sc->rt->flen[REC_F_INPUT] = e0 - s0;
 				goto next;
 			}
 			if (top && key_is(sc, ks, ke, "target")) {
@@ -277,7 +257,7 @@ scan_object(struct scan *sc, int top, int in_target)
 			if (top && key_is(sc, ks, ke, "x-ict-isac.jp")) {
 				if (first || sc->i >= sc->len || sc->s[sc->i] != '{')
 					return -1;
-				sc->rec->isac_at = last_comma;
+				sc->isac_at = last_comma;
 			}
 		}
 		if (scan_value(sc, 0, 0) != 0)
@@ -290,9 +270,9 @@ scan_object(struct scan *sc, int top, int in_target)
 			return -1;
 		if (sc->s[sc->i] == '}') {
 			sc->i++;
-			/* The ISAC block must be the last member, as the writer puts it. */
-			return top && (sc->rec->isac_at == 0 ||
-					  !key_is(sc, pks, pke, "x-ict-isac.jp")) ? -1 : 0;
+			/* An ISAC block must be the last member, as the writer puts it. */
+			return top && sc->isac_at != 0 && !key_is(sc, pks, pke, "x-ict-isac.jp") ?
+			    -1 : 0;
 		}
 		if (sc->s[sc->i] != ',')
 			return -1;
@@ -354,15 +334,19 @@ scan_value(struct scan *sc, int top, int in_target)
 }
 
 int
-stix_canon_record(const char *text, size_t len, struct stix_canon_rec *rec)
+rec_canon(const char *text, size_t len, struct rec_text *rt, size_t *isac_at)
 {
-	struct scan sc = { text, len, 0, 0, rec };
+	struct scan sc = { text, len, 0, 0, rt, 0 };
 
-	memset(rec, 0, sizeof(*rec));
+	memset(rt, 0, sizeof(*rt));
+	*isac_at = 0;
 	if (len == 0 || text[0] != '{' || scan_value(&sc, 1, 0) != 0 || sc.i != len)
 		return -1;
-	for (int k = 0; k < 5; k++)
-		if (rec->len[k] == 0)
+	for (int k = 0; k < REC_F_COUNT; k++)
+		if (rt->flen[k] == 0)
 			return -1;
+	rt->json = text;
+	rt->len = len;
+	*isac_at = sc.isac_at;
 	return 0;
 }

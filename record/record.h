@@ -1,0 +1,218 @@
+/*
+ * record: the observation record (README.md, "Observation" and "Peers and TAXII users"),
+ * the one thing every other module passes around. It knows the record's fields, computes its id and its
+ * target's key, writes and reads its JSON form (the canonical dump every package embeds
+ * and every store keeps), recognizes that form without parsing it, and says whether a
+ * record from anywhere (the observer, a peer, an inbox, a file) is acceptable and why not.
+ * It depends on util and jansson only: it never includes store, stix, taxii or anything
+ * above them, never logs, never touches storage or the network, and never exits.
+ */
+#ifndef C2W_RECORD_H
+#define C2W_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "util/util.h"
+
+#define REC_ID_LEN 32          /* a record id: SHA-256 */
+#define REC_ID_HEX (2 * REC_ID_LEN) /* its text: lowercase hex digits */
+#define REC_THREAT_ID_MAX 200  /* bytes; longer threat IDs are refused (as the store does) */
+
+/* ------------------------------------------------------------------ fields */
+
+/* The fields a store indexes and every check looks at, in this order everywhere. */
+enum rec_field {
+	REC_F_ID,          /* "id" */
+	REC_F_THREAT,      /* "threat_id" */
+	REC_F_NODE,        /* "node" */
+	REC_F_OBSERVED_AT, /* "observed_at" */
+	REC_F_INPUT,       /* "target"."input": the target key */
+	REC_F_COUNT
+};
+
+/* The field's name in the record as a message names it ("target.input"); never NULL. */
+const char *rec_field_name(enum rec_field f);
+
+/*
+ * A record held as JSON text: where the text is and where its indexed fields lie in it
+ * (each unquoted and free of escapes, so the bytes are the values themselves). The
+ * pointers are borrowed: they live as long as the text they point into.
+ */
+struct rec_text {
+	const char *json;
+	size_t len;
+	const char *f[REC_F_COUNT];
+	size_t flen[REC_F_COUNT];
+};
+
+/* ------------------------------------------------------------------ id and target key */
+
+/*
+ * The record id: SHA-256 over node id, target key and observation time (RFC 3339 UTC
+ * with six fractional digits), each followed by a NUL. Returns 0, or -1 when the time is
+ * outside years 0001..9999 or hashing failed (id is then all zero).
+ */
+int rec_id(const char *node, const char *target_key, int64_t observed_us,
+    unsigned char id[REC_ID_LEN]);
+
+/* rec_id as REC_ID_HEX lowercase hex digits and a NUL. Returns as rec_id ("" on -1). */
+int rec_id_hex(const char *node, const char *target_key, int64_t observed_us,
+    char hex[REC_ID_HEX + 1]);
+
+/*
+ * The target key that identifies a (checked) target within its threat ID and becomes the
+ * record's target.input: the URL, else the domain, else the IP address; a domain or IP
+ * gets ":port" when the target has an integer port (an IPv6 address is then bracketed).
+ * Writes the NUL-terminated key into buf. Returns 0, or -1 when there is no destination
+ * or buf is too small ("" written if len > 0).
+ */
+int rec_target_key(const json_t *target, char *buf, size_t len);
+
+/* The same key appended to b (no NUL counted). Returns 0, or -1 (no destination, or
+ * b's cap or memory reached: b may then hold part of it). */
+int rec_target_key_append(const json_t *target, struct util_buf *b);
+
+/* ------------------------------------------------------------------ checks */
+
+/* What a check found, for a caller that stores the record. The pointers point into the
+ * record checked and live as long as it. */
+struct rec_keys {
+	const char *threat_id; /* NUL-terminated for rec_check; threat_len bytes for both */
+	const char *target_key;
+	size_t threat_len, key_len;
+	int64_t observed_us;
+	unsigned char id[REC_ID_LEN];
+};
+
+/*
+ * Whether a record (from the observer, a peer, an inbox or a file) may be stored, and why
+ * not: id must be 64 hex digits; threat_id a string of 1 to REC_THREAT_ID_MAX bytes; node
+ * and target.input non-empty strings; observed_at an RFC 3339 time; and id the rec_id of
+ * node, target.input and observed_at. Returns 0 with *out filled (out may be NULL), or -1
+ * with why holding the first problem ("record <id prefix>: what is wrong").
+ */
+int rec_check(const json_t *rec, struct rec_keys *out, char *why, size_t whylen);
+
+/* rec_check for a record held as text whose fields are located (rec_canon's result, or
+ * stix_observation_text's): the same checks and messages. */
+int rec_check_text(const struct rec_text *rt, struct rec_keys *out, char *why,
+    size_t whylen);
+
+/* A record's signature, once records carry one, is checked here too, beside rec_check. */
+
+/* ------------------------------------------------------------------ JSON form */
+
+/*
+ * The canonical dump: compact JSON with sorted keys, byte for byte what
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(p)) writes, p being 15
+ * unless a real needs 17 digits to read back the same, and with \u escapes throughout
+ * when U+FFFE / U+FFFF appear (they cannot travel raw in XML). Same value, same bytes.
+ * Returns malloc'd text, or NULL when memory ran out.
+ */
+char *rec_json_dump(const json_t *j);
+
+/* The real precision rec_json_dump uses for j: 15, or 0 (jansson's 17) when some real
+ * needs more digits to read back the same. */
+int rec_json_prec(const json_t *j);
+
+/*
+ * rec_json_dump's own writer at that precision: malloc'd text (its length in *len, which
+ * may be NULL), or NULL when j holds something only jansson dumps exactly (U+FFFE/U+FFFF,
+ * nesting over 64, a locale's decimal comma), is not a container, or memory ran out.
+ */
+char *rec_json_dump_fast(const json_t *j, int prec, size_t *len);
+
+/*
+ * Parses JSON text as c2watch writes it (duplicate keys refused), refusing a parse that
+ * memory pressure may have altered. Returns a new reference, or NULL.
+ */
+json_t *rec_json_parse(const char *text);
+
+/* The longest text rec_real_format writes, with its NUL. */
+#define REC_REAL_MAX 40
+
+/*
+ * A real as the canonical dump writes it: %.<prec>g (prec 0 means 17), ".0" added when it
+ * would read back as an integer, the exponent without '+' or leading zeros. Returns the
+ * length written, or -1 when the C library writes something else (a decimal comma).
+ */
+int rec_real_format(double v, int prec, char buf[REC_REAL_MAX]);
+
+/* 1 when v printed with 15 significant digits reads back as v. */
+int rec_real_fits_15(double v);
+
+/* The canonical dump's writer: a growing text with a sticky give-up flag (set on memory
+ * failure and on anything only jansson writes exactly). Start it zeroed but for prec. */
+struct rec_jdump {
+	char *p; /* malloc'd, NUL-terminated once done */
+	size_t len, cap;
+	int prec; /* 15, or 0 for jansson's 17 */
+	int give_up;
+};
+void rec_jd_put(struct rec_jdump *d, const char *s, size_t n);
+/* A string (n bytes of valid UTF-8) as jansson escapes it. */
+void rec_jd_string(struct rec_jdump *d, const char *s, size_t n);
+/* A real as rec_real_format writes it with d->prec digits. */
+void rec_jd_real(struct rec_jdump *d, double v);
+
+/*
+ * A parsed JSON object in two flat arrays, for readers that would otherwise build
+ * jansson values per record: node 0 is the root object; an object's or array's children
+ * are linked through `first` / `next`; strings (and keys) are decoded, NUL-terminated, in
+ * `s`. Offsets, not pointers: the arrays grow.
+ */
+#define REC_JL_NONE UINT32_MAX
+#define REC_JL_MAX_DEPTH 64
+enum rec_jl_type {
+	REC_JL_NULL, REC_JL_TRUE, REC_JL_FALSE, REC_JL_INT, REC_JL_REAL, REC_JL_STR,
+	REC_JL_ARR, REC_JL_OBJ
+};
+struct rec_jl_node {
+	unsigned char type;
+	uint32_t key, key_len; /* as an object member */
+	uint32_t str, str_len; /* REC_JL_STR */
+	uint32_t first, next, count;
+	long long i;
+	double d;
+};
+struct rec_jl {
+	struct rec_jl_node *v;
+	size_t n, cap;
+	char *s;
+	size_t slen, scap;
+};
+
+/*
+ * Parses an object the way jansson would (json_loadb with no flags) into jl (zeroed the
+ * first time, reusable). Returns 0, or -1 when the text is not JSON or holds what this
+ * reader leaves to jansson (duplicate keys, \u0000, surrogates, depth over 64) or memory
+ * ran out. Free with rec_jl_fini.
+ */
+int rec_jl_parse(struct rec_jl *jl, const char *text, size_t len);
+void rec_jl_fini(struct rec_jl *jl);
+/* The member `key` of an object node, or NULL (borrowed from jl). */
+const struct rec_jl_node *rec_jl_get(const struct rec_jl *jl,
+    const struct rec_jl_node *obj, const char *key);
+/* A string node's text, or NULL for any other node (or NULL). */
+const char *rec_jl_str(const struct rec_jl *jl, const struct rec_jl_node *n);
+/* Whether every real prints with 15 digits and reads back the same (rec_json_prec). */
+int rec_jl_reals_fit_15(const struct rec_jl *jl);
+/* Appends n's canonical dump (as rec_json_dump would write the same value). */
+void rec_jl_dump(const struct rec_jl *jl, const struct rec_jl_node *n,
+    struct rec_jdump *d);
+
+/*
+ * Recognizes the canonical form without building it: 0 when `text` is exactly
+ * rec_json_dump's output at precision 15 for an object with string fields id, threat_id,
+ * node, observed_at and an object "target" with a string "input", all non-empty and
+ * free of escapes, and whose "x-ict-isac.jp" member, if it has one, is an object and
+ * its last member. Fills rt (json = text) and *isac_at: the offset of the ',' that
+ * starts the "x-ict-isac.jp" member, 0 when there is none. Returns -1 otherwise, which
+ * is not an error: the text may still be a valid record in another form.
+ */
+int rec_canon(const char *text, size_t len, struct rec_text *rt, size_t *isac_at);
+
+#endif

@@ -1,0 +1,414 @@
+/*
+ * record: the id (a fixed vector), the target key, the one check and each reason it
+ * refuses a record for, and the JSON form: the canonical dump is jansson's sorted dump,
+ * the flat reader reads what jansson reads, and the canonical scan takes exactly that form.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "record/record.h"
+#include "store/store.h"
+#include "tests/records.h"
+#include "tests/tap.h"
+#include "util/util.h"
+
+/* The store refuses what the check refuses, and keys what it keys. */
+_Static_assert(REC_THREAT_ID_MAX == STORE_THREAT_ID_MAX, "one threat ID limit");
+_Static_assert(REC_ID_LEN == STORE_ID_LEN, "one id length");
+
+
+static void
+test_id(void)
+{
+	unsigned char id[REC_ID_LEN];
+	char hex[REC_ID_HEX + 1];
+	int64_t us;
+
+	util_time_parse("2026-11-22T04:00:00Z", &us);
+	ok(rec_id("node-a", "http://t0.example/", us, id) == 0, "id computed");
+	util_hex(id, sizeof(id), hex);
+	/* sha256("node-a\0http://t0.example/\02026-11-22T04:00:00.000000Z\0") */
+	is_str(hex, "aadc6dd9deadc26d615fad91bfa9baf57ec40243903e3bd2d0c42264e150ce20",
+	    "id: SHA-256 of node, key and the microsecond time, each NUL-terminated");
+	ok(rec_id_hex("node-a", "http://t0.example/", us, hex) == 0 &&
+		strcmp(hex, "aadc6dd9deadc26d615fad91bfa9baf57ec40243903e3bd2d0c42264e150ce20") == 0,
+	    "id_hex: the same id as text");
+	rec_id_hex("node-a", "http://t0.example/", us + 1, hex);
+	ok(strcmp(hex, "aadc6dd9deadc26d615fad91bfa9baf57ec40243903e3bd2d0c42264e150ce20") != 0,
+	    "a microsecond later is another record");
+	ok(rec_id_hex("node-a", "http://t0.example/", INT64_MAX, hex) == -1 && hex[0] == '\0',
+	    "a time past year 9999 has no id");
+	is_str(rec_field_name(REC_F_INPUT), "target.input", "field names");
+	is_str(rec_field_name(REC_F_OBSERVED_AT), "observed_at", "field names: observed_at");
+}
+
+static void
+test_target_key(void)
+{
+	char key[64];
+	struct util_buf b;
+	json_t *t;
+
+	t = json_pack("{s:s, s:s, s:i}", "threat_id", "A", "domain", "example.com", "port", 8443);
+	ok(rec_target_key(t, key, sizeof(key)) == 0, "key");
+	is_str(key, "example.com:8443", "domain:port key");
+	ok(rec_target_key(t, key, 5) == -1 && key[0] == '\0', "key: short buffer refused");
+	util_buf_init(&b, 0);
+	util_buf_add(&b, "A\n", 2);
+	ok(rec_target_key_append(t, &b) == 0 && strcmp(b.data, "A\nexample.com:8443") == 0,
+	    "key appended to what a buffer holds");
+	util_buf_fini(&b);
+	json_decref(t);
+
+	t = json_pack("{s:s, s:s, s:i}", "threat_id", "A", "ip", "2001:db8::1", "port", 53);
+	rec_target_key(t, key, sizeof(key));
+	is_str(key, "[2001:db8::1]:53", "IPv6 key bracketed with a port");
+	json_decref(t);
+
+	t = json_pack("{s:s, s:s, s:s, s:s}", "threat_id", "A", "ip", "192.0.2.1", "domain",
+	    "a.example", "url", "http://a.example/x");
+	rec_target_key(t, key, sizeof(key));
+	is_str(key, "http://a.example/x", "URL wins the key");
+	json_decref(t);
+
+	t = json_pack("{s:s, s:s, s:s}", "threat_id", "A", "ip", "192.0.2.1", "domain",
+	    "a.example");
+	rec_target_key(t, key, sizeof(key));
+	is_str(key, "a.example", "domain before IP");
+	json_decref(t);
+
+	t = json_pack("{s:s, s:s, s:s}", "threat_id", "A", "ip", "192.0.2.1", "port", "80");
+	rec_target_key(t, key, sizeof(key));
+	is_str(key, "192.0.2.1", "plain IP key (a port that is not an integer is no port)");
+	json_decref(t);
+
+	t = json_pack("{s:s}", "threat_id", "A");
+	ok(rec_target_key(t, key, sizeof(key)) == -1 && key[0] == '\0', "no destination, no key");
+	json_decref(t);
+}
+
+/* A record that passes the check: its id made from its fields. */
+static json_t *
+good_record(void)
+{
+	char hex[REC_ID_HEX + 1];
+	int64_t us;
+
+	util_time_parse("2026-11-22T04:00:00Z", &us);
+	rec_id_hex("cert-a-tokyo-1", "http://x.example:8080/gate.php", us, hex);
+	return json_pack("{s:s, s:s, s:s, s:s, s:{s:s}, s:n}", "id", hex, "threat_id", "A",
+	    "node", "cert-a-tokyo-1", "observed_at", "2026-11-22T04:00:00Z", "target", "input",
+	    "http://x.example:8080/gate.php", "error");
+}
+
+/* rec_check_text on the canonical text of rec: -9 when it is not canonical. */
+static int
+check_as_text(const json_t *rec, char *why, size_t whylen)
+{
+	char *text = rec_json_dump(rec);
+	struct rec_text rt;
+	size_t isac;
+	int rc = -9;
+
+	if (text != NULL && rec_canon(text, strlen(text), &rt, &isac) == 0)
+		rc = rec_check_text(&rt, NULL, why, whylen);
+	free(text);
+	return rc;
+}
+
+static void
+test_check(void)
+{
+	static const struct {
+		const char *what, *field;
+		json_t *(*value)(void);
+		const char *want;
+		int as_text; /* the text form can carry the same fault */
+	} cases[] = {
+		{ "id missing", "id", NULL, "id: not 64 hex digits", 0 },
+		{ "threat_id missing", "threat_id", NULL,
+		    "record b31c7405902e521d: threat_id missing or too long", 0 },
+		{ "node missing", "node", NULL,
+		    "record b31c7405902e521d: node or target.input missing", 0 },
+		{ "observed_at missing", "observed_at", NULL,
+		    "record b31c7405902e521d: observed_at is not an RFC 3339 time", 0 },
+	};
+	char why[256], longid[REC_THREAT_ID_MAX + 2];
+	struct rec_keys k;
+	json_t *r;
+
+	r = good_record();
+	ok(rec_check(r, &k, why, sizeof(why)) == 0, "a record with its own id is accepted");
+	is_str(json_string_value(json_object_get(r, "id")),
+	    "b31c7405902e521dbdfd7fa27526d077e4189850a076f05eb468e06c7acae585",
+	    "the fixture's id is the known one");
+	ok(k.threat_len == 1 && strcmp(k.threat_id, "A") == 0 &&
+		strcmp(k.target_key, "http://x.example:8080/gate.php") == 0 &&
+		k.key_len == strlen(k.target_key),
+	    "keys: threat ID and target key");
+	ok(k.observed_us == INT64_C(1795320000) * 1000000 && k.id[0] == 0xb3 && k.id[31] == 0x85,
+	    "keys: time and binary id");
+	is_int(check_as_text(r, why, sizeof(why)), 0, "the same record as text is accepted");
+	json_decref(r);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = good_record();
+		json_object_del(r, cases[i].field);
+		why[0] = '\0';
+		is_int(rec_check(r, NULL, why, sizeof(why)), -1, "refused: %s", cases[i].what);
+		is_str(why, cases[i].want, "why: %s", cases[i].what);
+		json_decref(r);
+	}
+
+#define REFUSE(mutate, want, what, text_too)                                                \
+	do {                                                                                \
+		r = good_record();                                                          \
+		mutate;                                                                     \
+		why[0] = '\0';                                                              \
+		is_int(rec_check(r, NULL, why, sizeof(why)), -1, "refused: %s", what);       \
+		is_str(why, want, "why: %s", what);                                         \
+		if (text_too) {                                                             \
+			why[0] = '\0';                                                      \
+			is_int(check_as_text(r, why, sizeof(why)), -1, "text refused: %s", what); \
+			is_str(why, want, "text why: %s", what);                            \
+		}                                                                           \
+		json_decref(r);                                                             \
+	} while (0)
+
+	REFUSE(json_object_set_new(r, "id", json_string("abc")), "id: not 64 hex digits",
+	    "a short id", 1);
+	REFUSE(json_object_set_new(r, "id", json_string("zz1c7405902e521dbdfd7fa27526d077e4189850"
+					      "a076f05eb468e06c7acae585")),
+	    "id: not 64 hex digits", "an id that is not hex", 1);
+	REFUSE(json_object_set_new(r, "id", json_integer(7)), "id: not 64 hex digits",
+	    "an id that is not a string", 0);
+	REFUSE(json_object_set_new(r, "threat_id", json_string("")),
+	    "record b31c7405902e521d: threat_id missing or too long", "an empty threat_id", 0);
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	REFUSE(json_object_set_new(r, "threat_id", json_string(longid)),
+	    "record b31c7405902e521d: threat_id missing or too long",
+	    "a threat_id one byte over the limit", 1);
+	REFUSE(json_object_set_new(r, "node", json_string("")),
+	    "record b31c7405902e521d: node or target.input missing", "an empty node", 0);
+	REFUSE(json_object_del(json_object_get(r, "target"), "input"),
+	    "record b31c7405902e521d: node or target.input missing", "target.input missing", 0);
+	REFUSE(json_object_set_new(r, "target", json_string("x")),
+	    "record b31c7405902e521d: node or target.input missing", "target not an object", 0);
+	REFUSE(json_object_set_new(r, "observed_at", json_string("yesterday")),
+	    "record b31c7405902e521d: observed_at is not an RFC 3339 time", "a bad time", 1);
+	REFUSE(json_object_set_new(r, "observed_at", json_string("2026-11-22T04:00:00.000001Z")),
+	    "record b31c7405902e521d: id is not SHA-256 of its node, target input and time",
+	    "another time", 1);
+	REFUSE(json_object_set_new(r, "node", json_string("cert-b")),
+	    "record b31c7405902e521d: id is not SHA-256 of its node, target input and time",
+	    "another node", 1);
+	REFUSE(json_object_set_new(json_object_get(r, "target"), "input", json_string("x.example")),
+	    "record b31c7405902e521d: id is not SHA-256 of its node, target input and time",
+	    "another target", 1);
+#undef REFUSE
+
+	/* The limit itself is accepted (the store takes it); the id does not cover it. */
+	r = good_record();
+	longid[REC_THREAT_ID_MAX] = '\0';
+	json_object_set_new(r, "threat_id", json_string(longid));
+	ok(rec_check(r, NULL, why, sizeof(why)) == 0 && check_as_text(r, why, sizeof(why)) == 0,
+	    "a threat_id of exactly %d bytes is accepted", REC_THREAT_ID_MAX);
+	/* Upper-case hex is the same id. */
+	json_object_set_new(r, "id",
+	    json_string("B31C7405902E521DBDFD7FA27526D077E4189850A076F05EB468E06C7ACAE585"));
+	ok(rec_check(r, NULL, why, sizeof(why)) == 0, "an id in upper-case hex is accepted");
+	json_decref(r);
+}
+
+/* jansson's own sorted dump, as the canonical dump must equal it. */
+static char *
+jansson_dump(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_REAL_PRECISION(rec_json_prec(j) ? 15 : 17));
+
+	if (s != NULL && (strstr(s, "\xef\xbf\xbe") != NULL || strstr(s, "\xef\xbf\xbf") != NULL)) {
+		free(s);
+		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII |
+		    JSON_REAL_PRECISION(rec_json_prec(j) ? 15 : 17));
+	}
+	return s;
+}
+
+/* The dump, the flat reader and the canonical scan agree on every fixture record. */
+static void
+test_json_form(void)
+{
+	for (size_t i = 0; i < RECORD_CASES; i++) {
+		const char *name = record_cases[i];
+		json_t *rec = load_record(name), *back;
+		char *got = rec ? rec_json_dump(rec) : NULL, *want = rec ? jansson_dump(rec) : NULL;
+		struct rec_jl jl;
+		struct rec_jdump d;
+		struct rec_text rt;
+		size_t isac;
+
+		ok(got != NULL && want != NULL && strcmp(got, want) == 0,
+		    "%s: the canonical dump is jansson's sorted dump", name);
+		back = got ? rec_json_parse(got) : NULL;
+		ok(back != NULL && json_equal(back, rec), "%s: read back equal", name);
+		memset(&jl, 0, sizeof(jl));
+		memset(&d, 0, sizeof(d));
+		if (got != NULL && rec_jl_parse(&jl, got, strlen(got)) == 0) {
+			d.prec = rec_jl_reals_fit_15(&jl) ? 15 : 0;
+			rec_jl_dump(&jl, &jl.v[0], &d);
+			if (strcmp(name, "xml-special") == 0)
+				ok(d.give_up, "%s: U+FFFF (\\u-escaped throughout) left to jansson",
+				    name);
+			else
+				ok(!d.give_up && d.len == strlen(got) && memcmp(d.p, got, d.len) == 0,
+				    "%s: the flat reader dumps the same bytes", name);
+		} else {
+			ok(0, "%s: the flat reader reads it", name);
+		}
+		free(d.p);
+		rec_jl_fini(&jl);
+		if (strcmp(name, "xml-special") == 0)
+			is_int(got ? rec_canon(got, strlen(got), &rt, &isac) : 0, -1,
+			    "%s: an escaped dump is not taken as canonical", name);
+		else
+			ok(got != NULL && rec_canon(got, strlen(got), &rt, &isac) == 0 && isac == 0 &&
+				rt.json == got && rt.len == strlen(got) &&
+				rt.flen[REC_F_ID] == strlen(json_string_value(json_object_get(rec, "id"))),
+			    "%s: its canonical dump is recognized, fields located", name);
+		json_decref(back);
+		json_decref(rec);
+		free(got);
+		free(want);
+	}
+}
+
+/* The canonical scan takes the canonical form only and declines any other form. */
+static void
+test_canon(void)
+{
+	static const char *const more[][3] = {
+		{ "\"node\":\"cert-a-tokyo-1\"", "\"node\":\"\"", "an empty node" },
+		{ "\"threat_id\":\"A\"", "\"threat_id\":\"\\nA\"", "an escape in an indexed field" },
+		{ "\"vantage\":\"tokyo\"}", "\"vantage\":\"tokyo\",\"x-ict-isac.jp\":[]}",
+		    "an ISAC member that is not an object" },
+		{ "{\"error\":", "{\"x-ict-isac.jp\":{},\"error\":", "an ISAC member first" },
+	};
+	json_t *rec = load_record("full");
+	char *text = rec ? rec_json_dump(rec) : NULL, *m;
+	struct rec_text rt;
+	size_t isac;
+
+	if (text == NULL) {
+		ok(0, "canon: fixture dumped");
+		json_decref(rec);
+		return;
+	}
+	ok(rec_canon(text, strlen(text), &rt, &isac) == 0 && isac == 0, "canon: taken");
+	ok(rt.flen[REC_F_THREAT] == 1 && rt.f[REC_F_THREAT][0] == 'A' &&
+		rt.flen[REC_F_NODE] == strlen("cert-a-tokyo-1") &&
+		memcmp(rt.f[REC_F_NODE], "cert-a-tokyo-1", rt.flen[REC_F_NODE]) == 0 &&
+		rt.flen[REC_F_OBSERVED_AT] == 20 &&
+		memcmp(rt.f[REC_F_INPUT], "http://x.example:8080/gate.php", rt.flen[REC_F_INPUT]) == 0,
+	    "canon: threat_id, node, observed_at, target.input located");
+	for (size_t i = 0; i < RECORD_MUTATIONS + sizeof(more) / sizeof(more[0]); i++) {
+		const char *const *c = i < RECORD_MUTATIONS ? record_mutations[i] :
+		    more[i - RECORD_MUTATIONS];
+
+		m = replace_all(text, c[0], c[1]);
+		if (m == NULL || strcmp(m, text) == 0) {
+			ok(0, "canon: mutation %s applies", c[2]);
+			free(m);
+			continue;
+		}
+		is_int(rec_canon(m, strlen(m), &rt, &isac), -1, "canon: declined: %s", c[2]);
+		free(m);
+	}
+	/* With the ISAC block last, as a package embeds it: taken, the block located. */
+	m = replace_all(text, "\"vantage\":\"tokyo\"}",
+	    "\"vantage\":\"tokyo\",\"x-ict-isac.jp\":{\"id\":1}}");
+	ok(strcmp(m, text) != 0 && rec_canon(m, strlen(m), &rt, &isac) == 0 &&
+		isac == strlen(text) - 1 && m[isac] == ',',
+	    "canon: an ISAC block last is located");
+	free(m);
+	m = replace_all(text, "\"vantage\":\"tokyo\"}",
+	    "\"vantage\":\"tokyo\",\"x-ict-isac.jp\":{},\"zz\":1}");
+	is_int(rec_canon(m, strlen(m), &rt, &isac), -1, "canon: declined: a key after the ISAC block");
+	free(m);
+	{
+		size_t bad = 0;
+
+		/* Copies of exactly `cut` bytes, so the sanitizers see any read past the end. */
+		for (size_t cut = 0; cut < strlen(text); cut++) {
+			char *part = malloc(cut ? cut : 1);
+
+			if (part == NULL)
+				break;
+			memcpy(part, text, cut);
+			if (rec_canon(part, cut, &rt, &isac) == 0)
+				bad++;
+			free(part);
+		}
+		is_int(bad, 0, "canon: every truncation is declined");
+	}
+	free(text);
+	json_decref(rec);
+}
+
+static void
+test_reals(void)
+{
+	static const struct {
+		double v;
+		int prec;
+		const char *want;
+	} cases[] = {
+		{ 25.0, 15, "25.0" }, { 12.3, 15, "12.3" }, { -0.0, 15, "-0.0" },
+		{ 1e-7, 15, "1e-7" }, { 2.5e20, 15, "2.5e20" }, { 1e300, 15, "1e300" },
+		{ 0.30000000000000004, 0, "0.30000000000000004" }, { 1e15, 15, "1e15" },
+		{ 0.0001, 15, "0.0001" },
+	};
+	char buf[REC_REAL_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = rec_real_format(cases[i].v, cases[i].prec, buf);
+
+		ok(n == (int)strlen(cases[i].want) && strcmp(buf, cases[i].want) == 0,
+		    "real %s written as jansson writes it", cases[i].want);
+	}
+	ok(rec_real_fits_15(12.3) && !rec_real_fits_15(0.30000000000000004),
+	    "15 digits suffice for 12.3, not for 0.1 + 0.2");
+	{
+		json_t *j = json_pack("{s:f}", "x", 0.30000000000000004);
+		char *s = rec_json_dump(j);
+
+		is_int(rec_json_prec(j), 0, "a real that needs 17 digits gets them");
+		is_str(s, "{\"x\":0.30000000000000004}", "dumped with 17 digits");
+		free(s);
+		json_decref(j);
+	}
+	{
+		json_t *j = rec_json_parse("{\"a\":1,\"a\":2}");
+
+		ok(j == NULL, "parse: duplicate keys refused");
+		json_decref(j);
+	}
+}
+
+int
+main(void)
+{
+	test_id();
+	test_target_key();
+	test_check();
+	test_json_form();
+	test_canon();
+	test_reals();
+	return tap_done();
+}
