@@ -8,3 +8,7 @@ tests_test_util_LDADD = $(UTIL_LIBS)
 # Integration tests: the built binary, in temporary directories.
 TESTS += tests/test_cli.sh
 EXTRA_DIST += tests/tap.sh tests/test_cli.sh
+
+# The manual pages: mandoc lint, and every command, option and config key the build has.
+TESTS += tests/test_man.sh
+EXTRA_DIST += tests/test_man.sh
