@@ -56,6 +56,8 @@ for f in ./usr/bin/c2watch ./usr/share/man/man8/c2watch.8.gz \
 done
 grep -q '^-rwxr-xr-x root/root ./usr/bin/c2watch$' "$T/contents"
 ok $? "the binary is root's, mode 0755"
+grep -q '^-rwxr-xr-x root/root ./usr/libexec/c2watch/on-change-sandbox$' "$T/contents"
+ok $? "the sandbox hook is in /usr/libexec/c2watch, mode 0755"
 dpkg-deb -f "$deb" Depends | grep -q 'adduser'
 ok $? "it depends on adduser, which postinst uses"
 mkdir "$T/ctl" && dpkg-deb -e "$deb" "$T/ctl"
