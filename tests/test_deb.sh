@@ -4,7 +4,7 @@
 # throw-away root whose c2watch runs `version` and `check-config` of the installed
 # example; its maintainer scripts run against stand-ins that record what they would do.
 . "$TESTS_SRCDIR/tap.sh"
-SRC=$(cd "$TESTS_SRCDIR/.." && pwd) || exit 99
+SRC=$(cd "$TESTS_SRCDIR/.." && pwd -P) || exit 99
 
 command -v dpkg > /dev/null || skip_all "not a Debian system (no dpkg)"
 missing=
@@ -16,7 +16,9 @@ is "$missing" "" "the packaging tools are installed (tools/deps.sh)"
 
 # --- a clean copy of the tree: the files git tracks, or a tarball's whole tree
 mkdir "$T/src" || exit 99
-if git -C "$SRC" rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+# Only when the tree is a checkout's top: an unpacked tarball may sit inside another one.
+top=$(git -C "$SRC" rev-parse --show-toplevel 2>/dev/null) && top=$(cd "$top" && pwd -P)
+if [ "$top" = "$SRC" ]; then
 	(cd "$SRC" && git ls-files -z | tar -c --null -T - -f -) |
 		tar -x -C "$T/src"
 else
@@ -30,7 +32,7 @@ fi
 # --- build (the suite is this test's caller: the package build does not run it again)
 # What the tree and its parent hold before (dpkg-buildpackage writes to the parent).
 state() { ls -d "$SRC"/../c2watch_* "$SRC"/../c2watch-* 2>/dev/null
-	git -C "$SRC" status --porcelain 2>/dev/null; }
+	[ "$top" = "$SRC" ] && git -C "$SRC" status --porcelain; }
 before=$(state)
 (cd "$T/src" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b) > "$T/build.log" 2>&1
 rc=$?
