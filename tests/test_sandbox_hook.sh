@@ -164,6 +164,11 @@ event up APT-1 http://liar.example/ | hook; rc=$?
 is "$rc:$(requests api)" "1:$n" "a sample whose content is not its SHA-256: exit 1, nothing sent"
 event up APT-1 http://c2.example:8080/gate.php '2026-11-22T04:00:00Z,x=1' | hook; rc=$?
 is "$rc:$(requests api)" "1:$n" "a time that is not RFC 3339 (option injection): exit 1"
+event up APT-1 http://c2.example:8080/gate.php "$(printf '%s\nx=1' "$AT")" | hook; rc=$?
+is "$rc:$(requests api)" "1:$n" "a time with a second line: exit 1"
+{ event up APT-1 http://c2.example:8080/gate.php; event up APT-1 c2b.example:8443; } | hook
+rc=$?
+is "$rc:$(requests api)" "1:$n" "two events on one input: exit 1, nothing sent"
 printf 'not json' | hook; rc=$?
 is "$rc:$(requests api)" "1:$n" "an event that is not JSON: exit 1"
 printf '{"kind": "up", "threat_id": "APT-1", "target": "http://c2.example:8080/gate.php", "time": "%s", "record": "../../etc"}' \
