@@ -98,7 +98,7 @@ printf '#!/bin/sh\nexit 2\n' > "$stub/getent"              # no such user yet
 printf '#!/bin/sh\nexit 1\n' > "$stub/dpkg-statoverride"   # no override
 chmod +x "$stub/getent" "$stub/dpkg-statoverride"
 : > "$T/calls"
-(PATH=$stub DPKG_ROOT= /bin/sh "$T/ctl/postinst" configure) > "$T/postinst.log" 2>&1; rc=$?
+(PATH=$stub DPKG_ROOT='' /bin/sh "$T/ctl/postinst" configure) > "$T/postinst.log" 2>&1; rc=$?
 is "$rc" 0 "postinst configure runs"
 [ "$rc" -ne 0 ] && sed 's/^/#   /' "$T/postinst.log"
 grep -q '^adduser --system --group .*--home /var/lib/c2watch .* c2watch$' "$T/calls"
@@ -109,16 +109,16 @@ grep -qx 'chmod 0700 /var/lib/c2watch' "$T/calls"
 ok $? "with mode 0700"
 printf '#!/bin/sh\necho c2watch:x:999:999::/var/lib/c2watch:/usr/sbin/nologin\n' > "$stub/getent"
 : > "$T/calls"
-(PATH=$stub DPKG_ROOT= /bin/sh "$T/ctl/postinst" configure 0.1.0) > "$T/postinst.log" 2>&1
+(PATH=$stub DPKG_ROOT='' /bin/sh "$T/ctl/postinst" configure 0.1.0) > "$T/postinst.log" 2>&1
 grep -q '^adduser' "$T/calls"; rc=$?
 is "$rc" 1 "an existing c2watch user is kept on upgrade"
 : > "$T/calls"
-(PATH=$stub DPKG_ROOT= /bin/sh "$T/ctl/postrm" remove) > "$T/postrm.log" 2>&1; rc=$?
+(PATH=$stub DPKG_ROOT='' /bin/sh "$T/ctl/postrm" remove) > "$T/postrm.log" 2>&1; rc=$?
 is "$rc" 0 "postrm remove runs"
 grep -q '^rm .*/var/lib/c2watch' "$T/calls"; rc=$?
 is "$rc" 1 "and keeps the data"
 : > "$T/calls"
-(PATH=$stub DPKG_ROOT= /bin/sh "$T/ctl/postrm" purge) > "$T/postrm.log" 2>&1; rc=$?
+(PATH=$stub DPKG_ROOT='' /bin/sh "$T/ctl/postrm" purge) > "$T/postrm.log" 2>&1; rc=$?
 is "$rc" 0 "postrm purge runs"
 grep -qx 'rm -rf /var/lib/c2watch' "$T/calls"
 ok $? "and removes /var/lib/c2watch"
