@@ -42,7 +42,8 @@ is "$readme" "$score" "the README records that score"
 for d in ProtectSystem=strict ReadWritePaths=/var/lib/c2watch NoNewPrivileges=yes \
 	CapabilityBoundingSet=CAP_NET_RAW AmbientCapabilities=CAP_NET_RAW PrivateTmp=yes \
 	ProtectHome=yes MemoryDenyWriteExecute=yes SystemCallFilter=@system-service \
-	'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK'; do
+	'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK' \
+	ConditionPathExists=/etc/c2watch/c2watch.conf; do
 	grep -qx "$d" "$UNIT"; ok $? "the unit sets $d"
 done
 grep -q '^PrivateUsers=yes' "$UNIT"; rc=$?
