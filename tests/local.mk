@@ -13,3 +13,24 @@ EXTRA_DIST += tests/tap.sh tests/test_cli.sh
 # The module walls of doc/ARCHITECTURE.md, from the sources' #include lines.
 TESTS += tests/test_layout.sh
 EXTRA_DIST += tests/test_layout.sh doc/ARCHITECTURE.md
+
+# The manual pages: mandoc lint, and every command, option and config key the build has.
+TESTS += tests/test_man.sh
+EXTRA_DIST += tests/test_man.sh
+
+# The systemd unit: systemd-analyze verify and security, and ping with only CAP_NET_RAW.
+TESTS += tests/test_unit.sh
+EXTRA_DIST += tests/test_unit.sh
+
+# The Debian package, built from a copy of the tree in a temporary directory.
+TESTS += tests/test_deb.sh
+EXTRA_DIST += tests/test_deb.sh debian/changelog debian/clean debian/control debian/c2watch.install \
+	debian/copyright debian/postinst debian/postrm debian/rules debian/source/format
+
+# contrib/on-change-sandbox against a stand-in of a Cuckoo or CAPE REST API.
+check_PROGRAMS += tests/sandbox_api
+tests_sandbox_api_SOURCES = tests/sandbox_api.c
+tests_sandbox_api_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
+tests_sandbox_api_LDADD = $(MHD_LIBS) -lpthread
+TESTS += tests/test_sandbox_hook.sh
+EXTRA_DIST += tests/test_sandbox_hook.sh contrib/on-change-sandbox
