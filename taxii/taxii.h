@@ -506,6 +506,46 @@ struct taxii_auth {
 	int (*allow)(void *ctx, const char *user, const char *collection);
 };
 
+/*
+ * Pages beside the TAXII services: the dashboard, feeds and metrics a browser, firewall
+ * or monitoring system fetches with GET (or HEAD). The server hands such a request for any
+ * path outside /taxii/ to `get` once the client has passed the same checks as a TAXII
+ * request (client certificate when client_ca is set; HTTP Basic when auth is set, else a
+ * 401 with WWW-Authenticate), and sends what `get` filled in. Called from server threads.
+ */
+struct taxii_http_req {
+	const char *path; /* the URL path, without the query */
+	const char *user; /* the authenticated user; NULL without authentication */
+	const void *conn; /* the server's own; for taxii_http_arg and taxii_http_header */
+};
+
+#define TAXII_HTTP_MAX_HEADERS 8
+
+struct taxii_http_resp {
+	int status;             /* HTTP status; 200 when left 0 */
+	char content_type[96];  /* "" sends text/plain; charset=utf-8 */
+	struct util_buf *body;  /* the server's, empty and capped: append to it */
+	size_t n_headers;       /* further response headers: names and values */
+	char header_name[TAXII_HTTP_MAX_HEADERS][40];
+	char header_value[TAXII_HTTP_MAX_HEADERS][512];
+};
+
+struct taxii_http {
+	void *ctx;
+	/* Fills resp for req. Returns 0, or -1 with err (the client gets 500 and err). */
+	int (*get)(void *ctx, const struct taxii_http_req *req, struct taxii_http_resp *resp,
+	    char *err, size_t errlen);
+};
+
+/* A query argument of req, percent-decoded; NULL when absent. Lives as long as req. */
+const char *taxii_http_arg(const struct taxii_http_req *req, const char *name);
+
+/* A request header of req; NULL when absent. Lives as long as req. */
+const char *taxii_http_header(const struct taxii_http_req *req, const char *name);
+
+/* Adds a response header (name and value copied); -1 when full or too long. */
+int taxii_http_add_header(struct taxii_http_resp *resp, const char *name, const char *value);
+
 struct taxii_server_conf {
 	const char *listen;      /* "host:port" or "[v6]:port", several separated by commas */
 	const char *base_url;    /* advertised, e.g. "http://127.0.0.1:9090"; NULL: derived */
@@ -524,6 +564,8 @@ struct taxii_server_conf {
 	/* A connection idle this long is closed, and so is one whose request body is not
 	 * complete this long after its headers (a client dripping bytes); 0: 30 */
 	unsigned timeout_s;
+	/* GET and HEAD outside /taxii/ (copied); NULL: answered 405 like any other method. */
+	const struct taxii_http *http;
 };
 
 /*

@@ -50,6 +50,7 @@ struct result {
 struct taxii_server {
 	struct taxii_backend be;
 	struct taxii_auth auth;
+	struct taxii_http http; /* get NULL: no pages besides TAXII */
 	struct MHD_Daemon *d[MAX_LISTEN];
 	unsigned port[MAX_LISTEN];
 	size_t n_d;
@@ -67,6 +68,7 @@ struct taxii_server {
 struct req {
 	struct util_buf body;
 	int too_big;
+	int page; /* a GET or HEAD for s->http */
 	int64_t start_us; /* util_mono_us, when the headers were complete */
 };
 
@@ -1196,6 +1198,108 @@ handle(struct taxii_server *s, struct MHD_Connection *conn, const char *url, str
 	return ret;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Pages (GET and HEAD outside /taxii/)
+ */
+
+const char *
+taxii_http_arg(const struct taxii_http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value((struct MHD_Connection *)req->conn,
+	    MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+taxii_http_header(const struct taxii_http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND,
+	    name);
+}
+
+int
+taxii_http_add_header(struct taxii_http_resp *resp, const char *name, const char *value)
+{
+	size_t i = resp->n_headers;
+
+	if (i >= TAXII_HTTP_MAX_HEADERS || strlen(name) >= sizeof(resp->header_name[0]) ||
+	    strlen(value) >= sizeof(resp->header_value[0]))
+		return -1;
+	memcpy(resp->header_name[i], name, strlen(name) + 1);
+	memcpy(resp->header_value[i], value, strlen(value) + 1);
+	resp->n_headers++;
+	return 0;
+}
+
+/* A plain-text answer, for refusals of pages (a browser shows text, not a TAXII XML). */
+static enum MHD_Result
+page_text(struct MHD_Connection *conn, unsigned status, const char *text, int auth_fail)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	if (MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8") !=
+		MHD_YES ||
+	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	rc = auth_fail ? MHD_queue_basic_auth_fail_response(conn, "c2watch", resp) :
+	    MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static enum MHD_Result
+handle_page(struct taxii_server *s, struct MHD_Connection *conn, const char *url)
+{
+	struct taxii_http_req req = {.path = url, .conn = conn};
+	struct taxii_http_resp *out = NULL;
+	struct MHD_Response *resp = NULL;
+	struct util_buf body;
+	char *user = NULL, err[512] = "";
+	enum MHD_Result rc = MHD_NO;
+
+	util_buf_init(&body, s->max_body);
+	if (authenticate(s, conn, &user) != 0) {
+		rc = page_text(conn, MHD_HTTP_UNAUTHORIZED, "authentication required\n", 1);
+		goto out;
+	}
+	req.user = user;
+	if ((out = calloc(1, sizeof(*out))) == NULL)
+		goto out;
+	out->body = &body;
+	if (s->http.get(s->http.ctx, &req, out, err, sizeof(err)) != 0) {
+		char text[600];
+
+		snprintf(text, sizeof(text), "%s\n", err[0] ? err : "internal error");
+		rc = page_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, text, 0);
+		goto out;
+	}
+	resp = MHD_create_response_from_buffer(body.len, body.data, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		goto out;
+	if (MHD_add_response_header(resp, "Content-Type",
+		out->content_type[0] ? out->content_type : "text/plain; charset=utf-8") != MHD_YES)
+		goto out;
+	for (size_t i = 0; i < out->n_headers; i++)
+		if (MHD_add_response_header(resp, out->header_name[i], out->header_value[i]) !=
+		    MHD_YES)
+			goto out;
+	rc = MHD_queue_response(conn, out->status ? (unsigned)out->status : MHD_HTTP_OK, resp);
+out:
+	if (resp != NULL)
+		MHD_destroy_response(resp);
+	if (user != NULL)
+		MHD_free(user);
+	free(out);
+	util_buf_fini(&body);
+	return rc;
+}
+
 /*
  * Whether the connection's client certificate verifies against client_ca (libmicrohttpd
  * gave GnuTLS the CA as its trust list and asked for a certificate, but lets the
@@ -1243,6 +1347,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			    taxii_http_version(xct, xsvc), NULL, TAXII_ST_UNAUTHORIZED, NULL, 0,
 			    "a client certificate issued by this server's client CA is required");
 		}
+		if (s->http.get != NULL && strncmp(url, "/taxii/", 7) != 0 &&
+		    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
+			r->page = 1;
+			return MHD_YES;
+		}
 		if (strcmp(method, "POST") != 0)
 			return reply_status(conn, MHD_HTTP_METHOD_NOT_ALLOWED, TAXII_V11, NULL,
 			    TAXII_ST_BAD_MESSAGE, NULL, 0, "TAXII services take POST only");
@@ -1279,6 +1388,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (r->page)
+		return handle_page(s, conn, url);
 	if (r->too_big)
 		return reply_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAXII_V11, NULL,
 		    TAXII_ST_BAD_MESSAGE, NULL, 0, "request body over the size cap");
@@ -1449,6 +1560,8 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	s->be = *backend;
 	if (conf->auth != NULL)
 		s->auth = *conf->auth;
+	if (conf->http != NULL)
+		s->http = *conf->http;
 	s->max_body = conf->max_body ? conf->max_body : 16u * 1024u * 1024u;
 	if (s->max_body > TAXII_MSG_MAX_BYTES)
 		s->max_body = TAXII_MSG_MAX_BYTES;

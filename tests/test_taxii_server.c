@@ -126,6 +126,7 @@ struct resp {
 	char x_content_type[128];
 	char x_protocol[128];
 	int www_authenticate;
+	char headers[1024]; /* every other header line, for the pages' checks */
 };
 
 static size_t
@@ -167,6 +168,8 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	}
 	if (len > 17 && strncasecmp(p, "WWW-Authenticate:", 17) == 0)
 		r->www_authenticate = 1;
+	if (strlen(r->headers) + len < sizeof(r->headers))
+		strncat(r->headers, p, len);
 	return len;
 }
 
@@ -785,6 +788,97 @@ auth_allow(void *ctx, const char *user, const char *collection)
 	return strcmp(user, "alice") == 0 || strcmp(collection, "targets") == 0 ? 0 : -1;
 }
 
+/* A page handler: says what it was asked, or fails when the path says so. */
+static int
+page_get(void *ctx, const struct taxii_http_req *req, struct taxii_http_resp *resp,
+    char *err, size_t errlen)
+{
+	const char *q = taxii_http_arg(req, "q");
+	const char *h = taxii_http_header(req, "X-Probe");
+
+	(void)ctx;
+	if (strcmp(req->path, "/fail") == 0) {
+		snprintf(err, errlen, "the page failed");
+		return -1;
+	}
+	resp->status = strcmp(req->path, "/missing") == 0 ? 404 : 200;
+	snprintf(resp->content_type, sizeof(resp->content_type), "text/html; charset=utf-8");
+	if (taxii_http_add_header(resp, "X-Page", "yes") != 0)
+		return -1;
+	util_buf_printf(resp->body, "path=%s user=%s q=%s probe=%s", req->path,
+	    req->user ? req->user : "-", q ? q : "-", h ? h : "-");
+	return 0;
+}
+
+static void
+test_pages(const struct taxii_backend *be)
+{
+	struct taxii_auth auth = { NULL, auth_check, auth_allow };
+	struct taxii_http http = { NULL, page_get };
+	struct taxii_server_conf conf;
+	struct taxii_server *s = NULL;
+	struct taxii_err err;
+	struct taxii_http_resp hr;
+	struct resp r;
+	unsigned saved = port;
+	char name[64];
+	int i;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.listen = "127.0.0.1:0";
+	conf.auth = &auth;
+	conf.http = &http;
+	if (!ok(taxii_server_new(&conf, be, &s, &err) == 0, "server with pages (%s)", err.msg))
+		return;
+	port = taxii_server_port(s, 0);
+
+	userpwd = NULL;
+	send_req("GET", "/report?q=1", NULL, 0, TAXII_VANY, NULL, &r);
+	ok(r.http == 401 && r.www_authenticate && r.body.data &&
+	    strstr(r.body.data, "authentication required") != NULL &&
+	    strstr(r.headers, "text/plain") != NULL, "a page without credentials: 401, text");
+	util_buf_fini(&r.body);
+
+	userpwd = "alice:secret";
+	send_req("GET", "/report?q=a%20b", NULL, 0, TAXII_VANY, NULL, &r);
+	ok(r.http == 200 && r.body.data &&
+	    strcmp(r.body.data, "path=/report user=alice q=a b probe=-") == 0 &&
+	    strstr(r.headers, "X-Page: yes") != NULL &&
+	    strstr(r.headers, "Content-Type: text/html; charset=utf-8") != NULL,
+	    "a page: its path, user, decoded argument, type and headers (%s)",
+	    r.body.data ? r.body.data : "no body");
+	util_buf_fini(&r.body);
+
+	send_req("GET", "/missing", NULL, 0, TAXII_VANY, NULL, &r);
+	ok(r.http == 404, "the handler's status is sent (%ld)", r.http);
+	util_buf_fini(&r.body);
+
+	send_req("GET", "/fail", NULL, 0, TAXII_VANY, NULL, &r);
+	ok(r.http == 500 && r.body.data && strstr(r.body.data, "the page failed") != NULL,
+	    "a failing handler: 500 with its reason");
+	util_buf_fini(&r.body);
+
+	send_req("GET", "/taxii/poll", NULL, 0, TAXII_VANY, NULL, &r);
+	ok(r.http == 405, "GET of a TAXII service is still 405 (%ld)", r.http);
+	util_buf_fini(&r.body);
+
+	send_req("DELETE", "/report", NULL, 0, TAXII_VANY, NULL, &r);
+	ok(r.http == 405, "other methods on pages: 405 (%ld)", r.http);
+	util_buf_fini(&r.body);
+
+	memset(&hr, 0, sizeof(hr));
+	for (i = 0; i < TAXII_HTTP_MAX_HEADERS; i++) {
+		snprintf(name, sizeof(name), "X-H%d", i);
+		if (taxii_http_add_header(&hr, name, "v") != 0)
+			break;
+	}
+	ok(i == TAXII_HTTP_MAX_HEADERS && taxii_http_add_header(&hr, "X-One-Too-Many", "v") != 0,
+	    "response headers: %d taken, then refused", i);
+	userpwd = NULL;
+	taxii_server_free(s);
+	port = saved;
+}
+
 static void
 test_auth(const struct taxii_backend *be)
 {
@@ -1124,6 +1218,7 @@ main(void)
 	test_concurrent();
 	test_accept();
 	test_auth(&be);
+	test_pages(&be);
 	test_tls(&be);
 	test_conf(&be);
 	if (schema11 != NULL)
