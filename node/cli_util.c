@@ -78,14 +78,13 @@ cli_open_store(const struct conf *c, int read_only)
 void
 cli_progress(const char *what, uint64_t done, uint64_t total)
 {
-	static struct timespec last;
-	struct timespec now;
+	static int64_t last;
+	int64_t now;
 
 	if (!isatty(STDERR_FILENO) || total == 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (done < total && (now.tv_sec - last.tv_sec) * 1000000000L +
-	    (now.tv_nsec - last.tv_nsec) < 100000000L)
+	now = util_mono_us();
+	if (done < total && now - last < 100000)
 		return;
 	last = now;
 	fprintf(stderr, "\r%s: %3d%% (%llu of %llu)%s", what, (int)(done * 100 / total),

@@ -105,10 +105,7 @@ struct node_hooks {
 static int64_t
 hook_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return util_mono_us() / 1000;
 }
 
 /* Runs the hook once with `json` on its standard input, within the timeout. */

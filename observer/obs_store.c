@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "observer/observer.h"
+#include "record/record.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -73,21 +74,20 @@ prev_cb(int64_t label, const unsigned char *id, const char *json, size_t len, vo
 	return 0;
 }
 
-/* The fields the store indexes a record by. The observer made the record (and its id),
- * so they are only read here; a missing one is the observer's own error. */
+/* The fields the store indexes a record by, from the one check every record passes
+ * (record/): a refusal here is the observer's own error. */
 static int
-record_keys(json_t *rec, struct store_obs *o)
+record_keys(const json_t *rec, struct store_obs *o, char *why, size_t whylen)
 {
-	const char *idhex = json_string_value(json_object_get(rec, "id"));
-	const char *at = json_string_value(json_object_get(rec, "observed_at"));
+	struct rec_keys k;
 
-	o->threat_id = json_string_value(json_object_get(rec, "threat_id"));
-	o->target_key = json_string_value(json_object_get(json_object_get(rec, "target"),
-	    "input"));
-	return idhex == NULL || strlen(idhex) != 2 * STORE_ID_LEN ||
-	    util_unhex(idhex, o->id, STORE_ID_LEN) != 0 || o->threat_id == NULL ||
-	    o->target_key == NULL || at == NULL || util_time_parse(at, &o->observed_us) != 0 ?
-	    -1 : 0;
+	if (rec_check(rec, &k, why, whylen) != 0)
+		return -1;
+	memcpy(o->id, k.id, STORE_ID_LEN);
+	o->threat_id = k.threat_id;
+	o->target_key = k.target_key;
+	o->observed_us = k.observed_us;
+	return 0;
 }
 
 static int
@@ -119,9 +119,11 @@ obs_flush(struct obs_run *r)
 	json_array_foreach(r->batch, i, rec) {
 		struct store_obs *o = &r->obs[r->nobs];
 		struct prev_find f = {r->cfg->node_id, "", NULL};
+		char why[256];
 
-		if (record_keys(rec, o) != 0) {
-			util_seterr(r->err, r->errlen, "the observer made a record without its keys");
+		if (record_keys(rec, o, why, sizeof(why)) != 0) {
+			util_seterr(r->err, r->errlen, "the observer made a record it refuses: %s",
+			    why);
 			goto out;
 		}
 		r->texts[r->nobs] = json_dumps(rec, JSON_COMPACT);
