@@ -70,6 +70,7 @@ static const struct key server_keys[] = {
 	{ "client_ca", K_FILE, C(server.client_ca), 0, 0 },
 	{ "users_file", K_SECRET, C(server.users_file), 0, 0 },
 	{ "dashboard", K_BOOL, C(server.dashboard), 0, 0 },
+	{ "allow_private_push", K_BOOL, C(server.allow_private_push), 0, 0 },
 	{ NULL, K_TEXT, 0, 0, 0 },
 };
 

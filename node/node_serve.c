@@ -158,6 +158,7 @@ push_new(struct peer_thread *pt, char *err, size_t errlen)
 	}
 	cc.timeout_s = 30;
 	cc.cancel = &pt->d->stop;
+	cc.public_only = !pt->d->c->server.allow_private_push;
 	util_buf_init(&xml, 64u * 1024 * 1024);
 	for (int round = 0; round < 10000 && !pt->d->stop; round++) {
 		struct push_ctx pc = {pt->d->c->node.id, &xml, {0}, 0, from};

@@ -468,6 +468,8 @@ deliver(struct node_pusher *p, const struct taxii_sub *sub0, volatile sig_atomic
 	cc.client_key = p->o.client_key;
 	cc.timeout_s = p->o.timeout_s;
 	cc.cancel = stop;
+	cc.public_only = !p->o.allow_private;
+	cc.resolve = p->o.resolve;
 	for (int round = 0; round < MAX_ROUNDS && (stop == NULL || !*stop); round++) {
 		struct batch b = { &xml, offs, labels, 0, p->o.batch, sub.delivered_us, "", 0 };
 		int rc;
@@ -611,7 +613,8 @@ node_push_start(struct node_daemon *d, struct node_component *self)
 	if (ps == NULL)
 		return -1;
 	ps->d = d;
-	ps->p = node_pusher_new(d->s, NULL);
+	ps->p = node_pusher_new(d->s, &(struct node_push_opts){
+	    .allow_private = d->c->server.allow_private_push });
 	if (ps->p == NULL || pthread_create(&ps->thread, NULL, push_main, ps) != 0) {
 		node_log(NODE_LOG_ERROR, "push: cannot start the subscription pusher");
 		node_pusher_free(ps->p);

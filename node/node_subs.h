@@ -47,6 +47,8 @@ struct node_push_opts {
 	const char *ca_file;   /* trusted CAs for https subscribers; NULL: the system's */
 	const char *client_cert; /* presented to https subscribers, or NULL */
 	const char *client_key;
+	int allow_private;     /* 0: connect to public addresses only (allow_private_push) */
+	const char *const *resolve; /* names pinned to addresses (taxii_client_conf), or NULL */
 };
 
 struct node_push_stats {

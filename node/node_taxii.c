@@ -8,6 +8,7 @@
 
 #include "conf/conf.h"
 #include "node/node.h"
+#include "node/node_obs.h"
 #include "node/node_subs.h"
 #include "stix/stix.h"
 #include "store/store.h"
@@ -291,8 +292,16 @@ static int
 auth_check(void *ctx, const char *user, const char *password)
 {
 	struct node_taxii *nt = ctx;
+	int rc = conf_users_verify(nt->users, user, password);
 
-	return conf_users_verify(nt->users, user, password) ? 0 : -1;
+	return rc == 1 ? 0 : rc < 0 ? -2 : -1;
+}
+
+static void
+server_log(void *arg, const char *msg)
+{
+	(void)arg;
+	node_log(NODE_LOG_WARN, "%s", msg);
 }
 
 static int
@@ -327,6 +336,8 @@ node_taxii_start(const struct conf *c, struct store *s, char *err, size_t errlen
 	sc.tls_cert = c->server.tls_cert;
 	sc.tls_key = c->server.tls_key;
 	sc.client_ca = c->server.client_ca;
+	sc.allow_private_push = c->server.allow_private_push;
+	sc.log = server_log;
 	if (c->server.users_file) {
 		nt->users = conf_users_load(c->server.users_file, &cerr);
 		if (nt->users == NULL) {

@@ -40,7 +40,7 @@ EOF
 conf() {
 	{
 		printf '[node]\nid = %s\ndata_dir = %s.data\nlog_level = info\n' "$1" "$1"
-		printf '[server]\nlisten = 127.0.0.1:0\n'
+		printf '[server]\nlisten = 127.0.0.1:0\nallow_private_push = true\n'
 		printf '[observer]\nenabled = %s\ninterval = 1d\nallow_private = true\n' "$2"
 		printf 'ping_count = 0\nhost_spacing = 10ms\ntimeout = 3s\nconnect_timeout = 1s\n'
 	} > "$1.conf"

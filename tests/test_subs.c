@@ -105,7 +105,8 @@ node_up(struct node *n, const char *name, const char *extra)
 
 	snprintf(path, sizeof(path), "%s/%s.conf", dir, name);
 	snprintf(text, sizeof(text),
-	    "[node]\nid = node-a\ndata_dir = %s/node-a\n[server]\nlisten = 127.0.0.1:0\n%s",
+	    "[node]\nid = node-a\ndata_dir = %s/node-a\n[server]\nlisten = 127.0.0.1:0\n"
+	    "allow_private_push = true\n%s",
 	    dir, extra ? extra : "");
 	n->conf = conf_load_string(text, path, &cerr);
 	if (n->conf == NULL) {
@@ -785,7 +786,8 @@ test_client_manage(void)
 static void
 test_push(void)
 {
-	struct node_push_opts po = { .batch = 2, .timeout_s = 5, .backoff_us = 1000000 };
+	struct node_push_opts po = { .batch = 2, .timeout_s = 5, .backoff_us = 1000000,
+		.allow_private = 1 };
 	struct node_pusher *p = node_pusher_new(a.store, &po);
 	struct node_push_stats st;
 	struct taxii_sub ts;
@@ -882,7 +884,8 @@ static void
 test_v10(void)
 {
 	static const char *const mb10[] = { TAXII_MSG_BINDING_10 };
-	struct node_pusher *p = node_pusher_new(a.store, NULL);
+	struct node_pusher *p = node_pusher_new(a.store,
+	    &(struct node_push_opts){ .allow_private = 1 });
 	struct taxii_contact push = { TAXII_PROTOCOL_HTTP, NULL, { mb10, 1 } };
 	struct node_push_stats st;
 	struct taxii_msg m, *b;
