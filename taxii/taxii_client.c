@@ -122,18 +122,18 @@ class_text(const struct sockaddr *sa, enum util_addr_class cl, char *why, size_t
 	    cl == UTIL_ADDR_UNSPECIFIED ? "n" : "", util_addr_class_name(cl));
 }
 
-/* The addresses getaddrinfo gives for host. */
+/* The addresses getaddrinfo gives for host (arg non-NULL: numeric hosts only). */
 static int
 resolve_gai(void *arg, const char *host, struct sockaddr_storage *addrs, size_t max,
     size_t *n)
 {
 	struct addrinfo hints, *ai = NULL, *a;
 
-	(void)arg;
 	*n = 0;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = arg != NULL ? AI_NUMERICHOST : 0;
 	if (getaddrinfo(host, NULL, &hints, &ai) != 0)
 		return -1;
 	for (a = ai; a != NULL && *n < max; a = a->ai_next)
@@ -176,8 +176,12 @@ taxii_push_allowed(const char *url, taxii_resolve_fn resolve, void *arg, char *w
 		h++;
 		h[strcspn(h, "%")] = '\0';
 	}
-	if ((resolve ? resolve : resolve_gai)(arg, h, addrs, POLICY_MAX_ADDRS, &n) != 0 ||
-	    n == 0) {
+	/* A numeric host is never the resolver's business. */
+	if (resolve_gai(addrs, h, addrs, POLICY_MAX_ADDRS, &n) != 0 &&
+	    (resolve ? resolve : resolve_gai)(resolve ? arg : NULL, h, addrs, POLICY_MAX_ADDRS,
+		&n) != 0)
+		n = 0;
+	if (n == 0) {
 		util_seterr(why, whylen, "push address host %.200s does not resolve", h);
 		goto out;
 	}

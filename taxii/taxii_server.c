@@ -1928,7 +1928,9 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 	struct addrinfo hints, *ai = NULL;
 	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *d;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	/* epoll (MHD_USE_AUTO): select() could not watch descriptors past FD_SETSIZE, and
+	 * libmicrohttpd closes such connections unanswered. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
 	int rc;
 
 	memset(&hints, 0, sizeof(hints));
