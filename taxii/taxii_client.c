@@ -156,7 +156,7 @@ taxii_push_allowed(const char *url, taxii_resolve_fn resolve, void *arg, char *w
 	CURLU *u = NULL;
 	char *host = NULL, *h, detail[INET6_ADDRSTRLEN + 40];
 	size_t n = 0, hl;
-	int rc = -1;
+	int rc = -1, numeric;
 
 	if (url == NULL || (u = curl_url()) == NULL) {
 		util_seterr(why, whylen, "no push address");
@@ -177,9 +177,9 @@ taxii_push_allowed(const char *url, taxii_resolve_fn resolve, void *arg, char *w
 		h[strcspn(h, "%")] = '\0';
 	}
 	/* A numeric host is never the resolver's business. */
-	if (resolve_gai(addrs, h, addrs, POLICY_MAX_ADDRS, &n) != 0 &&
-	    (resolve ? resolve : resolve_gai)(resolve ? arg : NULL, h, addrs, POLICY_MAX_ADDRS,
-		&n) != 0)
+	numeric = resolve_gai(addrs, h, addrs, POLICY_MAX_ADDRS, &n) == 0;
+	if (!numeric && (resolve ? resolve : resolve_gai)(resolve ? arg : NULL, h, addrs,
+	    POLICY_MAX_ADDRS, &n) != 0)
 		n = 0;
 	if (n == 0) {
 		util_seterr(why, whylen, "push address host %.200s does not resolve", h);
@@ -191,7 +191,11 @@ taxii_push_allowed(const char *url, taxii_resolve_fn resolve, void *arg, char *w
 
 		if (cl != UTIL_ADDR_PUBLIC) {
 			class_text((const struct sockaddr *)&addrs[i], cl, detail, sizeof(detail));
-			util_seterr(why, whylen, "push address host %.200s: %s", h, detail);
+			if (numeric)
+				util_seterr(why, whylen, "%s", detail);
+			else
+				util_seterr(why, whylen, "push address host %.200s resolves to %s", h,
+				    detail);
 			goto out;
 		}
 	}
