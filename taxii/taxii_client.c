@@ -106,9 +106,11 @@ struct post {
  * Address policy.
  */
 
-/* "ADDR is a loopback address" into why. */
+/* "ADDR is a loopback address" into why (with `sep` ", " instead: "ADDR, a loopback
+ * address"). */
 static void
-class_text(const struct sockaddr *sa, enum util_addr_class cl, char *why, size_t whylen)
+class_text(const struct sockaddr *sa, enum util_addr_class cl, const char *sep, char *why,
+    size_t whylen)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
 
@@ -118,7 +120,7 @@ class_text(const struct sockaddr *sa, enum util_addr_class cl, char *why, size_t
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, a,
 		    sizeof(a));
-	util_seterr(why, whylen, "%s is a%s %s address", a,
+	util_seterr(why, whylen, "%s%s a%s %s address", a, sep,
 	    cl == UTIL_ADDR_UNSPECIFIED ? "n" : "", util_addr_class_name(cl));
 }
 
@@ -190,7 +192,8 @@ taxii_push_allowed(const char *url, taxii_resolve_fn resolve, void *arg, char *w
 		enum util_addr_class cl = util_addr_classify_sa((const struct sockaddr *)&addrs[i]);
 
 		if (cl != UTIL_ADDR_PUBLIC) {
-			class_text((const struct sockaddr *)&addrs[i], cl, detail, sizeof(detail));
+			class_text((const struct sockaddr *)&addrs[i], cl, numeric ? " is" : ",",
+			    detail, sizeof(detail));
 			if (numeric)
 				util_seterr(why, whylen, "%s", detail);
 			else
@@ -217,7 +220,7 @@ open_public(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	(void)purpose;
 	cl = util_addr_classify_sa(&a->addr);
 	if (cl != UTIL_ADDR_PUBLIC) {
-		class_text(&a->addr, cl, p->refused, sizeof(p->refused));
+		class_text(&a->addr, cl, " is", p->refused, sizeof(p->refused));
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype, a->protocol);

@@ -481,10 +481,10 @@ test_push(void)
 	ok(rc == TAXII_ESTATUS && strstr(err.msg, "private"),
 	    "subscribe: an IPv4-mapped private address too (%s)", err.msg);
 	rc = subscribe(sport, "http://meta.example/latest/", &err);
-	ok(rc == TAXII_ESTATUS && strstr(err.msg, "169.254.169.254 is a link-local"),
+	ok(rc == TAXII_ESTATUS && strstr(err.msg, "169.254.169.254, a link-local"),
 	    "subscribe: a name that resolves to the metadata address too (%s)", err.msg);
 	rc = subscribe(sport, "http://ula.example/taxii/inbox", &err);
-	ok(rc == TAXII_ESTATUS && strstr(err.msg, "fd00:1234::1 is a private"),
+	ok(rc == TAXII_ESTATUS && strstr(err.msg, "fd00:1234::1, a private"),
 	    "subscribe: a name that resolves to an IPv6 ULA too (%s)", err.msg);
 	rc = subscribe(sport, "http://nx.example/taxii/inbox", &err);
 	ok(rc == TAXII_ESTATUS && strstr(err.msg, "does not resolve"),
