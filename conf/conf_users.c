@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -34,6 +35,10 @@
 #define SCRYPT_MAXMEM (64u * 1024 * 1024)
 #define CACHE_SLOTS 64
 #define SCRYPT_RUNNING 1 /* scrypt checks under way at once; one more is refused busy */
+/* And at most this many a second on average (a bucket of SCRYPT_BURST): wrong passwords
+ * from many sources at once then hold a server thread a small share of the time. */
+#define SCRYPT_PER_S 2
+#define SCRYPT_BURST 4
 
 struct user {
 	char *name;
@@ -51,6 +56,8 @@ struct conf_users {
 	unsigned char cache[CACHE_SLOTS][UTIL_SHA256_LEN]; /* HMAC(name NUL password) */
 	size_t cache_next;
 	unsigned running; /* scrypt checks under way */
+	double tokens;    /* scrypt checks the bucket allows now */
+	struct timespec refill; /* CLOCK_MONOTONIC of the last refill */
 };
 
 /* Whether s holds a control byte (C0 or DEL): never part of a password or name here. */
@@ -230,6 +237,8 @@ conf_users_load(const char *path, struct conf_err *err)
 		goto fail;
 	}
 	pthread_mutex_init(&u->lock, NULL);
+	u->tokens = SCRYPT_BURST;
+	clock_gettime(CLOCK_MONOTONIC, &u->refill);
 	if (RAND_bytes(u->mac_key, sizeof(u->mac_key)) != 1) {
 		users_fail(err, path, 0, "no randomness for the verification cache");
 		pthread_mutex_destroy(&u->lock);
@@ -321,9 +330,21 @@ conf_users_verify(struct conf_users *u, const char *name, const char *password)
 	pthread_mutex_lock(&u->lock);
 	for (size_t i = 0; i < CACHE_SLOTS && !ok; i++)
 		ok = CRYPTO_memcmp(u->cache[i], tag, sizeof(tag)) == 0;
-	busy = !ok && u->running >= SCRYPT_RUNNING;
-	if (!ok && !busy)
+	if (!ok) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		u->tokens += ((double)(now.tv_sec - u->refill.tv_sec) +
+		    (double)(now.tv_nsec - u->refill.tv_nsec) / 1e9) * SCRYPT_PER_S;
+		if (u->tokens > SCRYPT_BURST)
+			u->tokens = SCRYPT_BURST;
+		u->refill = now;
+	}
+	busy = !ok && (u->running >= SCRYPT_RUNNING || u->tokens < 1.0);
+	if (!ok && !busy) {
 		u->running++;
+		u->tokens -= 1.0;
+	}
 	pthread_mutex_unlock(&u->lock);
 	if (ok)
 		return 1;

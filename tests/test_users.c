@@ -62,6 +62,23 @@ main(void)
 		conf_users_allows(u, "alice", "observations") == 0,
 	    "alice's collections were replaced too");
 	ok(conf_users_allows(u, "mallory", "observations") == 0, "unknown users may use nothing");
+	ok(conf_users_verify(u, "bob", "s3cret\t") == 0 &&
+	    conf_users_verify(u, "bob", "s3\x7f" "cret") == 0,
+	    "a password with a control byte never verifies");
+	is_int(conf_user_hash("tab\there", h2, sizeof(h2)), -2,
+	    "nor is one hashed for the users file");
+	{
+		/* scrypt checks are bounded (4 at once, then 2 a second): wrong passwords
+		 * as fast as possible soon find the checker busy, while the right one,
+		 * verified before, still passes from the cache. */
+		int busy = 0, tries = 0;
+
+		while (!busy && tries++ < 30)
+			busy = conf_users_verify(u, "bob", "wrong") == -1;
+		ok(busy, "wrong passwords in a row find the checker busy (after %d)", tries);
+		ok(conf_users_verify(u, "bob", "s3cret") == 1,
+		    "while the cached right password still verifies");
+	}
 	conf_users_free(u);
 
 	snprintf(text, sizeof(text), "# operators\nroot:%s:*\n\nops:%s:\n", h1, h2);
