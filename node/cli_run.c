@@ -221,9 +221,10 @@ run_run(int argc, char **argv)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	/* The server holds up to 1024 connections besides the observer's and the store's
-	 * descriptors: the soft limit (often 1024) goes up to the hard one. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
+	 * descriptors: the soft limit (often 1024) goes up towards the hard one. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 &&
+	    rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	sigemptyset(&set);
