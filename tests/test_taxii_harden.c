@@ -681,6 +681,56 @@ request(const char *src, unsigned port, const char *extra, struct util_buf *resp
 	return status;
 }
 
+/*
+ * A connection from `src` that the server has taken in and counted: one poll over it is
+ * answered 200 (read whole by its Content-Length) and the connection is kept open, idle.
+ * Returns the fd, or -1.
+ */
+static int
+held(const char *src, unsigned port)
+{
+	struct util_buf body, req, resp;
+	int fd = dial(src, port, 0), done = 0;
+	int64_t end = now_ms() + 5000;
+
+	util_buf_init(&body, 0);
+	util_buf_init(&req, 0);
+	util_buf_init(&resp, 0);
+	poll_body(&body);
+	util_buf_printf(&req, "POST /taxii/poll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Type: application/xml\r\nX-TAXII-Content-Type: %s\r\n"
+	    "X-TAXII-Services: %s\r\nContent-Length: %zu\r\n\r\n",
+	    TAXII_MSG_BINDING_11, TAXII_SERVICES_11, body.len);
+	util_buf_add(&req, body.data, body.len);
+	if (fd >= 0 && write_all(fd, req.data, req.len) == 0) {
+		while (!done && now_ms() < end) {
+			struct pollfd p = { fd, POLLIN, 0 };
+			char buf[4096];
+			const char *eoh, *cl;
+			ssize_t n;
+
+			if (poll(&p, 1, 100) <= 0)
+				continue;
+			if ((n = read(fd, buf, sizeof(buf))) <= 0)
+				break;
+			util_buf_add(&resp, buf, (size_t)n);
+			eoh = strstr(resp.data, "\r\n\r\n");
+			cl = strcasestr(resp.data, "\r\nContent-Length:");
+			done = eoh != NULL && cl != NULL && cl < eoh &&
+			    resp.len >= (size_t)(eoh + 4 - resp.data) + strtoul(cl + 17, NULL, 10);
+		}
+	}
+	if (!done || strncmp(resp.data, "HTTP/1.1 200", 12) != 0) {
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	util_buf_fini(&body);
+	util_buf_fini(&req);
+	util_buf_fini(&resp);
+	return fd;
+}
+
 /* Whether an answer is a TAXII Status Message of `type`, and no HTML page. */
 static int
 is_status(const struct util_buf *r, const char *type)
@@ -703,7 +753,7 @@ test_refusals(void)
 	struct taxii_server *s;
 	struct util_buf r, big;
 	unsigned port = 0;
-	int held[16], nheld = 0, st;
+	int hold[16], nheld = 0, st;
 	int64_t t;
 
 	util_buf_init(&r, 0);
@@ -730,8 +780,9 @@ test_refusals(void)
 
 	/* Per source: four held from 127.0.0.1, the fifth from it is refused, answered. */
 	for (nheld = 0; nheld < 4; nheld++)
-		held[nheld] = dial(NULL, port, 0);
-	usleep(200000);
+		hold[nheld] = held(NULL, port);
+	ok(hold[0] >= 0 && hold[1] >= 0 && hold[2] >= 0 && hold[3] >= 0,
+	    "per source: four connections served and kept open");
 	st = request(NULL, port, NULL, &r, 5000);
 	ok(st == 503 && is_status(&r, "RETRY") && strstr(r.data, "ESTIMATED_WAIT") &&
 	    strstr(r.data, "too many connections") && strstr(r.data, "Retry-After: 1"),
@@ -742,14 +793,15 @@ test_refusals(void)
 		/* The cap over all sources, counted once though libmicrohttpd runs 4 threads
 		 * (its own limit would be split between them). */
 		for (; nheld < 7; nheld++)
-			held[nheld] = dial("127.0.0.2", port, 0);
+			hold[nheld] = held("127.0.0.2", port);
 		for (; nheld < 8; nheld++)
-			held[nheld] = dial("127.0.0.3", port, 0);
-		usleep(200000);
+			hold[nheld] = held("127.0.0.3", port);
+		ok(hold[4] >= 0 && hold[5] >= 0 && hold[6] >= 0 && hold[7] >= 0,
+		    "global cap: four more served and kept open, from two other sources");
 		st = request("127.0.0.4", port, NULL, &r, 5000);
 		ok(st == 503 && is_status(&r, "RETRY"),
 		    "global cap: with 8 held, a 9th from a new source is answered 503 (%d)", st);
-		close(held[--nheld]);
+		close(hold[--nheld]);
 		usleep(300000);
 		st = request("127.0.0.4", port, NULL, &r, 5000);
 		ok(st == 200, "global cap: with 7 held, the 8th is served (%d)", st);
@@ -757,14 +809,15 @@ test_refusals(void)
 		tap_diag("127.0.0.2 cannot be bound: per-source and global caps from one source");
 	}
 
-	/* The held connections sent nothing: each is cut by the deadline (2 s). */
+	/* The held connections sent nothing after their answer: each is cut by the
+	 * deadline (2 s) for its next request. */
 	t = now_ms();
 	for (int i = 0; i < nheld; i++) {
 		util_buf_reset(&r);
-		ok(held[i] >= 0 && read_all(held[i], &r, 6000) == 0,
-		    "an idle connection is closed by the deadline");
-		if (held[i] >= 0)
-			close(held[i]);
+		ok(hold[i] >= 0 && read_all(hold[i], &r, 6000) == 0 && r.len == 0,
+		    "an idle kept-alive connection is closed by the deadline");
+		if (hold[i] >= 0)
+			close(hold[i]);
 	}
 	ok(now_ms() - t < 4500, "and all within the deadline (%lld ms)", (long long)(now_ms() - t));
 
