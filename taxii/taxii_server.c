@@ -3,7 +3,12 @@
  * services of the HTTP binding. Storage is reached only through struct taxii_backend.
  * Every request that cannot be served gets a TAXII Status Message; a multi-part poll
  * result is remembered (window and size only, never content) so Poll_Fulfillment can
- * fetch its later parts.
+ * fetch its later parts. Hostile clients are met here: connections are counted once for
+ * the whole server and per source (libmicrohttpd's own limit is split between its
+ * threads and refuses in silence), a watch thread enforces a deadline on each whole
+ * request (libmicrohttpd's timeout is an idle one, which a client dripping bytes never
+ * trips), Basic credentials are read here so control bytes are refused, and sources
+ * with failed logins are throttled before any password is checked.
  */
 #include "config.h"
 
