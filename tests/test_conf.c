@@ -434,6 +434,28 @@ test_bad_values(void)
 	    "t.conf:5: url: bad URL \"https://b.example:0/\": port out of range 1..65535 in URL");
 	bad("[peer b]\ncollection =\nurl = http://b/\n",
 	    "t.conf:4: collection: must not be empty in [peer b]");
+	bad("[peer b]\nurl = http://127.0.0.1:9090/taxii/poll\npush = true\n",
+	    "t.conf:4: push: [peer b] is at 127.0.0.1, a loopback address: pushes go to public "
+	    "addresses only unless [server] allow_private_push = true");
+	bad("[peer b]\nurl = https://[fd00::5]/taxii/poll\npush = yes\n",
+	    "t.conf:4: push: [peer b] is at fd00::5, a private address: pushes go to public "
+	    "addresses only unless [server] allow_private_push = true");
+	bad("[peer b]\nurl = http://localhost:9090/taxii/poll\npush = on\n",
+	    "t.conf:4: push: [peer b] is at localhost, a loopback address: pushes go to public "
+	    "addresses only unless [server] allow_private_push = true");
+	{
+		struct conf_err e;
+		struct conf *c = conf_load_string(BASE "[server]\nallow_private_push = true\n"
+		    "[peer b]\nurl = http://127.0.0.1:9090/taxii/poll\npush = true\n", "t.conf", &e);
+
+		ok(c != NULL, "a loopback push peer is taken with allow_private_push (%s)",
+		    c ? "" : e.msg);
+		conf_free(c);
+		c = conf_load_string(BASE "[peer b]\nurl = http://127.0.0.1:9090/taxii/poll\n",
+		    "t.conf", &e);
+		ok(c != NULL, "and a loopback peer that is only polled always (%s)", c ? "" : e.msg);
+		conf_free(c);
+	}
 	bad("[peer b]\nurl = http://b/\npush = 2\n",
 	    "t.conf:6: push: expected true or false, got \"2\"");
 	bad("[peer b]\nurl = http://b/\ninterval = 1y\n",
