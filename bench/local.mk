@@ -28,3 +28,10 @@ bench_bench_observe_LDADD = $(OBSERVER_LIBS) $(RECORD_LIBS) $(STORE_LIBS)
 check_PROGRAMS += tests/c2fill
 tests_c2fill_SOURCES = tests/fill.c
 tests_c2fill_LDADD = bench/libbench.a $(NODE_LIBS)
+
+# What wrong passwords cost a correct client: alone, then under 8 attackers (one source,
+# then eight).
+noinst_PROGRAMS += bench/bench_auth
+bench_bench_auth_SOURCES = bench/bench_auth.c
+bench_bench_auth_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
+bench_bench_auth_LDADD = $(TAXII_LIBS) $(CONF_LIBS) $(CURL_LIBS)

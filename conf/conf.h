@@ -65,6 +65,7 @@ struct conf {
 		size_t nlisten;
 		char *tls_cert, *tls_key, *client_ca, *users_file;
 		int dashboard; /* default on */
+		int allow_private_push; /* default 0: pushes go to public addresses only */
 	} server;
 	struct {
 		int enabled;           /* default true */
@@ -212,8 +213,11 @@ void conf_users_free(struct conf_users *u);
 size_t conf_users_count(const struct conf_users *u);
 
 /*
- * 1 when name and password match a user, else 0. Slow (scrypt) the first time a given
- * name and password are seen, then fast: verified pairs are remembered by their SHA-256.
+ * 1 when name and password match a user, else 0 (a password holding a control byte never
+ * matches). Slow (scrypt) the first time a given name and password are seen, then fast:
+ * verified pairs are remembered by an HMAC under a key made at load time. -1 when the
+ * check cannot be made now because another scrypt check is under way (bounded so that
+ * wrong passwords cannot take every core): the caller asks the client to retry.
  * Safe to call from several threads at once.
  */
 int conf_users_verify(struct conf_users *u, const char *name, const char *password);
@@ -221,7 +225,8 @@ int conf_users_verify(struct conf_users *u, const char *name, const char *passwo
 /* 1 when user `name` may use `collection`, else 0 (unknown users may use nothing). */
 int conf_users_allows(const struct conf_users *u, const char *name, const char *collection);
 
-/* A new salted scrypt hash of password into out (160 bytes suffice). 0 or -1. */
+/* A new salted scrypt hash of password into out (160 bytes suffice). 0, -1 on failure,
+ * -2 when the password holds a control byte (refused: no client could send it intact). */
 int conf_user_hash(const char *password, char *out, size_t len);
 
 /*

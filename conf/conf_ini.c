@@ -71,6 +71,7 @@ static const struct key server_keys[] = {
 	{ "client_ca", K_FILE, C(server.client_ca), 0, 0 },
 	{ "users_file", K_SECRET, C(server.users_file), 0, 0 },
 	{ "dashboard", K_BOOL, C(server.dashboard), 0, 0 },
+	{ "allow_private_push", K_BOOL, C(server.allow_private_push), 0, 0 },
 	{ NULL, K_TEXT, 0, 0, 0 },
 };
 
@@ -683,6 +684,30 @@ set_anchor(struct loader *L, const char *val, const char *key)
 	return 0;
 }
 
+/*
+ * A peer pushed to at a numeric address (or localhost) that the address policy refuses:
+ * said now rather than at every push. Names are checked when pushes connect.
+ */
+static void
+check_push_address(struct loader *L, const struct conf_peer *p)
+{
+	enum util_addr_class cls = UTIL_ADDR_PUBLIC;
+	struct conf_url u;
+	char why[128];
+
+	if (conf_url_parse(p->url, "http https", 0, &u, why, sizeof(why)) != 0)
+		return;
+	if (strcmp(u.host, "localhost") == 0 || (strlen(u.host) > 10 &&
+	    strcmp(u.host + strlen(u.host) - 10, ".localhost") == 0))
+		cls = UTIL_ADDR_LOOPBACK;
+	else if (util_addr_classify_text(u.host, &cls) != 0)
+		return;
+	if (cls != UTIL_ADDR_PUBLIC)
+		fail(L, p->line, "push", "[peer %s] is at %s, a %s address: pushes go to public "
+		    "addresses only unless [server] allow_private_push = true", p->name, u.host,
+		    util_addr_class_name(cls));
+}
+
 static int
 set_value(struct loader *L, const struct key *k, char *base, const char *val)
 {
@@ -1100,6 +1125,8 @@ final_checks(struct loader *L)
 		else if (p->password_file != NULL && p->username == NULL)
 			fail(L, p->line, "username", "required with password_file in [peer %s]",
 			    p->name);
+		else if (p->push && !c->server.allow_private_push)
+			check_push_address(L, p);
 	}
 	if (!L->failed && c->observer.vantage == NULL) {
 		c->observer.vantage = strdup(c->node.id);

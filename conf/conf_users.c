@@ -1,7 +1,9 @@
 /* The TAXII users file: "name:hash:collections" lines. Passwords are stored as scrypt
  * hashes with a random salt (slow and memory-hard on purpose); a verified password is
- * remembered as its SHA-256 so a client polling every few seconds does not pay scrypt's
- * cost on every request. */
+ * remembered as an HMAC under a key made at load time (never the password, nor a plain
+ * hash of it that could be tried offline) so a client polling every few seconds does not
+ * pay scrypt's cost on every request, and at most SCRYPT_RUNNING checks run at once so
+ * wrong passwords cannot take every core. */
 #include "config.h"
 
 #include <ctype.h>
@@ -12,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "conf/conf.h"
@@ -30,6 +34,11 @@
 #define SCRYPT_P 1
 #define SCRYPT_MAXMEM (64u * 1024 * 1024)
 #define CACHE_SLOTS 64
+#define SCRYPT_RUNNING 1 /* scrypt checks under way at once; one more is refused busy */
+/* And at most this many a second on average (a bucket of SCRYPT_BURST): wrong passwords
+ * from many sources at once then hold a server thread a small share of the time. */
+#define SCRYPT_PER_S 2
+#define SCRYPT_BURST 4
 
 struct user {
 	char *name;
@@ -43,9 +52,23 @@ struct conf_users {
 	struct user *users;
 	size_t n;
 	pthread_mutex_t lock;
-	unsigned char cache[CACHE_SLOTS][UTIL_SHA256_LEN]; /* sha256(name NUL password) */
+	unsigned char mac_key[32]; /* random, this process only */
+	unsigned char cache[CACHE_SLOTS][UTIL_SHA256_LEN]; /* HMAC(name NUL password) */
 	size_t cache_next;
+	unsigned running; /* scrypt checks under way */
+	double tokens;    /* scrypt checks the bucket allows now */
+	struct timespec refill; /* CLOCK_MONOTONIC of the last refill */
 };
+
+/* Whether s holds a control byte (C0 or DEL): never part of a password or name here. */
+static int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 1;
+	return 0;
+}
 
 static int
 valid_name(const char *s, size_t n)
@@ -101,6 +124,8 @@ conf_user_hash(const char *password, char *out, size_t len)
 	char sh[2 * SALT_LEN + 1], kh[2 * KEY_LEN + 1];
 	int n;
 
+	if (has_control(password))
+		return -2;
 	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
 	    derive(password, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, key) != 0)
 		return -1;
@@ -130,6 +155,7 @@ conf_users_free(struct conf_users *u)
 	free(u->users);
 	pthread_mutex_destroy(&u->lock);
 	OPENSSL_cleanse(u->cache, sizeof(u->cache));
+	OPENSSL_cleanse(u->mac_key, sizeof(u->mac_key));
 	free(u);
 }
 
@@ -211,6 +237,14 @@ conf_users_load(const char *path, struct conf_err *err)
 		goto fail;
 	}
 	pthread_mutex_init(&u->lock, NULL);
+	u->tokens = SCRYPT_BURST;
+	clock_gettime(CLOCK_MONOTONIC, &u->refill);
+	if (RAND_bytes(u->mac_key, sizeof(u->mac_key)) != 1) {
+		users_fail(err, path, 0, "no randomness for the verification cache");
+		pthread_mutex_destroy(&u->lock);
+		free(u);
+		return NULL;
+	}
 	for (p = b.data; p && *p; p = next) {
 		const char *why = NULL;
 		struct user *nu;
@@ -274,15 +308,19 @@ conf_users_verify(struct conf_users *u, const char *name, const char *password)
 {
 	const struct user *usr = find_user(u, name);
 	unsigned char key[KEY_LEN], tag[UTIL_SHA256_LEN];
+	unsigned taglen = sizeof(tag);
 	struct util_buf b;
-	int ok = 0;
+	int ok = 0, busy;
 
-	if (usr == NULL || password == NULL)
+	if (usr == NULL || password == NULL || has_control(password))
 		return 0;
 	util_buf_init(&b, 0);
 	if (util_buf_add(&b, name, strlen(name) + 1) != 0 ||
 	    util_buf_add(&b, password, strlen(password)) != 0 ||
-	    util_sha256(b.data, b.len, tag) != 0) {
+	    HMAC(EVP_sha256(), u->mac_key, sizeof(u->mac_key), (const unsigned char *)b.data,
+		b.len, tag, &taglen) == NULL) {
+		if (b.data != NULL)
+			OPENSSL_cleanse(b.data, b.len);
 		util_buf_fini(&b);
 		return 0;
 	}
@@ -292,20 +330,37 @@ conf_users_verify(struct conf_users *u, const char *name, const char *password)
 	pthread_mutex_lock(&u->lock);
 	for (size_t i = 0; i < CACHE_SLOTS && !ok; i++)
 		ok = CRYPTO_memcmp(u->cache[i], tag, sizeof(tag)) == 0;
+	if (!ok) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		u->tokens += ((double)(now.tv_sec - u->refill.tv_sec) +
+		    (double)(now.tv_nsec - u->refill.tv_nsec) / 1e9) * SCRYPT_PER_S;
+		if (u->tokens > SCRYPT_BURST)
+			u->tokens = SCRYPT_BURST;
+		u->refill = now;
+	}
+	busy = !ok && (u->running >= SCRYPT_RUNNING || u->tokens < 1.0);
+	if (!ok && !busy) {
+		u->running++;
+		u->tokens -= 1.0;
+	}
 	pthread_mutex_unlock(&u->lock);
 	if (ok)
 		return 1;
+	if (busy)
+		return -1;
 
-	if (derive(password, usr->salt, usr->log_n, usr->r, usr->p, key) != 0)
-		return 0;
-	ok = CRYPTO_memcmp(key, usr->key, KEY_LEN) == 0;
+	ok = derive(password, usr->salt, usr->log_n, usr->r, usr->p, key) == 0 &&
+	    CRYPTO_memcmp(key, usr->key, KEY_LEN) == 0;
 	OPENSSL_cleanse(key, sizeof(key));
+	pthread_mutex_lock(&u->lock);
+	u->running--;
 	if (ok) {
-		pthread_mutex_lock(&u->lock);
 		memcpy(u->cache[u->cache_next], tag, sizeof(tag));
 		u->cache_next = (u->cache_next + 1) % CACHE_SLOTS;
-		pthread_mutex_unlock(&u->lock);
 	}
+	pthread_mutex_unlock(&u->lock);
 	return ok;
 }
 

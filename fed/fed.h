@@ -123,11 +123,19 @@ int fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blo
 
 /* ------------------------------------------------------------------ the TAXII server */
 
-/* The TAXII server of `run` ([server] of c), serving s, which must outlive it. NULL with
- * err filled when it cannot listen or the users file is bad. */
+/* What the caller adds to the TAXII server of `run`. */
+struct taxii_http;
+struct fed_server_opts {
+	struct fed_log log;            /* what an operator should know (throttled logins) */
+	const struct taxii_http *http; /* pages beside TAXII (dashboard, feeds); NULL: none */
+};
+
+/* The TAXII server of `run` ([server] of c), serving s, which must outlive it (as must
+ * opts' pointers; opts may be NULL). NULL with err filled when it cannot listen or the
+ * users file is bad. */
 struct fed_server;
-struct fed_server *fed_server_start(const struct conf *c, struct store *s, char *err,
-    size_t errlen);
+struct fed_server *fed_server_start(const struct conf *c, struct store *s,
+    const struct fed_server_opts *opts, char *err, size_t errlen);
 /* The port the i-th listen address is bound to (0: none such). */
 unsigned fed_server_port(const struct fed_server *fs, size_t i);
 /* Stops serving and frees it; NULL is a no-op. */
@@ -173,6 +181,7 @@ int64_t fed_backoff_us(int64_t first_us, int64_t max_us, int failures);
 /* What a peer's polling keeps from one round to the next. Zero it before the first. */
 struct fed_peer_state {
 	int failures; /* polls failed in a row */
+	int allow_private_push; /* set by the caller: pushes may reach non-public addresses */
 };
 
 /*
@@ -256,6 +265,8 @@ struct fed_push_opts {
 	const char *ca_file;   /* trusted CAs for https subscribers; NULL: the system's */
 	const char *client_cert; /* presented to https subscribers, or NULL */
 	const char *client_key;
+	int allow_private;     /* 0: connect to public addresses only (allow_private_push) */
+	const char *const *resolve; /* names pinned to addresses (taxii_client_conf), or NULL */
 	struct fed_log log;    /* failures and deliveries; fn NULL: not logged */
 };
 

@@ -236,7 +236,7 @@ peer_sent(void *arg, int64_t to, char *err, size_t errlen)
  * batch the peer accepted. Returns records sent, or -1 with err. */
 static long
 push_new(struct store *s, const char *node_id, const struct conf_peer *p,
-    volatile sig_atomic_t *stop, char *err, size_t errlen)
+    volatile sig_atomic_t *stop, int allow_private, char *err, size_t errlen)
 {
 	struct store_err serr = {{0}};
 	struct peer_push pp = {.s = s};
@@ -262,6 +262,7 @@ push_new(struct store *s, const char *node_id, const struct conf_peer *p,
 	}
 	pp.cc.timeout_s = 30;
 	pp.cc.cancel = stop;
+	pp.cc.public_only = !allow_private;
 	pp.url = url;
 	pp.cursor = name;
 	sent = fed_push_run(&fp, err, errlen);
@@ -306,7 +307,7 @@ fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
 	    st.blocks, st.blocks == 1 ? "" : "s", st.added, st.added == 1 ? "" : "s",
 	    st.targets_added, st.targets_added == 1 ? "" : "s");
 	if (p->push) {
-		sent = push_new(s, node_id, p, stop, err, sizeof(err));
+		sent = push_new(s, node_id, p, stop, ps->allow_private_push, err, sizeof(err));
 		if (sent < 0)
 			fed_logf(log, FED_LOG_WARN, "peer %s: %s", p->name, err);
 		else if (sent > 0)

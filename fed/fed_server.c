@@ -17,6 +17,7 @@
 
 struct fed_server {
 	struct store *store;
+	struct fed_log log;
 	struct conf_users *users;
 	struct taxii_server *server;
 };
@@ -217,8 +218,17 @@ static int
 auth_check(void *ctx, const char *user, const char *password)
 {
 	struct fed_server *nt = ctx;
+	int rc = conf_users_verify(nt->users, user, password);
 
-	return conf_users_verify(nt->users, user, password) ? 0 : -1;
+	return rc == 1 ? 0 : rc < 0 ? -2 : -1;
+}
+
+static void
+server_log(void *arg, const char *msg)
+{
+	const struct fed_server *nt = arg;
+
+	fed_logf(&nt->log, FED_LOG_WARN, "%s", msg);
 }
 
 static int
@@ -230,7 +240,8 @@ auth_allow(void *ctx, const char *user, const char *collection)
 }
 
 struct fed_server *
-fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen)
+fed_server_start(const struct conf *c, struct store *s, const struct fed_server_opts *opts,
+    char *err, size_t errlen)
 {
 	struct fed_server *nt = calloc(1, sizeof(*nt));
 	struct taxii_backend be;
@@ -246,6 +257,8 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 		goto fail;
 	}
 	nt->store = s;
+	if (opts != NULL)
+		nt->log = opts->log;
 	for (size_t i = 0; i < c->server.nlisten; i++)
 		util_buf_printf(&listen, "%s%s", i ? "," : "", c->server.listen[i]);
 	memset(&sc, 0, sizeof(sc));
@@ -253,6 +266,10 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 	sc.tls_cert = c->server.tls_cert;
 	sc.tls_key = c->server.tls_key;
 	sc.client_ca = c->server.client_ca;
+	sc.allow_private_push = c->server.allow_private_push;
+	sc.log = server_log;
+	sc.log_arg = nt;
+	sc.http = opts != NULL ? opts->http : NULL;
 	if (c->server.users_file) {
 		nt->users = conf_users_load(c->server.users_file, &cerr);
 		if (nt->users == NULL) {

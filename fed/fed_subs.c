@@ -460,6 +460,8 @@ deliver(struct fed_pusher *p, const struct taxii_sub *sub, volatile sig_atomic_t
 	sp.cc.client_key = p->o.client_key;
 	sp.cc.timeout_s = p->o.timeout_s;
 	sp.cc.cancel = stop;
+	sp.cc.public_only = !p->o.allow_private;
+	sp.cc.resolve = p->o.resolve;
 	return fed_push_run(&fp, err, errlen);
 }
 

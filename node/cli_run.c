@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -182,6 +183,7 @@ run_run(int argc, char **argv)
 	const char *cfile = NULL;
 	struct conf *c;
 	sigset_t set;
+	struct rlimit rl;
 	int ch, sig = 0, ret = CLI_FAIL;
 
 	optind = 0;
@@ -217,6 +219,13 @@ run_run(int argc, char **argv)
 	if (d.s == NULL)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
+	/* The server holds up to 1024 connections besides the observer's and the store's
+	 * descriptors: the soft limit (often 1024) goes up towards the hard one. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 &&
+	    rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

@@ -97,8 +97,11 @@ run_user(int argc, char **argv)
 		ret = CLI_USAGE;
 		goto out;
 	}
-	if (conf_user_hash(pw, hash, sizeof(hash)) != 0) {
-		cli_err("user add: hashing the password failed");
+	if ((rc = conf_user_hash(pw, hash, sizeof(hash))) != 0) {
+		cli_err(rc == -2 ? "user add: the password holds a control byte (tab, escape, ...)" :
+		    "user add: hashing the password failed");
+		if (rc == -2)
+			ret = CLI_USAGE;
 		goto out;
 	}
 	rc = conf_users_set(c->server.users_file, argv[optind + 1], hash, collections, &err);

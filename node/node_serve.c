@@ -27,7 +27,8 @@ int
 node_serve_start(struct node_daemon *d, struct node_component *self)
 {
 	char err[1024];
-	struct fed_server *fs = fed_server_start(d->c, d->s, err, sizeof(err));
+	struct fed_server_opts opts = {.log = node_fed_log};
+	struct fed_server *fs = fed_server_start(d->c, d->s, &opts, err, sizeof(err));
 
 	if (fs == NULL) {
 		node_log(NODE_LOG_ERROR, "taxii: %s", err);
@@ -84,6 +85,7 @@ node_push_start(struct node_daemon *d, struct node_component *self)
 		return -1;
 	memset(&po, 0, sizeof(po));
 	po.log = node_fed_log;
+	po.allow_private = d->c->server.allow_private_push;
 	ps->d = d;
 	ps->p = fed_pusher_new(d->s, &po);
 	if (ps->p == NULL || pthread_create(&ps->thread, NULL, push_main, ps) != 0) {
@@ -128,7 +130,7 @@ static void *
 peer_main(void *arg)
 {
 	struct peer_thread *pt = arg;
-	struct fed_peer_state st = {0};
+	struct fed_peer_state st = {.allow_private_push = pt->d->c->server.allow_private_push};
 
 	while (!pt->d->stop) {
 		int64_t wait = fed_peer_round(pt->d->s, pt->d->c->node.id, pt->p, &pt->d->stop,

@@ -22,7 +22,9 @@ tests_test_dns_SOURCES = tests/test_dns.c
 tests_test_dns_LDADD = observer/libobsbase.a $(UTIL_LIBS) $(CARES_LIBS)
 EXTRA_DIST += tests/data/robots/cases.tsv tests/data/robots/rfc-simple.txt \
 	tests/data/robots/rfc-longest.txt tests/data/robots/merged.txt \
-	tests/data/robots/bom-crlf.txt
+	tests/data/robots/bom-crlf.txt tests/data/robots/no-colon.txt \
+	tests/data/robots/bom-truncated1.txt tests/data/robots/bom-truncated2.txt \
+	tests/data/robots/bom-doubled.txt
 
 # observer: the cycle (DNS, ping, robots.txt, GET under concurrency and host spacing) and
 # change events, behind observer/observer.h; node/ links OBSERVER_LIBS.

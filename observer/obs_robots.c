@@ -277,6 +277,55 @@ obs_robots_status_policy(int http_status)
 	return OBS_ROBOTS_DISALLOW_ALL;
 }
 
+/*
+ * Past the byte-order marks at the start of a file: a UTF-8 BOM, one cut short (EF, or
+ * EF BB: a file that lost its tail bytes when some editor or filter re-encoded it), or
+ * one written twice. Crawlers read the first line in all these cases, so we do too.
+ */
+static const char *
+skip_bom(const char *p, const char *end)
+{
+	static const char bom[3] = { '\xEF', '\xBB', '\xBF' };
+
+	for (int rounds = 0; rounds < 2 && p < end && *p == bom[0]; rounds++) {
+		size_t i = 0;
+
+		while (i < 3 && p + i < end && p[i] == bom[i])
+			i++;
+		p += i;
+		if (i < 3)
+			break; /* a truncated mark ends the prefix */
+	}
+	return p;
+}
+
+/*
+ * For a line without a colon: where its key ends when a blank separates the key from
+ * the value instead ("disallow /private"), the way widely used parsers read a forgotten
+ * colon. Only a line of exactly two words counts, so prose is never read as a rule.
+ * Returns the first blank after the key, or NULL.
+ */
+static const char *
+blank_separator(const char *line, const char *eol)
+{
+	const char *k = line, *sep, *v, *ve = eol;
+
+	while (k < eol && is_blank(*k))
+		k++;
+	while (ve > k && is_blank(ve[-1]))
+		ve--;
+	for (sep = k; sep < ve && !is_blank(*sep); sep++)
+		;
+	if (sep == k || sep == ve)
+		return NULL;
+	for (v = sep; v < ve && is_blank(*v); v++)
+		;
+	for (; v < ve; v++)
+		if (is_blank(*v))
+			return NULL;
+	return sep;
+}
+
 int
 obs_robots_parse(const char *body, size_t len, const char *user_agent,
     struct obs_robots **out, char *err, size_t errsz)
@@ -308,8 +357,7 @@ obs_robots_parse(const char *body, size_t len, const char *user_agent,
 		while (end > body && end[-1] != '\n' && end[-1] != '\r')
 			end--;
 	}
-	if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-		p += 3;
+	p = skip_bom(p, end);
 
 	while (p < end) {
 		const char *line = p, *eol, *hash, *colon, *k, *ke, *v, *ve;
@@ -330,7 +378,7 @@ obs_robots_parse(const char *body, size_t len, const char *user_agent,
 		if (hash != NULL)
 			eol = hash;
 		colon = memchr(line, ':', (size_t)(eol - line));
-		if (colon == NULL)
+		if (colon == NULL && (colon = blank_separator(line, eol)) == NULL)
 			continue;
 		k = line;
 		ke = colon;

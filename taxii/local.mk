@@ -45,3 +45,9 @@ EXTRA_DIST += tests/data/taxii/client/collection_info_extra_ns.xml \
 	tests/data/taxii/client/poll_response_labels.xml \
 	tests/data/taxii/client/status_denied.xml \
 	tests/data/taxii/client/status_unsupported_protocol.xml
+
+check_PROGRAMS += tests/test_taxii_harden
+TESTS += tests/test_taxii_harden
+tests_test_taxii_harden_SOURCES = tests/test_taxii_harden.c
+tests_test_taxii_harden_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(CURL_CFLAGS) $(MHD_CFLAGS)
+tests_test_taxii_harden_LDADD = $(TAXII_LIBS) $(CURL_LIBS)

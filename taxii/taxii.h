@@ -406,6 +406,34 @@ enum taxii_version taxii_http_version(const char *x_content_type, const char *x_
 enum taxii_version taxii_http_accept(const char *x_accept, enum taxii_version req);
 
 /* ---------------------------------------------------------------------------------------
+ * Address policy for pushes: a push is the server reaching out to an address a client
+ * chose, so without the operator's say-so it may only go to public addresses (never to
+ * this host, its networks, or a cloud's metadata service).
+ */
+struct sockaddr_storage;
+
+/*
+ * Looks `host` up (a name, or numeric text): fills up to `max` addresses and sets *n.
+ * Returns 0, or -1 when the name does not resolve. What the policy check uses instead of
+ * getaddrinfo when given one (a resolver of the caller's, or a test's).
+ */
+typedef int (*taxii_resolve_fn)(void *arg, const char *host, struct sockaddr_storage *addrs,
+    size_t max, size_t *n);
+
+/*
+ * Whether `url` (http or https) may be pushed to under the address policy: its host, a
+ * numeric address in any form getaddrinfo reads (IPv4-mapped IPv6 included) or a name
+ * looked up with `resolve` (NULL: getaddrinfo), must be public and resolve to public
+ * addresses only (util_addr_classify: loopback, private, link-local, CGNAT,
+ * documentation, multicast, unspecified, reserved ... are not). Returns 0 when it may;
+ * -1 when it may not, with `why` (may be NULL) naming the host, the address and its class
+ * ("127.0.0.1 is a loopback address"), or saying that the URL has no host or that the
+ * name does not resolve.
+ */
+int taxii_push_allowed(const char *url, taxii_resolve_fn resolve, void *arg, char *why,
+    size_t whylen);
+
+/* ---------------------------------------------------------------------------------------
  * Server.
  */
 
@@ -500,7 +528,10 @@ struct taxii_backend {
  */
 struct taxii_auth {
 	void *ctx;
-	/* 0 when the user and password are valid, -1 otherwise. */
+	/* 0 when the user and password are valid, -1 otherwise, -2 when they cannot be
+	 * checked now (too many costly checks under way: the client gets 503 and retries).
+	 * The server never passes a user or password holding a control byte, and calls it
+	 * for no source it is throttling (see taxii_server_conf). */
 	int (*check)(void *ctx, const char *user, const char *password);
 	/* 0 when `user` may poll, fill and see `collection`, -1 otherwise; NULL: every one. */
 	int (*allow)(void *ctx, const char *user, const char *collection);
@@ -561,9 +592,34 @@ struct taxii_server_conf {
 	 * one, or with one that does not verify, gets HTTP 403 and an UNAUTHORIZED Status
 	 * Message (the handshake itself succeeds, so the client learns why). */
 	const char *client_ca;
-	/* A connection idle this long is closed, and so is one whose request body is not
-	 * complete this long after its headers (a client dripping bytes); 0: 30 */
+	/* A connection idle this long is closed, and so is one whose whole request (headers
+	 * and body) has not arrived this long after the connection opened or its previous
+	 * answer was sent (a client dripping bytes); 0: 30 */
 	unsigned timeout_s;
+	/* Connections served at once, over every listen address and thread together; 0: 256.
+	 * One over it (or over max_per_source) is answered HTTP 503 with a RETRY Status
+	 * Message once its request has arrived, and closed after 2 s if it does not. Up to
+	 * four times as many connections are held open (then new ones wait in the kernel). */
+	unsigned max_connections;
+	/* Connections served at once from one source address (IPv6: one /64); 0: 32 */
+	unsigned max_per_source;
+	/* Request headers (names and values together) above this are answered 431 with a
+	 * BAD_MESSAGE Status Message; 0: 32 KiB. Headers beyond libmicrohttpd's per-connection
+	 * memory (256 KiB here) still get its own 431 page: it offers no hook for that. */
+	size_t max_header_bytes;
+	/* Failed logins: after 5 from one source (IPv6: one /64), its logins are answered
+	 * HTTP 429 with a RETRY Status Message, without checking, for 1 s, then 2, 4, ... up
+	 * to 5 min after each further failure; a success, or 15 min without failure, ends it. */
+	/* Subscriptions: with allow_private_push unset, SUBSCRIBE refuses Push_Parameters
+	 * whose address taxii_push_allowed refuses (DENIED, saying why), looked up with
+	 * resolve (NULL: getaddrinfo) and resolve_arg. */
+	int allow_private_push;
+	taxii_resolve_fn resolve;
+	void *resolve_arg;
+	/* Told of what an operator should know (a source throttled for failed logins), one
+	 * line without newline; NULL: nobody. Called from server threads. */
+	void (*log)(void *arg, const char *msg);
+	void *log_arg;
 	/* GET and HEAD outside /taxii/ (copied); NULL: answered 405 like any other method. */
 	const struct taxii_http *http;
 };
@@ -604,7 +660,8 @@ void taxii_server_free(struct taxii_server *s);
  */
 
 struct taxii_client_conf {
-	const char *url;       /* the service: poll or inbox URL (http or https) */
+	const char *url;       /* the service: poll or inbox URL (http or https); redirects
+				* are never followed (a 3xx is an HTTP error) */
 	/* TAXII_VANY: 1.1, falling back to 1.0 (and remembering it for this url) when the
 	 * peer answers in 1.0 or with UNSUPPORTED_PROTOCOL / UNSUPPORTED_MESSAGE. */
 	enum taxii_version version;
@@ -622,6 +679,14 @@ struct taxii_client_conf {
 	/* When set and non-zero (a daemon stopping), an exchange under way is abandoned
 	 * within about a second, and none is started: TAXII_ENET, "cancelled". */
 	const volatile sig_atomic_t *cancel;
+	/* Address policy (pushes): refuse to connect to any address that is not public
+	 * (util_addr_classify), checked for every address as the connection is made, so a
+	 * name that resolves differently than when it was accepted is still caught. The
+	 * request then fails with TAXII_ENET naming the address and its class. */
+	int public_only;
+	/* NULL-terminated "HOST:PORT:ADDRESS[,ADDRESS]" entries that pin names to addresses
+	 * (libcurl's CURLOPT_RESOLVE), or NULL. */
+	const char *const *resolve;
 };
 
 /* Called per content block received; return 0 to go on, non-zero to abort the poll. The

@@ -11,11 +11,16 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -80,7 +85,132 @@ struct post {
 	struct taxii_err err;
 	pthread_t thread;
 	int running;
+	char refused[INET6_ADDRSTRLEN + 48]; /* address the policy refused, and why */
 };
+
+/* ---------------------------------------------------------------------------------------
+ * Address policy.
+ */
+
+/* "ADDR is a loopback address" into why (with `sep` ", " instead: "ADDR, a loopback
+ * address"). */
+static void
+class_text(const struct sockaddr *sa, enum util_addr_class cl, const char *sep, char *why,
+    size_t whylen)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, a,
+		    sizeof(a));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, a,
+		    sizeof(a));
+	util_seterr(why, whylen, "%s%s a%s %s address", a, sep,
+	    cl == UTIL_ADDR_UNSPECIFIED ? "n" : "", util_addr_class_name(cl));
+}
+
+/* The addresses getaddrinfo gives for host (arg non-NULL: numeric hosts only). */
+static int
+resolve_gai(void *arg, const char *host, struct sockaddr_storage *addrs, size_t max,
+    size_t *n)
+{
+	struct addrinfo hints, *ai = NULL, *a;
+
+	*n = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = arg != NULL ? AI_NUMERICHOST : 0;
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0)
+		return -1;
+	for (a = ai; a != NULL && *n < max; a = a->ai_next)
+		if (a->ai_addrlen <= sizeof(*addrs)) {
+			memset(&addrs[*n], 0, sizeof(addrs[*n]));
+			memcpy(&addrs[*n], a->ai_addr, a->ai_addrlen);
+			++*n;
+		}
+	freeaddrinfo(ai);
+	return *n > 0 ? 0 : -1;
+}
+
+#define POLICY_MAX_ADDRS 64
+
+int
+taxii_push_allowed(const char *url, taxii_resolve_fn resolve, void *arg, char *why,
+    size_t whylen)
+{
+	struct sockaddr_storage addrs[POLICY_MAX_ADDRS];
+	CURLU *u = NULL;
+	char *host = NULL, *h, detail[INET6_ADDRSTRLEN + 40];
+	size_t n = 0, hl;
+	int rc = -1, numeric;
+
+	if (url == NULL || (u = curl_url()) == NULL) {
+		util_seterr(why, whylen, "no push address");
+		return -1;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL ||
+	    host[0] == '\0') {
+		util_seterr(why, whylen, "push address %.200s has no host", url);
+		goto out;
+	}
+	/* An IPv6 literal comes bracketed (and maybe with a zone): the address alone. */
+	h = host;
+	hl = strlen(h);
+	if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
+		h[hl - 1] = '\0';
+		h++;
+		h[strcspn(h, "%")] = '\0';
+	}
+	/* A numeric host is never the resolver's business. */
+	numeric = resolve_gai(addrs, h, addrs, POLICY_MAX_ADDRS, &n) == 0;
+	if (!numeric && (resolve ? resolve : resolve_gai)(resolve ? arg : NULL, h, addrs,
+	    POLICY_MAX_ADDRS, &n) != 0)
+		n = 0;
+	if (n == 0) {
+		util_seterr(why, whylen, "push address host %.200s does not resolve", h);
+		goto out;
+	}
+	/* Every answer counts: the pusher may connect to any of them. */
+	for (size_t i = 0; i < n; i++) {
+		enum util_addr_class cl = util_addr_classify_sa((const struct sockaddr *)&addrs[i]);
+
+		if (cl != UTIL_ADDR_PUBLIC) {
+			class_text((const struct sockaddr *)&addrs[i], cl, numeric ? " is" : ",",
+			    detail, sizeof(detail));
+			if (numeric)
+				util_seterr(why, whylen, "%s", detail);
+			else
+				util_seterr(why, whylen, "push address host %.200s resolves to %s", h,
+				    detail);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* libcurl's open-socket callback: every address a connection is about to be made to,
+ * each one a happy-eyeballs race or a retry tries included, passes the policy first. */
+static curl_socket_t
+open_public(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct post *p = arg;
+	enum util_addr_class cl;
+
+	(void)purpose;
+	cl = util_addr_classify_sa(&a->addr);
+	if (cl != UTIL_ADDR_PUBLIC) {
+		class_text(&a->addr, cl, " is", p->refused, sizeof(p->refused));
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
 
 static void
 post_init(struct post *p, const struct taxii_client_conf *c)
@@ -148,12 +278,13 @@ static void
 post_run(struct post *p)
 {
 	const struct taxii_client_conf *c = p->c;
-	struct curl_slist *h = NULL;
+	struct curl_slist *h = NULL, *pins = NULL;
 	CURLcode cc;
 
 	util_buf_reset(&p->resp);
 	p->http = 0;
 	p->rc = 0;
+	p->refused[0] = '\0';
 	if (c->cancel != NULL && *c->cancel) {
 		p->rc = taxii_seterr(&p->err, TAXII_ENET, 0, "%s: cancelled", c->url);
 		return;
@@ -179,6 +310,22 @@ post_run(struct post *p)
 	curl_easy_setopt(p->cu, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	curl_easy_setopt(p->cu, CURLOPT_NOSIGNAL, 1L);
+	/* A redirect would send the message somewhere the caller did not choose. */
+	curl_easy_setopt(p->cu, CURLOPT_FOLLOWLOCATION, 0L);
+	if (c->public_only) {
+		curl_easy_setopt(p->cu, CURLOPT_OPENSOCKETFUNCTION, open_public);
+		curl_easy_setopt(p->cu, CURLOPT_OPENSOCKETDATA, p);
+	}
+	for (size_t i = 0; c->resolve != NULL && c->resolve[i] != NULL && i < 64; i++) {
+		struct curl_slist *np = curl_slist_append(pins, c->resolve[i]);
+
+		if (np == NULL) {
+			p->rc = taxii_seterr(&p->err, TAXII_ENOMEM, 0, "out of memory");
+			goto out;
+		}
+		pins = np;
+	}
+	curl_easy_setopt(p->cu, CURLOPT_RESOLVE, pins);
 	curl_easy_setopt(p->cu, CURLOPT_PROXY, c->proxy ? c->proxy : "");
 	curl_easy_setopt(p->cu, CURLOPT_TIMEOUT, c->timeout_s > 0 ? c->timeout_s : 60L);
 	curl_easy_setopt(p->cu, CURLOPT_CONNECTTIMEOUT, 30L);
@@ -209,9 +356,14 @@ post_run(struct post *p)
 	if (c->client_key_password != NULL)
 		curl_easy_setopt(p->cu, CURLOPT_KEYPASSWD, c->client_key_password);
 	cc = curl_easy_perform(p->cu);
-	/* The header list is ours to free: never leave the handle pointing at it. */
+	/* The lists are ours to free: never leave the handle pointing at them. */
 	curl_easy_setopt(p->cu, CURLOPT_HTTPHEADER, NULL);
-	if (cc == CURLE_WRITE_ERROR || cc == CURLE_FILESIZE_EXCEEDED)
+	curl_easy_setopt(p->cu, CURLOPT_RESOLVE, NULL);
+	if (p->refused[0] != '\0' && cc != CURLE_OK)
+		p->rc = taxii_seterr(&p->err, TAXII_ENET, 0,
+		    "%s: refused to connect: %s (address policy)",
+		    c->url, p->refused);
+	else if (cc == CURLE_WRITE_ERROR || cc == CURLE_FILESIZE_EXCEEDED)
 		p->rc = taxii_seterr(&p->err, TAXII_ETOOBIG, 0,
 		    "%s: response too large (over %zu bytes)",
 		    c->url, p->resp.limit);
@@ -224,6 +376,7 @@ post_run(struct post *p)
 		curl_easy_getinfo(p->cu, CURLINFO_RESPONSE_CODE, &p->http);
 out:
 	curl_slist_free_all(h);
+	curl_slist_free_all(pins);
 }
 
 static void *

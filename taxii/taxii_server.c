@@ -3,7 +3,12 @@
  * services of the HTTP binding. Storage is reached only through struct taxii_backend.
  * Every request that cannot be served gets a TAXII Status Message; a multi-part poll
  * result is remembered (window and size only, never content) so Poll_Fulfillment can
- * fetch its later parts.
+ * fetch its later parts. Hostile clients are met here: connections are counted once for
+ * the whole server and per source (libmicrohttpd's own limit is split between its
+ * threads and refuses in silence), a watch thread enforces a deadline on each whole
+ * request (libmicrohttpd's timeout is an idle one, which a client dripping bytes never
+ * trips), Basic credentials are read here so control bytes are refused, and sources
+ * with failed logins are throttled before any password is checked.
  */
 #include "config.h"
 
@@ -12,6 +17,7 @@
 #include <netdb.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +39,38 @@
 #define RESPONSE_CAP (256u * 1024u * 1024u)
 #define MAX_STATUS_SUBS 1000 /* subscriptions one STATUS answer lists */
 #define MAX_LIVE_SUBS 100    /* ACTIVE or PAUSED subscriptions of one owner */
+#define DEFAULT_MAX_CONNS 256
+#define DEFAULT_PER_SOURCE 32
+#define HELD_FACTOR 4        /* connections held open (served or being refused) per cap */
+#define REFUSE_GRACE_US INT64_C(2000000) /* a refused connection's time to send its request */
+#define DEFAULT_MAX_HEADERS (32u * 1024u)
+#define CONN_MEMORY (256u * 1024u) /* libmicrohttpd's per-connection pool: headers fit */
+#define WATCH_PERIOD_MS 200
+#define THR_SLOTS 1024       /* sources with failed logins remembered */
+#define THR_PROBE 8
+#define THR_FREE_FAILURES 5  /* failed logins before throttling starts */
+#define THR_MAX_WAIT_US INT64_C(300000000)
+#define THR_FORGET_US INT64_C(900000000)
+#define AUTH_USER_MAX 256
+#define AUTH_PASS_MAX 1024
+
+/* One connection libmicrohttpd holds: what the limits and the request deadline need. */
+struct conn {
+	int in_use;
+	int admitted; /* counted against the caps; else it is answered 503 */
+	int cut;      /* shut down by the deadline watch */
+	int fd;
+	unsigned char key[16]; /* source: IPv4 as ::ffff:a.b.c.d, IPv6 its /64 */
+	int64_t deadline_us;   /* CLOCK_MONOTONIC; 0: none (an answer is being made) */
+};
+
+/* Failed logins of one source. */
+struct throttle {
+	int used;
+	unsigned char key[16];
+	unsigned failures;
+	int64_t last_us, until_us; /* CLOCK_MONOTONIC */
+};
 
 struct result {
 	char id[TAXII_ID_MAX + 2];
@@ -62,14 +100,32 @@ struct taxii_server {
 	unsigned result_ttl_s, threads, timeout_s;
 	pthread_mutex_t lock; /* results */
 	struct result results[MAX_RESULTS];
+
+	unsigned max_conns, per_source;
+	size_t max_headers;
+	int allow_private_push;
+	taxii_resolve_fn resolve;
+	void *resolve_arg;
+	void (*log)(void *arg, const char *msg);
+	void *log_arg;
+	/* Connections, limits, throttling and the deadline watch (one lock: held briefly). */
+	pthread_mutex_t clock;
+	pthread_cond_t wake;
+	struct conn *conns;
+	size_t n_conns, hi_conn; /* slots, and one past the highest in use */
+	unsigned admitted;
+	struct throttle *thr;
+	pthread_t watch;
+	int watching, stopping;
 };
 
 /* Per-request state, freed when libmicrohttpd completes the request. */
 struct req {
 	struct util_buf body;
-	int too_big;
-	int page; /* a GET or HEAD for s->http */
+	unsigned refuse; /* HTTP status to answer once the body is read and dropped; 0: none */
+	int page;        /* a GET or HEAD for s->http */
 	int64_t start_us; /* util_mono_us, when the headers were complete */
+	struct conn *slot; /* its connection's entry, or NULL */
 };
 
 enum endpoint { EP_NONE, EP_DISCOVERY, EP_COLLECTIONS, EP_POLL, EP_INBOX };
@@ -103,11 +159,19 @@ is_tls(struct MHD_Connection *conn)
 	return MHD_get_connection_info(conn, MHD_CONNECTION_INFO_PROTOCOL) != NULL;
 }
 
+/* Extra headers of a refusal: close the connection, and when to come back (0: none). */
+struct refusal {
+	int close;
+	unsigned retry_after_s;
+};
+
 static enum MHD_Result
-reply(struct MHD_Connection *conn, unsigned http, enum taxii_version ver, struct util_buf *b)
+reply_ex(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
+    struct util_buf *b, const struct refusal *rf)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
+	char ra[16];
 
 	resp = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -129,15 +193,29 @@ reply(struct MHD_Connection *conn, unsigned http, enum taxii_version ver, struct
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
+	snprintf(ra, sizeof(ra), "%u", rf ? rf->retry_after_s : 0);
+	if (rf != NULL && ((rf->close &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
+	    (rf->retry_after_s > 0 &&
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra) != MHD_YES))) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
 	rc = MHD_queue_response(conn, http, resp);
 	MHD_destroy_response(resp);
 	return rc;
 }
 
 static enum MHD_Result
-reply_status(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
+reply(struct MHD_Connection *conn, unsigned http, enum taxii_version ver, struct util_buf *b)
+{
+	return reply_ex(conn, http, ver, b, NULL);
+}
+
+static enum MHD_Result
+reply_status_ex(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
     const char *in_response_to, enum taxii_status st, const struct taxii_detail *details,
-    size_t n_details, const char *text)
+    size_t n_details, const char *text, const struct refusal *rf)
 {
 	struct util_buf b;
 
@@ -155,7 +233,31 @@ reply_status(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
 		util_buf_fini(&b);
 		return MHD_NO;
 	}
-	return reply(conn, http, ver, &b);
+	return reply_ex(conn, http, ver, &b, rf);
+}
+
+static enum MHD_Result
+reply_status(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
+    const char *in_response_to, enum taxii_status st, const struct taxii_detail *details,
+    size_t n_details, const char *text)
+{
+	return reply_status_ex(conn, http, ver, in_response_to, st, details, n_details, text,
+	    NULL);
+}
+
+/* A RETRY Status Message (1.1: with ESTIMATED_WAIT) and a Retry-After header. */
+static enum MHD_Result
+reply_retry(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
+    unsigned wait_s, int close_conn, const char *text)
+{
+	struct refusal rf = { close_conn, wait_s ? wait_s : 1 };
+	struct taxii_detail d = { TAXII_SD_ESTIMATED_WAIT, NULL };
+	char w[16];
+
+	snprintf(w, sizeof(w), "%u", rf.retry_after_s);
+	d.value = w;
+	return reply_status_ex(conn, http, ver, NULL, TAXII_ST_RETRY, &d,
+	    ver == TAXII_V10 ? 0 : 1, text, &rf);
 }
 
 static enum MHD_Result
@@ -800,9 +902,21 @@ do_subscribe(struct taxii_server *s, struct MHD_Connection *conn, const struct t
 	}
 	if (req->push != NULL) {
 		enum MHD_Result r = check_push(conn, req, &bad);
+		char why[320];
 
 		if (bad)
 			return r;
+		/* The pusher checks each address again as it connects (names change). */
+		if (!s->allow_private_push &&
+		    taxii_push_allowed(req->push->address, s->resolve, s->resolve_arg, why,
+			sizeof(why)) != 0) {
+			char text[400];
+
+			snprintf(text, sizeof(text), "push address refused: %s (this server pushes "
+			    "to public addresses only)", why);
+			return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+			    TAXII_ST_DENIED, NULL, 0, text);
+		}
 	}
 	if (user != NULL && strlen(user) >= TAXII_SUB_OWNER_MAX)
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
@@ -1037,44 +1151,287 @@ xml_content_type(const char *ct)
 	    (n == 8 && strncasecmp(ct, "text/xml", n) == 0);
 }
 
+/* The source key of an address: IPv4 (plain or mapped) as ::ffff:a.b.c.d, IPv6 as its
+ * /64, which is what one host or one customer line usually has. */
+static void
+source_key(const struct sockaddr *sa, unsigned char key[16])
+{
+	memset(key, 0, 16);
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const unsigned char *a =
+		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		if (memcmp(a, mapped, 12) == 0)
+			memcpy(key, a, 16);
+		else
+			memcpy(key, a, 8);
+	}
+}
+
+static void
+conn_source_key(struct MHD_Connection *conn, unsigned char key[16])
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	source_key(ci != NULL ? ci->client_addr : NULL, key);
+}
+
+static void
+key_text(const unsigned char key[16], char *out, size_t len)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (memcmp(key, mapped, 12) == 0) {
+		inet_ntop(AF_INET, key + 12, out, (socklen_t)len);
+	} else {
+		inet_ntop(AF_INET6, key, out, (socklen_t)len);
+		if (strlen(out) + 4 < len)
+			strcat(out, "/64");
+	}
+}
+
+static void
+server_log(struct taxii_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+server_log(struct taxii_server *s, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (s->log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->log(s->log_arg, msg);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Failed logins, per source. Called with s->clock held.
+ */
+static struct throttle *
+thr_find(struct taxii_server *s, const unsigned char key[16], int add, int64_t now)
+{
+	uint32_t h = 2166136261u;
+	struct throttle *oldest = NULL;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	for (unsigned k = 0; k < THR_PROBE; k++) {
+		struct throttle *t = &s->thr[(h + k) % THR_SLOTS];
+
+		if (t->used && memcmp(t->key, key, 16) == 0) {
+			if (now - t->last_us > THR_FORGET_US)
+				t->failures = 0;
+			return t;
+		}
+		if (oldest == NULL || !t->used || (oldest->used && t->last_us < oldest->last_us))
+			oldest = t;
+	}
+	if (!add)
+		return NULL;
+	/* A full neighbourhood forgets its oldest source: an attacker cycling through many
+	 * addresses costs us memory no more than THR_SLOTS entries. */
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->used = 1;
+	memcpy(oldest->key, key, 16);
+	oldest->last_us = now;
+	return oldest;
+}
+
+/* Seconds (rounded up) before `key` may try to log in again; 0: now. */
+static unsigned
+thr_wait(struct taxii_server *s, const unsigned char key[16])
+{
+	int64_t now = util_mono_us();
+	struct throttle *t;
+	unsigned w = 0;
+
+	pthread_mutex_lock(&s->clock);
+	t = thr_find(s, key, 0, now);
+	if (t != NULL && t->until_us > now)
+		w = (unsigned)((t->until_us - now + 999999) / 1000000);
+	pthread_mutex_unlock(&s->clock);
+	return w;
+}
+
+static void
+thr_result(struct taxii_server *s, const unsigned char key[16], int good, const char *user)
+{
+	int64_t now = util_mono_us(), wait = 0;
+	struct throttle *t;
+	unsigned n = 0;
+	char who[INET6_ADDRSTRLEN + 4];
+
+	pthread_mutex_lock(&s->clock);
+	t = thr_find(s, key, !good, now);
+	if (t != NULL && good) {
+		t->used = 0;
+	} else if (t != NULL) {
+		n = ++t->failures;
+		t->last_us = now;
+		if (n >= THR_FREE_FAILURES) {
+			unsigned sh = n - THR_FREE_FAILURES;
+
+			wait = sh > 20 ? THR_MAX_WAIT_US : INT64_C(1000000) << sh;
+			if (wait > THR_MAX_WAIT_US)
+				wait = THR_MAX_WAIT_US;
+			t->until_us = now + wait;
+		}
+	}
+	pthread_mutex_unlock(&s->clock);
+	if (wait > 0) {
+		key_text(key, who, sizeof(who));
+		server_log(s, "auth: %u failed logins from %s (last as \"%.64s\"): its logins "
+		    "are refused for %lld s", n, who, user ? user : "", (long long)(wait / 1000000));
+	}
+}
+
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decodes standard base64 (padding optional) into out; returns its length or -1. */
+static long
+b64_decode(const char *in, unsigned char *out, size_t max)
+{
+	size_t n = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	for (; *in != '\0' && *in != '='; in++) {
+		int v = b64_value((unsigned char)*in);
+
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == max)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	while (*in == '=')
+		in++;
+	return *in == '\0' ? (long)n : -1;
+}
+
 /*
- * HTTP Basic credentials checked by the auth hook. Returns 0 with *user set (MHD_free it)
- * or -1. Without a hook, 0 and NULL.
+ * The Basic credentials of a request, read here rather than by libmicrohttpd so that
+ * what follows a NUL is seen: a user or password holding any control byte is refused,
+ * never cut short. Returns 0 with user and pass set, 1 when there are none, -1 when
+ * they are malformed.
  */
 static int
-authenticate(struct taxii_server *s, struct MHD_Connection *conn, char **user)
+basic_credentials(struct MHD_Connection *conn, char user[AUTH_USER_MAX],
+    char pass[AUTH_PASS_MAX])
 {
-	char *pass = NULL;
-	int rc = -1;
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	unsigned char raw[AUTH_USER_MAX + AUTH_PASS_MAX];
+	const unsigned char *colon;
+	long n;
+	size_t ul, pl;
 
-	*user = NULL;
+	user[0] = pass[0] = '\0';
+	if (h == NULL)
+		return 1;
+	if (strncasecmp(h, "Basic ", 6) != 0)
+		return 1;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	if ((n = b64_decode(h, raw, sizeof(raw))) < 0)
+		return -1;
+	colon = memchr(raw, ':', (size_t)n);
+	if (colon == NULL)
+		return -1;
+	ul = (size_t)(colon - raw);
+	pl = (size_t)n - ul - 1;
+	if (ul == 0 || ul >= AUTH_USER_MAX || pl >= AUTH_PASS_MAX)
+		return -1;
+	for (long i = 0; i < n; i++)
+		if (raw[i] < 0x20 || raw[i] == 0x7f) {
+			explicit_bzero(raw, sizeof(raw));
+			return -1;
+		}
+	memcpy(user, raw, ul);
+	user[ul] = '\0';
+	memcpy(pass, colon + 1, pl);
+	pass[pl] = '\0';
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
+enum auth_result { AUTH_OK = 0, AUTH_BAD, AUTH_BUSY, AUTH_THROTTLED };
+
+/*
+ * HTTP Basic credentials checked by the auth hook, after the source's throttle. Without
+ * a hook, AUTH_OK and user "". *wait_s is set for AUTH_THROTTLED.
+ */
+static enum auth_result
+authenticate(struct taxii_server *s, struct MHD_Connection *conn, char user[AUTH_USER_MAX],
+    unsigned *wait_s)
+{
+	char pass[AUTH_PASS_MAX];
+	unsigned char key[16];
+	enum auth_result ar = AUTH_BAD;
+	int rc;
+
+	user[0] = '\0';
+	*wait_s = 0;
 	if (s->auth.check == NULL)
-		return 0;
-	*user = MHD_basic_auth_get_username_password(conn, &pass);
-	if (*user != NULL && pass != NULL && s->auth.check(s->auth.ctx, *user, pass) == 0)
-		rc = 0;
-	if (pass != NULL) {
-		/* Do not leave the password in freed memory. */
-		memset(pass, 0, strlen(pass));
-		MHD_free(pass);
+		return AUTH_OK;
+	conn_source_key(conn, key);
+	/* A throttled source costs nothing: no credentials decoded, no hash computed. */
+	if ((*wait_s = thr_wait(s, key)) > 0)
+		return AUTH_THROTTLED;
+	rc = basic_credentials(conn, user, pass);
+	if (rc == 1)
+		return AUTH_BAD; /* no credentials: asked for, not a failed attempt */
+	if (rc == 0) {
+		rc = s->auth.check(s->auth.ctx, user, pass);
+		ar = rc == 0 ? AUTH_OK : rc == -2 ? AUTH_BUSY : AUTH_BAD;
 	}
-	if (rc != 0 && *user != NULL) {
-		MHD_free(*user);
-		*user = NULL;
-	}
-	return rc;
+	explicit_bzero(pass, sizeof(pass));
+	if (ar != AUTH_BUSY)
+		thr_result(s, key, ar == AUTH_OK, user);
+	if (ar != AUTH_OK)
+		user[0] = '\0';
+	return ar;
 }
 
 static enum MHD_Result
-reply_unauthorized(struct MHD_Connection *conn, enum taxii_version ver)
+reply_unauthorized(struct MHD_Connection *conn, enum taxii_version ver, const char *text)
 {
 	struct MHD_Response *resp;
 	struct util_buf b;
 	enum MHD_Result rc;
 
 	util_buf_init(&b, 0);
-	if (taxii_status_write(ver, NULL, TAXII_ST_UNAUTHORIZED, NULL, 0,
-		"authentication required", &b, NULL) != 0) {
+	if (taxii_status_write(ver, NULL, TAXII_ST_UNAUTHORIZED, NULL, 0, text, &b, NULL) != 0) {
 		util_buf_fini(&b);
 		return MHD_NO;
 	}
@@ -1187,15 +1544,24 @@ handle(struct taxii_server *s, struct MHD_Connection *conn, const char *url, str
 	    "X-TAXII-Content-Type");
 	const char *xsvc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-TAXII-Services");
 	enum taxii_version hv = taxii_http_version(xct, xsvc);
-	enum MHD_Result ret;
-	char *user = NULL;
+	enum taxii_version av = hv == TAXII_V10 ? TAXII_V10 : TAXII_V11;
+	char user[AUTH_USER_MAX];
+	unsigned wait_s;
 
-	if (authenticate(s, conn, &user) != 0)
-		return reply_unauthorized(conn, hv == TAXII_V10 ? TAXII_V10 : TAXII_V11);
-	ret = serve(s, conn, url, r, user, hv);
-	if (user != NULL)
-		MHD_free(user);
-	return ret;
+	switch (authenticate(s, conn, user, &wait_s)) {
+	case AUTH_OK:
+		break;
+	case AUTH_THROTTLED:
+		return reply_retry(conn, MHD_HTTP_TOO_MANY_REQUESTS, av, wait_s, 0,
+		    "too many failed logins from this address: retry later");
+	case AUTH_BUSY:
+		return reply_retry(conn, MHD_HTTP_SERVICE_UNAVAILABLE, av, 1, 0,
+		    "too many logins being checked at once: retry");
+	case AUTH_BAD:
+	default:
+		return reply_unauthorized(conn, av, "authentication required");
+	}
+	return serve(s, conn, url, r, s->auth.check ? user : NULL, hv);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1260,15 +1626,28 @@ handle_page(struct taxii_server *s, struct MHD_Connection *conn, const char *url
 	struct taxii_http_resp *out = NULL;
 	struct MHD_Response *resp = NULL;
 	struct util_buf body;
-	char *user = NULL, err[512] = "";
+	char user[AUTH_USER_MAX], err[512] = "";
 	enum MHD_Result rc = MHD_NO;
+	unsigned wait_s;
 
 	util_buf_init(&body, s->max_body);
-	if (authenticate(s, conn, &user) != 0) {
+	switch (authenticate(s, conn, user, &wait_s)) {
+	case AUTH_OK:
+		break;
+	case AUTH_THROTTLED:
+		rc = page_text(conn, MHD_HTTP_TOO_MANY_REQUESTS,
+		    "too many failed logins from this address: retry later\n", 0);
+		goto out;
+	case AUTH_BUSY:
+		rc = page_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "too many logins being checked at once: retry\n", 0);
+		goto out;
+	case AUTH_BAD:
+	default:
 		rc = page_text(conn, MHD_HTTP_UNAUTHORIZED, "authentication required\n", 1);
 		goto out;
 	}
-	req.user = user;
+	req.user = s->auth.check ? user : NULL;
 	if ((out = calloc(1, sizeof(*out))) == NULL)
 		goto out;
 	out->body = &body;
@@ -1293,8 +1672,6 @@ handle_page(struct taxii_server *s, struct MHD_Connection *conn, const char *url
 out:
 	if (resp != NULL)
 		MHD_destroy_response(resp);
-	if (user != NULL)
-		MHD_free(user);
 	free(out);
 	util_buf_fini(&body);
 	return rc;
@@ -1322,6 +1699,62 @@ client_cert_ok(struct MHD_Connection *conn)
 	return status == 0;
 }
 
+/* Sums the request's header names and values. */
+static enum MHD_Result
+add_header_len(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *n = cls;
+
+	(void)kind;
+	*n += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* Whether the connection was let in under the connection caps (see on_connection). */
+static int
+admitted(struct taxii_server *s, const struct conn *slot)
+{
+	int yes;
+
+	if (slot == NULL)
+		return 0;
+	pthread_mutex_lock(&s->clock);
+	yes = slot->admitted;
+	pthread_mutex_unlock(&s->clock);
+	return yes;
+}
+
+/* Sets the deadline of a connection's next request (0: none while it is answered). */
+static void
+set_deadline(struct taxii_server *s, struct conn *slot, int64_t deadline_us)
+{
+	if (slot == NULL)
+		return;
+	pthread_mutex_lock(&s->clock);
+	slot->deadline_us = deadline_us;
+	pthread_mutex_unlock(&s->clock);
+}
+
+/* The answer to a request refused before it was served (its body read and dropped). */
+static enum MHD_Result
+reply_refusal(struct taxii_server *s, struct MHD_Connection *conn, const struct req *r)
+{
+	char text[160];
+
+	switch (r->refuse) {
+	case MHD_HTTP_SERVICE_UNAVAILABLE:
+		return reply_retry(conn, MHD_HTTP_SERVICE_UNAVAILABLE, TAXII_V11, 1, 1,
+		    "too many connections (from this address, or in all): retry later");
+	case MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE:
+		snprintf(text, sizeof(text), "request headers over %zu bytes", s->max_headers);
+		return reply_status_ex(conn, r->refuse, TAXII_V11, NULL, TAXII_ST_BAD_MESSAGE,
+		    NULL, 0, text, &(struct refusal){ 1, 0 });
+	default:
+		return reply_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAXII_V11, NULL,
+		    TAXII_ST_BAD_MESSAGE, NULL, 0, "request body over the size cap");
+	}
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -1330,13 +1763,37 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	struct req *r = *con_cls;
 
 	if (r == NULL) {
-		const char *cl;
+		const union MHD_ConnectionInfo *ci;
+		const char *cl, *te;
+		size_t hdr = 0;
 
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return MHD_NO;
 		util_buf_init(&r->body, s->max_body);
 		r->start_us = util_mono_us();
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		r->slot = ci != NULL ? ci->socket_context : NULL;
 		*con_cls = r;
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_len, &hdr);
+		/* Refusals decided on the headers alone. */
+		if (!admitted(s, r->slot))
+			r->refuse = MHD_HTTP_SERVICE_UNAVAILABLE;
+		else if (hdr > s->max_headers)
+			r->refuse = MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+		if (r->refuse != 0) {
+			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+			    "Expect");
+
+			util_buf_fini(&r->body);
+			/* Without a body (or before a "100 Continue") the answer goes now; else
+			 * after the body, read and dropped within the request's deadline. */
+			if ((te == NULL && (cl == NULL || strtoull(cl, NULL, 10) == 0)) ||
+			    (expect != NULL && strcasecmp(expect, "100-continue") == 0))
+				return reply_refusal(s, conn, r);
+			return MHD_YES;
+		}
 		if (s->client_ca.len > 0 && !client_cert_ok(conn)) {
 			const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 			    "X-TAXII-Content-Type");
@@ -1355,7 +1812,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (strcmp(method, "POST") != 0)
 			return reply_status(conn, MHD_HTTP_METHOD_NOT_ALLOWED, TAXII_V11, NULL,
 			    TAXII_ST_BAD_MESSAGE, NULL, 0, "TAXII services take POST only");
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl != NULL && strtoull(cl, NULL, 10) > s->max_body) {
 			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 			    "Expect");
@@ -1368,31 +1824,32 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			/* Any other is already sending it: answering and closing now would
 			 * reset the connection and lose the answer. The body is read and
 			 * dropped instead (the request deadline bounds for how long). */
-			r->too_big = 1;
+			r->refuse = MHD_HTTP_CONTENT_TOO_LARGE;
 			util_buf_fini(&r->body);
 		}
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
 		/* The idle timeout does not stop a client that sends a byte now and then:
-		 * the whole body has a deadline too. Closing is the answer, since a reply
-		 * cannot be queued while the body is still coming. */
-		/* Whole seconds elapsed, as the timeout is given. */
+		 * the whole body has a deadline too (the watch enforces it even when nothing
+		 * arrives). Closing is the answer, since a reply cannot be queued while the
+		 * body is still coming. Whole seconds elapsed, as the timeout is given. */
 		if (util_mono_us() / 1000000 - r->start_us / 1000000 > (int64_t)s->timeout_s)
 			return MHD_NO;
-		if (!r->too_big && util_buf_add(&r->body, upload_data, *upload_size) != 0) {
+		if (r->refuse == 0 && util_buf_add(&r->body, upload_data, *upload_size) != 0) {
 			/* Keep reading (and dropping) the rest, then answer once. */
-			r->too_big = 1;
+			r->refuse = MHD_HTTP_CONTENT_TOO_LARGE;
 			util_buf_fini(&r->body);
 		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	/* The whole request is here: no deadline while it is answered. */
+	set_deadline(s, r->slot, 0);
+	if (r->refuse != 0)
+		return reply_refusal(s, conn, r);
 	if (r->page)
 		return handle_page(s, conn, url);
-	if (r->too_big)
-		return reply_status(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAXII_V11, NULL,
-		    TAXII_ST_BAD_MESSAGE, NULL, 0, "request body over the size cap");
 	return handle(s, conn, url, r);
 }
 
@@ -1400,13 +1857,117 @@ static void
 on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct taxii_server *s = cls;
 	struct req *r = *con_cls;
 
+	(void)conn;
+	(void)toe;
 	if (r == NULL)
 		return;
+	/* The next request on this connection must arrive whole within the timeout. */
+	set_deadline(s, r->slot, util_mono_us() + (int64_t)s->timeout_s * 1000000);
 	util_buf_fini(&r->body);
 	free(r);
 	*con_cls = NULL;
+}
+
+/*
+ * Each connection as libmicrohttpd opens and closes it. The caps are counted here, once
+ * for the whole server (libmicrohttpd's own limit is split between its threads, and it
+ * closes what it refuses without a word): a connection over them stays open just long
+ * enough to be answered 503. Each gets a deadline for its first request.
+ */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct taxii_server *s = cls;
+	struct conn *c = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fi =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		unsigned char key[16];
+		unsigned same = 0;
+		size_t i, free_i = s->n_conns;
+		int64_t now = util_mono_us();
+
+		conn_source_key(conn, key);
+		pthread_mutex_lock(&s->clock);
+		for (i = 0; i < s->hi_conn; i++) {
+			if (!s->conns[i].in_use) {
+				if (free_i == s->n_conns)
+					free_i = i;
+			} else if (s->conns[i].admitted && memcmp(s->conns[i].key, key, 16) == 0) {
+				same++;
+			}
+		}
+		if (free_i == s->n_conns && s->hi_conn < s->n_conns)
+			free_i = s->hi_conn++;
+		if (free_i < s->n_conns) {
+			c = &s->conns[free_i];
+			memset(c, 0, sizeof(*c));
+			c->in_use = 1;
+			c->fd = fi != NULL ? fi->connect_fd : -1;
+			memcpy(c->key, key, 16);
+			c->admitted = s->admitted < s->max_conns && same < s->per_source;
+			if (c->admitted)
+				s->admitted++;
+			c->deadline_us = now + (c->admitted ? (int64_t)s->timeout_s * 1000000 :
+			    REFUSE_GRACE_US);
+		}
+		pthread_mutex_unlock(&s->clock);
+		*socket_context = c;
+		return;
+	}
+	if (toe != MHD_CONNECTION_NOTIFY_CLOSED || c == NULL)
+		return;
+	pthread_mutex_lock(&s->clock);
+	if (c->admitted)
+		s->admitted--;
+	memset(c, 0, sizeof(*c));
+	while (s->hi_conn > 0 && !s->conns[s->hi_conn - 1].in_use)
+		s->hi_conn--;
+	pthread_mutex_unlock(&s->clock);
+	*socket_context = NULL;
+}
+
+/*
+ * The request deadline, for the time libmicrohttpd does not call us: a client that drips
+ * its headers a byte at a time never looks idle to it. A connection past its deadline is
+ * shut down (libmicrohttpd then sees the end of the stream and closes it); the fd is
+ * still its own, since an entry lives until libmicrohttpd's close notice, which comes
+ * before it closes the fd, and both take s->clock.
+ */
+static void *
+watch_main(void *arg)
+{
+	struct taxii_server *s = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->clock);
+	while (!s->stopping) {
+		int64_t now = util_mono_us();
+
+		for (size_t i = 0; i < s->hi_conn; i++) {
+			struct conn *c = &s->conns[i];
+
+			if (c->in_use && !c->cut && c->fd >= 0 && c->deadline_us != 0 &&
+			    now >= c->deadline_us) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->cut = 1;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += WATCH_PERIOD_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->wake, &s->clock, &ts);
+	}
+	pthread_mutex_unlock(&s->clock);
+	return NULL;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1482,7 +2043,9 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 	struct addrinfo hints, *ai = NULL;
 	const union MHD_DaemonInfo *info;
 	struct MHD_Daemon *d;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	/* epoll (MHD_USE_AUTO): select() could not watch descriptors past FD_SETSIZE, and
+	 * libmicrohttpd closes such connections unanswered. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
 	int rc;
 
 	memset(&hints, 0, sizeof(hints));
@@ -1509,9 +2072,13 @@ start_one(struct taxii_server *s, const char *host, const char *port, struct tax
 	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_THREAD_POOL_SIZE, s->threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
-	    MHD_OPTION_CONNECTION_LIMIT, 256u,
+	    /* What libmicrohttpd holds, split between its threads; the caps that decide
+	     * who is served are counted in on_connection, once for the whole server. */
+	    MHD_OPTION_CONNECTION_LIMIT, s->max_conns * HELD_FACTOR,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_END);
 	if (d == NULL) {
 		/* libmicrohttpd does not say why; a bind of our own usually does. */
@@ -1554,6 +2121,15 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 		return err->code = TAXII_ENOMEM;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->clock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	util_buf_init(&s->tls_cert, 1024 * 1024);
 	util_buf_init(&s->tls_key, 1024 * 1024);
 	util_buf_init(&s->client_ca, 1024 * 1024);
@@ -1569,6 +2145,28 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 	s->result_ttl_s = conf->result_ttl_s ? conf->result_ttl_s : 600;
 	s->threads = conf->threads ? conf->threads : 2;
 	s->timeout_s = conf->timeout_s ? conf->timeout_s : 30;
+	s->max_conns = conf->max_connections ? conf->max_connections : DEFAULT_MAX_CONNS;
+	s->per_source = conf->max_per_source ? conf->max_per_source : DEFAULT_PER_SOURCE;
+	s->max_headers = conf->max_header_bytes ? conf->max_header_bytes : DEFAULT_MAX_HEADERS;
+	s->allow_private_push = conf->allow_private_push;
+	s->resolve = conf->resolve;
+	s->resolve_arg = conf->resolve_arg;
+	s->log = conf->log;
+	s->log_arg = conf->log_arg;
+	s->n_conns = (size_t)s->max_conns * HELD_FACTOR * MAX_LISTEN;
+	s->conns = calloc(s->n_conns, sizeof(*s->conns));
+	s->thr = calloc(THR_SLOTS, sizeof(*s->thr));
+	if (s->conns == NULL || s->thr == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		rc = err->code = TAXII_ENOMEM;
+		goto out;
+	}
+	if (pthread_create(&s->watch, NULL, watch_main, s) != 0) {
+		snprintf(err->msg, sizeof(err->msg), "cannot start a thread");
+		rc = err->code = TAXII_ENOMEM;
+		goto out;
+	}
+	s->watching = 1;
 
 	if ((conf->tls_cert != NULL) != (conf->tls_key != NULL)) {
 		util_seterr(err->msg, sizeof(err->msg), "TLS needs both a certificate and a key");
@@ -1655,8 +2253,19 @@ taxii_server_free(struct taxii_server *s)
 {
 	if (s == NULL)
 		return;
+	if (s->watching) {
+		pthread_mutex_lock(&s->clock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->clock);
+		pthread_join(s->watch, NULL);
+	}
 	for (size_t i = 0; i < s->n_d; i++)
 		MHD_stop_daemon(s->d[i]);
+	free(s->conns);
+	free(s->thr);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->clock);
 	pthread_mutex_destroy(&s->lock);
 	if (s->tls_key.data != NULL)
 		memset(s->tls_key.data, 0, s->tls_key.len);

@@ -121,6 +121,7 @@ test_defaults(void)
 	is_int(c->server.nlisten, 1, "one listen address");
 	is_str(c->server.listen[0], "127.0.0.1:9090", "listen 127.0.0.1:9090");
 	is_int(c->server.dashboard, 1, "dashboard on");
+	is_int(c->server.allow_private_push, 0, "private pushes refused by default");
 	is_int(c->observer.enabled, 1, "observer enabled");
 	is_int(c->observer.interval_us, 4LL * 3600 * 1000000, "interval 4h");
 	is_int(c->observer.anchor_minute, 0, "anchor 00:00");
@@ -176,6 +177,7 @@ make_full(void)
 	    "client_ca = ca.pem\n"
 	    "users_file = users\n"
 	    "dashboard = off\n"
+	    "allow_private_push = yes\n"
 	    "[observer]\n"
 	    "enabled = no\n"
 	    "interval = 1h30m\n"
@@ -255,6 +257,7 @@ test_full(void)
 	snprintf(want, sizeof(want), "%s/users", tmpdir);
 	is_str(c->server.users_file, want, "users_file");
 	is_int(c->server.dashboard, 0, "dashboard off");
+	is_int(c->server.allow_private_push, 1, "allow_private_push read");
 	is_int(c->observer.enabled, 0, "enabled no");
 	is_int(c->observer.interval_us, 5400LL * 1000000, "interval 1h30m");
 	is_int(c->observer.anchor_minute, 9 * 60 + 15, "anchor minute");
@@ -283,7 +286,7 @@ test_full(void)
 		const struct conf_peer *p = &c->peers[0];
 
 		is_str(p->name, "cert-b", "peer name");
-		is_int(p->line, 35, "peer section line");
+		is_int(p->line, 36, "peer section line");
 		is_str(p->url, "https://b.example:9090/taxii/poll", "peer url");
 		is_str(p->collection, "obs-2", "peer collection");
 		is_int(p->interval_us, 86400LL * 1000000, "peer interval 1d");
@@ -431,6 +434,28 @@ test_bad_values(void)
 	    "t.conf:5: url: bad URL \"https://b.example:0/\": port out of range 1..65535 in URL");
 	bad("[peer b]\ncollection =\nurl = http://b/\n",
 	    "t.conf:4: collection: must not be empty in [peer b]");
+	bad("[peer b]\nurl = http://127.0.0.1:9090/taxii/poll\npush = true\n",
+	    "t.conf:4: push: [peer b] is at 127.0.0.1, a loopback address: pushes go to public "
+	    "addresses only unless [server] allow_private_push = true");
+	bad("[peer b]\nurl = https://[fd00::5]/taxii/poll\npush = yes\n",
+	    "t.conf:4: push: [peer b] is at fd00::5, a private address: pushes go to public "
+	    "addresses only unless [server] allow_private_push = true");
+	bad("[peer b]\nurl = http://localhost:9090/taxii/poll\npush = on\n",
+	    "t.conf:4: push: [peer b] is at localhost, a loopback address: pushes go to public "
+	    "addresses only unless [server] allow_private_push = true");
+	{
+		struct conf_err e;
+		struct conf *c = conf_load_string(BASE "[server]\nallow_private_push = true\n"
+		    "[peer b]\nurl = http://127.0.0.1:9090/taxii/poll\npush = true\n", "t.conf", &e);
+
+		ok(c != NULL, "a loopback push peer is taken with allow_private_push (%s)",
+		    c ? "" : e.msg);
+		conf_free(c);
+		c = conf_load_string(BASE "[peer b]\nurl = http://127.0.0.1:9090/taxii/poll\n",
+		    "t.conf", &e);
+		ok(c != NULL, "and a loopback peer that is only polled always (%s)", c ? "" : e.msg);
+		conf_free(c);
+	}
 	bad("[peer b]\nurl = http://b/\npush = 2\n",
 	    "t.conf:6: push: expected true or false, got \"2\"");
 	bad("[peer b]\nurl = http://b/\ninterval = 1y\n",

@@ -109,7 +109,7 @@ node_up(struct node *n, const char *name)
 		tap_diag("%s", serr.msg);
 		return -1;
 	}
-	n->taxii = fed_server_start(n->conf, n->store, err, sizeof(err));
+	n->taxii = fed_server_start(n->conf, n->store, NULL, err, sizeof(err));
 	if (n->taxii == NULL) {
 		tap_diag("%s", err);
 		return -1;
@@ -443,7 +443,7 @@ test_push_policy(struct node *c)
 	struct feed_list fl = {.n = 0};
 	struct fed_push fp;
 	struct fed_log log;
-	struct fed_peer_state ps = {0};
+	struct fed_peer_state ps = {.allow_private_push = 1}; /* the peer is on loopback */
 	struct conf_peer peer;
 	struct store_obs o;
 	struct store_err serr;
@@ -517,7 +517,8 @@ test_push_policy(struct node *c)
 
 	/* A subscription whose push address is C's inbox. */
 	{
-		struct fed_push_opts po = {.batch = 2, .timeout_s = 5, .log = log};
+		struct fed_push_opts po = {.batch = 2, .timeout_s = 5, .allow_private = 1,
+		    .log = log};
 		struct fed_pusher *pu = fed_pusher_new(p.store, &po);
 		struct fed_push_stats st;
 		struct taxii_sub sub;

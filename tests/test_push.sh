@@ -4,7 +4,8 @@
 # a's daemon then pushes what it observes to b. Every answer is checked against the TAXII
 # 1.1 XSD (xmllint) when SHARED_DIR has it. PAUSE holds the pushes back, RESUME delivers
 # them with none missing, UNSUBSCRIBE ends them. Last, a third node with a [peer] whose
-# push = true sends its own records to b's inbox, and only its own.
+# push = true sends its own records to b's inbox, and only its own, and a fourth pushes
+# to an HTTPS peer trusting that peer's ca_file.
 . "$TESTS_SRCDIR/tap.sh"
 C=${C2WATCH:?}
 FARM=${TESTS_BUILDDIR:?}/c2farm
@@ -40,7 +41,7 @@ EOF
 conf() {
 	{
 		printf '[node]\nid = %s\ndata_dir = %s.data\nlog_level = info\n' "$1" "$1"
-		printf '[server]\nlisten = 127.0.0.1:0\n'
+		printf '[server]\nlisten = 127.0.0.1:0\nallow_private_push = true\n'
 		printf '[observer]\nenabled = %s\ninterval = 1d\nallow_private = true\n' "$2"
 		printf 'ping_count = 0\nhost_spacing = 10ms\ntimeout = 3s\nconnect_timeout = 1s\n'
 	} > "$1.conf"
@@ -186,6 +187,31 @@ if [ -x "$FILL" ]; then
 	is "$(grep -c 'peer b: pushed' c.log)" 1 \
 	    "c pushed once: b's records, merged since, are not pushed back"
 	stop c
+
+	# Over HTTPS to a peer whose certificate only its ca_file vouches for: the push
+	# trusts that file (the system's CAs would refuse the certificate).
+	cp "$TESTS_SRCDIR/data/taxii/tls/cert.pem" "$TESTS_SRCDIR/data/taxii/tls/key.pem" .
+	chmod 600 key.pem
+	{
+		printf '[node]\nid = t\ndata_dir = t.data\nlog_level = info\n'
+		printf '[server]\nlisten = 127.0.0.1:0\ntls_cert = cert.pem\ntls_key = key.pem\n'
+		printf '[observer]\nenabled = false\n'
+	} > t.conf
+	"$FILL" d.data d 50
+	conf d false
+	start t
+	ok $? "t serves HTTPS"
+	printf '[peer t]\nurl = https://127.0.0.1:%s/taxii/poll\ninterval = 1s\npush = true\n' \
+	    "$PORT_t" >> d.conf
+	printf 'ca_file = cert.pem\n' >> d.conf
+	start d
+	ok $? "d runs with push = true towards t over HTTPS, with t's ca_file"
+	same_count t 50
+	ok $? "t receives d's 50 records pushed over HTTPS"
+	grep -q 'peer t: pushed 50 records' d.log
+	ok $? "d logs the push"
+	stop d
+	stop t
 else
 	echo "# c2fill not built: push = true not tested"
 fi

@@ -49,10 +49,14 @@ test_basics(void)
 	    "paths are case-sensitive");
 	is_int(check("  User-agent :  *  \n\tDisallow\t:\t/x\t\n", "bot", "/x"), 0,
 	    "blanks around keys and values");
-	is_int(check("User-agent: *\nDisallow /x\nDisallow: /y\n", "bot", "/x"), 1,
-	    "a line without a colon is ignored");
+	is_int(check("User-agent: *\nDisallow /x\nDisallow: /y\n", "bot", "/x"), 0,
+	    "a blank instead of the colon separates key and value");
 	is_int(check("User-agent: *\nDisallow /x\nDisallow: /y\n", "bot", "/y"), 0,
 	    "the line after one without a colon still counts");
+	is_int(check("User-agent: *\nDisallow /x now\n", "bot", "/x"), 1,
+	    "a line of three words without a colon is ignored");
+	is_int(check("User-agent: *\nDisallow\n", "bot", "/"), 1,
+	    "a lone word without a colon is ignored");
 	is_int(check("User-agent: *\nDisallow: /x # not /y\n", "bot", "/x"), 0,
 	    "end-of-line comment stripped");
 	is_int(check("User-agent: *\nDisallow: /x$ # not /y\n", "bot", "/x"), 0,

@@ -104,9 +104,12 @@ node_up(struct node *n, const char *name, const char *extra)
 	struct store_err serr;
 
 	snprintf(path, sizeof(path), "%s/%s.conf", dir, name);
+	/* Pushes to the test's loopback subscribers, unless a test sets the key itself. */
 	snprintf(text, sizeof(text),
-	    "[node]\nid = node-a\ndata_dir = %s/node-a\n[server]\nlisten = 127.0.0.1:0\n%s",
-	    dir, extra ? extra : "");
+	    "[node]\nid = node-a\ndata_dir = %s/node-a\n[server]\nlisten = 127.0.0.1:0\n"
+	    "%s%s", dir,
+	    extra && strstr(extra, "allow_private_push") ? "" : "allow_private_push = true\n",
+	    extra ? extra : "");
 	n->conf = conf_load_string(text, path, &cerr);
 	if (n->conf == NULL) {
 		tap_diag("%s", cerr.msg);
@@ -118,7 +121,7 @@ node_up(struct node *n, const char *name, const char *extra)
 		tap_diag("%s", serr.msg);
 		return -1;
 	}
-	n->taxii = fed_server_start(n->conf, n->store, err, sizeof(err));
+	n->taxii = fed_server_start(n->conf, n->store, NULL, err, sizeof(err));
 	if (n->taxii == NULL) {
 		tap_diag("%s", err);
 		return -1;
@@ -785,7 +788,8 @@ test_client_manage(void)
 static void
 test_push(void)
 {
-	struct fed_push_opts po = { .batch = 2, .timeout_s = 5, .backoff_us = 1000000 };
+	struct fed_push_opts po = { .batch = 2, .timeout_s = 5, .backoff_us = 1000000,
+		.allow_private = 1 };
 	struct fed_pusher *p = fed_pusher_new(a.store, &po);
 	struct fed_push_stats st;
 	struct taxii_sub ts;
@@ -877,12 +881,97 @@ out:
 	fed_pusher_free(p);
 }
 
+/*
+ * The address policy with allow_private_push = false: the daemon's SUBSCRIBE refuses a
+ * loopback inbox, and the pusher refuses to connect when a name accepted at SUBSCRIBE
+ * (a public answer then) resolves to loopback at push time.
+ */
+static void
+test_push_policy(void)
+{
+	char pin[96], url[128], err[512];
+	const char *pins[] = { pin, NULL };
+	struct node strict = { NULL, a.store, NULL, 0 };
+	struct taxii_client_conf c;
+	struct taxii_client_sub_req sr = { TAXII_RESP_FULL, NULL };
+	struct taxii_msg *m = NULL;
+	struct taxii_err terr;
+	struct fed_pusher *p = NULL;
+	struct fed_push_stats st;
+	struct taxii_sub ts, after;
+	size_t n0;
+	int rc;
+
+	pthread_mutex_lock(&sub.lock);
+	sub.n = sub.messages = 0;
+	pthread_mutex_unlock(&sub.lock);
+	rc = subscriber_up(0);
+	if (!ok(rc == 0, "policy: a subscriber inbox on 127.0.0.1:%u", sub.port))
+		return;
+	rc = node_up(&strict, "node-strict", "allow_private_push = false\n");
+	if (!ok(rc == 0, "policy: a node with allow_private_push = false on 127.0.0.1:%u",
+		strict.port))
+		goto out;
+	memset(&c, 0, sizeof(c));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/collections", strict.port);
+	c.url = url;
+	c.version = TAXII_V11;
+	c.timeout_s = 10;
+	sr.push_address = sub.inbox;
+	rc = taxii_client_subscription(&c, "observations", TAXII_SUB_SUBSCRIBE, NULL, &sr, &m,
+	    &terr);
+	ok(rc == TAXII_ESTATUS && strstr(terr.msg, "DENIED") &&
+	    strstr(terr.msg, "127.0.0.1 is a loopback address"),
+	    "policy: SUBSCRIBE to a loopback inbox is DENIED, saying why (%s)", terr.msg);
+	taxii_msg_free(m);
+
+	/* As SUBSCRIBE leaves one that named inbox.example while it resolved publicly. */
+	memset(&ts, 0, sizeof(ts));
+	snprintf(ts.id, sizeof(ts.id), "urn:c2watch:subscription:policy-test");
+	snprintf(ts.collection, sizeof(ts.collection), "observations");
+	ts.status = TAXII_SUBST_ACTIVE;
+	ts.response_type = TAXII_RESP_FULL;
+	ts.has_push = 1;
+	snprintf(ts.push_protocol, sizeof(ts.push_protocol), "%s", TAXII_PROTOCOL_HTTP);
+	snprintf(ts.push_address, sizeof(ts.push_address),
+	    "http://inbox.example:%u/taxii/inbox", sub.port);
+	snprintf(ts.push_binding, sizeof(ts.push_binding), "%s", TAXII_MSG_BINDING_11);
+	ts.created_us = ts.delivered_us = util_now_us();
+	if (!ok(fed_subs_add(a.store, &ts, err, sizeof(err)) == 0 && add_records(2) == 0,
+		"policy: a subscription to inbox.example and two new records"))
+		goto out;
+	/* Now inbox.example answers 127.0.0.1. */
+	snprintf(pin, sizeof(pin), "inbox.example:%u:127.0.0.1", sub.port);
+	p = fed_pusher_new(a.store, &(struct fed_push_opts){ .timeout_s = 5,
+	    .resolve = pins });
+	n0 = sub.n;
+	ok(p != NULL && fed_pusher_run(p, util_now_us(), NULL, &st) == 0 && st.failed == 1 &&
+	    st.sent == 0 && sub.n == n0 && sub.messages == 0,
+	    "policy: the pusher refuses to connect to what the name now resolves to");
+	ok(fed_subs_get(a.store, ts.id, &after, err, sizeof(err)) == 0 &&
+	    after.delivered_us == ts.delivered_us, "policy: and the cursor did not move");
+	fed_pusher_free(p);
+	/* The same with allow_private_push: delivered, so the refusal was the policy's. */
+	p = fed_pusher_new(a.store, &(struct fed_push_opts){ .timeout_s = 5,
+	    .resolve = pins, .allow_private = 1 });
+	ok(p != NULL && fed_pusher_run(p, util_now_us(), NULL, &st) == 0 && st.sent == 2 &&
+	    sub.n == n0 + 2, "policy: with allow_private_push the two are delivered");
+	fed_subs_set_status(a.store, ts.id, TAXII_SUBST_UNSUBSCRIBED, &after, err, sizeof(err));
+out:
+	fed_pusher_free(p);
+	fed_server_stop(strict.taxii);
+	conf_free(strict.conf);
+	taxii_server_free(sub.srv);
+	sub.srv = NULL;
+}
+
 /* TAXII 1.0 Manage Feed Subscription: SUBSCRIBE, STATUS, UNSUBSCRIBE, and 1.0 pushes. */
 static void
 test_v10(void)
 {
 	static const char *const mb10[] = { TAXII_MSG_BINDING_10 };
-	struct fed_pusher *p = fed_pusher_new(a.store, NULL);
+	struct fed_pusher *p = fed_pusher_new(a.store,
+	    &(struct fed_push_opts){ .allow_private = 1 });
 	struct taxii_contact push = { TAXII_PROTOCOL_HTTP, NULL, { mb10, 1 } };
 	struct fed_push_stats st;
 	struct taxii_msg m, *b;
@@ -1313,6 +1402,7 @@ main(void)
 	test_client_manage();
 	test_push();
 	test_daemon_push();
+	test_push_policy();
 	test_v10();
 	test_owners();
 	test_client_certs();

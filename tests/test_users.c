@@ -1,16 +1,34 @@
 /* The TAXII users file: hashing, verification, collection access, safe rewriting. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
 #include "tests/tap.h"
 
 static char dir[] = "/tmp/c2w-users-XXXXXX";
+
+/* A wrong password checked on a thread of its own (holding the scrypt slot). */
+struct slow {
+	struct conf_users *u;
+	int started, rc;
+};
+
+static void *
+slow_main(void *arg)
+{
+	struct slow *s = arg;
+
+	__atomic_store_n(&s->started, 1, __ATOMIC_RELEASE);
+	s->rc = conf_users_verify(s->u, "bob", "slow wrong");
+	return NULL;
+}
 
 static void
 write_file(const char *path, const char *text)
@@ -62,6 +80,40 @@ main(void)
 		conf_users_allows(u, "alice", "observations") == 0,
 	    "alice's collections were replaced too");
 	ok(conf_users_allows(u, "mallory", "observations") == 0, "unknown users may use nothing");
+	ok(conf_users_verify(u, "bob", "s3cret\t") == 0 &&
+	    conf_users_verify(u, "bob", "s3\x7f" "cret") == 0,
+	    "a password with a control byte never verifies");
+	is_int(conf_user_hash("tab\there", h2, sizeof(h2)), -2,
+	    "nor is one hashed for the users file");
+	{
+		/* scrypt checks are bounded: one at a time, and 4 at once then 2 a second
+		 * on average. While one runs on another thread, a second finds the checker
+		 * busy, and the right password, verified before, still passes from the
+		 * cache. */
+		struct slow s = { u, 0, 0 };
+		pthread_t th;
+		int busy = 0, checked = 0, cached = 0;
+		struct timespec t0, t1;
+		double dt;
+
+		if (pthread_create(&th, NULL, slow_main, &s) == 0) {
+			while (!__atomic_load_n(&s.started, __ATOMIC_ACQUIRE))
+				usleep(1000);
+			usleep(20000); /* well inside its scrypt (tens of ms at least) */
+			busy = conf_users_verify(u, "bob", "other") == -1;
+			cached = conf_users_verify(u, "bob", "s3cret") == 1;
+			pthread_join(th, NULL);
+		}
+		ok(busy && s.rc == 0, "a second scrypt check while one runs is refused busy");
+		ok(cached, "while the cached right password still verifies");
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0; i < 12; i++)
+			checked += conf_users_verify(u, "bob", "wrong") == 0;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		ok(checked <= 4 + (int)(2 * dt) + 1, "12 wrong passwords in a row: %d checked in "
+		    "%.2f s, no more than the bucket allows", checked, dt);
+	}
 	conf_users_free(u);
 
 	snprintf(text, sizeof(text), "# operators\nroot:%s:*\n\nops:%s:\n", h1, h2);
