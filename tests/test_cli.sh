@@ -50,6 +50,8 @@ out=$("$C" import t.csv -c node.conf); rc=$?
 is "$rc" 0 "import of a good CSV"
 has "$out" "3 new" "counts three new targets"
 out=$("$C" -c node.conf import t.csv 2>&1); rc=$?
+is "$rc" 2 "options go after the command: one before it is a usage error"
+has "$out" 'unknown command "-c"' "naming what was taken for the command"
 out=$("$C" import -c node.conf t.csv); rc=$?
 is "$rc" 0 "options before the operand work too"
 has "$out" "3 unchanged" "importing again adds nothing"
@@ -116,7 +118,7 @@ if [ -d "${SHARED_DIR:-/nonexistent}/testdata/stix" ]; then
 	has "$out" "no network indicator" "a file without one says so"
 	is "$rc" 0 "and is no error"
 else
-	echo "# SKIP STIX samples: SHARED_DIR absent"
+	skip "STIX samples import" "SHARED_DIR ($SHARED_DIR) absent"
 fi
 printf '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<x>&e;</x>\n' > xxe.xml
 err=$("$C" import xxe.xml --format stix -c node.conf 2>&1); rc=$?

@@ -454,7 +454,7 @@ main(void)
 	if (can_open(SOCK_RAW) || can_open(SOCK_DGRAM))
 		test_live();
 	else
-		ok(1, "live echoes # SKIP no raw (CAP_NET_RAW) or datagram ICMP socket "
+		tap_skip("live echoes", "no raw (CAP_NET_RAW) or datagram ICMP socket "
 		    "(net.ipv4.ping_group_range) permitted");
 	return tap_done();
 }
