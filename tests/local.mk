@@ -7,4 +7,4 @@ tests_test_util_LDADD = $(UTIL_LIBS)
 
 # Integration tests: the built binary, in temporary directories.
 TESTS += tests/test_cli.sh
-EXTRA_DIST += tests/tap.sh tests/test_cli.sh
+EXTRA_DIST += tests/tap.sh tests/test_cli.sh tests/limit.sh
