@@ -43,7 +43,7 @@ start() {
 	eval "PID_$1=$d_pid"
 	d_end=$(($(date +%s) + 30))
 	while :; do
-		tail -n +$((d_before + 1)) "$1.log" > "$1.run"
+		tail -n +$((d_before + 1)) "$1.log" > "$1.run" 2>/dev/null
 		d_p=$(run_seen "$1.run" "$d_pid") && break
 		if ! alive "$d_pid"; then
 			echo "# $1 (pid $d_pid) exited before it was running; its log:"
