@@ -231,8 +231,9 @@ has "$out" "c2watch" "version prints the name"
 # --- two processes on one data directory
 awk 'BEGIN { print "threat_id,ip"; for (i = 0; i < 3000; i++) printf "BULK-A,10.%d.%d.%d\n", int(i/65536)%256, int(i/256)%256, i%256 }' > a.csv
 awk 'BEGIN { print "threat_id,ip"; for (i = 0; i < 3000; i++) printf "BULK-B,10.%d.%d.%d\n", int(i/65536)%256, int(i/256)%256, i%256 }' > b.csv
-"$C" import a.csv -c node.conf > a.out & pa=$!
-"$C" import b.csv -c node.conf > b.out & pb=$!
+# Each bounded: a deadlock between the two fails here, it does not hang.
+timeout 120 "$C" import a.csv -c node.conf > a.out & pa=$!
+timeout 120 "$C" import b.csv -c node.conf > b.out & pb=$!
 wait $pa; ra=$?
 wait $pb; rb=$?
 is "$ra$rb" 00 "two imports at once both succeed"
