@@ -458,7 +458,8 @@ test_hostile(const struct obs_http_opts *opts)
 	has_str(o.res.error_detail, "Empty reply", "close without a byte: detail says empty reply");
 	one_fini(&o);
 
-	/* A port nobody listens on: bind one, read it back, close it. */
+	/* A port nobody listens on, and nobody can take meanwhile: bound, held, never
+	 * listened on, closed after the probe. */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sin);
@@ -466,7 +467,6 @@ test_hostile(const struct obs_http_opts *opts)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &sl) != 0)
 		exit(99);
-	close(fd);
 	char u[64];
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/", ntohs(sin.sin_port));
 	probe(opts, u, NULL, 0, 0, &o);
@@ -475,6 +475,7 @@ test_hostile(const struct obs_http_opts *opts)
 	ok(o.res.elapsed_ms < TIMEOUT_MS - 500, "closed port: fast, not at the timeout (%lld ms)",
 	    (long long)o.res.elapsed_ms);
 	one_fini(&o);
+	close(fd);
 
 	/* Fill the stalled listener's backlog, then the probe's connect hangs. */
 	int fill[4];
