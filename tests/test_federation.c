@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -300,8 +301,11 @@ test_foreign_feed(struct node *b, struct node *c)
 	size_t n = 0;
 	char *resp;
 
-	if (shared == NULL || *shared == '\0') {
-		tap_skip("a CERT's feed", "SHARED_DIR not set: no third-party STIX to serve");
+	struct stat sb;
+
+	if (shared == NULL || *shared == '\0' || stat(shared, &sb) != 0) {
+		tap_skip("a CERT's feed", "SHARED_DIR (%s) absent: no third-party STIX to serve",
+		    shared ? shared : "unset");
 		return;
 	}
 	if ((resp = feed_response(shared)) == NULL || script_start(&sp) != 0) {
