@@ -8,7 +8,7 @@ tests_test_util_LDADD = $(UTIL_LIBS) $(XML_LIBS)
 
 # Integration tests: the built binary, in temporary directories.
 TESTS += tests/test_cli.sh
-EXTRA_DIST += tests/tap.sh tests/test_cli.sh
+EXTRA_DIST += tests/tap.sh tests/test_cli.sh tests/limit.sh
 
 # The module walls of doc/ARCHITECTURE.md, from the sources' #include lines.
 TESTS += tests/test_layout.sh

@@ -1,7 +1,9 @@
 /*
  * tap: the few TAP helpers the unit tests use. Each test binary prints "ok N - name" or
  * "not ok N - name" per assertion and the plan at the end; Automake's TAP driver counts
- * them. A whole binary that cannot run here prints "1..0 # SKIP why".
+ * them. A whole binary that cannot run here prints "1..0 # SKIP why"; checks that cannot run
+ * here are each reported "ok N - what # SKIP why", so the harness counts and shows them; a
+ * test that cannot even set itself up bails out, which fails it.
  */
 #ifndef C2W_TAP_H
 #define C2W_TAP_H
@@ -70,6 +72,36 @@ tap_diag(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+}
+
+/* Reports the check `what` as skipped, for the reason `why`. */
+__attribute__((format(printf, 2, 3))) TAP_UNUSED static void
+tap_skip(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_count++;
+	printf("ok %d - %s # SKIP ", tap_count, what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Gives up the whole test, which then fails: its setup is broken, not absent. */
+__attribute__((noreturn, format(printf, 1, 2))) TAP_UNUSED static void
+tap_bail(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("Bail out! ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	exit(1);
 }
 
 __attribute__((noreturn)) TAP_UNUSED static void

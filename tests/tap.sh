@@ -28,6 +28,26 @@ has() { # has HAYSTACK NEEDLE DESCRIPTION
 
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 
+skip() { # skip DESCRIPTION REASON: a test point not run here, and why
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $1 # SKIP $2"
+}
+
+# waitfor SECONDS WHAT COMMAND...: runs COMMAND every 0.1 s until it succeeds (status 0), or
+# until SECONDS have passed (status 1, saying what was waited for).
+waitfor() {
+	wf_end=$(($(date +%s) + $1))
+	wf_what=$2
+	shift 2
+	until "$@"; do
+		if [ "$(date +%s)" -ge "$wf_end" ]; then
+			echo "# gave up waiting for $wf_what"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 done_testing() {
 	echo "1..$tap_n"
 	[ "$tap_failed" -eq 0 ]

@@ -140,8 +140,7 @@ test_defaults(void)
 	ok(c->observer.proxy == NULL && c->observer.targets_file == NULL, "unset is NULL");
 	is_int(c->npeers, 0, "no peers");
 	conf_free(c);
-	conf_free(NULL);
-	ok(1, "conf_free(NULL) is a no-op");
+	conf_free(NULL); /* a no-op: a crash here fails the test */
 }
 
 static char full_path[PATH_MAX + 64];
@@ -631,7 +630,7 @@ test_example(void)
 	struct conf *c;
 
 	if (src == NULL) {
-		tap_diag("TESTS_SRCDIR unset: example config not checked");
+		tap_skip("the example config", "TESTS_SRCDIR unset");
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/../conf/c2watch.conf.example", src);

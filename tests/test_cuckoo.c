@@ -118,7 +118,7 @@ test_shared(void)
 
 	snprintf(path, sizeof(path), "%s/testdata/cuckoo/yarax-2.report.json", shared ? shared : "");
 	if (shared == NULL || access(path, R_OK) != 0) {
-		tap_diag("SKIP: sandbox samples absent (SHARED_DIR=%s)", shared ? shared : "unset");
+		tap_skip("sandbox samples", "absent (SHARED_DIR=%s)", shared ? shared : "unset");
 		return;
 	}
 	ok(conf_cuckoo_read(path, "YARAX-2", &out, note, sizeof(note), &err) == 0,

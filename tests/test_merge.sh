@@ -55,29 +55,65 @@ crash_after_growth() {
 		sleep 0.05
 		i=$((i + 1))
 	done
+	echo "# $1's data file did not grow by $2 KiB in 60 s"
 	return 1
 }
 
-# waitlog NAME PATTERN: waits (at most 120 s) for an extended regex in NAME.log.
+# txn NAME: the id of the last transaction committed to NAME's store: the larger of the
+# txnids of LMDB's two meta pages (its data format 1 on a 64-bit machine, 4 KiB pages:
+# the magic at byte 16 of each page, the txnid at byte 144), read without opening it.
+txn() {
+	d_f=$1.data/data.mdb
+	[ "$(od -An -t x4 -j 16 -N 4 "$d_f" 2>/dev/null | tr -d ' ')" = beefc0de ] &&
+	    [ "$(od -An -t x4 -j 4112 -N 4 "$d_f" 2>/dev/null | tr -d ' ')" = beefc0de ] || {
+		echo -1
+		return
+	}
+	d_a=$(od -An -t u8 -j 144 -N 8 "$d_f" | tr -d ' ')
+	d_b=$(od -An -t u8 -j 4240 -N 8 "$d_f" | tr -d ' ')
+	echo $((d_a > d_b ? d_a : d_b))
+}
+
+# crash_after_commit NAME [VICTIM]: kills VICTIM (default NAME) with -9 as soon as NAME has
+# committed a transaction beyond those it had (at most 120 s): a merge's batch is then in
+# the store, and the next one is being merged. 1 if none came.
+crash_after_commit() {
+	d_t0=$(txn "$1")
+	[ "$d_t0" -ge 0 ] || { echo "# $1.data/data.mdb is not an LMDB file as expected"; return 1; }
+	i=0
+	while [ $i -lt 2400 ]; do
+		if [ "$(txn "$1")" -gt "$d_t0" ]; then
+			crash "${2:-$1}"
+			echo "# ${2:-$1} killed after $1 committed transaction $(txn "$1")"
+			return 0
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "# $1 committed nothing in 120 s"
+	return 1
+}
+
+# waitlog NAME PATTERN: waits (at most 120 s) for an extended regex in NAME.log, in what
+# was logged since `mark NAME` (or ever, without a mark).
 waitlog() {
 	i=0
 	while [ $i -lt 1200 ]; do
-		grep -Eq "$2" "$1.log" 2>/dev/null && return 0
+		logged "$1" "$2" && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
+	echo "# no line matching \"$2\" in $1.log after 120 s"
 	return 1
 }
 
 "$FILL" src.data src $N
 ok $? "src holds $N records"
 conf src 0
-start src || { echo "Bail out! src did not start"; exit 99; }
-stop src
+start src && pin src
+ok $? "src serves them, on a port of the kernel's choosing that it keeps across restarts"
 ps=$PORT_src
-conf src "$ps"
-start src
-ok $? "src serves them on a fixed port"
+[ -n "$ps" ] || { echo "Bail out! src did not start"; exit 99; }
 ids src > src.ids
 
 conf dst 0 "[peer src]\nurl = http://127.0.0.1:$ps/taxii/poll\ninterval = 1s\n"
@@ -85,14 +121,16 @@ conf dst 0 "[peer src]\nurl = http://127.0.0.1:$ps/taxii/poll\ninterval = 1s\n"
 # Killed twice in the middle of the merge, the kill landing while a commit is written or
 # just after: LMDB keeps either all of a commit or none of it.
 start dst
+ok $? "dst runs, polling src"
 crash_after_growth dst 256
 ok $? "dst is killed with -9 while merging"
 held1=$(count dst)
 [ "$held1" -lt $N ]
 ok $? "the merge was cut short ($held1 of $N committed)"
 start dst
-crash_after_growth dst 256
-ok $? "restarted, dst is killed with -9 again while merging"
+ok $? "dst restarts after kill -9"
+crash_after_commit dst
+ok $? "restarted, dst is killed with -9 again, once a batch of the merge is committed"
 held2=$(count dst)
 [ "$held2" -ge "$held1" ] && [ "$held2" -gt 0 ] && [ "$held2" -lt $N ]
 ok $? "what was committed stays, and the merge is part done ($held2 of $N)"
@@ -100,8 +138,9 @@ grep -q "peer src: $N blocks" dst.log
 ok $((! $?)) "no poll of src was reported complete"
 
 start dst
+ok $? "dst restarts again"
 waitlog dst "peer src: $N blocks, [0-9]+ new records"
-ok $? "restarted again, dst completes the merge"
+ok $? "and completes the merge"
 line=$(grep -E "peer src: $N blocks" dst.log | head -n 1)
 has "$line" "$N blocks, $((N - held2)) new records" \
     "src was polled from the start, and only what was missing was new"
@@ -110,6 +149,7 @@ cmp -s src.ids dst.ids
 ok $? "dst holds exactly src's records: nothing lost"
 is "$(uniq -d dst.ids | wc -l | tr -d ' ')" 0 "nothing twice"
 stop dst
+ok $? "dst stops"
 out=$("$C" poll src -c dst.conf 2>&1)
 has "$out" "0 new records" "the cursor is consistent: a poll now brings nothing new"
 case "$out" in
@@ -119,13 +159,18 @@ esac
 
 # src is killed in the middle of a poll, then comes back: no gap.
 stop src
+ok $? "src stops"
 "$FILL" src.data src-b $MORE
 ok $? "src holds $MORE records more"
 start src
+ok $? "src restarts"
+is "$PORT_src" "$ps" "on its port"
 ids src > src.ids
 start dst
-crash_after_growth dst 256 src
-ok $? "src is killed with -9 while dst merges what it sends"
+ok $? "dst restarts"
+mark dst
+crash_after_commit dst src
+ok $? "src is killed with -9 once dst has committed part of what it sends"
 waitlog dst "peer src: poll failed"
 ok $? "dst logs the failed poll"
 held=$(count dst)
@@ -133,6 +178,7 @@ held=$(count dst)
 ok $? "part of it was committed ($held)"
 start src
 ok $? "src comes back"
+is "$PORT_src" "$ps" "on its port"
 waitlog dst "peer src: $MORE blocks, [0-9]+ new records"
 ok $? "dst finishes the poll after src's return"
 ids dst > dst.ids
@@ -140,6 +186,7 @@ cmp -s src.ids dst.ids
 ok $? "dst holds all $((N + MORE)) records"
 is "$(uniq -d dst.ids | wc -l | tr -d ' ')" 0 "none twice"
 stop dst
+ok $? "dst stops"
 
 # A peer answering beyond any poll's size, and a peer refusing the credentials.
 cat > farm.script <<'EOF'
@@ -174,11 +221,20 @@ printf '[node]\nid = probe\ndata_dir = probe.data\n' > probe.conf
 out=$("$C" poll --url "http://127.0.0.1:$PORT_dst/taxii/poll" --collection targets \
     -c probe.conf 2>&1)
 ok $? "dst keeps serving ($out)"
+# The huge and locked polls are over: a connection to the farm still open is dst's poll of
+# the peer that never answers.
+slow_open() {
+	[ "$(ss -Htn state established "( dport = :$FPORT )" | wc -l)" -ge 1 ]
+}
+waitfor 20 "dst's poll of the slow peer to be under way" slow_open
+ok $? "the poll of a peer that never answers is under way"
 grep -q "peer slow: poll failed" dst.log
-ok $((! $?)) "while a peer that never answers is still being waited for"
+ok $((! $?)) "and still waited for"
 t0=$(date +%s)
 stop dst
-is "$(( $(date +%s) - t0 < 5 ))" 1 "dst stops at once all the same"
+ok $? "dst stops on SIGTERM all the same"
+is "$(( $(date +%s) - t0 < 5 ))" 1 "at once (within 5 s)"
+is "$GONE_RC" 0 "with exit 0"
 ids dst > dst.ids
 cmp -s src.ids dst.ids
 ok $? "and holds exactly what it held: nothing of theirs stored"

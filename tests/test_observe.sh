@@ -20,18 +20,20 @@ rule g /gate.php 1- page server=c2 type=text/html body=version-two
 rule g /wake 0 close
 rule g /wake 1- page body=awake
 rule g /status 0 page body=fine
+rule g /status 2- page status=500 reason=Broken body=still-broken
 rule g /status 1- page status=500 reason=Broken body=broken
 EOF
 "$FARM" farm.script > farm.out 2>&1 &
 farm_pid=$!
-i=0
-while ! grep -q '^listening' farm.out 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+waitfor 10 "the farm's listening line" grep -q '^listening' farm.out
 port=$(awk '$1 == "listen" && $2 == "g" { print $4 }' farm.out)
 [ -n "$port" ] || { echo "Bail out! the farm did not start"; exit 99; }
 base=http://127.0.0.1:$port
 
+# The hook takes its time, so that an observe --once not waiting for it would miss events.
 cat > hook.sh <<'EOF'
 #!/bin/sh
+sleep 0.2
 cat >> "$(dirname "$0")/events.out"
 EOF
 chmod 755 hook.sh
@@ -104,11 +106,7 @@ recs=$("$C" export --format json -c node.conf)
 is "$(printf '%s' "$recs" | jq length)" 8 "export: eight records"
 is "$(g "$base/status" .http.status 1)" 500 "second record of a target: the new status"
 is "$(g "$base/wake" .http.status 1)" 200 "and the target that woke up"
-i=0
-while [ "$(wc -l < events.out 2>/dev/null || echo 0)" -lt 4 ] && [ $i -lt 50 ]; do
-	sleep 0.1; i=$((i + 1))
-done
-is "$(wc -l < events.out)" 4 "the hook ran once per event"
+is "$(wc -l < events.out)" 4 "observe --once waited for its hooks: they ran, once per event"
 kinds=$(jq -r .kind events.out | sort | tr '\n' ' ')
 is "$kinds" "content content status up " "with each event's JSON on stdin"
 ev=$(jq -c 'select(.kind == "status")' events.out)
@@ -118,6 +116,25 @@ is "$(printf '%s' "$ev" | jq -r .target)" "$base/status" "status event: target"
 is "$(printf '%s' "$ev" | jq -r .record)" "$(g "$base/status" .id 1)" \
 	"status event: the new record's id"
 is "$(printf '%s' "$ev" | jq -r .threat_id)" OBS "status event: threat_id"
+
+# --- a hook that never ends is killed after 10 s, and observe --once waits that long only.
+# One event (a new body for /status) on a copy of the store.
+cat > stuck.sh <<'EOF'
+#!/bin/sh
+exec sleep 300
+EOF
+chmod 755 stuck.sh
+cp -r data data3
+sed 's/^data_dir = data/data_dir = data3/; s/^on_change = hook.sh/on_change = stuck.sh/' \
+	node.conf > node3.conf
+curl -s "$base/_farm/next" > /dev/null
+t0=$(date +%s)
+out=$("$C" observe --once -c node3.conf 2>err3); rc=$?
+dt=$(($(date +%s) - t0))
+is "$rc" 0 "a stuck hook: observe --once exits 0"
+has "$out" "1 event" "after one event"
+has "$(cat err3)" "stuck.sh: still running after 10000 ms, killed" "the hook is killed, saying so"
+ok "$([ "$dt" -ge 10 ] && [ "$dt" -lt 60 ]; echo $?)" "once its 10 s are up (observe took $dt s)"
 
 # --- probe stores nothing
 out=$("$C" probe --json "$base/gate.php" --ua Probe/1 -c node.conf); rc=$?
@@ -153,35 +170,45 @@ has "$out" "no targets to observe" "and says so"
 sed -i 's/^log_level = info/log_level = debug/; s/^\[observer\]/[observer]\ninterval = 1s/' node.conf
 "$C" run -c node.conf 2> run.log &
 run_pid=$!
-i=0
-while ! grep -q 'c2watch: running' run.log && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-has "$(cat run.log)" "c2watch: running" "run: logs that it is running"
-i=0
-n=8
-while [ "$n" -le 8 ] && [ $i -lt 100 ]; do
-	sleep 0.1; i=$((i + 1))
-	n=$("$C" export --format json -c node.conf | jq length)
-done
-ok "$([ "$n" -gt 8 ]; echo $?)" "run: a cycle stored new records ($n)"
+waitfor 30 "the daemon's running line" grep -q 'c2watch: running' run.log
+ok $? "run: logs that it is running"
+stored() { # stored MORE-THAN: the store holds more than MORE-THAN records
+	[ "$("$C" export --format json -c node.conf | jq length)" -gt "$1" ]
+}
+waitfor 30 "a cycle of the daemon to store records" stored 8
+ok $? "run: a cycle stored new records"
+waitfor 30 "the cycle's summary" grep -q 'observer: 4 targets observed' run.log
+ok $? "run: logs each cycle's summary"
+# stopped PID: waits (at most 30 s) for PID to exit; its status in rc.
+stopped() {
+	waitfor 30 "pid $1 to exit" eval "! kill -0 $1 2>/dev/null" || return 1
+	wait "$1"
+	rc=$?
+}
 kill -TERM "$run_pid"
-i=0
-while kill -0 "$run_pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-wait "$run_pid"
-is "$?" 0 "run: SIGTERM stops it with exit 0"
+stopped "$run_pid"
+ok $? "run: SIGTERM stops it"
+is "$rc" 0 "with exit 0"
 run_pid=
 has "$(cat run.log)" "stopped" "run: logs the clean stop"
-has "$(cat run.log)" "observer: 4 targets observed" "run: logs each cycle's summary"
 
+# Disabled, the observer stores nothing: the count is taken before the daemon starts, and
+# the daemon runs for longer than the enabled one took to store its first records.
+n2=$("$C" export --format json -c node.conf | jq length)
 sed -i 's/^\[observer\]/[observer]\nenabled = false/' node.conf
 "$C" run -c node.conf 2> run2.log &
 run_pid=$!
-sleep 2
-n2=$("$C" export --format json -c node.conf | jq length)
-kill -TERM "$run_pid"
-wait "$run_pid"
-is "$?" 0 "run with the observer disabled stops cleanly"
-run_pid=
+waitfor 30 "the daemon's running line" grep -q 'c2watch: running' run2.log
+ok $? "run with the observer disabled runs"
 has "$(cat run2.log)" "observer: disabled" "and says the observer is disabled"
+sleep 2
+kill -TERM "$run_pid"
+stopped "$run_pid"
+ok $? "and stops on SIGTERM"
+is "$rc" 0 "cleanly"
+run_pid=
+grep -q 'targets\? observed' run2.log
+ok $((! $?)) "it logged no cycle"
 n3=$("$C" export --format json -c node.conf | jq length)
 is "$n3" "$n2" "and observes nothing"
 
@@ -217,6 +244,7 @@ is "$rc" 0 "one threat ID: observe --once exits 0"
 has "$out" "1667 targets observed" "only its 1667 targets"
 
 kill "$farm_pid"
-wait "$farm_pid"
+stopped "$farm_pid"
+ok $? "the farm stops"
 farm_pid=
 done_testing
