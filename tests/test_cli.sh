@@ -46,6 +46,7 @@ log_level = debug
 listen = 127.0.0.1:0, [::1]:0
 users_file = users
 dashboard = off
+allow_private_push = true
 [observer]
 enabled = false
 interval = 1h30m
