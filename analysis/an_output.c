@@ -7,12 +7,15 @@
 
 #include "analysis/analysis.h"
 
+/* A string literal, its length counted by the compiler. */
+#define lit(o, s) util_buf_add((o), (s), sizeof(s) - 1)
+
 /* A JSON string: quotes, backslashes and control characters escaped; other bytes as
  * they are (the store holds UTF-8 text). */
 static int
 jstr(struct util_buf *o, const char *s)
 {
-	int rc = util_buf_add(o, "\"", 1);
+	int rc = lit(o, "\"");
 
 	for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
 		if (*p == '"' || *p == '\\') {
@@ -25,7 +28,7 @@ jstr(struct util_buf *o, const char *s)
 			rc = util_buf_add(o, p, 1);
 		}
 	}
-	return rc | util_buf_add(o, "\"", 1);
+	return rc | lit(o, "\"");
 }
 
 static int
@@ -34,7 +37,7 @@ jtime(struct util_buf *o, int64_t us)
 	char t[UTIL_TIME_MAX];
 
 	if (us == INT64_MIN)
-		return util_buf_add(o, "null", 4);
+		return lit(o, "null");
 	util_time_format(us, us % 1000000 != 0, t);
 	return util_buf_printf(o, "\"%s\"", t);
 }
@@ -51,16 +54,16 @@ jnum(struct util_buf *o, double v)
 static int
 jstatus(struct util_buf *o, int st)
 {
-	return st < 0 ? util_buf_add(o, "null", 4) : util_buf_printf(o, "%d", st);
+	return st < 0 ? lit(o, "null") : util_buf_printf(o, "%d", st);
 }
 
 int
 an_report_json(const struct an_report *r, struct util_buf *o)
 {
-	int rc = util_buf_add(o, "{\"from\": ", 9);
+	int rc = lit(o, "{\"from\": ");
 
 	rc |= jtime(o, r->from_us);
-	rc |= util_buf_add(o, ", \"to\": ", 8);
+	rc |= lit(o, ", \"to\": ");
 	rc |= jtime(o, r->to_us);
 	rc |= util_buf_printf(o, ", \"records\": %zu,\n \"status_share\": [", r->records);
 	for (size_t i = 0; i < r->nstatus; i++) {
@@ -68,13 +71,13 @@ an_report_json(const struct an_report *r, struct util_buf *o)
 		rc |= jstatus(o, r->status[i].status);
 		rc |= util_buf_printf(o, ", \"count\": %zu, \"pct\": ", r->status[i].count);
 		rc |= jnum(o, r->status[i].pct);
-		rc |= util_buf_add(o, "}", 1);
+		rc |= lit(o, "}");
 	}
 	rc |= util_buf_printf(o, "],\n \"transitions\": [");
 	for (size_t i = 0; i < r->ntransitions; i++) {
 		rc |= util_buf_printf(o, "%s{\"from\": ", i ? ", " : "");
 		rc |= jstatus(o, r->transitions[i].from);
-		rc |= util_buf_add(o, ", \"to\": ", 8);
+		rc |= lit(o, ", \"to\": ");
 		rc |= jstatus(o, r->transitions[i].to);
 		rc |= util_buf_printf(o, ", \"count\": %zu}", r->transitions[i].count);
 	}
@@ -89,7 +92,7 @@ an_report_json(const struct an_report *r, struct util_buf *o)
 			rc |= util_buf_add(o, ", ", j ? 2 : 0);
 			rc |= jstr(o, r->shared[i].threat_ids[j]);
 		}
-		rc |= util_buf_add(o, "]}", 2);
+		rc |= lit(o, "]}");
 	}
 	rc |= util_buf_printf(o, "],\n \"monthly\": [");
 	for (size_t i = 0; i < r->nmonths; i++) {
@@ -101,12 +104,12 @@ an_report_json(const struct an_report *r, struct util_buf *o)
 		    "\"answered\": %zu, \"response_rate_pct\": ", m->year, m->month,
 		    m->observations, m->answered);
 		rc |= jnum(o, m->response_rate_pct);
-		rc |= util_buf_add(o, ", \"ping_http_phi\": ", 18);
+		rc |= lit(o, ", \"ping_http_phi\": ");
 		if (m->has_phi)
 			rc |= jnum(o, m->phi);
 		else
-			rc |= util_buf_add(o, "null", 4);
-		rc |= util_buf_add(o, "}", 1);
+			rc |= lit(o, "null");
+		rc |= lit(o, "}");
 	}
 	rc |= util_buf_printf(o, "],\n \"destinations\": [");
 	for (size_t i = 0; i < r->ndests; i++) {
@@ -114,9 +117,9 @@ an_report_json(const struct an_report *r, struct util_buf *o)
 
 		rc |= util_buf_printf(o, "%s{\"threat_id\": ", i ? ",\n  " : "");
 		rc |= jstr(o, d->threat_id);
-		rc |= util_buf_add(o, ", \"target\": ", 12);
+		rc |= lit(o, ", \"target\": ");
 		rc |= jstr(o, d->target);
-		rc |= util_buf_add(o, ", \"nodes\": [", 12);
+		rc |= lit(o, ", \"nodes\": [");
 		for (size_t j = 0; j < d->nnodes; j++) {
 			rc |= util_buf_add(o, ", ", j ? 2 : 0);
 			rc |= jstr(o, d->nodes[j]);
@@ -129,7 +132,7 @@ an_report_json(const struct an_report *r, struct util_buf *o)
 		rc |= jnum(o, d->mean_change_ratio);
 		rc |= util_buf_printf(o, ", \"category\": \"%s\", \"last_answered\": ", d->category);
 		rc |= jtime(o, d->last_answered);
-		rc |= util_buf_add(o, ", \"last_ping_reply\": ", 21);
+		rc |= lit(o, ", \"last_ping_reply\": ");
 		rc |= jtime(o, d->last_ping_reply);
 		rc |= util_buf_printf(o, ", \"cloaking_pairs\": %zu, \"cloaking_compared\": %zu, "
 		    "\"cloaking_suspect\": %s, \"verdict\": \"%s\", \"evidence\": ",
@@ -138,7 +141,7 @@ an_report_json(const struct an_report *r, struct util_buf *o)
 		rc |= jstr(o, d->evidence ? d->evidence : "");
 		rc |= util_buf_printf(o, ", \"unverified\": %zu}", d->unverified);
 	}
-	rc |= util_buf_add(o, "]}\n", 3);
+	rc |= lit(o, "]}\n");
 	return rc ? -1 : 0;
 }
 

@@ -615,9 +615,29 @@ static int
 snap_entries(struct store_snap *sn, MDB_cursor *c, int64_t until_us, size_t *n)
 {
 	MDB_val k, v;
+	size_t count;
 	int rc;
 
 	*n = 0;
+	/* A key's first value is kept inline until a second one comes: GET_MULTIPLE then
+	 * finds nothing, and the one value is the current one. */
+	if ((rc = mdb_cursor_count(c, &count)) != 0)
+		return rc;
+	if (count == 1) {
+		if ((rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT)) != 0)
+			return rc;
+		if (v.mv_size != ENTRY_LEN)
+			return 0;
+		if (sn->cap == 0) {
+			sn->buf = malloc(4096 * sizeof(*sn->buf));
+			if (sn->buf == NULL)
+				return ENOMEM;
+			sn->cap = 4096;
+		}
+		decode(v.mv_data, &sn->buf[0]);
+		*n = sn->buf[0].t < until_us;
+		return 0;
+	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE)) {
 		size_t m = v.mv_size / ENTRY_LEN;
