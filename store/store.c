@@ -212,7 +212,7 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 		}
 		*version = ver;
 		/* Read-only, an older directory's summaries may be missing or half built. */
-		if (ver < 2)
+		if (ver < 2 && s->read_only)
 			s->no_sum = 1;
 	} else if (rc == MDB_NOTFOUND && !s->read_only) {
 		char buf[16];
