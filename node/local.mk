@@ -5,7 +5,7 @@ node_libnode_a_SOURCES = node/cli.h node/node.h node/cli_util.c node/cli_config.
 	node/node_records.c node/node_taxii.c node/node_peer.c node/cli_poll.c node/node_obs.h \
 	node/node_observe.c node/cli_observe.c node/cli_probe.c node/cli_run.c node/node_daemon.h \
 	node/node_serve.c node/node_subs.h node/node_subs.c \
-	node/cli_report.c
+	node/cli_report.c node/cli_import_json.c
 node_libnode_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) \
 	$(MHD_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS)
 NODE_LIBS = node/libnode.a $(ANALYSIS_LIBS) $(OBSERVER_LIBS) $(TAXII_LIBS) $(STIX_LIBS) $(CONF_LIBS) \

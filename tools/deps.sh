@@ -5,7 +5,7 @@ pkgs="build-essential autoconf automake pkg-config clang
  libcurl4-openssl-dev libxml2-dev libxml2-utils libssl-dev libmicrohttpd-dev liblmdb-dev
  libjansson-dev libmagic-dev libfuzzy-dev libinih-dev libc-ares-dev libpsl-dev libidn2-dev
  libgnutls28-dev
- curl iproute2 iputils-ping jq openssl"
+ curl iproute2 iputils-ping jq openssl bind9-utils"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
