@@ -80,7 +80,7 @@ skip_ws(struct rd *r)
 static int
 rd_next(struct rd *r, char *why, size_t whylen, long *line)
 {
-	int c = skip_ws(r), depth = 0, in_str = 0, esc = 0;
+	int c = skip_ws(r), depth, in_str = 0, esc = 0;
 
 	*line = r->line;
 	if (r->mode == 0) {
@@ -141,43 +141,65 @@ rd_next(struct rd *r, char *why, size_t whylen, long *line)
 	}
 	r->rec_line = r->line;
 	util_buf_reset(&r->rec);
-	for (; c != EOF; c = rd_getc(r)) {
-		char ch = (char)c;
+	/* c is the record's '{', already taken from the chunk; the rest is cut from the
+	 * chunk in runs, whitespace outside strings dropped. */
+	depth = 1;
+	if (util_buf_add(&r->rec, "{", 1) != 0) {
+		util_seterr(why, whylen, "out of memory");
+		return -1;
+	}
+	while (depth > 0) {
+		size_t run;
 
-		if (c == '\n')
-			r->line++;
-		if (in_str) {
-			if (c == '\n') {
-				util_seterr(why, whylen, "JSON: line break inside a string");
-				*line = r->line - 1;
-				return -1;
-			}
-			if (esc)
-				esc = 0;
-			else if (c == '\\')
-				esc = 1;
-			else if (c == '"')
-				in_str = 0;
-		} else if (is_ws(c)) {
-			continue;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if (c == '}' || c == ']') {
-			depth--;
+		if (r->cpos == r->clen) {
+			if (rd_getc(r) == EOF)
+				break;
+			r->cpos--; /* rd_getc refilled the chunk; take it from there */
+			r->bytes--;
 		}
-		if (r->rec.len >= RECORD_MAX) {
+		for (run = r->cpos; run < r->clen && depth > 0; run++) {
+			char ch = r->chunk[run];
+
+			if (in_str) {
+				if (esc)
+					esc = 0;
+				else if (ch == '\\')
+					esc = 1;
+				else if (ch == '"')
+					in_str = 0;
+				else if (ch == '\n') {
+					util_seterr(why, whylen, "JSON: line break inside a string");
+					*line = r->line;
+					return -1;
+				}
+				continue;
+			}
+			if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+				/* whitespace outside strings: flush the run before it and drop it */
+				if (util_buf_add(&r->rec, r->chunk + r->cpos, run - r->cpos) != 0)
+					goto nomem;
+				if (ch == '\n')
+					r->line++;
+				r->bytes += run + 1 - r->cpos;
+				r->cpos = run + 1;
+				continue;
+			}
+			if (ch == '"')
+				in_str = 1;
+			else if (ch == '{' || ch == '[')
+				depth++;
+			else if (ch == '}' || ch == ']')
+				depth--;
+		}
+		if (util_buf_add(&r->rec, r->chunk + r->cpos, run - r->cpos) != 0)
+			goto nomem;
+		r->bytes += run - r->cpos;
+		r->cpos = run;
+		if (r->rec.len > RECORD_MAX) {
 			util_seterr(why, whylen, "JSON: record longer than %u MiB", RECORD_MAX >> 20);
 			*line = r->rec_line;
 			return -1;
 		}
-		if (util_buf_add(&r->rec, &ch, 1) != 0) {
-			util_seterr(why, whylen, "out of memory");
-			return -1;
-		}
-		if (depth == 0)
-			break;
 	}
 	if (depth != 0) {
 		util_seterr(why, whylen, "JSON: the file ends inside a record");
@@ -191,6 +213,9 @@ rd_next(struct rd *r, char *why, size_t whylen, long *line)
 	r->rec.len--;
 	*line = r->rec_line;
 	return 1;
+nomem:
+	util_seterr(why, whylen, "out of memory");
+	return -1;
 }
 
 /* The checks a merged record gets, each naming its field. Fills the text fields for
@@ -288,6 +313,26 @@ struct totals {
 	size_t records, added, same;
 };
 
+/* The five key fields of a checked record read in place: 0, or -1 when one is not a
+ * plain string (escapes in it), for jansson to read. */
+static int
+fast_keys(const char *j, size_t len, struct node_rec_text *t)
+{
+	static const char *const top[4] = {"id", "threat_id", "node", "observed_at"};
+	const char *end = j + len, *v, *ve, *tg, *te;
+
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < 4; i++)
+		if (util_jscan_get(j, end, top[i], &v, &ve) != 1 ||
+		    util_jscan_str(v, ve, &t->f[i], &t->flen[i]) != 1)
+			return -1;
+	if (util_jscan_get(j, end, "target", &tg, &te) != 1 ||
+	    util_jscan_get(tg, te, "input", &v, &ve) != 1 ||
+	    util_jscan_str(v, ve, &t->f[4], &t->flen[4]) != 1)
+		return -1;
+	return 0;
+}
+
 /* Commits what *mp holds and starts a new merge. 0, or -1 (printed). */
 static int
 flush(struct store *s, struct node_merge **mp, struct totals *tot)
@@ -320,9 +365,25 @@ pass(struct rd *r, struct store *s, struct node_merge **mp, struct totals *tot,
 
 	while ((rc = rd_next(r, why, sizeof(why), &line)) == 1) {
 		json_error_t jerr;
-		json_t *rec = json_loadb(r->rec.data, r->rec.len, 0, &jerr);
+		json_t *rec;
 		struct node_rec_text t;
 
+		/* Storing what the first pass checked: its keys read in place when plain. */
+		if (mp && fast_keys(r->rec.data, r->rec.len, &t) == 0) {
+			t.json = r->rec.data;
+			t.len = r->rec.len;
+			tot->records++;
+			if (node_merge_add_text(*mp, &t, why, sizeof(why)) != 0) {
+				fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+				(*nbad)++;
+				return -1;
+			}
+			if (node_merge_pending(*mp) >= BATCH && flush(s, mp, tot) != 0)
+				return -2;
+			cli_progress("import", r->bytes, size);
+			continue;
+		}
+		rec = json_loadb(r->rec.data, r->rec.len, 0, &jerr);
 		if (rec == NULL) {
 			fprintf(stderr, "c2watch: %s:%ld: JSON: %s\n", r->name, line, jerr.text);
 			(*nbad)++;

@@ -156,58 +156,219 @@ dict_rev(MDB_txn *txn, MDB_dbi dbi, char kind, uint32_t id, MDB_val *v)
 
 /* ------------------------------------------------------------------ one record */
 
+/* The record fields an entry is made of, as read from its JSON (pointers into the record
+ * text or into a jansson tree, valid while make_entry runs). */
+struct fields {
+	const char *node, *vant, *sha, *ssdeep, *err_kind;
+	size_t node_len, vant_len, sha_len, ssdeep_len, err_len;
+	int has_status, has_ping;
+	long long status, sent, received;
+	const char *addr[2][64];
+	size_t addr_len[2][64], naddr[2];
+};
+
 static const char *const unanswered_kinds[] = {
 	"dns", "refused", "timeout", "reset", "tls", "protocol",
 };
 
 static int
-is_unanswered_error(json_t *err)
+is_unanswered_error(const char *kind, size_t len)
 {
-	const char *kind = json_is_string(err) ? json_string_value(err) :
-	    json_string_value(json_object_get(err, "kind"));
-
 	if (kind == NULL)
 		return 0;
 	for (size_t i = 0; i < sizeof(unanswered_kinds) / sizeof(unanswered_kinds[0]); i++)
-		if (strcmp(kind, unanswered_kinds[i]) == 0)
+		if (strlen(unanswered_kinds[i]) == len && memcmp(kind, unanswered_kinds[i], len) == 0)
 			return 1;
 	return 0;
 }
 
+/* A member that is a plain string (or absent/null: *s NULL). 0, or -1: read it fully. */
 static int
-by_text(const void *a, const void *b)
+scan_str(const char *obj, const char *end, const char *key, const char **s, size_t *len)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const char *v, *ve;
+	int rc = obj ? util_jscan_get(obj, end, key, &v, &ve) : 0;
+
+	*s = NULL;
+	*len = 0;
+	if (rc <= 0)
+		return rc;
+	rc = util_jscan_str(v, ve, s, len);
+	if (rc == 0)
+		*s = NULL;
+	return rc < 0 ? -1 : 0;
 }
 
-/* The record's addresses (IPv4 then IPv6, each sorted, repeats dropped) as one text. */
-static size_t
-addr_text(json_t *target, char *buf, size_t len)
+/* A member that is an object: [*o, *oe), or *o NULL when absent or null. 0 or -1. */
+static int
+scan_obj(const char *obj, const char *end, const char *key, const char **o, const char **oe)
 {
+	int rc = util_jscan_get(obj, end, key, o, oe);
+
+	if (rc == 0 || (rc == 1 && *oe - *o == 4 && memcmp(*o, "null", 4) == 0)) {
+		*o = NULL;
+		return 0;
+	}
+	return rc < 0 || **o != '{' ? -1 : 0;
+}
+
+static int
+scan_int(const char *obj, const char *end, const char *key, long long *v, int *has)
+{
+	const char *x, *xe;
+	int rc = obj ? util_jscan_get(obj, end, key, &x, &xe) : 0;
+
+	*has = 0;
+	if (rc <= 0)
+		return rc;
+	rc = util_jscan_int(x, xe, v);
+	if (rc == 1)
+		*has = 1;
+	return rc < 0 ? -1 : 0;
+}
+
+/* The fields read in place: 0, or -1 when the text needs the full parser. */
+static int
+scan_fields(const char *j, size_t len, struct fields *f)
+{
+	const char *end = j + len, *http, *he, *ping, *pe, *tg, *te, *er, *ere;
 	static const char *const fams[] = {"ipv4", "ipv6"};
+	int has = 0;
+
+	if (scan_str(j, end, "node", &f->node, &f->node_len) ||
+	    scan_str(j, end, "vantage", &f->vant, &f->vant_len) ||
+	    scan_obj(j, end, "http", &http, &he) || scan_obj(j, end, "ping", &ping, &pe) ||
+	    scan_obj(j, end, "target", &tg, &te))
+		return -1;
+	if (http && (scan_int(http, he, "status", &f->status, &f->has_status) ||
+	    scan_str(http, he, "sha256", &f->sha, &f->sha_len) ||
+	    scan_str(http, he, "ssdeep", &f->ssdeep, &f->ssdeep_len)))
+		return -1;
+	if (util_jscan_get(j, end, "error", &er, &ere) == 1 && *er != 'n') {
+		if (*er == '{') {
+			if (scan_str(er, ere, "kind", &f->err_kind, &f->err_len))
+				return -1;
+		} else if (util_jscan_str(er, ere, &f->err_kind, &f->err_len) < 0) {
+			return -1;
+		}
+	}
+	if (ping && (scan_int(ping, pe, "sent", &f->sent, &f->has_ping) ||
+	    scan_int(ping, pe, "received", &f->received, &has)))
+		return -1;
+	if (!has)
+		f->received = 0;
+	for (int k = 0; k < 2 && tg; k++) {
+		const char *a, *ae, *p;
+
+		if (util_jscan_get(tg, te, fams[k], &a, &ae) != 1 || *a != '[')
+			continue;
+		for (p = a + 1; p < ae && *p != ']';) {
+			const char *v = p, *ve = util_jscan_skip(p, ae);
+			const char *s;
+			size_t sl;
+
+			if (ve == NULL)
+				return -1;
+			if (util_jscan_str(v, ve, &s, &sl) == 1 && f->naddr[k] < 64) {
+				f->addr[k][f->naddr[k]] = s;
+				f->addr_len[k][f->naddr[k]++] = sl;
+			}
+			p = ve;
+			while (p < ae && (*p == ',' || *p == ' '))
+				p++;
+		}
+	}
+	return 0;
+}
+
+static void
+take_str(json_t *v, const char **s, size_t *len)
+{
+	*s = json_string_value(v);
+	*len = *s ? json_string_length(v) : 0;
+}
+
+/* The fields through jansson, for text the in-place reader declined. *r gets the tree
+ * the fields point into (the caller frees it). 0, or -1 when it is not a JSON object. */
+static int
+parse_fields(const char *j, size_t len, struct fields *f, json_t **r)
+{
+	json_t *http, *ping, *err, *v;
+	static const char *const fams[] = {"ipv4", "ipv6"};
+	size_t i;
+
+	*r = json_loadb(j, len, 0, NULL);
+	if (*r == NULL || !json_is_object(*r))
+		return -1;
+	take_str(json_object_get(*r, "node"), &f->node, &f->node_len);
+	take_str(json_object_get(*r, "vantage"), &f->vant, &f->vant_len);
+	http = json_object_get(*r, "http");
+	if (json_is_integer(json_object_get(http, "status"))) {
+		f->has_status = 1;
+		f->status = json_integer_value(json_object_get(http, "status"));
+	}
+	take_str(json_object_get(http, "sha256"), &f->sha, &f->sha_len);
+	take_str(json_object_get(http, "ssdeep"), &f->ssdeep, &f->ssdeep_len);
+	err = json_object_get(*r, "error");
+	take_str(json_is_object(err) ? json_object_get(err, "kind") : err, &f->err_kind,
+	    &f->err_len);
+	ping = json_object_get(*r, "ping");
+	if (json_is_integer(json_object_get(ping, "sent"))) {
+		f->has_ping = 1;
+		f->sent = json_integer_value(json_object_get(ping, "sent"));
+		f->received = json_integer_value(json_object_get(ping, "received"));
+	}
+	for (int k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(json_object_get(*r, "target"), fams[k]), i, v) {
+			if (json_is_string(v) && f->naddr[k] < 64) {
+				f->addr[k][f->naddr[k]] = json_string_value(v);
+				f->addr_len[k][f->naddr[k]++] = json_string_length(v);
+			}
+		}
+	return 0;
+}
+
+struct addr_ref {
+	const char *s;
+	size_t len;
+};
+
+static int
+by_addr(const void *a, const void *b)
+{
+	const struct addr_ref *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The addresses (IPv4 then IPv6, each sorted, repeats dropped) as one text. */
+static size_t
+addr_text(const struct fields *f, char *buf, size_t len)
+{
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t f = 0; f < 2; f++) {
-		json_t *arr = json_object_get(target, fams[f]), *v;
-		const char *list[64];
-		size_t n = 0, i;
+	for (int k = 0; k < 2; k++) {
+		struct addr_ref list[64];
+		size_t n = f->naddr[k];
 
-		json_array_foreach(arr, i, v) {
-			if (json_is_string(v) && n < 64)
-				list[n++] = json_string_value(v);
+		for (size_t i = 0; i < n; i++) {
+			list[i].s = f->addr[k][i];
+			list[i].len = f->addr_len[k][i];
 		}
-		qsort(list, n, sizeof(list[0]), by_text);
-		for (i = 0; i < n; i++) {
-			size_t l = strlen(list[i]);
+		qsort(list, n, sizeof(list[0]), by_addr);
+		for (size_t i = 0; i < n; i++) {
+			size_t l = list[i].len;
 
-			if ((i > 0 && strcmp(list[i], list[i - 1]) == 0) || l == 0)
+			if (l == 0 || memchr(list[i].s, ' ', l) || memchr(list[i].s, '\0', l) ||
+			    (i > 0 && by_addr(&list[i], &list[i - 1]) == 0))
 				continue;
 			if (off + l + 2 > len)
 				break;
 			if (off)
 				buf[off++] = ' ';
-			memcpy(buf + off, list[i], l);
+			memcpy(buf + off, list[i].s, l);
 			off += l;
 			buf[off] = '\0';
 		}
@@ -215,93 +376,87 @@ addr_text(json_t *target, char *buf, size_t len)
 	return off;
 }
 
-/* Reads the entry's fields from the record JSON and gives it its ids. */
-/* Returns STORE_OK, STORE_NOTFOUND for a text that is not a JSON object (nothing a
- * report could use: no entry is made), or STORE_ERR. */
+/* Reads the entry's fields from the record JSON and gives it its ids. Returns STORE_OK,
+ * STORE_NOTFOUND for a text that is not a JSON object (nothing a report could use: no
+ * entry is made), or STORE_ERR. */
 static int
 make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 {
-	json_t *r = json_loadb(o->json, o->len, 0, NULL), *http, *ping, *st;
-	const char *node, *vant, *sha, *fz;
+	struct fields f;
+	json_t *r = NULL;
 	char names[NAME_MAX_LEN], addrs[ADDRS_MAX];
-	size_t nl, vl, al;
+	size_t al;
 	int ret = STORE_ERR;
 
 	memset(e, 0, sizeof(*e));
+	memset(&f, 0, sizeof(f));
 	e->t = o->observed_us;
 	e->score = STORE_SUM_NO_SCORE;
-	if (r == NULL || !json_is_object(r)) {
-		ret = STORE_NOTFOUND;
-		goto out;
+	if (scan_fields(o->json, o->len, &f) != 0) {
+		memset(&f, 0, sizeof(f));
+		if (parse_fields(o->json, o->len, &f, &r) != 0) {
+			ret = STORE_NOTFOUND;
+			goto out;
+		}
 	}
-	node = json_string_value(json_object_get(r, "node"));
-	vant = json_string_value(json_object_get(r, "vantage"));
-	if (node == NULL)
-		node = "";
-	if (vant == NULL)
-		vant = node; /* a record without a vantage label: the node is its vantage */
-	nl = strlen(node);
-	vl = strlen(vant);
-	if (nl + vl + 2 > sizeof(names)) {
+	if (f.node == NULL) {
+		f.node = "";
+		f.node_len = 0;
+	}
+	if (f.vant == NULL) {
+		/* a record without a vantage label: the node is its vantage */
+		f.vant = f.node;
+		f.vant_len = f.node_len;
+	}
+	if (f.node_len + f.vant_len + 2 > sizeof(names) || memchr(f.node, '\0', f.node_len)) {
 		store_seterr(&t->err, "%s: node or vantage name too long", t->s->dir);
 		goto out;
 	}
-	memcpy(names, node, nl + 1);
-	memcpy(names + nl + 1, vant, vl + 1);
-	if (dict_id(t, 'v', names, nl + vl + 1, names, nl + vl + 2, &e->vantage) != STORE_OK)
+	memcpy(names, f.node, f.node_len);
+	names[f.node_len] = '\0';
+	memcpy(names + f.node_len + 1, f.vant, f.vant_len);
+	names[f.node_len + 1 + f.vant_len] = '\0';
+	if (dict_id(t, 'v', names, f.node_len + f.vant_len + 1, names,
+	    f.node_len + f.vant_len + 2, &e->vantage) != STORE_OK)
 		goto out;
 
-	http = json_object_get(r, "http");
-	st = json_object_get(http, "status");
-	if (json_is_integer(st) && json_integer_value(st) >= 0 && json_integer_value(st) <= 999) {
+	if (f.has_status && f.status >= 0 && f.status <= 999) {
 		unsigned char h[UTIL_SHA256_LEN];
+		char hex[65];
 
-		e->status = (uint16_t)json_integer_value(st);
-		sha = json_string_value(json_object_get(http, "sha256"));
-		fz = json_string_value(json_object_get(http, "ssdeep"));
-		if (sha && strlen(sha) == 64 && util_unhex(sha, h, sizeof(h)) == 0) {
-			size_t fl = fz ? strlen(fz) : 0;
-			unsigned char *rev = malloc(UTIL_SHA256_LEN + fl + 1);
+		e->status = (uint16_t)f.status;
+		if (f.sha && f.sha_len == 64 && (memcpy(hex, f.sha, 64), hex[64] = '\0',
+		    util_unhex(hex, h, sizeof(h)) == 0)) {
+			unsigned char rev[UTIL_SHA256_LEN + 256];
+			size_t fl = f.ssdeep && f.ssdeep_len < 255 ? f.ssdeep_len : 0;
 
-			if (rev == NULL) {
-				store_seterr(&t->err, "out of memory");
-				goto out;
-			}
 			memcpy(rev, h, UTIL_SHA256_LEN);
 			if (fl)
-				memcpy(rev + UTIL_SHA256_LEN, fz, fl);
+				memcpy(rev + UTIL_SHA256_LEN, f.ssdeep, fl);
 			rev[UTIL_SHA256_LEN + fl] = '\0';
-			ret = dict_id(t, 'c', h, sizeof(h), rev, UTIL_SHA256_LEN + fl + 1,
-			    &e->content);
-			free(rev);
-			if (ret != STORE_OK)
+			if (dict_id(t, 'c', h, sizeof(h), rev, UTIL_SHA256_LEN + fl + 1,
+			    &e->content) != STORE_OK)
 				goto out;
-			ret = STORE_ERR;
 		}
 	} else {
-		e->status = is_unanswered_error(json_object_get(r, "error")) ?
+		e->status = is_unanswered_error(f.err_kind, f.err_len) ?
 		    STORE_SUM_UNANSWERED : STORE_SUM_NOT_RUN;
 	}
-	ping = json_object_get(r, "ping");
-	if (json_is_integer(json_object_get(ping, "sent")) &&
-	    json_integer_value(json_object_get(ping, "sent")) > 0) {
-		json_int_t s = json_integer_value(json_object_get(ping, "sent"));
-		json_int_t v = json_integer_value(json_object_get(ping, "received"));
-
+	if (f.has_ping && f.sent > 0) {
 		e->flags |= STORE_SUM_PING;
-		e->ping_sent = (uint8_t)(s > 255 ? 255 : s);
-		e->ping_recv = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+		e->ping_sent = (uint8_t)(f.sent > 255 ? 255 : f.sent);
+		e->ping_recv = (uint8_t)(f.received < 0 ? 0 : f.received > 255 ? 255 : f.received);
 	}
-	al = addr_text(json_object_get(r, "target"), addrs, sizeof(addrs));
+	al = addr_text(&f, addrs, sizeof(addrs));
 	if (al) {
 		unsigned char h[UTIL_SHA256_LEN];
 
-		if (util_sha256(addrs, al, h) != 0 ||
-		    dict_id(t, 'a', h, sizeof(h), addrs, al + 1, &e->addrs) != STORE_OK) {
-			if (!t->err.msg[0])
-				store_seterr(&t->err, "SHA-256 failed");
+		if (util_sha256(addrs, al, h) != 0) {
+			store_seterr(&t->err, "SHA-256 failed");
 			goto out;
 		}
+		if (dict_id(t, 'a', h, sizeof(h), addrs, al + 1, &e->addrs) != STORE_OK)
+			goto out;
 	}
 	ret = STORE_OK;
 out:
