@@ -13,7 +13,7 @@
 void
 an_num(double v, char buf[32])
 {
-	char tmp[40], digits[20];
+	char tmp[40], digits[24];
 	int prec, exp10, nd = 0, neg = 0, pos = 0;
 	const char *p;
 
@@ -53,7 +53,7 @@ an_num(double v, char buf[32])
 			pos += k;
 			for (int i = 0; i < n - k; i++)
 				buf[pos++] = '0';
-		} else if (0 < n && n <= 21) {
+		} else if (0 < n && n < k) { /* k <= 17 here */
 			memcpy(buf + pos, digits, (size_t)n);
 			pos += n;
 			buf[pos++] = '.';

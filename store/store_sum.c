@@ -357,7 +357,8 @@ addr_text(const struct fields *f, char *buf, size_t len)
 			list[i].s = f->addr[k][i];
 			list[i].len = f->addr_len[k][i];
 		}
-		qsort(list, n, sizeof(list[0]), by_addr);
+		if (n > 1)
+			qsort(list, n, sizeof(list[0]), by_addr);
 		for (size_t i = 0; i < n; i++) {
 			size_t l = list[i].len;
 

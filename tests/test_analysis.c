@@ -656,6 +656,79 @@ on_progress(uint64_t done, uint64_t total, void *arg)
 	progress_last = done;
 }
 
+struct one {
+	struct store_snap *sn;
+	size_t n;
+	struct store_sum e[4];
+};
+
+static int
+one_cb(const char *threat, const char *target, const struct store_sum *e, size_t n,
+    void *arg)
+{
+	struct one *o = arg;
+
+	(void)threat;
+	(void)target;
+	for (size_t i = 0; i < n && o->n < 4; i++)
+		o->e[o->n++] = e[i];
+	return 0;
+}
+
+/* A record whose fields hold escapes is read by the full parser, and gives the entry the
+ * plain form gives. */
+static void
+test_escaped(const char *dir)
+{
+	static const char *const texts[2] = {
+	    "{\"node\":\"n1\",\"vantage\":\"osaka\",\"target\":{\"input\":\"e.example\","
+	    "\"ipv4\":[\"192.0.2.1\"]},\"http\":{\"status\":301,\"sha256\":\""
+	    "00000000000000000000000000000000000000000000000000000000000000aa\",\"ssdeep\":"
+	    "\"3:a:b\"},\"ping\":{\"sent\":2,\"received\":1},\"error\":null}",
+	    "{\"node\":\"n\\u0031\",\"vantage\":\"os\\u0061ka\",\"target\":{\"input\":"
+	    "\"e.example\",\"ipv4\":[\"192.0.2.1\"]},\"http\":{\"status\":301,\"sha256\":\""
+	    "00000000000000000000000000000000000000000000000000000000000000aa\",\"ssdeep\":"
+	    "\"3:a:b\"},\"ping\":{\"sent\":2,\"received\":1},\"error\":null}",
+	};
+	char path[300];
+	struct store *s = NULL;
+	struct store_err err;
+	struct store_obs o[2];
+	struct batch b = {o, 2};
+	struct one got = {NULL, 0, {{0}}};
+	const char *node = NULL, *label = NULL;
+
+	snprintf(path, sizeof(path), "%s/esc", dir);
+	memset(o, 0, sizeof(o));
+	for (int i = 0; i < 2; i++) {
+		o[i].threat_id = "E";
+		o[i].target_key = "e.example";
+		o[i].observed_us = t0 + i * HOUR;
+		o[i].json = texts[i];
+		o[i].len = strlen(texts[i]);
+		store_record_id("n1", "e.example", o[i].observed_us, o[i].id);
+	}
+	if (!ok(store_open(path, &(struct store_opts){.no_sync = 1}, &s, &err) == STORE_OK &&
+	    store_write(s, put_batch, &b, &err) == STORE_OK, "records with escapes stored"))
+		goto out;
+	ok(store_snap_open(s, &got.sn, &err) == STORE_OK &&
+	    store_snap_dests(got.sn, "E", NULL, INT64_MAX, one_cb, &got, &err) == STORE_OK,
+	    "their entries read");
+	is_int(got.n, 2, "two entries");
+	if (got.n == 2) {
+		ok(got.e[0].vantage == got.e[1].vantage && got.e[0].content == got.e[1].content &&
+		    got.e[0].addrs == got.e[1].addrs && got.e[0].status == 301 &&
+		    got.e[1].status == 301 && got.e[1].ping_recv == 1 &&
+		    got.e[1].flags == STORE_SUM_PING, "escaped and plain fields give one entry form");
+		is_int(got.e[1].score, STORE_SUM_NO_SCORE, "same content: no change score");
+		ok(store_snap_vantage(got.sn, got.e[1].vantage, &node, &label) == STORE_OK &&
+		    strcmp(node, "n1") == 0 && strcmp(label, "osaka") == 0, "vantage n1/osaka");
+	}
+	store_snap_close(got.sn);
+out:
+	store_close(s);
+}
+
 static void
 test_numbers(void)
 {
@@ -824,6 +897,7 @@ main(void)
 		free(after);
 	}
 	test_numbers();
+	test_escaped(dir);
 	an_sinkholes_free(sl);
 	store_close(s);
 	{
