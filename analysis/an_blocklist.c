@@ -36,6 +36,42 @@ non_ascii(const char *s)
 	return 0;
 }
 
+/* A host name a zone file or firewall takes as it is: labels of letters, digits, '-' and
+ * '_', 1 to 63 bytes each, 253 in all. Targets merged from peers are attacker-controlled:
+ * anything else (a ';', a blank, a line break, a '*') would change the list's meaning. */
+static int
+plain_name(const char *h)
+{
+	size_t label = 0, n = strlen(h);
+
+	if (n == 0 || n > 253 || h[0] == '.')
+		return 0;
+	for (; *h; h++) {
+		if (*h == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((*h >= 'a' && *h <= 'z') || (*h >= '0' && *h <= '9') || *h == '-' ||
+		    *h == '_') {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return label > 0;
+}
+
+/* No blank, control character or comma in a URL written to a list. */
+static int
+plain_url(const char *u)
+{
+	for (; *u; u++)
+		if ((unsigned char)*u <= 0x20 || *u == 0x7f || *u == ',')
+			return 0;
+	return 1;
+}
+
 /* 0, or -1 when the target names nothing a blocklist can hold. */
 static int
 split_target(const char *target, struct dest_parts *p)
@@ -80,7 +116,7 @@ split_target(const char *target, struct dest_parts *p)
 	p->host[hl] = '\0';
 	if (inet_pton(AF_INET, p->host, tmp) == 1 || inet_pton(AF_INET6, p->host, tmp) == 1) {
 		p->is_ip = 1;
-		return 0;
+		return p->url[0] && !plain_url(p->url) ? -1 : 0;
 	}
 	if (non_ascii(p->host)) {
 		char *ace = NULL;
@@ -96,6 +132,8 @@ split_target(const char *target, struct dest_parts *p)
 	lower(p->host);
 	while (hl > 1 && p->host[strlen(p->host) - 1] == '.')
 		p->host[strlen(p->host) - 1] = '\0';
+	if (!plain_name(p->host) || (p->url[0] && !plain_url(p->url)))
+		return -1;
 	return 0;
 }
 
@@ -290,7 +328,8 @@ an_blocklist(const struct an_report *r, const char *style, unsigned verdicts,
 		if (strcmp(style, "plain") == 0) {
 			const char *v = p.url[0] ? d->target : p.host;
 
-			rc = add_line(&ls, v, v);
+			if (plain_url(v))
+				rc = add_line(&ls, v, v);
 		} else if (strcmp(style, "edl-url") == 0) {
 			if (p.url[0])
 				rc = add_line(&ls, p.url, p.url);

@@ -36,6 +36,9 @@ while [ $i -lt 60 ]; do
 		'{"kind":"refused","detail":"x"}' >> hist.ndjson
 	rec n1 tokyo T2 "203.0.113.9:8080" $t "$ok200" null '' null >> hist.ndjson
 	rec n1 tokyo T2 "http://bücher.example/" $t "$ok200" null '' null >> hist.ndjson
+	# a peer's record may name anything: a zone file must not take this
+	rec n2 paris T2 'evil.example; @ IN NS attacker.example.' $t null null '' \
+		'{"kind":"dns","detail":"x"}' >> hist.ndjson
 	i=$((i + 1))
 done
 n=$(wc -l < hist.ndjson)
@@ -56,7 +59,7 @@ ok $? "export's JSON array imports"
 "$C" export --format json -c b.conf > b.json
 cmp -s a.json b.json
 ok $? "export then import gives back the same records, in the same form"
-is "$(grep -c '"node":"n2"' b.json)" 60 "each record keeps its origin node"
+is "$(grep -c "\"node\":\"n2\"" b.json)" 120 "each record keeps its origin node"
 
 # --- bad files: FILE:LINE: field: what, exit 2, nothing stored
 good=$(sed -n 1p hist.ndjson)
@@ -155,7 +158,8 @@ has "$txt" "sinkholed" "with the verdicts"
 # As of now the history (January and February 2026) is long silent: every destination is
 # a remove-candidate or sinkholed, so the lists ask for those unless told otherwise.
 bl() { "$C" export --format blocklist --style "$1" --verdict "${2:-keep,remove-candidate}" -c a.conf; }
-is "$(bl plain keep,sinkholed,remove-candidate | wc -l)" 5 "plain: every destination once"
+is "$(bl plain keep,sinkholed,remove-candidate | wc -l)" 5 \
+	"plain: every destination once (not the one whose name no list can hold)"
 has "$(bl edl-url)" "alive.example/gate.php" "edl-url: the URL"
 ok "$(bl edl-url | grep -c '://')" "edl-url: no scheme"
 has "$(bl edl-domain)" "xn--bcher-kva.example" "edl-domain: IDNs in punycode"
@@ -163,6 +167,7 @@ is "$(bl edl-ip)" "203.0.113.9" "edl-ip: the address, without port"
 bl rpz keep,sinkholed,remove-candidate > z.rpz
 has "$(cat z.rpz)" "*.dead.example CNAME ." "rpz: a name and its subdomains"
 has "$(cat z.rpz)" "32.9.113.0.203.rpz-ip CNAME ." "rpz: an rpz-ip trigger for an address"
+is "$(grep -c attacker z.rpz)" 0 "rpz: a name with blanks and a ';' is left out"
 if command -v named-checkzone > /dev/null; then
 	named-checkzone rpz.example z.rpz > zone.log 2>&1
 	ok $? "named-checkzone loads the RPZ zone"
