@@ -21,7 +21,7 @@
 
 #define RECORD_MAX (16u * 1024 * 1024) /* one record's text */
 #define CHUNK (1u << 20)
-#define BATCH 10000
+#define BATCH 50000
 #define MAX_REPORTED 20 /* bad records reported before the rest are only counted */
 
 /* A reader that cuts the stream into records, compacting each (whitespace outside
