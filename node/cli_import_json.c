@@ -353,6 +353,76 @@ flush(struct store *s, struct node_merge **mp, struct totals *tot)
 	return 0;
 }
 
+/* The check of check_record done in place, for a record of plain form: 0 when it passes;
+ * -1 when it does not or the in-place reader cannot tell (jansson then checks it, and
+ * says why it fails). */
+static int
+check_fast(const char *j, size_t len, struct node_rec_text *t)
+{
+	const char *end = j + len, *v, *ve, *o, *oe;
+	char node[1024], at[64], key[8192], hex[65];
+	unsigned char id[STORE_ID_LEN], want[STORE_ID_LEN];
+	const char *s;
+	size_t sl;
+	long long n;
+	int64_t when;
+	int rc;
+
+	if (!util_jscan_valid(j, len) || fast_keys(j, len, t) != 0)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (t->flen[i] == 0)
+			return -1;
+	if (t->flen[0] != 64 || t->flen[1] > STORE_THREAT_ID_MAX || t->flen[2] >= sizeof(node) ||
+	    t->flen[3] >= sizeof(at) || t->flen[4] >= sizeof(key))
+		return -1;
+	rc = util_jscan_get(j, end, "vantage", &v, &ve);
+	if (rc < 0 || (rc == 1 && util_jscan_str(v, ve, &s, &sl) < 0))
+		return -1;
+	rc = util_jscan_get(j, end, "http", &o, &oe);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 && *o != 'n') {
+		if (*o != '{')
+			return -1;
+		rc = util_jscan_get(o, oe, "status", &v, &ve);
+		if (rc < 0 || (rc == 1 && (util_jscan_int(v, ve, &n) < 0 ||
+		    (util_jscan_int(v, ve, &n) == 1 && (n < 0 || n > 999)))))
+			return -1;
+		rc = util_jscan_get(o, oe, "sha256", &v, &ve);
+		if (rc < 0 || (rc == 1 && ((rc = util_jscan_str(v, ve, &s, &sl)) < 0 ||
+		    (rc == 1 && (sl != 64 || (memcpy(hex, s, 64), hex[64] = '\0',
+		    util_unhex(hex, id, 32) != 0))))))
+			return -1;
+	}
+	rc = util_jscan_get(j, end, "ping", &o, &oe);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 && *o != 'n') {
+		static const char *const keys[2] = {"sent", "received"};
+
+		if (*o != '{')
+			return -1;
+		for (int i = 0; i < 2; i++) {
+			rc = util_jscan_get(o, oe, keys[i], &v, &ve);
+			if (rc < 0 || (rc == 1 && util_jscan_int(v, ve, &n) != 1))
+				return -1;
+		}
+	}
+	memcpy(hex, t->f[0], 64);
+	hex[64] = '\0';
+	memcpy(node, t->f[2], t->flen[2]);
+	node[t->flen[2]] = '\0';
+	memcpy(at, t->f[3], t->flen[3]);
+	at[t->flen[3]] = '\0';
+	memcpy(key, t->f[4], t->flen[4]);
+	key[t->flen[4]] = '\0';
+	if (util_unhex(hex, id, STORE_ID_LEN) != 0 || util_time_parse(at, &when) != 0 ||
+	    store_record_id(node, key, when, want) != 0 || memcmp(id, want, STORE_ID_LEN) != 0)
+		return -1;
+	return 0;
+}
+
 /* One pass over the file: checking only (mp NULL), or merging into s. Returns 0; -1
  * for bad input (reported, *nbad counted); -2 for a failure to store (printed). */
 static int
@@ -368,6 +438,11 @@ pass(struct rd *r, struct store *s, struct node_merge **mp, struct totals *tot,
 		json_t *rec;
 		struct node_rec_text t;
 
+		if (!mp && check_fast(r->rec.data, r->rec.len, &t) == 0) {
+			tot->records++;
+			cli_progress("checking", r->bytes, size);
+			continue;
+		}
 		/* Storing what the first pass checked: its keys read in place when plain. */
 		if (mp && fast_keys(r->rec.data, r->rec.len, &t) == 0) {
 			t.json = r->rec.data;

@@ -52,6 +52,11 @@ int util_jscan_get(const char *obj, const char *end, const char *key, const char
     const char **vend);
 int util_jscan_str(const char *v, const char *vend, const char **s, size_t *len);
 int util_jscan_int(const char *v, const char *vend, long long *out);
+/* 1 when text is exactly one JSON value, well formed (strict RFC 8259, UTF-8 checked),
+ * that a full parser surely takes; 0 when it is not, or when it holds what only a full
+ * parser can judge (\u0000, surrogate escapes, integers of 19 digits or more, long
+ * reals). */
+int util_jscan_valid(const char *text, size_t len);
 
 /* SHA-256 of a buffer. Returns 0, or -1 if libcrypto fails. */
 int util_sha256(const void *data, size_t len, unsigned char out[UTIL_SHA256_LEN]);

@@ -149,3 +149,213 @@ util_jscan_int(const char *v, const char *vend, long long *out)
 	*out = neg ? -x : x;
 	return 1;
 }
+
+/* ------------------------------------------------------------------ strict check */
+
+struct vstate {
+	const unsigned char *p, *end;
+	int depth;
+};
+
+static void
+vws(struct vstate *v)
+{
+	while (v->p < v->end && (*v->p == ' ' || *v->p == '\t' || *v->p == '\n' || *v->p == '\r'))
+		v->p++;
+}
+
+static int
+hexval(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string: escapes well formed (\u0000 and lone surrogates declined), UTF-8 well formed
+ * (shortest forms, no surrogates), no control characters. */
+static int
+vstring(struct vstate *v)
+{
+	const unsigned char *p = v->p + 1, *end = v->end;
+
+	while (p < end) {
+		unsigned char c = *p;
+
+		if (c == '"') {
+			v->p = p + 1;
+			return 1;
+		}
+		if (c < 0x20)
+			return 0;
+		if (c == '\\') {
+			if (++p >= end)
+				return 0;
+			if (*p == 'u') {
+				unsigned cp = 0;
+
+				if (end - p < 5)
+					return 0;
+				for (int i = 1; i <= 4; i++) {
+					if (!hexval(p[i]))
+						return 0;
+					cp = cp << 4 | (unsigned)(p[i] <= '9' ? p[i] - '0' :
+					    (p[i] | 0x20) - 'a' + 10);
+				}
+				/* NUL and surrogates: left to the full parser's rules */
+				if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+					return 0;
+				p += 5;
+				continue;
+			}
+			if (!strchr("\"\\/bfnrt", *p) || *p == '\0')
+				return 0;
+			p++;
+			continue;
+		}
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		{
+			int n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : -1;
+			unsigned cp;
+
+			if (n < 0 || c > 0xf4 || end - p <= n)
+				return 0;
+			cp = c & (0x3f >> n);
+			for (int i = 1; i <= n; i++) {
+				if ((p[i] & 0xc0) != 0x80)
+					return 0;
+				cp = cp << 6 | (p[i] & 0x3f);
+			}
+			if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+			    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+				return 0;
+			p += n + 1;
+		}
+	}
+	return 0;
+}
+
+static int
+vnumber(struct vstate *v)
+{
+	const unsigned char *p = v->p, *end = v->end, *digits;
+	int real = 0;
+
+	if (p < end && *p == '-')
+		p++;
+	digits = p;
+	if (p < end && *p == '0')
+		p++;
+	else if (p < end && *p >= '1' && *p <= '9')
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	else
+		return 0;
+	if (p < end && *p == '.') {
+		real = 1;
+		if (++p >= end || *p < '0' || *p > '9')
+			return 0;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		real = 1;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return 0;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	/* Integers that may not fit 64 bits, and reals, are for the full parser to judge
+	 * (it refuses a too big integer, and reals beyond a double's range). */
+	if ((!real && p - digits > 18) || (real && p - v->p > 24))
+		return 0;
+	v->p = p;
+	return 1;
+}
+
+static int
+vvalue(struct vstate *v)
+{
+	vws(v);
+	if (v->p >= v->end)
+		return 0;
+	switch (*v->p) {
+	case '"':
+		return vstring(v);
+	case '{':
+	case '[': {
+		unsigned char close = *v->p == '{' ? '}' : ']';
+		int obj = close == '}';
+
+		if (++v->depth > UTIL_JSCAN_DEPTH)
+			return 0;
+		v->p++;
+		vws(v);
+		if (v->p < v->end && *v->p == close) {
+			v->p++;
+			v->depth--;
+			return 1;
+		}
+		for (;;) {
+			if (obj) {
+				vws(v);
+				if (v->p >= v->end || *v->p != '"' || !vstring(v))
+					return 0;
+				vws(v);
+				if (v->p >= v->end || *v->p != ':')
+					return 0;
+				v->p++;
+			}
+			if (!vvalue(v))
+				return 0;
+			vws(v);
+			if (v->p >= v->end)
+				return 0;
+			if (*v->p == ',') {
+				v->p++;
+				continue;
+			}
+			if (*v->p != close)
+				return 0;
+			v->p++;
+			v->depth--;
+			return 1;
+		}
+	}
+	case 't':
+		if (v->end - v->p >= 4 && memcmp(v->p, "true", 4) == 0) {
+			v->p += 4;
+			return 1;
+		}
+		return 0;
+	case 'f':
+		if (v->end - v->p >= 5 && memcmp(v->p, "false", 5) == 0) {
+			v->p += 5;
+			return 1;
+		}
+		return 0;
+	case 'n':
+		if (v->end - v->p >= 4 && memcmp(v->p, "null", 4) == 0) {
+			v->p += 4;
+			return 1;
+		}
+		return 0;
+	default:
+		return vnumber(v);
+	}
+}
+
+int
+util_jscan_valid(const char *text, size_t len)
+{
+	struct vstate v = {(const unsigned char *)text, (const unsigned char *)text + len, 0};
+
+	if (!vvalue(&v))
+		return 0;
+	vws(&v);
+	return v.p == v.end;
+}
