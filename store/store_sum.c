@@ -28,7 +28,7 @@
 
 #define ENTRY_LEN 28
 #define KEY_MAX (STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN)
-#define NAME_MAX_LEN 400  /* node NUL vantage, kept in a key */
+#define NAME_KEY_MAX 300  /* longer dictionary names are keyed by their SHA-256 */
 #define ADDRS_MAX 2048    /* address set text; longer sets are cut at an address */
 #define MIGRATE_BATCH 20000
 
@@ -92,13 +92,25 @@ dict_id(struct store_txn *t, char kind, const void *name, size_t nlen, const voi
     size_t rlen, uint32_t *id)
 {
 	MDB_dbi dbi = t->s->dbi[STORE_DBI_SUMDICT];
-	unsigned char kb[1 + NAME_MAX_LEN], rk[5], ck[2] = {'#', (unsigned char)kind};
+	unsigned char kb[1 + NAME_KEY_MAX], rk[5], ck[2] = {'#', (unsigned char)kind};
 	MDB_val k = {1 + nlen, kb}, v, cv, rv;
 	uint32_t next = 1;
 	int rc;
 
 	kb[0] = (unsigned char)kind;
-	memcpy(kb + 1, name, nlen);
+	if (nlen > NAME_KEY_MAX) {
+		/* A name a peer made long must not fail the merge: key it by its hash, under
+		 * the kind with its high bit set, which no other key begins with. */
+		kb[0] = (unsigned char)(kind | 0x80);
+		if (util_sha256(name, nlen, kb + 1) != 0) {
+			store_seterr(&t->err, "SHA-256 failed");
+			return STORE_ERR;
+		}
+		nlen = UTIL_SHA256_LEN;
+		k.mv_size = 1 + nlen;
+	} else {
+		memcpy(kb + 1, name, nlen);
+	}
 	rc = mdb_get(t->txn, dbi, &k, &v);
 	if (rc == 0 && v.mv_size == 4) {
 		*id = get_u32(v.mv_data);
@@ -126,7 +138,7 @@ dict_id(struct store_txn *t, char kind, const void *name, size_t nlen, const voi
 		if ((rc = mdb_put(t->txn, dbi, &k, &cv, 0)) != 0)
 			return store_txn_fail(t, rc, "writing a summary counter");
 		put_u32(nb, next);
-		k.mv_size = 1 + nlen;
+		k.mv_size = 1 + nlen; /* nlen is the forward key's, hashed or not */
 		k.mv_data = kb;
 		if ((rc = mdb_put(t->txn, dbi, &k, &cv, 0)) != 0)
 			return store_txn_fail(t, rc, "writing a summary dictionary");
@@ -385,7 +397,7 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 {
 	struct fields f;
 	json_t *r = NULL;
-	char names[NAME_MAX_LEN], addrs[ADDRS_MAX];
+	char *names = NULL, addrs[ADDRS_MAX];
 	size_t al;
 	int ret = STORE_ERR;
 
@@ -409,8 +421,12 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 		f.vant = f.node;
 		f.vant_len = f.node_len;
 	}
-	if (f.node_len + f.vant_len + 2 > sizeof(names) || memchr(f.node, '\0', f.node_len)) {
-		store_seterr(&t->err, "%s: node or vantage name too long", t->s->dir);
+	/* NUL separates node and label: a NUL inside the node would move the split */
+	if (memchr(f.node, '\0', f.node_len) != NULL) {
+		f.node_len = strlen(f.node);
+	}
+	if ((names = malloc(f.node_len + f.vant_len + 2)) == NULL) {
+		store_seterr(&t->err, "out of memory");
 		goto out;
 	}
 	memcpy(names, f.node, f.node_len);
@@ -461,6 +477,7 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 	}
 	ret = STORE_OK;
 out:
+	free(names);
 	json_decref(r);
 	return ret;
 }

@@ -725,6 +725,37 @@ test_escaped(const char *dir)
 		    strcmp(node, "n1") == 0 && strcmp(label, "osaka") == 0, "vantage n1/osaka");
 	}
 	store_snap_close(got.sn);
+	got.sn = NULL;
+	/* A node name far longer than any key: the merge must not fail on it. */
+	{
+		size_t nl = 3000;
+		char *longnode = malloc(nl + 1), *text = malloc(nl + 200);
+		struct store_obs lo;
+		struct batch lb = {&lo, 1};
+		struct one lg = {NULL, 0, {{0}}};
+
+		memset(longnode, 'n', nl);
+		longnode[nl] = '\0';
+		snprintf(text, nl + 200, "{\"node\":\"%s\",\"vantage\":\"v\",\"target\":"
+		    "{\"input\":\"long.example\"},\"http\":null,\"error\":\"dns\"}", longnode);
+		memset(&lo, 0, sizeof(lo));
+		lo.threat_id = "L";
+		lo.target_key = "long.example";
+		lo.observed_us = t0;
+		lo.json = text;
+		lo.len = strlen(text);
+		store_record_id(longnode, "long.example", t0, lo.id);
+		ok(store_write(s, put_batch, &lb, &err) == STORE_OK, "a 3000-byte node name is stored");
+		ok(store_snap_open(s, &lg.sn, &err) == STORE_OK &&
+		    store_snap_dests(lg.sn, "L", NULL, INT64_MAX, one_cb, &lg, &err) == STORE_OK &&
+		    lg.n == 1 && lg.e[0].status == STORE_SUM_UNANSWERED &&
+		    store_snap_vantage(lg.sn, lg.e[0].vantage, &node, &label) == STORE_OK &&
+		    strcmp(node, longnode) == 0 && strcmp(label, "v") == 0,
+		    "and its entry names it whole");
+		store_snap_close(lg.sn);
+		free(longnode);
+		free(text);
+	}
 out:
 	store_close(s);
 }
