@@ -9,6 +9,7 @@ ANALYSIS_LIBS = analysis/libanalysis.a $(STORE_LIBS) $(IDN2_LIBS) -lm
 
 # The built-in sinkhole list is conf/sinkholes.txt, compiled in (one source for both).
 analysis/an_builtin.c: $(top_srcdir)/conf/sinkholes.txt
+	@$(MKDIR_P) analysis
 	$(AM_V_GEN)( echo '/* Generated from conf/sinkholes.txt: the built-in sinkhole list. */'; \
 	  echo '#include "analysis/an_int.h"'; \
 	  echo 'const char an_builtin_sinkholes[] ='; \
