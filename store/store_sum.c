@@ -397,7 +397,7 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 {
 	struct fields f;
 	json_t *r = NULL;
-	char *names = NULL, addrs[ADDRS_MAX];
+	char namebuf[512], *names = namebuf, addrs[ADDRS_MAX];
 	size_t al;
 	int ret = STORE_ERR;
 
@@ -425,7 +425,10 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 	if (memchr(f.node, '\0', f.node_len) != NULL) {
 		f.node_len = strlen(f.node);
 	}
-	if ((names = malloc(f.node_len + f.vant_len + 2)) == NULL) {
+	/* On the stack as a rule: a malloc per record between LMDB's page allocations
+	 * fragments the heap of a long import. */
+	if (f.node_len + f.vant_len + 2 > sizeof(namebuf) &&
+	    (names = malloc(f.node_len + f.vant_len + 2)) == NULL) {
 		store_seterr(&t->err, "out of memory");
 		goto out;
 	}
@@ -477,7 +480,8 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 	}
 	ret = STORE_OK;
 out:
-	free(names);
+	if (names != namebuf)
+		free(names);
 	json_decref(r);
 	return ret;
 }
