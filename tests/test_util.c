@@ -107,7 +107,11 @@ test_jscan(void)
 	ok(util_jscan_get(obj, end, "z", &v, &ve) == 1 && util_jscan_str(v, ve, &str, &len) == 0,
 	    "null");
 	is_int(util_jscan_get(obj, end, "c", &v, &ve), 0, "only the object's own members");
-	is_int(util_jscan_get("[1]", "[1]" + 3, "a", &v, &ve), -1, "not an object");
+	{
+		static const char arr[] = "[1]";
+
+		is_int(util_jscan_get(arr, arr + 3, "a", &v, &ve), -1, "not an object");
+	}
 	ok(util_jscan_get(obj, end, "a", &v, &ve) == 1 && ve - v == 17, "an object value's extent");
 }
 
