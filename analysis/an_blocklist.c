@@ -154,7 +154,8 @@ an_verdicts_parse(const char *list, unsigned *mask, char *err, size_t errlen)
 			*mask |= AN_REMOVE;
 		else {
 			util_seterr(err, errlen,
-			    "unknown verdict \"%.*s\" (keep, sinkholed, remove-candidate)", (int)l, p);
+			    "unknown verdict \"%.*s\" (keep, sinkholed, remove-candidate)", (int)l,
+			    p);
 			return -1;
 		}
 		p += l;
@@ -302,19 +303,21 @@ suricata_cat(enum an_verdict v)
 }
 
 int
-an_blocklist(const struct an_report *r, const char *style, unsigned verdicts,
-    uint32_t serial, struct util_buf *out, char *err, size_t errlen)
+an_blocklist(const struct an_report *r, const char *style, unsigned verdicts, uint32_t serial,
+    struct util_buf *out, char *err, size_t errlen)
 {
-	static const char *const styles[] = {"plain", "edl-url", "edl-domain", "edl-ip", "rpz",
-	    "suricata", "zeek", "csv"};
-	struct lines ls = {NULL, 0, 0};
+	static const char *const styles[] = { "plain", "edl-url", "edl-domain", "edl-ip", "rpz",
+		"suricata", "zeek", "csv" };
+	struct lines ls = { NULL, 0, 0 };
 	int rc = 0, known = 0, ret = -1;
 
 	for (size_t i = 0; i < sizeof(styles) / sizeof(styles[0]); i++)
 		known |= strcmp(style, styles[i]) == 0;
 	if (!known) {
-		util_seterr(err, errlen, "unknown style \"%s\" (plain, edl-url, edl-domain, edl-ip, "
-		    "rpz, suricata, zeek, csv)", style);
+		util_seterr(err, errlen,
+		    "unknown style \"%s\" (plain, edl-url, edl-domain, edl-ip, "
+		    "rpz, suricata, zeek, csv)",
+		    style);
 		return -1;
 	}
 	for (size_t i = 0; i < r->ndests && rc == 0; i++) {
@@ -345,8 +348,8 @@ an_blocklist(const struct an_report *r, const char *style, unsigned verdicts,
 					continue;
 				snprintf(text, sizeof(text), "; %s\n%s CNAME .\n", why, name);
 			} else {
-				snprintf(text, sizeof(text), "; %s\n%s CNAME .\n*.%s CNAME .\n", why, p.host,
-				    p.host);
+				snprintf(text, sizeof(text), "; %s\n%s CNAME .\n*.%s CNAME .\n",
+				    why, p.host, p.host);
 			}
 			rc = add_line(&ls, p.host, text);
 		} else if (strcmp(style, "suricata") == 0) {
@@ -358,8 +361,11 @@ an_blocklist(const struct an_report *r, const char *style, unsigned verdicts,
 		} else if (strcmp(style, "zeek") == 0) {
 			const char *v = p.url[0] ? p.url : p.host;
 
-			snprintf(text, sizeof(text), "%s\t%s\tc2watch\t%s\n", v, p.url[0] ?
-			    "Intel::URL" : p.is_ip ? "Intel::ADDR" : "Intel::DOMAIN", why);
+			snprintf(text, sizeof(text), "%s\t%s\tc2watch\t%s\n", v,
+			    p.url[0]    ? "Intel::URL" :
+				p.is_ip ? "Intel::ADDR" :
+					  "Intel::DOMAIN",
+			    why);
 			rc = add_line(&ls, v, text);
 		} else { /* csv: one row per destination, its own key */
 			char t[UTIL_TIME_MAX] = "";
@@ -386,7 +392,8 @@ an_blocklist(const struct an_report *r, const char *style, unsigned verdicts,
 	}
 	/* Deduplicated, sorted: the first destination (in the report's order) naming a key
 	 * gives its line. */
-	qsort(ls.v, ls.n, sizeof(*ls.v), by_key);
+	if (ls.n > 1)
+		qsort(ls.v, ls.n, sizeof(*ls.v), by_key);
 	{
 		size_t m = 0;
 
@@ -401,20 +408,25 @@ an_blocklist(const struct an_report *r, const char *style, unsigned verdicts,
 		ls.n = m;
 	}
 	if (strcmp(style, "rpz") == 0)
-		rc |= util_buf_printf(out, "; c2watch response policy zone: C2 destinations to block\n"
+		rc |= util_buf_printf(out,
+		    "; c2watch response policy zone: C2 destinations to block\n"
 		    "$TTL 300\n@ IN SOA localhost. hostmaster.localhost. %u 3600 600 86400 300\n"
-		    "@ IN NS localhost.\n", serial);
+		    "@ IN NS localhost.\n",
+		    serial);
 	else if (strcmp(style, "suricata") == 0)
-		rc |= util_buf_printf(out, "# c2watch IP reputation (ip,category,score); its "
+		rc |= util_buf_printf(out,
+		    "# c2watch IP reputation (ip,category,score); its "
 		    "categories file (reputation-categories-file):\n"
 		    "# 1,c2watch-keep,C2 destination c2watch keeps blocking\n"
 		    "# 2,c2watch-sinkholed,C2 destination now answered by a sinkhole\n"
 		    "# 3,c2watch-remove,C2 destination silent long enough to be removed\n");
 	else if (strcmp(style, "zeek") == 0)
-		rc |= util_buf_printf(out, "#fields\tindicator\tindicator_type\tmeta.source\t"
+		rc |= util_buf_printf(out,
+		    "#fields\tindicator\tindicator_type\tmeta.source\t"
 		    "meta.desc\n");
 	else if (strcmp(style, "csv") == 0)
-		rc |= util_buf_printf(out, "destination,threat_id,verdict,last_answered,evidence\n");
+		rc |=
+		    util_buf_printf(out, "destination,threat_id,verdict,last_answered,evidence\n");
 	for (size_t i = 0; i < ls.n; i++) {
 		const char *t = ls.v[i].text;
 		size_t l = strlen(t);

@@ -8,12 +8,12 @@
 #include "analysis/analysis.h"
 
 struct an_sink_entry {
-	int is_net;                /* 0: a body SHA-256 */
+	int is_net; /* 0: a body SHA-256 */
 	unsigned char sha256[32];
-	int family;                /* AF_INET / AF_INET6 for nets */
+	int family; /* AF_INET / AF_INET6 for nets */
 	unsigned char addr[16];
 	unsigned prefix;
-	char *text;                /* "net 131.253.18.0/24" or "sha256 HEX" */
+	char *text; /* "net 131.253.18.0/24" or "sha256 HEX" */
 	char *note;
 };
 

@@ -19,7 +19,7 @@ jstr(struct util_buf *o, const char *s)
 
 	for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
 		if (*p == '"' || *p == '\\') {
-			char e[2] = {'\\', (char)*p};
+			char e[2] = { '\\', (char)*p };
 
 			rc = util_buf_add(o, e, 2);
 		} else if (*p < 0x20) {
@@ -86,8 +86,10 @@ an_report_json(const struct an_report *r, struct util_buf *o)
 		char hex[65];
 
 		util_hex(r->shared[i].sha256, 32, hex);
-		rc |= util_buf_printf(o, "%s{\"sha256\": \"%s\", \"destinations\": %zu, "
-		    "\"threat_ids\": [", i ? ", " : "", hex, r->shared[i].destinations);
+		rc |= util_buf_printf(o,
+		    "%s{\"sha256\": \"%s\", \"destinations\": %zu, "
+		    "\"threat_ids\": [",
+		    i ? ", " : "", hex, r->shared[i].destinations);
 		for (size_t j = 0; j < r->shared[i].nthreat_ids; j++) {
 			rc |= util_buf_add(o, ", ", j ? 2 : 0);
 			rc |= jstr(o, r->shared[i].threat_ids[j]);
@@ -100,9 +102,10 @@ an_report_json(const struct an_report *r, struct util_buf *o)
 
 		rc |= util_buf_printf(o, "%s{\"threat_id\": ", i ? ", " : "");
 		rc |= jstr(o, m->threat_id);
-		rc |= util_buf_printf(o, ", \"month\": \"%04d-%02d\", \"observations\": %zu, "
-		    "\"answered\": %zu, \"response_rate_pct\": ", m->year, m->month,
-		    m->observations, m->answered);
+		rc |= util_buf_printf(o,
+		    ", \"month\": \"%04d-%02d\", \"observations\": %zu, "
+		    "\"answered\": %zu, \"response_rate_pct\": ",
+		    m->year, m->month, m->observations, m->answered);
 		rc |= jnum(o, m->response_rate_pct);
 		rc |= lit(o, ", \"ping_http_phi\": ");
 		if (m->has_phi)
@@ -124,17 +127,20 @@ an_report_json(const struct an_report *r, struct util_buf *o)
 			rc |= util_buf_add(o, ", ", j ? 2 : 0);
 			rc |= jstr(o, d->nodes[j]);
 		}
-		rc |= util_buf_printf(o, "], \"observations\": %zu, \"answered\": %zu, "
-		    "\"unanswered\": %zu, \"inactive_ratio\": ", d->observations, d->answered,
-		    d->unanswered);
+		rc |= util_buf_printf(o,
+		    "], \"observations\": %zu, \"answered\": %zu, "
+		    "\"unanswered\": %zu, \"inactive_ratio\": ",
+		    d->observations, d->answered, d->unanswered);
 		rc |= jnum(o, d->inactive_ratio);
 		rc |= util_buf_printf(o, ", \"changes\": %zu, \"mean_change_ratio\": ", d->changes);
 		rc |= jnum(o, d->mean_change_ratio);
-		rc |= util_buf_printf(o, ", \"category\": \"%s\", \"last_answered\": ", d->category);
+		rc |=
+		    util_buf_printf(o, ", \"category\": \"%s\", \"last_answered\": ", d->category);
 		rc |= jtime(o, d->last_answered);
 		rc |= lit(o, ", \"last_ping_reply\": ");
 		rc |= jtime(o, d->last_ping_reply);
-		rc |= util_buf_printf(o, ", \"cloaking_pairs\": %zu, \"cloaking_compared\": %zu, "
+		rc |= util_buf_printf(o,
+		    ", \"cloaking_pairs\": %zu, \"cloaking_compared\": %zu, "
 		    "\"cloaking_suspect\": %s, \"verdict\": \"%s\", \"evidence\": ",
 		    d->cloaking_pairs, d->cloaking_compared, d->cloaking_suspect ? "true" : "false",
 		    an_verdict_name(d->verdict));
@@ -175,13 +181,15 @@ an_report_text(const struct an_report *r, FILE *fp)
 	util_time_format(r->to_us, 0, t2);
 	fprintf(fp, "Period %s to %s: %zu records, %zu destinations\n\n", t1, t2, r->records,
 	    r->ndests);
-	fprintf(fp, "HTTP status share (\"none\": no answer)\n  %-8s %10s %9s\n", "status",
-	    "count", "percent");
+	fprintf(fp, "HTTP status share (\"none\": no answer)\n  %-8s %10s %9s\n", "status", "count",
+	    "percent");
 	for (size_t i = 0; i < r->nstatus; i++)
 		fprintf(fp, "  %-8s %10zu %8.2f%%\n", tstatus(r->status[i].status, b1),
 		    r->status[i].count, r->status[i].pct);
-	fprintf(fp, "\nStatus transitions (one vantage, consecutive observations)\n"
-	    "  %-6s    %-6s %10s\n", "from", "to", "count");
+	fprintf(fp,
+	    "\nStatus transitions (one vantage, consecutive observations)\n"
+	    "  %-6s    %-6s %10s\n",
+	    "from", "to", "count");
 	for (size_t i = 0; i < r->ntransitions; i++)
 		fprintf(fp, "  %-6s -> %-6s %10zu\n", tstatus(r->transitions[i].from, b1),
 		    tstatus(r->transitions[i].to, b2), r->transitions[i].count);
@@ -221,10 +229,11 @@ an_report_text(const struct an_report *r, FILE *fp)
 		tprint(fp, d->threat_id, 0);
 		fputs("  ", fp);
 		tprint(fp, d->target, 0);
-		fprintf(fp, "\n    %s, %s; %zu observations, %zu answered, inactive %.3f, "
-		    "%zu changes (mean ratio %.3f)", an_verdict_name(d->verdict), d->category,
-		    d->observations, d->answered, d->inactive_ratio, d->changes,
-		    d->mean_change_ratio);
+		fprintf(fp,
+		    "\n    %s, %s; %zu observations, %zu answered, inactive %.3f, "
+		    "%zu changes (mean ratio %.3f)",
+		    an_verdict_name(d->verdict), d->category, d->observations, d->answered,
+		    d->inactive_ratio, d->changes, d->mean_change_ratio);
 		if (d->cloaking_compared)
 			fprintf(fp, "; cloaking %zu/%zu pairs%s", d->cloaking_pairs,
 			    d->cloaking_compared, d->cloaking_suspect ? " (suspect)" : "");

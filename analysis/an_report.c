@@ -252,7 +252,8 @@ flush_months(struct build *b)
 
 	if (b->month_threat == NULL)
 		return 0;
-	qsort(b->mc, b->nmc, sizeof(*b->mc), by_ym);
+	if (b->nmc > 1)
+		qsort(b->mc, b->nmc, sizeof(*b->mc), by_ym);
 	for (size_t i = 0; i < b->nmc; i++) {
 		const struct mcount *m = &b->mc[i];
 		struct an_month *o;
@@ -277,7 +278,8 @@ flush_months(struct build *b)
 		o->response_rate_pct = m->obs ? (double)m->ans * 100.0 / (double)m->obs : 0;
 		if (r1 > 0 && r0 > 0 && c1 > 0 && c0 > 0) {
 			o->has_phi = 1;
-			o->phi = ((double)m->n11 * (double)m->n00 - (double)m->n10 * (double)m->n01) /
+			o->phi =
+			    ((double)m->n11 * (double)m->n00 - (double)m->n10 * (double)m->n01) /
 			    sqrt(r1 * r0 * c1 * c0);
 		}
 	}
@@ -396,23 +398,26 @@ verdict(struct build *b, struct an_dest *d, const struct store_sum *e, size_t n)
 	if (hit) {
 		d->verdict = AN_SINKHOLED;
 		if (hit_addr)
-			rc |= util_buf_printf(&ev, "; resolves to %s, in sinkhole list entry \"%s\"%s%s",
-			    hit_addr, hit->text, hit->note[0] ? ": " : "", hit->note);
+			rc |= util_buf_printf(&ev,
+			    "; resolves to %s, in sinkhole list entry \"%s\"%s%s", hit_addr,
+			    hit->text, hit->note[0] ? ": " : "", hit->note);
 		else
-			rc |= util_buf_printf(&ev, "; its latest answer's body is sinkhole list entry "
-			    "\"%s\"%s%s", hit->text, hit->note[0] ? ": " : "", hit->note);
+			rc |= util_buf_printf(&ev,
+			    "; its latest answer's body is sinkhole list entry "
+			    "\"%s\"%s%s",
+			    hit->text, hit->note[0] ? ": " : "", hit->note);
 	} else if (first <= since && (!last_ans || last_ans->t < since) &&
 	    (!last_ping || last_ping->t < since)) {
 		d->verdict = AN_REMOVE;
 		fmt_time(since, t3);
-		rc |= util_buf_printf(&ev, "; no HTTP answer or ping reply from any vantage since %s",
-		    t3);
+		rc |= util_buf_printf(
+		    &ev, "; no HTTP answer or ping reply from any vantage since %s", t3);
 	} else {
 		d->verdict = AN_KEEP;
 		if (first > since) {
 			fmt_time(first, t3);
-			rc |= util_buf_printf(&ev, "; first observed %s, less than remove_after ago",
-			    t3);
+			rc |= util_buf_printf(
+			    &ev, "; first observed %s, less than remove_after ago", t3);
 		}
 	}
 	if (rc != 0 || util_buf_add(&ev, "", 1) != 0) {
@@ -453,13 +458,13 @@ nodes_of(struct build *b, struct an_dest *d, const struct store_sum *e, size_t n
 			d->nnodes++;
 		}
 	}
-	qsort(d->nodes, d->nnodes, sizeof(*d->nodes), by_str);
+	if (d->nnodes > 1)
+		qsort(d->nodes, d->nnodes, sizeof(*d->nodes), by_str);
 	return 0;
 }
 
 static int
-dest_cb(const char *threat, const char *target, const struct store_sum *e, size_t n,
-    void *arg)
+dest_cb(const char *threat, const char *target, const struct store_sum *e, size_t n, void *arg)
 {
 	struct build *b = arg;
 	struct an_report *r = b->r;
@@ -556,12 +561,12 @@ dest_cb(const char *threat, const char *target, const struct store_sum *e, size_
 	d->changes = changes;
 	d->mean_change_ratio = changes ? change_sum / (double)changes : 0;
 	/* No observation at all: it never answered, so it counts as wholly inactive. */
-	d->inactive_ratio = d->observations ?
-	    (double)d->unanswered / (double)d->observations : 1.0;
+	d->inactive_ratio = d->observations ? (double)d->unanswered / (double)d->observations : 1.0;
 	d->category = category(d->mean_change_ratio, d->inactive_ratio, changes);
 
 	/* Cloaking: pairs of observations from different vantages at most an hour apart. */
-	qsort(b->obs, nobs, sizeof(*b->obs), by_time);
+	if (nobs > 1)
+		qsort(b->obs, nobs, sizeof(*b->obs), by_time);
 	for (size_t i = 0; i < nobs; i++)
 		for (size_t j = i + 1; j < nobs && b->obs[j].t - b->obs[i].t <= HOUR_US; j++) {
 			if (b->obs[j].vantage == b->obs[i].vantage)
@@ -571,8 +576,8 @@ dest_cb(const char *threat, const char *target, const struct store_sum *e, size_
 			    b->obs[j].content != b->obs[i].content)
 				d->cloaking_pairs++;
 		}
-	d->cloaking_suspect = d->cloaking_pairs >= 3 &&
-	    d->cloaking_pairs * 4 >= d->cloaking_compared;
+	d->cloaking_suspect =
+	    d->cloaking_pairs >= 3 && d->cloaking_pairs * 4 >= d->cloaking_compared;
 	if (nodes_of(b, d, e, n) != 0 || verdict(b, d, e, n) != 0)
 		return nomem(b);
 	return 0;
@@ -645,7 +650,8 @@ finish(struct build *b)
 		sc[r->nstatus].pct = (double)b->status[i] * 100.0 / (double)total;
 		r->nstatus++;
 	}
-	qsort(r->status, r->nstatus, sizeof(*r->status), by_status_count);
+	if (r->nstatus > 1)
+		qsort(r->status, r->nstatus, sizeof(*r->status), by_status_count);
 	for (size_t i = 0; i < (size_t)NSTATUS * NSTATUS; i++) {
 		struct an_transition *t;
 
@@ -660,9 +666,11 @@ finish(struct build *b)
 		t[r->ntransitions].count = b->trans[i];
 		r->ntransitions++;
 	}
-	qsort(r->transitions, r->ntransitions, sizeof(*r->transitions), by_trans_count);
+	if (r->ntransitions > 1)
+		qsort(r->transitions, r->ntransitions, sizeof(*r->transitions), by_trans_count);
 
-	qsort(b->pairs, b->npairs, sizeof(*b->pairs), by_pair);
+	if (b->npairs > 1)
+		qsort(b->pairs, b->npairs, sizeof(*b->pairs), by_pair);
 	for (size_t i = 0; i < b->npairs;) {
 		size_t j = i;
 		struct an_shared *sh;
@@ -696,17 +704,18 @@ finish(struct build *b)
 				return -1;
 			sh->nthreat_ids++;
 		}
-		qsort(sh->threat_ids, sh->nthreat_ids, sizeof(char *), by_str);
+		if (sh->nthreat_ids > 1)
+			qsort(sh->threat_ids, sh->nthreat_ids, sizeof(char *), by_str);
 		i = j;
 	}
-	qsort(r->shared, r->nshared, sizeof(*r->shared), by_shared);
+	if (r->nshared > 1)
+		qsort(r->shared, r->nshared, sizeof(*r->shared), by_shared);
 	return 0;
 }
 
 /* The earliest entry in scope, when the period starts "at the first record". */
 static int
-first_cb(const char *threat, const char *target, const struct store_sum *e, size_t n,
-    void *arg)
+first_cb(const char *threat, const char *target, const struct store_sum *e, size_t n, void *arg)
 {
 	int64_t *first = arg;
 
@@ -719,11 +728,11 @@ first_cb(const char *threat, const char *target, const struct store_sum *e, size
 }
 
 int
-an_report_build(struct store *s, const struct an_query *q, struct an_report **out,
-    char *err, size_t errlen)
+an_report_build(
+    struct store *s, const struct an_query *q, struct an_report **out, char *err, size_t errlen)
 {
 	struct build *b = calloc(1, sizeof(*b));
-	struct store_err serr = {{0}};
+	struct store_err serr = { { 0 } };
 	int ret = -1, rc;
 
 	if (b == NULL || (b->r = calloc(1, sizeof(*b->r))) == NULL ||
@@ -745,8 +754,8 @@ an_report_build(struct store *s, const struct an_query *q, struct an_report **ou
 		int64_t first = INT64_MAX;
 
 		/* A first pass over the same snapshot: cheap next to the report itself. */
-		if (store_snap_dests(b->sn, q->threat_id, NULL, q->to_us, first_cb, &first, &serr)
-		    != STORE_OK) {
+		if (store_snap_dests(
+			b->sn, q->threat_id, NULL, q->to_us, first_cb, &first, &serr) != STORE_OK) {
 			util_seterr(err, errlen, "%s", serr.msg);
 			goto out;
 		}

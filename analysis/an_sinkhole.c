@@ -64,8 +64,7 @@ parse_net(const char *s, struct an_sink_entry *e)
 }
 
 static int
-parse_text(const char *name, const char *text, struct an_sinkholes *sl, char *err,
-    size_t errlen)
+parse_text(const char *name, const char *text, struct an_sinkholes *sl, char *err, size_t errlen)
 {
 	const char *p = text;
 	int line = 0;
@@ -101,15 +100,16 @@ parse_text(const char *name, const char *text, struct an_sinkholes *sl, char *er
 		}
 		if (strcmp(kind, "sha256") == 0) {
 			if (strlen(val) != 64 || util_unhex(val, e.sha256, 32) != 0) {
-				util_seterr(err, errlen, "%s:%d: sha256: not 64 hex digits \"%.80s\"",
-				    name, line, val);
+				util_seterr(err, errlen,
+				    "%s:%d: sha256: not 64 hex digits \"%.80s\"", name, line, val);
 				return -1;
 			}
 		} else if (strcmp(kind, "net") == 0) {
 			e.is_net = 1;
 			if (parse_net(val, &e) != 0) {
 				util_seterr(err, errlen,
-				    "%s:%d: net: not an IPv4 or IPv6 address or CIDR range \"%.80s\"",
+				    "%s:%d: net: not an IPv4 or IPv6 address or CIDR range "
+				    "\"%.80s\"",
 				    name, line, val);
 				return -1;
 			}
@@ -160,8 +160,8 @@ an_sinkholes_load(const char *path, struct an_sinkholes **out, char *err, size_t
 	}
 	rc = util_read_file(path, &b);
 	if (rc != 0) {
-		util_seterr(err, errlen, "%s: %s", path, rc == -2 ? "larger than 16 MiB" :
-		    strerror(errno));
+		util_seterr(
+		    err, errlen, "%s: %s", path, rc == -2 ? "larger than 16 MiB" : strerror(errno));
 		rc = -1;
 		goto out;
 	}

@@ -109,8 +109,8 @@ struct an_report {
  * *out (free with an_report_free), or -1 with err (the store's message, or out of
  * memory). An older data directory opened read-only has no summaries: -1, err says so.
  */
-int an_report_build(struct store *s, const struct an_query *q, struct an_report **out,
-    char *err, size_t errlen);
+int an_report_build(
+    struct store *s, const struct an_query *q, struct an_report **out, char *err, size_t errlen);
 void an_report_free(struct an_report *r);
 
 /* The verdict's name: "keep", "sinkholed", "remove-candidate". */
@@ -133,8 +133,8 @@ int an_report_text(const struct an_report *r, FILE *fp);
  * Suricata skips (an_blocklist_suricata_categories gives it alone).
  * Returns 0, or -1 with err (unknown style, out of memory).
  */
-int an_blocklist(const struct an_report *r, const char *style, unsigned verdicts,
-    uint32_t serial, struct util_buf *out, char *err, size_t errlen);
+int an_blocklist(const struct an_report *r, const char *style, unsigned verdicts, uint32_t serial,
+    struct util_buf *out, char *err, size_t errlen);
 
 /* The Suricata categories file that an_blocklist's suricata lines refer to. */
 int an_blocklist_suricata_categories(struct util_buf *out);

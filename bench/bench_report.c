@@ -57,23 +57,27 @@ write_record(FILE *fp, long d, int v, long c, int64_t t)
 	util_time_format(t, 1, at);
 	store_record_id(node, target, t, id);
 	util_hex(id, 32, idhex);
-	fprintf(fp, "{\"id\":\"%s\",\"threat_id\":\"THREAT-%02ld\",\"node\":\"%s\","
+	fprintf(fp,
+	    "{\"id\":\"%s\",\"threat_id\":\"THREAT-%02ld\",\"node\":\"%s\","
 	    "\"vantage\":\"v%d\",\"observed_at\":\"%s\",\"target\":{\"input\":\"%s\","
 	    "\"domain\":\"c2-%ld.example\",\"ipv4\":[\"203.0.113.%ld\"],\"ipv6\":[],\"port\":8080},"
-	    "\"ping\":{\"sent\":4,\"received\":%d,\"loss_pct\":%s},", idhex, d / 10, node, v, at,
-	    target, d, d % 250 + 1, answered ? 4 : 0, answered ? "0.0" : "100.0");
+	    "\"ping\":{\"sent\":4,\"received\":%d,\"loss_pct\":%s},",
+	    idhex, d / 10, node, v, at, target, d, d % 250 + 1, answered ? 4 : 0,
+	    answered ? "0.0" : "100.0");
 	if (answered) {
 		char body[64];
 
 		snprintf(body, sizeof(body), "%ld/%ld", kind == 2 ? -1L : d, kind == 1 ? c : 0);
 		util_sha256(body, strlen(body), h);
 		util_hex(h, 32, sha);
-		fprintf(fp, "\"http\":{\"status\":200,\"reason\":\"OK\",\"size\":5120,\"sha256\":\"%s\","
+		fprintf(fp,
+		    "\"http\":{\"status\":200,\"reason\":\"OK\",\"size\":5120,\"sha256\":\"%s\","
 		    "\"ssdeep\":\"96:Xk3Lm9QpTrW2bN8vYcHf5sDgJ1aZeKoU7iMxVqE4nBtR6yPwS0lCjGhA%04ld:"
-		    "Xk3Lm9QpTrW2bN8vYcH%02ld\"},\"error\":null}\n", sha, kind == 1 ? c : d,
-		    kind == 1 ? c % 100 : d % 100);
+		    "Xk3Lm9QpTrW2bN8vYcH%02ld\"},\"error\":null}\n",
+		    sha, kind == 1 ? c : d, kind == 1 ? c % 100 : d % 100);
 	} else {
-		fprintf(fp, "\"http\":null,\"error\":{\"kind\":\"timeout\",\"detail\":\"30 s\"}}\n");
+		fprintf(
+		    fp, "\"http\":null,\"error\":{\"kind\":\"timeout\",\"detail\":\"30 s\"}}\n");
 	}
 }
 
@@ -169,12 +173,13 @@ main(int argc, char **argv)
 	t_month = bench_now() - t_month;
 	anon_report = status_kib("RssAnon:");
 	printf("{\"bench\": \"report\", \"destinations\": %ld, \"vantages\": %d, \"days\": %ld, "
-	    "\"records\": %ld, \"import_records_per_s\": %.0f, \"import_s\": %.1f, "
-	    "\"full_report_s\": %.3f, \"threat_month_report_s\": %.4f, \"peak_rss_mib\": %.1f, "
-	    "\"anon_rss_after_import_mib\": %.1f, \"anon_rss_after_reports_mib\": %.1f, "
-	    "\"store_disk_mib\": %.0f}\n", ndest, VANTAGES, days, n, (double)n / t_imp, t_imp,
-	    t_full, t_month, status_kib("VmHWM:") / 1024.0, anon_import / 1024.0,
-	    anon_report / 1024.0, (double)store_disk_bytes(s) / 1048576.0);
+	       "\"records\": %ld, \"import_records_per_s\": %.0f, \"import_s\": %.1f, "
+	       "\"full_report_s\": %.3f, \"threat_month_report_s\": %.4f, \"peak_rss_mib\": %.1f, "
+	       "\"anon_rss_after_import_mib\": %.1f, \"anon_rss_after_reports_mib\": %.1f, "
+	       "\"store_disk_mib\": %.0f}\n",
+	    ndest, VANTAGES, days, n, (double)n / t_imp, t_imp, t_full, t_month,
+	    status_kib("VmHWM:") / 1024.0, anon_import / 1024.0, anon_report / 1024.0,
+	    (double)store_disk_bytes(s) / 1048576.0);
 	an_report_free(r);
 	util_buf_fini(&out);
 	store_close(s);

@@ -178,7 +178,8 @@ export_blocklist(const struct conf *c, struct store *s, const char *threat,
 		ret = CLI_FAIL;
 		goto out;
 	}
-	fwrite(out.data, 1, out.len, stdout);
+	if (out.len)
+		fwrite(out.data, 1, out.len, stdout);
 	ret = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 out:
 	util_buf_fini(&out);

@@ -32,10 +32,10 @@ struct rd {
 	char *chunk;
 	size_t clen, cpos;
 	int eof;
-	long line;     /* current line, 1-based */
-	int mode;      /* 0: not started, '[': inside an array, '{': records in sequence */
-	int need_sep;  /* in an array: a ',' or ']' must come next */
-	int done;      /* the array's ']' was read */
+	long line;    /* current line, 1-based */
+	int mode;     /* 0: not started, '[': inside an array, '{': records in sequence */
+	int need_sep; /* in an array: a ',' or ']' must come next */
+	int done;     /* the array's ']' was read */
 	uint64_t bytes;
 	struct util_buf rec;
 	long rec_line; /* line the current record starts on */
@@ -95,7 +95,8 @@ rd_next(struct rd *r, char *why, size_t whylen, long *line)
 				c = skip_ws(r);
 				*line = r->line;
 				if (c != EOF) {
-					util_seterr(why, whylen, "JSON: text after the array's end");
+					util_seterr(
+					    why, whylen, "JSON: text after the array's end");
 					return -1;
 				}
 				return 0;
@@ -121,8 +122,9 @@ rd_next(struct rd *r, char *why, size_t whylen, long *line)
 			return 0;
 		}
 		if (c != ',') {
-			util_seterr(why, whylen, c == EOF ? "JSON: the array is not closed (']')" :
-			    "JSON: ',' or ']' expected between records");
+			util_seterr(why, whylen,
+			    c == EOF ? "JSON: the array is not closed (']')" :
+				       "JSON: ',' or ']' expected between records");
 			return -1;
 		}
 		c = skip_ws(r);
@@ -168,14 +170,15 @@ rd_next(struct rd *r, char *why, size_t whylen, long *line)
 				else if (ch == '"')
 					in_str = 0;
 				else if (ch == '\n') {
-					util_seterr(why, whylen, "JSON: line break inside a string");
+					util_seterr(
+					    why, whylen, "JSON: line break inside a string");
 					*line = r->line;
 					return -1;
 				}
 				continue;
 			}
 			if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
-				/* whitespace outside strings: flush the run before it and drop it */
+				/* whitespace outside strings: flush the run before it, drop it */
 				if (util_buf_add(&r->rec, r->chunk + r->cpos, run - r->cpos) != 0)
 					goto nomem;
 				if (ch == '\n')
@@ -196,7 +199,8 @@ rd_next(struct rd *r, char *why, size_t whylen, long *line)
 		r->bytes += run - r->cpos;
 		r->cpos = run;
 		if (r->rec.len > RECORD_MAX) {
-			util_seterr(why, whylen, "JSON: record longer than %u MiB", RECORD_MAX >> 20);
+			util_seterr(
+			    why, whylen, "JSON: record longer than %u MiB", RECORD_MAX >> 20);
 			*line = r->rec_line;
 			return -1;
 		}
@@ -223,8 +227,8 @@ nomem:
 static int
 check_record(json_t *rec, struct node_rec_text *t, char *why, size_t whylen)
 {
-	static const char *const names[5] = {"id", "threat_id", "node", "observed_at",
-	    "target.input"};
+	static const char *const names[5] = { "id", "threat_id", "node", "observed_at",
+		"target.input" };
 	json_t *target, *http, *ping, *v;
 	const char *s[5];
 	const char *threat, *key;
@@ -258,20 +262,22 @@ check_record(json_t *rec, struct node_rec_text *t, char *why, size_t whylen)
 	}
 	http = json_object_get(rec, "http");
 	if (http && !json_is_null(http)) {
-		json_t *st = json_object_get(http, "status"), *sha = json_object_get(http, "sha256");
+		json_t *st = json_object_get(http, "status"),
+		       *sha = json_object_get(http, "sha256");
 
 		if (!json_is_object(http)) {
 			util_seterr(why, whylen, "http: not an object or null");
 			return -1;
 		}
-		if (st && !json_is_null(st) && (!json_is_integer(st) || json_integer_value(st) < 0 ||
-		    json_integer_value(st) > 999)) {
+		if (st && !json_is_null(st) &&
+		    (!json_is_integer(st) || json_integer_value(st) < 0 ||
+			json_integer_value(st) > 999)) {
 			util_seterr(why, whylen, "http.status: not an integer from 0 to 999");
 			return -1;
 		}
-		if (sha && !json_is_null(sha) && (!json_is_string(sha) ||
-		    strlen(json_string_value(sha)) != 64 ||
-		    util_unhex(json_string_value(sha), id, 32) != 0)) {
+		if (sha && !json_is_null(sha) &&
+		    (!json_is_string(sha) || strlen(json_string_value(sha)) != 64 ||
+			util_unhex(json_string_value(sha), id, 32) != 0)) {
 			util_seterr(why, whylen, "http.sha256: not 64 hex digits");
 			return -1;
 		}
@@ -279,9 +285,10 @@ check_record(json_t *rec, struct node_rec_text *t, char *why, size_t whylen)
 	ping = json_object_get(rec, "ping");
 	if (ping && !json_is_null(ping)) {
 		if (!json_is_object(ping) ||
-		    (json_object_get(ping, "sent") && !json_is_integer(json_object_get(ping, "sent"))) ||
+		    (json_object_get(ping, "sent") &&
+			!json_is_integer(json_object_get(ping, "sent"))) ||
 		    (json_object_get(ping, "received") &&
-		    !json_is_integer(json_object_get(ping, "received")))) {
+			!json_is_integer(json_object_get(ping, "received")))) {
 			util_seterr(why, whylen, "ping: sent and received must be integers");
 			return -1;
 		}
@@ -299,7 +306,8 @@ check_record(json_t *rec, struct node_rec_text *t, char *why, size_t whylen)
 		return -1;
 	}
 	if (node_record_keys(rec, &threat, &key, &when, id, reason, sizeof(reason)) != 0) {
-		util_seterr(why, whylen, "id: not the SHA-256 of node, target.input and observed_at");
+		util_seterr(
+		    why, whylen, "id: not the SHA-256 of node, target.input and observed_at");
 		return -1;
 	}
 	for (int i = 0; i < 5; i++) {
@@ -318,7 +326,7 @@ struct totals {
 static int
 fast_keys(const char *j, size_t len, struct node_rec_text *t)
 {
-	static const char *const top[4] = {"id", "threat_id", "node", "observed_at"};
+	static const char *const top[4] = { "id", "threat_id", "node", "observed_at" };
 	const char *end = j + len, *v, *ve, *tg, *te;
 
 	memset(t, 0, sizeof(*t));
@@ -386,20 +394,26 @@ check_fast(const char *j, size_t len, struct node_rec_text *t)
 		if (*o != '{')
 			return -1;
 		rc = util_jscan_get(o, oe, "status", &v, &ve);
-		if (rc < 0 || (rc == 1 && (util_jscan_int(v, ve, &n) < 0 ||
-		    (util_jscan_int(v, ve, &n) == 1 && (n < 0 || n > 999)))))
+		if (rc < 0 ||
+		    (rc == 1 &&
+			(util_jscan_int(v, ve, &n) < 0 ||
+			    (util_jscan_int(v, ve, &n) == 1 && (n < 0 || n > 999)))))
 			return -1;
 		rc = util_jscan_get(o, oe, "sha256", &v, &ve);
-		if (rc < 0 || (rc == 1 && ((rc = util_jscan_str(v, ve, &s, &sl)) < 0 ||
-		    (rc == 1 && (sl != 64 || (memcpy(hex, s, 64), hex[64] = '\0',
-		    util_unhex(hex, id, 32) != 0))))))
+		if (rc < 0 ||
+		    (rc == 1 &&
+			((rc = util_jscan_str(v, ve, &s, &sl)) < 0 ||
+			    (rc == 1 &&
+				(sl != 64 ||
+				    (memcpy(hex, s, 64), hex[64] = '\0',
+					util_unhex(hex, id, 32) != 0))))))
 			return -1;
 	}
 	rc = util_jscan_get(j, end, "ping", &o, &oe);
 	if (rc < 0)
 		return -1;
 	if (rc == 1 && *o != 'n') {
-		static const char *const keys[2] = {"sent", "received"};
+		static const char *const keys[2] = { "sent", "received" };
 
 		if (*o != '{')
 			return -1;
@@ -426,8 +440,8 @@ check_fast(const char *j, size_t len, struct node_rec_text *t)
 /* One pass over the file: checking only (mp NULL), or merging into s. Returns 0; -1
  * for bad input (reported, *nbad counted); -2 for a failure to store (printed). */
 static int
-pass(struct rd *r, struct store *s, struct node_merge **mp, struct totals *tot,
-    uint64_t size, size_t *nbad)
+pass(struct rd *r, struct store *s, struct node_merge **mp, struct totals *tot, uint64_t size,
+    size_t *nbad)
 {
 	char why[512];
 	long line;
@@ -514,7 +528,7 @@ int
 cli_import_json(const struct conf *c, const char *file)
 {
 	struct rd r;
-	struct totals tot = {0, 0, 0};
+	struct totals tot = { 0, 0, 0 };
 	struct node_merge *m = NULL;
 	struct store *s = NULL;
 	struct stat st1, st2;
@@ -535,8 +549,8 @@ cli_import_json(const struct conf *c, const char *file)
 		goto out;
 	}
 	if (!S_ISREG(st1.st_mode)) {
-		cli_err("%s: not a regular file (records are read twice: checked, then stored)",
-		    file);
+		cli_err(
+		    "%s: not a regular file (records are read twice: checked, then stored)", file);
 		ret = CLI_USAGE;
 		goto out;
 	}

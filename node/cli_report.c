@@ -20,8 +20,8 @@ parse_month(const char *s, int64_t *from, int64_t *to)
 	char buf[32];
 	int y, m;
 
-	if (strlen(s) != 7 || s[4] != '-' || sscanf(s, "%4d-%2d", &y, &m) != 2 || m < 1 ||
-	    m > 12 || y < 1970 || y > 9998)
+	if (strlen(s) != 7 || s[4] != '-' || sscanf(s, "%4d-%2d", &y, &m) != 2 || m < 1 || m > 12 ||
+	    y < 1970 || y > 9998)
 		return -1;
 	snprintf(buf, sizeof(buf), "%04d-%02d-01", y, m);
 	if (util_time_parse(buf, from) != 0)
@@ -81,14 +81,14 @@ static int
 run_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"threat-id", required_argument, NULL, 't'},
-		{"month", required_argument, NULL, 'm'},
-		{"from", required_argument, NULL, 'f'},
-		{"to", required_argument, NULL, 'T'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "config", required_argument, NULL, 'c' },
+		{ "threat-id", required_argument, NULL, 't' },
+		{ "month", required_argument, NULL, 'm' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfile = NULL, *threat = NULL, *month = NULL, *from_s = NULL, *to_s = NULL;
 	struct conf *c = NULL;
@@ -166,7 +166,8 @@ out:
 }
 
 const struct cli_cmd cli_cmd_report = {
-	"report", "[--threat-id ID] [--month YYYY-MM | --from TIME --to TIME] [--json] [-c FILE]",
+	"report",
+	"[--threat-id ID] [--month YYYY-MM | --from TIME --to TIME] [--json] [-c FILE]",
 	run_report,
 	"Analyses the records this node holds (its own and merged ones) over a period:\n"
 	"HTTP status share, status transitions, content shared by several destinations,\n"

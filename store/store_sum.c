@@ -28,8 +28,8 @@
 
 #define ENTRY_LEN 28
 #define KEY_MAX (STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN)
-#define NAME_KEY_MAX 300  /* longer dictionary names are keyed by their SHA-256 */
-#define ADDRS_MAX 2048    /* address set text; longer sets are cut at an address */
+#define NAME_KEY_MAX 300 /* longer dictionary names are keyed by their SHA-256 */
+#define ADDRS_MAX 2048   /* address set text; longer sets are cut at an address */
 #define MIGRATE_BATCH 20000
 
 static void
@@ -88,12 +88,12 @@ answered(const struct store_sum *e)
 /* The id of `name` in dictionary `kind` ('v', 'c', 'a'), made when absent: the forward
  * key kind+name holds the id; the reverse key upper(kind)+id holds rev (rlen bytes). */
 static int
-dict_id(struct store_txn *t, char kind, const void *name, size_t nlen, const void *rev,
-    size_t rlen, uint32_t *id)
+dict_id(struct store_txn *t, char kind, const void *name, size_t nlen, const void *rev, size_t rlen,
+    uint32_t *id)
 {
 	MDB_dbi dbi = t->s->dbi[STORE_DBI_SUMDICT];
-	unsigned char kb[1 + NAME_KEY_MAX], rk[5], ck[2] = {'#', (unsigned char)kind};
-	MDB_val k = {1 + nlen, kb}, v, cv, rv;
+	unsigned char kb[1 + NAME_KEY_MAX], rk[5], ck[2] = { '#', (unsigned char)kind };
+	MDB_val k = { 1 + nlen, kb }, v, cv, rv;
 	uint32_t next = 1;
 	int rc;
 
@@ -159,7 +159,7 @@ static int
 dict_rev(MDB_txn *txn, MDB_dbi dbi, char kind, uint32_t id, MDB_val *v)
 {
 	unsigned char rk[5];
-	MDB_val k = {5, rk};
+	MDB_val k = { 5, rk };
 
 	rk[0] = (unsigned char)kind;
 	put_u32(rk + 1, id);
@@ -180,7 +180,12 @@ struct fields {
 };
 
 static const char *const unanswered_kinds[] = {
-	"dns", "refused", "timeout", "reset", "tls", "protocol",
+	"dns",
+	"refused",
+	"timeout",
+	"reset",
+	"tls",
+	"protocol",
 };
 
 static int
@@ -189,7 +194,8 @@ is_unanswered_error(const char *kind, size_t len)
 	if (kind == NULL)
 		return 0;
 	for (size_t i = 0; i < sizeof(unanswered_kinds) / sizeof(unanswered_kinds[0]); i++)
-		if (strlen(unanswered_kinds[i]) == len && memcmp(kind, unanswered_kinds[i], len) == 0)
+		if (strlen(unanswered_kinds[i]) == len &&
+		    memcmp(kind, unanswered_kinds[i], len) == 0)
 			return 1;
 	return 0;
 }
@@ -244,7 +250,7 @@ static int
 scan_fields(const char *j, size_t len, struct fields *f)
 {
 	const char *end = j + len, *http, *he, *ping, *pe, *tg, *te, *er, *ere;
-	static const char *const fams[] = {"ipv4", "ipv6"};
+	static const char *const fams[] = { "ipv4", "ipv6" };
 	int has = 0;
 
 	if (scan_str(j, end, "node", &f->node, &f->node_len) ||
@@ -252,9 +258,10 @@ scan_fields(const char *j, size_t len, struct fields *f)
 	    scan_obj(j, end, "http", &http, &he) || scan_obj(j, end, "ping", &ping, &pe) ||
 	    scan_obj(j, end, "target", &tg, &te))
 		return -1;
-	if (http && (scan_int(http, he, "status", &f->status, &f->has_status) ||
-	    scan_str(http, he, "sha256", &f->sha, &f->sha_len) ||
-	    scan_str(http, he, "ssdeep", &f->ssdeep, &f->ssdeep_len)))
+	if (http &&
+	    (scan_int(http, he, "status", &f->status, &f->has_status) ||
+		scan_str(http, he, "sha256", &f->sha, &f->sha_len) ||
+		scan_str(http, he, "ssdeep", &f->ssdeep, &f->ssdeep_len)))
 		return -1;
 	if (util_jscan_get(j, end, "error", &er, &ere) == 1 && *er != 'n') {
 		if (*er == '{') {
@@ -264,8 +271,9 @@ scan_fields(const char *j, size_t len, struct fields *f)
 			return -1;
 		}
 	}
-	if (ping && (scan_int(ping, pe, "sent", &f->sent, &f->has_ping) ||
-	    scan_int(ping, pe, "received", &f->received, &has)))
+	if (ping &&
+	    (scan_int(ping, pe, "sent", &f->sent, &f->has_ping) ||
+		scan_int(ping, pe, "received", &f->received, &has)))
 		return -1;
 	if (!has)
 		f->received = 0;
@@ -306,7 +314,7 @@ static int
 parse_fields(const char *j, size_t len, struct fields *f, json_t **r)
 {
 	json_t *http, *ping, *err, *v;
-	static const char *const fams[] = {"ipv4", "ipv6"};
+	static const char *const fams[] = { "ipv4", "ipv6" };
 	size_t i;
 
 	*r = json_loadb(j, len, 0, NULL);
@@ -322,8 +330,8 @@ parse_fields(const char *j, size_t len, struct fields *f, json_t **r)
 	take_str(json_object_get(http, "sha256"), &f->sha, &f->sha_len);
 	take_str(json_object_get(http, "ssdeep"), &f->ssdeep, &f->ssdeep_len);
 	err = json_object_get(*r, "error");
-	take_str(json_is_object(err) ? json_object_get(err, "kind") : err, &f->err_kind,
-	    &f->err_len);
+	take_str(
+	    json_is_object(err) ? json_object_get(err, "kind") : err, &f->err_kind, &f->err_len);
 	ping = json_object_get(*r, "ping");
 	if (json_is_integer(json_object_get(ping, "sent"))) {
 		f->has_ping = 1;
@@ -331,7 +339,8 @@ parse_fields(const char *j, size_t len, struct fields *f, json_t **r)
 		f->received = json_integer_value(json_object_get(ping, "received"));
 	}
 	for (int k = 0; k < 2; k++)
-		json_array_foreach(json_object_get(json_object_get(*r, "target"), fams[k]), i, v) {
+		json_array_foreach(json_object_get(json_object_get(*r, "target"), fams[k]), i, v)
+		{
 			if (json_is_string(v) && f->naddr[k] < 64) {
 				f->addr[k][f->naddr[k]] = json_string_value(v);
 				f->addr_len[k][f->naddr[k]++] = json_string_length(v);
@@ -436,8 +445,8 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 	names[f.node_len] = '\0';
 	memcpy(names + f.node_len + 1, f.vant, f.vant_len);
 	names[f.node_len + 1 + f.vant_len] = '\0';
-	if (dict_id(t, 'v', names, f.node_len + f.vant_len + 1, names,
-	    f.node_len + f.vant_len + 2, &e->vantage) != STORE_OK)
+	if (dict_id(t, 'v', names, f.node_len + f.vant_len + 1, names, f.node_len + f.vant_len + 2,
+		&e->vantage) != STORE_OK)
 		goto out;
 
 	if (f.has_status && f.status >= 0 && f.status <= 999) {
@@ -445,8 +454,8 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 		char hex[65];
 
 		e->status = (uint16_t)f.status;
-		if (f.sha && f.sha_len == 64 && (memcpy(hex, f.sha, 64), hex[64] = '\0',
-		    util_unhex(hex, h, sizeof(h)) == 0)) {
+		if (f.sha && f.sha_len == 64 &&
+		    (memcpy(hex, f.sha, 64), hex[64] = '\0', util_unhex(hex, h, sizeof(h)) == 0)) {
 			unsigned char rev[UTIL_SHA256_LEN + 256];
 			size_t fl = f.ssdeep && f.ssdeep_len < 255 ? f.ssdeep_len : 0;
 
@@ -455,12 +464,12 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 				memcpy(rev + UTIL_SHA256_LEN, f.ssdeep, fl);
 			rev[UTIL_SHA256_LEN + fl] = '\0';
 			if (dict_id(t, 'c', h, sizeof(h), rev, UTIL_SHA256_LEN + fl + 1,
-			    &e->content) != STORE_OK)
+				&e->content) != STORE_OK)
 				goto out;
 		}
 	} else {
-		e->status = is_unanswered_error(f.err_kind, f.err_len) ?
-		    STORE_SUM_UNANSWERED : STORE_SUM_NOT_RUN;
+		e->status = is_unanswered_error(f.err_kind, f.err_len) ? STORE_SUM_UNANSWERED :
+									 STORE_SUM_NOT_RUN;
 	}
 	if (f.has_ping && f.sent > 0) {
 		e->flags |= STORE_SUM_PING;
@@ -585,7 +594,8 @@ store_sum_put(struct store_txn *t, const struct store_obs *o, const unsigned cha
 	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_SUM], &k, &v, MDB_NODUPDATA);
 	if (rc == 0) {
 		unsigned char dk[1 + KEY_MAX];
-		MDB_val d = {1 + k.mv_size, dk}, dv = {strlen(o->target_key), (void *)o->target_key};
+		MDB_val d = { 1 + k.mv_size, dk },
+			dv = { strlen(o->target_key), (void *)o->target_key };
 
 		dk[0] = 'd';
 		memcpy(dk + 1, kb, k.mv_size);
@@ -635,7 +645,7 @@ store_sum_put(struct store_txn *t, const struct store_obs *o, const unsigned cha
 /* ------------------------------------------------------------------ migration */
 
 struct migrate {
-	int64_t after;  /* last feed label summarized */
+	int64_t after; /* last feed label summarized */
 	size_t done;
 	int finished;
 };
@@ -646,7 +656,7 @@ migrate_batch(struct store_txn *t, void *arg)
 	struct migrate *m = arg;
 	MDB_cursor *c = NULL;
 	unsigned char lb[8];
-	MDB_val k = {8, lb}, v, mk = {8, (void *)"sumbuilt"}, mv;
+	MDB_val k = { 8, lb }, v, mk = { 8, (void *)"sumbuilt" }, mv;
 	int64_t last = m->after;
 	size_t n = 0;
 	int rc;
@@ -695,7 +705,7 @@ migrate_batch(struct store_txn *t, void *arg)
 		return store_txn_fail(t, rc, "reading the feed");
 	if (n < MIGRATE_BATCH) {
 		char buf[16];
-		MDB_val sk = {6, (void *)"schema"}, sv;
+		MDB_val sk = { 6, (void *)"schema" }, sv;
 
 		snprintf(buf, sizeof(buf), "%d", STORE_SCHEMA_VERSION);
 		sv.mv_size = strlen(buf);
@@ -721,10 +731,10 @@ migrate_batch(struct store_txn *t, void *arg)
 int
 store_sum_migrate(struct store *s, const struct store_opts *opts, struct store_err *err)
 {
-	struct migrate m = {0, 0, 0};
+	struct migrate m = { 0, 0, 0 };
 	size_t total = 0, done = 0;
 	MDB_txn *txn;
-	MDB_val k = {8, (void *)"sumbuilt"}, v;
+	MDB_val k = { 8, (void *)"sumbuilt" }, v;
 
 	/* Resume where a build cut short (by a crash, say) stopped. */
 	if (store_txn_begin(s, MDB_RDONLY, &txn, err) != STORE_OK)
@@ -759,8 +769,10 @@ store_snap_open(struct store *s, struct store_snap **out, struct store_err *err)
 	struct store_snap *sn;
 
 	if (s->no_sum) {
-		store_seterr(err, "%s: no summaries yet (made by an older c2watch): open it once "
-		    "for writing, e.g. with \"c2watch report\" as its owner", s->dir);
+		store_seterr(err,
+		    "%s: no summaries yet (made by an older c2watch): open it once "
+		    "for writing, e.g. with \"c2watch report\" as its owner",
+		    s->dir);
 		return STORE_NOTFOUND;
 	}
 	sn = calloc(1, sizeof(*sn));
@@ -919,8 +931,9 @@ snap_rev(struct store_snap *sn, char kind, uint32_t id, MDB_val *v)
 
 	if (rc == MDB_NOTFOUND)
 		return STORE_NOTFOUND;
-	return rc == 0 && v->mv_size > 0 &&
-	    ((const char *)v->mv_data)[v->mv_size - 1] == '\0' ? STORE_OK : STORE_ERR;
+	return rc == 0 && v->mv_size > 0 && ((const char *)v->mv_data)[v->mv_size - 1] == '\0' ?
+	    STORE_OK :
+	    STORE_ERR;
 }
 
 int
@@ -939,8 +952,8 @@ store_snap_vantage(struct store_snap *sn, uint32_t id, const char **node, const 
 }
 
 int
-store_snap_content(struct store_snap *sn, uint32_t id, unsigned char sha256[32],
-    const char **ssdeep)
+store_snap_content(
+    struct store_snap *sn, uint32_t id, unsigned char sha256[32], const char **ssdeep)
 {
 	MDB_val v;
 	int rc = snap_rev(sn, 'C', id, &v);
@@ -959,7 +972,7 @@ int
 store_snap_content_id(struct store_snap *sn, const unsigned char sha256[32], uint32_t *id)
 {
 	unsigned char kb[1 + UTIL_SHA256_LEN];
-	MDB_val k = {sizeof(kb), kb}, v;
+	MDB_val k = { sizeof(kb), kb }, v;
 	int rc;
 
 	kb[0] = 'c';

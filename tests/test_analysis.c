@@ -20,7 +20,7 @@
 
 #define HOUR ((int64_t)3600 * 1000000)
 #define DAY (24 * HOUR)
-#define NCYCLES 400             /* every 12 h: 200 days */
+#define NCYCLES 400 /* every 12 h: 200 days */
 #define STEP (12 * HOUR)
 #define MAXREC 20000
 #define NV 3
@@ -41,30 +41,30 @@ static struct rec recs[MAXREC];
 static size_t nrec;
 static int64_t t0;
 
-static const char *const vnode[NV] = {"n1", "n1", "n2"};
-static const char *const vlabel[NV] = {"tokyo", "osaka", "paris"};
+static const char *const vnode[NV] = { "n1", "n1", "n2" };
+static const char *const vlabel[NV] = { "tokyo", "osaka", "paris" };
 
 struct destdef {
 	const char *threat, *target;
 };
 
 static const struct destdef dests[] = {
-	{"T1", "http://never.example/gate.php"},
-	{"T1", "http://same.example/"},
-	{"T1", "http://sink.example/"},
-	{"T2", "sink2.example"},
-	{"T1", "http://clock.example/"},
-	{"T1", "http://swap.example/"},
-	{"T2", "http://wake.example/"},
-	{"T2", "http://fade.example/"},
-	{"T2", "203.0.113.9:8080"},
-	{"T2", "http://drift.example/"},
-	{"T2", "http://notrun.example/"},
-	{"T2", "dns-sink.example"},
-	{"T3", "http://half.example/"},
-	{"T3", "http://x-half.example/"},
-	{"T3", "http://empty.example/"},
-	{"T3", "http://empty2.example/"},
+	{ "T1", "http://never.example/gate.php" },
+	{ "T1", "http://same.example/" },
+	{ "T1", "http://sink.example/" },
+	{ "T2", "sink2.example" },
+	{ "T1", "http://clock.example/" },
+	{ "T1", "http://swap.example/" },
+	{ "T2", "http://wake.example/" },
+	{ "T2", "http://fade.example/" },
+	{ "T2", "203.0.113.9:8080" },
+	{ "T2", "http://drift.example/" },
+	{ "T2", "http://notrun.example/" },
+	{ "T2", "dns-sink.example" },
+	{ "T3", "http://half.example/" },
+	{ "T3", "http://x-half.example/" },
+	{ "T3", "http://empty.example/" },
+	{ "T3", "http://empty2.example/" },
 };
 #define NDEST (sizeof(dests) / sizeof(dests[0]))
 
@@ -81,8 +81,8 @@ rnd(void)
 static char *
 page(unsigned seed, const char *stamp)
 {
-	static const char *const words[] = {"alpha", "bravo", "charlie", "delta", "echo",
-	    "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima", "mike"};
+	static const char *const words[] = { "alpha", "bravo", "charlie", "delta", "echo",
+		"foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima", "mike" };
 	size_t cap = 8192, n = 0;
 	char *p = malloc(cap);
 	unsigned s = seed;
@@ -211,7 +211,8 @@ generate(void)
 			if (c < 3) {
 				r = add(13, v, t, ANS, 200);
 				snprintf(r->sha, sizeof(r->sha), "%064x", c + 1);
-				strcpy(r->ssdeep, c < 2 ? "3:abcdefgh:ijklmn" : "3:zyxwvuts:rqponm");
+				strcpy(
+				    r->ssdeep, c < 2 ? "3:abcdefgh:ijklmn" : "3:zyxwvuts:rqponm");
 			}
 			/* 14, 15: an empty body, shared */
 			r = add(14, v, t, ANS, 204);
@@ -241,14 +242,16 @@ rec_json(const struct rec *r)
 		    r->status, r->sha, r->ssdeep);
 	else
 		strcpy(http, "null");
-	snprintf(err, sizeof(err), "%s", r->kind == UNANS ?
-	    "{\"kind\":\"timeout\",\"detail\":\"x\"}" : r->kind == NOTRUN ?
-	    "{\"kind\":\"robots-disallowed\",\"detail\":\"x\"}" : "null");
+	snprintf(err, sizeof(err), "%s",
+	    r->kind == UNANS      ? "{\"kind\":\"timeout\",\"detail\":\"x\"}" :
+		r->kind == NOTRUN ? "{\"kind\":\"robots-disallowed\",\"detail\":\"x\"}" :
+				    "null");
 	snprintf(addr, sizeof(addr), r->addr ? "[\"%s\"]" : "[]", r->addr);
-	snprintf(out, 2048, "{\"threat_id\":\"%s\",\"node\":\"%s\",\"vantage\":\"%s\","
+	snprintf(out, 2048,
+	    "{\"threat_id\":\"%s\",\"node\":\"%s\",\"vantage\":\"%s\","
 	    "\"observed_at\":\"%s\",\"target\":{\"input\":\"%s\",\"ipv4\":%s},\"ping\":%s,"
-	    "\"http\":%s,\"error\":%s}", r->threat, r->node, r->vantage, at, r->target, addr, ping,
-	    http, err);
+	    "\"http\":%s,\"error\":%s}",
+	    r->threat, r->node, r->vantage, at, r->target, addr, ping, http, err);
 	return out;
 }
 
@@ -295,7 +298,7 @@ store_all(struct store *s)
 	}
 	/* Several transactions, each a slice of the shuffled records. */
 	for (size_t off = 0; off < nrec && rc == 0; off += 3000) {
-		struct batch b = {o + off, nrec - off < 3000 ? nrec - off : 3000};
+		struct batch b = { o + off, nrec - off < 3000 ? nrec - off : 3000 };
 
 		rc = store_write(s, put_batch, &b, &err);
 		if (rc != 0)
@@ -342,11 +345,13 @@ select_recs(int d, int v, int64_t from, int64_t to, const struct rec **out)
 
 		if (strcmp(r->target, dests[d].target) != 0 || r->t < from || r->t >= to)
 			continue;
-		if (v >= 0 && (strcmp(r->node, vnode[v]) != 0 || strcmp(r->vantage, vlabel[v]) != 0))
+		if (v >= 0 &&
+		    (strcmp(r->node, vnode[v]) != 0 || strcmp(r->vantage, vlabel[v]) != 0))
 			continue;
 		out[n++] = r;
 	}
-	qsort(out, n, sizeof(*out), by_time_rec);
+	if (n > 1)
+		qsort(out, n, sizeof(*out), by_time_rec);
 	return n;
 }
 
@@ -395,7 +400,8 @@ expect_dest(int d, int64_t from, int64_t to, struct expect *e)
 	e->y = e->obs ? (double)e->unans / (double)e->obs : 1;
 	if (e->y < 0.5)
 		e->category = e->changes == 0 ? "up-unchanged" :
-		    e->x < 0.5 ? "up-small-change" : "up-large-change";
+		    e->x < 0.5                ? "up-small-change" :
+						"up-large-change";
 	else
 		e->category = e->x < 0.5 ? "down-single-content" : "down-large-change";
 	/* cloaking: every pair from different vantages at most an hour apart */
@@ -407,11 +413,13 @@ expect_dest(int d, int64_t from, int64_t to, struct expect *e)
 				const struct rec *a = sel[i], *b = sel[j];
 
 				if (a->kind == NOTRUN || b->kind == NOTRUN || b->t - a->t > HOUR ||
-				    (strcmp(a->node, b->node) == 0 && strcmp(a->vantage, b->vantage) == 0))
+				    (strcmp(a->node, b->node) == 0 &&
+					strcmp(a->vantage, b->vantage) == 0))
 					continue;
 				e->compared++;
-				if (st_of(a) != st_of(b) || (a->kind == ANS && b->kind == ANS &&
-				    strcmp(a->sha, b->sha) != 0))
+				if (st_of(a) != st_of(b) ||
+				    (a->kind == ANS && b->kind == ANS &&
+					strcmp(a->sha, b->sha) != 0))
 					e->pairs++;
 			}
 	}
@@ -428,8 +436,8 @@ find_dest(const struct an_report *r, int d)
 }
 
 static void
-check_dests(const struct an_report *r, int64_t from, int64_t to, const char *threat,
-    const char *what)
+check_dests(
+    const struct an_report *r, int64_t from, int64_t to, const char *threat, const char *what)
 {
 	for (size_t d = 0; d < NDEST; d++) {
 		struct expect e;
@@ -441,7 +449,8 @@ check_dests(const struct an_report *r, int64_t from, int64_t to, const char *thr
 		}
 		expect_dest((int)d, from, to, &e);
 		if (e.records == 0) {
-			ok(got == NULL, "%s: %s has no record in the period", what, dests[d].target);
+			ok(got == NULL, "%s: %s has no record in the period", what,
+			    dests[d].target);
 			continue;
 		}
 		if (!ok(got != NULL, "%s: %s reported", what, dests[d].target))
@@ -453,23 +462,25 @@ check_dests(const struct an_report *r, int64_t from, int64_t to, const char *thr
 		is_int(got->changes, e.changes, "%s: %s changes", what, dests[d].target);
 		ok(fabs(got->inactive_ratio - e.y) < 1e-12, "%s: %s inactive ratio %g (want %g)",
 		    what, dests[d].target, got->inactive_ratio, e.y);
-		ok(fabs(got->mean_change_ratio - e.x) < 1e-12, "%s: %s mean change ratio %g (want %g)",
-		    what, dests[d].target, got->mean_change_ratio, e.x);
+		ok(fabs(got->mean_change_ratio - e.x) < 1e-12,
+		    "%s: %s mean change ratio %g (want %g)", what, dests[d].target,
+		    got->mean_change_ratio, e.x);
 		is_str(got->category, e.category, "%s: %s category", what, dests[d].target);
 		is_int(got->unverified, e.unverified, "%s: %s unverified", what, dests[d].target);
 		is_int(got->cloaking_compared, e.compared, "%s: %s cloaking compared", what,
 		    dests[d].target);
-		is_int(got->cloaking_pairs, e.pairs, "%s: %s cloaking pairs", what, dests[d].target);
+		is_int(
+		    got->cloaking_pairs, e.pairs, "%s: %s cloaking pairs", what, dests[d].target);
 		ok(got->cloaking_suspect == (e.pairs >= 3 && e.pairs * 4 >= e.compared),
 		    "%s: %s cloaking suspect", what, dests[d].target);
 	}
 }
 
 static void
-check_shares(const struct an_report *r, int64_t from, int64_t to, const char *threat,
-    const char *what)
+check_shares(
+    const struct an_report *r, int64_t from, int64_t to, const char *threat, const char *what)
 {
-	size_t count[1001] = {0}, total = 0, recs_in = 0, ntrans = 0;
+	size_t count[1001] = { 0 }, total = 0, recs_in = 0, ntrans = 0;
 	static size_t trans[1001][1001];
 
 	memset(trans, 0, sizeof(trans));
@@ -511,8 +522,8 @@ check_shares(const struct an_report *r, int64_t from, int64_t to, const char *th
 			int st = r->status[i].status < 0 ? 1000 : r->status[i].status;
 
 			ok_all &= r->status[i].count == count[st];
-			ok_all &= fabs(r->status[i].pct - (double)count[st] * 100.0 / (double)total) <
-			    1e-12;
+			ok_all &= fabs(r->status[i].pct -
+				      (double)count[st] * 100.0 / (double)total) < 1e-12;
 			if (i > 0)
 				ok_all &= r->status[i - 1].count >= r->status[i].count;
 		}
@@ -541,7 +552,7 @@ check_months(const struct an_report *r, int64_t from, int64_t to, const char *wh
 		const struct an_month *m = &r->months[i];
 		char mb[32], me[32];
 		int64_t ms, mend;
-		size_t obs = 0, ans = 0, n[2][2] = {{0, 0}, {0, 0}};
+		size_t obs = 0, ans = 0, n[2][2] = { { 0, 0 }, { 0, 0 } };
 
 		snprintf(mb, sizeof(mb), "%04d-%02d-01", m->year, m->month);
 		snprintf(me, sizeof(me), "%04d-%02d-01", m->month == 12 ? m->year + 1 : m->year,
@@ -570,9 +581,10 @@ check_months(const struct an_report *r, int64_t from, int64_t to, const char *wh
 
 			is_int(m->has_phi, has, "%s: %s %s phi defined", what, m->threat_id, mb);
 			if (has)
-				ok(fabs(m->phi - ((double)n[1][1] * n[0][0] - (double)n[1][0] * n[0][1]) /
-				    sqrt(r1 * r0 * c1 * c0)) < 1e-12, "%s: %s %s phi %g", what,
-				    m->threat_id, mb, m->phi);
+				ok(fabs(m->phi -
+				       ((double)n[1][1] * n[0][0] - (double)n[1][0] * n[0][1]) /
+					   sqrt(r1 * r0 * c1 * c0)) < 1e-12,
+				    "%s: %s %s phi %g", what, m->threat_id, mb, m->phi);
 		}
 	}
 }
@@ -621,7 +633,7 @@ downgrade(const char *path)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k = {6, (void *)"schema"}, v = {1, (void *)"1"};
+	MDB_val k = { 6, (void *)"schema" }, v = { 1, (void *)"1" };
 	int rc;
 
 	if (mdb_env_create(&env) != 0)
@@ -663,8 +675,7 @@ struct one {
 };
 
 static int
-one_cb(const char *threat, const char *target, const struct store_sum *e, size_t n,
-    void *arg)
+one_cb(const char *threat, const char *target, const struct store_sum *e, size_t n, void *arg)
 {
 	struct one *o = arg;
 
@@ -681,21 +692,21 @@ static void
 test_escaped(const char *dir)
 {
 	static const char *const texts[2] = {
-	    "{\"node\":\"n1\",\"vantage\":\"osaka\",\"target\":{\"input\":\"e.example\","
-	    "\"ipv4\":[\"192.0.2.1\"]},\"http\":{\"status\":301,\"sha256\":\""
-	    "00000000000000000000000000000000000000000000000000000000000000aa\",\"ssdeep\":"
-	    "\"3:a:b\"},\"ping\":{\"sent\":2,\"received\":1},\"error\":null}",
-	    "{\"node\":\"n\\u0031\",\"vantage\":\"os\\u0061ka\",\"target\":{\"input\":"
-	    "\"e.example\",\"ipv4\":[\"192.0.2.1\"]},\"http\":{\"status\":301,\"sha256\":\""
-	    "00000000000000000000000000000000000000000000000000000000000000aa\",\"ssdeep\":"
-	    "\"3:a:b\"},\"ping\":{\"sent\":2,\"received\":1},\"error\":null}",
+		"{\"node\":\"n1\",\"vantage\":\"osaka\",\"target\":{\"input\":\"e.example\","
+		"\"ipv4\":[\"192.0.2.1\"]},\"http\":{\"status\":301,\"sha256\":\""
+		"00000000000000000000000000000000000000000000000000000000000000aa\",\"ssdeep\":"
+		"\"3:a:b\"},\"ping\":{\"sent\":2,\"received\":1},\"error\":null}",
+		"{\"node\":\"n\\u0031\",\"vantage\":\"os\\u0061ka\",\"target\":{\"input\":"
+		"\"e.example\",\"ipv4\":[\"192.0.2.1\"]},\"http\":{\"status\":301,\"sha256\":\""
+		"00000000000000000000000000000000000000000000000000000000000000aa\",\"ssdeep\":"
+		"\"3:a:b\"},\"ping\":{\"sent\":2,\"received\":1},\"error\":null}",
 	};
 	char path[300];
 	struct store *s = NULL;
 	struct store_err err;
 	struct store_obs o[2];
-	struct batch b = {o, 2};
-	struct one got = {NULL, 0, {{0}}};
+	struct batch b = { o, 2 };
+	struct one got = { NULL, 0, { { 0 } } };
 	const char *node = NULL, *label = NULL;
 
 	snprintf(path, sizeof(path), "%s/esc", dir);
@@ -708,21 +719,24 @@ test_escaped(const char *dir)
 		o[i].len = strlen(texts[i]);
 		store_record_id("n1", "e.example", o[i].observed_us, o[i].id);
 	}
-	if (!ok(store_open(path, &(struct store_opts){.no_sync = 1}, &s, &err) == STORE_OK &&
-	    store_write(s, put_batch, &b, &err) == STORE_OK, "records with escapes stored"))
+	if (!ok(store_open(path, &(struct store_opts){ .no_sync = 1 }, &s, &err) == STORE_OK &&
+		    store_write(s, put_batch, &b, &err) == STORE_OK,
+		"records with escapes stored"))
 		goto out;
 	ok(store_snap_open(s, &got.sn, &err) == STORE_OK &&
-	    store_snap_dests(got.sn, "E", NULL, INT64_MAX, one_cb, &got, &err) == STORE_OK,
+		store_snap_dests(got.sn, "E", NULL, INT64_MAX, one_cb, &got, &err) == STORE_OK,
 	    "their entries read");
 	is_int(got.n, 2, "two entries");
 	if (got.n == 2) {
 		ok(got.e[0].vantage == got.e[1].vantage && got.e[0].content == got.e[1].content &&
-		    got.e[0].addrs == got.e[1].addrs && got.e[0].status == 301 &&
-		    got.e[1].status == 301 && got.e[1].ping_recv == 1 &&
-		    got.e[1].flags == STORE_SUM_PING, "escaped and plain fields give one entry form");
+			got.e[0].addrs == got.e[1].addrs && got.e[0].status == 301 &&
+			got.e[1].status == 301 && got.e[1].ping_recv == 1 &&
+			got.e[1].flags == STORE_SUM_PING,
+		    "escaped and plain fields give one entry form");
 		is_int(got.e[1].score, STORE_SUM_NO_SCORE, "same content: no change score");
 		ok(store_snap_vantage(got.sn, got.e[1].vantage, &node, &label) == STORE_OK &&
-		    strcmp(node, "n1") == 0 && strcmp(label, "osaka") == 0, "vantage n1/osaka");
+			strcmp(node, "n1") == 0 && strcmp(label, "osaka") == 0,
+		    "vantage n1/osaka");
 	}
 	store_snap_close(got.sn);
 	got.sn = NULL;
@@ -731,13 +745,15 @@ test_escaped(const char *dir)
 		size_t nl = 3000;
 		char *longnode = malloc(nl + 1), *text = malloc(nl + 200);
 		struct store_obs lo;
-		struct batch lb = {&lo, 1};
-		struct one lg = {NULL, 0, {{0}}};
+		struct batch lb = { &lo, 1 };
+		struct one lg = { NULL, 0, { { 0 } } };
 
 		memset(longnode, 'n', nl);
 		longnode[nl] = '\0';
-		snprintf(text, nl + 200, "{\"node\":\"%s\",\"vantage\":\"v\",\"target\":"
-		    "{\"input\":\"long.example\"},\"http\":null,\"error\":\"dns\"}", longnode);
+		snprintf(text, nl + 200,
+		    "{\"node\":\"%s\",\"vantage\":\"v\",\"target\":"
+		    "{\"input\":\"long.example\"},\"http\":null,\"error\":\"dns\"}",
+		    longnode);
 		memset(&lo, 0, sizeof(lo));
 		lo.threat_id = "L";
 		lo.target_key = "long.example";
@@ -745,12 +761,14 @@ test_escaped(const char *dir)
 		lo.json = text;
 		lo.len = strlen(text);
 		store_record_id(longnode, "long.example", t0, lo.id);
-		ok(store_write(s, put_batch, &lb, &err) == STORE_OK, "a 3000-byte node name is stored");
+		ok(store_write(s, put_batch, &lb, &err) == STORE_OK,
+		    "a 3000-byte node name is stored");
 		ok(store_snap_open(s, &lg.sn, &err) == STORE_OK &&
-		    store_snap_dests(lg.sn, "L", NULL, INT64_MAX, one_cb, &lg, &err) == STORE_OK &&
-		    lg.n == 1 && lg.e[0].status == STORE_SUM_UNANSWERED &&
-		    store_snap_vantage(lg.sn, lg.e[0].vantage, &node, &label) == STORE_OK &&
-		    strcmp(node, longnode) == 0 && strcmp(label, "v") == 0,
+			store_snap_dests(lg.sn, "L", NULL, INT64_MAX, one_cb, &lg, &err) ==
+			    STORE_OK &&
+			lg.n == 1 && lg.e[0].status == STORE_SUM_UNANSWERED &&
+			store_snap_vantage(lg.sn, lg.e[0].vantage, &node, &label) == STORE_OK &&
+			strcmp(node, longnode) == 0 && strcmp(label, "v") == 0,
 		    "and its entry names it whole");
 		store_snap_close(lg.sn);
 		free(longnode);
@@ -767,9 +785,17 @@ test_numbers(void)
 		double v;
 		const char *want;
 	} cases[] = {
-		{0.723, "0.723"}, {50, "50"}, {1e-7, "1e-7"}, {100.0 / 3, "33.333333333333336"},
-		{0.1 + 0.2, "0.30000000000000004"}, {1e21, "1e+21"}, {123e18, "123000000000000000000"},
-		{-2.5, "-2.5"}, {0.000001, "0.000001"}, {-0.0, "0"}, {5e-324, "5e-324"},
+		{ 0.723, "0.723" },
+		{ 50, "50" },
+		{ 1e-7, "1e-7" },
+		{ 100.0 / 3, "33.333333333333336" },
+		{ 0.1 + 0.2, "0.30000000000000004" },
+		{ 1e21, "1e+21" },
+		{ 123e18, "123000000000000000000" },
+		{ -2.5, "-2.5" },
+		{ 0.000001, "0.000001" },
+		{ -0.0, "0" },
+		{ 5e-324, "5e-324" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -798,7 +824,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 99;
 	snprintf(path, sizeof(path), "%s/data", dir);
-	if (store_open(path, &(struct store_opts){.no_sync = 1}, &s, &serr) != STORE_OK) {
+	if (store_open(path, &(struct store_opts){ .no_sync = 1 }, &s, &serr) != STORE_OK) {
 		printf("Bail out! %s\n", serr.msg);
 		return 99;
 	}
@@ -837,7 +863,8 @@ main(void)
 		const struct an_shared *em = find_shared(r, emptyrec->sha);
 
 		ok(sh && sh->destinations == 2 && sh->nthreat_ids == 2 &&
-		    strcmp(sh->threat_ids[0], "T1") == 0 && strcmp(sh->threat_ids[1], "T2") == 0,
+			strcmp(sh->threat_ids[0], "T1") == 0 &&
+			strcmp(sh->threat_ids[1], "T2") == 0,
 		    "the sinkhole page is shared by 2 destinations of T1 and T2");
 		is_str(emptyrec->sha,
 		    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -874,7 +901,8 @@ main(void)
 
 		util_buf_init(&j, 0);
 		ok(an_report_json(r, &j) == 0 && util_buf_add(&j, "", 1) == 0, "JSON written");
-		has_str(j.data, "{\"from\": \"2026-01-01T00:00:00Z\", \"to\": ", "JSON opens as DESIGN.md");
+		has_str(j.data,
+		    "{\"from\": \"2026-01-01T00:00:00Z\", \"to\": ", "JSON opens as DESIGN.md");
 		has_str(j.data, "\"ping_http_phi\": null", "a month without ping has a null phi");
 		has_str(j.data, "\"status\": null", "null status");
 		util_buf_fini(&j);
@@ -896,7 +924,8 @@ main(void)
 			check_dests(r, ms, me, "T2", "T2-March");
 			check_months(r, ms, me, "T2-March");
 			is_int(r->nmonths, 1, "one month");
-			ok(r->nmonths == 1 && !r->months[0].has_phi, "no ping that month: phi null");
+			ok(r->nmonths == 1 && !r->months[0].has_phi,
+			    "no ping that month: phi null");
 		}
 		an_report_free(r);
 		r = NULL;
@@ -910,7 +939,7 @@ main(void)
 		store_close(s);
 		s = NULL;
 		ok(downgrade(path) == 0, "data directory made schema 1, without summaries");
-		ok(store_open(path, &(struct store_opts){.read_only = 1}, &s, &serr) == STORE_OK,
+		ok(store_open(path, &(struct store_opts){ .read_only = 1 }, &s, &serr) == STORE_OK,
 		    "schema 1 opens read-only");
 		ok(s && store_snap_open(s, &sn, &serr) == STORE_NOTFOUND,
 		    "read-only, it has no summaries to report from");
@@ -918,8 +947,9 @@ main(void)
 		store_snap_close(sn);
 		store_close(s);
 		s = NULL;
-		ok(store_open(path, &(struct store_opts){.no_sync = 1, .progress = on_progress}, &s,
-		    &serr) == STORE_OK, "schema 1 opens for writing");
+		ok(store_open(path, &(struct store_opts){ .no_sync = 1, .progress = on_progress },
+		       &s, &serr) == STORE_OK,
+		    "schema 1 opens for writing");
 		ok(progress_calls >= 1 && progress_last == nrec, "the build reported its progress");
 		after = s ? full_json(s, &q) : NULL;
 		ok(before && after && strcmp(before, after) == 0,

@@ -68,8 +68,8 @@ util_jscan_skip(const char *p, const char *end)
 }
 
 int
-util_jscan_get(const char *obj, const char *end, const char *key, const char **val,
-    const char **vend)
+util_jscan_get(
+    const char *obj, const char *end, const char *key, const char **val, const char **vend)
 {
 	size_t klen = strlen(key);
 	const char *p = ws(obj, end);
@@ -197,8 +197,9 @@ vstring(struct vstate *v)
 				for (int i = 1; i <= 4; i++) {
 					if (!hexval(p[i]))
 						return 0;
-					cp = cp << 4 | (unsigned)(p[i] <= '9' ? p[i] - '0' :
-					    (p[i] | 0x20) - 'a' + 10);
+					cp = cp << 4 |
+					    (unsigned)(p[i] <= '9' ? p[i] - '0' :
+								     (p[i] | 0x20) - 'a' + 10);
 				}
 				/* NUL and surrogates: left to the full parser's rules */
 				if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
@@ -352,7 +353,7 @@ vvalue(struct vstate *v)
 int
 util_jscan_valid(const char *text, size_t len)
 {
-	struct vstate v = {(const unsigned char *)text, (const unsigned char *)text + len, 0};
+	struct vstate v = { (const unsigned char *)text, (const unsigned char *)text + len, 0 };
 
 	if (!vvalue(&v))
 		return 0;
