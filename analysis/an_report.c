@@ -27,7 +27,7 @@ struct pair {
 
 struct vinfo {
 	const char *node, *label;
-	int self, known;
+	int self, known; /* self: this node or a trusted one (not "unverified") */
 };
 
 struct mcount {
@@ -127,6 +127,8 @@ vantage(struct build *b, uint32_t id)
 			b->v[id].label = "";
 		}
 		b->v[id].self = b->q->self_node && strcmp(b->v[id].node, b->q->self_node) == 0;
+		for (size_t i = 0; i < b->q->ntrusted && !b->v[id].self; i++)
+			b->v[id].self = strcmp(b->v[id].node, b->q->trusted_nodes[i]) == 0;
 		b->v[id].known = 1;
 	}
 	return &b->v[id];

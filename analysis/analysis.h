@@ -43,6 +43,10 @@ struct an_query {
 	int64_t to_us;           /* the period's end (exclusive); the verdict is as of it */
 	int64_t remove_after_us; /* [analysis] remove_after */
 	const char *self_node;   /* this node's id: its records are never "unverified" */
+	/* Nodes whose records are verified on arrival ([trust] keys_file), not counted as
+	 * "unverified" either; may be NULL (then every other node's records are). */
+	const char *const *trusted_nodes;
+	size_t ntrusted;
 	const struct an_sinkholes *sinkholes; /* may be NULL: nothing is sinkholed */
 };
 

@@ -910,6 +910,24 @@ main(void)
 	an_report_free(r);
 	r = NULL;
 
+	/* A node listed as trusted ([trust] keys_file) is not counted as unverified. */
+	{
+		static const char *const trusted[] = {"n2"};
+		struct an_query tq = q;
+
+		tq.trusted_nodes = trusted;
+		tq.ntrusted = 1;
+		if (ok(an_report_build(s, &tq, &r, err, sizeof(err)) == 0, "report with n2 trusted")) {
+			size_t unv = 0;
+
+			for (size_t i = 0; i < r->ndests; i++)
+				unv += r->dests[i].unverified;
+			is_int(unv, 0, "no record unverified when every other node is trusted");
+		}
+		an_report_free(r);
+		r = NULL;
+	}
+
 	/* One threat ID's month (March 2026: no ping anywhere). */
 	{
 		int64_t ms, me;
