@@ -35,3 +35,9 @@ noinst_PROGRAMS += bench/bench_auth
 bench_bench_auth_SOURCES = bench/bench_auth.c
 bench_bench_auth_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
 bench_bench_auth_LDADD = $(TAXII_LIBS) $(CONF_LIBS) $(CURL_LIBS)
+
+# The first study's scale imported with import --format json, then reported on.
+noinst_PROGRAMS += bench/bench_report
+bench_bench_report_SOURCES = bench/bench_report.c
+bench_bench_report_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+bench_bench_report_LDADD = bench/libbench.a $(NODE_LIBS)

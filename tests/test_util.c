@@ -144,6 +144,46 @@ test_xml(void)
 	util_xml_quiet_end(&q);
 }
 
+static void
+test_jscan(void)
+{
+	static const struct {
+		const char *text;
+		int valid;
+	} cases[] = {
+		{"{}", 1}, {"[]", 1}, {" {\"a\": [1, -2.5e3, true, false, null, \"x\"]} ", 1},
+		{"{\"k\":\"\\u00e9\\n\\\"\"}", 1}, {"\"caf\xc3\xa9\"", 1},
+		{"{", 0}, {"{\"a\":}", 0}, {"{\"a\" 1}", 0}, {"[1,]", 0}, {"{\"a\":1,}", 0},
+		{"01", 0}, {"1.", 0}, {"-", 0}, {"1e", 0}, {"tru", 0}, {"{} {}", 0},
+		{"\"a\nb\"", 0}, {"\"\\x\"", 0}, {"\"\\u12g4\"", 0}, {"\"\xc3\"", 0},
+		{"\"\xc0\xaf\"", 0}, {"\"\xed\xa0\x80\"", 0}, {"\"\\u0000\"", 0},
+		{"12345678901234567890", 0}, {"{\"a\":1}x", 0},
+	};
+	const char *obj = "{\"a\":{\"b\":[1,{\"c\":2}]},\"s\":\"t\\\"u\",\"n\":-42,\"z\":null,"
+	    "\"p\":\"plain\"}", *end = obj + strlen(obj), *v, *ve, *str;
+	long long n = 0;
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		is_int(util_jscan_valid(cases[i].text, strlen(cases[i].text)), cases[i].valid,
+		    "jscan_valid case %zu", i);
+	ok(util_jscan_get(obj, end, "n", &v, &ve) == 1 && util_jscan_int(v, ve, &n) == 1 &&
+	    n == -42, "an integer found after a nested member");
+	ok(util_jscan_get(obj, end, "p", &v, &ve) == 1 && util_jscan_str(v, ve, &str, &len) == 1 &&
+	    len == 5 && memcmp(str, "plain", 5) == 0, "a plain string, in place");
+	ok(util_jscan_get(obj, end, "s", &v, &ve) == 1 && util_jscan_str(v, ve, &str, &len) == -1,
+	    "a string with escapes is left to a full parser");
+	ok(util_jscan_get(obj, end, "z", &v, &ve) == 1 && util_jscan_str(v, ve, &str, &len) == 0,
+	    "null");
+	is_int(util_jscan_get(obj, end, "c", &v, &ve), 0, "only the object's own members");
+	{
+		static const char arr[] = "[1]";
+
+		is_int(util_jscan_get(arr, arr + 3, "a", &v, &ve), -1, "not an object");
+	}
+	ok(util_jscan_get(obj, end, "a", &v, &ve) == 1 && ve - v == 17, "an object value's extent");
+}
+
 int
 main(void)
 {
@@ -152,5 +192,6 @@ main(void)
 	test_buf();
 	test_seterr();
 	test_xml();
+	test_jscan();
 	return tap_done();
 }
