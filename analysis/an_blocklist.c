@@ -1,5 +1,5 @@
 /* Blocklists of the report's destinations in the forms firewalls and resolvers read
- * (DESIGN.md "Exports"). A destination blocks by what it names: a URL by the URL (and, in
+ * (the README's "Exports"). A destination blocks by what it names: a URL by the URL (and, in
  * host-based forms, by its host), a domain by the name, an address by the address; the
  * addresses a name resolved to are not listed (they are often shared hosting). */
 #include "config.h"

@@ -1,4 +1,4 @@
-/* The report as DESIGN.md's JSON (keys in its order, numbers in shortest round-trip
+/* The report as JSON (keys in the README's order, numbers in shortest round-trip
  * form) and as tables for a terminal. */
 #include "config.h"
 

@@ -1,5 +1,5 @@
 /* The report's figures, computed from the store's summaries in one pass over the
- * destinations in scope (DESIGN.md "Analysis"; the choices the design leaves open are
+ * destinations in scope (the README's "Analysis"; the choices the design leaves open are
  * written in the README's "Analysis" section). */
 #include "config.h"
 

@@ -1,5 +1,5 @@
 /*
- * analysis: what the records a node holds say — the figures of DESIGN.md "Analysis"
+ * analysis: what the records a node holds say — the figures of the README's "Analysis"
  * (status share, transitions, shared content, monthly response rate and ping/HTTP phi,
  * per destination inactive ratio, changes, category, cloaking, verdict with evidence,
  * unverified records) for a period, a threat ID or a month, and the exports built on them
@@ -120,7 +120,7 @@ void an_report_free(struct an_report *r);
 /* The verdict's name: "keep", "sinkholed", "remove-candidate". */
 const char *an_verdict_name(enum an_verdict v);
 
-/* Appends DESIGN.md's report JSON (one line, then "\n"). 0, or -1 out of memory. */
+/* Appends the report's JSON (the README's "Analysis") (one line, then "\n"). 0, or -1 out of memory. */
 int an_report_json(const struct an_report *r, struct util_buf *out);
 
 /* Writes the report as tables a person reads. 0, or -1 on a write error. */
@@ -131,7 +131,7 @@ int an_report_text(const struct an_report *r, FILE *fp);
 /*
  * Appends the blocklist of the report's destinations whose verdict is in `verdicts` (a
  * mask of enum an_verdict), deduplicated, in `style`: plain, edl-url, edl-domain, edl-ip,
- * rpz, suricata, zeek, csv (DESIGN.md "Exports"). For rpz, serial is the SOA serial (it
+ * rpz, suricata, zeek, csv (the README's "Exports"). For rpz, serial is the SOA serial (it
  * must grow from one export to the next: the caller passes e.g. the time in seconds).
  * For suricata, the categories file is repeated in the leading comment lines, which
  * Suricata skips (an_blocklist_suricata_categories gives it alone).

@@ -3,7 +3,7 @@
  * a fresh store, then scans them by threat ID and in feed order, and prints one JSON line:
  * inserts/s, records scanned/s for both scans, peak RSS and bytes on disk per record.
  *
- * Records are realistic DESIGN.md JSON (about 1,000 bytes), spread over 100 threat IDs and
+ * Records are realistic record JSON (about 1,000 bytes), spread over 100 threat IDs and
  * 50 targets each, with times a cycle apart, written 100,000 to a transaction. Syncing is
  * on, as in production (one fsync per batch), unless --no-sync is given. Records are
  * made before the clock starts, so inserts/s is the store's own figure.

@@ -362,7 +362,7 @@ const struct cli_cmd cli_cmd_export = {
 	"               [--since TIME] [-c FILE]",
 	run_export,
 	"Prints the observation records this node holds (its own and merged ones): json is\n"
-	"an array with one record per line in DESIGN.md's record form; csv has one row per\n"
+	"an array with one record per line in the record form of the README; csv has one row per\n"
 	"record with the main fields. Records come in the order they entered the node, or,\n"
 	"with --threat-id, by target and time.\n\n"
 	"stix is one XML document: a STIX 1.2 package whose Related_Packages hold each\n"

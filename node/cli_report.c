@@ -1,4 +1,4 @@
-/* report: the analysis of the records this node holds, as tables or DESIGN.md's JSON. */
+/* report: the analysis of the records this node holds, as tables or JSON. */
 #include "config.h"
 
 #include <getopt.h>
@@ -178,5 +178,5 @@ const struct cli_cmd cli_cmd_report = {
 	"  -m, --month M       the UTC calendar month YYYY-MM\n"
 	"  -f, --from TIME     start (RFC 3339 or a date; default: the first record)\n"
 	"  -T, --to TIME       end, exclusive (default: now); verdicts are as of it\n"
-	"  -j, --json          DESIGN.md's JSON instead of tables\n",
+	"  -j, --json          the report as one JSON object instead of tables\n",
 };

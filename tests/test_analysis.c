@@ -903,7 +903,7 @@ main(void)
 		util_buf_init(&j, 0);
 		ok(an_report_json(r, &j) == 0 && util_buf_add(&j, "", 1) == 0, "JSON written");
 		has_str(j.data,
-		    "{\"from\": \"2026-01-01T00:00:00Z\", \"to\": ", "JSON opens as DESIGN.md");
+		    "{\"from\": \"2026-01-01T00:00:00Z\", \"to\": ", "JSON opens as documented");
 		has_str(j.data, "\"ping_http_phi\": null", "a month without ping has a null phi");
 		has_str(j.data, "\"status\": null", "null status");
 		util_buf_fini(&j);

@@ -121,10 +121,10 @@ json=$("$C" report --json --to "$to" -c a.conf); rc=$?
 is "$rc" 0 "report --json"
 is "$(printf '%s' "$json" | jq -c 'keys_unsorted')" \
 	'["from","to","records","status_share","transitions","shared_content","monthly","destinations"]' \
-	"top-level keys in DESIGN.md's order"
+	"top-level keys in the documented order"
 is "$(printf '%s' "$json" | jq -c '.destinations[0] | keys_unsorted')" \
 	'["threat_id","target","nodes","observations","answered","unanswered","inactive_ratio","changes","mean_change_ratio","category","last_answered","last_ping_reply","cloaking_pairs","cloaking_compared","cloaking_suspect","verdict","evidence","unverified"]' \
-	"destination keys in DESIGN.md's order"
+	"destination keys in the documented order"
 is "$(printf '%s' "$json" | jq -r '.records')" "$n" "every record counted"
 is "$(printf '%s' "$json" | jq -r '.from')" "2026-01-01T00:00:00Z" "from: the first record"
 v() { printf '%s' "$json" | jq -r ".destinations[] | select(.target == \"$1\") | .$2"; }
