@@ -106,24 +106,20 @@ int rec_check_text(const struct rec_text *rt, struct rec_keys *out, char *why,
 /* ------------------------------------------------------------------ JSON form */
 
 /*
- * The canonical dump: compact JSON with sorted keys, byte for byte what
- * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(p)) writes, p being 15
- * unless a real needs 17 digits to read back the same, and with \u escapes throughout
- * when U+FFFE / U+FFFF appear (they cannot travel raw in XML). Same value, same bytes.
- * Returns malloc'd text, or NULL when memory ran out.
+ * The canonical dump: compact JSON with sorted keys, what
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS) writes except that every real takes its
+ * shortest round-trip form (rec_real_format), and with \u escapes throughout (jansson's
+ * JSON_ENSURE_ASCII form) when U+FFFE / U+FFFF appear (they cannot travel raw in XML).
+ * Same value, same bytes. Returns malloc'd text, or NULL when memory ran out.
  */
 char *rec_json_dump(const json_t *j);
 
-/* The real precision rec_json_dump uses for j: 15, or 0 (jansson's 17) when some real
- * needs more digits to read back the same. */
-int rec_json_prec(const json_t *j);
-
 /*
- * rec_json_dump's own writer at that precision: malloc'd text (its length in *len, which
- * may be NULL), or NULL when j holds something only jansson dumps exactly (U+FFFE/U+FFFF,
- * nesting over 64, a locale's decimal comma), is not a container, or memory ran out.
+ * rec_json_dump's own writer: with ascii 0 the plain form, with 1 the \u form. Malloc'd
+ * text (its length in *len, which may be NULL), or NULL when j holds U+FFFE/U+FFFF and
+ * ascii is 0, is nested deeper than 64, is not a container, or memory ran out.
  */
-char *rec_json_dump_fast(const json_t *j, int prec, size_t *len);
+char *rec_json_dump_fast(const json_t *j, int ascii, size_t *len);
 
 /*
  * Parses JSON text as c2watch writes it (duplicate keys refused), refusing a parse that
@@ -135,27 +131,26 @@ json_t *rec_json_parse(const char *text);
 #define REC_REAL_MAX 40
 
 /*
- * A real as the canonical dump writes it: %.<prec>g (prec 0 means 17), ".0" added when it
- * would read back as an integer, the exponent without '+' or leading zeros. Returns the
- * length written, or -1 when the C library writes something else (a decimal comma).
+ * A real as every JSON the node writes has it: the first of 15, 16 and 17 significant
+ * digits (%g) that reads back as v, so 0.723 and never 0.72299999999999998; ".0" added
+ * when it would read back as an integer, the exponent without '+' or leading zeros, a
+ * point even under a locale's decimal comma. Returns the length written, or -1.
  */
-int rec_real_format(double v, int prec, char buf[REC_REAL_MAX]);
-
-/* 1 when v printed with 15 significant digits reads back as v. */
-int rec_real_fits_15(double v);
+int rec_real_format(double v, char buf[REC_REAL_MAX]);
 
 /* The canonical dump's writer: a growing text with a sticky give-up flag (set on memory
- * failure and on anything only jansson writes exactly). Start it zeroed but for prec. */
+ * failure, on U+FFFE/U+FFFF when not ascii, and on anything only jansson writes). Start
+ * it zeroed but for ascii. */
 struct rec_jdump {
 	char *p; /* malloc'd, NUL-terminated once done */
 	size_t len, cap;
-	int prec; /* 15, or 0 for jansson's 17 */
+	int ascii; /* 1: every non-ASCII character as \uXXXX (jansson's JSON_ENSURE_ASCII) */
 	int give_up;
 };
 void rec_jd_put(struct rec_jdump *d, const char *s, size_t n);
 /* A string (n bytes of valid UTF-8) as jansson escapes it. */
 void rec_jd_string(struct rec_jdump *d, const char *s, size_t n);
-/* A real as rec_real_format writes it with d->prec digits. */
+/* A real as rec_real_format writes it. */
 void rec_jd_real(struct rec_jdump *d, double v);
 
 /*
@@ -198,15 +193,13 @@ const struct rec_jl_node *rec_jl_get(const struct rec_jl *jl,
     const struct rec_jl_node *obj, const char *key);
 /* A string node's text, or NULL for any other node (or NULL). */
 const char *rec_jl_str(const struct rec_jl *jl, const struct rec_jl_node *n);
-/* Whether every real prints with 15 digits and reads back the same (rec_json_prec). */
-int rec_jl_reals_fit_15(const struct rec_jl *jl);
 /* Appends n's canonical dump (as rec_json_dump would write the same value). */
 void rec_jl_dump(const struct rec_jl *jl, const struct rec_jl_node *n,
     struct rec_jdump *d);
 
 /*
  * Recognizes the canonical form without building it: 0 when `text` is exactly
- * rec_json_dump's output at precision 15 for an object with string fields id, threat_id,
+ * rec_json_dump's output (plain form) for an object with string fields id, threat_id,
  * node, observed_at and an object "target" with a string "input", all non-empty and
  * free of escapes, and whose "x-ict-isac.jp" member, if it has one, is an object and
  * its last member. Fills rt (json = text) and *isac_at: the offset of the ',' that
