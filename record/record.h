@@ -4,7 +4,9 @@
  * target's key, writes and reads its JSON form (the canonical dump every package embeds
  * and every store keeps), recognizes that form without parsing it, and says whether a
  * record from anywhere (the observer, a peer, an inbox, a file) is acceptable and why not.
- * It depends on util and jansson only: it never includes store, stix, taxii or anything
+ * It signs the records this node makes and verifies those of others (Ed25519 over
+ * RFC 8785 JSON; the trust set says whose records must verify).
+ * It depends on util, jansson and libcrypto only: it never includes store, stix, taxii or anything
  * above them, never logs, never touches storage or the network, and never exits.
  */
 #ifndef C2W_RECORD_H
@@ -101,7 +103,87 @@ int rec_check(const json_t *rec, struct rec_keys *out, char *why, size_t whylen)
 int rec_check_text(const struct rec_text *rt, struct rec_keys *out, char *why,
     size_t whylen);
 
-/* A record's signature, once records carry one, is checked here too, beside rec_check. */
+/* ------------------------------------------------------------------ signatures */
+
+/*
+ * RFC 8785 (JSON Canonicalization Scheme) form of j appended to out: members sorted by
+ * UTF-16 code units, ECMAScript number and string forms, no whitespace. With
+ * REC_JCS_UNSIGNED the top-level "sig" and "key" are left out: what a record is signed
+ * over. Returns 0, or -1 with why (NaN or infinity, an integer beyond 2^53, nesting over
+ * 64, memory) and out as it was.
+ */
+#define REC_JCS_UNSIGNED 1u
+int rec_jcs(const json_t *j, unsigned flags, struct util_buf *out, char *why,
+    size_t whylen);
+
+/* A double in ECMAScript's Number-to-String form (RFC 8785 section 3.2.2.3): the length
+ * written, or -1 for NaN and infinities. */
+#define REC_JCS_NUM_MAX 32
+int rec_jcs_number(double v, char buf[REC_JCS_NUM_MAX]);
+
+/* A node's Ed25519 key pair. Reading and writing the key file is the caller's. */
+#define REC_PUB_MAX 64  /* "ed25519:" and the base64 of 32 bytes, with its NUL */
+#define REC_SIG_MAX 100 /* "ed25519:" and the base64 of 64 bytes, with its NUL */
+struct rec_key;
+/* A new random key, or NULL with err. */
+struct rec_key *rec_key_new(char *err, size_t errlen);
+/* A key from unencrypted PEM (PKCS#8, as rec_key_pem writes), or NULL with err. */
+struct rec_key *rec_key_from_pem(const char *pem, size_t len, char *err, size_t errlen);
+/* The private key as PEM: malloc'd, NUL-terminated (length in *len, may be NULL), or
+ * NULL when memory ran out. The caller wipes and frees it. */
+char *rec_key_pem(const struct rec_key *k, size_t *len);
+/* The public key as "ed25519:BASE64" (borrowed from k). */
+const char *rec_key_public(const struct rec_key *k);
+void rec_key_free(struct rec_key *k);
+/* 1 when pub is "ed25519:" and the canonical base64 of 32 bytes. */
+int rec_pub_valid(const char *pub);
+
+/*
+ * Signs a record this node made: the Ed25519 signature over its rec_jcs form without
+ * "sig" and "key", set as "sig": "ed25519:BASE64", with "key": the public key. Returns 0,
+ * or -1 with why (the record is then unchanged or holds the old sig and key).
+ */
+int rec_sign(json_t *rec, const struct rec_key *k, char *why, size_t whylen);
+
+/* Whether rec's "sig" verifies with its own "key": 0, or -1 with why ("not signed",
+ * a malformed sig or key, "signature does not verify"). Says nothing of whose key it is:
+ * rec_trust_check does. */
+int rec_sig_verify(const json_t *rec, char *why, size_t whylen);
+
+/*
+ * The trust set: the nodes whose records must carry a signature that verifies with one
+ * of their listed keys (this node among them, with its current and old keys, and the
+ * nodes of [trust] keys_file), and what becomes of records of every other node
+ * (unknown = accept: taken, unverified; refuse: refused). A record's node being in the
+ * set is what makes it verified: analysis counts the others as unverified.
+ */
+struct rec_trust;
+struct rec_trust *rec_trust_new(void); /* empty, unknown = accept; NULL: out of memory */
+void rec_trust_free(struct rec_trust *t);
+void rec_trust_set_unknown(struct rec_trust *t, int refuse);
+/* Adds a key of node (a node may have several). 0, or -1 with why (bad key, memory). */
+int rec_trust_add(struct rec_trust *t, const char *node, const char *pub, char *why,
+    size_t whylen);
+/* Adds keys_file lines: "NODE-ID ed25519:BASE64", blank lines and '#' comments skipped.
+ * 0, or -1 with err "NAME:LINE: what is wrong" for the first bad line (nothing after it
+ * is added). */
+int rec_trust_parse(struct rec_trust *t, const char *text, size_t len, const char *name,
+    char *err, size_t errlen);
+/* 1 when node (len bytes) is in the set, 0 otherwise (and for t NULL). */
+int rec_trust_listed(const struct rec_trust *t, const char *node, size_t len);
+
+enum rec_trust_result {
+	REC_TRUST_VERIFIED,   /* a listed node, signed with one of its keys, verifies */
+	REC_TRUST_UNVERIFIED, /* a node not listed, taken (unknown = accept; also t NULL) */
+	REC_TRUST_REFUSED     /* why says "record ID of node NODE refused: what" */
+};
+/* What the trust set makes of a record (checked by rec_check first). */
+int rec_trust_check(const struct rec_trust *t, const json_t *rec, char *why,
+    size_t whylen);
+/* The same for a record held as text (rec_check_text first); parses it only when its
+ * node is listed or unknown nodes are refused. */
+int rec_trust_check_text(const struct rec_trust *t, const struct rec_text *rt, char *why,
+    size_t whylen);
 
 /* ------------------------------------------------------------------ JSON form */
 
