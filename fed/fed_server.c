@@ -19,6 +19,8 @@ struct fed_server {
 	struct store *store;
 	struct conf_users *users;
 	struct taxii_server *server;
+	const struct rec_trust *trust; /* the config's: inbox records checked against it */
+	const struct fed_log *log;
 };
 
 struct feed_ctx {
@@ -170,8 +172,16 @@ be_inbox(void *ctx, const char *collection, const struct taxii_content_block *bl
 		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
+	m->trust = nt->trust;
+	m->log = nt->log;
 	if (fed_content_merge(m, blocks, n_blocks, NULL, err, errlen) != 0)
 		goto out;
+	if (fed_merge_pending(m) == 0 && m->refused > 0) {
+		util_seterr(err, errlen, "every record refused: %zu record%s whose signature "
+		    "does not verify or whose node is not trusted (logged)", m->refused,
+		    m->refused == 1 ? "" : "s");
+		goto out;
+	}
 	if (fed_merge_pending(m) == 0) {
 		util_seterr(err, errlen,
 		    "nothing to merge: no c2watch observation record and no network indicator");
@@ -230,7 +240,8 @@ auth_allow(void *ctx, const char *user, const char *collection)
 }
 
 struct fed_server *
-fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen)
+fed_server_start(const struct conf *c, struct store *s, const struct fed_log *log,
+    char *err, size_t errlen)
 {
 	struct fed_server *nt = calloc(1, sizeof(*nt));
 	struct taxii_backend be;
@@ -246,6 +257,8 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 		goto fail;
 	}
 	nt->store = s;
+	nt->trust = c->trust.set;
+	nt->log = log;
 	for (size_t i = 0; i < c->server.nlisten; i++)
 		util_buf_printf(&listen, "%s%s", i ? "," : "", c->server.listen[i]);
 	memset(&sc, 0, sizeof(sc));

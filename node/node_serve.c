@@ -27,7 +27,7 @@ int
 node_serve_start(struct node_daemon *d, struct node_component *self)
 {
 	char err[1024];
-	struct fed_server *fs = fed_server_start(d->c, d->s, err, sizeof(err));
+	struct fed_server *fs = fed_server_start(d->c, d->s, &node_fed_log, err, sizeof(err));
 
 	if (fs == NULL) {
 		node_log(NODE_LOG_ERROR, "taxii: %s", err);
@@ -131,8 +131,8 @@ peer_main(void *arg)
 	struct fed_peer_state st = {0};
 
 	while (!pt->d->stop) {
-		int64_t wait = fed_peer_round(pt->d->s, pt->d->c->node.id, pt->p, &pt->d->stop,
-		    &node_fed_log, &st);
+		int64_t wait = fed_peer_round(pt->d->s, pt->d->c->node.id, pt->p,
+		    pt->d->c->trust.set, &pt->d->stop, &node_fed_log, &st);
 
 		if (wait < 0 || node_daemon_sleep_until(pt->d, util_now_us() + wait))
 			break;

@@ -65,7 +65,7 @@ add_records(struct store *s, const char *node, int first, int n)
 
 	for (int i = first; i < first + n; i++)
 		json_array_append_new(arr, make_record(node, "APT-FED", i));
-	rc = fed_put_records(s, arr, &st, why, sizeof(why), err, sizeof(err));
+	rc = fed_put_records(s, arr, NULL, &st, why, sizeof(why), err, sizeof(err));
 	json_decref(arr);
 	return rc == 0 && (int)st.added == n && st.rejected == 0 ? 0 : -1;
 }
@@ -109,7 +109,7 @@ node_up(struct node *n, const char *name)
 		tap_diag("%s", serr.msg);
 		return -1;
 	}
-	n->taxii = fed_server_start(n->conf, n->store, err, sizeof(err));
+	n->taxii = fed_server_start(n->conf, n->store, NULL, err, sizeof(err));
 	if (n->taxii == NULL) {
 		tap_diag("%s", err);
 		return -1;
@@ -141,7 +141,7 @@ poll_peer(struct node *from, struct node *to, const char *collection,
 	p.url = to->poll_url;
 	p.collection = (char *)collection;
 	snprintf(cursor, sizeof(cursor), "peer %s %s", to->conf->node.id, collection);
-	return fed_peer_poll(from->store, &p, cursor, NULL, st, err, errlen);
+	return fed_peer_poll(from->store, &p, cursor, NULL, NULL, NULL, st, err, errlen);
 }
 
 static int
@@ -320,7 +320,7 @@ test_foreign_feed(struct node *b, struct node *c)
 	p.collection = (char *)"cert-feed";
 	script_add(&sp, 200, strdup(resp));
 	memset(&st, 0, sizeof(st));
-	ok(fed_peer_poll(b->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
+	ok(fed_peer_poll(b->store, &p, "peer cert", NULL, NULL, NULL, &st, err, sizeof(err)) == 0 &&
 		st.blocks == 4 && st.targets_added == 7 && st.added == 0,
 	    "a CERT's feed of four packages from other tools: seven targets, no records (%s)",
 	    err);
@@ -333,7 +333,7 @@ test_foreign_feed(struct node *b, struct node *c)
 	p.threat_id = (char *)"CERT-FEED";
 	script_add(&sp, 200, resp);
 	memset(&st, 0, sizeof(st));
-	ok(fed_peer_poll(c->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
+	ok(fed_peer_poll(c->store, &p, "peer cert", NULL, NULL, NULL, &st, err, sizeof(err)) == 0 &&
 		st.targets_added == 6,
 	    "with the peer's threat_id set: six targets, one destination named twice (%s)",
 	    err);
@@ -506,12 +506,12 @@ test_push_policy(struct node *c)
 	peer.interval_us = INT64_C(60000000);
 	peer.push = 1;
 	held = count_of(c->store, "node-p");
-	ok(fed_peer_round(p.store, "node-p", &peer, NULL, &log, &ps) == peer.interval_us,
+	ok(fed_peer_round(p.store, "node-p", &peer, NULL, NULL, &log, &ps) == peer.interval_us,
 	    "peer: the round polls C and pushes");
 	is_int(count_of(c->store, "node-p") - held, 3, "peer: C receives the three before it");
 	has_str(logs.data ? logs.data : "", bad, "peer: the log names the record");
 	util_buf_reset(&logs);
-	fed_peer_round(p.store, "node-p", &peer, NULL, &log, &ps);
+	fed_peer_round(p.store, "node-p", &peer, NULL, NULL, &log, &ps);
 	has_str(logs.data ? logs.data : "", bad, "peer: the next round stops there again");
 	is_int(count_of(c->store, "node-p") - held, 3, "peer: and sends nothing past it");
 
