@@ -105,8 +105,8 @@ size_t fed_merge_pending(const struct fed_merge *m);
  * refused (counted, with the first reason in `why`) when a required field is missing or
  * its id is not the SHA-256 of its node, target input and observation time; the others
  * are stored unless already present. A record the trust set (may be NULL) refuses stores
- * nothing: a file that holds one is not taken. Returns 0, or -1 with err saying why
- * nothing was stored.
+ * nothing: a file that holds one is not taken (FED_REFUSED, err naming the record).
+ * Returns 0, or -1 with err saying why nothing was stored.
  */
 int fed_put_records(struct store *s, json_t *records, const struct rec_trust *trust,
     struct fed_merge_stats *st, char *why, size_t whylen, char *err, size_t errlen);

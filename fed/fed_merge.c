@@ -307,7 +307,7 @@ fed_put_records(struct store *s, json_t *records, const struct rec_trust *trust,
 		if (rc == FED_REFUSED) {
 			util_seterr(err, errlen, "%s", reason);
 			fed_merge_free(m);
-			return -1;
+			return FED_REFUSED;
 		}
 		if (rc != 0) {
 			if (rejected++ == 0 && why)

@@ -61,9 +61,12 @@ import_stix(const struct conf *c, const char *file, const char *threat)
 		struct fed_merge_stats ms;
 		char why[256];
 
-		if (fed_put_records(s, res.records, c->trust.set, &ms, why, sizeof(why), err,
-			sizeof(err)) != 0) {
-			cli_err("%s", err);
+		rc = fed_put_records(s, res.records, c->trust.set, &ms, why, sizeof(why), err,
+		    sizeof(err));
+		if (rc != 0) {
+			cli_err("%s%s%s", rc == FED_REFUSED ? file : "", rc == FED_REFUSED ? ": " : "",
+			    err);
+			ret = rc == FED_REFUSED ? CLI_USAGE : CLI_FAIL;
 			goto out;
 		}
 		if (ms.rejected)

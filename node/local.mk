@@ -14,6 +14,14 @@ bin_PROGRAMS += c2watch
 c2watch_SOURCES = node/main.c
 c2watch_LDADD = $(NODE_LIBS)
 
+# Signed records between real daemons: a hub that alters and forges, receivers that refuse.
+check_PROGRAMS += tests/c2pack
+tests_c2pack_SOURCES = tests/pack.c
+tests_c2pack_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_c2pack_LDADD = $(NODE_LIBS)
+TESTS += tests/test_trust.sh
+EXTRA_DIST += tests/test_trust.sh
+
 # Whole daemons federating on loopback.
 TESTS += tests/test_hub.sh
 EXTRA_DIST += tests/test_hub.sh
