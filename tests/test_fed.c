@@ -632,9 +632,53 @@ main(void)
 	is_int(count(a.store), 291, "nothing of it stored");
 	json_decref(rec);
 
+	/* The trust set: records of a listed node must verify; a refused one is left out of
+	 * the message and the rest is taken. */
+	{
+		struct rec_key *k = rec_key_new(err, sizeof(err));
+		struct util_buf x2;
+		struct taxii_client_conf cc;
+		struct taxii_content_block bl[2];
+		struct taxii_err terr = {0};
+		json_t *good = make_record("node-c", "APT-FED", 5002);
+		json_t *bad = make_record("node-c", "APT-FED", 5003);
+
+		ok(k != NULL && rec_trust_add(a.conf->trust.set, "node-c", rec_key_public(k), err,
+		    sizeof(err)) == 0, "inbox: node-c listed in A's trust set");
+		rec_sign(good, k, err, sizeof(err));
+		rec_sign(bad, k, err, sizeof(err));
+		json_object_set_new(bad, "vantage", json_string("elsewhere"));
+		util_buf_reset(&xml);
+		util_buf_init(&x2, 0);
+		stix_observation_write(good, &xml, err, sizeof(err));
+		stix_observation_write(bad, &x2, err, sizeof(err));
+		memset(&cc, 0, sizeof(cc));
+		cc.url = a.inbox_url;
+		memset(bl, 0, sizeof(bl));
+		bl[0].binding = bl[1].binding = TAXII_CB_STIX_12;
+		bl[0].is_xml = bl[1].is_xml = 1;
+		bl[0].content = xml.data;
+		bl[0].content_len = xml.len;
+		bl[1].content = x2.data;
+		bl[1].content_len = x2.len;
+		ok(taxii_client_inbox(&cc, "observations", bl, 2, &terr) == 0,
+		    "inbox: a message with a signed record and an altered one is taken (%s)",
+		    terr.msg);
+		is_int(count(a.store), 292, "inbox: the signed record stored, the altered one not");
+		ok(stored(a.store, bad) == NULL, "inbox: the altered record is not there");
+		ok(push(a.inbox_url, "observations", x2.data, err, sizeof(err)) != 0,
+		    "inbox: a message of refused records only is refused");
+		has_str(err, "every record refused", "and the Status Message says why");
+		json_decref(good);
+		json_decref(bad);
+		util_buf_fini(&x2);
+		rec_key_free(k);
+	}
+	is_int(count(a.store), 292, "nothing more stored");
+
 	ok(push(a.inbox_url, "observations", "<p>hello</p>", err, sizeof(err)) != 0,
 	    "content that is not STIX is refused");
-	is_int(count(a.store), 291, "and nothing stored");
+	is_int(count(a.store), 292, "and nothing stored");
 
 	json_t *tg = json_pack("{s:s, s:s, s:s}", "threat_id", "ISAC-LIST", "domain",
 	    "new-c2.example", "summary", "from the hub");
