@@ -64,8 +64,10 @@ import_stix(const struct conf *c, const char *file, const char *threat)
 		rc = fed_put_records(s, res.records, c->trust.set, &ms, why, sizeof(why), err,
 		    sizeof(err));
 		if (rc != 0) {
-			cli_err("%s%s%s", rc == FED_REFUSED ? file : "", rc == FED_REFUSED ? ": " : "",
-			    err);
+			if (rc == FED_REFUSED)
+				cli_err("%s: %s", file, err);
+			else
+				cli_err("%s", err);
 			ret = rc == FED_REFUSED ? CLI_USAGE : CLI_FAIL;
 			goto out;
 		}

@@ -463,7 +463,8 @@ test_jcs(void)
 		memcpy(&v, &nums[i].bits, sizeof(v));
 		n = rec_jcs_number(v, buf);
 		if (nums[i].want == NULL)
-			is_int(n, -1, "JCS number %016llx refused", (unsigned long long)nums[i].bits);
+			is_int(n, -1, "JCS number %016llx refused",
+			    (unsigned long long)nums[i].bits);
 		else
 			ok(n == (int)strlen(nums[i].want) && strcmp(buf, nums[i].want) == 0,
 			    "JCS number %016llx is %s", (unsigned long long)nums[i].bits,

@@ -1246,14 +1246,16 @@ test_client_certs(void)
 		pr.client_cert = f[3];
 		pr.client_key = enc;
 		pr.client_key_password_file = pwf;
-		ok(fed_peer_poll(a.store, &pr, "peer certs", NULL, NULL, NULL, &st, perr, sizeof(perr)) == 0 &&
+		ok(fed_peer_poll(a.store, &pr, "peer certs", NULL, NULL, NULL, &st, perr,
+		    sizeof(perr)) == 0 &&
 			st.blocks > 0,
 		    "peer: an encrypted client_key with client_key_password_file polls (%s)", perr);
 		if ((fp = fopen(pwf, "w")) != NULL) {
 			fputs("wrong\n", fp);
 			fclose(fp);
 		}
-		ok(fed_peer_poll(a.store, &pr, "peer certs 2", NULL, NULL, NULL, &st, perr, sizeof(perr)) != 0,
+		ok(fed_peer_poll(a.store, &pr, "peer certs 2", NULL, NULL, NULL, &st, perr,
+		    sizeof(perr)) != 0,
 		    "peer: with the wrong passphrase it fails (%s)", perr);
 	}
 	cc.client_cert = NULL;
