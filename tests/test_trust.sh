@@ -5,7 +5,7 @@
 # in A's name (imported from doctored packages: H lists nobody, so it takes them). R and S
 # must refuse exactly those two, logging their ids and origin, and take everything else;
 # S also refuses the records of member B, whom it does not list. Records A held before it
-# had a key are signed when its daemon starts, and verify at R.
+# had a key are signed on first use of the key and when its daemon starts, and verify at R.
 . "$TESTS_SRCDIR/tap.sh"
 C=${C2WATCH:?}
 FARM=${TESTS_BUILDDIR:?}/c2farm
@@ -173,11 +173,21 @@ ok $? "S logs the two"
 is "$(grep -c 'of node b refused: the node is not in the trusted keys' s.log)" 2 \
     "S refuses B's records, naming node b (unknown = refuse)"
 
-# The upgrade is done once: a second start signs nothing more.
+# The upgrade at daemon start: one more record of A's from before signing (as a restored
+# older store would hold) is signed when the daemon starts, verifies at R, and only once.
 stop a
+"$FILL" a.data a 3 > /dev/null 2>&1
 start a
 ok $? "A restarts"
-is "$(grep -c 'signed [0-9]* record' a.log)" 0 "nothing left to sign at daemon start"
+is "$(grep -c 'signed 1 record this node made before records were signed' a.log)" 1 \
+    "the daemon signs the one unsigned record of its own at start"
+is "$("$C" export --format json -c a.conf | grep -c '"sig":"ed25519:')" 9 \
+    "all nine of A's records are signed"
+holds r 10
+ok $? "it reaches R through H and verifies there"
+stop a
+start a
+is "$(grep -c 'signed [0-9]* record' a.log)" 1 "the next start has nothing left to sign"
 
 # A rotates its key: the records signed before still verify at A itself.
 "$C" key rotate -c a.conf > a.rot
