@@ -146,6 +146,10 @@ node_key_load(const struct conf *c, int *created, char *err, size_t errlen)
 
 	if (created != NULL)
 		*created = 0;
+	if (c->node.key_file == NULL) {
+		util_seterr(err, errlen, "no [node] key_file");
+		return NULL;
+	}
 	if (access(c->node.key_file, F_OK) == 0 || errno != ENOENT)
 		return key_read(c->node.key_file, err, errlen);
 	k = key_make(c->node.key_file, 0, err, errlen);
@@ -160,6 +164,8 @@ node_key_load(const struct conf *c, int *created, char *err, size_t errlen)
 static int
 old_path(const struct conf *c, char *buf, size_t len)
 {
+	if (c->node.key_file == NULL)
+		return -1;
 	return (size_t)snprintf(buf, len, "%s.pub.old", c->node.key_file) < len ? 0 : -1;
 }
 
@@ -167,12 +173,16 @@ int
 node_key_rotate(const struct conf *c, char *old_pub, size_t old_len, char *new_pub,
     size_t new_len, char *err, size_t errlen)
 {
-	struct rec_key *k = key_read(c->node.key_file, err, errlen), *nk = NULL;
+	struct rec_key *k, *nk = NULL;
 	char path[4096];
 	FILE *fp = NULL;
 	int ret = -1;
 
-	if (k == NULL)
+	if (c->node.key_file == NULL) {
+		util_seterr(err, errlen, "no [node] key_file");
+		return -1;
+	}
+	if ((k = key_read(c->node.key_file, err, errlen)) == NULL)
 		return -1;
 	if (old_path(c, path, sizeof(path)) != 0) {
 		util_seterr(err, errlen, "%s: path too long", c->node.key_file);
@@ -209,7 +219,8 @@ node_key_old(const struct conf *c, struct rec_trust *t, size_t *n, char *err, si
 
 	*n = 0;
 	if (old_path(c, path, sizeof(path)) != 0) {
-		util_seterr(err, errlen, "%s: path too long", c->node.key_file);
+		util_seterr(err, errlen, "%s: path too long", c->node.key_file ?
+		    c->node.key_file : "key_file");
 		return -1;
 	}
 	fp = fopen(path, "r");
@@ -258,6 +269,10 @@ node_trust_self(struct conf *c, char *err, size_t errlen)
 
 	if (k == NULL)
 		return -1;
+	if (c->trust.set == NULL) {
+		util_seterr(err, errlen, "no trust set (the config was not loaded from a file)");
+		return -1;
+	}
 	if (rec_trust_add(c->trust.set, c->node.id, rec_key_public(k), why, sizeof(why)) != 0) {
 		util_seterr(err, errlen, "%s: %s", c->node.key_file, why);
 		return -1;
