@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "analysis/an_int.h"
+#include "record/record.h"
 #include "store/store.h"
 
 #define HOUR_US ((int64_t)3600 * 1000000)
@@ -127,8 +128,9 @@ vantage(struct build *b, uint32_t id)
 			b->v[id].label = "";
 		}
 		b->v[id].self = b->q->self_node && strcmp(b->v[id].node, b->q->self_node) == 0;
-		for (size_t i = 0; i < b->q->ntrusted && !b->v[id].self; i++)
-			b->v[id].self = strcmp(b->v[id].node, b->q->trusted_nodes[i]) == 0;
+		if (!b->v[id].self)
+			b->v[id].self = rec_trust_listed(b->q->trust, b->v[id].node,
+			    strlen(b->v[id].node));
 		b->v[id].known = 1;
 	}
 	return &b->v[id];

@@ -18,6 +18,8 @@
 
 #include "util/util.h"
 
+struct rec_trust;
+
 struct store;
 
 /* ------------------------------------------------------------------ sinkhole list */
@@ -43,10 +45,9 @@ struct an_query {
 	int64_t to_us;           /* the period's end (exclusive); the verdict is as of it */
 	int64_t remove_after_us; /* [analysis] remove_after */
 	const char *self_node;   /* this node's id: its records are never "unverified" */
-	/* Nodes whose records are verified on arrival ([trust] keys_file), not counted as
-	 * "unverified" either; may be NULL (then every other node's records are). */
-	const char *const *trusted_nodes;
-	size_t ntrusted;
+	/* The trust set (record/): records of its nodes are verified on arrival and not
+	 * counted as "unverified" either; NULL: every other node's records are. */
+	const struct rec_trust *trust;
 	const struct an_sinkholes *sinkholes; /* may be NULL: nothing is sinkholed */
 };
 

@@ -62,13 +62,13 @@ main(int argc, char **argv)
 	peer.collection = (char *)"observations";
 
 	t0 = bench_now();
-	if (fed_peer_poll(s, &peer, "peer node-a", NULL, &st, err, sizeof(err)) != 0) {
+	if (fed_peer_poll(s, &peer, "peer node-a", NULL, NULL, NULL, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_federate: first poll: %s\n", err);
 		goto out;
 	}
 	t_first = bench_now() - t0;
 	t0 = bench_now();
-	if (fed_peer_poll(s, &peer, "peer node-a", NULL, &st2, err, sizeof(err)) != 0) {
+	if (fed_peer_poll(s, &peer, "peer node-a", NULL, NULL, NULL, &st2, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_federate: second poll: %s\n", err);
 		goto out;
 	}

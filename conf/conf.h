@@ -21,6 +21,8 @@
  * - vantage defaults to the node id.
  * - secret files (users_file, tls_key, peer password_file and client_key) must exist and
  *   must not be readable or writable by group or others. Other file keys must exist;
+ *   [node] key_file need not (the node makes it on first use); [trust] keys_file is read
+ *   at load, its first bad line reported as "KEYS_FILE:LINE: what";
  *   on_change must be executable.
  * - values cannot hold " ;" (inih starts an inline comment there) nor leading or trailing
  *   blanks.
@@ -37,6 +39,8 @@
 #include "util/util.h"
 
 /* One message, "FILE:LINE: key: what is wrong" (or "FILE: what" when no line applies). */
+struct rec_trust;
+
 struct conf_err {
 	char msg[1024];
 };
@@ -59,6 +63,8 @@ struct conf {
 	struct {
 		char *id, *organization, *data_dir;
 		int log_level; /* enum conf_log_level, default info */
+		char *key_file; /* the Ed25519 signing key; default DATA_DIR/node.key (set at
+				 * load: never NULL in a loaded config); may not exist yet */
 	} node;
 	struct {
 		char **listen; /* normalised "host:port" / "[v6]:port"; default 127.0.0.1:9090 */
@@ -92,6 +98,13 @@ struct conf {
 		char *sinkholes_file;    /* NULL: the list built into c2watch (conf/sinkholes.txt) */
 		int64_t remove_after_us; /* default 30d, at least 1h */
 	} analysis;
+	struct {
+		char *keys_file;    /* NODE-ID ed25519:BASE64 lines, or NULL */
+		int unknown_refuse; /* unknown = refuse (default accept: 0) */
+		/* The trust set: keys_file's nodes and keys, `unknown` applied; never NULL in a
+		 * loaded config. The caller adds this node's own keys (rec_trust_add). */
+		struct rec_trust *set;
+	} trust;
 };
 
 /* A config holding every default (node.id and node.data_dir NULL). NULL on ENOMEM.

@@ -18,12 +18,13 @@
 
 #include "conf/conf.h"
 #include "conf/conf_int.h"
+#include "record/record.h"
 #include "util/util.h"
 
 #define CONF_FILE_MAX (1024 * 1024)
 #define DUR_MAX_US ((int64_t)3650 * 86400 * 1000000) /* ten years: anything longer is a typo */
 
-enum sect { S_NONE, S_NODE, S_SERVER, S_OBSERVER, S_PEER, S_HOOK, S_ANALYSIS };
+enum sect { S_NONE, S_NODE, S_SERVER, S_OBSERVER, S_PEER, S_HOOK, S_ANALYSIS, S_TRUST };
 
 enum kind {
 	K_TEXT,     /* free text, no control characters */
@@ -40,6 +41,7 @@ enum kind {
 	K_LISTEN,
 	K_ANCHOR,
 	K_ROBOTS,
+	K_UNKNOWN,  /* accept | refuse */
 	K_PROXY,
 	K_ADDR,
 	K_PEERURL,
@@ -61,6 +63,7 @@ static const struct key node_keys[] = {
 	{ "organization", K_TEXT, C(node.organization), 0, 0 },
 	{ "data_dir", K_DIR, C(node.data_dir), 0, 0 },
 	{ "log_level", K_LOGLEVEL, C(node.log_level), 0, 0 },
+	{ "key_file", K_DIR, C(node.key_file), 0, 0 }, /* made on first use: may not exist */
 	{ NULL, K_TEXT, 0, 0, 0 },
 };
 
@@ -124,6 +127,12 @@ static const struct key analysis_keys[] = {
 	{ NULL, K_TEXT, 0, 0, 0 },
 };
 
+static const struct key trust_keys[] = {
+	{ "keys_file", K_FILE, C(trust.keys_file), 0, 0 },
+	{ "unknown", K_UNKNOWN, C(trust.unknown_refuse), 0, 0 },
+	{ NULL, K_TEXT, 0, 0, 0 },
+};
+
 struct loader {
 	struct conf *c;
 	const char *name;
@@ -137,7 +146,7 @@ struct loader {
 	const char *sect_name; /* for messages */
 	char sect_buf[128];
 	uint64_t seen;      /* keys seen in the current section, by table index */
-	int sect_line[S_ANALYSIS + 1];
+	int sect_line[S_TRUST + 1];
 	unsigned flags;     /* CONF_LOAD_* */
 };
 
@@ -223,6 +232,9 @@ conf_free(struct conf *c)
 	free(c->peers);
 	free(c->hook.on_change);
 	free(c->analysis.sinkholes_file);
+	free(c->node.key_file);
+	free(c->trust.keys_file);
+	rec_trust_free(c->trust.set);
 	free(c);
 }
 
@@ -813,6 +825,17 @@ set_value(struct loader *L, const struct key *k, char *base, const char *val)
 		return set_listen(L, val, key);
 	case K_ANCHOR:
 		return set_anchor(L, val, key);
+	case K_UNKNOWN:
+		if (strcmp(val, "accept") == 0)
+			b = 0;
+		else if (strcmp(val, "refuse") == 0)
+			b = 1;
+		else {
+			fail(L, L->line, key, "expected accept or refuse, got \"%s\"", val);
+			return -1;
+		}
+		*(int *)(void *)(base + k->off) = b;
+		return 0;
 	case K_ROBOTS:
 		if (strcmp(val, "respect") == 0)
 			b = 1;
@@ -884,6 +907,8 @@ keys_of(enum sect s)
 		return hook_keys;
 	case S_ANALYSIS:
 		return analysis_keys;
+	case S_TRUST:
+		return trust_keys;
 	case S_NONE:
 		break;
 	}
@@ -979,6 +1004,7 @@ section_header(struct loader *L, const char *s, size_t n)
 		{ "observer", S_OBSERVER },
 		{ "hook", S_HOOK },
 		{ "analysis", S_ANALYSIS },
+		{ "trust", S_TRUST },
 	};
 	const char *close = memchr(s, ']', n), *rest;
 	size_t nlen, i;
@@ -1104,6 +1130,44 @@ dir_of(const char *name)
 	return d;
 }
 
+/* The key file's default, DATA_DIR/node.key, and the trust set: [trust] keys_file read
+ * (its first bad line reported FILE:LINE) and `unknown` applied. */
+static void
+load_trust(struct loader *L)
+{
+	struct conf *c = L->c;
+	struct util_buf b;
+	char err[sizeof(L->err->msg)];
+
+	if (c->node.key_file == NULL) {
+		size_t n = strlen(c->node.data_dir) + sizeof("/node.key");
+
+		if ((c->node.key_file = malloc(n)) == NULL) {
+			fail(L, 0, NULL, "out of memory");
+			return;
+		}
+		snprintf(c->node.key_file, n, "%s/node.key", c->node.data_dir);
+	}
+	if ((c->trust.set = rec_trust_new()) == NULL) {
+		fail(L, 0, NULL, "out of memory");
+		return;
+	}
+	rec_trust_set_unknown(c->trust.set, c->trust.unknown_refuse);
+	if (c->trust.keys_file == NULL)
+		return;
+	util_buf_init(&b, CONF_FILE_MAX);
+	if (util_read_file(c->trust.keys_file, &b) != 0) {
+		fail(L, L->sect_line[S_TRUST], "keys_file", "cannot read \"%s\": %s",
+		    c->trust.keys_file, errno ? strerror(errno) : "too large");
+	} else if (rec_trust_parse(c->trust.set, b.data ? b.data : "", b.len,
+	    c->trust.keys_file, err, sizeof(err)) != 0) {
+		/* Already FILE:LINE: what, naming the keys file, not the config. */
+		util_seterr(L->err->msg, sizeof(L->err->msg), "%s", err);
+		L->failed = 1;
+	}
+	util_buf_fini(&b);
+}
+
 static void
 final_checks(struct loader *L)
 {
@@ -1139,6 +1203,8 @@ final_checks(struct loader *L)
 		else if (p->push && !c->server.allow_private_push)
 			check_push_address(L, p);
 	}
+	if (!L->failed)
+		load_trust(L);
 	if (!L->failed && c->observer.vantage == NULL) {
 		c->observer.vantage = strdup(c->node.id);
 		if (c->observer.vantage == NULL)

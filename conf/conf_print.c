@@ -69,6 +69,7 @@ conf_print(const struct conf *c, FILE *fp)
 	put_str(fp, "organization", c->node.organization);
 	put_str(fp, "data_dir", c->node.data_dir);
 	put_str(fp, "log_level", conf_log_level_name(c->node.log_level));
+	put_str(fp, "key_file", c->node.key_file);
 
 	fprintf(fp, "\n[server]\nlisten = ");
 	for (i = 0; i < c->server.nlisten; i++)
@@ -126,4 +127,7 @@ conf_print(const struct conf *c, FILE *fp)
 	fprintf(fp, "\n[analysis]\n");
 	put_str(fp, "sinkholes_file", c->analysis.sinkholes_file);
 	put_dur(fp, "remove_after", c->analysis.remove_after_us);
+	fprintf(fp, "\n[trust]\n");
+	put_str(fp, "keys_file", c->trust.keys_file);
+	put_str(fp, "unknown", c->trust.unknown_refuse ? "refuse" : "accept");
 }

@@ -57,7 +57,14 @@ struct fed_merge_stats {
  * with the records it covers.
  */
 struct fed_text_rec;
+struct rec_trust;
 struct fed_merge {
+	/* Set by the caller before adding (both may stay NULL): the trust set every record
+	 * is checked against (rec_trust_check), and where fed_content_merge logs a record
+	 * it refuses for it. */
+	const struct rec_trust *trust;
+	const struct fed_log *log;
+	size_t refused; /* records fed_content_merge refused by the trust set */
 	json_t *records, *targets;
 	struct fed_merge_stats stats; /* filled by fed_merge_commit */
 	/* Records added as checked text (fed_merge_add_text): texts and keys in `text`. */
@@ -67,6 +74,11 @@ struct fed_merge {
 	/* Where fed_content_merge reads a record before adding it (kept between calls). */
 	struct util_buf scratch;
 };
+
+/* fed_merge_add_record and fed_merge_add_text return this when the trust set refuses
+ * the record (its signature fails, or its node is unknown and refused): why says
+ * "record ID of node NODE refused: what". */
+#define FED_REFUSED (-2)
 
 struct fed_merge *fed_merge_new(void);
 void fed_merge_free(struct fed_merge *m);
@@ -92,11 +104,12 @@ size_t fed_merge_pending(const struct fed_merge *m);
  * Checks and stores a JSON array of observation records in one transaction: a record is
  * refused (counted, with the first reason in `why`) when a required field is missing or
  * its id is not the SHA-256 of its node, target input and observation time; the others
- * are stored unless already present. Returns 0, or -1 with err saying why nothing was
- * stored.
+ * are stored unless already present. A record the trust set (may be NULL) refuses stores
+ * nothing: a file that holds one is not taken (FED_REFUSED, err naming the record).
+ * Returns 0, or -1 with err saying why nothing was stored.
  */
-int fed_put_records(struct store *s, json_t *records, struct fed_merge_stats *st,
-    char *why, size_t whylen, char *err, size_t errlen);
+int fed_put_records(struct store *s, json_t *records, const struct rec_trust *trust,
+    struct fed_merge_stats *st, char *why, size_t whylen, char *err, size_t errlen);
 
 /*
  * Stores a JSON array of checked target objects (conf_targets_read's output) in one
@@ -116,7 +129,10 @@ int fed_record_keys(json_t *rec, const char **threat, const char **key, int64_t 
 /*
  * Adds what content blocks hold to m: c2watch observation records, and the network
  * indicators of any producer as targets (threat_override, when not NULL, names their
- * threat). Returns 0, or -1 with err saying which block or item was refused.
+ * threat). A record m's trust set refuses is logged (m->log, naming its id and origin
+ * node), counted in m->refused and left out, and the rest is still taken: one forged or
+ * altered record does not cost a peer's whole poll. Returns 0, or -1 with err saying
+ * which block or item was refused.
  */
 int fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blocks,
     size_t n, const char *threat_override, char *err, size_t errlen);
@@ -126,12 +142,14 @@ int fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blo
 /* What the caller adds to the TAXII server of `run`. */
 struct taxii_http;
 struct fed_server_opts {
-	struct fed_log log;            /* what an operator should know (throttled logins) */
+	struct fed_log log;            /* what an operator should know: throttled logins,
+					* inbox records refused by c->trust.set */
 	const struct taxii_http *http; /* pages beside TAXII (dashboard, feeds); NULL: none */
 };
 
-/* The TAXII server of `run` ([server] of c), serving s, which must outlive it (as must
- * opts' pointers; opts may be NULL). NULL with err filled when it cannot listen or the
+/* The TAXII server of `run` ([server] of c), serving s, which must outlive it, as c and
+ * opts' pointers must (opts may be NULL). Inbox records are checked against
+ * c->trust.set; refusals are logged. NULL with err filled when it cannot listen or the
  * users file is bad. */
 struct fed_server;
 struct fed_server *fed_server_start(const struct conf *c, struct store *s,
@@ -145,18 +163,21 @@ void fed_server_stop(struct fed_server *fs);
 
 struct fed_poll_stats {
 	size_t blocks, added, same, targets_added, targets_updated;
+	size_t refused; /* records the trust set refused (each logged) */
 	int64_t begin, end; /* the window polled: cursor before and after */
 };
 
 /*
  * Polls a peer once from its cursor (kept under cursor_name) and merges what it sends;
  * the cursor moves in the same transaction as the last records. `cancel` (may be NULL)
- * turning non-zero abandons the poll within about a second, as a failure. Returns 0, or
- * -1 with err (nothing after the failure stored, cursor unchanged).
+ * turning non-zero abandons the poll within about a second, as a failure. Records are
+ * checked against trust (may be NULL); one it refuses is logged to log (may be NULL) and
+ * left out, the rest merged. Returns 0, or -1 with err (nothing after the failure
+ * stored, cursor unchanged).
  */
 int fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
-    const volatile sig_atomic_t *cancel, struct fed_poll_stats *st, char *err,
-    size_t errlen);
+    const volatile sig_atomic_t *cancel, const struct rec_trust *trust,
+    const struct fed_log *log, struct fed_poll_stats *st, char *err, size_t errlen);
 
 /* The first line of a password file, without its line end, into buf. 0 or -1 (err). */
 int fed_read_secret(const char *path, char *buf, size_t len, char *err, size_t errlen);
@@ -192,7 +213,8 @@ struct fed_peer_state {
  * when *stop ended the round, which is nobody's failure.
  */
 int64_t fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
-    volatile sig_atomic_t *stop, const struct fed_log *log, struct fed_peer_state *ps);
+    const struct rec_trust *trust, volatile sig_atomic_t *stop, const struct fed_log *log,
+    struct fed_peer_state *ps);
 
 /* ------------------------------------------------------------------ pushing */
 

@@ -83,6 +83,8 @@ fed_merge_add_text(struct fed_merge *m, const struct rec_text *r, char *why, siz
 
 	if (rec_check_text(r, &k, why, whylen) != 0)
 		return -1;
+	if (m->trust != NULL && rec_trust_check_text(m->trust, r, why, whylen) == REC_TRUST_REFUSED)
+		return FED_REFUSED;
 	t.when = k.observed_us;
 	memcpy(t.id, k.id, REC_ID_LEN);
 	if (m->n_text == m->cap_text) {
@@ -122,6 +124,8 @@ fed_merge_add_record(struct fed_merge *m, json_t *rec, char *why, size_t whylen)
 
 	if (fed_record_keys(rec, &threat, &key, &when, id, why, whylen) != 0)
 		return -1;
+	if (m->trust != NULL && rec_trust_check(m->trust, rec, why, whylen) == REC_TRUST_REFUSED)
+		return FED_REFUSED;
 	return json_array_append(m->records, rec) == 0 ? 0 : -1;
 }
 
@@ -281,8 +285,8 @@ out:
 }
 
 int
-fed_put_records(struct store *s, json_t *records, struct fed_merge_stats *st, char *why,
-    size_t whylen, char *err, size_t errlen)
+fed_put_records(struct store *s, json_t *records, const struct rec_trust *trust,
+    struct fed_merge_stats *st, char *why, size_t whylen, char *err, size_t errlen)
 {
 	struct fed_merge *m = fed_merge_new();
 	char cerr[512];
@@ -295,10 +299,17 @@ fed_put_records(struct store *s, json_t *records, struct fed_merge_stats *st, ch
 		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
+	m->trust = trust;
 	json_array_foreach(records, i, rec) {
-		char reason[256];
+		char reason[512];
+		int rc = fed_merge_add_record(m, rec, reason, sizeof(reason));
 
-		if (fed_merge_add_record(m, rec, reason, sizeof(reason)) != 0) {
+		if (rc == FED_REFUSED) {
+			util_seterr(err, errlen, "%s", reason);
+			fed_merge_free(m);
+			return FED_REFUSED;
+		}
+		if (rc != 0) {
 			if (rejected++ == 0 && why)
 				util_seterr(why, whylen, "%s", reason);
 		}
@@ -391,7 +402,11 @@ fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blocks,
 				goto out;
 			}
 			if (rc == 1) {
-				if (fed_merge_add_text(m, &rt, why, sizeof(why)) != 0) {
+				rc = fed_merge_add_text(m, &rt, why, sizeof(why));
+				if (rc == FED_REFUSED) {
+					fed_logf(m->log, FED_LOG_WARN, "%s", why);
+					m->refused++;
+				} else if (rc != 0) {
 					util_seterr(err, errlen, "%s", why);
 					goto out;
 				}
@@ -409,7 +424,12 @@ fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blocks,
 		}
 	}
 	json_array_foreach(res.records, i, v) {
-		if (fed_merge_add_record(m, v, why, sizeof(why)) != 0) {
+		int rc = fed_merge_add_record(m, v, why, sizeof(why));
+
+		if (rc == FED_REFUSED) {
+			fed_logf(m->log, FED_LOG_WARN, "%s", why);
+			m->refused++;
+		} else if (rc != 0) {
 			util_seterr(err, errlen, "%s", why);
 			goto out;
 		}

@@ -27,6 +27,8 @@
 struct poll_ctx {
 	struct store *s;
 	struct fed_merge *m;
+	const struct rec_trust *trust;
+	const struct fed_log *log;
 	const char *threat;
 	struct fed_poll_stats *st;
 	char *err;
@@ -59,6 +61,7 @@ on_block(void *arg, const struct taxii_content_block *b)
 			return 1;
 		}
 		add_stats(p->st, &p->m->stats);
+		p->st->refused += p->m->refused;
 		fed_merge_free(p->m);
 		p->m = fed_merge_new();
 		if (p->m == NULL) {
@@ -66,6 +69,8 @@ on_block(void *arg, const struct taxii_content_block *b)
 			p->failed = 1;
 			return 1;
 		}
+		p->m->trust = p->trust;
+		p->m->log = p->log;
 	}
 	return 0;
 }
@@ -119,13 +124,13 @@ fed_peer_client(const struct conf_peer *peer, const char *url,
 
 int
 fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
-    const volatile sig_atomic_t *cancel, struct fed_poll_stats *st, char *err,
-    size_t errlen)
+    const volatile sig_atomic_t *cancel, const struct rec_trust *trust,
+    const struct fed_log *log, struct fed_poll_stats *st, char *err, size_t errlen)
 {
 	struct taxii_client_conf cc;
 	struct taxii_err terr = {0};
 	struct store_err serr = {{0}};
-	struct poll_ctx p = {s, NULL, peer->threat_id, st, err, errlen, 0};
+	struct poll_ctx p = {s, NULL, trust, log, peer->threat_id, st, err, errlen, 0};
 	struct fed_peer_secrets sec;
 	int64_t begin = -1, end = 0;
 	int rc, ret = -1;
@@ -148,6 +153,8 @@ fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_
 		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
+	p.m->trust = trust;
+	p.m->log = log;
 	rc = taxii_client_poll(&cc, peer->collection, begin, INT64_MAX, on_block, &p, &end, &terr);
 	if (rc != 0 || p.failed) {
 		if (!p.failed || err[0] == '\0')
@@ -158,6 +165,7 @@ fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_
 		err, errlen) != 0)
 		goto out;
 	add_stats(st, &p.m->stats);
+	st->refused += p.m->refused;
 	st->end = end;
 	ret = 0;
 out:
@@ -280,7 +288,8 @@ fed_backoff_us(int64_t first_us, int64_t max_us, int failures)
 
 int64_t
 fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
-    volatile sig_atomic_t *stop, const struct fed_log *log, struct fed_peer_state *ps)
+    const struct rec_trust *trust, volatile sig_atomic_t *stop, const struct fed_log *log,
+    struct fed_peer_state *ps)
 {
 	struct fed_poll_stats st = {0};
 	char cursor[300], err[1024];
@@ -288,7 +297,7 @@ fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
 	long sent;
 
 	snprintf(cursor, sizeof(cursor), "peer %s", p->name);
-	if (fed_peer_poll(s, p, cursor, stop, &st, err, sizeof(err)) != 0) {
+	if (fed_peer_poll(s, p, cursor, stop, trust, log, &st, err, sizeof(err)) != 0) {
 		if (stop != NULL && *stop)
 			return -1; /* abandoned because the caller stops: not the peer's failure */
 		ps->failures++;
@@ -302,10 +311,11 @@ fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
 		fed_logf(log, FED_LOG_INFO, "peer %s: reachable again after %d failure%s", p->name,
 		    ps->failures, ps->failures == 1 ? "" : "s");
 	ps->failures = 0;
-	fed_logf(log, st.added || st.targets_added || st.targets_updated ? FED_LOG_INFO :
-	    FED_LOG_DEBUG, "peer %s: %zu block%s, %zu new record%s, %zu new target%s", p->name,
+	fed_logf(log, st.added || st.targets_added || st.targets_updated || st.refused ?
+	    FED_LOG_INFO : FED_LOG_DEBUG,
+	    "peer %s: %zu block%s, %zu new record%s, %zu new target%s, %zu refused", p->name,
 	    st.blocks, st.blocks == 1 ? "" : "s", st.added, st.added == 1 ? "" : "s",
-	    st.targets_added, st.targets_added == 1 ? "" : "s");
+	    st.targets_added, st.targets_added == 1 ? "" : "s", st.refused);
 	if (p->push) {
 		sent = push_new(s, node_id, p, stop, ps->allow_private_push, err, sizeof(err));
 		if (sent < 0)

@@ -20,6 +20,7 @@ struct fed_server {
 	struct fed_log log;
 	struct conf_users *users;
 	struct taxii_server *server;
+	const struct rec_trust *trust; /* the config's: inbox records checked against it */
 };
 
 struct feed_ctx {
@@ -171,8 +172,16 @@ be_inbox(void *ctx, const char *collection, const struct taxii_content_block *bl
 		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
+	m->trust = nt->trust;
+	m->log = &nt->log;
 	if (fed_content_merge(m, blocks, n_blocks, NULL, err, errlen) != 0)
 		goto out;
+	if (fed_merge_pending(m) == 0 && m->refused > 0) {
+		util_seterr(err, errlen, "every record refused: %zu record%s whose signature "
+		    "does not verify or whose node is not trusted (logged)", m->refused,
+		    m->refused == 1 ? "" : "s");
+		goto out;
+	}
 	if (fed_merge_pending(m) == 0) {
 		util_seterr(err, errlen,
 		    "nothing to merge: no c2watch observation record and no network indicator");
@@ -257,6 +266,7 @@ fed_server_start(const struct conf *c, struct store *s, const struct fed_server_
 		goto fail;
 	}
 	nt->store = s;
+	nt->trust = c->trust.set;
 	if (opts != NULL)
 		nt->log = opts->log;
 	for (size_t i = 0; i < c->server.nlisten; i++)

@@ -13,6 +13,7 @@
 #include "conf/conf.h"
 #include "fed/fed.h"
 #include "node/cli.h"
+#include "node/node_key.h"
 #include "stix/stix.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -60,8 +61,14 @@ import_stix(const struct conf *c, const char *file, const char *threat)
 		struct fed_merge_stats ms;
 		char why[256];
 
-		if (fed_put_records(s, res.records, &ms, why, sizeof(why), err, sizeof(err)) != 0) {
-			cli_err("%s", err);
+		rc = fed_put_records(s, res.records, c->trust.set, &ms, why, sizeof(why), err,
+		    sizeof(err));
+		if (rc != 0) {
+			if (rc == FED_REFUSED)
+				cli_err("%s: %s", file, err);
+			else
+				cli_err("%s", err);
+			ret = rc == FED_REFUSED ? CLI_USAGE : CLI_FAIL;
 			goto out;
 		}
 		if (ms.rejected)
@@ -166,6 +173,11 @@ run_import(int argc, char **argv)
 	c = cli_load_conf(cfile);
 	if (c == NULL)
 		return CLI_USAGE;
+	/* Records come back from backups and peers: this node's own must verify too. */
+	if (node_trust_self(c, err, sizeof(err)) != 0) {
+		cli_err("import: signing key: %s", err);
+		goto out;
+	}
 	if (strcmp(format, "stix") == 0) {
 		ret = import_stix(c, file, threat);
 		goto out;

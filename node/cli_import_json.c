@@ -440,8 +440,8 @@ check_fast(const char *j, size_t len, struct rec_text *t)
 /* One pass over the file: checking only (mp NULL), or merging into s. Returns 0; -1
  * for bad input (reported, *nbad counted); -2 for a failure to store (printed). */
 static int
-pass(struct rd *r, struct store *s, struct fed_merge **mp, struct totals *tot, uint64_t size,
-    size_t *nbad)
+pass(struct rd *r, const struct rec_trust *trust, struct store *s, struct fed_merge **mp,
+    struct totals *tot, uint64_t size, size_t *nbad)
 {
 	char why[512];
 	long line;
@@ -453,6 +453,16 @@ pass(struct rd *r, struct store *s, struct fed_merge **mp, struct totals *tot, u
 		struct rec_text t;
 
 		if (!mp && check_fast(r->rec.data, r->rec.len, &t) == 0) {
+			/* A record of a node whose key is known must verify (the signature is
+			 * the one check the in-place reader leaves to the trust set). */
+			t.json = r->rec.data;
+			t.len = r->rec.len;
+			if (rec_trust_check_text(trust, &t, why, sizeof(why)) == REC_TRUST_REFUSED) {
+				if ((*nbad)++ < MAX_REPORTED)
+					fprintf(stderr, "c2watch: %s:%ld: sig: %s\n", r->name, line,
+					    why);
+				continue;
+			}
 			tot->records++;
 			cli_progress("checking", r->bytes, size);
 			continue;
@@ -482,6 +492,12 @@ pass(struct rd *r, struct store *s, struct fed_merge **mp, struct totals *tot, u
 		if (check_record(rec, &t, why, sizeof(why)) != 0) {
 			if ((*nbad)++ < MAX_REPORTED)
 				fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+			json_decref(rec);
+			continue;
+		}
+		if (!mp && rec_trust_check(trust, rec, why, sizeof(why)) == REC_TRUST_REFUSED) {
+			if ((*nbad)++ < MAX_REPORTED)
+				fprintf(stderr, "c2watch: %s:%ld: sig: %s\n", r->name, line, why);
 			json_decref(rec);
 			continue;
 		}
@@ -556,7 +572,7 @@ cli_import_json(const struct conf *c, const char *file)
 	}
 	util_buf_fini(&r.rec);
 	rd_init(&r, fp, file, chunk);
-	rc = pass(&r, NULL, NULL, &tot, (uint64_t)st1.st_size, &nbad);
+	rc = pass(&r, c->trust.set, NULL, NULL, &tot, (uint64_t)st1.st_size, &nbad);
 	if (rc == 0 && ferror(fp)) {
 		cli_err("%s: read error: %s", file, strerror(errno));
 		goto out;
@@ -582,7 +598,7 @@ cli_import_json(const struct conf *c, const char *file)
 		cli_err("%s: changed while it was being checked; nothing imported", file);
 		goto out;
 	}
-	rc = pass(&r, s, &m, &tot, (uint64_t)st1.st_size, &nbad);
+	rc = pass(&r, c->trust.set, s, &m, &tot, (uint64_t)st1.st_size, &nbad);
 	if (rc != 0) {
 		cli_err("%s: stopped after %zu records were stored (a re-import completes it)",
 		    file, tot.added + tot.same);

@@ -8,6 +8,7 @@
 
 #include "conf/conf.h"
 #include "node/cli.h"
+#include "node/node_key.h"
 #include "node/node_obs.h"
 #include "store/store.h"
 
@@ -81,6 +82,18 @@ run_observe(int argc, char **argv)
 	s = cli_open_store(c, 0);
 	if (s == NULL)
 		goto out;
+	{
+		char err[1024];
+		size_t n;
+
+		if (node_key_start(c, s, &n, err, sizeof(err)) != 0) {
+			cli_err("signing key: %s", err);
+			goto out;
+		}
+		if (n > 0)
+			fprintf(stderr, "c2watch: signed %zu record%s this node made before records "
+			    "were signed\n", n, n == 1 ? "" : "s");
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, observe_on_signal);
 	signal(SIGTERM, observe_on_signal);

@@ -12,8 +12,11 @@
 #include "conf/conf.h"
 #include "fed/fed.h"
 #include "node/cli.h"
+#include "node/node_key.h"
 #include "store/store.h"
 #include "util/util.h"
+
+static const struct fed_log poll_log;
 
 static int
 run_poll(int argc, char **argv)
@@ -85,7 +88,12 @@ run_poll(int argc, char **argv)
 		goto out;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	xmlInitParser();
-	if (fed_peer_poll(s, peer, cursor, NULL, &st, err, sizeof(err)) != 0) {
+	if (node_trust_self(c, err, sizeof(err)) != 0) {
+		cli_err("poll: signing key: %s", err);
+		goto out;
+	}
+	if (fed_peer_poll(s, peer, cursor, NULL, c->trust.set, &poll_log, &st, err,
+		sizeof(err)) != 0) {
 		cli_err("poll %s: %s", peer->url, err);
 		goto out;
 	}
@@ -99,12 +107,25 @@ run_poll(int argc, char **argv)
 	    peer->url, st.blocks, st.blocks == 1 ? "" : "s", b0, b1, st.added,
 	    st.added == 1 ? "" : "s", st.same, st.targets_added,
 	    st.targets_added == 1 ? "" : "s", st.targets_updated);
+	if (st.refused > 0)
+		printf("%s: %zu record%s refused by [trust] (named above)\n", peer->url,
+		    st.refused, st.refused == 1 ? "" : "s");
 	ret = CLI_OK;
 out:
 	store_close(s);
 	conf_free(c);
 	return ret;
 }
+
+/* What the merge has to say (a record refused by [trust]) goes to stderr. */
+static void
+poll_log_fn(void *arg, int level, const char *msg)
+{
+	(void)arg, (void)level;
+	fprintf(stderr, "c2watch: poll: %s\n", msg);
+}
+
+static const struct fed_log poll_log = {poll_log_fn, NULL};
 
 const struct cli_cmd cli_cmd_poll = {
 	"poll", "PEER | --url URL --collection NAME [-c FILE]",

@@ -49,6 +49,7 @@ cli_build_report(const struct conf *c, struct store *s, const char *threat, int6
 	q.to_us = to;
 	q.remove_after_us = c->analysis.remove_after_us;
 	q.self_node = c->node.id;
+	q.trust = c->trust.set;
 	q.sinkholes = sl;
 	if (an_report_build(s, &q, out, err, sizeof(err)) != 0)
 		cli_err("report: %s", err);

@@ -23,6 +23,7 @@
 #include "conf/conf.h"
 #include "node/cli.h"
 #include "node/node_daemon.h"
+#include "node/node_key.h"
 #include "node/node_obs.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -218,6 +219,18 @@ run_run(int argc, char **argv)
 	d.s = cli_open_store(c, 0);
 	if (d.s == NULL)
 		goto out;
+	{
+		char err[1024];
+		size_t n;
+
+		if (node_key_start(c, d.s, &n, err, sizeof(err)) != 0) {
+			cli_err("signing key: %s", err);
+			goto out;
+		}
+		if (n > 0)
+			node_log(NODE_LOG_INFO, "signed %zu record%s this node made before records "
+			    "were signed", n, n == 1 ? "" : "s");
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* The server holds up to 1024 connections besides the observer's and the store's
 	 * descriptors: the soft limit (often 1024) goes up towards the hard one. */

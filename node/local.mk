@@ -3,7 +3,8 @@ noinst_LIBRARIES += node/libnode.a
 node_libnode_a_SOURCES = node/cli.h node/cli_util.c node/cli_config.c \
 	node/cli_import.c node/cli_targets.c node/cli_export.c node/cli_user.c \
 	node/cli_poll.c node/node_obs.h node/node_observe.c node/cli_observe.c node/cli_probe.c \
-	node/cli_run.c node/node_daemon.h node/node_serve.c node/cli_report.c node/cli_import_json.c
+	node/cli_run.c node/node_daemon.h node/node_serve.c node/cli_report.c node/cli_import_json.c \
+	node/node_key.h node/node_key.c node/cli_key.c
 node_libnode_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) \
 	$(MHD_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS)
 NODE_LIBS = node/libnode.a $(FED_LIBS) $(ANALYSIS_LIBS) $(OBSERVER_LIBS) $(TAXII_LIBS) \
@@ -13,6 +14,14 @@ NODE_LIBS = node/libnode.a $(FED_LIBS) $(ANALYSIS_LIBS) $(OBSERVER_LIBS) $(TAXII
 bin_PROGRAMS += c2watch
 c2watch_SOURCES = node/main.c
 c2watch_LDADD = $(NODE_LIBS)
+
+# Signed records between real daemons: a hub that alters and forges, receivers that refuse.
+check_PROGRAMS += tests/c2pack
+tests_c2pack_SOURCES = tests/pack.c
+tests_c2pack_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_c2pack_LDADD = $(NODE_LIBS)
+TESTS += tests/test_trust.sh
+EXTRA_DIST += tests/test_trust.sh
 
 # Whole daemons federating on loopback.
 TESTS += tests/test_hub.sh

@@ -7,12 +7,12 @@
 #include "node/cli.h"
 
 /* Commands the README names that later work adds; until then they say so plainly. */
-static const char *const later[] = {"key", "status"};
+static const char *const later[] = {"status"};
 
 static const struct cli_cmd *const cmds[] = {
 	&cli_cmd_run, &cli_cmd_check_config, &cli_cmd_import, &cli_cmd_targets,
-	&cli_cmd_observe, &cli_cmd_probe, &cli_cmd_export, &cli_cmd_poll, &cli_cmd_user,
-	&cli_cmd_report, &cli_cmd_version,
+	&cli_cmd_observe, &cli_cmd_probe, &cli_cmd_export, &cli_cmd_poll, &cli_cmd_key,
+	&cli_cmd_user, &cli_cmd_report, &cli_cmd_version,
 };
 
 static void

@@ -20,6 +20,7 @@
 #include "conf/conf.h"
 #include "fed/fed.h"
 #include "node/cli.h"
+#include "node/node_key.h"
 #include "node/node_obs.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -320,6 +321,11 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 		util_buf_fini(&errors);
 	}
 	node_obs_config(c, &oc);
+	/* Every record this node makes is signed: no key, no observation. */
+	if ((oc.key = node_key(c, err, sizeof(err))) == NULL) {
+		node_log(NODE_LOG_ERROR, "observe: signing key: %s", err);
+		return -1;
+	}
 	oc.stop = stop;
 	if (progress)
 		oc.progress = obs_progress;

@@ -133,8 +133,8 @@ peer_main(void *arg)
 	struct fed_peer_state st = {.allow_private_push = pt->d->c->server.allow_private_push};
 
 	while (!pt->d->stop) {
-		int64_t wait = fed_peer_round(pt->d->s, pt->d->c->node.id, pt->p, &pt->d->stop,
-		    &node_fed_log, &st);
+		int64_t wait = fed_peer_round(pt->d->s, pt->d->c->node.id, pt->p,
+		    pt->d->c->trust.set, &pt->d->stop, &node_fed_log, &st);
 
 		if (wait < 0 || node_daemon_sleep_until(pt->d, util_now_us() + wait))
 			break;

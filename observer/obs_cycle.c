@@ -137,6 +137,8 @@ cyc_emit(struct cycle *c, struct cyc_target *t)
 	    t->error);
 	if (rec == NULL)
 		goto fail;
+	if (cfg->key != NULL && rec_sign(rec, cfg->key, NULL, 0) != 0)
+		goto fail;
 	c->st->records++;
 	if (json_is_integer(json_object_get(t->http, "status")))
 		c->st->responded++;

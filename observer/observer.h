@@ -33,10 +33,13 @@ typedef int (*obs_record_fn)(json_t *rec, void *arg);
 /* Called now and then with targets finished so far and the total. */
 typedef void (*obs_progress_fn)(size_t done, size_t total, void *arg);
 
+struct rec_key;
+
 /* What a cycle needs to know; the caller fills it (node/ from its config). */
 struct obs_config {
 	const char *node_id;        /* required: the record's "node" */
 	const char *vantage;        /* the record's "vantage"; NULL: node_id */
+	const struct rec_key *key;  /* signs every record (rec_sign); NULL: unsigned */
 	unsigned concurrency;       /* HTTP requests in flight at once; 0: 256 */
 	int64_t host_spacing_us;    /* least time from the end of one request to a host to
 				     * the start of the next, robots.txt included; a host is

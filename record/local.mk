@@ -1,8 +1,9 @@
 # record: the observation record's fields, id, target key, JSON form and checks (jansson)
 noinst_LIBRARIES += record/librecord.a
 record_librecord_a_SOURCES = record/record.h record/rec_int.h record/rec_id.c \
-	record/rec_check.c record/rec_json.c record/rec_jl.c record/rec_canon.c
-record_librecord_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+	record/rec_check.c record/rec_json.c record/rec_jl.c record/rec_canon.c \
+	record/rec_jcs.c record/rec_sign.c
+record_librecord_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 RECORD_LIBS = record/librecord.a $(UTIL_LIBS) $(JANSSON_LIBS)
 
 check_PROGRAMS += tests/test_record

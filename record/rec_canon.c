@@ -147,7 +147,7 @@ real_surely_canonical(const char *t, size_t n)
 }
 
 /* A number token: an integer as %lld writes it, or a real as rec_real_format writes it
- * with 15 digits when 15 digits read back the same value. */
+ * (its shortest round-trip form). */
 static int
 scan_number(struct scan *sc)
 {
@@ -184,8 +184,8 @@ scan_number(struct scan *sc)
 		if (real_surely_canonical(tok, n))
 			return 0;
 		v = strtod(tok, &endp);
-		if (errno != 0 || *endp != '\0' || !isfinite(v) || !rec_real_fits_15(v) ||
-		    rec_real_format(v, 15, fmt) < 0)
+		if (errno != 0 || *endp != '\0' || !isfinite(v) ||
+		    rec_real_format(v, fmt) < 0)
 			return -1;
 	}
 	return strcmp(tok, fmt) == 0 ? 0 : -1;

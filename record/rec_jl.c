@@ -425,15 +425,6 @@ rec_jl_str(const struct rec_jl *jl, const struct rec_jl_node *n)
 	return n != NULL && n->type == REC_JL_STR ? jl->s + n->str : NULL;
 }
 
-int
-rec_jl_reals_fit_15(const struct rec_jl *jl)
-{
-	for (size_t i = 0; i < jl->n; i++)
-		if (jl->v[i].type == REC_JL_REAL && !rec_real_fits_15(jl->v[i].d))
-			return 0;
-	return 1;
-}
-
 void
 rec_jl_dump(const struct rec_jl *jl, const struct rec_jl_node *n, struct rec_jdump *d)
 {

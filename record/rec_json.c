@@ -9,22 +9,26 @@
 #include "record/record.h"
 
 int
-rec_real_fits_15(double v)
+rec_real_format(double v, char buf[REC_REAL_MAX])
 {
-	char buf[REC_REAL_MAX];
+	char *e, *start, *end, *comma;
+	int n = -1;
 
-	snprintf(buf, sizeof(buf), "%.15g", v);
-	return strtod(buf, NULL) == v;
-}
-
-int
-rec_real_format(double v, int prec, char buf[REC_REAL_MAX])
-{
-	char *e, *start, *end;
-	int n = snprintf(buf, REC_REAL_MAX, "%.*g", prec ? prec : 17, v);
-
-	if (n < 0 || (size_t)n + 3 >= REC_REAL_MAX || strchr(buf, ',') != NULL)
-		return -1; /* a locale with a decimal comma: not what jansson writes */
+	/*
+	 * The shortest of 15, 16 and 17 significant digits that reads back as v: %g drops
+	 * trailing zeros, so 15 already gives 0.723 its three digits, and only a double
+	 * that 15 cannot name takes more.
+	 */
+	for (int prec = 15; prec <= 17; prec++) {
+		n = snprintf(buf, REC_REAL_MAX, "%.*g", prec, v);
+		if (n < 0 || (size_t)n + 3 >= REC_REAL_MAX)
+			return -1;
+		if (prec == 17 || strtod(buf, NULL) == v)
+			break;
+	}
+	/* A locale's decimal comma (strtod above read it the same way): JSON has a point. */
+	if ((comma = strchr(buf, ',')) != NULL)
+		*comma = '.';
 	if (strchr(buf, '.') == NULL && strchr(buf, 'e') == NULL) {
 		memcpy(buf + n, ".0", 3);
 		n += 2;
@@ -44,37 +48,14 @@ rec_real_format(double v, int prec, char buf[REC_REAL_MAX])
 	return n;
 }
 
-/* Whether every real in j prints with 15 significant digits and reads back the same. */
-static int
-reals_fit_15(const json_t *j, int depth)
-{
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	if (depth > 64)
-		return 0;
-	if (json_is_real(j))
-		return rec_real_fits_15(json_real_value(j));
-	if (json_is_object(j)) {
-		json_object_foreach((json_t *)j, k, v)
-			if (!reals_fit_15(v, depth + 1))
-				return 0;
-	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			if (!reals_fit_15(v, depth + 1))
-				return 0;
-	}
-	return 1;
-}
-
 /*
  * The canonical dump, written directly: jansson's own sorted dump goes through a callback
  * per token and sorts every object's keys by copying them, which made it the largest cost
- * of writing and of checking a package. The output is byte for byte what
- * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec)) writes; anything
- * this writer does not handle exactly like jansson (U+FFFE/U+FFFF, very deep values, keys
- * with a NUL) makes it give up, and jansson does the dump.
+ * of writing and of checking a package. The output is what
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS) writes but for reals, which take their
+ * shortest round-trip form (rec_real_format); U+FFFE/U+FFFF make it start again in
+ * jansson's JSON_ENSURE_ASCII form, and only values nested deeper than 64 are left to
+ * jansson.
  */
 static void
 jd_grow(struct rec_jdump *d, size_t n)
@@ -109,6 +90,24 @@ rec_jd_put(struct rec_jdump *d, const char *s, size_t n)
 	d->len += n;
 }
 
+/* The code point of the UTF-8 sequence at u (valid UTF-8, as jansson keeps), its length
+ * in *len. */
+static unsigned long
+utf8_cp(const unsigned char *u, size_t *len)
+{
+	if (u[0] < 0xe0) {
+		*len = 2;
+		return ((u[0] & 0x1fUL) << 6) | (u[1] & 0x3f);
+	}
+	if (u[0] < 0xf0) {
+		*len = 3;
+		return ((u[0] & 0x0fUL) << 12) | ((u[1] & 0x3fUL) << 6) | (u[2] & 0x3f);
+	}
+	*len = 4;
+	return ((u[0] & 0x07UL) << 18) | ((u[1] & 0x3fUL) << 12) | ((u[2] & 0x3fUL) << 6) |
+	    (u[3] & 0x3f);
+}
+
 void
 rec_jd_string(struct rec_jdump *d, const char *s, size_t n)
 {
@@ -118,11 +117,32 @@ rec_jd_string(struct rec_jdump *d, const char *s, size_t n)
 
 	rec_jd_put(d, "\"", 1);
 	for (i = 0; i < n; i++) {
-		char esc[8];
+		char esc[16];
 		size_t el = 2;
 
+		if (u[i] >= 0x80 && d->ascii) {
+			size_t cl;
+			unsigned long cp = utf8_cp(u + i, &cl);
+
+			if (i + cl > n) {
+				d->give_up = 1;
+				return;
+			}
+			rec_jd_put(d, s + run, i - run);
+			if (cp < 0x10000) {
+				snprintf(esc, sizeof(esc), "\\u%04lX", cp);
+			} else {
+				cp -= 0x10000;
+				snprintf(esc, sizeof(esc), "\\u%04lX\\u%04lX", 0xd800 | (cp >> 10),
+				    0xdc00 | (cp & 0x3ff));
+			}
+			rec_jd_put(d, esc, strlen(esc));
+			i += cl - 1;
+			run = i + 1;
+			continue;
+		}
 		if (u[i] >= 0x20 && u[i] != '"' && u[i] != '\\') {
-			/* Not XML characters: jansson must write the whole dump in \u form. */
+			/* Not XML characters: the whole dump must be written in \u form. */
 			if (u[i] == 0xef && i + 2 < n && u[i + 1] == 0xbf &&
 			    (u[i + 2] == 0xbe || u[i + 2] == 0xbf))
 				d->give_up = 1;
@@ -155,7 +175,7 @@ void
 rec_jd_real(struct rec_jdump *d, double v)
 {
 	char buf[REC_REAL_MAX];
-	int n = rec_real_format(v, d->prec, buf);
+	int n = rec_real_format(v, buf);
 
 	if (n < 0) {
 		d->give_up = 1; /* leave it to jansson */
@@ -268,17 +288,10 @@ jd_value(struct rec_jdump *d, const json_t *j, int depth)
 	d->give_up = 1;
 }
 
-int
-rec_json_prec(const json_t *j)
-{
-	/* 15 digits print 12.3 as 12.3; the rare double that needs 17 gets them. */
-	return reals_fit_15(j, 0) ? 15 : 0;
-}
-
 char *
-rec_json_dump_fast(const json_t *j, int prec, size_t *len)
+rec_json_dump_fast(const json_t *j, int ascii, size_t *len)
 {
-	struct rec_jdump d = { NULL, 0, 0, prec, 0 };
+	struct rec_jdump d = { NULL, 0, 0, ascii, 0 };
 
 	/* jansson dumps only containers without JSON_ENCODE_ANY: so does this one. */
 	if (!json_is_object(j) && !json_is_array(j))
@@ -297,12 +310,14 @@ rec_json_dump_fast(const json_t *j, int prec, size_t *len)
 char *
 rec_json_dump(const json_t *j)
 {
-	int prec = rec_json_prec(j);
-	size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(prec);
-	char *s = rec_json_dump_fast(j, prec, NULL);
+	size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17);
+	char *s = rec_json_dump_fast(j, 0, NULL);
 
+	if (s == NULL)
+		s = rec_json_dump_fast(j, 1, NULL);
 	if (s != NULL)
 		return s;
+	/* Nested deeper than 64 (nothing c2watch writes): jansson, at 17 digits. */
 	s = json_dumps(j, flags);
 	if (s != NULL && (strstr(s, "\xef\xbf\xbe") != NULL || strstr(s, "\xef\xbf\xbf") != NULL)) {
 		free(s);

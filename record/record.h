@@ -4,7 +4,9 @@
  * target's key, writes and reads its JSON form (the canonical dump every package embeds
  * and every store keeps), recognizes that form without parsing it, and says whether a
  * record from anywhere (the observer, a peer, an inbox, a file) is acceptable and why not.
- * It depends on util and jansson only: it never includes store, stix, taxii or anything
+ * It signs the records this node makes and verifies those of others (Ed25519 over
+ * RFC 8785 JSON; the trust set says whose records must verify).
+ * It depends on util, jansson and libcrypto only: it never includes store, stix, taxii or anything
  * above them, never logs, never touches storage or the network, and never exits.
  */
 #ifndef C2W_RECORD_H
@@ -101,29 +103,105 @@ int rec_check(const json_t *rec, struct rec_keys *out, char *why, size_t whylen)
 int rec_check_text(const struct rec_text *rt, struct rec_keys *out, char *why,
     size_t whylen);
 
-/* A record's signature, once records carry one, is checked here too, beside rec_check. */
+/* ------------------------------------------------------------------ signatures */
+
+/*
+ * RFC 8785 (JSON Canonicalization Scheme) form of j appended to out: members sorted by
+ * UTF-16 code units, ECMAScript number and string forms, no whitespace. With
+ * REC_JCS_UNSIGNED the top-level "sig" and "key" are left out: what a record is signed
+ * over. Returns 0, or -1 with why (NaN or infinity, an integer beyond 2^53, nesting over
+ * 64, memory) and out as it was.
+ */
+#define REC_JCS_UNSIGNED 1u
+int rec_jcs(const json_t *j, unsigned flags, struct util_buf *out, char *why,
+    size_t whylen);
+
+/* A double in ECMAScript's Number-to-String form (RFC 8785 section 3.2.2.3): the length
+ * written, or -1 for NaN and infinities. */
+#define REC_JCS_NUM_MAX 32
+int rec_jcs_number(double v, char buf[REC_JCS_NUM_MAX]);
+
+/* A node's Ed25519 key pair. Reading and writing the key file is the caller's. */
+#define REC_PUB_MAX 64  /* "ed25519:" and the base64 of 32 bytes, with its NUL */
+#define REC_SIG_MAX 100 /* "ed25519:" and the base64 of 64 bytes, with its NUL */
+struct rec_key;
+/* A new random key, or NULL with err. */
+struct rec_key *rec_key_new(char *err, size_t errlen);
+/* A key from unencrypted PEM (PKCS#8, as rec_key_pem writes), or NULL with err. */
+struct rec_key *rec_key_from_pem(const char *pem, size_t len, char *err, size_t errlen);
+/* The private key as PEM: malloc'd, NUL-terminated (length in *len, may be NULL), or
+ * NULL when memory ran out. The caller wipes and frees it. */
+char *rec_key_pem(const struct rec_key *k, size_t *len);
+/* The public key as "ed25519:BASE64" (borrowed from k). */
+const char *rec_key_public(const struct rec_key *k);
+void rec_key_free(struct rec_key *k);
+/* 1 when pub is "ed25519:" and the canonical base64 of 32 bytes. */
+int rec_pub_valid(const char *pub);
+
+/*
+ * Signs a record this node made: the Ed25519 signature over its rec_jcs form without
+ * "sig" and "key", set as "sig": "ed25519:BASE64", with "key": the public key. Returns 0,
+ * or -1 with why (the record is then unchanged or holds the old sig and key).
+ */
+int rec_sign(json_t *rec, const struct rec_key *k, char *why, size_t whylen);
+
+/* Whether rec's "sig" verifies with its own "key": 0, or -1 with why ("not signed",
+ * a malformed sig or key, "signature does not verify"). Says nothing of whose key it is:
+ * rec_trust_check does. */
+int rec_sig_verify(const json_t *rec, char *why, size_t whylen);
+
+/*
+ * The trust set: the nodes whose records must carry a signature that verifies with one
+ * of their listed keys (this node among them, with its current and old keys, and the
+ * nodes of [trust] keys_file), and what becomes of records of every other node
+ * (unknown = accept: taken, unverified; refuse: refused). A record's node being in the
+ * set is what makes it verified: analysis counts the others as unverified.
+ */
+struct rec_trust;
+struct rec_trust *rec_trust_new(void); /* empty, unknown = accept; NULL: out of memory */
+void rec_trust_free(struct rec_trust *t);
+void rec_trust_set_unknown(struct rec_trust *t, int refuse);
+/* Adds a key of node (a node may have several). 0, or -1 with why (bad key, memory). */
+int rec_trust_add(struct rec_trust *t, const char *node, const char *pub, char *why,
+    size_t whylen);
+/* Adds keys_file lines: "NODE-ID ed25519:BASE64", blank lines and '#' comments skipped.
+ * 0, or -1 with err "NAME:LINE: what is wrong" for the first bad line (nothing after it
+ * is added). */
+int rec_trust_parse(struct rec_trust *t, const char *text, size_t len, const char *name,
+    char *err, size_t errlen);
+/* 1 when node (len bytes) is in the set, 0 otherwise (and for t NULL). */
+int rec_trust_listed(const struct rec_trust *t, const char *node, size_t len);
+
+enum rec_trust_result {
+	REC_TRUST_VERIFIED,   /* a listed node, signed with one of its keys, verifies */
+	REC_TRUST_UNVERIFIED, /* a node not listed, taken (unknown = accept; also t NULL) */
+	REC_TRUST_REFUSED     /* why says "record ID of node NODE refused: what" */
+};
+/* What the trust set makes of a record (checked by rec_check first). */
+int rec_trust_check(const struct rec_trust *t, const json_t *rec, char *why,
+    size_t whylen);
+/* The same for a record held as text (rec_check_text first); parses it only when its
+ * node is listed or unknown nodes are refused. */
+int rec_trust_check_text(const struct rec_trust *t, const struct rec_text *rt, char *why,
+    size_t whylen);
 
 /* ------------------------------------------------------------------ JSON form */
 
 /*
- * The canonical dump: compact JSON with sorted keys, byte for byte what
- * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(p)) writes, p being 15
- * unless a real needs 17 digits to read back the same, and with \u escapes throughout
- * when U+FFFE / U+FFFF appear (they cannot travel raw in XML). Same value, same bytes.
- * Returns malloc'd text, or NULL when memory ran out.
+ * The canonical dump: compact JSON with sorted keys, what
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS) writes except that every real takes its
+ * shortest round-trip form (rec_real_format), and with \u escapes throughout (jansson's
+ * JSON_ENSURE_ASCII form) when U+FFFE / U+FFFF appear (they cannot travel raw in XML).
+ * Same value, same bytes. Returns malloc'd text, or NULL when memory ran out.
  */
 char *rec_json_dump(const json_t *j);
 
-/* The real precision rec_json_dump uses for j: 15, or 0 (jansson's 17) when some real
- * needs more digits to read back the same. */
-int rec_json_prec(const json_t *j);
-
 /*
- * rec_json_dump's own writer at that precision: malloc'd text (its length in *len, which
- * may be NULL), or NULL when j holds something only jansson dumps exactly (U+FFFE/U+FFFF,
- * nesting over 64, a locale's decimal comma), is not a container, or memory ran out.
+ * rec_json_dump's own writer: with ascii 0 the plain form, with 1 the \u form. Malloc'd
+ * text (its length in *len, which may be NULL), or NULL when j holds U+FFFE/U+FFFF and
+ * ascii is 0, is nested deeper than 64, is not a container, or memory ran out.
  */
-char *rec_json_dump_fast(const json_t *j, int prec, size_t *len);
+char *rec_json_dump_fast(const json_t *j, int ascii, size_t *len);
 
 /*
  * Parses JSON text as c2watch writes it (duplicate keys refused), refusing a parse that
@@ -135,27 +213,26 @@ json_t *rec_json_parse(const char *text);
 #define REC_REAL_MAX 40
 
 /*
- * A real as the canonical dump writes it: %.<prec>g (prec 0 means 17), ".0" added when it
- * would read back as an integer, the exponent without '+' or leading zeros. Returns the
- * length written, or -1 when the C library writes something else (a decimal comma).
+ * A real as every JSON the node writes has it: the first of 15, 16 and 17 significant
+ * digits (%g) that reads back as v, so 0.723 and never 0.72299999999999998; ".0" added
+ * when it would read back as an integer, the exponent without '+' or leading zeros, a
+ * point even under a locale's decimal comma. Returns the length written, or -1.
  */
-int rec_real_format(double v, int prec, char buf[REC_REAL_MAX]);
-
-/* 1 when v printed with 15 significant digits reads back as v. */
-int rec_real_fits_15(double v);
+int rec_real_format(double v, char buf[REC_REAL_MAX]);
 
 /* The canonical dump's writer: a growing text with a sticky give-up flag (set on memory
- * failure and on anything only jansson writes exactly). Start it zeroed but for prec. */
+ * failure, on U+FFFE/U+FFFF when not ascii, and on anything only jansson writes). Start
+ * it zeroed but for ascii. */
 struct rec_jdump {
 	char *p; /* malloc'd, NUL-terminated once done */
 	size_t len, cap;
-	int prec; /* 15, or 0 for jansson's 17 */
+	int ascii; /* 1: every non-ASCII character as \uXXXX (jansson's JSON_ENSURE_ASCII) */
 	int give_up;
 };
 void rec_jd_put(struct rec_jdump *d, const char *s, size_t n);
 /* A string (n bytes of valid UTF-8) as jansson escapes it. */
 void rec_jd_string(struct rec_jdump *d, const char *s, size_t n);
-/* A real as rec_real_format writes it with d->prec digits. */
+/* A real as rec_real_format writes it. */
 void rec_jd_real(struct rec_jdump *d, double v);
 
 /*
@@ -198,15 +275,13 @@ const struct rec_jl_node *rec_jl_get(const struct rec_jl *jl,
     const struct rec_jl_node *obj, const char *key);
 /* A string node's text, or NULL for any other node (or NULL). */
 const char *rec_jl_str(const struct rec_jl *jl, const struct rec_jl_node *n);
-/* Whether every real prints with 15 digits and reads back the same (rec_json_prec). */
-int rec_jl_reals_fit_15(const struct rec_jl *jl);
 /* Appends n's canonical dump (as rec_json_dump would write the same value). */
 void rec_jl_dump(const struct rec_jl *jl, const struct rec_jl_node *n,
     struct rec_jdump *d);
 
 /*
  * Recognizes the canonical form without building it: 0 when `text` is exactly
- * rec_json_dump's output at precision 15 for an object with string fields id, threat_id,
+ * rec_json_dump's output (plain form) for an object with string fields id, threat_id,
  * node, observed_at and an object "target" with a string "input", all non-empty and
  * free of escapes, and whose "x-ict-isac.jp" member, if it has one, is an object and
  * its last member. Fills rt (json = text) and *isac_at: the offset of the ',' that

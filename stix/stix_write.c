@@ -362,15 +362,13 @@ spliced_json(const json_t *rec)
 	json_t *v, *isac = NULL;
 	char *a = NULL, *b = NULL, *out = NULL;
 	size_t alen, blen, ml = sizeof(member) - 1;
-	int prec;
 
 	json_object_foreach((json_t *)rec, k, v)
 		if (strcmp(k, "x-ict-isac.jp") >= 0)
 			return NULL;
-	prec = rec_json_prec(rec);
 	if ((isac = isac_block(rec)) == NULL ||
-	    (a = rec_json_dump_fast(rec, prec, &alen)) == NULL || alen < 3 ||
-	    (b = rec_json_dump_fast(isac, prec, &blen)) == NULL ||
+	    (a = rec_json_dump_fast(rec, 0, &alen)) == NULL || alen < 3 ||
+	    (b = rec_json_dump_fast(isac, 0, &blen)) == NULL ||
 	    (out = malloc(alen - 1 + ml + blen + 2)) == NULL)
 		goto out;
 	memcpy(out, a, alen - 1);
@@ -654,7 +652,6 @@ jl_description(const struct rec_jl *jl)
 	for (uint32_t k = rec->first; k != REC_JL_NONE; k = jl->v[k].next)
 		if (strcmp(jl->s + jl->v[k].key, "x-ict-isac.jp") >= 0)
 			return NULL;
-	d.prec = rec_jl_reals_fit_15(jl) ? 15 : 0;
 	rec_jl_dump(jl, rec, &d);
 	if (d.give_up || d.len < 3)
 		goto fail;

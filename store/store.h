@@ -138,6 +138,12 @@ int store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t
 /* Sets peer's cursor (the last label fully merged from it). STORE_OK or STORE_ERR. */
 int store_put_cursor(struct store_txn *t, const char *peer, int64_t label);
 
+/* Replaces the text of the record at feed label `label`, which must hold the record `id`:
+ * same id, same label, same indexes. Only for a record this node made before records
+ * were signed, rewritten once with its signature added (nothing else may change). */
+int store_rewrite_record(struct store_txn *t, int64_t label, const unsigned char id[STORE_ID_LEN],
+    const char *json, size_t len);
+
 /* Appends a change event (JSON text); *label gets its key. STORE_OK or STORE_ERR. */
 int store_add_event(struct store_txn *t, const char *json, size_t len, int64_t *label);
 

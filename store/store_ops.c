@@ -327,6 +327,34 @@ store_put_cursor(struct store_txn *t, const char *peer, int64_t label)
 }
 
 int
+store_rewrite_record(struct store_txn *t, int64_t label, const unsigned char id[STORE_ID_LEN],
+    const char *json, size_t len)
+{
+	unsigned char lb[8];
+	MDB_val k = {8, lb}, v;
+	int rc;
+
+	store_put_be64(lb, (uint64_t)label);
+	rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_FEED], &k, &v);
+	if (rc == MDB_NOTFOUND || (rc == 0 && (v.mv_size < STORE_ID_LEN ||
+	    memcmp(v.mv_data, id, STORE_ID_LEN) != 0))) {
+		util_seterr(t->err.msg, sizeof(t->err.msg),
+		    "no record with that id at feed label %lld", (long long)label);
+		return STORE_ERR;
+	}
+	if (rc != 0)
+		return store_txn_fail(t, rc, "reading a record to rewrite");
+	v.mv_size = STORE_ID_LEN + len;
+	v.mv_data = NULL;
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_FEED], &k, &v, MDB_RESERVE);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "rewriting a record");
+	memcpy(v.mv_data, id, STORE_ID_LEN);
+	memcpy((unsigned char *)v.mv_data + STORE_ID_LEN, json, len);
+	return STORE_OK;
+}
+
+int
 store_add_event(struct store_txn *t, const char *json, size_t len, int64_t *label)
 {
 	unsigned char lb[8];

@@ -913,11 +913,14 @@ main(void)
 
 	/* A node listed as trusted ([trust] keys_file) is not counted as unverified. */
 	{
-		static const char *const trusted[] = {"n2"};
+		struct rec_key *k = rec_key_new(err, sizeof(err));
+		struct rec_trust *trust = rec_trust_new();
 		struct an_query tq = q;
 
-		tq.trusted_nodes = trusted;
-		tq.ntrusted = 1;
+		ok(k != NULL && trust != NULL &&
+		    rec_trust_add(trust, "n2", rec_key_public(k), err, sizeof(err)) == 0,
+		    "a trust set listing n2 (%s)", err);
+		tq.trust = trust;
 		if (ok(an_report_build(s, &tq, &r, err, sizeof(err)) == 0, "report with n2 trusted")) {
 			size_t unv = 0;
 
@@ -927,6 +930,8 @@ main(void)
 		}
 		an_report_free(r);
 		r = NULL;
+		rec_trust_free(trust);
+		rec_key_free(k);
 	}
 
 	/* One threat ID's month (March 2026: no ping anywhere). */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "record/record.h"
 #include "tests/tap.h"
 
 static char tmpdir[PATH_MAX];
@@ -685,12 +686,76 @@ test_find_path(void)
 		ok(0, "chdir back");
 }
 
+/* [node] key_file's default and [trust]: the keys file read at load, its bad lines named
+ * FILE:LINE, unknown = accept | refuse. */
+static void
+test_trust(void)
+{
+	static const char pub[] = "ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+	char text[PATH_MAX * 2], name[PATH_MAX * 2], want[PATH_MAX * 4], *printed;
+	struct conf_err err;
+	struct conf *c;
+
+	c = conf_load_string(BASE, "t.conf", &err);
+	ok(c != NULL && c->node.key_file != NULL &&
+	    strcmp(c->node.key_file, "/var/lib/x/node.key") == 0,
+	    "key_file defaults to DATA_DIR/node.key");
+	ok(c != NULL && c->trust.set != NULL && c->trust.keys_file == NULL &&
+	    !c->trust.unknown_refuse, "an empty trust set, unknown = accept, by default");
+	printed = c ? print_conf(c) : NULL;
+	has_str(printed ? printed : "", "\n[trust]\nkeys_file =\nunknown = accept\n",
+	    "check-config prints [trust]");
+	has_str(printed ? printed : "", "key_file = /var/lib/x/node.key\n",
+	    "and the key file");
+	free(printed);
+	conf_free(c);
+
+	write_file("keys", "# members\n\nm-a ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"
+	    "m-b ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n", 0644);
+	snprintf(text, sizeof(text), BASE "key_file = k/node.key\n[trust]\nkeys_file = keys\n"
+	    "unknown = refuse\n");
+	snprintf(name, sizeof(name), "%s/t.conf", tmpdir);
+	c = conf_load_string(text, name, &err);
+	ok(c != NULL, "[trust] with a keys file loads");
+	if (c != NULL) {
+		snprintf(want, sizeof(want), "%s/k/node.key", tmpdir);
+		is_str(c->node.key_file, want, "key_file relative to the config's directory");
+		ok(c->trust.unknown_refuse && rec_trust_listed(c->trust.set, "m-a", 3) &&
+		    rec_trust_listed(c->trust.set, "m-b", 3) &&
+		    !rec_trust_listed(c->trust.set, "m-c", 3),
+		    "its nodes are in the trust set, unknown = refuse");
+		ok(rec_trust_add(c->trust.set, "n1", pub, err.msg, sizeof(err.msg)) == 0 &&
+		    rec_trust_listed(c->trust.set, "n1", 2), "the node adds its own key");
+	}
+	conf_free(c);
+
+	write_file("keys", "m-a ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"
+	    "# fine\nm-b ed25519:short\n", 0644);
+	snprintf(text, sizeof(text), BASE "[trust]\nkeys_file = keys\n");
+	c = conf_load_string(text, name, &err);
+	snprintf(want, sizeof(want), "%s/keys:3: m-b: not an Ed25519 public key "
+	    "(ed25519:BASE64 of 32 bytes)", tmpdir);
+	ok(c == NULL, "a keys file with a bad key refused");
+	is_str(c == NULL ? err.msg : "", want, "named KEYS_FILE:LINE: node: what");
+	conf_free(c);
+	write_file("keys", "m-a\n", 0644);
+	c = conf_load_string(text, name, &err);
+	snprintf(want, sizeof(want), "%s/keys:1: not \"NODE-ID ed25519:BASE64\"", tmpdir);
+	is_str(c == NULL ? err.msg : "", want, "a line without a key: KEYS_FILE:LINE");
+	conf_free(c);
+	bad("[trust]\nunknown = maybe\n", "t.conf:5: unknown: expected accept or refuse, got "
+	    "\"maybe\"");
+	bad("[trust]\nkeys_file = /nonexistent/keys\n", NULL);
+	bad("[trust]\nsigners = x\n", "t.conf:5: signers: unknown key in [trust]");
+	bad("[trust]\n[trust]\n", NULL);
+}
+
 static void
 cleanup(void)
 {
 	static const char *const names[] = { "cert.pem", "key.pem", "ca.pem", "users",
 		"exclude.txt", "targets.csv", "pw", "ccert.pem", "ckey.pem", "on-change",
-		"full.conf", "printed.conf", "loose.key", "c2watch.conf" };
+		"full.conf", "printed.conf", "loose.key", "c2watch.conf", "keys" };
 	char path[PATH_MAX + 64];
 	size_t i;
 
@@ -720,6 +785,7 @@ main(void)
 	test_secrets();
 	test_example();
 	test_find_path();
+	test_trust();
 	cleanup();
 	return tap_done();
 }

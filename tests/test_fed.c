@@ -66,7 +66,7 @@ add_records(struct store *s, const char *node, int first, int n)
 
 	for (int i = first; i < first + n; i++)
 		json_array_append_new(arr, make_record(node, "APT-FED", i));
-	rc = fed_put_records(s, arr, &st, why, sizeof(why), err, sizeof(err));
+	rc = fed_put_records(s, arr, NULL, &st, why, sizeof(why), err, sizeof(err));
 	json_decref(arr);
 	return rc == 0 && (int)st.added == n && st.rejected == 0 ? 0 : -1;
 }
@@ -142,7 +142,7 @@ poll_peer(struct node *from, struct node *to, const char *collection,
 	p.url = to->poll_url;
 	p.collection = (char *)collection;
 	snprintf(cursor, sizeof(cursor), "peer %s %s", to->conf->node.id, collection);
-	return fed_peer_poll(from->store, &p, cursor, NULL, st, err, errlen);
+	return fed_peer_poll(from->store, &p, cursor, NULL, NULL, NULL, st, err, errlen);
 }
 
 static int
@@ -322,7 +322,7 @@ test_foreign_feed(struct node *b, struct node *c)
 	p.collection = (char *)"cert-feed";
 	script_add(&sp, 200, strdup(resp));
 	memset(&st, 0, sizeof(st));
-	ok(fed_peer_poll(b->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
+	ok(fed_peer_poll(b->store, &p, "peer cert", NULL, NULL, NULL, &st, err, sizeof(err)) == 0 &&
 		st.blocks == 4 && st.targets_added == 7 && st.added == 0,
 	    "a CERT's feed of four packages from other tools: seven targets, no records (%s)",
 	    err);
@@ -335,7 +335,7 @@ test_foreign_feed(struct node *b, struct node *c)
 	p.threat_id = (char *)"CERT-FEED";
 	script_add(&sp, 200, resp);
 	memset(&st, 0, sizeof(st));
-	ok(fed_peer_poll(c->store, &p, "peer cert", NULL, &st, err, sizeof(err)) == 0 &&
+	ok(fed_peer_poll(c->store, &p, "peer cert", NULL, NULL, NULL, &st, err, sizeof(err)) == 0 &&
 		st.targets_added == 6,
 	    "with the peer's threat_id set: six targets, one destination named twice (%s)",
 	    err);
@@ -508,12 +508,12 @@ test_push_policy(struct node *c)
 	peer.interval_us = INT64_C(60000000);
 	peer.push = 1;
 	held = count_of(c->store, "node-p");
-	ok(fed_peer_round(p.store, "node-p", &peer, NULL, &log, &ps) == peer.interval_us,
+	ok(fed_peer_round(p.store, "node-p", &peer, NULL, NULL, &log, &ps) == peer.interval_us,
 	    "peer: the round polls C and pushes");
 	is_int(count_of(c->store, "node-p") - held, 3, "peer: C receives the three before it");
 	has_str(logs.data ? logs.data : "", bad, "peer: the log names the record");
 	util_buf_reset(&logs);
-	fed_peer_round(p.store, "node-p", &peer, NULL, &log, &ps);
+	fed_peer_round(p.store, "node-p", &peer, NULL, NULL, &log, &ps);
 	has_str(logs.data ? logs.data : "", bad, "peer: the next round stops there again");
 	is_int(count_of(c->store, "node-p") - held, 3, "peer: and sends nothing past it");
 
@@ -635,9 +635,53 @@ main(void)
 	is_int(count(a.store), 291, "nothing of it stored");
 	json_decref(rec);
 
+	/* The trust set: records of a listed node must verify; a refused one is left out of
+	 * the message and the rest is taken. */
+	{
+		struct rec_key *k = rec_key_new(err, sizeof(err));
+		struct util_buf x2;
+		struct taxii_client_conf cc;
+		struct taxii_content_block bl[2];
+		struct taxii_err terr = {0};
+		json_t *good = make_record("node-c", "APT-FED", 5002);
+		json_t *bad = make_record("node-c", "APT-FED", 5003);
+
+		ok(k != NULL && rec_trust_add(a.conf->trust.set, "node-c", rec_key_public(k), err,
+		    sizeof(err)) == 0, "inbox: node-c listed in A's trust set");
+		rec_sign(good, k, err, sizeof(err));
+		rec_sign(bad, k, err, sizeof(err));
+		json_object_set_new(bad, "vantage", json_string("elsewhere"));
+		util_buf_reset(&xml);
+		util_buf_init(&x2, 0);
+		stix_observation_write(good, &xml, err, sizeof(err));
+		stix_observation_write(bad, &x2, err, sizeof(err));
+		memset(&cc, 0, sizeof(cc));
+		cc.url = a.inbox_url;
+		memset(bl, 0, sizeof(bl));
+		bl[0].binding = bl[1].binding = TAXII_CB_STIX_12;
+		bl[0].is_xml = bl[1].is_xml = 1;
+		bl[0].content = xml.data;
+		bl[0].content_len = xml.len;
+		bl[1].content = x2.data;
+		bl[1].content_len = x2.len;
+		ok(taxii_client_inbox(&cc, "observations", bl, 2, &terr) == 0,
+		    "inbox: a message with a signed record and an altered one is taken (%s)",
+		    terr.msg);
+		is_int(count(a.store), 292, "inbox: the signed record stored, the altered one not");
+		ok(stored(a.store, bad) == NULL, "inbox: the altered record is not there");
+		ok(push(a.inbox_url, "observations", x2.data, err, sizeof(err)) != 0,
+		    "inbox: a message of refused records only is refused");
+		has_str(err, "every record refused", "and the Status Message says why");
+		json_decref(good);
+		json_decref(bad);
+		util_buf_fini(&x2);
+		rec_key_free(k);
+	}
+	is_int(count(a.store), 292, "nothing more stored");
+
 	ok(push(a.inbox_url, "observations", "<p>hello</p>", err, sizeof(err)) != 0,
 	    "content that is not STIX is refused");
-	is_int(count(a.store), 291, "and nothing stored");
+	is_int(count(a.store), 292, "and nothing stored");
 
 	json_t *tg = json_pack("{s:s, s:s, s:s}", "threat_id", "ISAC-LIST", "domain",
 	    "new-c2.example", "summary", "from the hub");

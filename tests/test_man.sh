@@ -111,8 +111,9 @@ for s in $(cut -f1 keys.tsv | uniq | tr ' ' '@'); do
 		awk -v k="$key" '/^\.(It|El)/ { on = ($0 ~ "^\\.It Cm " k " No =") } on' sect.txt \
 			> entry.txt
 		[ -s entry.txt ]; ok $? "c2watch.conf(5) $sec documents $key"
-		# Required keys, and vantage (the node id), print this config's values.
-		case "$key" in id|data_dir|url|vantage) continue ;; esac
+		# Required keys, vantage (the node id) and key_file (in data_dir) print this
+		# config's values.
+		case "$key" in id|data_dir|key_file|url|vantage) continue ;; esac
 		if [ -n "$val" ]; then
 			grep -qxE "\.Ql $(printf '%s' "$val" | sed 's/[][\\.*^$()+?{}|/]/\\&/g')( [.,;])?" \
 				entry.txt

@@ -226,17 +226,18 @@ test_check(void)
 	json_decref(r);
 }
 
-/* jansson's own sorted dump, as the canonical dump must equal it. */
+/* jansson's own sorted dump, as the canonical dump must equal it for records whose reals
+ * all take 15 digits or fewer (every fixture's). */
 static char *
 jansson_dump(const json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
-	    JSON_REAL_PRECISION(rec_json_prec(j) ? 15 : 17));
+	    JSON_REAL_PRECISION(15));
 
 	if (s != NULL && (strstr(s, "\xef\xbf\xbe") != NULL || strstr(s, "\xef\xbf\xbf") != NULL)) {
 		free(s);
 		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII |
-		    JSON_REAL_PRECISION(rec_json_prec(j) ? 15 : 17));
+		    JSON_REAL_PRECISION(15));
 	}
 	return s;
 }
@@ -261,11 +262,10 @@ test_json_form(void)
 		memset(&jl, 0, sizeof(jl));
 		memset(&d, 0, sizeof(d));
 		if (got != NULL && rec_jl_parse(&jl, got, strlen(got)) == 0) {
-			d.prec = rec_jl_reals_fit_15(&jl) ? 15 : 0;
+			d.ascii = strcmp(name, "xml-special") == 0;
 			rec_jl_dump(&jl, &jl.v[0], &d);
-			if (strcmp(name, "xml-special") == 0)
-				ok(d.give_up, "%s: U+FFFF (\\u-escaped throughout) left to jansson",
-				    name);
+			if (0)
+				;
 			else
 				ok(!d.give_up && d.len == strlen(got) && memcmp(d.p, got, d.len) == 0,
 				    "%s: the flat reader dumps the same bytes", name);
@@ -366,30 +366,33 @@ test_reals(void)
 {
 	static const struct {
 		double v;
-		int prec;
 		const char *want;
 	} cases[] = {
-		{ 25.0, 15, "25.0" }, { 12.3, 15, "12.3" }, { -0.0, 15, "-0.0" },
-		{ 1e-7, 15, "1e-7" }, { 2.5e20, 15, "2.5e20" }, { 1e300, 15, "1e300" },
-		{ 0.30000000000000004, 0, "0.30000000000000004" }, { 1e15, 15, "1e15" },
-		{ 0.0001, 15, "0.0001" },
+		{ 25.0, "25.0" }, { 12.3, "12.3" }, { -0.0, "-0.0" }, { 0.723, "0.723" },
+		{ 1e-7, "1e-7" }, { 2.5e20, "2.5e20" }, { 1e300, "1e300" },
+		{ 0.30000000000000004, "0.30000000000000004" }, { 1e15, "1e15" },
+		{ 0.0001, "0.0001" }, { 5e-324, "4.94065645841247e-324" },
+		/* 16 digits name it: 17 would write 0.10000000000000001 for 0.1's neighbour. */
+		{ 0.1 + 0.7, "0.7999999999999999" }, { 1.0 / 3.0, "0.3333333333333333" },
+		{ 123456789012345680.0, "1.2345678901234568e17" },
 	};
 	char buf[REC_REAL_MAX];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int n = rec_real_format(cases[i].v, cases[i].prec, buf);
+		int n = rec_real_format(cases[i].v, buf);
 
 		ok(n == (int)strlen(cases[i].want) && strcmp(buf, cases[i].want) == 0,
-		    "real %s written as jansson writes it", cases[i].want);
+		    "real %s in its shortest round-trip form", cases[i].want);
+		if (n < 0 || strcmp(buf, cases[i].want) != 0)
+			tap_diag("got %s", n < 0 ? "-1" : buf);
+		ok(n > 0 && strtod(buf, NULL) == cases[i].v, "%s reads back the same", buf);
 	}
-	ok(rec_real_fits_15(12.3) && !rec_real_fits_15(0.30000000000000004),
-	    "15 digits suffice for 12.3, not for 0.1 + 0.2");
 	{
-		json_t *j = json_pack("{s:f}", "x", 0.30000000000000004);
+		json_t *j = json_pack("{s:f,s:f}", "x", 0.30000000000000004, "y", 0.723);
 		char *s = rec_json_dump(j);
 
-		is_int(rec_json_prec(j), 0, "a real that needs 17 digits gets them");
-		is_str(s, "{\"x\":0.30000000000000004}", "dumped with 17 digits");
+		is_str(s, "{\"x\":0.30000000000000004,\"y\":0.723}",
+		    "each real takes its own digits: 17 for one, 3 for the other");
 		free(s);
 		json_decref(j);
 	}
@@ -401,6 +404,245 @@ test_reals(void)
 	}
 }
 
+/* RFC 8785's own vectors: Appendix B's numbers (IEEE 754 bits, the expected text) and
+ * the sample of section 3.2.2 with the sorting sample of 3.2.3. */
+static void
+test_jcs(void)
+{
+	static const struct {
+		uint64_t bits;
+		const char *want; /* NULL: refused */
+	} nums[] = {
+		{ 0x0000000000000000ULL, "0" }, { 0x8000000000000000ULL, "0" },
+		{ 0x0000000000000001ULL, "5e-324" }, { 0x8000000000000001ULL, "-5e-324" },
+		{ 0x7fefffffffffffffULL, "1.7976931348623157e+308" },
+		{ 0xffefffffffffffffULL, "-1.7976931348623157e+308" },
+		{ 0x4340000000000000ULL, "9007199254740992" },
+		{ 0xc340000000000000ULL, "-9007199254740992" },
+		{ 0x4430000000000000ULL, "295147905179352830000" },
+		{ 0x7fffffffffffffffULL, NULL }, { 0x7ff0000000000000ULL, NULL },
+		{ 0x44b52d02c7e14af5ULL, "9.999999999999997e+22" },
+		{ 0x44b52d02c7e14af6ULL, "1e+23" },
+		{ 0x44b52d02c7e14af7ULL, "1.0000000000000001e+23" },
+		{ 0x444b1ae4d6e2ef4eULL, "999999999999999700000" },
+		{ 0x444b1ae4d6e2ef4fULL, "999999999999999900000" },
+		{ 0x444b1ae4d6e2ef50ULL, "1e+21" },
+		{ 0x3eb0c6f7a0b5ed8cULL, "9.999999999999997e-7" },
+		{ 0x3eb0c6f7a0b5ed8dULL, "0.000001" },
+		{ 0x41b3de4355555553ULL, "333333333.3333332" },
+		{ 0x41b3de4355555554ULL, "333333333.33333325" },
+		{ 0x41b3de4355555555ULL, "333333333.3333333" },
+		{ 0x41b3de4355555556ULL, "333333333.3333334" },
+		{ 0x41b3de4355555557ULL, "333333333.33333343" },
+		{ 0xbecbf647612f3696ULL, "-0.0000033333333333333333" },
+		{ 0x43143ff3c1cb0959ULL, "1424953923781206.2" },
+	};
+	static const char sample[] =
+	    "{\"numbers\": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],"
+	    " \"string\": \"\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\\"\\/\","
+	    " \"literals\": [null, true, false]}";
+	static const char sample_want[] =
+	    "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,"
+	    "1e-27],\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}";
+	static const char sorting[] =
+	    "{\"\\u20ac\": \"Euro Sign\", \"\\r\": \"Carriage Return\","
+	    " \"\\ufb33\": \"Hebrew Letter Dalet With Dagesh\", \"1\": \"One\","
+	    " \"\\ud83d\\ude00\": \"Emoji: Grinning Face\", \"\\u0080\": \"Control\","
+	    " \"\\u00f6\": \"Latin Small Letter O With Diaeresis\"}";
+	static const char *const order[] = { "Carriage Return", "One", "Control",
+		"Latin Small Letter O With Diaeresis", "Euro Sign", "Emoji: Grinning Face",
+		"Hebrew Letter Dalet With Dagesh" };
+	char buf[REC_JCS_NUM_MAX], why[256];
+	struct util_buf b;
+	json_t *j;
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		double v;
+		int n;
+
+		memcpy(&v, &nums[i].bits, sizeof(v));
+		n = rec_jcs_number(v, buf);
+		if (nums[i].want == NULL)
+			is_int(n, -1, "JCS number %016llx refused",
+			    (unsigned long long)nums[i].bits);
+		else
+			ok(n == (int)strlen(nums[i].want) && strcmp(buf, nums[i].want) == 0,
+			    "JCS number %016llx is %s", (unsigned long long)nums[i].bits,
+			    nums[i].want);
+	}
+	util_buf_init(&b, 0);
+	j = json_loads(sample, 0, NULL);
+	ok(j != NULL && rec_jcs(j, 0, &b, why, sizeof(why)) == 0 && b.data != NULL &&
+	    strcmp(b.data, sample_want) == 0, "JCS: the sample of RFC 8785 3.2.2, byte for byte");
+	if (b.data != NULL && strcmp(b.data, sample_want) != 0)
+		tap_diag("got  %s\nwant %s", b.data, sample_want);
+	json_decref(j);
+	util_buf_reset(&b);
+	j = json_loads(sorting, 0, NULL);
+	ok(j != NULL && rec_jcs(j, 0, &b, why, sizeof(why)) == 0, "JCS: the sorting sample");
+	{
+		const char *p = b.data ? b.data : "";
+		int in_order = 1;
+
+		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+			const char *q = strstr(p, order[i]);
+
+			if (q == NULL)
+				in_order = 0;
+			else
+				p = q;
+		}
+		ok(in_order, "JCS: members in UTF-16 code unit order (3.2.3)");
+		has_str(b.data ? b.data : "", "{\"\\r\":\"Carriage Return\",\"1\":\"One\",",
+		    "JCS: a control character in a name escaped");
+	}
+	json_decref(j);
+	util_buf_reset(&b);
+	j = json_pack("{s:I}", "big", (json_int_t)9007199254740993LL);
+	ok(rec_jcs(j, 0, &b, why, sizeof(why)) != 0 && strstr(why, "2^53") != NULL,
+	    "JCS: an integer beyond 2^53 refused");
+	json_decref(j);
+	util_buf_reset(&b);
+	j = json_pack("{s:s,s:s,s:{s:s,s:s}}", "sig", "x", "key", "y", "a", "sig", "1", "key",
+	    "2");
+	ok(rec_jcs(j, REC_JCS_UNSIGNED, &b, why, sizeof(why)) == 0 && b.data != NULL &&
+	    strcmp(b.data, "{\"a\":{\"key\":\"2\",\"sig\":\"1\"}}") == 0,
+	    "JCS unsigned form: the top-level sig and key left out, nested ones kept");
+	json_decref(j);
+	util_buf_fini(&b);
+}
+
+/* Sign, verify, tamper, wrong key, and what the trust set makes of each. */
+static void
+test_sign(void)
+{
+	char err[256], why[512];
+	struct rec_key *k = rec_key_new(err, sizeof(err)), *k2 = rec_key_new(err, sizeof(err));
+	struct rec_key *back = NULL;
+	struct rec_trust *t = rec_trust_new();
+	json_t *r = load_record("full"), *c;
+	char *pem = NULL, *text;
+	struct util_buf kf;
+	struct rec_text rt;
+	size_t isac;
+
+	ok(k != NULL && k2 != NULL && t != NULL && r != NULL, "two keys made, a trust set");
+	if (k == NULL || k2 == NULL || t == NULL || r == NULL)
+		goto out;
+	ok(strncmp(rec_key_public(k), "ed25519:", 8) == 0 && strlen(rec_key_public(k)) == 52 &&
+	    rec_pub_valid(rec_key_public(k)), "public key as ed25519:BASE64 of 32 bytes");
+	pem = rec_key_pem(k, NULL);
+	back = pem ? rec_key_from_pem(pem, strlen(pem), err, sizeof(err)) : NULL;
+	ok(pem != NULL && strstr(pem, "-----BEGIN PRIVATE KEY-----") != NULL && back != NULL &&
+	    strcmp(rec_key_public(back), rec_key_public(k)) == 0,
+	    "PEM written and read back: the same key");
+	ok(rec_key_from_pem("junk", 4, err, sizeof(err)) == NULL && err[0] != '\0',
+	    "junk is no key");
+	json_object_del(r, "sig");
+	json_object_del(r, "key");
+	ok(rec_sig_verify(r, why, sizeof(why)) != 0 && strstr(why, "not signed") != NULL,
+	    "an unsigned record does not verify");
+	ok(rec_sign(r, k, why, sizeof(why)) == 0, "signed");
+	ok(rec_sig_verify(r, why, sizeof(why)) == 0, "its signature verifies");
+	is_str(json_string_value(json_object_get(r, "key")), rec_key_public(k),
+	    "key: the signer's public key");
+	/* Key order and the dump do not matter: the signature covers the JCS form. */
+	text = rec_json_dump(r);
+	c = text ? rec_json_parse(text) : NULL;
+	ok(c != NULL && rec_sig_verify(c, why, sizeof(why)) == 0,
+	    "it verifies after the canonical dump and a parse");
+	ok(text != NULL && rec_canon(text, strlen(text), &rt, &isac) == 0,
+	    "a signed record's dump is canonical");
+	json_decref(c);
+	free(text);
+
+	c = json_deep_copy(r);
+	json_object_set_new(json_object_get(c, "http"), "status", json_integer(404));
+	ok(rec_sig_verify(c, why, sizeof(why)) != 0 && strstr(why, "does not verify") != NULL,
+	    "a field changed: refused");
+	json_decref(c);
+	c = json_deep_copy(r);
+	json_object_set_new(c, "extra", json_true());
+	ok(rec_sig_verify(c, why, sizeof(why)) != 0, "a field added: refused");
+	json_decref(c);
+	c = json_deep_copy(r);
+	json_object_set_new(c, "key", json_string(rec_key_public(k2)));
+	ok(rec_sig_verify(c, why, sizeof(why)) != 0, "another key named: refused");
+	json_decref(c);
+	c = json_deep_copy(r);
+	json_object_set_new(c, "sig", json_string("ed25519:AAAA"));
+	ok(rec_sig_verify(c, why, sizeof(why)) != 0 && strstr(why, "sig:") != NULL,
+	    "a short sig: refused, named");
+	json_decref(c);
+
+	/* The trust set. */
+	util_buf_init(&kf, 0);
+	util_buf_printf(&kf, "# members\n\ncert-a-tokyo-1 %s\r\n  other %s\n",
+	    rec_key_public(k2), rec_key_public(k2));
+	ok(rec_trust_parse(t, kf.data, kf.len, "keys", err, sizeof(err)) == 0,
+	    "keys file read (comments, blank lines, CRLF)");
+	ok(rec_trust_listed(t, "cert-a-tokyo-1", 14) && rec_trust_listed(t, "other", 5) &&
+	    !rec_trust_listed(t, "cert-b", 6), "listed nodes");
+	is_int(rec_trust_check(t, r, why, sizeof(why)), REC_TRUST_REFUSED,
+	    "a listed node's record signed with a key not listed for it: refused");
+	has_str(why, json_string_value(json_object_get(r, "id")), "why names the id");
+	has_str(why, "node cert-a-tokyo-1", "and the node");
+	ok(rec_trust_add(t, "cert-a-tokyo-1", rec_key_public(k), why, sizeof(why)) == 0,
+	    "a second key for the node");
+	is_int(rec_trust_check(t, r, why, sizeof(why)), REC_TRUST_VERIFIED,
+	    "signed with one of its keys: verified");
+	c = json_deep_copy(r);
+	json_object_set_new(c, "vantage", json_string("osaka"));
+	is_int(rec_trust_check(t, c, why, sizeof(why)), REC_TRUST_REFUSED, "altered: refused");
+	json_decref(c);
+	c = json_deep_copy(r);
+	json_object_del(c, "sig");
+	json_object_del(c, "key");
+	is_int(rec_trust_check(t, c, why, sizeof(why)), REC_TRUST_REFUSED,
+	    "unsigned, from a listed node: refused");
+	json_object_set_new(c, "node", json_string("cert-b"));
+	is_int(rec_trust_check(t, c, why, sizeof(why)), REC_TRUST_UNVERIFIED,
+	    "a node not listed: taken unverified (unknown = accept)");
+	rec_trust_set_unknown(t, 1);
+	is_int(rec_trust_check(t, c, why, sizeof(why)), REC_TRUST_REFUSED,
+	    "and refused with unknown = refuse");
+	json_decref(c);
+	text = rec_json_dump(r);
+	if (text != NULL && rec_canon(text, strlen(text), &rt, &isac) == 0) {
+		is_int(rec_trust_check_text(t, &rt, why, sizeof(why)), REC_TRUST_VERIFIED,
+		    "text: verified alike");
+		text[strstr(text, "\"vantage\":\"") - text + 11] = 'X';
+		is_int(rec_trust_check_text(t, &rt, why, sizeof(why)), REC_TRUST_REFUSED,
+		    "text: altered, refused");
+	} else {
+		ok(0, "text: canonical");
+		ok(0, "text: canonical");
+	}
+	free(text);
+	util_buf_reset(&kf);
+	util_buf_printf(&kf, "ok %s\nbad ed25519:nope\n", rec_key_public(k));
+	ok(rec_trust_parse(t, kf.data, kf.len, "keys", err, sizeof(err)) != 0 &&
+	    strncmp(err, "keys:2: bad: ", 13) == 0, "a bad key: FILE:LINE: node: why");
+	util_buf_reset(&kf);
+	util_buf_printf(&kf, "\n\nonly-a-node\n");
+	ok(rec_trust_parse(t, kf.data, kf.len, "keys", err, sizeof(err)) != 0 &&
+	    strncmp(err, "keys:3: ", 8) == 0, "a line without a key: FILE:LINE");
+	util_buf_reset(&kf);
+	util_buf_printf(&kf, "a %s extra\n", rec_key_public(k));
+	ok(rec_trust_parse(t, kf.data, kf.len, "keys", err, sizeof(err)) != 0,
+	    "a line with more than two words refused");
+	util_buf_fini(&kf);
+out:
+	if (pem != NULL)
+		memset(pem, 0, strlen(pem));
+	free(pem);
+	rec_key_free(k);
+	rec_key_free(k2);
+	rec_key_free(back);
+	rec_trust_free(t);
+	json_decref(r);
+}
+
 int
 main(void)
 {
@@ -410,5 +652,7 @@ main(void)
 	test_json_form();
 	test_canon();
 	test_reals();
+	test_jcs();
+	test_sign();
 	return tap_done();
 }

@@ -4,6 +4,8 @@
 # report's JSON, and the blocklists checked with the tools that read them.
 . "$TESTS_SRCDIR/tap.sh"
 C=${C2WATCH:?}
+PACK=${TESTS_BUILDDIR:?}/c2pack
+[ -x "$PACK" ] || { echo "Bail out! c2pack ($PACK) is not built"; exit 1; }
 cd "$T" || exit 99
 
 node() { # node NAME [ID]: a config for a node with its own data directory
@@ -45,6 +47,17 @@ n=$(wc -l < hist.ndjson)
 to=$(date -u -d "@$((start + 60 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
 
 node a n1
+# This node's own records must verify: an unsigned one is refused, the file with it.
+out=$("$C" import hist.ndjson --format json -c a.conf 2>&1); rc=$?
+is "$rc" 2 "this node's unsigned records: exit 2"
+has "$out" "hist.ndjson:1: sig: record" "named by line, as a signature refusal"
+is "$("$C" export --format json -c a.conf 2>/dev/null)" "[]" "and nothing stored"
+# So n1's records are signed with a's key (made on first use), n2's stay unsigned.
+"$C" key show -c a.conf > /dev/null 2>&1
+grep '"node":"n1"' hist.ndjson | jq -s . > own.json
+grep -v '"node":"n1"' hist.ndjson > others.ndjson
+{ "$PACK" own.json all --sign a.data/node.key --json; cat others.ndjson; } > hist.ndjson
+is "$(wc -l < hist.ndjson)" "$n" "the history signed: every record still there"
 out=$("$C" import hist.ndjson --format json -c a.conf 2>&1); rc=$?
 is "$rc" 0 "import of one record a line"
 has "$out" "$n observation records merged: $n new" "every record new"

@@ -89,7 +89,7 @@ add_records(int n)
 
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, make_record(record_seq++));
-	rc = fed_put_records(a.store, arr, &st, why, sizeof(why), err, sizeof(err));
+	rc = fed_put_records(a.store, arr, NULL, &st, why, sizeof(why), err, sizeof(err));
 	json_decref(arr);
 	if (rc != 0 || (int)st.added != n)
 		tap_diag("add_records: %s%s (added %zu)", why, err, st.added);
@@ -1335,14 +1335,16 @@ test_client_certs(void)
 		pr.client_cert = f[3];
 		pr.client_key = enc;
 		pr.client_key_password_file = pwf;
-		ok(fed_peer_poll(a.store, &pr, "peer certs", NULL, &st, perr, sizeof(perr)) == 0 &&
+		ok(fed_peer_poll(a.store, &pr, "peer certs", NULL, NULL, NULL, &st, perr,
+		    sizeof(perr)) == 0 &&
 			st.blocks > 0,
 		    "peer: an encrypted client_key with client_key_password_file polls (%s)", perr);
 		if ((fp = fopen(pwf, "w")) != NULL) {
 			fputs("wrong\n", fp);
 			fclose(fp);
 		}
-		ok(fed_peer_poll(a.store, &pr, "peer certs 2", NULL, &st, perr, sizeof(perr)) != 0,
+		ok(fed_peer_poll(a.store, &pr, "peer certs 2", NULL, NULL, NULL, &st, perr,
+		    sizeof(perr)) != 0,
 		    "peer: with the wrong passphrase it fails (%s)", perr);
 	}
 	cc.client_cert = NULL;
