@@ -893,6 +893,10 @@ obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_ar
 		if (cyc_group(&c) != 0 || cyc_http_phase(&c) != 0)
 			goto out;
 		cyc_hosts_end(&c);
+		/* One HTTP engine per window: libcurl's DNS cache, its connection pool and the
+		 * engine's body-type cache then hold one window's hosts, not the cycle's. */
+		obs_http_free(c.http);
+		c.http = NULL;
 		if (st->aborted || c.cb_failed || c.failed)
 			break;
 		cyc_prev_settle(&c, 1);

@@ -188,7 +188,7 @@ put_feed(struct store_txn *t, struct pending *p)
 		return store_txn_fail(t, rc, "appending to the feed");
 	memcpy(v.mv_data, p->o->id, STORE_ID_LEN);
 	memcpy((unsigned char *)v.mv_data + STORE_ID_LEN, p->o->json, p->o->len);
-	return STORE_OK;
+	return store_feed_mark(t, p->label);
 }
 
 /* One key per target, its records as fixed-size sorted duplicates (time, label): far
@@ -694,38 +694,6 @@ store_scan_feed(struct store *s, int64_t after, int64_t until, size_t limit,
 out:
 	scan_end(&sc);
 	return ret;
-}
-
-int
-store_count_feed(struct store *s, int64_t after, int64_t until, size_t *n,
-    struct store_err *err)
-{
-	unsigned char lb[8];
-	struct scan sc;
-	MDB_val k = {8, lb}, v;
-	int rc;
-
-	*n = 0;
-	if (after < 0)
-		after = 0;
-	if (until <= after)
-		return STORE_OK;
-	put_be64(lb, (uint64_t)after + 1);
-	if (scan_begin(s, STORE_DBI_FEED, &sc, err) != STORE_OK)
-		return STORE_ERR;
-	for (rc = mdb_cursor_get(sc.cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size == 8 && (int64_t)get_be64(k.mv_data) > until)
-			break;
-		(*n)++;
-	}
-	scan_end(&sc);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		util_seterr(err->msg, sizeof(err->msg), "%s: reading the feed: %s", s->dir,
-		    mdb_strerror(rc));
-		return STORE_ERR;
-	}
-	return STORE_OK;
 }
 
 int
