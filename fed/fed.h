@@ -133,6 +133,16 @@ unsigned fed_server_port(const struct fed_server *fs, size_t i);
 /* Stops serving and frees it; NULL is a no-op. */
 void fed_server_stop(struct fed_server *fs);
 
+/*
+ * Prepares the STIX packages polls serve, ahead of the polls: for up to `max` records
+ * (0: all) after the last one prepared, writes the package and keeps it beside the record
+ * (store_put_prep), 256 to a transaction. A record the writer refuses is left for the poll
+ * that reaches it to report. The server does this itself in a thread of its own as
+ * records arrive; a poll prepares whatever is still missing as it serves it. Returns 0
+ * (*done, may be NULL: packages written), or -1 with err.
+ */
+int fed_prepare(struct store *s, size_t max, size_t *done, char *err, size_t errlen);
+
 /* ------------------------------------------------------------------ peers */
 
 struct fed_poll_stats {

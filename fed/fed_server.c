@@ -2,12 +2,15 @@
  * STIX packages for polls, and inbox content into merged records and targets. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf/conf.h"
 #include "fed/fed.h"
+#include "fed/fed_int.h"
 #include "stix/stix.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
@@ -15,10 +18,19 @@
 
 #define XML_CAP (8u * 1024 * 1024) /* one package; records are far smaller */
 
+#define PREP_AHEAD_MAX 4096   /* packages the preparing thread writes between naps */
+#define PREP_NAP_MS 1000        /* its nap when nothing is left to prepare */
+
 struct fed_server {
 	struct store *store;
 	struct conf_users *users;
 	struct taxii_server *server;
+	/* The thread preparing packages of new records ahead of the polls. */
+	pthread_t prep_thread;
+	int prep_started;
+	pthread_mutex_t prep_lock;
+	pthread_cond_t prep_cond;
+	int prep_stop;
 };
 
 struct feed_ctx {
@@ -30,6 +42,7 @@ struct feed_ctx {
 	char *err;
 	size_t errlen;
 	int failed;
+	struct fed_prep_batch *prep; /* packages written while serving, kept after the scan */
 };
 
 static int
@@ -40,16 +53,24 @@ give(struct feed_ctx *f, int64_t label)
 	return f->cb(f->arg, &r);
 }
 
+/* A record of the feed: its prepared package when one is kept, else written now (and
+ * kept after the scan, so the next poll copies it). */
 static int
-feed_record(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
+feed_record(int64_t label, const unsigned char *id, const char *json, size_t len,
+    const char *prep, size_t prep_len, void *arg)
 {
 	struct feed_ctx *f = arg;
+	struct taxii_record r = {NULL, 0, NULL, label};
 	int rc;
 
+	(void)id;
 	if (f->skip) {
 		f->skip--;
 		return 0;
 	}
+	r.content = fed_prep_content(prep, prep_len, &r.content_len);
+	if (r.content != NULL)
+		return f->cb(f->arg, &r);
 	util_buf_reset(&f->xml);
 	rc = stix_observation_write_text(json, len, &f->xml, f->err, f->errlen);
 	if (rc != STIX_OK) {
@@ -58,6 +79,9 @@ feed_record(int64_t label, const unsigned char *id, const char *json, size_t len
 			util_seterr(f->err, f->errlen, "a stored record could not be written as STIX");
 		return -1;
 	}
+	/* Full or out of memory: simply not kept this time. */
+	if (f->prep != NULL)
+		(void)fed_prep_add(f->prep, label, f->xml.data, f->xml.len);
 	return give(f, label);
 }
 
@@ -108,12 +132,14 @@ be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, siz
     size_t limit, taxii_record_cb cb, void *arg, char *err, size_t errlen)
 {
 	struct fed_server *nt = ctx;
-	struct feed_ctx f = {offset, cb, arg, {0}, end_us, err, errlen, 0};
+	struct feed_ctx f = {offset, cb, arg, {0}, end_us, err, errlen, 0, NULL};
+	struct fed_prep_batch prep;
 	struct store_err serr = {{0}};
 	int rc;
 
 	err[0] = '\0';
 	util_buf_init(&f.xml, XML_CAP);
+	fed_prep_init(&prep);
 	if (strcmp(collection, "targets") == 0) {
 		struct limit_ctx l = {&f, limit ? limit : SIZE_MAX};
 
@@ -121,9 +147,16 @@ be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, siz
 		if (rc == 1)
 			rc = STORE_OK;
 	} else {
-		rc = store_scan_feed(nt->store, begin_us < 0 ? 0 : begin_us, end_us,
+		char perr[256];
+
+		f.prep = &prep;
+		rc = store_scan_feed_prep(nt->store, begin_us < 0 ? 0 : begin_us, end_us,
 		    limit ? offset + limit : 0, feed_record, &f, NULL, &serr);
+		/* Keeping what was written is an optimization: a failure costs only time. */
+		if (rc == STORE_OK)
+			(void)fed_prep_commit(&prep, nt->store, perr, sizeof(perr));
 	}
+	fed_prep_fini(&prep);
 	util_buf_fini(&f.xml);
 	if (rc == STORE_ERR) {
 		util_seterr(err, errlen, "%s", serr.msg);
@@ -229,6 +262,33 @@ auth_allow(void *ctx, const char *user, const char *collection)
 	return conf_users_allows(nt->users, user, collection) ? 0 : -1;
 }
 
+/* Prepares the packages of records as they arrive (cycles, merges, inboxes), so that
+ * polls find them ready; a failure is retried at the next nap. */
+static void *
+prep_main(void *arg)
+{
+	struct fed_server *nt = arg;
+	char err[512];
+
+	pthread_mutex_lock(&nt->prep_lock);
+	while (!nt->prep_stop) {
+		size_t done = 0;
+		struct timespec ts;
+
+		pthread_mutex_unlock(&nt->prep_lock);
+		if (fed_prepare(nt->store, PREP_AHEAD_MAX, &done, err, sizeof(err)) != 0)
+			done = 0;
+		pthread_mutex_lock(&nt->prep_lock);
+		if (done == PREP_AHEAD_MAX || nt->prep_stop)
+			continue;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += PREP_NAP_MS / 1000;
+		pthread_cond_timedwait(&nt->prep_cond, &nt->prep_lock, &ts);
+	}
+	pthread_mutex_unlock(&nt->prep_lock);
+	return NULL;
+}
+
 struct fed_server *
 fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen)
 {
@@ -246,6 +306,8 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 		goto fail;
 	}
 	nt->store = s;
+	pthread_mutex_init(&nt->prep_lock, NULL);
+	pthread_cond_init(&nt->prep_cond, NULL);
 	for (size_t i = 0; i < c->server.nlisten; i++)
 		util_buf_printf(&listen, "%s%s", i ? "," : "", c->server.listen[i]);
 	memset(&sc, 0, sizeof(sc));
@@ -279,6 +341,8 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 		goto fail;
 	}
 	util_buf_fini(&listen);
+	/* Without the thread polls still prepare what they serve: not a failure. */
+	nt->prep_started = pthread_create(&nt->prep_thread, NULL, prep_main, nt) == 0;
 	return nt;
 fail:
 	util_buf_fini(&listen);
@@ -297,6 +361,15 @@ fed_server_stop(struct fed_server *nt)
 {
 	if (nt == NULL)
 		return;
+	if (nt->prep_started) {
+		pthread_mutex_lock(&nt->prep_lock);
+		nt->prep_stop = 1;
+		pthread_cond_signal(&nt->prep_cond);
+		pthread_mutex_unlock(&nt->prep_lock);
+		pthread_join(nt->prep_thread, NULL);
+	}
+	pthread_mutex_destroy(&nt->prep_lock);
+	pthread_cond_destroy(&nt->prep_cond);
 	taxii_server_free(nt->server);
 	conf_users_free(nt->users);
 	free(nt);
