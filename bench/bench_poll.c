@@ -6,8 +6,9 @@
  * part while it parses the last one (a second thread does the HTTP), so the figure is
  * bounded by the slower side rather than the sum of both. Prints one JSON line:
  * records/s, MB/s of XML, time to first byte, p50/p99 per part (request to last byte),
- * and the server's peak RSS. The records' packages are prepared first, as the daemon does
- * when records arrive (prepared, prepare_s); BENCH_COLD=1 leaves that to the poll.
+ * and the server's peak RSS. The records' packages are prepared first, as the first poll of
+ * a record does (prepared, prepare_s), so the poll timed is a later one; BENCH_COLD=1 times
+ * a first poll instead.
  */
 #include "config.h"
 
@@ -131,8 +132,8 @@ main(int argc, char **argv)
 	}
 	if (bench_fill(dir, "bench-node", n) != 0)
 		goto out;
-	/* The daemon prepares the packages of new records as they arrive; done here at
-	 * once, and timed, unless BENCH_COLD=1 (then the poll writes and keeps them). */
+	/* The packages a first poll would prepare, prepared ahead and timed (fed_prepare),
+	 * so that the poll measured is a later one; BENCH_COLD=1 measures a first poll. */
 	if (getenv("BENCH_COLD") == NULL) {
 		struct store *ps = NULL;
 		struct store_err serr = {{0}};

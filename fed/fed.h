@@ -137,9 +137,10 @@ void fed_server_stop(struct fed_server *fs);
  * Prepares the STIX packages polls serve, ahead of the polls: for up to `max` records
  * (0: all) after the last one prepared, writes the package and keeps it beside the record
  * (store_put_prep), 256 to a transaction. A record the writer refuses is left for the poll
- * that reaches it to report. The server does this itself in a thread of its own as
- * records arrive; a poll prepares whatever is still missing as it serves it. Returns 0
- * (*done, may be NULL: packages written), or -1 with err.
+ * that reaches it to report. The server's polls do the same for each record they serve
+ * without a package (the first poll of a record prepares it, the later ones copy it);
+ * this does it ahead, for a caller that wants the first poll fast too. Returns 0 (*done,
+ * may be NULL: packages written), or -1 with err.
  */
 int fed_prepare(struct store *s, size_t max, size_t *done, char *err, size_t errlen);
 

@@ -2,11 +2,9 @@
  * STIX packages for polls, and inbox content into merged records and targets. */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "conf/conf.h"
 #include "fed/fed.h"
@@ -18,19 +16,10 @@
 
 #define XML_CAP (8u * 1024 * 1024) /* one package; records are far smaller */
 
-#define PREP_AHEAD_MAX 4096   /* packages the preparing thread writes between naps */
-#define PREP_NAP_MS 1000        /* its nap when nothing is left to prepare */
-
 struct fed_server {
 	struct store *store;
 	struct conf_users *users;
 	struct taxii_server *server;
-	/* The thread preparing packages of new records ahead of the polls. */
-	pthread_t prep_thread;
-	int prep_started;
-	pthread_mutex_t prep_lock;
-	pthread_cond_t prep_cond;
-	int prep_stop;
 };
 
 struct feed_ctx {
@@ -262,33 +251,6 @@ auth_allow(void *ctx, const char *user, const char *collection)
 	return conf_users_allows(nt->users, user, collection) ? 0 : -1;
 }
 
-/* Prepares the packages of records as they arrive (cycles, merges, inboxes), so that
- * polls find them ready; a failure is retried at the next nap. */
-static void *
-prep_main(void *arg)
-{
-	struct fed_server *nt = arg;
-	char err[512];
-
-	pthread_mutex_lock(&nt->prep_lock);
-	while (!nt->prep_stop) {
-		size_t done = 0;
-		struct timespec ts;
-
-		pthread_mutex_unlock(&nt->prep_lock);
-		if (fed_prepare(nt->store, PREP_AHEAD_MAX, &done, err, sizeof(err)) != 0)
-			done = 0;
-		pthread_mutex_lock(&nt->prep_lock);
-		if (done == PREP_AHEAD_MAX || nt->prep_stop)
-			continue;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += PREP_NAP_MS / 1000;
-		pthread_cond_timedwait(&nt->prep_cond, &nt->prep_lock, &ts);
-	}
-	pthread_mutex_unlock(&nt->prep_lock);
-	return NULL;
-}
-
 struct fed_server *
 fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen)
 {
@@ -306,8 +268,6 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 		goto fail;
 	}
 	nt->store = s;
-	pthread_mutex_init(&nt->prep_lock, NULL);
-	pthread_cond_init(&nt->prep_cond, NULL);
 	for (size_t i = 0; i < c->server.nlisten; i++)
 		util_buf_printf(&listen, "%s%s", i ? "," : "", c->server.listen[i]);
 	memset(&sc, 0, sizeof(sc));
@@ -341,8 +301,6 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 		goto fail;
 	}
 	util_buf_fini(&listen);
-	/* Without the thread polls still prepare what they serve: not a failure. */
-	nt->prep_started = pthread_create(&nt->prep_thread, NULL, prep_main, nt) == 0;
 	return nt;
 fail:
 	util_buf_fini(&listen);
@@ -361,15 +319,6 @@ fed_server_stop(struct fed_server *nt)
 {
 	if (nt == NULL)
 		return;
-	if (nt->prep_started) {
-		pthread_mutex_lock(&nt->prep_lock);
-		nt->prep_stop = 1;
-		pthread_cond_signal(&nt->prep_cond);
-		pthread_mutex_unlock(&nt->prep_lock);
-		pthread_join(nt->prep_thread, NULL);
-	}
-	pthread_mutex_destroy(&nt->prep_lock);
-	pthread_cond_destroy(&nt->prep_cond);
 	taxii_server_free(nt->server);
 	conf_users_free(nt->users);
 	free(nt);
