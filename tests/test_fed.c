@@ -556,6 +556,74 @@ out:
 	node_down(&p);
 }
 
+struct prep_seen {
+	int n, tagged;
+};
+
+static int
+see_prep(int64_t label, const unsigned char *id, const char *json, size_t len,
+    const char *prep, size_t prep_len, void *arg)
+{
+	struct prep_seen *p = arg;
+
+	(void)label, (void)id, (void)json, (void)len;
+	p->n++;
+	p->tagged += prep != NULL && prep_len > 0;
+	return 0;
+}
+
+/*
+ * Prepared packages: the first poll of a record keeps its package beside it, later polls
+ * copy it (and give what the writer gives), and fed_prepare writes the missing ones ahead.
+ */
+static void
+test_prepared(void)
+{
+	struct node d = {0}, e = {0}, f = {0};
+	struct fed_poll_stats st;
+	struct prep_seen ps = {0};
+	struct store_err serr;
+	char err[1024];
+	size_t done = 99;
+
+	if (node_up(&d, "node-d") != 0 || node_up(&e, "node-e") != 0 ||
+	    node_up(&f, "node-f") != 0) {
+		ok(0, "three more nodes start");
+		goto out;
+	}
+	ok(add_records(d.store, "node-d", 0, 230) == 0, "node D holds 230 records");
+	store_scan_feed_prep(d.store, 0, INT64_MAX, 0, see_prep, &ps, NULL, &serr);
+	ok(ps.n == 230 && ps.tagged == 0, "no package is kept before a poll");
+	ok(poll_peer(&e, &d, "observations", &st, err, sizeof(err)) == 0 && st.added == 230,
+	    "E polls D's 230 in parts (%s)", err);
+	memset(&ps, 0, sizeof(ps));
+	store_scan_feed_prep(d.store, 0, INT64_MAX, 0, see_prep, &ps, NULL, &serr);
+	ok(ps.n == 230 && ps.tagged == 230, "D keeps a package beside every record it served");
+	ok(fed_prepare(d.store, 0, &done, err, sizeof(err)) == 0 && done == 0,
+	    "so nothing is left to prepare");
+	ok(add_records(d.store, "node-d", 230, 40) == 0, "D observes 40 more");
+	int prc = fed_prepare(d.store, 0, &done, err, sizeof(err));
+	ok(prc == 0 && done == 40, "fed_prepare writes the 40 new packages ahead (%zu)", done);
+	ok(poll_peer(&f, &d, "observations", &st, err, sizeof(err)) == 0 && st.added == 270,
+	    "F polls all 270 from the kept packages (%s)", err);
+	{
+		json_t *want = make_record("node-d", "APT-FED", 250), *got = stored(f.store, want);
+
+		ok(got != NULL && json_equal(got, want),
+		    "a record served from its package is stored identical to the original");
+		json_decref(got);
+		want = make_record("node-d", "APT-FED", 7);
+		got = stored(f.store, want);
+		ok(got != NULL && json_equal(got, want), "as is one prepared by a poll");
+		json_decref(got);
+		json_decref(want);
+	}
+out:
+	node_down(&d);
+	node_down(&e);
+	node_down(&f);
+}
+
 int
 main(void)
 {
@@ -676,6 +744,7 @@ main(void)
 	ok(err[0] != '\0', "gives an error (%s)", err);
 	store_get_cursor(b.store, "peer node-a observations", &after, &serr);
 	ok(before == after && before > 0, "and leaves the cursor where it was");
+	test_prepared();
 out:
 	node_down(&a);
 	node_down(&b);
