@@ -149,13 +149,18 @@ int fed_prepare(struct store *s, size_t max, size_t *done, char *err, size_t err
 struct fed_poll_stats {
 	size_t blocks, added, same, targets_added, targets_updated;
 	int64_t begin, end; /* the window polled: cursor before and after */
+	size_t cursor_moves; /* batches committed with the cursor before the poll ended */
 };
 
 /*
- * Polls a peer once from its cursor (kept under cursor_name) and merges what it sends;
- * the cursor moves in the same transaction as the last records. `cancel` (may be NULL)
+ * Polls a peer once from its cursor (kept under cursor_name) and merges what it sends,
+ * committing every 10,000 records; the cursor moves in the same transaction as the last
+ * records. While every block so far is an observation record whose Timestamp_Label is
+ * above the one before (a c2watch peer's feed), each batch committed also moves the
+ * cursor to its last label, so a poll cut short resumes there. `cancel` (may be NULL)
  * turning non-zero abandons the poll within about a second, as a failure. Returns 0, or
- * -1 with err (nothing after the failure stored, cursor unchanged).
+ * -1 with err (nothing after the failure stored; the cursor where the last batch
+ * committed left it).
  */
 int fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
     const volatile sig_atomic_t *cancel, struct fed_poll_stats *st, char *err,
