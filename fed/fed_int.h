@@ -38,6 +38,9 @@ void fed_prep_fini(struct fed_prep_batch *b);
 /* Adds the package of the record of `label`. Returns 0, 1 when the batch is full (the
  * package is not added), or -1 when memory ran out. */
 int fed_prep_add(struct fed_prep_batch *b, int64_t label, const char *xml, size_t len);
+/* Moves every package of src to the end of dst (src is emptied). Returns 0, 1 when dst
+ * is full first (what did not fit stays in src), or -1 when memory ran out. */
+int fed_prep_move(struct fed_prep_batch *dst, struct fed_prep_batch *src);
 /* Keeps the batch's packages in one transaction and empties it. 0, or -1 with err. */
 int fed_prep_commit(struct fed_prep_batch *b, struct store *s, char *err, size_t errlen);
 

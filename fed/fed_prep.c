@@ -43,12 +43,14 @@ fed_prep_fini(struct fed_prep_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int
-fed_prep_add(struct fed_prep_batch *b, int64_t label, const char *xml, size_t len)
+/* Appends one item whose bytes are tag (may be NULL) and data. */
+static int
+prep_append(struct fed_prep_batch *b, int64_t label, const char *tag, const char *data,
+    size_t len)
 {
-	size_t off = b->bytes.len;
+	size_t off = b->bytes.len, tl = tag ? strlen(tag) : 0;
 
-	if (b->n >= FED_PREP_MAX_ITEMS || b->bytes.len + len > PREP_BATCH_BYTES)
+	if (b->n >= FED_PREP_MAX_ITEMS || b->bytes.len + tl + len > PREP_BATCH_BYTES)
 		return 1; /* full: kept next time */
 	if (b->n == b->cap) {
 		size_t nc = b->cap ? b->cap * 2 : 64;
@@ -59,14 +61,44 @@ fed_prep_add(struct fed_prep_batch *b, int64_t label, const char *xml, size_t le
 		b->items = ni;
 		b->cap = nc;
 	}
-	if (util_buf_add(&b->bytes, FED_PREP_TAG, sizeof(FED_PREP_TAG) - 1) != 0 ||
-	    util_buf_add(&b->bytes, xml, len) != 0)
+	if ((tl && util_buf_add(&b->bytes, tag, tl) != 0) ||
+	    util_buf_add(&b->bytes, data, len) != 0)
 		return -1;
 	b->items[b->n].label = label;
 	b->items[b->n].off = off;
 	b->items[b->n].len = b->bytes.len - off;
 	b->n++;
 	return 0;
+}
+
+int
+fed_prep_add(struct fed_prep_batch *b, int64_t label, const char *xml, size_t len)
+{
+	return prep_append(b, label, FED_PREP_TAG, xml, len);
+}
+
+int
+fed_prep_move(struct fed_prep_batch *dst, struct fed_prep_batch *src)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < src->n; i++) {
+		const struct fed_prep_item *it = &src->items[i];
+
+		rc = prep_append(dst, it->label, NULL, src->bytes.data + it->off, it->len);
+		if (rc != 0)
+			break;
+	}
+	if (i == src->n) {
+		src->n = 0;
+		util_buf_reset(&src->bytes);
+	} else if (i > 0) {
+		/* What did not fit moves to the front; its bytes stay where they are. */
+		memmove(src->items, src->items + i, (src->n - i) * sizeof(*src->items));
+		src->n -= i;
+	}
+	return rc;
 }
 
 static int

@@ -2,6 +2,7 @@
  * STIX packages for polls, and inbox content into merged records and targets. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,10 @@ struct fed_server {
 	struct store *store;
 	struct conf_users *users;
 	struct taxii_server *server;
+	/* Packages the polls wrote, kept together until a batch is full: one transaction
+	 * (one sync) per few thousand records, not one per part served. */
+	pthread_mutex_t prep_lock;
+	struct fed_prep_batch prep;
 };
 
 struct feed_ctx {
@@ -116,6 +121,36 @@ limited_target(const char *threat, const char *key, size_t key_len, const char *
 	return feed_target(threat, key, key_len, json, len, l->f);
 }
 
+/* Adds a poll's packages to the server's batch, committing the batch when it is full
+ * (outside the lock, so other polls go on meanwhile). */
+static void
+prep_keep(struct fed_server *nt, struct fed_prep_batch *mine, char *err, size_t errlen)
+{
+	struct fed_prep_batch full;
+	int bounded = 0;
+
+	fed_prep_init(&full);
+	/* Each round either empties `mine` or fills and commits a batch: two at most. */
+	while (mine->n > 0 && bounded++ < 3) {
+		int rc;
+
+		pthread_mutex_lock(&nt->prep_lock);
+		rc = fed_prep_move(&nt->prep, mine);
+		if (rc == 1) {
+			struct fed_prep_batch t = full;
+
+			full = nt->prep;
+			nt->prep = t;
+		}
+		pthread_mutex_unlock(&nt->prep_lock);
+		if (rc < 0)
+			break;
+		if (rc == 1 && fed_prep_commit(&full, nt->store, err, errlen) != 0)
+			break;
+	}
+	fed_prep_fini(&full);
+}
+
 static int
 be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, size_t offset,
     size_t limit, taxii_record_cb cb, void *arg, char *err, size_t errlen)
@@ -143,7 +178,7 @@ be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, siz
 		    limit ? offset + limit : 0, feed_record, &f, NULL, &serr);
 		/* Keeping what was written is an optimization: a failure costs only time. */
 		if (rc == STORE_OK)
-			(void)fed_prep_commit(&prep, nt->store, perr, sizeof(perr));
+			prep_keep(nt, &prep, perr, sizeof(perr));
 	}
 	fed_prep_fini(&prep);
 	util_buf_fini(&f.xml);
@@ -268,6 +303,8 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 		goto fail;
 	}
 	nt->store = s;
+	pthread_mutex_init(&nt->prep_lock, NULL);
+	fed_prep_init(&nt->prep);
 	for (size_t i = 0; i < c->server.nlisten; i++)
 		util_buf_printf(&listen, "%s%s", i ? "," : "", c->server.listen[i]);
 	memset(&sc, 0, sizeof(sc));
@@ -320,6 +357,14 @@ fed_server_stop(struct fed_server *nt)
 	if (nt == NULL)
 		return;
 	taxii_server_free(nt->server);
+	/* No poll runs any more: what they wrote is kept now. */
+	{
+		char err[256];
+
+		(void)fed_prep_commit(&nt->prep, nt->store, err, sizeof(err));
+	}
+	fed_prep_fini(&nt->prep);
+	pthread_mutex_destroy(&nt->prep_lock);
 	conf_users_free(nt->users);
 	free(nt);
 }
