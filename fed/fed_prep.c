@@ -15,7 +15,7 @@
 
 #define PREP_CAP (8u * 1024 * 1024) /* one package; records are far smaller */
 #define PREP_BATCH 256              /* packages per write transaction */
-#define PREP_BATCH_BYTES (16u << 20)
+#define PREP_BATCH_BYTES (6u << 20) /* with LMDB's copy of it, what a commit holds */
 
 const char *
 fed_prep_content(const char *prep, size_t len, size_t *content_len)
