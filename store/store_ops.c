@@ -525,16 +525,42 @@ struct fetch {
 		uint64_t label;
 		size_t pos;
 	} items[FETCH_CHUNK];
+	struct fetch_item tmp[FETCH_CHUNK];
 	MDB_val vals[FETCH_CHUNK];
 	uint64_t labels[FETCH_CHUNK];
 };
 
-static int
-by_label(const void *a, const void *b)
+/* Sorts f->items by label: a bottom-up merge sort with the comparison inline (qsort's
+ * indirect calls cost more than the lookups it orders). A chunk of one target's records
+ * is already in order and costs one pass. */
+static void
+fetch_sort(struct fetch *f)
 {
-	const struct fetch_item *x = a, *y = b;
+	struct fetch_item *a = f->items, *b = f->tmp;
+	size_t n = f->n, sorted = 1;
 
-	return (x->label > y->label) - (x->label < y->label);
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = a[i - 1].label <= a[i].label;
+	if (sorted)
+		return;
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				b[k++] = a[j].label < a[i].label ? a[j++] : a[i++];
+			while (i < mid)
+				b[k++] = a[i++];
+			while (j < hi)
+				b[k++] = a[j++];
+		}
+		struct fetch_item *t = a;
+		a = b;
+		b = t;
+	}
+	if (a != f->items)
+		memcpy(f->items, a, n * sizeof(*a));
 }
 
 static int
@@ -544,7 +570,7 @@ fetch_flush(struct fetch *f, store_record_cb cb, void *arg, struct store_err *er
 		f->items[i].pos = i;
 		f->items[i].label = f->labels[i];
 	}
-	qsort(f->items, f->n, sizeof(f->items[0]), by_label);
+	fetch_sort(f);
 	for (size_t i = 0; i < f->n; i++) {
 		unsigned char lb[8];
 		MDB_val k = {8, lb};
