@@ -16,6 +16,7 @@
 #include "util/util.h"
 
 #define XML_CAP (8u * 1024 * 1024) /* one package; records are far smaller */
+#define PREP_QUEUE 2                /* full batches of packages waiting to be kept */
 
 struct fed_server {
 	struct store *store;
@@ -25,6 +26,15 @@ struct fed_server {
 	 * (one sync) per few thousand records, not one per part served. */
 	pthread_mutex_t prep_lock;
 	struct fed_prep_batch prep;
+	/* Full batches wait here for the keeper thread, which commits them while the polls
+	 * go on serving. When it falls behind (a slow disk, a peer's first poll of everything)
+	 * a full batch is dropped instead: the packages are only an optimization, and the
+	 * next poll of those records writes them again. */
+	struct fed_prep_batch queue[PREP_QUEUE];
+	size_t nqueue;
+	pthread_cond_t prep_cond;
+	pthread_t keeper;
+	int keeper_started, keeper_stop;
 };
 
 struct feed_ctx {
@@ -121,34 +131,68 @@ limited_target(const char *threat, const char *key, size_t key_len, const char *
 	return feed_target(threat, key, key_len, json, len, l->f);
 }
 
-/* Adds a poll's packages to the server's batch, committing the batch when it is full
- * (outside the lock, so other polls go on meanwhile). */
+/* Adds a poll's packages to the server's batch, handing the batch to the keeper thread
+ * when it is full (or dropping it when the keeper is behind). */
 static void
-prep_keep(struct fed_server *nt, struct fed_prep_batch *mine, char *err, size_t errlen)
+prep_keep(struct fed_server *nt, struct fed_prep_batch *mine)
 {
-	struct fed_prep_batch full;
 	int bounded = 0;
 
-	fed_prep_init(&full);
-	/* Each round either empties `mine` or fills and commits a batch: two at most. */
+	pthread_mutex_lock(&nt->prep_lock);
+	/* Each round empties `mine` or fills the batch: a part fits in two rounds. */
 	while (mine->n > 0 && bounded++ < 3) {
-		int rc;
+		int rc = fed_prep_move(&nt->prep, mine);
 
-		pthread_mutex_lock(&nt->prep_lock);
-		rc = fed_prep_move(&nt->prep, mine);
-		if (rc == 1) {
-			struct fed_prep_batch t = full;
-
-			full = nt->prep;
-			nt->prep = t;
-		}
-		pthread_mutex_unlock(&nt->prep_lock);
 		if (rc < 0)
 			break;
-		if (rc == 1 && fed_prep_commit(&full, nt->store, err, errlen) != 0)
-			break;
+		if (rc == 0)
+			continue;
+		if (nt->keeper_started && nt->nqueue < PREP_QUEUE) {
+			struct fed_prep_batch t = nt->queue[nt->nqueue];
+
+			nt->queue[nt->nqueue++] = nt->prep;
+			nt->prep = t;
+			pthread_cond_signal(&nt->prep_cond);
+		} else {
+			nt->prep.n = 0;
+			util_buf_reset(&nt->prep.bytes);
+		}
 	}
-	fed_prep_fini(&full);
+	pthread_mutex_unlock(&nt->prep_lock);
+}
+
+/* Commits the full batches of packages, one transaction each, until told to stop. */
+static void *
+keeper_main(void *arg)
+{
+	struct fed_server *nt = arg;
+	struct fed_prep_batch b;
+	char err[512];
+
+	fed_prep_init(&b);
+	pthread_mutex_lock(&nt->prep_lock);
+	for (;;) {
+		while (nt->nqueue == 0 && !nt->keeper_stop)
+			pthread_cond_wait(&nt->prep_cond, &nt->prep_lock);
+		if (nt->nqueue == 0)
+			break;
+		/* Take the oldest; the emptied batch goes back at the end, its memory reused. */
+		struct fed_prep_batch t = b;
+
+		b = nt->queue[0];
+		memmove(&nt->queue[0], &nt->queue[1], (PREP_QUEUE - 1) * sizeof(nt->queue[0]));
+		nt->queue[PREP_QUEUE - 1] = t;
+		nt->nqueue--;
+		pthread_mutex_unlock(&nt->prep_lock);
+		/* A failed commit costs only time: those packages are written again later. */
+		(void)fed_prep_commit(&b, nt->store, err, sizeof(err));
+		b.n = 0;
+		util_buf_reset(&b.bytes);
+		pthread_mutex_lock(&nt->prep_lock);
+	}
+	pthread_mutex_unlock(&nt->prep_lock);
+	fed_prep_fini(&b);
+	return NULL;
 }
 
 static int
@@ -171,14 +215,12 @@ be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, siz
 		if (rc == 1)
 			rc = STORE_OK;
 	} else {
-		char perr[256];
-
 		f.prep = &prep;
 		rc = store_scan_feed_prep(nt->store, begin_us < 0 ? 0 : begin_us, end_us,
 		    limit ? offset + limit : 0, feed_record, &f, NULL, &serr);
 		/* Keeping what was written is an optimization: a failure costs only time. */
 		if (rc == STORE_OK)
-			prep_keep(nt, &prep, perr, sizeof(perr));
+			prep_keep(nt, &prep);
 	}
 	fed_prep_fini(&prep);
 	util_buf_fini(&f.xml);
@@ -304,7 +346,12 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 	}
 	nt->store = s;
 	pthread_mutex_init(&nt->prep_lock, NULL);
+	pthread_cond_init(&nt->prep_cond, NULL);
 	fed_prep_init(&nt->prep);
+	for (size_t i = 0; i < PREP_QUEUE; i++)
+		fed_prep_init(&nt->queue[i]);
+	/* Without the keeper, full batches are dropped: polls work, only slower later. */
+	nt->keeper_started = pthread_create(&nt->keeper, NULL, keeper_main, nt) == 0;
 	for (size_t i = 0; i < c->server.nlisten; i++)
 		util_buf_printf(&listen, "%s%s", i ? "," : "", c->server.listen[i]);
 	memset(&sc, 0, sizeof(sc));
@@ -357,13 +404,24 @@ fed_server_stop(struct fed_server *nt)
 	if (nt == NULL)
 		return;
 	taxii_server_free(nt->server);
-	/* No poll runs any more: what they wrote is kept now. */
+	/* No poll runs any more: the keeper commits what is queued and ends; the batch not
+	 * yet full is kept here. */
+	if (nt->keeper_started) {
+		pthread_mutex_lock(&nt->prep_lock);
+		nt->keeper_stop = 1;
+		pthread_cond_signal(&nt->prep_cond);
+		pthread_mutex_unlock(&nt->prep_lock);
+		pthread_join(nt->keeper, NULL);
+	}
 	{
 		char err[256];
 
 		(void)fed_prep_commit(&nt->prep, nt->store, err, sizeof(err));
 	}
 	fed_prep_fini(&nt->prep);
+	for (size_t i = 0; i < PREP_QUEUE; i++)
+		fed_prep_fini(&nt->queue[i]);
+	pthread_cond_destroy(&nt->prep_cond);
 	pthread_mutex_destroy(&nt->prep_lock);
 	conf_users_free(nt->users);
 	free(nt);
