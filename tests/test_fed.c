@@ -634,6 +634,32 @@ out:
 	node_down(&f);
 }
 
+/* A c2watch peer's feed comes in label order: each batch of 10,000 committed moves the
+ * cursor with it (a poll cut after it resumes there; test_merge.sh cuts one). */
+static void
+test_cursor_moves(void)
+{
+	struct node g = {0}, h = {0};
+	struct fed_poll_stats st;
+	struct store_err serr;
+	char err[1024];
+	int64_t cur = 0;
+
+	if (node_up(&g, "node-g") != 0 || node_up(&h, "node-h") != 0) {
+		ok(0, "two more nodes start");
+		goto out;
+	}
+	ok(add_records(g.store, "node-g", 0, 10050) == 0, "node G holds 10,050 records");
+	ok(poll_peer(&h, &g, "observations", &st, err, sizeof(err)) == 0 && st.added == 10050,
+	    "H polls them all (%s)", err);
+	is_int(st.cursor_moves, 1, "the batch of 10,000 committed moved the cursor before the end");
+	ok(store_get_cursor(h.store, "peer node-g observations", &cur, &serr) == 0 &&
+	    cur == st.end, "and the poll's end is the cursor now");
+out:
+	node_down(&g);
+	node_down(&h);
+}
+
 int
 main(void)
 {
@@ -754,6 +780,7 @@ main(void)
 	ok(err[0] != '\0', "gives an error (%s)", err);
 	store_get_cursor(b.store, "peer node-a observations", &after, &serr);
 	ok(before == after && before > 0, "and leaves the cursor where it was");
+	test_cursor_moves();
 	test_prepared();
 out:
 	node_down(&a);
