@@ -13,7 +13,8 @@
  * out, to tell its share of time and memory apart; BENCH_WINDOW=W sets the observer's
  * window; BENCH_NO_CURL=1 skips the curl run (ratio 0). peak_rss_kb is the whole process
  * (ru_maxrss); peak_anon_kb its largest RssAnon (heap and stacks, without mapped files such
- * as the store's data file), rss_file_kb the mapped file pages resident at the end.
+ * as the store's data file), rss_file_kb the mapped file pages resident at the end and
+ * rss_anon_kb the RssAnon at the end (after the cycle, before curl).
  */
 #include "config.h"
 
@@ -241,6 +242,10 @@ main(int argc, char **argv)
 
 	if (n == 0 || n > BENCH_MAX)
 		die("N must be 1..%d, not %zu", BENCH_MAX, n);
+	/* The farm is a check program, not built by a plain make. */
+	if (access(farm, X_OK) != 0)
+		die("%s: %s; build it with `make tests/c2farm` (or give the farm's path as the "
+		    "second argument)", farm, strerror(errno));
 	snprintf(dir, sizeof(dir), "%s/c2w-bench-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") :
 	    "/tmp");
 	if (mkdtemp(dir) == NULL)
@@ -272,8 +277,12 @@ main(int argc, char **argv)
 		fclose(f);
 		got += farm_start(farm, script, n, ports);
 	}
+	if (got == 0)
+		die("the farm %s started no listeners: is it tests/c2farm of this tree (`make "
+		    "tests/c2farm`)?", farm);
 	if (got != n)
-		die("the farm started %zu listeners of %zu", got, n);
+		die("the farm started %zu listeners of %zu (too few file descriptors? ulimit -n)",
+		    got, n);
 	cf = fopen(curlcfg, "w");
 	if (cf == NULL)
 		die("%s: cannot write", curlcfg);
@@ -316,7 +325,7 @@ main(int argc, char **argv)
 		die("cycle: %s", err);
 	t_obs = (double)util_mono_us() / 1e6 - t0;
 	getrusage(RUSAGE_SELF, &ru);
-	long rss_file = status_kb("RssFile");
+	long rss_file = status_kb("RssFile"), rss_anon = status_kb("RssAnon");
 
 	snprintf(cmd, sizeof(cmd),
 	    "curl --parallel --parallel-max 256 -s -A 'Mozilla/5.0 (compatible)' "
@@ -331,11 +340,12 @@ main(int argc, char **argv)
 	       "\"curl_seconds\": %.3f, \"curl_obs_per_s\": %.1f, \"ratio\": %.2f, "
 	       "\"peak_rss_kb\": %ld, \"peak_anon_kb\": %ld, \"rss_file_kb\": %ld, "
 	       "\"records\": %zu, \"stored\": %zu, \"responded\": %zu, "
-	       "\"robots_fetched\": %zu, \"pinged\": %zu, \"note\": \"%s\"}\n",
+	       "\"robots_fetched\": %zu, \"pinged\": %zu, \"note\": \"%s\", "
+	       "\"rss_anon_kb\": %ld}\n",
 	    n, t_obs, (double)n / t_obs, t_curl, t_curl > 0 ? (double)n / t_curl : 0.0,
 	    t_curl / t_obs,
 	    ru.ru_maxrss, k.peak_anon_kb, rss_file, st.records, k.stored, st.responded,
-	    st.robots_fetched, st.pinged, st.note);
+	    st.robots_fetched, st.pinged, st.note, rss_anon);
 
 	for (size_t i = 0; i < nfarms; i++) {
 		kill(farm_pids[i], SIGTERM);

@@ -159,21 +159,36 @@ unsigned fed_server_port(const struct fed_server *fs, size_t i);
 /* Stops serving and frees it; NULL is a no-op. */
 void fed_server_stop(struct fed_server *fs);
 
+/*
+ * Prepares the STIX packages polls serve, ahead of the polls: for up to `max` records
+ * (0: all) after the last one prepared, writes the package and keeps it beside the record
+ * (store_put_prep), 256 to a transaction. A record the writer refuses is left for the poll
+ * that reaches it to report. The server's polls do the same for each record they serve
+ * without a package (the first poll of a record prepares it, the later ones copy it);
+ * this does it ahead, for a caller that wants the first poll fast too. Returns 0 (*done,
+ * may be NULL: packages written), or -1 with err.
+ */
+int fed_prepare(struct store *s, size_t max, size_t *done, char *err, size_t errlen);
+
 /* ------------------------------------------------------------------ peers */
 
 struct fed_poll_stats {
 	size_t blocks, added, same, targets_added, targets_updated;
 	size_t refused; /* records the trust set refused (each logged) */
 	int64_t begin, end; /* the window polled: cursor before and after */
+	size_t cursor_moves; /* batches committed with the cursor before the poll ended */
 };
 
 /*
- * Polls a peer once from its cursor (kept under cursor_name) and merges what it sends;
- * the cursor moves in the same transaction as the last records. `cancel` (may be NULL)
+ * Polls a peer once from its cursor (kept under cursor_name) and merges what it sends,
+ * committing every 10,000 records; the cursor moves in the same transaction as the last
+ * records. While every block so far is an observation record whose Timestamp_Label is
+ * above the one before (a c2watch peer's feed), each batch committed also moves the
+ * cursor to its last label, so a poll cut short resumes there. `cancel` (may be NULL)
  * turning non-zero abandons the poll within about a second, as a failure. Records are
  * checked against trust (may be NULL); one it refuses is logged to log (may be NULL) and
  * left out, the rest merged. Returns 0, or -1 with err (nothing after the failure
- * stored, cursor unchanged).
+ * stored; the cursor where the last batch committed left it).
  */
 int fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_name,
     const volatile sig_atomic_t *cancel, const struct rec_trust *trust,

@@ -1,8 +1,10 @@
 /* Polling a peer once: from the label after the last one it fully delivered, content
  * merged as it arrives (in bounded batches, so a large poll never sits in memory whole),
- * and the new cursor saved in the same transaction as the last batch. A poll that fails
- * part way leaves the cursor where it was: what was merged is merged again next time, and
- * merging by record id makes that harmless. A peer's round adds the backoff while it
+ * and the new cursor saved in the same transaction as the last batch. While the peer's
+ * labels come in order (a c2watch peer's feed) each batch also moves the cursor to its
+ * last label, so a poll cut short resumes there; otherwise a poll that fails part way
+ * leaves the cursor where it was: what was merged is merged again next time, and merging
+ * by record id makes that harmless. A peer's round adds the backoff while it
  * fails and, with push = true, sends this node's new records to its inbox. */
 #include "config.h"
 
@@ -34,6 +36,14 @@ struct poll_ctx {
 	char *err;
 	size_t errlen;
 	int failed;
+	/* Whether a batch may move the cursor: every block so far an observation record
+	 * with a Timestamp_Label above the previous one (and above the cursor), as a c2watch
+	 * peer serves its feed. Then every record up to the last label has arrived, and a
+	 * poll cut short resumes after it. One exception (a target, a block without a
+	 * label, a label out of order) keeps the cursor until the poll completes. */
+	const char *cursor_name;
+	int64_t last_label;
+	int ordered;
 };
 
 static void
@@ -49,17 +59,26 @@ static int
 on_block(void *arg, const struct taxii_content_block *b)
 {
 	struct poll_ctx *p = arg;
+	size_t ntargets = json_array_size(p->m->targets);
 
 	p->st->blocks++;
 	if (fed_content_merge(p->m, b, 1, p->threat, p->err, p->errlen) != 0) {
 		p->failed = 1;
 		return 1;
 	}
+	if (!b->has_timestamp || b->timestamp_us <= p->last_label ||
+	    json_array_size(p->m->targets) != ntargets)
+		p->ordered = 0;
+	else
+		p->last_label = b->timestamp_us;
 	if (fed_merge_pending(p->m) >= MERGE_BATCH) {
-		if (fed_merge_commit(p->m, p->s, NULL, 0, p->err, p->errlen) != 0) {
+		if (fed_merge_commit(p->m, p->s, p->ordered ? p->cursor_name : NULL,
+			p->last_label, p->err, p->errlen) != 0) {
 			p->failed = 1;
 			return 1;
 		}
+		if (p->ordered)
+			p->st->cursor_moves++;
 		add_stats(p->st, &p->m->stats);
 		p->st->refused += p->m->refused;
 		fed_merge_free(p->m);
@@ -130,7 +149,7 @@ fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_
 	struct taxii_client_conf cc;
 	struct taxii_err terr = {0};
 	struct store_err serr = {{0}};
-	struct poll_ctx p = {s, NULL, trust, log, peer->threat_id, st, err, errlen, 0};
+	struct poll_ctx p = {s, NULL, trust, log, peer->threat_id, st, err, errlen, 0, cursor_name, 0, 1};
 	struct fed_peer_secrets sec;
 	int64_t begin = -1, end = 0;
 	int rc, ret = -1;
@@ -145,6 +164,7 @@ fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_
 	if (rc == STORE_NOTFOUND)
 		begin = -1;
 	st->begin = begin;
+	p.last_label = begin < 0 ? 0 : begin;
 	if (fed_peer_client(peer, peer->url, &cc, &sec, err, errlen) != 0)
 		goto out;
 	cc.cancel = cancel;

@@ -2,18 +2,21 @@
  * STIX packages for polls, and inbox content into merged records and targets. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/conf.h"
 #include "fed/fed.h"
+#include "fed/fed_int.h"
 #include "stix/stix.h"
 #include "store/store.h"
 #include "taxii/taxii.h"
 #include "util/util.h"
 
 #define XML_CAP (8u * 1024 * 1024) /* one package; records are far smaller */
+#define PREP_QUEUE 2                /* full batches of packages waiting to be kept */
 
 struct fed_server {
 	struct store *store;
@@ -21,6 +24,19 @@ struct fed_server {
 	struct conf_users *users;
 	struct taxii_server *server;
 	const struct rec_trust *trust; /* the config's: inbox records checked against it */
+	/* Packages the polls wrote, kept together until a batch is full: one transaction
+	 * (one sync) per few thousand records, not one per part served. */
+	pthread_mutex_t prep_lock;
+	struct fed_prep_batch prep;
+	/* Full batches wait here for the keeper thread, which commits them while the polls
+	 * go on serving. When it falls behind (a slow disk, a peer's first poll of everything)
+	 * a full batch is dropped instead: the packages are only an optimization, and the
+	 * next poll of those records writes them again. */
+	struct fed_prep_batch queue[PREP_QUEUE];
+	size_t nqueue;
+	pthread_cond_t prep_cond;
+	pthread_t keeper;
+	int keeper_started, keeper_stop;
 };
 
 struct feed_ctx {
@@ -32,6 +48,7 @@ struct feed_ctx {
 	char *err;
 	size_t errlen;
 	int failed;
+	struct fed_prep_batch *prep; /* packages written while serving, kept after the scan */
 };
 
 static int
@@ -42,16 +59,24 @@ give(struct feed_ctx *f, int64_t label)
 	return f->cb(f->arg, &r);
 }
 
+/* A record of the feed: its prepared package when one is kept, else written now (and
+ * kept after the scan, so the next poll copies it). */
 static int
-feed_record(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
+feed_record(int64_t label, const unsigned char *id, const char *json, size_t len,
+    const char *prep, size_t prep_len, void *arg)
 {
 	struct feed_ctx *f = arg;
+	struct taxii_record r = {NULL, 0, NULL, label};
 	int rc;
 
+	(void)id;
 	if (f->skip) {
 		f->skip--;
 		return 0;
 	}
+	r.content = fed_prep_content(prep, prep_len, &r.content_len);
+	if (r.content != NULL)
+		return f->cb(f->arg, &r);
 	util_buf_reset(&f->xml);
 	rc = stix_observation_write_text(json, len, &f->xml, f->err, f->errlen);
 	if (rc != STIX_OK) {
@@ -60,6 +85,9 @@ feed_record(int64_t label, const unsigned char *id, const char *json, size_t len
 			util_seterr(f->err, f->errlen, "a stored record could not be written as STIX");
 		return -1;
 	}
+	/* Full or out of memory: simply not kept this time. */
+	if (f->prep != NULL)
+		(void)fed_prep_add(f->prep, label, f->xml.data, f->xml.len);
 	return give(f, label);
 }
 
@@ -105,17 +133,83 @@ limited_target(const char *threat, const char *key, size_t key_len, const char *
 	return feed_target(threat, key, key_len, json, len, l->f);
 }
 
+/* Adds a poll's packages to the server's batch, handing the batch to the keeper thread
+ * when it is full (or dropping it when the keeper is behind). */
+static void
+prep_keep(struct fed_server *nt, struct fed_prep_batch *mine)
+{
+	int bounded = 0;
+
+	pthread_mutex_lock(&nt->prep_lock);
+	/* Each round empties `mine` or fills the batch: a part fits in two rounds. */
+	while (mine->n > 0 && bounded++ < 3) {
+		int rc = fed_prep_move(&nt->prep, mine);
+
+		if (rc < 0)
+			break;
+		if (rc == 0)
+			continue;
+		if (nt->keeper_started && nt->nqueue < PREP_QUEUE) {
+			struct fed_prep_batch t = nt->queue[nt->nqueue];
+
+			nt->queue[nt->nqueue++] = nt->prep;
+			nt->prep = t;
+			pthread_cond_signal(&nt->prep_cond);
+		} else {
+			nt->prep.n = 0;
+			util_buf_reset(&nt->prep.bytes);
+		}
+	}
+	pthread_mutex_unlock(&nt->prep_lock);
+}
+
+/* Commits the full batches of packages, one transaction each, until told to stop. */
+static void *
+keeper_main(void *arg)
+{
+	struct fed_server *nt = arg;
+	struct fed_prep_batch b;
+	char err[512];
+
+	fed_prep_init(&b);
+	pthread_mutex_lock(&nt->prep_lock);
+	for (;;) {
+		while (nt->nqueue == 0 && !nt->keeper_stop)
+			pthread_cond_wait(&nt->prep_cond, &nt->prep_lock);
+		if (nt->nqueue == 0)
+			break;
+		/* Take the oldest; the emptied batch goes back at the end, its memory reused. */
+		struct fed_prep_batch t = b;
+
+		b = nt->queue[0];
+		memmove(&nt->queue[0], &nt->queue[1], (PREP_QUEUE - 1) * sizeof(nt->queue[0]));
+		nt->queue[PREP_QUEUE - 1] = t;
+		nt->nqueue--;
+		pthread_mutex_unlock(&nt->prep_lock);
+		/* A failed commit costs only time: those packages are written again later. */
+		(void)fed_prep_commit(&b, nt->store, err, sizeof(err));
+		b.n = 0;
+		util_buf_reset(&b.bytes);
+		pthread_mutex_lock(&nt->prep_lock);
+	}
+	pthread_mutex_unlock(&nt->prep_lock);
+	fed_prep_fini(&b);
+	return NULL;
+}
+
 static int
 be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, size_t offset,
     size_t limit, taxii_record_cb cb, void *arg, char *err, size_t errlen)
 {
 	struct fed_server *nt = ctx;
-	struct feed_ctx f = {offset, cb, arg, {0}, end_us, err, errlen, 0};
+	struct feed_ctx f = {offset, cb, arg, {0}, end_us, err, errlen, 0, NULL};
+	struct fed_prep_batch prep;
 	struct store_err serr = {{0}};
 	int rc;
 
 	err[0] = '\0';
 	util_buf_init(&f.xml, XML_CAP);
+	fed_prep_init(&prep);
 	if (strcmp(collection, "targets") == 0) {
 		struct limit_ctx l = {&f, limit ? limit : SIZE_MAX};
 
@@ -123,9 +217,14 @@ be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, siz
 		if (rc == 1)
 			rc = STORE_OK;
 	} else {
-		rc = store_scan_feed(nt->store, begin_us < 0 ? 0 : begin_us, end_us,
+		f.prep = &prep;
+		rc = store_scan_feed_prep(nt->store, begin_us < 0 ? 0 : begin_us, end_us,
 		    limit ? offset + limit : 0, feed_record, &f, NULL, &serr);
+		/* Keeping what was written is an optimization: a failure costs only time. */
+		if (rc == STORE_OK)
+			prep_keep(nt, &prep);
 	}
+	fed_prep_fini(&prep);
 	util_buf_fini(&f.xml);
 	if (rc == STORE_ERR) {
 		util_seterr(err, errlen, "%s", serr.msg);
@@ -157,6 +256,24 @@ be_count(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, ui
 		return -1;
 	}
 	*count = n;
+	return 0;
+}
+
+static int
+be_settled(void *ctx, const char *collection, int64_t *label_us, char *err, size_t errlen)
+{
+	struct fed_server *nt = ctx;
+	struct store_err serr = {{0}};
+
+	/* Targets are served whole (a data set): no window to settle. */
+	if (strcmp(collection, "targets") == 0) {
+		*label_us = INT64_MAX;
+		return 0;
+	}
+	if (store_last_label(nt->store, label_us, &serr) != STORE_OK) {
+		util_seterr(err, errlen, "%s", serr.msg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -269,6 +386,13 @@ fed_server_start(const struct conf *c, struct store *s, const struct fed_server_
 	nt->trust = c->trust.set;
 	if (opts != NULL)
 		nt->log = opts->log;
+	pthread_mutex_init(&nt->prep_lock, NULL);
+	pthread_cond_init(&nt->prep_cond, NULL);
+	fed_prep_init(&nt->prep);
+	for (size_t i = 0; i < PREP_QUEUE; i++)
+		fed_prep_init(&nt->queue[i]);
+	/* Without the keeper, full batches are dropped: polls work, only slower later. */
+	nt->keeper_started = pthread_create(&nt->keeper, NULL, keeper_main, nt) == 0;
 	for (size_t i = 0; i < c->server.nlisten; i++)
 		util_buf_printf(&listen, "%s%s", i ? "," : "", c->server.listen[i]);
 	memset(&sc, 0, sizeof(sc));
@@ -295,6 +419,7 @@ fed_server_start(const struct conf *c, struct store *s, const struct fed_server_
 	be.ctx = nt;
 	be.poll = be_poll;
 	be.count = be_count;
+	be.settled = be_settled;
 	be.inbox = be_inbox;
 	be.subs.add = be_sub_add;
 	be.subs.get = be_sub_get;
@@ -325,6 +450,25 @@ fed_server_stop(struct fed_server *nt)
 	if (nt == NULL)
 		return;
 	taxii_server_free(nt->server);
+	/* No poll runs any more: the keeper commits what is queued and ends; the batch not
+	 * yet full is kept here. */
+	if (nt->keeper_started) {
+		pthread_mutex_lock(&nt->prep_lock);
+		nt->keeper_stop = 1;
+		pthread_cond_signal(&nt->prep_cond);
+		pthread_mutex_unlock(&nt->prep_lock);
+		pthread_join(nt->keeper, NULL);
+	}
+	{
+		char err[256];
+
+		(void)fed_prep_commit(&nt->prep, nt->store, err, sizeof(err));
+	}
+	fed_prep_fini(&nt->prep);
+	for (size_t i = 0; i < PREP_QUEUE; i++)
+		fed_prep_fini(&nt->queue[i]);
+	pthread_cond_destroy(&nt->prep_cond);
+	pthread_mutex_destroy(&nt->prep_lock);
 	conf_users_free(nt->users);
 	free(nt);
 }

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -895,6 +896,15 @@ obs_cycle_run_iter(const struct obs_config *cfg, obs_next_fn next, void *next_ar
 		if (cyc_group(&c) != 0 || cyc_http_phase(&c) != 0)
 			goto out;
 		cyc_hosts_end(&c);
+		/* One HTTP engine per window: libcurl's DNS cache, its connection pool and the
+		 * engine's body-type cache then hold one window's hosts, not the cycle's. */
+		obs_http_free(c.http);
+		c.http = NULL;
+#ifdef __GLIBC__
+		/* A window's targets, records and engine were freed: give the heap's free pages
+		 * back, so a daemon rests at its size between cycles, not at its peak. */
+		malloc_trim(0);
+#endif
 		if (st->aborted || c.cb_failed || c.failed)
 			break;
 		cyc_prev_settle(&c, 1);

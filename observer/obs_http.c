@@ -613,8 +613,8 @@ obs_req_start(struct obs_req *q)
 	SET(CURLOPT_FRESH_CONNECT, 1L);
 	/* libcurl prunes its DNS cache by walking every entry before each connect, which
 	 * with thousands of hosts (numeric ones are never pruned) costs more than the
-	 * requests. An engine serves one cycle, so its cache never prunes: a name is looked
-	 * up once per engine. */
+	 * requests. The cycle makes one engine per window, so its cache never prunes and
+	 * never outgrows a window: a name is looked up once per engine. */
 	SET(CURLOPT_DNS_CACHE_TIMEOUT, -1L);
 	/* C2 servers' certificates are recorded, not trusted or judged. */
 	SET(CURLOPT_SSL_VERIFYPEER, 0L);

@@ -147,6 +147,7 @@ store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err
 			    mdb_strerror(rc));
 			return STORE_ERR;
 		}
+		store_release_pages(s, 0);
 		return STORE_OK;
 	}
 	util_seterr(err->msg, sizeof(err->msg),
@@ -243,6 +244,9 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 		    mdb_strerror(rc));
 		goto out;
 	}
+	if (store_feed_open(s, txn, err) != STORE_OK || store_feed_marks_fill(s, txn, err) !=
+	    STORE_OK)
+		goto out;
 	/* Committing, even a read-only transaction, keeps the database handles open. */
 	{
 		rc = mdb_txn_commit(txn);
@@ -304,7 +308,7 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 		util_seterr(err->msg, sizeof(err->msg), "%s: %s", dir, mdb_strerror(rc));
 		goto fail;
 	}
-	mdb_env_set_maxdbs(s->env, STORE_NDBI + 2);
+	mdb_env_set_maxdbs(s->env, STORE_NDBI + 8);
 	mdb_env_set_maxreaders(s->env, 512);
 	mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE);
 	if (s->read_only)

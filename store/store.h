@@ -7,6 +7,8 @@
  *
  *   targets   threat_id NUL sha256(target key)          -> target key + target JSON
  *   feed      label (64-bit, big-endian)                 -> record id + record JSON
+ *   feedmarks label of every 256th feed record           -> records up to it (count index)
+ *   prepared  label                                      -> the caller's prepared bytes
  *   obs       threat_id NUL sha256(target key)          -> (time, label) sorted duplicates
  *   ids       record id                                  -> label
  *   cursors   peer name                                  -> label
@@ -203,9 +205,45 @@ int store_scan_obs(struct store *s, const char *threat_id, const char *target_ke
 int store_scan_feed(struct store *s, int64_t after, int64_t until, size_t limit,
     store_record_cb cb, void *arg, int64_t *last, struct store_err *err);
 
-/* Number of records with labels in (after, until]. */
+/* Number of records with labels in (after, until]: O(log n) (a sparse count index, one
+ * mark every 256 records), not a walk of the range. */
 int store_count_feed(struct store *s, int64_t after, int64_t until, size_t *n,
     struct store_err *err);
+
+/*
+ * Prepared bytes beside a record: the caller's own rendering of it (fed keeps the STIX
+ * package a poll serves), kept under the record's feed label so that a poll copies them
+ * instead of converting the record again. The store neither reads nor checks them.
+ * store_put_prep keeps (or replaces) them for the record of `label`: STORE_OK,
+ * STORE_NOTFOUND when the feed has no such label, or STORE_ERR.
+ */
+int store_put_prep(struct store_txn *t, int64_t label, const char *data, size_t len);
+
+/* As store_record_cb, with the record's prepared bytes (prep NULL when none are kept). */
+typedef int (*store_prep_cb)(int64_t label, const unsigned char id[STORE_ID_LEN],
+    const char *json, size_t len, const char *prep, size_t prep_len, void *arg);
+
+/* store_scan_feed, with each record's prepared bytes. */
+int store_scan_feed_prep(struct store *s, int64_t after, int64_t until, size_t limit,
+    store_prep_cb cb, void *arg, int64_t *last, struct store_err *err);
+
+/* The highest label holding prepared bytes (0: none): where preparing ahead goes on. */
+int store_last_prep(struct store *s, int64_t *label, struct store_err *err);
+
+/*
+ * The highest label of the feed as committed now (0: empty). Writers are serialized and
+ * each takes labels above every label committed before it, so no record committed later
+ * can have a label at or below this one: a poll may end here without missing one.
+ */
+int store_last_label(struct store *s, int64_t *label, struct store_err *err);
+
+/*
+ * Gives back this process's resident pages of the store's map (madvise MADV_DONTNEED: the
+ * data stays in the page cache and on disk) once they exceed a slack of 32 MiB since the
+ * last release, or always with `force`. Writes and feed scans call it themselves, so a
+ * big observation cycle, merge or poll leaves the RSS flat; callers may too.
+ */
+void store_release_pages(struct store *s, int force);
 
 /* Total records held. */
 int store_count_records(struct store *s, size_t *n, struct store_err *err);

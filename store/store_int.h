@@ -37,6 +37,11 @@ struct store {
 	/* Held shared by every transaction of this process and exclusively while the map is
 	 * resized: LMDB allows mdb_env_set_mapsize only with no transaction running. */
 	pthread_rwlock_t lock;
+	/* store_feed.c: the feed's count marks and prepared bytes, each missing only from an
+	 * old directory opened read-only; the resident file bytes after the last release. */
+	MDB_dbi dbi_marks, dbi_prep;
+	int no_marks, no_prep;
+	long resident_base;
 };
 
 struct store_txn {
@@ -97,5 +102,15 @@ int store_txn_fail(struct store_txn *t, int mdb_rc, const char *what);
  * read transaction, ends) it and releases the lock. */
 int store_txn_begin(struct store *s, unsigned flags, MDB_txn **txn, struct store_err *err);
 void store_txn_end(struct store *s, MDB_txn *txn);
+
+/* store_feed.c. A mark (label -> records up to it) every STORE_MARK_EVERY feed records. */
+#define STORE_MARK_EVERY 256
+/* Opens (creating) the marks and prepared databases inside the opening transaction. */
+int store_feed_open(struct store *s, MDB_txn *txn, struct store_err *err);
+/* Adds the marks a directory made before them lacks (a walk of the feed after the last
+ * mark; nothing when they are complete). */
+int store_feed_marks_fill(struct store *s, MDB_txn *txn, struct store_err *err);
+/* Called after each feed append of `label`: writes a mark when one is due. */
+int store_feed_mark(struct store_txn *t, int64_t label);
 
 #endif

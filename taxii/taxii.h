@@ -513,6 +513,15 @@ struct taxii_backend {
 	int (*count)(void *ctx, const char *collection, int64_t begin_us, int64_t end_us,
 	    uint64_t *count, char *err, size_t errlen);
 	/*
+	 * The latest label up to which `collection` is complete now: every record with a
+	 * label at or below it is visible, and none can appear there later (a write in
+	 * progress may have taken a label before now and commit after it). A poll without
+	 * Inclusive_End ends there rather than at the clock, so a client continuing from
+	 * that end misses nothing. NULL: the clock (for collections without that race).
+	 */
+	int (*settled)(void *ctx, const char *collection, int64_t *label_us, char *err,
+	    size_t errlen);
+	/*
 	 * Stores every block of an Inbox message into `collection`, or none (then -1). Blocks
 	 * are those of the message, their content as the parser serialized it.
 	 */

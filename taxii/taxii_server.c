@@ -589,6 +589,15 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	if (begin < floor_us)
 		begin = floor_us;
 	end = req->has_end ? req->end_us : util_now_us();
+	if (!req->has_end && s->be.settled != NULL) {
+		int64_t settled;
+
+		if (s->be.settled(s->be.ctx, col->name, &settled, err, sizeof(err)) != 0)
+			return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
+			    TAXII_ST_FAILURE, NULL, 0, err[0] ? err : "reading the feed failed");
+		if (settled < end)
+			end = settled;
+	}
 	/* A client continuing from our last end label may be ahead of a clock that moved
 	 * back: an empty window, not an error, unless it set both ends itself. */
 	if (begin >= end && !req->has_end)

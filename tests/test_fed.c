@@ -5,6 +5,7 @@
  * kernel. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,6 +560,211 @@ out:
 	node_down(&p);
 }
 
+struct prep_seen {
+	int n, tagged;
+};
+
+static int
+see_prep(int64_t label, const unsigned char *id, const char *json, size_t len,
+    const char *prep, size_t prep_len, void *arg)
+{
+	struct prep_seen *p = arg;
+
+	(void)label, (void)id, (void)json, (void)len;
+	p->n++;
+	p->tagged += prep != NULL && prep_len > 0;
+	return 0;
+}
+
+/*
+ * Prepared packages: the first poll of a record keeps its package beside it, later polls
+ * copy it (and give what the writer gives), and fed_prepare writes the missing ones ahead.
+ */
+static void
+test_prepared(void)
+{
+	struct node d = {0}, e = {0}, f = {0};
+	struct fed_poll_stats st;
+	struct prep_seen ps = {0};
+	struct store_err serr;
+	char err[1024];
+	size_t done = 99;
+
+	if (node_up(&d, "node-d") != 0 || node_up(&e, "node-e") != 0 ||
+	    node_up(&f, "node-f") != 0) {
+		ok(0, "three more nodes start");
+		goto out;
+	}
+	ok(add_records(d.store, "node-d", 0, 230) == 0, "node D holds 230 records");
+	store_scan_feed_prep(d.store, 0, INT64_MAX, 0, see_prep, &ps, NULL, &serr);
+	ok(ps.n == 230 && ps.tagged == 0, "no package is kept before a poll");
+	ok(poll_peer(&e, &d, "observations", &st, err, sizeof(err)) == 0 && st.added == 230,
+	    "E polls D's 230 in parts (%s)", err);
+	/* The server keeps the packages its polls wrote a few thousand at a time, and the
+	 * rest when it stops. */
+	fed_server_stop(d.taxii);
+	d.taxii = fed_server_start(d.conf, d.store, NULL, err, sizeof(err));
+	if (d.taxii == NULL) {
+		ok(0, "D's server starts again (%s)", err);
+		goto out;
+	}
+	snprintf(d.poll_url, sizeof(d.poll_url), "http://127.0.0.1:%u/taxii/poll",
+	    fed_server_port(d.taxii, 0));
+	memset(&ps, 0, sizeof(ps));
+	store_scan_feed_prep(d.store, 0, INT64_MAX, 0, see_prep, &ps, NULL, &serr);
+	ok(ps.n == 230 && ps.tagged == 230, "D kept a package beside every record it served");
+	ok(fed_prepare(d.store, 0, &done, err, sizeof(err)) == 0 && done == 0,
+	    "so nothing is left to prepare");
+	ok(add_records(d.store, "node-d", 230, 40) == 0, "D observes 40 more");
+	int prc = fed_prepare(d.store, 0, &done, err, sizeof(err));
+	ok(prc == 0 && done == 40, "fed_prepare writes the 40 new packages ahead (%zu)", done);
+	ok(poll_peer(&f, &d, "observations", &st, err, sizeof(err)) == 0 && st.added == 270,
+	    "F polls all 270 from the kept packages (%s)", err);
+	{
+		json_t *want = make_record("node-d", "APT-FED", 250), *got = stored(f.store, want);
+
+		ok(got != NULL && json_equal(got, want),
+		    "a record served from its package is stored identical to the original");
+		json_decref(got);
+		want = make_record("node-d", "APT-FED", 7);
+		got = stored(f.store, want);
+		ok(got != NULL && json_equal(got, want), "as is one prepared by a poll");
+		json_decref(got);
+		json_decref(want);
+	}
+out:
+	node_down(&d);
+	node_down(&e);
+	node_down(&f);
+}
+
+/* A c2watch peer's feed comes in label order: each batch of 10,000 committed moves the
+ * cursor with it (a poll cut after it resumes there; test_merge.sh cuts one). */
+static void
+test_cursor_moves(void)
+{
+	struct node g = {0}, h = {0};
+	struct fed_poll_stats st;
+	struct store_err serr;
+	char err[1024];
+	int64_t cur = 0;
+
+	if (node_up(&g, "node-g") != 0 || node_up(&h, "node-h") != 0) {
+		ok(0, "two more nodes start");
+		goto out;
+	}
+	ok(add_records(g.store, "node-g", 0, 10050) == 0, "node G holds 10,050 records");
+	ok(poll_peer(&h, &g, "observations", &st, err, sizeof(err)) == 0 && st.added == 10050,
+	    "H polls them all (%s)", err);
+	is_int(st.cursor_moves, 1, "the batch of 10,000 committed moved the cursor before the end");
+	ok(store_get_cursor(h.store, "peer node-g observations", &cur, &serr) == 0 &&
+	    cur == st.end, "and the poll's end is the cursor now");
+out:
+	node_down(&g);
+	node_down(&h);
+}
+
+/* A write that has taken its label and is still open while a peer polls. */
+struct held_write {
+	struct store *s;
+	json_t *rec;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int taken, release, rc;
+	int64_t label;
+};
+
+static int
+held_txn(struct store_txn *t, void *arg)
+{
+	struct held_write *h = arg;
+	struct rec_keys k;
+	struct store_obs o;
+	char *text = rec_json_dump(h->rec), why[256];
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if (text == NULL || rec_check(h->rec, &k, why, sizeof(why)) != 0) {
+		free(text);
+		return -1;
+	}
+	memcpy(o.id, k.id, sizeof(o.id));
+	o.threat_id = k.threat_id;
+	o.target_key = k.target_key;
+	o.observed_us = k.observed_us;
+	o.json = text;
+	o.len = strlen(text);
+	rc = store_put_obs(t, &o, &h->label);
+	free(text);
+	pthread_mutex_lock(&h->lock);
+	h->taken = 1;
+	pthread_cond_broadcast(&h->cond);
+	while (!h->release)
+		pthread_cond_wait(&h->cond, &h->lock);
+	pthread_mutex_unlock(&h->lock);
+	return rc == STORE_PUT_NEW ? 0 : -1;
+}
+
+static void *
+held_main(void *arg)
+{
+	struct held_write *h = arg;
+	struct store_err serr;
+
+	h->rc = store_write(h->s, held_txn, h, &serr);
+	return NULL;
+}
+
+/*
+ * A record whose write took its label before a poll and committed after it: the poll
+ * ends where the feed was complete, not at the clock, so the next poll from that end
+ * still gets the record (no gap a cursor could pass over).
+ */
+static void
+test_no_gap(void)
+{
+	struct node g = {0}, h = {0};
+	struct held_write hw = {0};
+	struct fed_poll_stats st;
+	pthread_t th;
+	char err[1024];
+	int started = 0;
+
+	pthread_mutex_init(&hw.lock, NULL);
+	pthread_cond_init(&hw.cond, NULL);
+	if (node_up(&g, "node-gap") != 0 || node_up(&h, "node-gap-poller") != 0) {
+		ok(0, "gap: two nodes start");
+		goto out;
+	}
+	ok(add_records(g.store, "node-gap", 0, 5) == 0, "gap: the peer holds 5 records");
+	hw.s = g.store;
+	hw.rec = make_record("node-gap", "APT-FED", 99);
+	started = pthread_create(&th, NULL, held_main, &hw) == 0;
+	pthread_mutex_lock(&hw.lock);
+	while (started && !hw.taken)
+		pthread_cond_wait(&hw.cond, &hw.lock);
+	pthread_mutex_unlock(&hw.lock);
+	ok(started && hw.label > 0, "gap: a sixth record has its label, not yet committed");
+	usleep(20000); /* the clock moves past the pending label */
+	ok(poll_peer(&h, &g, "observations", &st, err, sizeof(err)) == 0 && st.added == 5,
+	    "gap: a poll meanwhile gets the 5 committed (%s)", err);
+	ok(st.end < hw.label, "gap: and ends before the pending label (%lld < %lld)",
+	    (long long)st.end, (long long)hw.label);
+	pthread_mutex_lock(&hw.lock);
+	hw.release = 1;
+	pthread_cond_broadcast(&hw.cond);
+	pthread_mutex_unlock(&hw.lock);
+	if (started)
+		pthread_join(th, NULL);
+	ok(started && hw.rc == STORE_OK, "gap: the sixth record commits");
+	ok(poll_peer(&h, &g, "observations", &st, err, sizeof(err)) == 0 && st.added == 1,
+	    "gap: the next poll from the cursor gets it (%zu new, %s)", st.added, err);
+out:
+	json_decref(hw.rec);
+	node_down(&g);
+	node_down(&h);
+}
+
 int
 main(void)
 {
@@ -723,6 +929,9 @@ main(void)
 	ok(err[0] != '\0', "gives an error (%s)", err);
 	store_get_cursor(b.store, "peer node-a observations", &after, &serr);
 	ok(before == after && before > 0, "and leaves the cursor where it was");
+	test_cursor_moves();
+	test_no_gap();
+	test_prepared();
 out:
 	node_down(&a);
 	node_down(&b);

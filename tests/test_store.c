@@ -580,6 +580,206 @@ test_two_processes(void)
 	store_close(s);
 }
 
+/* ---- the count index, prepared bytes and released pages */
+
+struct labels {
+	int64_t v[4000];
+	int n;
+	int prep_seen, prep_right, prep_none;
+};
+
+static int
+take_label(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
+{
+	struct labels *l = arg;
+
+	(void)id, (void)json, (void)len;
+	if (l->n < 4000)
+		l->v[l->n++] = label;
+	return 0;
+}
+
+/* Records with labels in (a, b] among the first n of l, by looking at each. */
+static size_t
+walk_count(const struct labels *l, int64_t a, int64_t b)
+{
+	size_t c = 0;
+
+	for (int i = 0; i < l->n; i++)
+		c += l->v[i] > a && l->v[i] <= b;
+	return c;
+}
+
+static int
+counts_agree(struct store *s, const struct labels *l, struct store_err *err)
+{
+	/* Windows on, between and around the marks (every 256 records). */
+	static const int at[][2] = {{-1, 2999}, {0, 2999}, {254, 255}, {255, 256}, {100, 2000},
+	    {255, 511}, {256, 767}, {1000, 1001}, {2047, 2999}, {-1, 255}, {2998, 2999}};
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		int64_t a = at[i][0] < 0 ? 0 : l->v[at[i][0]], b = l->v[at[i][1]];
+		size_t n = 0;
+
+		for (int64_t d = -1; d <= 1; d++) {
+			if (store_count_feed(s, a, b + d, &n, err) != STORE_OK ||
+			    n != walk_count(l, a, b + d)) {
+				tap_diag("(%" PRId64 ", %" PRId64 "]: %zu, not %zu", a, b + d, n,
+				    walk_count(l, a, b + d));
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+struct prep_put {
+	const struct labels *l;
+	int rc_unknown;
+};
+
+static int
+put_preps(struct store_txn *t, void *arg)
+{
+	struct prep_put *p = arg;
+	char buf[64];
+
+	/* Every third record gets bytes of its own. */
+	for (int i = 0; i < p->l->n; i += 3) {
+		int len = snprintf(buf, sizeof(buf), "<pkg n=\"%d\"/>", i);
+
+		if (store_put_prep(t, p->l->v[i], buf, (size_t)len) != STORE_OK)
+			return -1;
+	}
+	p->rc_unknown = store_put_prep(t, 12345, "x", 1);
+	return 0;
+}
+
+static int
+check_prep(int64_t label, const unsigned char *id, const char *json, size_t len,
+    const char *prep, size_t prep_len, void *arg)
+{
+	struct labels *l = arg;
+	int i = l->prep_seen++;
+	char want[64];
+
+	(void)id, (void)json, (void)len;
+	if (i % 3 != 0) {
+		l->prep_none += prep == NULL;
+		return 0;
+	}
+	snprintf(want, sizeof(want), "<pkg n=\"%d\"/>", i);
+	l->prep_right += prep != NULL && prep_len == strlen(want) &&
+	    memcmp(prep, want, prep_len) == 0 && label == l->v[i];
+	return 0;
+}
+
+static long
+rss_file_kb(void)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "RssFile:", 8) == 0)
+			v = strtol(line + 8, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void
+test_feed_index(void)
+{
+	static struct labels l;
+	struct store_err err = {{0}};
+	struct store *s = NULL;
+	int bad = 0;
+
+	ok(store_open(subdir("counts"), &(struct store_opts){.no_sync = 1}, &s, &err) == 0,
+	    "open a store for counts (%s)", err.msg);
+	if (s == NULL)
+		return;
+	/* 3,000 records in batches of 60: marks fall inside batches as well as between. */
+	for (int i = 0; i < 50 && !bad; i++) {
+		struct batch b = {.threat = "C", .node = "n", .first = i * 60, .n = 60,
+		    .base_us = 1, .pad = 2048};
+		bad = store_write(s, put_batch, &b, &err) != 0 || b.added != 60;
+	}
+	ok(!bad, "3,000 records written (%s)", err.msg);
+	memset(&l, 0, sizeof(l));
+	store_scan_feed(s, 0, INT64_MAX, 0, take_label, &l, NULL, &err);
+	is_int(l.n, 3000, "the feed gives them back");
+	ok(counts_agree(s, &l, &err), "feed counts agree with a walk, on and off the marks");
+
+	struct prep_put pp = {&l, 0};
+	ok(store_write(s, put_preps, &pp, &err) == 0, "prepared bytes kept (%s)", err.msg);
+	is_int(pp.rc_unknown, STORE_NOTFOUND, "none for a label the feed lacks");
+	ok(store_scan_feed_prep(s, 0, INT64_MAX, 0, check_prep, &l, NULL, &err) == 0 &&
+	    l.prep_seen == 3000, "a prepared scan gives every record");
+	is_int(l.prep_right, 1000, "with the bytes kept beside a third of them");
+	is_int(l.prep_none, 2000, "and none beside the others");
+	int64_t lp = 0;
+	ok(store_last_prep(s, &lp, &err) == 0 && lp == l.v[2997], "the last prepared label");
+
+	long before = rss_file_kb();
+	store_release_pages(s, 1);
+	long after = rss_file_kb();
+	ok(before > 0 && after >= 0 && after < before,
+	    "releasing drops the map's resident pages (RssFile %ld kB -> %ld kB)", before, after);
+	l.n = 0;
+	store_scan_feed(s, 0, INT64_MAX, 0, take_label, &l, NULL, &err);
+	is_int(l.n, 3000, "and the records read back the same after");
+	store_close(s);
+
+	/* A directory made before the count index: its marks are built when it is opened
+	 * for writing, and until then counts still agree (they walk). */
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	int drc = mdb_env_create(&env);
+	if (drc == 0)
+		drc = mdb_env_set_maxdbs(env, 16);
+	if (drc == 0)
+		drc = mdb_env_open(env, subdir("counts"), 0, 0600);
+	if (drc == 0)
+		drc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (drc == 0)
+		drc = mdb_dbi_open(txn, "feedmarks", 0, &dbi);
+	if (drc == 0)
+		drc = mdb_drop(txn, dbi, 1);
+	if (drc == 0) {
+		drc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	if (env)
+		mdb_env_close(env);
+	ok(drc == 0, "the count index dropped, as in an old directory (%s)", mdb_strerror(drc));
+	s = NULL;
+	ok(store_open(subdir("counts"), &(struct store_opts){.read_only = 1}, &s, &err) == 0,
+	    "it opens read-only without the index (%s)", err.msg);
+	if (s) {
+		ok(counts_agree(s, &l, &err), "and counts agree");
+		store_close(s);
+	}
+	s = NULL;
+	ok(store_open(subdir("counts"), &(struct store_opts){.no_sync = 1}, &s, &err) == 0,
+	    "opened for writing, the index is rebuilt (%s)", err.msg);
+	if (s) {
+		ok(counts_agree(s, &l, &err), "and counts agree");
+		struct batch b = {.threat = "C", .node = "n", .first = 3000, .n = 300,
+		    .base_us = 1};
+		ok(store_write(s, put_batch, &b, &err) == 0 && b.added == 300,
+		    "more records after the rebuild");
+		size_t n = 0;
+		int crc = store_count_feed(s, l.v[1000], INT64_MAX, &n, &err);
+		ok(crc == 0 && n == 2299, "counted with them (%zu)", n);
+		store_close(s);
+	}
+}
+
 int
 main(void)
 {
@@ -619,6 +819,7 @@ main(void)
 		store_close(s);
 	}
 	test_growth();
+	test_feed_index();
 	test_schema();
 	test_two_processes();
 	cleanup();
