@@ -347,8 +347,10 @@ out:
 	return ret;
 }
 
-int
-store_last_prep(struct store *s, int64_t *label, struct store_err *err)
+/* The highest 8-byte key of database dbi (0: none), in a read transaction of its own. */
+static int
+last_label_of(struct store *s, MDB_dbi dbi, int64_t *label, const char *what,
+    struct store_err *err)
 {
 	MDB_txn *txn;
 	MDB_cursor *c = NULL;
@@ -356,11 +358,9 @@ store_last_prep(struct store *s, int64_t *label, struct store_err *err)
 	int rc;
 
 	*label = 0;
-	if (s->no_prep)
-		return STORE_OK;
 	if (store_txn_begin(s, MDB_RDONLY, &txn, err) != STORE_OK)
 		return STORE_ERR;
-	rc = mdb_cursor_open(txn, s->dbi_prep, &c);
+	rc = mdb_cursor_open(txn, dbi, &c);
 	if (rc == 0)
 		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
 	if (rc == 0 && k.mv_size == 8)
@@ -369,38 +369,26 @@ store_last_prep(struct store *s, int64_t *label, struct store_err *err)
 		mdb_cursor_close(c);
 	store_txn_end(s, txn);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
-		util_seterr(err->msg, sizeof(err->msg), "%s: reading the prepared bytes: %s",
-		    s->dir, mdb_strerror(rc));
+		util_seterr(err->msg, sizeof(err->msg), "%s: reading %s: %s", s->dir, what,
+		    mdb_strerror(rc));
 		return STORE_ERR;
 	}
 	return STORE_OK;
 }
 
 int
+store_last_prep(struct store *s, int64_t *label, struct store_err *err)
+{
+	*label = 0;
+	if (s->no_prep)
+		return STORE_OK;
+	return last_label_of(s, s->dbi_prep, label, "the prepared bytes", err);
+}
+
+int
 store_last_label(struct store *s, int64_t *label, struct store_err *err)
 {
-	MDB_txn *txn;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	int rc;
-
-	*label = 0;
-	if (store_txn_begin(s, MDB_RDONLY, &txn, err) != STORE_OK)
-		return STORE_ERR;
-	rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_FEED], &c);
-	if (rc == 0)
-		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	if (rc == 0 && k.mv_size == 8)
-		*label = (int64_t)be64_get(k.mv_data);
-	if (c)
-		mdb_cursor_close(c);
-	store_txn_end(s, txn);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		util_seterr(err->msg, sizeof(err->msg), "%s: reading the feed: %s", s->dir,
-		    mdb_strerror(rc));
-		return STORE_ERR;
-	}
-	return STORE_OK;
+	return last_label_of(s, s->dbi[STORE_DBI_FEED], label, "the feed", err);
 }
 
 /* ------------------------------------------------------------------ resident pages */
