@@ -28,3 +28,9 @@ bench_bench_observe_LDADD = $(OBSERVER_LIBS) $(RECORD_LIBS) $(STORE_LIBS)
 check_PROGRAMS += tests/c2fill
 tests_c2fill_SOURCES = tests/fill.c
 tests_c2fill_LDADD = bench/libbench.a $(NODE_LIBS)
+
+# The first study's scale imported with import --format json, then reported on.
+noinst_PROGRAMS += bench/bench_report
+bench_bench_report_SOURCES = bench/bench_report.c
+bench_bench_report_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+bench_bench_report_LDADD = bench/libbench.a $(NODE_LIBS)

@@ -87,6 +87,10 @@ struct conf {
 	struct {
 		char *on_change;
 	} hook;
+	struct {
+		char *sinkholes_file;    /* NULL: the list built into c2watch (conf/sinkholes.txt) */
+		int64_t remove_after_us; /* default 30d, at least 1h */
+	} analysis;
 };
 
 /* A config holding every default (node.id and node.data_dir NULL). NULL on ENOMEM.

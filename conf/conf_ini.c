@@ -23,7 +23,7 @@
 #define CONF_FILE_MAX (1024 * 1024)
 #define DUR_MAX_US ((int64_t)3650 * 86400 * 1000000) /* ten years: anything longer is a typo */
 
-enum sect { S_NONE, S_NODE, S_SERVER, S_OBSERVER, S_PEER, S_HOOK };
+enum sect { S_NONE, S_NODE, S_SERVER, S_OBSERVER, S_PEER, S_HOOK, S_ANALYSIS };
 
 enum kind {
 	K_TEXT,     /* free text, no control characters */
@@ -117,6 +117,12 @@ static const struct key hook_keys[] = {
 	{ NULL, K_TEXT, 0, 0, 0 },
 };
 
+static const struct key analysis_keys[] = {
+	{ "sinkholes_file", K_FILE, C(analysis.sinkholes_file), 0, 0 },
+	{ "remove_after", K_DUR, C(analysis.remove_after_us), SEC(3600), DUR_MAX_US },
+	{ NULL, K_TEXT, 0, 0, 0 },
+};
+
 struct loader {
 	struct conf *c;
 	const char *name;
@@ -130,7 +136,7 @@ struct loader {
 	const char *sect_name; /* for messages */
 	char sect_buf[128];
 	uint64_t seen;      /* keys seen in the current section, by table index */
-	int sect_line[S_HOOK + 1];
+	int sect_line[S_ANALYSIS + 1];
 	unsigned flags;     /* CONF_LOAD_* */
 };
 
@@ -215,6 +221,7 @@ conf_free(struct conf *c)
 		peer_fini(&c->peers[i]);
 	free(c->peers);
 	free(c->hook.on_change);
+	free(c->analysis.sinkholes_file);
 	free(c);
 }
 
@@ -249,6 +256,7 @@ conf_new_defaults(void)
 	c->observer.ping_count = 4;
 	c->observer.robots_respect = 1;
 	c->observer.allow_private = 0;
+	c->analysis.remove_after_us = SEC(30 * 86400);
 	if (c->observer.anchor_tz == NULL || c->observer.user_agent == NULL ||
 	    c->observer.accept_encoding == NULL)
 		goto fail;
@@ -849,6 +857,8 @@ keys_of(enum sect s)
 		return peer_keys;
 	case S_HOOK:
 		return hook_keys;
+	case S_ANALYSIS:
+		return analysis_keys;
 	case S_NONE:
 		break;
 	}
@@ -943,6 +953,7 @@ section_header(struct loader *L, const char *s, size_t n)
 		{ "server", S_SERVER },
 		{ "observer", S_OBSERVER },
 		{ "hook", S_HOOK },
+		{ "analysis", S_ANALYSIS },
 	};
 	const char *close = memchr(s, ']', n), *rest;
 	size_t nlen, i;

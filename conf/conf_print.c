@@ -121,4 +121,8 @@ conf_print(const struct conf *c, FILE *fp)
 
 	fprintf(fp, "\n[hook]\n");
 	put_str(fp, "on_change", c->hook.on_change);
+
+	fprintf(fp, "\n[analysis]\n");
+	put_str(fp, "sinkholes_file", c->analysis.sinkholes_file);
+	put_dur(fp, "remove_after", c->analysis.remove_after_us);
 }

@@ -47,6 +47,20 @@ void cli_progress(const char *what, uint64_t done, uint64_t total);
 extern const struct cli_cmd cli_cmd_check_config, cli_cmd_import, cli_cmd_targets,
     cli_cmd_version, cli_cmd_export, cli_cmd_user, cli_cmd_poll;
 
+/* import --format json: records from FILE, streamed, all or nothing. A CLI_* status. */
+int cli_import_json(const struct conf *c, const char *file);
+
+/* The analysis: the report command, and the report of a period that exports use. */
+extern const struct cli_cmd cli_cmd_report;
+struct an_report;
+/* Parses --month / --from / --to into [*from, *to); CLI_OK or CLI_USAGE (printed). */
+int cli_report_period(const struct cli_cmd *cmd, const char *month, const char *from_s,
+    const char *to_s, int64_t *from, int64_t *to);
+/* The report over s with the config's sinkhole list and remove_after: CLI_OK with *out,
+ * or CLI_USAGE (bad sinkhole list) / CLI_FAIL, printed. */
+int cli_build_report(const struct conf *c, struct store *s, const char *threat, int64_t from,
+    int64_t to, struct an_report **out);
+
 /* The observer's commands: one cycle now, one destination printed, the daemon. */
 extern const struct cli_cmd cli_cmd_observe, cli_cmd_probe, cli_cmd_run;
 

@@ -8,15 +8,19 @@
 
 #include <jansson.h>
 
+#include "analysis/analysis.h"
 #include "conf/conf.h"
 #include "node/cli.h"
+#include "stix/stix.h"
 #include "store/store.h"
 #include "util/util.h"
 
-enum fmt { FMT_JSON, FMT_CSV };
+enum fmt { FMT_JSON, FMT_CSV, FMT_STIX };
 
 struct export_ctx {
 	enum fmt fmt;
+	struct util_buf xml; /* FMT_STIX: one package at a time */
+	int failed;
 	int64_t since;
 	size_t n, total;
 	int filter_time; /* the scan does not filter by time itself */
@@ -101,12 +105,95 @@ print_csv(json_t *r)
 		csv_field(scalar(vals[i], buf, sizeof(buf)), i == n - 1);
 }
 
+/* One record's package, nested in the export's wrapper package: the document's root is
+ * renamed stix:Package (its namespace declarations kept) and its XML declaration left
+ * out. */
+static int
+export_stix_one(struct export_ctx *x, const char *json, size_t len)
+{
+	static const char root[] = "<stix:STIX_Package", end[] = "</stix:STIX_Package>";
+	char err[256];
+	const char *p, *e;
+
+	util_buf_reset(&x->xml);
+	if (stix_observation_write_text(json, len, &x->xml, err, sizeof(err)) != STIX_OK ||
+	    util_buf_add(&x->xml, "", 1) != 0) {
+		cli_err("export: a record cannot be written as STIX: %s", err);
+		x->failed = 1;
+		return 1;
+	}
+	p = strstr(x->xml.data, root);
+	e = p ? strstr(p, end) : NULL;
+	if (e == NULL) {
+		cli_err("export: unexpected STIX package form");
+		x->failed = 1;
+		return 1;
+	}
+	printf("  <stix:Related_Package>\n    <stix:Package%.*s</stix:Package>\n"
+	    "  </stix:Related_Package>\n", (int)(e - p - (sizeof(root) - 1)),
+	    p + sizeof(root) - 1);
+	x->n++;
+	cli_progress("export", x->n, x->total);
+	return 0;
+}
+
+/* The wrapper of --format stix: one package relating every record's package. */
+static void
+stix_open(void)
+{
+	char now[UTIL_TIME_MAX], hex[65];
+	unsigned char h[32];
+	int64_t t = util_now_us();
+
+	util_time_format(t, 0, now);
+	util_sha256(&t, sizeof(t), h);
+	util_hex(h, 16, hex);
+	printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<stix:STIX_Package xmlns:stix=\"http://stix.mitre.org/stix-1\"\n"
+	    "    xmlns:c2watch=\"urn:c2watch\"\n"
+	    "    id=\"c2watch:Package-%.8s-%.4s-%.4s-%.4s-%.12s\" version=\"1.2\" "
+	    "timestamp=\"%s\">\n"
+	    "  <stix:STIX_Header>\n    <stix:Title>c2watch export</stix:Title>\n"
+	    "  </stix:STIX_Header>\n  <stix:Related_Packages>\n", hex, hex + 8, hex + 12,
+	    hex + 16, hex + 20, now);
+}
+
+/* --format blocklist: the report's destinations (as of now) with a chosen verdict. */
+static int
+export_blocklist(const struct conf *c, struct store *s, const char *threat,
+    const char *style, unsigned verdicts)
+{
+	struct an_report *r = NULL;
+	struct util_buf out;
+	char err[512];
+	int ret;
+
+	util_buf_init(&out, 0);
+	ret = cli_build_report(c, s, threat, INT64_MIN, util_now_us(), &r);
+	if (ret != CLI_OK)
+		goto out;
+	if (an_blocklist(r, style, verdicts, (uint32_t)(util_now_us() / 1000000), &out, err,
+		sizeof(err)) != 0) {
+		cli_err("export: %s", err);
+		ret = CLI_FAIL;
+		goto out;
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	ret = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+out:
+	util_buf_fini(&out);
+	an_report_free(r);
+	return ret;
+}
+
 static int
 export_one(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
 {
 	struct export_ctx *x = arg;
 	json_t *r;
 
+	if (x->fmt == FMT_STIX && !x->filter_time)
+		return export_stix_one(x, json, len);
 	if (x->fmt == FMT_JSON && !x->filter_time) {
 		printf("%s%.*s", x->n ? ",\n " : "[", (int)len, json);
 		x->n++;
@@ -124,6 +211,10 @@ export_one(int64_t label, const unsigned char *id, const char *json, size_t len,
 			json_decref(r);
 			return 0;
 		}
+	}
+	if (x->fmt == FMT_STIX) {
+		json_decref(r);
+		return export_stix_one(x, json, len);
 	}
 	if (x->fmt == FMT_JSON)
 		printf("%s%.*s", x->n ? ",\n " : "[", (int)len, json);
@@ -143,18 +234,24 @@ run_export(int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"threat-id", required_argument, NULL, 't'},
 		{"since", required_argument, NULL, 's'},
+		{"style", required_argument, NULL, 'S'},
+		{"verdict", required_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cfile = NULL, *format = NULL, *threat = NULL, *since = NULL;
-	struct export_ctx x = {FMT_JSON, INT64_MIN, 0, 0, 0};
+	const char *style = NULL, *verdict = "keep";
+	struct export_ctx x = {.fmt = FMT_JSON, .since = INT64_MIN};
+	unsigned verdicts = 0;
+	int blocklist = 0;
 	struct store_err err = {{0}};
 	struct conf *c = NULL;
 	struct store *s = NULL;
 	int ch, rc, ret = CLI_FAIL;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "c:f:t:s:h", opts, NULL)) != -1) {
+	util_buf_init(&x.xml, 0);
+	while ((ch = getopt_long(argc, argv, "c:f:t:s:S:V:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			cfile = optarg;
@@ -167,6 +264,12 @@ run_export(int argc, char **argv)
 			break;
 		case 's':
 			since = optarg;
+			break;
+		case 'S':
+			style = optarg;
+			break;
+		case 'V':
+			verdict = optarg;
 			break;
 		case 'h':
 			cli_help(&cli_cmd_export);
@@ -181,11 +284,33 @@ run_export(int argc, char **argv)
 		return cli_usage(&cli_cmd_export, "--format is required");
 	if (strcmp(format, "csv") == 0)
 		x.fmt = FMT_CSV;
-	else if (strcmp(format, "stix") == 0 || strcmp(format, "blocklist") == 0)
-		return cli_err("export: --format %s is not available in this build yet", format),
-		       CLI_FAIL;
+	else if (strcmp(format, "stix") == 0)
+		x.fmt = FMT_STIX;
+	else if (strcmp(format, "blocklist") == 0)
+		blocklist = 1;
 	else if (strcmp(format, "json") != 0)
-		return cli_usage(&cli_cmd_export, "unknown --format \"%s\" (json, csv)", format);
+		return cli_usage(&cli_cmd_export,
+		    "unknown --format \"%s\" (json, csv, stix, blocklist)", format);
+	if (blocklist) {
+		char why[256];
+		static const char *const styles[] = {"plain", "edl-url", "edl-domain", "edl-ip",
+		    "rpz", "suricata", "zeek", "csv"};
+		int known = 0;
+
+		if (style == NULL)
+			return cli_usage(&cli_cmd_export, "--format blocklist needs --style");
+		for (size_t i = 0; i < sizeof(styles) / sizeof(styles[0]); i++)
+			known |= strcmp(style, styles[i]) == 0;
+		if (!known)
+			return cli_usage(&cli_cmd_export, "unknown --style \"%s\" (plain, edl-url, "
+			    "edl-domain, edl-ip, rpz, suricata, zeek, csv)", style);
+		if (an_verdicts_parse(verdict, &verdicts, why, sizeof(why)) != 0)
+			return cli_usage(&cli_cmd_export, "--verdict: %s", why);
+		if (since)
+			return cli_usage(&cli_cmd_export, "--since does not apply to a blocklist");
+	} else if (style) {
+		return cli_usage(&cli_cmd_export, "--style is for --format blocklist");
+	}
 	if (since && util_time_parse(since, &x.since) != 0)
 		return cli_usage(&cli_cmd_export,
 		    "--since \"%s\" is not a date or RFC 3339 time (2026-11-01, "
@@ -197,7 +322,13 @@ run_export(int argc, char **argv)
 	s = cli_open_store(c, 0);
 	if (s == NULL)
 		goto out;
+	if (blocklist) {
+		ret = export_blocklist(c, s, threat, style, verdicts);
+		goto out;
+	}
 	store_count_records(s, &x.total, &err);
+	if (x.fmt == FMT_STIX)
+		stix_open();
 	if (x.fmt == FMT_CSV)
 		for (size_t i = 0; i < sizeof(csv_cols) / sizeof(csv_cols[0]); i++)
 			csv_field(csv_cols[i], i == sizeof(csv_cols) / sizeof(csv_cols[0]) - 1);
@@ -209,25 +340,38 @@ run_export(int argc, char **argv)
 	}
 	if (x.fmt == FMT_JSON)
 		printf("%s\n", x.n ? "]" : "[]");
+	if (x.fmt == FMT_STIX)
+		printf("  </stix:Related_Packages>\n</stix:STIX_Package>\n");
+	if (x.failed)
+		goto out;
 	if (rc != STORE_OK) {
 		cli_err("export: %s", err.msg);
 		goto out;
 	}
 	ret = CLI_OK;
 out:
+	util_buf_fini(&x.xml);
 	store_close(s);
 	conf_free(c);
 	return ret;
 }
 
 const struct cli_cmd cli_cmd_export = {
-	"export", "--format json|csv [--threat-id ID] [--since TIME] [-c FILE]",
+	"export", "--format json|csv|stix|blocklist [--style S] [--verdict V,..] [--threat-id ID]\n"
+	"               [--since TIME] [-c FILE]",
 	run_export,
 	"Prints the observation records this node holds (its own and merged ones): json is\n"
 	"an array with one record per line in DESIGN.md's record form; csv has one row per\n"
 	"record with the main fields. Records come in the order they entered the node, or,\n"
 	"with --threat-id, by target and time.\n\n"
-	"  -f, --format FMT    json or csv\n"
+	"stix is one XML document: a STIX 1.2 package whose Related_Packages hold each\n"
+	"record's package, as TAXII serves it. blocklist prints the destinations to block,\n"
+	"deduplicated, as of now: --style plain, edl-url, edl-domain, edl-ip (Palo Alto\n"
+	"EDLs), rpz (a DNS response policy zone), suricata (IP reputation), zeek (Intel\n"
+	"framework) or csv; --verdict chooses which (default keep).\n\n"
+	"  -f, --format FMT    json, csv, stix or blocklist\n"
 	"  -t, --threat-id ID  only this threat ID\n"
-	"  -s, --since TIME    only records observed at or after TIME (RFC 3339 or a date)\n",
+	"  -s, --since TIME    only records observed at or after TIME (RFC 3339 or a date)\n"
+	"  -S, --style S       the blocklist's form\n"
+	"  -V, --verdict V,..  keep, sinkholed, remove-candidate (default keep)\n",
 };

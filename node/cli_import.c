@@ -157,15 +157,20 @@ run_import(int argc, char **argv)
 	if (threat && threat[0] == '\0')
 		return cli_usage(&cli_cmd_import, "--threat-id must not be empty");
 	if (strcmp(format, "csv") != 0 && strcmp(format, "cuckoo") != 0 &&
-	    strcmp(format, "stix") != 0)
-		return cli_usage(&cli_cmd_import, "unknown --format \"%s\" (csv, stix, cuckoo)",
-		    format);
+	    strcmp(format, "stix") != 0 && strcmp(format, "json") != 0)
+		return cli_usage(&cli_cmd_import,
+		    "unknown --format \"%s\" (csv, stix, cuckoo, json)", format);
+	if (threat && strcmp(format, "json") == 0)
+		return cli_usage(&cli_cmd_import, "--threat-id does not apply to json records");
 
 	c = cli_load_conf(cfile);
 	if (c == NULL)
 		return CLI_USAGE;
 	if (strcmp(format, "stix") == 0) {
 		ret = import_stix(c, file, threat);
+		goto out;
+	} else if (strcmp(format, "json") == 0) {
+		ret = cli_import_json(c, file);
 		goto out;
 	} else if (strcmp(format, "cuckoo") == 0) {
 		struct conf_err cerr = {{0}};
@@ -206,7 +211,7 @@ out:
 }
 
 const struct cli_cmd cli_cmd_import = {
-	"import", "FILE [--format csv|stix|cuckoo] [--threat-id ID] [-c FILE]",
+	"import", "FILE [--format csv|stix|cuckoo|json] [--threat-id ID] [-c FILE]",
 	run_import,
 	"Adds the targets in FILE to the node. CSV columns: threat_id, ip, domain, url, port,\n"
 	"report_date, malware_sha256, file_type, summary, user_agent (header required, order\n"
@@ -218,8 +223,12 @@ const struct cli_cmd cli_cmd_import = {
 	"skipped with a note. A file of c2watch observation packages is merged as records.\n"
 	"With --format cuckoo, FILE is a Cuckoo or CAPE sandbox report.json: its HTTP\n"
 	"requests (with their user agent and port), looked-up names and public hosts become\n"
-	"targets; the sandbox's own network is skipped.\n\n"
-	"  -f, --format FMT    csv (default), stix or cuckoo\n"
+	"targets; the sandbox's own network is skipped.\n"
+	"With --format json, FILE holds observation records as export --format json writes\n"
+	"them (an array, or one record per line): each is checked as a merged record is and\n"
+	"merged by id, its node kept. A bad record rejects the file (FILE:LINE: field: what),\n"
+	"exit status 2, and nothing is stored.\n\n"
+	"  -f, --format FMT    csv (default), stix, cuckoo or json\n"
 	"  -t, --threat-id ID  threat ID for rows without one; for a sandbox report, the\n"
 	"                      threat (default: the sample's SHA-256)\n",
 };

@@ -61,14 +61,23 @@ cli_load_conf(const char *given)
 	return c;
 }
 
+/* An older data directory gets its summaries built when first opened: say so. */
+static void
+summaries_progress(uint64_t done, uint64_t total, void *arg)
+{
+	(void)arg;
+	cli_progress("building summaries", done, total);
+}
+
 struct store *
 cli_open_store(const struct conf *c, int read_only)
 {
 	struct store_err err = {{0}};
 	struct store *s = NULL;
 
-	if (store_open(c->node.data_dir, &(struct store_opts){.read_only = read_only}, &s,
-		&err) != STORE_OK) {
+	struct store_opts o = {.read_only = read_only, .progress = summaries_progress};
+
+	if (store_open(c->node.data_dir, &o, &s, &err) != STORE_OK) {
 		fprintf(stderr, "c2watch: %s\n", err.msg);
 		return NULL;
 	}

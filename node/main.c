@@ -7,12 +7,12 @@
 #include "node/cli.h"
 
 /* Commands the README names that later work adds; until then they say so plainly. */
-static const char *const later[] = {"report"};
+static const char *const later[] = {NULL};
 
 static const struct cli_cmd *const cmds[] = {
 	&cli_cmd_run, &cli_cmd_check_config, &cli_cmd_import, &cli_cmd_targets,
 	&cli_cmd_observe, &cli_cmd_probe, &cli_cmd_export, &cli_cmd_poll, &cli_cmd_user,
-	&cli_cmd_version,
+	&cli_cmd_report, &cli_cmd_version,
 };
 
 static void
@@ -47,7 +47,7 @@ main(int argc, char **argv)
 		if (strcmp(cmds[i]->name, name) == 0)
 			return cmds[i]->run(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (strcmp(later[i], name) == 0) {
+		if (later[i] && strcmp(later[i], name) == 0) {
 			cli_err("%s: this command is not available in this build yet", name);
 			return CLI_FAIL;
 		}

@@ -1,7 +1,8 @@
 noinst_LIBRARIES += store/libstore.a
-store_libstore_a_SOURCES = store/store.h store/store_int.h store/store.c store/store_ops.c
-store_libstore_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
-STORE_LIBS = store/libstore.a $(UTIL_LIBS) $(LMDB_LIBS) -lpthread
+store_libstore_a_SOURCES = store/store.h store/store_int.h store/store.c store/store_ops.c \
+	store/store_sum.c
+store_libstore_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(JANSSON_CFLAGS)
+STORE_LIBS = store/libstore.a $(UTIL_LIBS) $(LMDB_LIBS) $(JANSSON_LIBS) $(FUZZY_LIBS) -lpthread
 
 check_PROGRAMS += tests/test_store
 TESTS += tests/test_store

@@ -38,7 +38,7 @@ store_txn_fail(struct store_txn *t, int mdb_rc, const char *what)
 }
 
 static const char *const dbi_names[STORE_NDBI] = {
-	"meta", "targets", "feed", "obs", "ids", "cursors", "events", "subs",
+	"meta", "targets", "feed", "obs", "ids", "cursors", "events", "subs", "sum", "sumdict",
 };
 
 /* Grows the map to at least `want` bytes, or adopts the size another process set when
@@ -157,7 +157,7 @@ store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err
 
 /* Opens or creates the named databases and checks the schema version. */
 static int
-store_init_dbs(struct store *s, struct store_err *err)
+store_init_dbs(struct store *s, long *version, struct store_err *err)
 {
 	MDB_txn *txn = NULL;
 	unsigned flags = s->read_only ? MDB_RDONLY : 0;
@@ -167,13 +167,18 @@ store_init_dbs(struct store *s, struct store_err *err)
 	if (store_txn_begin(s, flags, &txn, err) != STORE_OK)
 		return STORE_ERR;
 	for (int i = 0; i < STORE_NDBI; i++) {
-		unsigned dflags = i == STORE_DBI_OBS ? MDB_DUPSORT | MDB_DUPFIXED : 0;
+		unsigned dflags = i == STORE_DBI_OBS || i == STORE_DBI_SUM ?
+		    MDB_DUPSORT | MDB_DUPFIXED : 0;
 
 		if (!s->read_only)
 			dflags |= MDB_CREATE;
 		rc = mdb_dbi_open(txn, dbi_names[i], dflags, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND && i == STORE_DBI_SUBS) {
 			s->no_subs = 1;
+			continue;
+		}
+		if (rc == MDB_NOTFOUND && (i == STORE_DBI_SUM || i == STORE_DBI_SUMDICT)) {
+			s->no_sum = 1;
 			continue;
 		}
 		if (rc == MDB_NOTFOUND) {
@@ -214,9 +219,14 @@ store_init_dbs(struct store *s, struct store_err *err)
 			    "%s: unreadable schema version \"%s\"", s->dir, buf);
 			goto out;
 		}
+		*version = ver;
+		/* Read-only, an older directory's summaries may be missing or half built. */
+		if (ver < 2 && s->read_only)
+			s->no_sum = 1;
 	} else if (rc == MDB_NOTFOUND && !s->read_only) {
 		char buf[16];
 
+		*version = STORE_SCHEMA_VERSION;
 		snprintf(buf, sizeof(buf), "%d", STORE_SCHEMA_VERSION);
 		v.mv_size = strlen(buf);
 		v.mv_data = buf;
@@ -260,6 +270,7 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 	struct store *s;
 	struct stat st;
 	unsigned flags = MDB_NOTLS;
+	long version = 0;
 	int rc;
 
 	if (opts == NULL)
@@ -307,7 +318,10 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 		    mdb_strerror(rc));
 		goto fail;
 	}
-	if (store_init_dbs(s, err) != STORE_OK)
+	if (store_init_dbs(s, &version, err) != STORE_OK)
+		goto fail;
+	/* A directory of schema 1 gets its summaries once, before anything else uses it. */
+	if (!s->read_only && version < 2 && store_sum_migrate(s, opts, err) != STORE_OK)
 		goto fail;
 	*out = s;
 	return STORE_OK;

@@ -12,6 +12,10 @@
  *   cursors   peer name                                  -> label
  *   events    label                                      -> event JSON
  *   subs      subscription id                            -> subscription (caller's bytes)
+ *   sum       threat_id NUL sha256(target key)          -> summary entries (sorted
+ *                                                           duplicates, see store_sum)
+ *   sumdict   'd' + the key above -> target key; 'v'/'V' vantages, 'c'/'C' contents,
+ *             'a'/'A' address sets, each name <-> a 32-bit id; '#' + kind -> next id
  *   meta      "schema"                                   -> schema version
  *
  * The feed label is the time (microseconds since the epoch) a record entered this node,
@@ -29,7 +33,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+/* 2: summaries (sum, sumdict). A version 1 directory gets them built when opened for
+ * writing; opened read-only it still reads, without summaries. */
+#define STORE_SCHEMA_VERSION 2
 #define STORE_ID_LEN 32         /* a record id: SHA-256 */
 #define STORE_THREAT_ID_MAX 200 /* bytes; longer threat IDs are refused */
 
@@ -53,6 +59,10 @@ struct store_opts {
 	size_t map_size; /* first map size in bytes; 0: a default. It doubles when full. */
 	int read_only;   /* open without creating or writing anything */
 	int no_sync;     /* skip fsync at commit (tests and benchmarks only) */
+	/* Called while summaries are built for a data directory that had none (records done
+	 * so far, records in all), at least once at the end; may be NULL. */
+	void (*progress)(uint64_t done, uint64_t total, void *arg);
+	void *progress_arg;
 };
 
 /*
@@ -215,5 +225,69 @@ int store_get_sub(struct store *s, const char *id, store_sub_cb cb, void *arg,
 
 /* Every subscription, ordered by id. */
 int store_scan_subs(struct store *s, store_sub_cb cb, void *arg, struct store_err *err);
+
+/* ------------------------------------------------------------------ summaries */
+
+/*
+ * Kept per destination, written in the same transaction as each record (by every
+ * store_put_obs / store_put_obs_batch), so a report reads them instead of the records.
+ * One entry per record, ordered by vantage then observation time. The store reads these
+ * fields from the record's JSON: node and vantage (the vantage id), http.status (answered
+ * when it is an integer 0..999), error (unanswered when http.status is absent and error's
+ * kind is dns, refused, timeout, reset, tls or protocol; not run otherwise), http.sha256
+ * and http.ssdeep (the content id), ping.sent / ping.received (clamped to 255), and
+ * target.ipv4 / target.ipv6 (the address set id).
+ */
+#define STORE_SUM_UNANSWERED 1000 /* status of an observation the GET got no answer to */
+#define STORE_SUM_NOT_RUN 1001    /* status of one whose GET was not run */
+#define STORE_SUM_PING 1u         /* flags: the ping ran (sent > 0) */
+#define STORE_SUM_NO_SCORE 255    /* score: not a change (or the first answer) */
+
+struct store_sum {
+	int64_t t;        /* observed_at, microseconds */
+	uint32_t vantage; /* store_snap_vantage */
+	uint32_t content; /* body, store_snap_content; 0 when not answered or no sha256 */
+	uint32_t addrs;   /* store_snap_addrs; 0 when the record resolved no address */
+	uint16_t status;  /* HTTP status, STORE_SUM_UNANSWERED or STORE_SUM_NOT_RUN */
+	uint8_t ping_sent, ping_recv, flags;
+	/* For an answered entry whose content differs from the previous answered entry of
+	 * the same vantage: fuzzy_compare of their ssdeep hashes (0..100; 0 when either has
+	 * none). Else STORE_SUM_NO_SCORE. Kept right when records arrive out of order. */
+	uint8_t score;
+};
+
+/* A read transaction over the summaries: one consistent snapshot for a whole report. */
+struct store_snap;
+
+/*
+ * Opens a snapshot. STORE_OK with *out set, STORE_NOTFOUND when the data directory has no
+ * summaries (an older one opened read-only), or STORE_ERR. Close it with
+ * store_snap_close (NULL is a no-op) before the store.
+ */
+int store_snap_open(struct store *s, struct store_snap **out, struct store_err *err);
+void store_snap_close(struct store_snap *sn);
+
+/*
+ * Calls cb once per destination of threat_id (NULL: all, ordered by threat ID) or only for
+ * target_key (with a threat_id), with every entry of that destination observed before
+ * until_us, ordered by vantage then time. The entries array is the scan's and lives until
+ * cb returns. A non-zero return from cb stops the scan and is returned.
+ */
+typedef int (*store_dest_cb)(const char *threat_id, const char *target_key,
+    const struct store_sum *e, size_t n, void *arg);
+int store_snap_dests(struct store_snap *sn, const char *threat_id, const char *target_key,
+    int64_t until_us, store_dest_cb cb, void *arg, struct store_err *err);
+
+/*
+ * What the ids of an entry stand for. Pointers point into the map and live until the
+ * snapshot is closed. Each returns STORE_OK, STORE_NOTFOUND or STORE_ERR.
+ */
+int store_snap_vantage(struct store_snap *sn, uint32_t id, const char **node,
+    const char **label);
+int store_snap_content(struct store_snap *sn, uint32_t id, unsigned char sha256[32],
+    const char **ssdeep);
+int store_snap_content_id(struct store_snap *sn, const unsigned char sha256[32], uint32_t *id);
+/* The address set as text: addresses separated by one space, NUL-terminated. */
+int store_snap_addrs(struct store_snap *sn, uint32_t id, const char **text);
 
 #endif

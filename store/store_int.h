@@ -18,6 +18,8 @@ enum {
 	STORE_DBI_CURSORS,
 	STORE_DBI_EVENTS,
 	STORE_DBI_SUBS,
+	STORE_DBI_SUM,     /* per destination, one compact entry per record (store_sum.c) */
+	STORE_DBI_SUMDICT, /* what the entries refer to: vantages, contents, address sets */
 	STORE_NDBI
 };
 
@@ -29,6 +31,9 @@ struct store {
 	/* A data directory made before subscriptions existed, opened read-only, has no
 	 * "subs" database: it then simply holds none. */
 	int no_subs;
+	/* Opened read-only before any c2watch that keeps summaries wrote to it: no "sum"
+	 * databases, so no report can be made from it until it is opened for writing. */
+	int no_sum;
 	/* Held shared by every transaction of this process and exclusively while the map is
 	 * resized: LMDB allows mdb_env_set_mapsize only with no transaction running. */
 	pthread_rwlock_t lock;
@@ -40,8 +45,52 @@ struct store_txn {
 	int mdb_rc;           /* the LMDB error that failed a put, for store_write */
 	int64_t last_label;   /* last feed label used in this transaction; 0 = not read yet */
 	int64_t last_event;   /* same for the events database */
+	MDB_cursor *sum_cur;  /* on the sum database, opened by the first summary written */
 	struct store_err err;
 };
+
+static inline void
+store_put_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static inline uint64_t
+store_get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Signed times sort correctly as unsigned big-endian once the sign bit is flipped. */
+static inline void
+store_put_time(unsigned char *p, int64_t t)
+{
+	store_put_be64(p, (uint64_t)t ^ UINT64_C(0x8000000000000000));
+}
+
+static inline int64_t
+store_get_time(const unsigned char *p)
+{
+	return (int64_t)(store_get_be64(p) ^ UINT64_C(0x8000000000000000));
+}
+
+/*
+ * Writes the summary entry of a record that store_put_obs_batch has just added (th is
+ * sha256 of its target key), and rescores the next answered entry of its vantage when
+ * the record arrived out of time order. A record whose entry exists is left alone.
+ * STORE_OK or STORE_ERR (t's error set).
+ */
+int store_sum_put(struct store_txn *t, const struct store_obs *o, const unsigned char *th);
+
+/* Builds the summaries of a data directory written before they existed (store_open). */
+int store_sum_migrate(struct store *s, const struct store_opts *opts, struct store_err *err);
 
 int store_txn_fail(struct store_txn *t, int mdb_rc, const char *what);
 

@@ -13,38 +13,6 @@
 #define OBS_VAL_LEN 16 /* time, label: sorted duplicates of one target's key */
 #define CURSOR_NAME_MAX 256
 
-static void
-put_be64(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static uint64_t
-get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Signed times sort correctly as unsigned big-endian once the sign bit is flipped. */
-static void
-put_time(unsigned char *p, int64_t t)
-{
-	put_be64(p, (uint64_t)t ^ UINT64_C(0x8000000000000000));
-}
-
-static int64_t
-get_time(const unsigned char *p)
-{
-	return (int64_t)(get_be64(p) ^ UINT64_C(0x8000000000000000));
-}
-
 /* threat_id NUL [sha256(target_key)] — the shared prefix of targets and obs keys.
  * Returns its length, or 0 when the threat ID is empty, too long or holds a NUL. */
 static size_t
@@ -130,7 +98,7 @@ next_label(struct store_txn *t, int dbi, int64_t *cache, int64_t *label)
 		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
 		mdb_cursor_close(c);
 		if (rc == 0 && k.mv_size == 8)
-			*cache = (int64_t)get_be64(k.mv_data);
+			*cache = (int64_t)store_get_be64(k.mv_data);
 		else if (rc != 0 && rc != MDB_NOTFOUND)
 			return store_txn_fail(t, rc, "reading the last label");
 		else
@@ -182,7 +150,7 @@ put_feed(struct store_txn *t, struct pending *p)
 
 	if (next_label(t, STORE_DBI_FEED, &t->last_label, &p->label) != STORE_OK)
 		return STORE_ERR;
-	put_be64(lb, (uint64_t)p->label);
+	store_put_be64(lb, (uint64_t)p->label);
 	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_FEED], &k, &v, MDB_APPEND | MDB_RESERVE);
 	if (rc != 0)
 		return store_txn_fail(t, rc, "appending to the feed");
@@ -206,8 +174,8 @@ put_obs_index(struct store_txn *t, const struct pending *p)
 	memcpy(kb + kn, p->th, UTIL_SHA256_LEN);
 	k.mv_size = kn + UTIL_SHA256_LEN;
 	k.mv_data = kb;
-	put_time(ov, p->o->observed_us);
-	put_be64(ov + 8, (uint64_t)p->label);
+	store_put_time(ov, p->o->observed_us);
+	store_put_be64(ov + 8, (uint64_t)p->label);
 	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_OBS], &k, &v, MDB_NODUPDATA);
 	if (rc != 0)
 		return store_txn_fail(t, rc, "indexing a record");
@@ -262,7 +230,7 @@ store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, 
 		rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_IDS], &k, &v);
 		if (rc == 0) {
 			p->rc = STORE_PUT_SAME;
-			p->label = v.mv_size == 8 ? (int64_t)get_be64(v.mv_data) : 0;
+			p->label = v.mv_size == 8 ? (int64_t)store_get_be64(v.mv_data) : 0;
 		} else if (rc == MDB_NOTFOUND) {
 			p->rc = STORE_PUT_NEW;
 			nnew++;
@@ -290,7 +258,7 @@ store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, 
 		}
 		if (p->rc != STORE_PUT_NEW)
 			continue;
-		put_be64(lb, (uint64_t)p->label);
+		store_put_be64(lb, (uint64_t)p->label);
 		rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_IDS], &k, &v, MDB_NOOVERWRITE);
 		if (rc != 0) {
 			ret = store_txn_fail(t, rc, "indexing a record id");
@@ -307,7 +275,8 @@ store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, 
 				order[m++] = &all[i];
 		qsort(order, m, sizeof(*order), by_obs_key);
 		for (size_t i = 0; i < m; i++)
-			if (put_obs_index(t, order[i]) != STORE_OK)
+			if (put_obs_index(t, order[i]) != STORE_OK ||
+			    store_sum_put(t, order[i]->o, order[i]->th) != STORE_OK)
 				goto out;
 	}
 
@@ -350,7 +319,7 @@ store_put_cursor(struct store_txn *t, const char *peer, int64_t label)
 		    CURSOR_NAME_MAX);
 		return STORE_ERR;
 	}
-	put_be64(lb, (uint64_t)label);
+	store_put_be64(lb, (uint64_t)label);
 	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_CURSORS], &k, &v, 0);
 	if (rc != 0)
 		return store_txn_fail(t, rc, "saving a peer cursor");
@@ -367,7 +336,7 @@ store_add_event(struct store_txn *t, const char *json, size_t len, int64_t *labe
 
 	if (next_label(t, STORE_DBI_EVENTS, &t->last_event, &lab) != STORE_OK)
 		return STORE_ERR;
-	put_be64(lb, (uint64_t)lab);
+	store_put_be64(lb, (uint64_t)lab);
 	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_EVENTS], &k, &v, MDB_APPEND);
 	if (rc != 0)
 		return store_txn_fail(t, rc, "adding an event");
@@ -508,7 +477,7 @@ give_feed(struct scan *sc, const MDB_val *label, store_record_cb cb, void *arg,
 		return scan_fail(sc, rc, "record indexed but missing from the feed", err);
 	if (v.mv_size < STORE_ID_LEN)
 		return scan_fail(sc, MDB_CORRUPTED, "short feed entry", err);
-	return cb((int64_t)get_be64(label->mv_data), v.mv_data,
+	return cb((int64_t)store_get_be64(label->mv_data), v.mv_data,
 	    (const char *)v.mv_data + STORE_ID_LEN, v.mv_size - STORE_ID_LEN, arg);
 }
 
@@ -550,7 +519,7 @@ fetch_flush(struct fetch *f, store_record_cb cb, void *arg, struct store_err *er
 		MDB_val k = {8, lb};
 		int rc;
 
-		put_be64(lb, f->items[i].label);
+		store_put_be64(lb, f->items[i].label);
 		rc = mdb_cursor_get(f->feed, &k, &f->vals[f->items[i].pos], MDB_SET_KEY);
 		if (rc != 0)
 			return scan_fail(f->sc, rc, "record indexed but missing from the feed", err);
@@ -592,7 +561,7 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 		if (target_key) {
 			/* One target: its records are sorted duplicates; seek to since_us. */
 			memset(seek, 0, sizeof(seek));
-			put_time(seek, since_us);
+			store_put_time(seek, since_us);
 			v.mv_size = OBS_VAL_LEN;
 			v.mv_data = seek;
 			op = MDB_GET_BOTH_RANGE;
@@ -626,7 +595,7 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 		}
 		if (v.mv_size != OBS_VAL_LEN)
 			continue;
-		t = get_time(vp);
+		t = store_get_time(vp);
 		if (t < since_us)
 			continue;
 		if (t >= until_us) {
@@ -636,7 +605,7 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 			}
 			continue;
 		}
-		f->labels[f->n++] = get_be64(vp + 8);
+		f->labels[f->n++] = store_get_be64(vp + 8);
 		if (f->n == FETCH_CHUNK && (ret = fetch_flush(f, cb, arg, err)) != 0)
 			goto out;
 	}
@@ -669,7 +638,7 @@ store_scan_feed(struct store *s, int64_t after, int64_t until, size_t limit,
 		after = 0;
 	if (until <= after)
 		return STORE_OK;
-	put_be64(lb, (uint64_t)after + 1);
+	store_put_be64(lb, (uint64_t)after + 1);
 	if (scan_begin(s, STORE_DBI_FEED, &sc, err) != STORE_OK)
 		return STORE_ERR;
 	for (rc = mdb_cursor_get(sc.cur, &k, &v, MDB_SET_RANGE); rc == 0;
@@ -678,7 +647,7 @@ store_scan_feed(struct store *s, int64_t after, int64_t until, size_t limit,
 
 		if (k.mv_size != 8 || v.mv_size < STORE_ID_LEN)
 			continue;
-		label = (int64_t)get_be64(k.mv_data);
+		label = (int64_t)store_get_be64(k.mv_data);
 		if (label > until || (limit && n == limit))
 			break;
 		ret = cb(label, v.mv_data, (const char *)v.mv_data + STORE_ID_LEN,
@@ -710,12 +679,12 @@ store_count_feed(struct store *s, int64_t after, int64_t until, size_t *n,
 		after = 0;
 	if (until <= after)
 		return STORE_OK;
-	put_be64(lb, (uint64_t)after + 1);
+	store_put_be64(lb, (uint64_t)after + 1);
 	if (scan_begin(s, STORE_DBI_FEED, &sc, err) != STORE_OK)
 		return STORE_ERR;
 	for (rc = mdb_cursor_get(sc.cur, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size == 8 && (int64_t)get_be64(k.mv_data) > until)
+		if (k.mv_size == 8 && (int64_t)store_get_be64(k.mv_data) > until)
 			break;
 		(*n)++;
 	}
@@ -780,7 +749,7 @@ store_get_cursor(struct store *s, const char *peer, int64_t *label, struct store
 	else if (rc != 0 || v.mv_size != 8)
 		ret = scan_fail(&sc, rc ? rc : MDB_CORRUPTED, "reading a peer cursor", err);
 	else
-		*label = (int64_t)get_be64(v.mv_data);
+		*label = (int64_t)store_get_be64(v.mv_data);
 	scan_end(&sc);
 	return ret;
 }
@@ -798,7 +767,7 @@ store_scan_events(struct store *s, int64_t after, int64_t until, store_record_cb
 		after = 0;
 	if (until <= after)
 		return STORE_OK;
-	put_be64(lb, (uint64_t)after + 1);
+	store_put_be64(lb, (uint64_t)after + 1);
 	if (scan_begin(s, STORE_DBI_EVENTS, &sc, err) != STORE_OK)
 		return STORE_ERR;
 	for (rc = mdb_cursor_get(sc.cur, &k, &v, MDB_SET_RANGE); rc == 0;
@@ -807,7 +776,7 @@ store_scan_events(struct store *s, int64_t after, int64_t until, store_record_cb
 
 		if (k.mv_size != 8)
 			continue;
-		label = (int64_t)get_be64(k.mv_data);
+		label = (int64_t)store_get_be64(k.mv_data);
 		if (label > until)
 			break;
 		ret = cb(label, NULL, v.mv_data, v.mv_size, arg);

@@ -211,8 +211,12 @@ make_full(void)
 	    "[peer hub]\n"
 	    "url = http://hub.example/taxii/poll\n"
 	    "[hook]\n"
-	    "on_change = on-change\n",
+	    "on_change = on-change\n"
+	    "[analysis]\n"
+	    "sinkholes_file = sinkholes.txt\n"
+	    "remove_after = 45d\n",
 	    tmpdir);
+	write_file("sinkholes.txt", "net 192.0.2.0/24 test\n", 0644);
 	write_file("full.conf", text, 0644);
 	snprintf(full_path, sizeof(full_path), "%s/full.conf", tmpdir);
 }
@@ -309,6 +313,9 @@ test_full(void)
 	}
 	snprintf(want, sizeof(want), "%s/on-change", tmpdir);
 	is_str(c->hook.on_change, want, "hook on_change");
+	snprintf(want, sizeof(want), "%s/sinkholes.txt", tmpdir);
+	is_str(c->analysis.sinkholes_file, want, "analysis sinkholes_file");
+	is_int(c->analysis.remove_after_us, 45LL * 86400 * 1000000, "analysis remove_after");
 
 	/* conf_print must read back to the same config */
 	p1 = print_conf(c);
@@ -460,6 +467,9 @@ test_bad_structure(void)
 	    "t.conf:5: syntax error (expected \"key = value\" or \"[section]\")");
 	bad("[server\n", "t.conf:4: section header without ']'");
 	bad("[server] junk\n", "t.conf:4: text after section header");
+	bad("[analysis]\nremove_after = 10m\n",
+	    "t.conf:5: remove_after: duration \"10m\" out of range");
+	bad("[analysis]\nsinkhole_file = x\n", "t.conf:5: sinkhole_file: unknown key in [analysis]");
 	bad("[hook]\non_change = /dev/null\n", "t.conf:5: on_change: \"/dev/null\" is not a regular file");
 
 	c = conf_load_string("id = x\n[node]\n", "t.conf", &err);
@@ -624,6 +634,8 @@ test_example(void)
 	    "example: empty values with a trailing comment are unset");
 	is_str(c->observer.user_agent, "Mozilla/5.0 (compatible)", "example: comment stripped");
 	is_str(c->server.listen[0], "127.0.0.1:9090", "example listen");
+	ok(c->analysis.sinkholes_file == NULL, "example: built-in sinkhole list");
+	is_int(c->analysis.remove_after_us, 30LL * 86400 * 1000000, "example remove_after 30d");
 	conf_free(c);
 }
 

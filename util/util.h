@@ -44,6 +44,21 @@ int util_unhex(const char *s, unsigned char *out, size_t n);
 
 #define UTIL_SHA256_LEN 32
 
+/*
+ * JSON text read in place (util_jscan.c), for text already known to be JSON. Values are
+ * [v, vend) ranges into the caller's text.
+ * util_jscan_skip: the byte after the value at p, or NULL when it is malformed or nests
+ * deeper than 64. util_jscan_get: finds `key` among the members of the object at obj:
+ * 1 (found), 0 (absent), -1 (not an object, or a key with escapes: use a full parser).
+ * util_jscan_str: 1 with the string's bytes (no escapes in it), 0 for null, -1 otherwise
+ * (escapes included). util_jscan_int: 1 with an integer, 0 for null, -1 otherwise.
+ */
+const char *util_jscan_skip(const char *p, const char *end);
+int util_jscan_get(const char *obj, const char *end, const char *key, const char **val,
+    const char **vend);
+int util_jscan_str(const char *v, const char *vend, const char **s, size_t *len);
+int util_jscan_int(const char *v, const char *vend, long long *out);
+
 /* SHA-256 of a buffer. Returns 0, or -1 if libcrypto fails. */
 int util_sha256(const void *data, size_t len, unsigned char out[UTIL_SHA256_LEN]);
 

@@ -1,0 +1,514 @@
+/* import --format json: observation records in export's JSON form (an array, or one
+ * record per line, or records one after another), read as a stream so that no file ever
+ * sits in memory whole. The file is read twice: first every record is checked (a bad one
+ * rejects the file, and nothing is stored), then the records are merged in transactions
+ * of 10,000, as a peer's records are (set union by id, each record's node kept). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "conf/conf.h"
+#include "node/cli.h"
+#include "fed/fed.h"
+#include "record/record.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#define RECORD_MAX (16u * 1024 * 1024) /* one record's text */
+#define CHUNK (1u << 20)
+#define BATCH 50000
+#define MAX_REPORTED 20 /* bad records reported before the rest are only counted */
+
+/* A reader that cuts the stream into records, compacting each (whitespace outside
+ * strings dropped) so the stored text is what export writes. */
+struct rd {
+	FILE *fp;
+	const char *name;
+	char *chunk;
+	size_t clen, cpos;
+	int eof;
+	long line;     /* current line, 1-based */
+	int mode;      /* 0: not started, '[': inside an array, '{': records in sequence */
+	int need_sep;  /* in an array: a ',' or ']' must come next */
+	int done;      /* the array's ']' was read */
+	uint64_t bytes;
+	struct util_buf rec;
+	long rec_line; /* line the current record starts on */
+};
+
+static int
+rd_getc(struct rd *r)
+{
+	if (r->cpos == r->clen) {
+		if (r->eof)
+			return EOF;
+		r->clen = fread(r->chunk, 1, CHUNK, r->fp);
+		r->cpos = 0;
+		if (r->clen == 0) {
+			r->eof = 1;
+			return EOF;
+		}
+	}
+	r->bytes++;
+	return (unsigned char)r->chunk[r->cpos++];
+}
+
+static int
+is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int
+skip_ws(struct rd *r)
+{
+	int c;
+
+	while ((c = rd_getc(r)) != EOF && is_ws(c))
+		if (c == '\n')
+			r->line++;
+	return c;
+}
+
+/* The next record's text into r->rec (NUL-terminated). Returns 1, 0 at the end, or -1
+ * with why (and *line where it went wrong). */
+static int
+rd_next(struct rd *r, char *why, size_t whylen, long *line)
+{
+	int c = skip_ws(r), depth, in_str = 0, esc = 0;
+
+	*line = r->line;
+	if (r->mode == 0) {
+		if (c == EOF)
+			return 0;
+		if (c == '[') {
+			r->mode = '[';
+			c = skip_ws(r);
+			*line = r->line;
+			if (c == ']') {
+				r->done = 1;
+				c = skip_ws(r);
+				*line = r->line;
+				if (c != EOF) {
+					util_seterr(why, whylen, "JSON: text after the array's end");
+					return -1;
+				}
+				return 0;
+			}
+		} else {
+			r->mode = '{';
+		}
+	} else if (r->mode == '[') {
+		if (r->done) {
+			if (c == EOF)
+				return 0;
+			util_seterr(why, whylen, "JSON: text after the array's end");
+			return -1;
+		}
+		if (c == ']') {
+			r->done = 1;
+			c = skip_ws(r);
+			*line = r->line;
+			if (c != EOF) {
+				util_seterr(why, whylen, "JSON: text after the array's end");
+				return -1;
+			}
+			return 0;
+		}
+		if (c != ',') {
+			util_seterr(why, whylen, c == EOF ? "JSON: the array is not closed (']')" :
+			    "JSON: ',' or ']' expected between records");
+			return -1;
+		}
+		c = skip_ws(r);
+		*line = r->line;
+	}
+	if (c == EOF) {
+		if (r->mode == '[') {
+			util_seterr(why, whylen, "JSON: the array is not closed (']')");
+			return -1;
+		}
+		return 0;
+	}
+	if (c != '{') {
+		util_seterr(why, whylen, "JSON: a record (an object, '{') expected");
+		return -1;
+	}
+	r->rec_line = r->line;
+	util_buf_reset(&r->rec);
+	/* c is the record's '{', already taken from the chunk; the rest is cut from the
+	 * chunk in runs, whitespace outside strings dropped. */
+	depth = 1;
+	if (util_buf_add(&r->rec, "{", 1) != 0) {
+		util_seterr(why, whylen, "out of memory");
+		return -1;
+	}
+	while (depth > 0) {
+		size_t run;
+
+		if (r->cpos == r->clen) {
+			if (rd_getc(r) == EOF)
+				break;
+			r->cpos--; /* rd_getc refilled the chunk; take it from there */
+			r->bytes--;
+		}
+		for (run = r->cpos; run < r->clen && depth > 0; run++) {
+			char ch = r->chunk[run];
+
+			if (in_str) {
+				if (esc)
+					esc = 0;
+				else if (ch == '\\')
+					esc = 1;
+				else if (ch == '"')
+					in_str = 0;
+				else if (ch == '\n') {
+					util_seterr(why, whylen, "JSON: line break inside a string");
+					*line = r->line;
+					return -1;
+				}
+				continue;
+			}
+			if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+				/* whitespace outside strings: flush the run before it and drop it */
+				if (util_buf_add(&r->rec, r->chunk + r->cpos, run - r->cpos) != 0)
+					goto nomem;
+				if (ch == '\n')
+					r->line++;
+				r->bytes += run + 1 - r->cpos;
+				r->cpos = run + 1;
+				continue;
+			}
+			if (ch == '"')
+				in_str = 1;
+			else if (ch == '{' || ch == '[')
+				depth++;
+			else if (ch == '}' || ch == ']')
+				depth--;
+		}
+		if (util_buf_add(&r->rec, r->chunk + r->cpos, run - r->cpos) != 0)
+			goto nomem;
+		r->bytes += run - r->cpos;
+		r->cpos = run;
+		if (r->rec.len > RECORD_MAX) {
+			util_seterr(why, whylen, "JSON: record longer than %u MiB", RECORD_MAX >> 20);
+			*line = r->rec_line;
+			return -1;
+		}
+	}
+	if (depth != 0) {
+		util_seterr(why, whylen, "JSON: the file ends inside a record");
+		*line = r->rec_line;
+		return -1;
+	}
+	if (util_buf_add(&r->rec, "", 1) != 0) {
+		util_seterr(why, whylen, "out of memory");
+		return -1;
+	}
+	r->rec.len--;
+	*line = r->rec_line;
+	return 1;
+nomem:
+	util_seterr(why, whylen, "out of memory");
+	return -1;
+}
+
+/* The checks a merged record gets, each naming its field. Fills the text fields for
+ * fed_merge_add_text. Returns 0, or -1 with why. */
+static int
+check_record(json_t *rec, struct rec_text *t, char *why, size_t whylen)
+{
+	static const char *const names[5] = {"id", "threat_id", "node", "observed_at",
+	    "target.input"};
+	json_t *target, *http, *ping, *v;
+	const char *s[5];
+	const char *threat, *key;
+	int64_t when;
+	unsigned char id[STORE_ID_LEN];
+	char reason[256];
+
+	if (!json_is_object(rec)) {
+		util_seterr(why, whylen, "record: not a JSON object");
+		return -1;
+	}
+	target = json_object_get(rec, "target");
+	if (!json_is_object(target)) {
+		util_seterr(why, whylen, "target: missing or not an object");
+		return -1;
+	}
+	s[0] = json_string_value(json_object_get(rec, "id"));
+	s[1] = json_string_value(json_object_get(rec, "threat_id"));
+	s[2] = json_string_value(json_object_get(rec, "node"));
+	s[3] = json_string_value(json_object_get(rec, "observed_at"));
+	s[4] = json_string_value(json_object_get(target, "input"));
+	for (int i = 0; i < 5; i++)
+		if (s[i] == NULL || s[i][0] == '\0') {
+			util_seterr(why, whylen, "%s: missing, empty or not a string", names[i]);
+			return -1;
+		}
+	v = json_object_get(rec, "vantage");
+	if (v && !json_is_string(v) && !json_is_null(v)) {
+		util_seterr(why, whylen, "vantage: not a string");
+		return -1;
+	}
+	http = json_object_get(rec, "http");
+	if (http && !json_is_null(http)) {
+		json_t *st = json_object_get(http, "status"), *sha = json_object_get(http, "sha256");
+
+		if (!json_is_object(http)) {
+			util_seterr(why, whylen, "http: not an object or null");
+			return -1;
+		}
+		if (st && !json_is_null(st) && (!json_is_integer(st) || json_integer_value(st) < 0 ||
+		    json_integer_value(st) > 999)) {
+			util_seterr(why, whylen, "http.status: not an integer from 0 to 999");
+			return -1;
+		}
+		if (sha && !json_is_null(sha) && (!json_is_string(sha) ||
+		    strlen(json_string_value(sha)) != 64 ||
+		    util_unhex(json_string_value(sha), id, 32) != 0)) {
+			util_seterr(why, whylen, "http.sha256: not 64 hex digits");
+			return -1;
+		}
+	}
+	ping = json_object_get(rec, "ping");
+	if (ping && !json_is_null(ping)) {
+		if (!json_is_object(ping) ||
+		    (json_object_get(ping, "sent") && !json_is_integer(json_object_get(ping, "sent"))) ||
+		    (json_object_get(ping, "received") &&
+		    !json_is_integer(json_object_get(ping, "received")))) {
+			util_seterr(why, whylen, "ping: sent and received must be integers");
+			return -1;
+		}
+	}
+	if (strlen(s[0]) != 64 || util_unhex(s[0], id, STORE_ID_LEN) != 0) {
+		util_seterr(why, whylen, "id: not 64 hex digits");
+		return -1;
+	}
+	if (strlen(s[1]) > STORE_THREAT_ID_MAX) {
+		util_seterr(why, whylen, "threat_id: longer than %d bytes", STORE_THREAT_ID_MAX);
+		return -1;
+	}
+	if (util_time_parse(s[3], &when) != 0) {
+		util_seterr(why, whylen, "observed_at: not an RFC 3339 time \"%.40s\"", s[3]);
+		return -1;
+	}
+	if (fed_record_keys(rec, &threat, &key, &when, id, reason, sizeof(reason)) != 0) {
+		util_seterr(why, whylen, "id: not the SHA-256 of node, target.input and observed_at");
+		return -1;
+	}
+	for (int i = 0; i < 5; i++) {
+		t->f[i] = s[i];
+		t->flen[i] = strlen(s[i]);
+	}
+	return 0;
+}
+
+struct totals {
+	size_t records, added, same;
+};
+
+/* The five key fields of a checked record read in place: 0, or -1 when one is not a
+ * plain string (escapes in it), for jansson to read. */
+static int
+fast_keys(const char *j, size_t len, struct rec_text *t)
+{
+	static const char *const top[4] = {"id", "threat_id", "node", "observed_at"};
+	const char *end = j + len, *v, *ve, *tg, *te;
+
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < 4; i++)
+		if (util_jscan_get(j, end, top[i], &v, &ve) != 1 ||
+		    util_jscan_str(v, ve, &t->f[i], &t->flen[i]) != 1)
+			return -1;
+	if (util_jscan_get(j, end, "target", &tg, &te) != 1 ||
+	    util_jscan_get(tg, te, "input", &v, &ve) != 1 ||
+	    util_jscan_str(v, ve, &t->f[4], &t->flen[4]) != 1)
+		return -1;
+	return 0;
+}
+
+/* Commits what *mp holds and starts a new merge. 0, or -1 (printed). */
+static int
+flush(struct store *s, struct fed_merge **mp, struct totals *tot)
+{
+	char err[1024];
+
+	if (fed_merge_commit(*mp, s, NULL, 0, err, sizeof(err)) != 0) {
+		cli_err("import: %s", err);
+		return -1;
+	}
+	tot->added += (*mp)->stats.added;
+	tot->same += (*mp)->stats.same;
+	fed_merge_free(*mp);
+	if ((*mp = fed_merge_new()) == NULL) {
+		cli_err("import: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* One pass over the file: checking only (mp NULL), or merging into s. Returns 0; -1
+ * for bad input (reported, *nbad counted); -2 for a failure to store (printed). */
+static int
+pass(struct rd *r, struct store *s, struct fed_merge **mp, struct totals *tot,
+    uint64_t size, size_t *nbad)
+{
+	char why[512];
+	long line;
+	int rc;
+
+	while ((rc = rd_next(r, why, sizeof(why), &line)) == 1) {
+		json_error_t jerr;
+		json_t *rec;
+		struct rec_text t;
+
+		/* Storing what the first pass checked: its keys read in place when plain. */
+		if (mp && fast_keys(r->rec.data, r->rec.len, &t) == 0) {
+			t.json = r->rec.data;
+			t.len = r->rec.len;
+			tot->records++;
+			if (fed_merge_add_text(*mp, &t, why, sizeof(why)) != 0) {
+				fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+				(*nbad)++;
+				return -1;
+			}
+			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp, tot) != 0)
+				return -2;
+			cli_progress("import", r->bytes, size);
+			continue;
+		}
+		rec = json_loadb(r->rec.data, r->rec.len, 0, &jerr);
+		if (rec == NULL) {
+			fprintf(stderr, "c2watch: %s:%ld: JSON: %s\n", r->name, line, jerr.text);
+			(*nbad)++;
+			return -1; /* the stream cannot be trusted past a syntax error */
+		}
+		memset(&t, 0, sizeof(t));
+		if (check_record(rec, &t, why, sizeof(why)) != 0) {
+			if ((*nbad)++ < MAX_REPORTED)
+				fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+			json_decref(rec);
+			continue;
+		}
+		tot->records++;
+		if (mp) {
+			t.json = r->rec.data;
+			t.len = r->rec.len;
+			rc = fed_merge_add_text(*mp, &t, why, sizeof(why));
+			json_decref(rec);
+			if (rc != 0) {
+				fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+				(*nbad)++;
+				return -1;
+			}
+			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp, tot) != 0)
+				return -2;
+		} else {
+			json_decref(rec);
+		}
+		cli_progress(mp ? "import" : "checking", r->bytes, size);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+		(*nbad)++;
+		return -1;
+	}
+	if (mp && fed_merge_pending(*mp) > 0 && flush(s, mp, tot) != 0)
+		return -2;
+	return 0;
+}
+
+static void
+rd_init(struct rd *r, FILE *fp, const char *name, char *chunk)
+{
+	memset(r, 0, sizeof(*r));
+	r->fp = fp;
+	r->name = name;
+	r->chunk = chunk;
+	r->line = 1;
+	util_buf_init(&r->rec, 0);
+}
+
+int
+cli_import_json(const struct conf *c, const char *file)
+{
+	struct rd r;
+	struct totals tot = {0, 0, 0};
+	struct fed_merge *m = NULL;
+	struct store *s = NULL;
+	struct stat st1, st2;
+	char *chunk = malloc(CHUNK);
+	FILE *fp = fopen(file, "rb");
+	size_t nbad = 0;
+	int rc, ret = CLI_FAIL;
+
+	memset(&r, 0, sizeof(r));
+	util_buf_init(&r.rec, 0);
+	if (chunk == NULL) {
+		cli_err("out of memory");
+		goto out;
+	}
+	if (fp == NULL || fstat(fileno(fp), &st1) != 0) {
+		cli_err("%s: %s", file, strerror(errno));
+		ret = CLI_USAGE;
+		goto out;
+	}
+	if (!S_ISREG(st1.st_mode)) {
+		cli_err("%s: not a regular file (records are read twice: checked, then stored)",
+		    file);
+		ret = CLI_USAGE;
+		goto out;
+	}
+	util_buf_fini(&r.rec);
+	rd_init(&r, fp, file, chunk);
+	rc = pass(&r, NULL, NULL, &tot, (uint64_t)st1.st_size, &nbad);
+	if (rc == 0 && ferror(fp)) {
+		cli_err("%s: read error: %s", file, strerror(errno));
+		goto out;
+	}
+	if (rc != 0 || nbad) {
+		if (nbad > MAX_REPORTED)
+			fprintf(stderr, "c2watch: %s: %zu more bad records not shown\n", file,
+			    nbad - MAX_REPORTED);
+		fprintf(stderr, "c2watch: %s: nothing imported (%zu bad record%s)\n", file, nbad,
+		    nbad == 1 ? "" : "s");
+		ret = CLI_USAGE;
+		goto out;
+	}
+	s = cli_open_store(c, 0);
+	if (s == NULL || (m = fed_merge_new()) == NULL)
+		goto out;
+	rewind(fp);
+	util_buf_fini(&r.rec);
+	rd_init(&r, fp, file, chunk);
+	memset(&tot, 0, sizeof(tot));
+	if (fstat(fileno(fp), &st2) != 0 || st2.st_size != st1.st_size ||
+	    st2.st_mtime != st1.st_mtime) {
+		cli_err("%s: changed while it was being checked; nothing imported", file);
+		goto out;
+	}
+	rc = pass(&r, s, &m, &tot, (uint64_t)st1.st_size, &nbad);
+	if (rc != 0) {
+		cli_err("%s: stopped after %zu records were stored (a re-import completes it)",
+		    file, tot.added + tot.same);
+		goto out;
+	}
+	printf("%s: %zu observation record%s merged: %zu new, %zu already held\n", file,
+	    tot.records, tot.records == 1 ? "" : "s", tot.added, tot.same);
+	ret = CLI_OK;
+out:
+	fed_merge_free(m);
+	store_close(s);
+	util_buf_fini(&r.rec);
+	if (fp)
+		fclose(fp);
+	free(chunk);
+	return ret;
+}

@@ -1,0 +1,964 @@
+/* Summaries: one compact entry per record, per destination, kept in the transaction that
+ * adds the record (store_sum_put), so that a report reads 28 bytes a record instead of
+ * parsing its JSON. Entries are the fixed-size sorted duplicates of the destination's key
+ * in the "sum" database:
+ *
+ *   0  vantage id   u32     big-endian: entries sort by vantage, then time
+ *   4  observed_at  64 bits store_put_time form
+ *   12 status       u16     HTTP status, STORE_SUM_UNANSWERED, STORE_SUM_NOT_RUN
+ *   14 ping sent, 15 ping received, 16 flags, 17 score
+ *   18 content id   u32
+ *   22 address set  u32
+ *   26 reserved (zero)
+ *
+ * The change score is fuzzy_compare's, computed when the entry is written because it is
+ * slow; an entry that lands before later ones of its vantage rescores the next answered
+ * one. Ids are given from counters in "sumdict" and never reused. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fuzzy.h>
+#include <jansson.h>
+
+#include "store/store_int.h"
+#include "util/util.h"
+
+#define ENTRY_LEN 28
+#define KEY_MAX (STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN)
+#define NAME_MAX_LEN 400  /* node NUL vantage, kept in a key */
+#define ADDRS_MAX 2048    /* address set text; longer sets are cut at an address */
+#define MIGRATE_BATCH 20000
+
+static void
+put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+encode(unsigned char *p, const struct store_sum *e)
+{
+	put_u32(p, e->vantage);
+	store_put_time(p + 4, e->t);
+	p[12] = (unsigned char)(e->status >> 8);
+	p[13] = (unsigned char)e->status;
+	p[14] = e->ping_sent;
+	p[15] = e->ping_recv;
+	p[16] = e->flags;
+	p[17] = e->score;
+	put_u32(p + 18, e->content);
+	put_u32(p + 22, e->addrs);
+	p[26] = p[27] = 0;
+}
+
+static void
+decode(const unsigned char *p, struct store_sum *e)
+{
+	e->vantage = get_u32(p);
+	e->t = store_get_time(p + 4);
+	e->status = (uint16_t)(p[12] << 8 | p[13]);
+	e->ping_sent = p[14];
+	e->ping_recv = p[15];
+	e->flags = p[16];
+	e->score = p[17];
+	e->content = get_u32(p + 18);
+	e->addrs = get_u32(p + 22);
+}
+
+static int
+answered(const struct store_sum *e)
+{
+	return e->status < STORE_SUM_UNANSWERED;
+}
+
+/* ------------------------------------------------------------------ dictionaries */
+
+/* The id of `name` in dictionary `kind` ('v', 'c', 'a'), made when absent: the forward
+ * key kind+name holds the id; the reverse key upper(kind)+id holds rev (rlen bytes). */
+static int
+dict_id(struct store_txn *t, char kind, const void *name, size_t nlen, const void *rev,
+    size_t rlen, uint32_t *id)
+{
+	MDB_dbi dbi = t->s->dbi[STORE_DBI_SUMDICT];
+	unsigned char kb[1 + NAME_MAX_LEN], rk[5], ck[2] = {'#', (unsigned char)kind};
+	MDB_val k = {1 + nlen, kb}, v, cv, rv;
+	uint32_t next = 1;
+	int rc;
+
+	kb[0] = (unsigned char)kind;
+	memcpy(kb + 1, name, nlen);
+	rc = mdb_get(t->txn, dbi, &k, &v);
+	if (rc == 0 && v.mv_size == 4) {
+		*id = get_u32(v.mv_data);
+		return STORE_OK;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_txn_fail(t, rc, "reading a summary dictionary");
+	k.mv_size = 2;
+	k.mv_data = ck;
+	rc = mdb_get(t->txn, dbi, &k, &cv);
+	if (rc == 0 && cv.mv_size == 4)
+		next = get_u32(cv.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_txn_fail(t, rc, "reading a summary counter");
+	if (next == UINT32_MAX) {
+		util_seterr(t->err.msg, sizeof(t->err.msg), "%s: summary dictionary '%c' is full", t->s->dir, kind);
+		return STORE_ERR;
+	}
+	{
+		unsigned char nb[4];
+
+		put_u32(nb, next + 1);
+		cv.mv_size = 4;
+		cv.mv_data = nb;
+		if ((rc = mdb_put(t->txn, dbi, &k, &cv, 0)) != 0)
+			return store_txn_fail(t, rc, "writing a summary counter");
+		put_u32(nb, next);
+		k.mv_size = 1 + nlen;
+		k.mv_data = kb;
+		if ((rc = mdb_put(t->txn, dbi, &k, &cv, 0)) != 0)
+			return store_txn_fail(t, rc, "writing a summary dictionary");
+	}
+	rk[0] = (unsigned char)(kind - 'a' + 'A');
+	put_u32(rk + 1, next);
+	k.mv_size = 5;
+	k.mv_data = rk;
+	rv.mv_size = rlen;
+	rv.mv_data = (void *)rev;
+	if ((rc = mdb_put(t->txn, dbi, &k, &rv, 0)) != 0)
+		return store_txn_fail(t, rc, "writing a summary dictionary");
+	*id = next;
+	return STORE_OK;
+}
+
+static int
+dict_rev(MDB_txn *txn, MDB_dbi dbi, char kind, uint32_t id, MDB_val *v)
+{
+	unsigned char rk[5];
+	MDB_val k = {5, rk};
+
+	rk[0] = (unsigned char)kind;
+	put_u32(rk + 1, id);
+	return mdb_get(txn, dbi, &k, v);
+}
+
+/* ------------------------------------------------------------------ one record */
+
+/* The record fields an entry is made of, as read from its JSON (pointers into the record
+ * text or into a jansson tree, valid while make_entry runs). */
+struct fields {
+	const char *node, *vant, *sha, *ssdeep, *err_kind;
+	size_t node_len, vant_len, sha_len, ssdeep_len, err_len;
+	int has_status, has_ping;
+	long long status, sent, received;
+	const char *addr[2][64];
+	size_t addr_len[2][64], naddr[2];
+};
+
+static const char *const unanswered_kinds[] = {
+	"dns", "refused", "timeout", "reset", "tls", "protocol",
+};
+
+static int
+is_unanswered_error(const char *kind, size_t len)
+{
+	if (kind == NULL)
+		return 0;
+	for (size_t i = 0; i < sizeof(unanswered_kinds) / sizeof(unanswered_kinds[0]); i++)
+		if (strlen(unanswered_kinds[i]) == len && memcmp(kind, unanswered_kinds[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+/* A member that is a plain string (or absent/null: *s NULL). 0, or -1: read it fully. */
+static int
+scan_str(const char *obj, const char *end, const char *key, const char **s, size_t *len)
+{
+	const char *v, *ve;
+	int rc = obj ? util_jscan_get(obj, end, key, &v, &ve) : 0;
+
+	*s = NULL;
+	*len = 0;
+	if (rc <= 0)
+		return rc;
+	rc = util_jscan_str(v, ve, s, len);
+	if (rc == 0)
+		*s = NULL;
+	return rc < 0 ? -1 : 0;
+}
+
+/* A member that is an object: [*o, *oe), or *o NULL when absent or null. 0 or -1. */
+static int
+scan_obj(const char *obj, const char *end, const char *key, const char **o, const char **oe)
+{
+	int rc = util_jscan_get(obj, end, key, o, oe);
+
+	if (rc == 0 || (rc == 1 && *oe - *o == 4 && memcmp(*o, "null", 4) == 0)) {
+		*o = NULL;
+		return 0;
+	}
+	return rc < 0 || **o != '{' ? -1 : 0;
+}
+
+static int
+scan_int(const char *obj, const char *end, const char *key, long long *v, int *has)
+{
+	const char *x, *xe;
+	int rc = obj ? util_jscan_get(obj, end, key, &x, &xe) : 0;
+
+	*has = 0;
+	if (rc <= 0)
+		return rc;
+	rc = util_jscan_int(x, xe, v);
+	if (rc == 1)
+		*has = 1;
+	return rc < 0 ? -1 : 0;
+}
+
+/* The fields read in place: 0, or -1 when the text needs the full parser. */
+static int
+scan_fields(const char *j, size_t len, struct fields *f)
+{
+	const char *end = j + len, *http, *he, *ping, *pe, *tg, *te, *er, *ere;
+	static const char *const fams[] = {"ipv4", "ipv6"};
+	int has = 0;
+
+	if (scan_str(j, end, "node", &f->node, &f->node_len) ||
+	    scan_str(j, end, "vantage", &f->vant, &f->vant_len) ||
+	    scan_obj(j, end, "http", &http, &he) || scan_obj(j, end, "ping", &ping, &pe) ||
+	    scan_obj(j, end, "target", &tg, &te))
+		return -1;
+	if (http && (scan_int(http, he, "status", &f->status, &f->has_status) ||
+	    scan_str(http, he, "sha256", &f->sha, &f->sha_len) ||
+	    scan_str(http, he, "ssdeep", &f->ssdeep, &f->ssdeep_len)))
+		return -1;
+	if (util_jscan_get(j, end, "error", &er, &ere) == 1 && *er != 'n') {
+		if (*er == '{') {
+			if (scan_str(er, ere, "kind", &f->err_kind, &f->err_len))
+				return -1;
+		} else if (util_jscan_str(er, ere, &f->err_kind, &f->err_len) < 0) {
+			return -1;
+		}
+	}
+	if (ping && (scan_int(ping, pe, "sent", &f->sent, &f->has_ping) ||
+	    scan_int(ping, pe, "received", &f->received, &has)))
+		return -1;
+	if (!has)
+		f->received = 0;
+	for (int k = 0; k < 2 && tg; k++) {
+		const char *a, *ae, *p;
+
+		if (util_jscan_get(tg, te, fams[k], &a, &ae) != 1 || *a != '[')
+			continue;
+		for (p = a + 1; p < ae && *p != ']';) {
+			const char *v = p, *ve = util_jscan_skip(p, ae);
+			const char *s;
+			size_t sl;
+
+			if (ve == NULL)
+				return -1;
+			if (util_jscan_str(v, ve, &s, &sl) == 1 && f->naddr[k] < 64) {
+				f->addr[k][f->naddr[k]] = s;
+				f->addr_len[k][f->naddr[k]++] = sl;
+			}
+			p = ve;
+			while (p < ae && (*p == ',' || *p == ' '))
+				p++;
+		}
+	}
+	return 0;
+}
+
+static void
+take_str(json_t *v, const char **s, size_t *len)
+{
+	*s = json_string_value(v);
+	*len = *s ? json_string_length(v) : 0;
+}
+
+/* The fields through jansson, for text the in-place reader declined. *r gets the tree
+ * the fields point into (the caller frees it). 0, or -1 when it is not a JSON object. */
+static int
+parse_fields(const char *j, size_t len, struct fields *f, json_t **r)
+{
+	json_t *http, *ping, *err, *v;
+	static const char *const fams[] = {"ipv4", "ipv6"};
+	size_t i;
+
+	*r = json_loadb(j, len, 0, NULL);
+	if (*r == NULL || !json_is_object(*r))
+		return -1;
+	take_str(json_object_get(*r, "node"), &f->node, &f->node_len);
+	take_str(json_object_get(*r, "vantage"), &f->vant, &f->vant_len);
+	http = json_object_get(*r, "http");
+	if (json_is_integer(json_object_get(http, "status"))) {
+		f->has_status = 1;
+		f->status = json_integer_value(json_object_get(http, "status"));
+	}
+	take_str(json_object_get(http, "sha256"), &f->sha, &f->sha_len);
+	take_str(json_object_get(http, "ssdeep"), &f->ssdeep, &f->ssdeep_len);
+	err = json_object_get(*r, "error");
+	take_str(json_is_object(err) ? json_object_get(err, "kind") : err, &f->err_kind,
+	    &f->err_len);
+	ping = json_object_get(*r, "ping");
+	if (json_is_integer(json_object_get(ping, "sent"))) {
+		f->has_ping = 1;
+		f->sent = json_integer_value(json_object_get(ping, "sent"));
+		f->received = json_integer_value(json_object_get(ping, "received"));
+	}
+	for (int k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(json_object_get(*r, "target"), fams[k]), i, v) {
+			if (json_is_string(v) && f->naddr[k] < 64) {
+				f->addr[k][f->naddr[k]] = json_string_value(v);
+				f->addr_len[k][f->naddr[k]++] = json_string_length(v);
+			}
+		}
+	return 0;
+}
+
+struct addr_ref {
+	const char *s;
+	size_t len;
+};
+
+static int
+by_addr(const void *a, const void *b)
+{
+	const struct addr_ref *x = a, *y = b;
+	int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The addresses (IPv4 then IPv6, each sorted, repeats dropped) as one text. */
+static size_t
+addr_text(const struct fields *f, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < 2; k++) {
+		struct addr_ref list[64];
+		size_t n = f->naddr[k];
+
+		for (size_t i = 0; i < n; i++) {
+			list[i].s = f->addr[k][i];
+			list[i].len = f->addr_len[k][i];
+		}
+		if (n > 1)
+			qsort(list, n, sizeof(list[0]), by_addr);
+		for (size_t i = 0; i < n; i++) {
+			size_t l = list[i].len;
+
+			if (l == 0 || memchr(list[i].s, ' ', l) || memchr(list[i].s, '\0', l) ||
+			    (i > 0 && by_addr(&list[i], &list[i - 1]) == 0))
+				continue;
+			if (off + l + 2 > len)
+				break;
+			if (off)
+				buf[off++] = ' ';
+			memcpy(buf + off, list[i].s, l);
+			off += l;
+			buf[off] = '\0';
+		}
+	}
+	return off;
+}
+
+/* Reads the entry's fields from the record JSON and gives it its ids. Returns STORE_OK,
+ * STORE_NOTFOUND for a text that is not a JSON object (nothing a report could use: no
+ * entry is made), or STORE_ERR. */
+static int
+make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
+{
+	struct fields f;
+	json_t *r = NULL;
+	char names[NAME_MAX_LEN], addrs[ADDRS_MAX];
+	size_t al;
+	int ret = STORE_ERR;
+
+	memset(e, 0, sizeof(*e));
+	memset(&f, 0, sizeof(f));
+	e->t = o->observed_us;
+	e->score = STORE_SUM_NO_SCORE;
+	if (scan_fields(o->json, o->len, &f) != 0) {
+		memset(&f, 0, sizeof(f));
+		if (parse_fields(o->json, o->len, &f, &r) != 0) {
+			ret = STORE_NOTFOUND;
+			goto out;
+		}
+	}
+	if (f.node == NULL) {
+		f.node = "";
+		f.node_len = 0;
+	}
+	if (f.vant == NULL) {
+		/* a record without a vantage label: the node is its vantage */
+		f.vant = f.node;
+		f.vant_len = f.node_len;
+	}
+	if (f.node_len + f.vant_len + 2 > sizeof(names) || memchr(f.node, '\0', f.node_len)) {
+		util_seterr(t->err.msg, sizeof(t->err.msg), "%s: node or vantage name too long", t->s->dir);
+		goto out;
+	}
+	memcpy(names, f.node, f.node_len);
+	names[f.node_len] = '\0';
+	memcpy(names + f.node_len + 1, f.vant, f.vant_len);
+	names[f.node_len + 1 + f.vant_len] = '\0';
+	if (dict_id(t, 'v', names, f.node_len + f.vant_len + 1, names,
+	    f.node_len + f.vant_len + 2, &e->vantage) != STORE_OK)
+		goto out;
+
+	if (f.has_status && f.status >= 0 && f.status <= 999) {
+		unsigned char h[UTIL_SHA256_LEN];
+		char hex[65];
+
+		e->status = (uint16_t)f.status;
+		if (f.sha && f.sha_len == 64 && (memcpy(hex, f.sha, 64), hex[64] = '\0',
+		    util_unhex(hex, h, sizeof(h)) == 0)) {
+			unsigned char rev[UTIL_SHA256_LEN + 256];
+			size_t fl = f.ssdeep && f.ssdeep_len < 255 ? f.ssdeep_len : 0;
+
+			memcpy(rev, h, UTIL_SHA256_LEN);
+			if (fl)
+				memcpy(rev + UTIL_SHA256_LEN, f.ssdeep, fl);
+			rev[UTIL_SHA256_LEN + fl] = '\0';
+			if (dict_id(t, 'c', h, sizeof(h), rev, UTIL_SHA256_LEN + fl + 1,
+			    &e->content) != STORE_OK)
+				goto out;
+		}
+	} else {
+		e->status = is_unanswered_error(f.err_kind, f.err_len) ?
+		    STORE_SUM_UNANSWERED : STORE_SUM_NOT_RUN;
+	}
+	if (f.has_ping && f.sent > 0) {
+		e->flags |= STORE_SUM_PING;
+		e->ping_sent = (uint8_t)(f.sent > 255 ? 255 : f.sent);
+		e->ping_recv = (uint8_t)(f.received < 0 ? 0 : f.received > 255 ? 255 : f.received);
+	}
+	al = addr_text(&f, addrs, sizeof(addrs));
+	if (al) {
+		unsigned char h[UTIL_SHA256_LEN];
+
+		if (util_sha256(addrs, al, h) != 0) {
+			util_seterr(t->err.msg, sizeof(t->err.msg), "SHA-256 failed");
+			goto out;
+		}
+		if (dict_id(t, 'a', h, sizeof(h), addrs, al + 1, &e->addrs) != STORE_OK)
+			goto out;
+	}
+	ret = STORE_OK;
+out:
+	json_decref(r);
+	return ret;
+}
+
+/* The ssdeep of content id (NULL when none). Points into the map. */
+static const char *
+content_ssdeep(struct store_txn *t, uint32_t id)
+{
+	MDB_val v;
+
+	if (id == 0 || dict_rev(t->txn, t->s->dbi[STORE_DBI_SUMDICT], 'C', id, &v) != 0 ||
+	    v.mv_size <= UTIL_SHA256_LEN + 1)
+		return NULL;
+	return (const char *)v.mv_data + UTIL_SHA256_LEN;
+}
+
+/* The score of `cur` after `prev` (both answered, same vantage). */
+static uint8_t
+score_of(struct store_txn *t, const struct store_sum *prev, const struct store_sum *cur)
+{
+	const char *a, *b;
+	int sc;
+
+	if (prev->content == cur->content)
+		return STORE_SUM_NO_SCORE;
+	a = content_ssdeep(t, prev->content);
+	b = content_ssdeep(t, cur->content);
+	/* Without both hashes nothing is known to be alike: the change counts as total. */
+	if (a == NULL || b == NULL)
+		return 0;
+	sc = fuzzy_compare(a, b);
+	return (uint8_t)(sc < 0 ? 0 : sc > 100 ? 100 : sc);
+}
+
+int
+store_sum_put(struct store_txn *t, const struct store_obs *o, const unsigned char *th)
+{
+	unsigned char kb[KEY_MAX], eb[ENTRY_LEN], seek[ENTRY_LEN];
+	size_t tl = strlen(o->threat_id);
+	MDB_val k, v;
+	struct store_sum e, x;
+	int rc, have_next = 0;
+
+	memcpy(kb, o->threat_id, tl);
+	kb[tl] = '\0';
+	memcpy(kb + tl + 1, th, UTIL_SHA256_LEN);
+	k.mv_size = tl + 1 + UTIL_SHA256_LEN;
+	k.mv_data = kb;
+	if (t->sum_cur == NULL) {
+		rc = mdb_cursor_open(t->txn, t->s->dbi[STORE_DBI_SUM], &t->sum_cur);
+		if (rc != 0)
+			return store_txn_fail(t, rc, "opening a summary cursor");
+	}
+	rc = make_entry(t, o, &e);
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_OK : STORE_ERR;
+
+	/* Where the entry goes: the first entry at or after (vantage, time). */
+	memset(seek, 0, sizeof(seek));
+	put_u32(seek, e.vantage);
+	store_put_time(seek + 4, e.t);
+	v.mv_size = ENTRY_LEN;
+	v.mv_data = seek;
+	rc = mdb_cursor_get(t->sum_cur, &k, &v, MDB_GET_BOTH_RANGE);
+	if (rc == 0) {
+		decode(v.mv_data, &x);
+		if (x.vantage == e.vantage && x.t == e.t)
+			return STORE_OK; /* summarized already (a migration meeting new records) */
+		have_next = x.vantage == e.vantage;
+		rc = mdb_cursor_get(t->sum_cur, &k, &v, MDB_PREV_DUP);
+	} else if (rc == MDB_NOTFOUND) {
+		/* Every entry sorts before it, or the destination has none. */
+		k.mv_size = tl + 1 + UTIL_SHA256_LEN;
+		k.mv_data = kb;
+		rc = mdb_cursor_get(t->sum_cur, &k, &v, MDB_SET_KEY);
+		if (rc == 0)
+			rc = mdb_cursor_get(t->sum_cur, &k, &v, MDB_LAST_DUP);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_txn_fail(t, rc, "reading summaries");
+	/* Walk back to the previous answered entry of the vantage, for the score. */
+	if (answered(&e)) {
+		while (rc == 0) {
+			decode(v.mv_data, &x);
+			if (x.vantage != e.vantage)
+				break;
+			if (answered(&x)) {
+				e.score = score_of(t, &x, &e);
+				break;
+			}
+			rc = mdb_cursor_get(t->sum_cur, &k, &v, MDB_PREV_DUP);
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return store_txn_fail(t, rc, "reading summaries");
+	}
+	k.mv_size = tl + 1 + UTIL_SHA256_LEN;
+	k.mv_data = kb;
+	encode(eb, &e);
+	v.mv_size = ENTRY_LEN;
+	v.mv_data = eb;
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_SUM], &k, &v, MDB_NODUPDATA);
+	if (rc == 0) {
+		unsigned char dk[1 + KEY_MAX];
+		MDB_val d = {1 + k.mv_size, dk}, dv = {strlen(o->target_key), (void *)o->target_key};
+
+		dk[0] = 'd';
+		memcpy(dk + 1, kb, k.mv_size);
+		rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_SUMDICT], &d, &dv, MDB_NOOVERWRITE);
+		if (rc == MDB_KEYEXIST)
+			rc = 0;
+	}
+	if (rc != 0)
+		return store_txn_fail(t, rc, "writing a summary");
+	if (!have_next || !answered(&e))
+		return STORE_OK;
+
+	/* It arrived before later entries of its vantage: the next answered one now
+	 * follows it, not what it followed before. */
+	v.mv_size = ENTRY_LEN;
+	v.mv_data = eb;
+	rc = mdb_cursor_get(t->sum_cur, &k, &v, MDB_GET_BOTH);
+	if (rc == 0)
+		rc = mdb_cursor_get(t->sum_cur, &k, &v, MDB_NEXT_DUP);
+	while (rc == 0) {
+		unsigned char nb[ENTRY_LEN];
+
+		decode(v.mv_data, &x);
+		if (x.vantage != e.vantage)
+			break;
+		if (!answered(&x)) {
+			rc = mdb_cursor_get(t->sum_cur, &k, &v, MDB_NEXT_DUP);
+			continue;
+		}
+		x.score = score_of(t, &e, &x);
+		encode(nb, &x);
+		if (memcmp(nb, v.mv_data, ENTRY_LEN) == 0)
+			break;
+		v.mv_size = ENTRY_LEN;
+		v.mv_data = nb;
+		/* Same vantage and time, so the same place among the duplicates. */
+		rc = mdb_cursor_put(t->sum_cur, &k, &v, MDB_CURRENT);
+		if (rc != 0)
+			return store_txn_fail(t, rc, "rescoring a summary");
+		break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_txn_fail(t, rc, "reading summaries");
+	return STORE_OK;
+}
+
+/* ------------------------------------------------------------------ migration */
+
+struct migrate {
+	int64_t after;  /* last feed label summarized */
+	size_t done;
+	int finished;
+};
+
+static int
+migrate_batch(struct store_txn *t, void *arg)
+{
+	struct migrate *m = arg;
+	MDB_cursor *c = NULL;
+	unsigned char lb[8];
+	MDB_val k = {8, lb}, v, mk = {8, (void *)"sumbuilt"}, mv;
+	int64_t last = m->after;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[STORE_DBI_FEED], &c)) != 0)
+		return store_txn_fail(t, rc, "opening a cursor");
+	store_put_be64(lb, (uint64_t)m->after + 1);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && n < MIGRATE_BATCH;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		json_t *r;
+		struct store_obs o;
+		unsigned char th[UTIL_SHA256_LEN];
+		const char *threat, *key, *at;
+		char *text;
+
+		if (k.mv_size != 8 || v.mv_size < STORE_ID_LEN)
+			continue;
+		last = (int64_t)store_get_be64(k.mv_data);
+		n++;
+		text = (char *)v.mv_data + STORE_ID_LEN;
+		r = json_loadb(text, v.mv_size - STORE_ID_LEN, 0, NULL);
+		threat = json_string_value(json_object_get(r, "threat_id"));
+		key = json_string_value(json_object_get(json_object_get(r, "target"), "input"));
+		at = json_string_value(json_object_get(r, "observed_at"));
+		memset(&o, 0, sizeof(o));
+		if (threat == NULL || key == NULL || at == NULL ||
+		    util_time_parse(at, &o.observed_us) != 0 || strlen(threat) == 0 ||
+		    strlen(threat) > STORE_THREAT_ID_MAX) {
+			json_decref(r);
+			continue; /* not a record this store indexed */
+		}
+		o.threat_id = threat;
+		o.target_key = key;
+		o.json = text;
+		o.len = v.mv_size - STORE_ID_LEN;
+		memcpy(o.id, v.mv_data, STORE_ID_LEN);
+		rc = util_sha256(key, strlen(key), th) == 0 ? store_sum_put(t, &o, th) : STORE_ERR;
+		json_decref(r);
+		if (rc != STORE_OK) {
+			mdb_cursor_close(c);
+			return STORE_ERR;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_txn_fail(t, rc, "reading the feed");
+	if (n < MIGRATE_BATCH) {
+		char buf[16];
+		MDB_val sk = {6, (void *)"schema"}, sv;
+
+		snprintf(buf, sizeof(buf), "%d", STORE_SCHEMA_VERSION);
+		sv.mv_size = strlen(buf);
+		sv.mv_data = buf;
+		rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_META], &sk, &sv, 0);
+		if (rc == 0)
+			rc = mdb_del(t->txn, t->s->dbi[STORE_DBI_META], &mk, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return store_txn_fail(t, rc, "writing the schema version");
+		m->finished = 1;
+	} else {
+		store_put_be64(lb, (uint64_t)last);
+		mv.mv_size = 8;
+		mv.mv_data = lb;
+		if ((rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_META], &mk, &mv, 0)) != 0)
+			return store_txn_fail(t, rc, "saving the summary build's progress");
+	}
+	m->after = last;
+	m->done = n;
+	return STORE_OK;
+}
+
+int
+store_sum_migrate(struct store *s, const struct store_opts *opts, struct store_err *err)
+{
+	struct migrate m = {0, 0, 0};
+	size_t total = 0, done = 0;
+	MDB_txn *txn;
+	MDB_val k = {8, (void *)"sumbuilt"}, v;
+
+	/* Resume where a build cut short (by a crash, say) stopped. */
+	if (store_txn_begin(s, MDB_RDONLY, &txn, err) != STORE_OK)
+		return STORE_ERR;
+	if (mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v) == 0 && v.mv_size == 8)
+		m.after = (int64_t)store_get_be64(v.mv_data);
+	store_txn_end(s, txn);
+	if (store_count_records(s, &total, err) != STORE_OK)
+		return STORE_ERR;
+	while (!m.finished) {
+		if (store_write(s, migrate_batch, &m, err) != STORE_OK)
+			return STORE_ERR;
+		done += m.done;
+		if (opts && opts->progress)
+			opts->progress(done < total ? done : total, total, opts->progress_arg);
+	}
+	return STORE_OK;
+}
+
+/* ------------------------------------------------------------------ reads */
+
+struct store_snap {
+	struct store *s;
+	MDB_txn *txn;
+	struct store_sum *buf;
+	size_t cap;
+};
+
+int
+store_snap_open(struct store *s, struct store_snap **out, struct store_err *err)
+{
+	struct store_snap *sn;
+
+	if (s->no_sum) {
+		util_seterr(err->msg, sizeof(err->msg), "%s: no summaries yet (made by an older c2watch): open it once "
+		    "for writing, e.g. with \"c2watch report\" as its owner", s->dir);
+		return STORE_NOTFOUND;
+	}
+	sn = calloc(1, sizeof(*sn));
+	if (sn == NULL) {
+		util_seterr(err->msg, sizeof(err->msg), "out of memory");
+		return STORE_ERR;
+	}
+	sn->s = s;
+	if (store_txn_begin(s, MDB_RDONLY, &sn->txn, err) != STORE_OK) {
+		free(sn);
+		return STORE_ERR;
+	}
+	*out = sn;
+	return STORE_OK;
+}
+
+void
+store_snap_close(struct store_snap *sn)
+{
+	if (sn == NULL)
+		return;
+	store_txn_end(sn->s, sn->txn);
+	free(sn->buf);
+	free(sn);
+}
+
+/* Appends the entries of the cursor's current key observed before until_us. */
+static int
+snap_entries(struct store_snap *sn, MDB_cursor *c, int64_t until_us, size_t *n)
+{
+	MDB_val k, v;
+	size_t count;
+	int rc;
+
+	*n = 0;
+	/* A key's first value is kept inline until a second one comes: GET_MULTIPLE then
+	 * finds nothing, and the one value is the current one. */
+	if ((rc = mdb_cursor_count(c, &count)) != 0)
+		return rc;
+	if (count == 1) {
+		if ((rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT)) != 0)
+			return rc;
+		if (v.mv_size != ENTRY_LEN)
+			return 0;
+		if (sn->cap == 0) {
+			sn->buf = malloc(4096 * sizeof(*sn->buf));
+			if (sn->buf == NULL)
+				return ENOMEM;
+			sn->cap = 4096;
+		}
+		decode(v.mv_data, &sn->buf[0]);
+		*n = sn->buf[0].t < until_us;
+		return 0;
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE)) {
+		size_t m = v.mv_size / ENTRY_LEN;
+		const unsigned char *p = v.mv_data;
+
+		if (*n + m > sn->cap) {
+			size_t cap = sn->cap ? sn->cap : 4096;
+			struct store_sum *nb;
+
+			while (cap < *n + m)
+				cap *= 2;
+			nb = realloc(sn->buf, cap * sizeof(*nb));
+			if (nb == NULL)
+				return ENOMEM;
+			sn->buf = nb;
+			sn->cap = cap;
+		}
+		for (size_t i = 0; i < m; i++, p += ENTRY_LEN) {
+			decode(p, &sn->buf[*n]);
+			if (sn->buf[*n].t < until_us)
+				(*n)++;
+		}
+	}
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+store_snap_dests(struct store_snap *sn, const char *threat_id, const char *target_key,
+    int64_t until_us, store_dest_cb cb, void *arg, struct store_err *err)
+{
+	unsigned char kb[KEY_MAX];
+	size_t pn = 0;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	MDB_cursor_op op = MDB_FIRST;
+	int rc, ret = STORE_OK;
+
+	if (threat_id) {
+		pn = strlen(threat_id);
+		if (pn == 0 || pn > STORE_THREAT_ID_MAX)
+			return STORE_OK;
+		memcpy(kb, threat_id, pn);
+		kb[pn++] = '\0';
+		if (target_key) {
+			if (util_sha256(target_key, strlen(target_key), kb + pn) != 0) {
+				util_seterr(err->msg, sizeof(err->msg), "SHA-256 failed");
+				return STORE_ERR;
+			}
+			pn += UTIL_SHA256_LEN;
+		}
+		op = MDB_SET_RANGE;
+	}
+	k.mv_size = pn;
+	k.mv_data = kb;
+	if ((rc = mdb_cursor_open(sn->txn, sn->s->dbi[STORE_DBI_SUM], &c)) != 0)
+		goto fail;
+	for (rc = mdb_cursor_get(c, &k, &v, op); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
+		unsigned char dk[1 + KEY_MAX];
+		MDB_val d, dv;
+		char tk[8192], th[STORE_THREAT_ID_MAX + 1];
+		const unsigned char *nul;
+		size_t n;
+
+		if (pn && (k.mv_size < pn || memcmp(k.mv_data, kb, pn) != 0))
+			break;
+		nul = memchr(k.mv_data, '\0', k.mv_size);
+		if (nul == NULL || k.mv_size > KEY_MAX)
+			continue;
+		dk[0] = 'd';
+		memcpy(dk + 1, k.mv_data, k.mv_size);
+		d.mv_size = 1 + k.mv_size;
+		d.mv_data = dk;
+		if (mdb_get(sn->txn, sn->s->dbi[STORE_DBI_SUMDICT], &d, &dv) != 0 ||
+		    dv.mv_size >= sizeof(tk))
+			continue;
+		memcpy(tk, dv.mv_data, dv.mv_size);
+		tk[dv.mv_size] = '\0';
+		memcpy(th, k.mv_data, (size_t)(nul - (const unsigned char *)k.mv_data) + 1);
+		if ((rc = snap_entries(sn, c, until_us, &n)) != 0)
+			goto fail;
+		if ((ret = cb(th, tk, sn->buf, n, arg)) != 0)
+			goto out;
+	}
+	if (rc != MDB_NOTFOUND && rc != 0)
+		goto fail;
+	goto out;
+fail:
+	util_seterr(err->msg, sizeof(err->msg), "%s: reading summaries: %s", sn->s->dir,
+	    rc == ENOMEM ? "out of memory" : mdb_strerror(rc));
+	ret = STORE_ERR;
+out:
+	if (c)
+		mdb_cursor_close(c);
+	return ret;
+}
+
+static int
+snap_rev(struct store_snap *sn, char kind, uint32_t id, MDB_val *v)
+{
+	int rc = dict_rev(sn->txn, sn->s->dbi[STORE_DBI_SUMDICT], kind, id, v);
+
+	if (rc == MDB_NOTFOUND)
+		return STORE_NOTFOUND;
+	return rc == 0 && v->mv_size > 0 &&
+	    ((const char *)v->mv_data)[v->mv_size - 1] == '\0' ? STORE_OK : STORE_ERR;
+}
+
+int
+store_snap_vantage(struct store_snap *sn, uint32_t id, const char **node, const char **label)
+{
+	MDB_val v;
+	int rc = snap_rev(sn, 'V', id, &v);
+
+	if (rc != STORE_OK)
+		return rc;
+	*node = v.mv_data;
+	*label = *node + strlen(*node) + 1;
+	if (*label >= (const char *)v.mv_data + v.mv_size)
+		return STORE_ERR;
+	return STORE_OK;
+}
+
+int
+store_snap_content(struct store_snap *sn, uint32_t id, unsigned char sha256[32],
+    const char **ssdeep)
+{
+	MDB_val v;
+	int rc = snap_rev(sn, 'C', id, &v);
+
+	if (rc != STORE_OK)
+		return rc;
+	if (v.mv_size < UTIL_SHA256_LEN + 1)
+		return STORE_ERR;
+	memcpy(sha256, v.mv_data, UTIL_SHA256_LEN);
+	if (ssdeep)
+		*ssdeep = (const char *)v.mv_data + UTIL_SHA256_LEN;
+	return STORE_OK;
+}
+
+int
+store_snap_content_id(struct store_snap *sn, const unsigned char sha256[32], uint32_t *id)
+{
+	unsigned char kb[1 + UTIL_SHA256_LEN];
+	MDB_val k = {sizeof(kb), kb}, v;
+	int rc;
+
+	kb[0] = 'c';
+	memcpy(kb + 1, sha256, UTIL_SHA256_LEN);
+	rc = mdb_get(sn->txn, sn->s->dbi[STORE_DBI_SUMDICT], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return STORE_NOTFOUND;
+	if (rc != 0 || v.mv_size != 4)
+		return STORE_ERR;
+	*id = get_u32(v.mv_data);
+	return STORE_OK;
+}
+
+int
+store_snap_addrs(struct store_snap *sn, uint32_t id, const char **text)
+{
+	MDB_val v;
+	int rc = snap_rev(sn, 'A', id, &v);
+
+	if (rc == STORE_OK)
+		*text = v.mv_data;
+	return rc;
+}
