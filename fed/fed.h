@@ -123,11 +123,12 @@ int fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blo
 
 /* ------------------------------------------------------------------ the TAXII server */
 
-/* The TAXII server of `run` ([server] of c), serving s, which must outlive it. NULL with
- * err filled when it cannot listen or the users file is bad. */
+/* The TAXII server of `run` ([server] of c), serving s, which must outlive it; pages (may
+ * be NULL: none) answers GET and HEAD outside /taxii/ (the dashboard, feeds, metrics).
+ * NULL with err filled when it cannot listen or the users file is bad. */
 struct fed_server;
-struct fed_server *fed_server_start(const struct conf *c, struct store *s, char *err,
-    size_t errlen);
+struct fed_server *fed_server_start(const struct conf *c, struct store *s,
+    const struct taxii_http *pages, char *err, size_t errlen);
 /* The port the i-th listen address is bound to (0: none such). */
 unsigned fed_server_port(const struct fed_server *fs, size_t i);
 /* Stops serving and frees it; NULL is a no-op. */
