@@ -7,7 +7,7 @@ node_libnode_a_SOURCES = node/cli.h node/cli_util.c node/cli_config.c \
 	node/cli_report.c node/cli_import_json.c
 node_libnode_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) \
 	$(MHD_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS)
-NODE_LIBS = node/libnode.a $(DASH_LIBS) $(ANALYSIS_LIBS) $(FED_LIBS) $(OBSERVER_LIBS) $(TAXII_LIBS) $(STIX_LIBS) $(CONF_LIBS) \
+NODE_LIBS = node/libnode.a $(DASH_LIBS) $(FED_LIBS) $(ANALYSIS_LIBS) $(OBSERVER_LIBS) $(TAXII_LIBS) $(STIX_LIBS) $(CONF_LIBS) \
 	$(STORE_LIBS) $(CURL_LIBS) $(XML_LIBS) $(MHD_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(IDN2_LIBS) $(FUZZY_LIBS) -lm
 
 bin_PROGRAMS += c2watch

@@ -80,12 +80,16 @@ struct coll_def {
 	const char *description;
 };
 
-/* The two collections every node serves: every record, and the destinations to observe. */
+/* The collections every node serves: every record, the destinations to observe, and
+ * those to block. */
 static const struct coll_def collections[] = {
 	{ "observations", TAXII_COLL_DATA_FEED,
 	    "Observations of C2 destinations, this node's and those merged from peers" },
 	{ "targets", TAXII_COLL_DATA_SET,
 	    "Destinations to observe, as STIX indicators; Inbox adds targets" },
+	{ "blocklist", TAXII_COLL_DATA_SET,
+	    "Destinations to block (verdict keep), one STIX indicator each with its verdict "
+	    "and evidence" },
 };
 #define N_COLLECTIONS (sizeof(collections) / sizeof(collections[0]))
 

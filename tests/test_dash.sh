@@ -41,9 +41,11 @@ id=$(printf '%s\0%s\0%s\0' n-evil "$EVIL_IN" 2026-11-10T04:00:00.000000Z | sha25
 
 printf '[node]\nid = dash-node\ndata_dir = data\n[server]\nlisten = 127.0.0.1:0\n' > n.conf
 printf 'users_file = users\n[observer]\nenabled = false\n' >> n.conf
+printf '[analysis]\nsinkholes_file = sink.txt\n' >> n.conf
+echo "sha256 $(printf 'demo sinkhole page' | sha256sum | cut -c1-64) demo sinkhole" > sink.txt
 : > users
 chmod 600 users
-printf 'pw-viewer\n' | "$C" user add viewer --collections observations -c n.conf > /dev/null
+printf 'pw-viewer\n' | "$C" user add viewer --collections observations,blocklist -c n.conf > /dev/null
 printf 'pw-other\n' | "$C" user add other --collections targets -c n.conf > /dev/null
 "$C" import evil.json --format json -c n.conf > /dev/null 2>&1
 is "$?" 0 "records with markup in every field import"
@@ -136,6 +138,56 @@ cmp -s rpz1 rpz2
 ok $? "rpz: the same zone, serial included, while nothing changed"
 st=$(curl -s -m 20 $AUTH -o /dev/null -w '%{http_code}' "$B/blocklist?style=nope")
 is "$st" 400 "an unknown style: 400"
+
+# The TAXII collection blocklist: listed, polled, one indicator per destination to keep.
+taxii() { # taxii SERVICE BODY-FILE OUT-FILE
+	curl -s -m 20 $AUTH -o "$3" -H 'Content-Type: application/xml' \
+		-H 'X-TAXII-Content-Type: urn:taxii.mitre.org:message:xml:1.1' \
+		-H 'X-TAXII-Accept: urn:taxii.mitre.org:message:xml:1.1' \
+		-H 'X-TAXII-Protocol: urn:taxii.mitre.org:protocol:http:1.0' \
+		-H 'X-TAXII-Services: urn:taxii.mitre.org:services:1.1' \
+		--data-binary "@$2" "$B/taxii/$1"
+}
+NS='xmlns:taxii_11="http://taxii.mitre.org/messages/taxii_xml_binding-1.1"'
+printf '<taxii_11:Collection_Information_Request %s message_id="1"/>' "$NS" > ci.xml
+taxii collections ci.xml ci.out
+grep -q 'collection_name="blocklist"' ci.out
+ok $? "collection information lists blocklist"
+printf '<taxii_11:Poll_Request %s message_id="2" collection_name="blocklist">' "$NS" > poll.xml
+printf '<taxii_11:Poll_Parameters allow_asynch="false"><taxii_11:Response_Type>FULL' >> poll.xml
+printf '</taxii_11:Response_Type></taxii_11:Poll_Parameters></taxii_11:Poll_Request>' >> poll.xml
+taxii poll poll.xml poll.out
+keep=$("$C" report --json -c n.conf | jq '[.destinations[] | select(.verdict == "keep")] | length')
+blocks=$(grep -o '<taxii_11:Content_Block>' poll.out | wc -l | tr -d ' ')
+ok "$([ "$blocks" -gt 0 ] && [ "$blocks" -le "$keep" ]; echo $?)" \
+	"a poll gives one indicator per destination to keep ($blocks of $keep)"
+grep -q 'verdict keep: ' poll.out
+ok $? "each with its verdict and evidence"
+"$C" report --json -c n.conf | jq -r '.destinations[] | .target + " " + .verdict' |
+	grep -q '^http://127.0.1.5:18081/ sinkholed$' && ! grep -q 'http://127.0.1.5:18081/' poll.out
+ok $? "a sinkholed destination is not in it"
+sd=${SHARED_DIR:-$TOP/../shared}
+xmllint --xpath "(//*[local-name()='STIX_Package'])[1]" poll.out > pkg.xml 2> /dev/null
+if [ -f "$sd/schemas/taxii/TAXII_XMLMessageBinding_Schema_11.xsd" ] &&
+	[ -f "$sd/schemas/stix/validate-stix-1.2.xsd" ] && command -v xmllint > /dev/null; then
+	xmllint --noout --schema "$sd/schemas/taxii/TAXII_XMLMessageBinding_Schema_11.xsd" \
+		poll.out > v1.log 2>&1
+	ok $? "the poll response validates against the TAXII 1.1 schema"
+	xmllint --noout --schema "$sd/schemas/stix/validate-stix-1.2.xsd" pkg.xml > v2.log 2>&1
+	ok $? "its indicator packages validate against the STIX 1.2 schemas"
+else
+	skipn "schemas ($sd/schemas) or xmllint not found" 2
+fi
+printf '<taxii_11:Inbox_Message %s message_id="3"><taxii_11:Destination_Collection_Name>' \
+	"$NS" > inbox.xml
+printf 'blocklist</taxii_11:Destination_Collection_Name><taxii_11:Content_Block>' >> inbox.xml
+printf '<taxii_11:Content_Binding binding_id="urn:stix.mitre.org:xml:1.2"/>' >> inbox.xml
+printf '<taxii_11:Content>%s</taxii_11:Content></taxii_11:Content_Block>' "$(cat pkg.xml)" \
+	>> inbox.xml
+printf '</taxii_11:Inbox_Message>' >> inbox.xml
+taxii inbox inbox.xml inbox.out
+grep -q 'status_type="FAILURE"' inbox.out && grep -q 'takes no Inbox content' inbox.out
+ok $? "an Inbox into blocklist is refused"
 
 # Headless Chromium, a fresh profile per run, every run bounded.
 CHROME=$(command -v chromium || command -v chromium-browser || true)
