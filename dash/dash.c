@@ -56,6 +56,8 @@ dash_free(struct dash *d)
 {
 	if (d == NULL)
 		return;
+	if (d->builder_joinable)
+		pthread_join(d->builder, NULL);
 	if (d->full != NULL) {
 		an_report_free(d->full->r);
 		free(d->full);
@@ -346,41 +348,23 @@ dash_report(struct dash *d, const char *threat, int64_t from, int64_t to,
 	return an_report_build(d->o.store, &aq, out, err, errlen);
 }
 
-int
-dash_rep_get(struct dash *d, struct dash_rep **out, char *err, size_t errlen)
+/* Builds the full report and makes it the shared one. 0, or -1 with err. */
+static int
+rebuild(struct dash *d, size_t nrecords, struct dash_rep **out, char *err, size_t errlen)
 {
-	struct store_err serr = {0};
-	struct dash_rep *rep = NULL, *old = NULL;
-	size_t n = 0;
-	int64_t now = util_mono_us();
+	struct dash_rep *rep = calloc(1, sizeof(*rep)), *old;
 
-	if (store_count_records(d->o.store, &n, &serr) != STORE_OK) {
-		util_seterr(err, errlen, "%s", serr.msg);
-		return -1;
-	}
-	pthread_mutex_lock(&d->mu);
-	/* The same records: reuse for a minute (verdicts age with time). New records:
-	 * reuse for reuse_us, so a stream of writes costs one build per interval. */
-	if (d->full != NULL && ((d->full->nrecords == n &&
-	    now - d->full->built_mono_us < 60000000) ||
-	    now - d->full->built_mono_us < d->o.reuse_us)) {
-		d->full->refs++;
-		*out = d->full;
-		pthread_mutex_unlock(&d->mu);
-		return 0;
-	}
-	pthread_mutex_unlock(&d->mu);
-	if ((rep = calloc(1, sizeof(*rep))) == NULL) {
+	if (rep == NULL) {
 		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
+	rep->built_mono_us = util_mono_us();
 	if (dash_report(d, NULL, INT64_MIN, util_now_us(), &rep->r, err, errlen) != 0) {
 		free(rep);
 		return -1;
 	}
-	rep->nrecords = n;
-	rep->built_mono_us = now;
-	rep->refs = 2; /* the cache's and the caller's */
+	rep->nrecords = nrecords;
+	rep->refs = out ? 2 : 1; /* the cache's, and the caller's */
 	pthread_mutex_lock(&d->mu);
 	old = d->full;
 	d->full = rep;
@@ -391,8 +375,76 @@ dash_rep_get(struct dash *d, struct dash_rep **out, char *err, size_t errlen)
 		an_report_free(old->r);
 		free(old);
 	}
-	*out = rep;
+	if (out)
+		*out = rep;
 	return 0;
+}
+
+struct build_arg {
+	struct dash *d;
+	size_t nrecords;
+};
+
+static void *
+build_main(void *arg)
+{
+	struct build_arg *b = arg;
+	char err[256];
+
+	/* A failed rebuild keeps the old report; the next stale request tries again. */
+	rebuild(b->d, b->nrecords, NULL, err, sizeof(err));
+	pthread_mutex_lock(&b->d->mu);
+	b->d->building = 0;
+	pthread_mutex_unlock(&b->d->mu);
+	free(b);
+	return NULL;
+}
+
+int
+dash_rep_get(struct dash *d, struct dash_rep **out, char *err, size_t errlen)
+{
+	struct store_err serr = {0};
+	size_t n = 0;
+	int64_t now = util_mono_us();
+
+	if (store_count_records(d->o.store, &n, &serr) != STORE_OK) {
+		util_seterr(err, errlen, "%s", serr.msg);
+		return -1;
+	}
+	pthread_mutex_lock(&d->mu);
+	if (d->full != NULL) {
+		int64_t age = now - d->full->built_mono_us;
+		/* The same records: fresh for a minute (verdicts age with time). New records:
+		 * fresh for reuse_us. A stale report is still served while one thread builds
+		 * the next, so no request waits for a build once the first one is done. */
+		int stale = (d->full->nrecords != n && age >= d->o.reuse_us) || age >= 60000000;
+
+		if (stale && !d->building) {
+			struct build_arg *b = malloc(sizeof(*b));
+
+			if (d->builder_joinable) {
+				pthread_join(d->builder, NULL);
+				d->builder_joinable = 0;
+			}
+			if (b != NULL) {
+				b->d = d;
+				b->nrecords = n;
+				d->building = 1;
+				if (pthread_create(&d->builder, NULL, build_main, b) == 0) {
+					d->builder_joinable = 1;
+				} else {
+					d->building = 0;
+					free(b);
+				}
+			}
+		}
+		d->full->refs++;
+		*out = d->full;
+		pthread_mutex_unlock(&d->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&d->mu);
+	return rebuild(d, n, out, err, errlen);
 }
 
 void

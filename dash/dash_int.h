@@ -33,6 +33,9 @@ struct dash {
 	char **peers;
 	pthread_mutex_t mu;
 	struct dash_rep *full;
+	int building;       /* a rebuild of full is running in `builder` */
+	int builder_joinable;
+	pthread_t builder;
 	struct dash_feed_slot feeds[DASH_FEED_SLOTS];
 	unsigned feed_next;
 };
