@@ -19,6 +19,8 @@ static const char *const palette[] = {
 	"#e377c2", "#7f7f7f", "#bcbd22", "#393b79", "#ad494a",
 };
 
+static void rep_free(struct dash_rep *rep);
+
 struct dash *
 dash_new(const struct dash_opts *opts, char *err, size_t errlen)
 {
@@ -58,10 +60,7 @@ dash_free(struct dash *d)
 		return;
 	if (d->builder_joinable)
 		pthread_join(d->builder, NULL);
-	if (d->full != NULL) {
-		an_report_free(d->full->r);
-		free(d->full);
-	}
+	rep_free(d->full);
 	for (size_t i = 0; i < d->o.npeers; i++)
 		free(d->peers[i]);
 	free(d->peers);
@@ -348,6 +347,107 @@ dash_report(struct dash *d, const char *threat, int64_t from, int64_t to,
 	return an_report_build(d->o.store, &aq, out, err, errlen);
 }
 
+struct vant {
+	uint32_t id;
+	int64_t last;
+	size_t n;
+};
+
+struct vscan {
+	struct vant *v;
+	size_t n, cap;
+};
+
+static int
+vscan_cb(const char *threat, const char *target, const struct store_sum *e, size_t n,
+    void *arg)
+{
+	struct vscan *vs = arg;
+
+	(void)threat;
+	(void)target;
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		/* Entries come by vantage, then time: the last of a run is its latest. */
+		if (i + 1 < n && e[i + 1].vantage == e[i].vantage)
+			continue;
+		for (j = 0; j < vs->n && vs->v[j].id != e[i].vantage; j++)
+			;
+		if (j == vs->n) {
+			if (vs->n == vs->cap) {
+				size_t c = vs->cap ? vs->cap * 2 : 16;
+				struct vant *nv = realloc(vs->v, c * sizeof(*nv));
+
+				if (nv == NULL)
+					return -1;
+				vs->v = nv;
+				vs->cap = c;
+			}
+			vs->v[vs->n].id = e[i].vantage;
+			vs->v[vs->n].last = INT64_MIN;
+			vs->v[vs->n].n = 0;
+			vs->n++;
+		}
+		vs->v[j].n++;
+		if (e[i].t > vs->v[j].last)
+			vs->v[j].last = e[i].t;
+	}
+	return 0;
+}
+
+/* Each vantage's latest record and destinations, from the summaries. 0, or -1 with err. */
+static int
+vantages(struct dash *d, struct dash_rep *rep, char *err, size_t errlen)
+{
+	struct store_snap *sn = NULL;
+	struct store_err serr = {0};
+	struct vscan vs = {0};
+	int rc = -1;
+
+	if (store_snap_open(d->o.store, &sn, &serr) != STORE_OK ||
+	    store_snap_dests(sn, NULL, NULL, INT64_MAX, vscan_cb, &vs, &serr) != STORE_OK) {
+		util_seterr(err, errlen, "%s", serr.msg[0] ? serr.msg : "out of memory");
+		goto out;
+	}
+	if (vs.n && (rep->vant = calloc(vs.n, sizeof(*rep->vant))) == NULL)
+		goto nomem;
+	for (size_t i = 0; i < vs.n; i++) {
+		const char *node = "?", *label = "";
+
+		store_snap_vantage(sn, vs.v[i].id, &node, &label);
+		rep->vant[i].node = strdup(node);
+		rep->vant[i].label = strdup(label ? label : "");
+		rep->vant[i].last = vs.v[i].last;
+		rep->vant[i].dests = vs.v[i].n;
+		rep->nvant++;
+		if (rep->vant[i].node == NULL || rep->vant[i].label == NULL)
+			goto nomem;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	util_seterr(err, errlen, "out of memory");
+out:
+	free(vs.v);
+	store_snap_close(sn);
+	return rc;
+}
+
+static void
+rep_free(struct dash_rep *rep)
+{
+	if (rep == NULL)
+		return;
+	an_report_free(rep->r);
+	for (size_t i = 0; i < rep->nvant; i++) {
+		free(rep->vant[i].node);
+		free(rep->vant[i].label);
+	}
+	free(rep->vant);
+	free(rep);
+}
+
 /* Builds the full report and makes it the shared one. 0, or -1 with err. */
 static int
 rebuild(struct dash *d, size_t nrecords, struct dash_rep **out, char *err, size_t errlen)
@@ -359,8 +459,9 @@ rebuild(struct dash *d, size_t nrecords, struct dash_rep **out, char *err, size_
 		return -1;
 	}
 	rep->built_mono_us = util_mono_us();
-	if (dash_report(d, NULL, INT64_MIN, util_now_us(), &rep->r, err, errlen) != 0) {
-		free(rep);
+	if (dash_report(d, NULL, INT64_MIN, util_now_us(), &rep->r, err, errlen) != 0 ||
+	    vantages(d, rep, err, errlen) != 0) {
+		rep_free(rep);
 		return -1;
 	}
 	rep->nrecords = nrecords;
@@ -371,10 +472,7 @@ rebuild(struct dash *d, size_t nrecords, struct dash_rep **out, char *err, size_
 	if (old != NULL && --old->refs > 0)
 		old = NULL;
 	pthread_mutex_unlock(&d->mu);
-	if (old != NULL) {
-		an_report_free(old->r);
-		free(old);
-	}
+	rep_free(old);
 	if (out)
 		*out = rep;
 	return 0;
@@ -457,10 +555,8 @@ dash_rep_put(struct dash *d, struct dash_rep *rep)
 	pthread_mutex_lock(&d->mu);
 	last = --rep->refs == 0;
 	pthread_mutex_unlock(&d->mu);
-	if (last) {
-		an_report_free(rep->r);
-		free(rep);
-	}
+	if (last)
+		rep_free(rep);
 }
 
 /* ------------------------------------------------------------------ routing */

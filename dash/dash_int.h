@@ -9,9 +9,18 @@
 #include "dash/dash.h"
 #include "util/util.h"
 
+/* A vantage as the overview shows it: its latest record, its destinations. */
+struct dash_vantage {
+	char *node, *label;
+	int64_t last;
+	size_t dests;
+};
+
 /* A built report shared by the requests that read it; freed by its last reader. */
 struct dash_rep {
 	struct an_report *r;
+	struct dash_vantage *vant; /* built with r, in the same background pass */
+	size_t nvant;
 	size_t nrecords; /* the store's record count when it was built */
 	int64_t built_mono_us;
 	int refs;

@@ -84,55 +84,6 @@ pct(struct dash_req *q, double v)
 
 /* ------------------------------------------------------------------ overview */
 
-struct vant {
-	uint32_t id;
-	int64_t last;
-	size_t n;
-};
-
-struct vscan {
-	struct vant *v;
-	size_t n, cap;
-};
-
-static int
-vscan_cb(const char *threat, const char *target, const struct store_sum *e, size_t n,
-    void *arg)
-{
-	struct vscan *vs = arg;
-
-	(void)threat;
-	(void)target;
-	for (size_t i = 0; i < n; i++) {
-		size_t j;
-
-		/* Entries come by vantage, then time: the last of a run is its latest. */
-		if (i + 1 < n && e[i + 1].vantage == e[i].vantage)
-			continue;
-		for (j = 0; j < vs->n && vs->v[j].id != e[i].vantage; j++)
-			;
-		if (j == vs->n) {
-			if (vs->n == vs->cap) {
-				size_t c = vs->cap ? vs->cap * 2 : 16;
-				struct vant *nv = realloc(vs->v, c * sizeof(*nv));
-
-				if (nv == NULL)
-					return -1;
-				vs->v = nv;
-				vs->cap = c;
-			}
-			vs->v[vs->n].id = e[i].vantage;
-			vs->v[vs->n].last = INT64_MIN;
-			vs->v[vs->n].n = 0;
-			vs->n++;
-		}
-		vs->v[j].n++;
-		if (e[i].t > vs->v[j].last)
-			vs->v[j].last = e[i].t;
-	}
-	return 0;
-}
-
 #define EVENTS_SHOWN 20
 
 struct evring {
@@ -241,43 +192,25 @@ out:
 }
 
 static int
-vantages_table(struct dash_req *q)
+vantages_table(struct dash_req *q, const struct dash_rep *rep)
 {
-	struct store_snap *sn = NULL;
-	struct store_err serr = {0};
-	struct vscan vs = {0};
-	int rc = -1;
-
-	if (store_snap_open(q->d->o.store, &sn, &serr) != STORE_OK) {
-		rc = fail_store(q, &serr);
-		goto out;
-	}
-	if (store_snap_dests(sn, NULL, NULL, INT64_MAX, vscan_cb, &vs, &serr) != STORE_OK) {
-		rc = fail_store(q, &serr);
-		goto out;
-	}
 	if (dash_put(q, "<section><h2>Vantages</h2><div class=\"scroll\"><table><tr>"
 			"<th>node</th><th>vantage</th><th>latest record</th>"
-			"<th class=\"n\">destinations</th></tr>") != 0)
-		goto out;
-	for (size_t i = 0; i < vs.n; i++) {
-		const char *node = "?", *label = "";
+			"<th class=\"n\">destinations</th></tr>"))
+		return -1;
+	for (size_t i = 0; i < rep->nvant; i++) {
 		char t[32];
 
-		store_snap_vantage(sn, vs.v[i].id, &node, &label);
-		dash_time(vs.v[i].last, t);
-		if (dash_put(q, "<tr><td>") || dash_text(q, node) || dash_put(q, "</td><td>") ||
-		    dash_text(q, label) || dash_putf(q, "</td><td>%s</td><td class=\"n\">%zu</td>"
-						      "</tr>", t, vs.v[i].n))
-			goto out;
+		dash_time(rep->vant[i].last, t);
+		if (dash_put(q, "<tr><td>") || dash_text(q, rep->vant[i].node) ||
+		    dash_put(q, "</td><td>") || dash_text(q, rep->vant[i].label) ||
+		    dash_putf(q, "</td><td>%s</td><td class=\"n\">%zu</td></tr>", t,
+			rep->vant[i].dests))
+			return -1;
 	}
-	if (vs.n == 0 && dash_put(q, "<tr><td colspan=\"4\">no records yet</td></tr>"))
-		goto out;
-	rc = dash_put(q, "</table></div></section>");
-out:
-	free(vs.v);
-	store_snap_close(sn);
-	return rc;
+	if (rep->nvant == 0 && dash_put(q, "<tr><td colspan=\"4\">no records yet</td></tr>"))
+		return -1;
+	return dash_put(q, "</table></div></section>");
 }
 
 static int
@@ -389,7 +322,7 @@ dash_page_index(struct dash_req *q)
 		}
 		i = j;
 	}
-	if (dash_put(q, "</table></div></section>") || events_table(q) || vantages_table(q) ||
+	if (dash_put(q, "</table></div></section>") || events_table(q) || vantages_table(q, rep) ||
 	    peers_table(q) || dash_foot(q))
 		goto out;
 	rc = 0;
