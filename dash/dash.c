@@ -220,6 +220,7 @@ static const char page_css[] =
 	".muted{color:#5b6470}"
 	".v-keep{color:#a11}.v-sinkholed{color:#6a3d9a}.v-remove-candidate{color:#2a7a2a}"
 	"@media (max-width:640px){main{padding:.3em .5em}section{padding:.5em}"
+	".scroll svg{min-width:860px}"
 	"table{font-size:.85em}th,td{padding:.2em .35em}}";
 
 int
@@ -295,6 +296,22 @@ const char *
 dash_color(size_t i)
 {
 	return palette[i % (sizeof(palette) / sizeof(palette[0]))];
+}
+
+const char *
+dash_status_color(int st)
+{
+	if (st < 0 || st == STORE_SUM_UNANSWERED || st == STORE_SUM_NOT_RUN)
+		return "#9aa0a6";
+	if (st >= 500)
+		return st == 500 ? "#d62728" : "#8c1a1b";
+	if (st >= 400)
+		return st == 404 ? "#ff7f0e" : "#a84d00";
+	if (st >= 300)
+		return st == 302 || st == 301 ? "#1f77b4" : "#0b3f6b";
+	if (st >= 200)
+		return st == 200 ? "#2ca02c" : "#145a14";
+	return "#8c564b";
 }
 
 void

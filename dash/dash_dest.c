@@ -29,22 +29,6 @@ cat_index(const char *c)
 	return 0;
 }
 
-static const char *
-status_color(int st)
-{
-	if (st < 0 || st == STORE_SUM_UNANSWERED)
-		return "#9aa0a6";
-	if (st >= 500)
-		return "#d62728";
-	if (st >= 400)
-		return "#ff7f0e";
-	if (st >= 300)
-		return "#1f77b4";
-	if (st >= 200)
-		return "#2ca02c";
-	return "#8c564b";
-}
-
 /* ------------------------------------------------------------------ one destination */
 
 struct dscan {
@@ -198,7 +182,7 @@ dest_lanes(struct dash_req *q, struct store_snap *sn, const struct dscan *ds)
 				dash_status_name(st, nm);
 				if (dash_putf(q, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" "
 						 "fill=\"%s\"><title>", x0, y - 7, x1 - x0 + 0.3,
-					status_color(st)) ||
+					dash_status_color(st)) ||
 				    dash_text(q, node) || dash_put(q, "/") || dash_text(q, label) ||
 				    dash_putf(q, ": %s, %s to %s UTC</title></rect>", nm, s0, s1))
 					return -1;
@@ -476,7 +460,7 @@ dash_page_tables(struct dash_req *q)
 		dash_status_name(r->status[i].status, nm);
 		if (dash_putf(q, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>%s</td>"
 				 "<td class=\"n\">%zu</td><td class=\"n\">%.1f%%</td></tr>",
-			status_color(r->status[i].status), nm, r->status[i].count, r->status[i].pct))
+			dash_status_color(r->status[i].status), nm, r->status[i].count, r->status[i].pct))
 			goto out;
 	}
 	if (dash_put(q, "</table></section><section><h2>Transitions</h2><table><tr><th>from</th>"

@@ -84,6 +84,9 @@ int dash_plain(struct dash_req *q, int status, const char *msg);
 void dash_time(int64_t us, char buf[32]);
 /* The color of series i (a fixed palette, cycled). */
 const char *dash_color(size_t i);
+/* A status's color: a hue per class of HTTP answer (the commonest status of a class in
+ * its plain shade, the others darker), grey for none. */
+const char *dash_status_color(int status);
 /* The status of a summary entry in words: "200", "no answer", "not run". */
 void dash_status_name(int status, char buf[16]);
 

@@ -45,23 +45,6 @@ month_of(int64_t us, char buf[16])
 		snprintf(buf, 16, "1970-01");
 }
 
-/* A status's color: classes of HTTP answers, grey for none. */
-static const char *
-status_color(int st)
-{
-	if (st < 0 || st == STORE_SUM_UNANSWERED)
-		return "#9aa0a6";
-	if (st >= 500)
-		return "#d62728";
-	if (st >= 400)
-		return "#ff7f0e";
-	if (st >= 300)
-		return "#1f77b4";
-	if (st >= 200)
-		return "#2ca02c";
-	return "#8c564b";
-}
-
 static const char *const cat_names[5] = {"up-unchanged", "up-small-change", "up-large-change",
     "down-single-content", "down-large-change"};
 static const char *const cat_colors[5] = {"#2ca02c", "#17becf", "#1f77b4", "#9467bd",
@@ -669,12 +652,12 @@ pie(struct dash_req *q, const struct an_report *r)
 		dash_status_name(r->status[i].status, nm);
 		if (f >= 0.9999) {
 			if (dash_putf(q, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"%.0f\" fill=\"%s\">", cx, cy,
-				rad, status_color(r->status[i].status)))
+				rad, dash_status_color(r->status[i].status)))
 				return -1;
 		} else if (dash_putf(q, "<path d=\"M%.0f,%.0f L%.2f,%.2f A%.0f,%.0f 0 %d 1 %.2f,%.2f Z\" "
 				      "fill=\"%s\" stroke=\"#fff\">", cx, cy, cx + rad * cos(a0),
 			       cy + rad * sin(a0), rad, rad, f > 0.5, cx + rad * cos(a1),
-			       cy + rad * sin(a1), status_color(r->status[i].status))) {
+			       cy + rad * sin(a1), dash_status_color(r->status[i].status))) {
 			return -1;
 		}
 		if (dash_putf(q, "<title>%s: %zu (%.1f%%)</title>%s", nm, r->status[i].count,
@@ -691,7 +674,7 @@ pie(struct dash_req *q, const struct an_report *r)
 		dash_status_name(r->status[i].status, nm);
 		if (dash_putf(q, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>%s</td>"
 				 "<td class=\"n\">%zu</td><td class=\"n\">%.1f%%</td></tr>",
-			status_color(r->status[i].status), nm, r->status[i].count, r->status[i].pct))
+			dash_status_color(r->status[i].status), nm, r->status[i].count, r->status[i].pct))
 			return -1;
 	}
 	return dash_put(q, "</table></div></section>");
