@@ -186,7 +186,8 @@ printf '<taxii_11:Content>%s</taxii_11:Content></taxii_11:Content_Block>' "$(cat
 	>> inbox.xml
 printf '</taxii_11:Inbox_Message>' >> inbox.xml
 taxii inbox inbox.xml inbox.out
-grep -q 'status_type="FAILURE"' inbox.out && grep -q 'takes no Inbox content' inbox.out
+grep -q 'status_type="DESTINATION_COLLECTION_ERROR"' inbox.out &&
+	grep -q 'takes no Inbox content' inbox.out
 ok $? "an Inbox into blocklist is refused"
 
 # Headless Chromium, a fresh profile per run, every run bounded.
