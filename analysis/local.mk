@@ -24,7 +24,7 @@ check_PROGRAMS += tests/test_analysis
 TESTS += tests/test_analysis
 tests_test_analysis_SOURCES = tests/test_analysis.c
 tests_test_analysis_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-tests_test_analysis_LDADD = $(ANALYSIS_LIBS) $(JANSSON_LIBS) $(FUZZY_LIBS)
+tests_test_analysis_LDADD = $(ANALYSIS_LIBS) $(RECORD_LIBS) $(JANSSON_LIBS) $(FUZZY_LIBS)
 
 # report, import --format json and the exports through the built binary
 TESTS += tests/test_report.sh

@@ -41,3 +41,8 @@ noinst_PROGRAMS += bench/bench_report
 bench_bench_report_SOURCES = bench/bench_report.c
 bench_bench_report_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 bench_bench_report_LDADD = bench/libbench.a $(NODE_LIBS)
+
+noinst_PROGRAMS += bench/bench_dashboard
+bench_bench_dashboard_SOURCES = bench/bench_dashboard.c
+bench_bench_dashboard_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS)
+bench_bench_dashboard_LDADD = bench/libbench.a $(NODE_LIBS)

@@ -3,10 +3,12 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/analysis.h"
 #include "conf/conf.h"
 #include "fed/fed.h"
 #include "fed/fed_int.h"
@@ -21,6 +23,8 @@
 struct fed_server {
 	struct store *store;
 	struct fed_log log;
+	const struct conf *conf;
+	struct an_sinkholes *sinkholes;
 	struct conf_users *users;
 	struct taxii_server *server;
 	const struct rec_trust *trust; /* the config's: inbox records checked against it */
@@ -197,6 +201,74 @@ keeper_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The blocklist collection: the destinations whose verdict is keep as of now, each as a
+ * target indicator whose summary says why. A destination the indicator form cannot hold
+ * (peers' targets are attacker-controlled) is left out, as the blocklist exports do.
+ */
+static int
+blocklist_scan(struct fed_server *nt, struct feed_ctx *f, size_t limit, size_t *count)
+{
+	struct an_query q;
+	struct an_report *r = NULL;
+	size_t given = 0, n = 0;
+	int rc = -1;
+
+	memset(&q, 0, sizeof(q));
+	q.from_us = INT64_MIN;
+	q.to_us = util_now_us();
+	q.remove_after_us = nt->conf->analysis.remove_after_us;
+	q.self_node = nt->conf->node.id;
+	q.trust = nt->trust;
+	q.sinkholes = nt->sinkholes;
+	if (an_report_build(nt->store, &q, &r, f->err, f->errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < r->ndests; i++) {
+		const struct an_dest *d = &r->dests[i];
+		unsigned char a[16];
+		const char *kind = strstr(d->target, "://") ? "url" :
+		    inet_pton(AF_INET, d->target, a) == 1 || inet_pton(AF_INET6, d->target, a) == 1 ?
+		    "ip" : "domain";
+		char why[64];
+		json_t *t;
+		int wr;
+
+		if (d->verdict != AN_KEEP)
+			continue;
+		snprintf(why, sizeof(why), "verdict %s: ", an_verdict_name(d->verdict));
+		t = json_pack("{s:s, s:s, s:s+}", "threat_id", d->threat_id, kind, d->target,
+		    "summary", why, d->evidence ? d->evidence : "");
+		if (t == NULL)
+			goto out;
+		util_buf_reset(&f->xml);
+		wr = stix_target_write(t, &f->xml, f->err, f->errlen);
+		json_decref(t);
+		f->err[0] = '\0';
+		if (wr != STIX_OK)
+			continue;
+		n++;
+		if (count != NULL)
+			continue;
+		if (f->skip) {
+			f->skip--;
+			continue;
+		}
+		if (limit && given == limit)
+			break;
+		if (give(f, f->label) != 0) {
+			f->failed = 1;
+			goto out;
+		}
+		given++;
+	}
+	if (count != NULL)
+		*count = n;
+	rc = 0;
+out:
+	an_report_free(r);
+	return rc;
+}
+
 static int
 be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, size_t offset,
     size_t limit, taxii_record_cb cb, void *arg, char *err, size_t errlen)
@@ -210,7 +282,9 @@ be_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, siz
 	err[0] = '\0';
 	util_buf_init(&f.xml, XML_CAP);
 	fed_prep_init(&prep);
-	if (strcmp(collection, "targets") == 0) {
+	if (strcmp(collection, "blocklist") == 0) {
+		rc = blocklist_scan(nt, &f, limit, NULL) == 0 ? STORE_OK : -2;
+	} else if (strcmp(collection, "targets") == 0) {
 		struct limit_ctx l = {&f, limit ? limit : SIZE_MAX};
 
 		rc = store_scan_targets(nt->store, NULL, limited_target, &l, &serr);
@@ -247,6 +321,17 @@ be_count(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, ui
 	size_t n = 0;
 	int rc;
 
+	if (strcmp(collection, "blocklist") == 0) {
+		struct feed_ctx f = {0, NULL, NULL, {0}, 0, err, errlen, 0, NULL};
+
+		util_buf_init(&f.xml, XML_CAP);
+		rc = blocklist_scan(nt, &f, 0, &n);
+		util_buf_fini(&f.xml);
+		if (rc != 0)
+			return -1;
+		*count = n;
+		return 0;
+	}
 	if (strcmp(collection, "targets") == 0)
 		rc = store_count_targets(nt->store, NULL, &n, &serr);
 	else
@@ -288,6 +373,11 @@ be_inbox(void *ctx, const char *collection, const struct taxii_content_block *bl
 	if (m == NULL) {
 		util_seterr(err, errlen, "out of memory");
 		return -1;
+	}
+	if (strcmp(collection, "blocklist") == 0) {
+		util_seterr(err, errlen, "the blocklist collection is this node's analysis: it takes "
+		    "no Inbox content");
+		goto out;
 	}
 	m->trust = nt->trust;
 	m->log = &nt->log;
@@ -393,6 +483,9 @@ fed_server_start(const struct conf *c, struct store *s, const struct fed_server_
 		fed_prep_init(&nt->queue[i]);
 	/* Without the keeper, full batches are dropped: polls work, only slower later. */
 	nt->keeper_started = pthread_create(&nt->keeper, NULL, keeper_main, nt) == 0;
+	nt->conf = c;
+	if (an_sinkholes_load(c->analysis.sinkholes_file, &nt->sinkholes, err, errlen) != 0)
+		goto fail;
 	for (size_t i = 0; i < c->server.nlisten; i++)
 		util_buf_printf(&listen, "%s%s", i ? "," : "", c->server.listen[i]);
 	memset(&sc, 0, sizeof(sc));
@@ -469,6 +562,7 @@ fed_server_stop(struct fed_server *nt)
 		fed_prep_fini(&nt->queue[i]);
 	pthread_cond_destroy(&nt->prep_cond);
 	pthread_mutex_destroy(&nt->prep_lock);
+	an_sinkholes_free(nt->sinkholes);
 	conf_users_free(nt->users);
 	free(nt);
 }

@@ -47,7 +47,7 @@ main(int argc, char **argv)
 		if (strcmp(cmds[i]->name, name) == 0)
 			return cmds[i]->run(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (strcmp(later[i], name) == 0) {
+		if (later[i] && strcmp(later[i], name) == 0) {
 			cli_err("%s: this command is not available in this build yet", name);
 			return CLI_FAIL;
 		}

@@ -12,6 +12,8 @@
 #include "fed/fed.h"
 #include "node/node_daemon.h"
 #include "node/node_obs.h"
+#include "node/node_pages.h"
+#include "taxii/taxii.h"
 #include "util/util.h"
 
 /* node_log_cb hands fed's levels to node_log as they are. */
@@ -23,18 +25,33 @@ static const struct fed_log node_fed_log = {node_log_cb, NULL};
 
 /* ------------------------------------------------------------------ TAXII server */
 
+struct serve_state {
+	struct node_pages *pages;
+	struct fed_server *fs;
+};
+
 int
 node_serve_start(struct node_daemon *d, struct node_component *self)
 {
 	char err[1024];
-	struct fed_server_opts opts = {.log = node_fed_log};
-	struct fed_server *fs = fed_server_start(d->c, d->s, &opts, err, sizeof(err));
+	struct serve_state *st = calloc(1, sizeof(*st));
+	struct taxii_http hook;
+	struct fed_server_opts opts = {.log = node_fed_log, .http = &hook};
+	struct fed_server *fs;
 
-	if (fs == NULL) {
-		node_log(NODE_LOG_ERROR, "taxii: %s", err);
+	if (st == NULL || (st->pages = node_pages_new(d->c, d->s, err, sizeof(err))) == NULL) {
+		node_log(NODE_LOG_ERROR, "pages: %s", st ? err : "out of memory");
+		free(st);
 		return -1;
 	}
-	self->state = fs;
+	node_pages_hook(st->pages, &hook);
+	if ((fs = st->fs = fed_server_start(d->c, d->s, &opts, err, sizeof(err))) == NULL) {
+		node_log(NODE_LOG_ERROR, "taxii: %s", err);
+		node_pages_free(st->pages);
+		free(st);
+		return -1;
+	}
+	self->state = st;
 	for (size_t i = 0; i < d->c->server.nlisten; i++) {
 		const char *l = d->c->server.listen[i];
 		const char *colon = strrchr(l, ':');
@@ -49,8 +66,14 @@ node_serve_start(struct node_daemon *d, struct node_component *self)
 void
 node_serve_stop(struct node_daemon *d, struct node_component *self)
 {
+	struct serve_state *st = self->state;
+
 	(void)d;
-	fed_server_stop(self->state);
+	if (st == NULL)
+		return;
+	fed_server_stop(st->fs);
+	node_pages_free(st->pages);
+	free(st);
 	self->state = NULL;
 }
 

@@ -134,14 +134,19 @@ struct coll_def {
 	const char *name;
 	enum taxii_coll_type type;
 	const char *description;
+	int inbox; /* Inbox may fill it */
 };
 
-/* The two collections every node serves: every record, and the destinations to observe. */
+/* The collections every node serves: every record, the destinations to observe, and
+ * those to block. */
 static const struct coll_def collections[] = {
 	{ "observations", TAXII_COLL_DATA_FEED,
-	    "Observations of C2 destinations, this node's and those merged from peers" },
+	    "Observations of C2 destinations, this node's and those merged from peers", 1 },
 	{ "targets", TAXII_COLL_DATA_SET,
-	    "Destinations to observe, as STIX indicators; Inbox adds targets" },
+	    "Destinations to observe, as STIX indicators; Inbox adds targets", 1 },
+	{ "blocklist", TAXII_COLL_DATA_SET,
+	    "Destinations to block (verdict keep), one STIX indicator each with its verdict "
+	    "and evidence", 0 },
 };
 #define N_COLLECTIONS (sizeof(collections) / sizeof(collections[0]))
 
@@ -374,8 +379,10 @@ do_collections(struct taxii_server *s, struct MHD_Connection *conn, const struct
 		cols[i].content_bindings.n = 1;
 		cols[i].polling = &pollc;
 		cols[i].n_polling = 1;
-		cols[i].inbox = &inboxc;
-		cols[i].n_inbox = 1;
+		if (collections[j].inbox) {
+			cols[i].inbox = &inboxc;
+			cols[i].n_inbox = 1;
+		}
 		if (subs_offered(s, &collections[j], req->version)) {
 			cols[i].subscription = &subc;
 			cols[i].n_subscription = 1;
@@ -1093,14 +1100,19 @@ do_inbox(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii
 	struct taxii_detail d[N_COLLECTIONS + 2];
 	char err[256] = "";
 
-	if (col == NULL) {
+	if (col == NULL || !col->inbox) {
+		size_t nd = 0;
+
 		for (size_t i = 0; i < N_COLLECTIONS; i++) {
-			d[i].name = TAXII_SD_ACCEPTABLE_DESTINATION;
-			d[i].value = collections[i].name;
+			if (!collections[i].inbox)
+				continue;
+			d[nd].name = TAXII_SD_ACCEPTABLE_DESTINATION;
+			d[nd++].value = collections[i].name;
 		}
 		return reply_status(conn, MHD_HTTP_OK, req->version, req->message_id,
-		    TAXII_ST_DESTINATION_COLLECTION_ERROR, d, N_COLLECTIONS,
-		    "no such destination collection");
+		    TAXII_ST_DESTINATION_COLLECTION_ERROR, d, nd,
+		    col == NULL ? "no such destination collection" :
+		    "this collection takes no Inbox content");
 	}
 	if (!allowed(s, user, col->name))
 		return reply_denied(conn, req);

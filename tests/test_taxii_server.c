@@ -367,8 +367,8 @@ test_collections(struct mem *mem)
 
 	base(&m, TAXII_V11, TAXII_MSG_COLLECTION_INFO_REQ, id);
 	b = exchange("/taxii/collections", &m, &r);
-	if (ok(b && b->type == TAXII_MSG_COLLECTION_INFO_RESP && b->n_collections == 2,
-		"1.1 collections: two")) {
+	if (ok(b && b->type == TAXII_MSG_COLLECTION_INFO_RESP && b->n_collections == 3,
+		"1.1 collections: three")) {
 		ok(strcmp(b->collections[0].name, "observations") == 0 &&
 		    b->collections[0].type == TAXII_COLL_DATA_FEED &&
 		    b->collections[0].has_volume && b->collections[0].volume == N_OBS,
@@ -377,13 +377,17 @@ test_collections(struct mem *mem)
 		    b->collections[1].type == TAXII_COLL_DATA_SET, "targets: data set");
 		ok(b->collections[0].n_polling == 1 && b->collections[0].n_inbox == 1,
 		    "polling and inbox services listed");
+		ok(strcmp(b->collections[2].name, "blocklist") == 0 &&
+		    b->collections[2].type == TAXII_COLL_DATA_SET &&
+		    b->collections[2].n_polling == 1 && b->collections[2].n_inbox == 0,
+		    "blocklist: a data set, polled, no inbox");
 	}
 	taxii_msg_free(b);
 	util_buf_fini(&r.body);
 
 	base(&m, TAXII_V10, TAXII_MSG_COLLECTION_INFO_REQ, id);
 	b = exchange("/taxii/collections", &m, &r);
-	ok(b && b->version == TAXII_V10 && b->n_collections == 2, "1.0 feed information");
+	ok(b && b->version == TAXII_V10 && b->n_collections == 3, "1.0 feed information");
 	taxii_msg_free(b);
 	util_buf_fini(&r.body);
 	(void)mem;
@@ -921,8 +925,8 @@ test_auth(const struct taxii_backend *be)
 	userpwd = "alice:secret";
 	base(&m, TAXII_V11, TAXII_MSG_COLLECTION_INFO_REQ, id);
 	b = exchange("/taxii/collections", &m, &r);
-	ok(b && b->type == TAXII_MSG_COLLECTION_INFO_RESP && b->n_collections == 2,
-	    "alice sees both collections");
+	ok(b && b->type == TAXII_MSG_COLLECTION_INFO_RESP && b->n_collections == 3,
+	    "alice sees every collection");
 	taxii_msg_free(b);
 	util_buf_fini(&r.body);
 

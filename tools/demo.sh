@@ -37,12 +37,27 @@ connect_timeout = 2s
 ping_count = 2
 allow_private = true
 vantage = demo
+
+[analysis]
+sinkholes_file = $top/var/demo-sinkholes.txt
 CONF
+# The sinkhole list: the built-in one, plus the demo sinkhole page's body.
+{
+	cat "$top/conf/sinkholes.txt"
+	echo "sha256 $(printf 'demo sinkhole page' | sha256sum | cut -c1-64) demo sinkhole page"
+} > "$top/var/demo-sinkholes.txt"
 echo "demo: config written to var/demo.conf"
 "$bin" check-config -c "$conf" > /dev/null
 echo "demo: config is valid (c2watch check-config -c var/demo.conf prints it)"
 "$bin" import "$top/conf/demo/targets.csv" -c "$conf"
 "$bin" targets -c "$conf"
+# Five weeks of 4-hourly records of the same destinations from two vantages, so the
+# dashboard has months, categories and verdicts to show from the start.
+if [ ! -e "$top/var/demo-history.json" ]; then
+	echo "demo: generating five weeks of history from two vantages (about 20 s)"
+	"$top/tools/demo_history.sh" "$(date +%s)" 35 > "$top/var/demo-history.json" 2> /dev/null
+fi
+"$bin" import "$top/var/demo-history.json" --format json -c "$conf"
 
 # The farm's script: what each demo destination answers. The farm moves to its next
 # cycle every minute (SIGUSR1 below), so the gate goes quiet and wakes up again.
@@ -88,6 +103,7 @@ echo "demo: the simulated C2 farm serves the targets on 127.0.1.x:18081 (pid $fa
 ticker_pid=$!
 echo "demo: starting the node; a cycle starts every minute on the minute (Ctrl-C stops)"
 echo "demo: see the records with: $bin export --format json -c var/demo.conf"
+echo "demo: the dashboard is at http://127.0.0.1:9090/ (blocklist: http://127.0.0.1:9090/blocklist?style=plain)"
 set +e
 "$bin" run -c "$conf" &
 node_pid=$!

@@ -5,7 +5,7 @@ pkgs="build-essential autoconf automake pkg-config clang
  libcurl4-openssl-dev libxml2-dev libxml2-utils libssl-dev libmicrohttpd-dev liblmdb-dev
  libjansson-dev libmagic-dev libfuzzy-dev libinih-dev libc-ares-dev libpsl-dev libidn2-dev
  libgnutls28-dev
- curl iproute2 iputils-ping jq openssl mandoc systemd bind9-utils
+ curl iproute2 iputils-ping jq openssl mandoc systemd bind9-utils chromium
  dpkg-dev debhelper lintian fakeroot"
 missing=
 for p in $pkgs; do
