@@ -1142,6 +1142,14 @@ load_trust(struct loader *L)
 	if (c->node.key_file == NULL) {
 		size_t n = strlen(c->node.data_dir) + sizeof("/node.key");
 
+		/* check-config prints the default too: its line must load back, as any path's. */
+		if (strlen("key_file") + 3 + n - 1 > INI_MAX_LINE - 3) {
+			fail(L, L->sect_line[S_NODE], "data_dir",
+			    "too long for the default key_file (DATA_DIR/node.key, %zu characters): "
+			    "set key_file", n - 1);
+			return;
+		}
+
 		if ((c->node.key_file = malloc(n)) == NULL) {
 			fail(L, 0, NULL, "out of memory");
 			return;

@@ -497,6 +497,29 @@ test_bad_structure(void)
 	bad("[analysis]\nsinkhole_file = x\n", "t.conf:5: sinkhole_file: unknown key in [analysis]");
 	bad("[hook]\non_change = /dev/null\n", "t.conf:5: on_change: \"/dev/null\" is not a regular file");
 
+	/* A data_dir whose own line fits but whose default key file's line would not (found
+	 * by fuzzing: check-config printed a config that did not load back). */
+	{
+		char dd[200], text[400];
+
+		memset(dd, 'd', sizeof(dd));
+		dd[190 - strlen("key_file = ") - strlen("/node.key")] = '\0';
+		dd[0] = '/';
+		snprintf(text, sizeof(text), "[node]\nid = n1\ndata_dir = %s\n", dd);
+		c = conf_load_string(text, "t.conf", &err);
+		ok(c != NULL, "a data_dir whose key file fits a config line (%s)",
+		    c ? "" : err.msg);
+		conf_free(c);
+		memset(dd, 'd', sizeof(dd));
+		dd[180] = '\0'; /* its own line fits (191 characters), the key file's not */
+		dd[0] = '/';
+		snprintf(text, sizeof(text), "[node]\nid = n1\ndata_dir = %s\n", dd);
+		c = conf_load_string(text, "t.conf", &err);
+		ok(c == NULL && strstr(err.msg, "data_dir: too long for the default key_file"),
+		    "a data_dir too long for its default key file is refused (%s)",
+		    c ? "loaded" : err.msg);
+		conf_free(c);
+	}
 	c = conf_load_string("id = x\n[node]\n", "t.conf", &err);
 	ok(c == NULL, "key before any section refused");
 	is_str(err.msg, "t.conf:1: id: key outside any section", "key outside section message");
