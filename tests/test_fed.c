@@ -626,6 +626,7 @@ test_prepared(void)
 		ok(got != NULL && json_equal(got, want),
 		    "a record served from its package is stored identical to the original");
 		json_decref(got);
+		json_decref(want);
 		want = make_record("node-d", "APT-FED", 7);
 		got = stored(f.store, want);
 		ok(got != NULL && json_equal(got, want), "as is one prepared by a poll");
