@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "record/rec_int.h"
 #include "record/record.h"
 
 #define JCS_MAX_DEPTH 64
@@ -90,25 +91,12 @@ jcs_string(struct util_buf *b, const char *s, size_t n)
 	if (util_buf_add(b, "\"", 1) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		char esc[6] = {'\\', 0, 0, 0, 0, 0};
-		size_t el = 2;
+		char esc[6];
+		size_t el;
 
 		if (u[i] >= 0x20 && u[i] != '"' && u[i] != '\\')
 			continue;
-		switch (u[i]) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[u[i] >> 4];
-			esc[5] = hex[u[i] & 15];
-			el = 6;
-		}
+		el = rec_json_escape(u[i], hex, esc);
 		if (util_buf_add(b, s + run, i - run) != 0 || util_buf_add(b, esc, el) != 0)
 			return -1;
 		run = i + 1;

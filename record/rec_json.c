@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "record/rec_int.h"
 #include "record/record.h"
 
 int
@@ -118,7 +119,6 @@ rec_jd_string(struct rec_jdump *d, const char *s, size_t n)
 	rec_jd_put(d, "\"", 1);
 	for (i = 0; i < n; i++) {
 		char esc[16];
-		size_t el = 2;
 
 		if (u[i] >= 0x80 && d->ascii) {
 			size_t cl;
@@ -150,22 +150,7 @@ rec_jd_string(struct rec_jdump *d, const char *s, size_t n)
 		}
 		rec_jd_put(d, s + run, i - run);
 		run = i + 1;
-		esc[0] = '\\';
-		switch (u[i]) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[u[i] >> 4];
-			esc[5] = hex[u[i] & 15];
-			el = 6;
-		}
-		rec_jd_put(d, esc, el);
+		rec_jd_put(d, esc, rec_json_escape(u[i], hex, esc));
 	}
 	rec_jd_put(d, s + run, n - run);
 	rec_jd_put(d, "\"", 1);
