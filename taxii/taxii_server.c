@@ -51,6 +51,7 @@ struct taxii_server {
 	struct taxii_backend be;
 	struct taxii_auth auth;
 	struct taxii_http http; /* get NULL: no pages besides TAXII */
+	struct taxii_watch watch; /* done NULL: nobody told */
 	struct MHD_Daemon *d[MAX_LISTEN];
 	unsigned port[MAX_LISTEN];
 	size_t n_d;
@@ -70,7 +71,48 @@ struct req {
 	int too_big;
 	int page; /* a GET or HEAD for s->http */
 	int64_t start_us; /* util_mono_us, when the headers were complete */
+	/* What was answered, for struct taxii_watch (http 0: nothing yet). */
+	const char *service;
+	unsigned http;
+	int status, has_status;
+	enum taxii_auth_fail auth;
 };
+
+/*
+ * The request being handled by this thread. Replies are queued deep inside the
+ * handlers, which know only the connection; what they answered is noted here rather than
+ * threading the request through every handler. Set and cleared by on_request, so it is
+ * valid exactly while libmicrohttpd runs the handler on this thread.
+ */
+static _Thread_local struct req *cur_req;
+
+static void
+note_answer(unsigned http, int status)
+{
+	if (cur_req == NULL)
+		return;
+	cur_req->http = http;
+	if (!cur_req->has_status) {
+		cur_req->status = status;
+		cur_req->has_status = 1;
+	}
+}
+
+static void
+note_status(int status)
+{
+	if (cur_req != NULL && !cur_req->has_status) {
+		cur_req->status = status;
+		cur_req->has_status = 1;
+	}
+}
+
+static void
+note_auth(enum taxii_auth_fail a)
+{
+	if (cur_req != NULL)
+		cur_req->auth = a;
+}
 
 enum endpoint { EP_NONE, EP_DISCOVERY, EP_COLLECTIONS, EP_POLL, EP_INBOX };
 
@@ -131,6 +173,8 @@ reply(struct MHD_Connection *conn, unsigned http, enum taxii_version ver, struct
 	}
 	rc = MHD_queue_response(conn, http, resp);
 	MHD_destroy_response(resp);
+	if (rc == MHD_YES)
+		note_answer(http, TAXII_ST_SUCCESS);
 	return rc;
 }
 
@@ -155,6 +199,7 @@ reply_status(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
 		util_buf_fini(&b);
 		return MHD_NO;
 	}
+	note_status((int)st);
 	return reply(conn, http, ver, &b);
 }
 
@@ -1065,6 +1110,13 @@ authenticate(struct taxii_server *s, struct MHD_Connection *conn, char **user)
 	return rc;
 }
 
+/* Whether the request carried credentials (a refusal then means they were wrong). */
+static int
+auth_header(struct MHD_Connection *conn)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization") != NULL;
+}
+
 static enum MHD_Result
 reply_unauthorized(struct MHD_Connection *conn, enum taxii_version ver)
 {
@@ -1095,6 +1147,10 @@ reply_unauthorized(struct MHD_Connection *conn, enum taxii_version ver)
 	}
 	rc = MHD_queue_basic_auth_fail_response(conn, "c2watch", resp);
 	MHD_destroy_response(resp);
+	if (rc == MHD_YES) {
+		note_auth(auth_header(conn) ? TAXII_AUTH_INVALID : TAXII_AUTH_MISSING);
+		note_answer(MHD_HTTP_UNAUTHORIZED, TAXII_ST_UNAUTHORIZED);
+	}
 	return rc;
 }
 
@@ -1250,6 +1306,11 @@ page_text(struct MHD_Connection *conn, unsigned status, const char *text, int au
 	rc = auth_fail ? MHD_queue_basic_auth_fail_response(conn, "c2watch", resp) :
 	    MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
+	if (rc == MHD_YES) {
+		if (auth_fail)
+			note_auth(auth_header(conn) ? TAXII_AUTH_INVALID : TAXII_AUTH_MISSING);
+		note_answer(status, -1);
+	}
 	return rc;
 }
 
@@ -1290,6 +1351,8 @@ handle_page(struct taxii_server *s, struct MHD_Connection *conn, const char *url
 		    MHD_YES)
 			goto out;
 	rc = MHD_queue_response(conn, out->status ? (unsigned)out->status : MHD_HTTP_OK, resp);
+	if (rc == MHD_YES)
+		note_answer(out->status ? (unsigned)out->status : MHD_HTTP_OK, -1);
 out:
 	if (resp != NULL)
 		MHD_destroy_response(resp);
@@ -1322,11 +1385,22 @@ client_cert_ok(struct MHD_Connection *conn)
 	return status == 0;
 }
 
-static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+/* The service a request is counted under (struct taxii_request_info). */
+static const char *
+service_of(const char *url, int page)
 {
-	struct taxii_server *s = cls;
+	static const char *const names[] = {
+		[EP_NONE] = "other", [EP_DISCOVERY] = "discovery",
+		[EP_COLLECTIONS] = "collections", [EP_POLL] = "poll", [EP_INBOX] = "inbox",
+	};
+
+	return page ? "page" : names[endpoint_of(url)];
+}
+
+static enum MHD_Result
+on_request_1(struct taxii_server *s, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *upload_data, size_t *upload_size, void **con_cls)
+{
 	struct req *r = *con_cls;
 
 	if (r == NULL) {
@@ -1336,8 +1410,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			return MHD_NO;
 		util_buf_init(&r->body, s->max_body);
 		r->start_us = util_mono_us();
+		r->service = service_of(url, 0);
 		*con_cls = r;
+		cur_req = r;
 		if (s->client_ca.len > 0 && !client_cert_ok(conn)) {
+			note_auth(TAXII_AUTH_NO_CERT);
 			const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 			    "X-TAXII-Content-Type");
 			const char *xsvc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -1350,6 +1427,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (s->http.get != NULL && strncmp(url, "/taxii/", 7) != 0 &&
 		    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
 			r->page = 1;
+			r->service = service_of(url, 1);
 			return MHD_YES;
 		}
 		if (strcmp(method, "POST") != 0)
@@ -1396,14 +1474,34 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	return handle(s, conn, url, r);
 }
 
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	enum MHD_Result rc;
+
+	(void)version;
+	cur_req = *con_cls;
+	rc = on_request_1(cls, conn, url, method, upload_data, upload_size, con_cls);
+	cur_req = NULL;
+	return rc;
+}
+
 static void
 on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct taxii_server *s = cls;
 	struct req *r = *con_cls;
 
 	if (r == NULL)
 		return;
+	if (s->watch.done != NULL && r->http != 0) {
+		struct taxii_request_info info = {r->service, r->http,
+		    r->has_status ? r->status : TAXII_ST_SUCCESS, r->auth};
+
+		s->watch.done(s->watch.ctx, &info);
+	}
 	util_buf_fini(&r->body);
 	free(r);
 	*con_cls = NULL;
@@ -1562,6 +1660,8 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 		s->auth = *conf->auth;
 	if (conf->http != NULL)
 		s->http = *conf->http;
+	if (conf->watch != NULL)
+		s->watch = *conf->watch;
 	s->max_body = conf->max_body ? conf->max_body : 16u * 1024u * 1024u;
 	if (s->max_body > TAXII_MSG_MAX_BYTES)
 		s->max_body = TAXII_MSG_MAX_BYTES;
