@@ -149,7 +149,7 @@ bench_server(const char *dir, const char *node, unsigned *port)
 		c = conf_load_string(text, "/bench.conf", &cerr);
 		if (c == NULL || store_open(dir, NULL, &s, &serr) != 0)
 			_exit(1);
-		nt = fed_server_start(c, s, err, sizeof(err));
+		nt = fed_server_start(c, s, NULL, err, sizeof(err));
 		if (nt == NULL) {
 			fprintf(stderr, "bench server: %s\n", err);
 			_exit(1);

@@ -65,6 +65,7 @@ struct conf {
 		size_t nlisten;
 		char *tls_cert, *tls_key, *client_ca, *users_file;
 		int dashboard; /* default on */
+		int metrics;   /* GET /metrics; default on */
 	} server;
 	struct {
 		int enabled;           /* default true */

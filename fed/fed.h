@@ -123,11 +123,21 @@ int fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blo
 
 /* ------------------------------------------------------------------ the TAXII server */
 
-/* The TAXII server of `run` ([server] of c), serving s, which must outlive it. NULL with
- * err filled when it cannot listen or the users file is bad. */
+/* What the daemon adds to its TAXII server; every member may be NULL (copied by the
+ * server; their ctx must outlive it). */
+struct fed_server_hooks {
+	const struct taxii_http *http;   /* pages beside the services */
+	const struct taxii_watch *watch; /* told of every answer */
+};
+
+/* The TAXII server of `run` ([server] of c), serving s, which must outlive it; hooks may
+ * be NULL. NULL with err filled when it cannot listen or the users file is bad. */
 struct fed_server;
-struct fed_server *fed_server_start(const struct conf *c, struct store *s, char *err,
-    size_t errlen);
+struct fed_server *fed_server_start(const struct conf *c, struct store *s,
+    const struct fed_server_hooks *hooks, char *err, size_t errlen);
+/* Whether the authenticated `user` may use `collection` by the users file: 1 or 0. Without
+ * a users file every request may (1); with one, a NULL user may not. */
+int fed_server_allows(const struct fed_server *fs, const char *user, const char *collection);
 /* The port the i-th listen address is bound to (0: none such). */
 unsigned fed_server_port(const struct fed_server *fs, size_t i);
 /* Stops serving and frees it; NULL is a no-op. */
@@ -173,6 +183,12 @@ int64_t fed_backoff_us(int64_t first_us, int64_t max_us, int failures);
 /* What a peer's polling keeps from one round to the next. Zero it before the first. */
 struct fed_peer_state {
 	int failures; /* polls failed in a row */
+	/* What status and metrics show, kept by fed_peer_round: */
+	uint64_t polls, polls_failed; /* polls tried (not those a stop abandoned), failed */
+	uint64_t added;        /* new records the polls merged */
+	int64_t last_ok_us;    /* real time the last good poll ended; 0: none yet */
+	int64_t last_fail_us;  /* when the last poll failed; 0: none yet */
+	char last_error[512];  /* why it failed; kept after a good poll */
 };
 
 /*

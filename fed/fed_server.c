@@ -230,7 +230,8 @@ auth_allow(void *ctx, const char *user, const char *collection)
 }
 
 struct fed_server *
-fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen)
+fed_server_start(const struct conf *c, struct store *s, const struct fed_server_hooks *hooks,
+    char *err, size_t errlen)
 {
 	struct fed_server *nt = calloc(1, sizeof(*nt));
 	struct taxii_backend be;
@@ -253,6 +254,10 @@ fed_server_start(const struct conf *c, struct store *s, char *err, size_t errlen
 	sc.tls_cert = c->server.tls_cert;
 	sc.tls_key = c->server.tls_key;
 	sc.client_ca = c->server.client_ca;
+	if (hooks != NULL) {
+		sc.http = hooks->http;
+		sc.watch = hooks->watch;
+	}
 	if (c->server.users_file) {
 		nt->users = conf_users_load(c->server.users_file, &cerr);
 		if (nt->users == NULL) {
@@ -284,6 +289,14 @@ fail:
 	util_buf_fini(&listen);
 	fed_server_stop(nt);
 	return NULL;
+}
+
+int
+fed_server_allows(const struct fed_server *nt, const char *user, const char *collection)
+{
+	if (nt->users == NULL)
+		return 1;
+	return user != NULL && conf_users_allows(nt->users, user, collection);
 }
 
 unsigned

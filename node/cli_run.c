@@ -17,12 +17,14 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <libxml/parser.h>
 
 #include "conf/conf.h"
 #include "node/cli.h"
 #include "node/node_daemon.h"
 #include "node/node_obs.h"
+#include "node/node_stats.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -74,10 +76,17 @@ observer_main(void *arg)
 		}
 		util_time_format(next, 0, when);
 		node_log(NODE_LOG_DEBUG, "observer: next cycle at %s", when);
+		node_stats_next_cycle(d->stats, next);
+		node_stats_write_status(d->stats);
 		if (node_daemon_sleep_until(d, next))
 			break;
 		node_log(NODE_LOG_INFO, "observer: cycle starts");
+		node_stats_cycle_start(d->stats, util_now_us());
+		node_stats_write_status(d->stats);
 		rc = node_observe_cycle(c, d->s, oc ? oc->hooks : NULL, NULL, &d->stop, 0, &sum);
+		if (d->stop && rc == 0 && sum.st.aborted)
+			break; /* cut short by the stop: not a cycle to count */
+		node_stats_cycle_end(d->stats, rc, &sum);
 		if (rc == 1) {
 			node_log(NODE_LOG_INFO, "observer: no targets to observe");
 		} else if (rc == 0) {
@@ -128,6 +137,47 @@ observer_stop(struct node_daemon *d, struct node_component *self)
 }
 
 /* ------------------------------------------------------------------ the daemon */
+
+/* The origin of a stored record: its "node" field (store_rebuild_origins). Run once per
+ * record of a data directory from before the counts, so plain parsing is good enough. */
+static int
+record_origin(const char *json, size_t len, char *buf, size_t buflen, void *arg)
+{
+	json_t *rec = json_loadb(json, len, 0, NULL);
+	const char *node = json_string_value(json_object_get(rec, "node"));
+	int rc = -1;
+
+	(void)arg;
+	if (node != NULL && strlen(node) < buflen) {
+		memcpy(buf, node, strlen(node) + 1);
+		rc = 0;
+	}
+	json_decref(rec);
+	return rc;
+}
+
+/* Records stored before the store counted them by origin are counted once, here. */
+static int
+count_origins(struct store *s)
+{
+	struct store_err serr = {{0}};
+	int complete = 0;
+	int64_t t0 = util_mono_us();
+
+	if (store_scan_origins(s, NULL, NULL, &complete, &serr) != STORE_OK) {
+		node_log(NODE_LOG_ERROR, "store: %s", serr.msg);
+		return -1;
+	}
+	if (complete)
+		return 0;
+	if (store_rebuild_origins(s, record_origin, NULL, &serr) != STORE_OK) {
+		node_log(NODE_LOG_ERROR, "store: counting records by origin: %s", serr.msg);
+		return -1;
+	}
+	node_log(NODE_LOG_INFO, "store: records counted by origin (%.1f s)",
+	    (double)(util_mono_us() - t0) / 1e6);
+	return 0;
+}
 
 int
 node_daemon_add(struct node_daemon *d, const char *name,
@@ -214,8 +264,17 @@ run_run(int argc, char **argv)
 	}
 	tzset();
 	d.s = cli_open_store(c, 0);
-	if (d.s == NULL)
+	if (d.s == NULL || count_origins(d.s) != 0)
 		goto out;
+	{
+		char err[512];
+
+		d.stats = node_stats_new(c, err, sizeof(err));
+		if (d.stats == NULL) {
+			cli_err("%s", err);
+			goto out;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -236,6 +295,7 @@ run_run(int argc, char **argv)
 		daemon_stop(&d);
 		goto out;
 	}
+	node_stats_write_status(d.stats);
 	fprintf(stderr, "c2watch: running (node %s, pid %ld)\n", c->node.id, (long)getpid());
 	if (c->observer.enabled)
 		node_log(NODE_LOG_INFO, "observer: every %lld s from %02d:%02d %s",
@@ -248,6 +308,7 @@ run_run(int argc, char **argv)
 	node_log(NODE_LOG_INFO, "stopped");
 	ret = CLI_OK;
 out:
+	node_stats_free(d.stats);
 	store_close(d.s);
 	pthread_mutex_destroy(&d.mu);
 	pthread_cond_destroy(&d.cv);

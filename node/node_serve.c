@@ -12,6 +12,7 @@
 #include "fed/fed.h"
 #include "node/node_daemon.h"
 #include "node/node_obs.h"
+#include "node/node_stats.h"
 #include "util/util.h"
 
 /* node_log_cb hands fed's levels to node_log as they are. */
@@ -27,17 +28,28 @@ int
 node_serve_start(struct node_daemon *d, struct node_component *self)
 {
 	char err[1024];
-	struct fed_server *fs = fed_server_start(d->c, d->s, err, sizeof(err));
+	struct taxii_http http;
+	struct taxii_watch watch;
+	struct fed_server_hooks hooks = {&http, &watch};
+	struct fed_server *fs;
 
+	node_pages_init(d, &http);
+	watch.ctx = d->stats;
+	watch.done = node_stats_taxii;
+	fs = fed_server_start(d->c, d->s, &hooks, err, sizeof(err));
 	if (fs == NULL) {
 		node_log(NODE_LOG_ERROR, "taxii: %s", err);
 		return -1;
 	}
 	self->state = fs;
+	__atomic_store_n(&d->fs, fs, __ATOMIC_RELEASE);
 	for (size_t i = 0; i < d->c->server.nlisten; i++) {
 		const char *l = d->c->server.listen[i];
 		const char *colon = strrchr(l, ':');
+		char host[256];
 
+		snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - l) : (int)strlen(l), l);
+		node_stats_listen(d->stats, i, host, fed_server_port(fs, i));
 		node_log(NODE_LOG_INFO, "taxii: listening on %.*s:%u (%s)",
 		    colon ? (int)(colon - l) : (int)strlen(l), l, fed_server_port(fs, i),
 		    d->c->server.tls_cert ? "https" : "http");
@@ -48,7 +60,7 @@ node_serve_start(struct node_daemon *d, struct node_component *self)
 void
 node_serve_stop(struct node_daemon *d, struct node_component *self)
 {
-	(void)d;
+	__atomic_store_n(&d->fs, NULL, __ATOMIC_RELEASE);
 	fed_server_stop(self->state);
 	self->state = NULL;
 }
@@ -115,6 +127,7 @@ node_push_stop(struct node_daemon *d, struct node_component *self)
 struct peer_thread {
 	struct node_daemon *d;
 	const struct conf_peer *p;
+	size_t idx;
 	pthread_t thread;
 	int running;
 };
@@ -134,6 +147,10 @@ peer_main(void *arg)
 		int64_t wait = fed_peer_round(pt->d->s, pt->d->c->node.id, pt->p, &pt->d->stop,
 		    &node_fed_log, &st);
 
+		if (wait >= 0) {
+			node_stats_peer(pt->d->stats, pt->idx, &st);
+			node_stats_write_status(pt->d->stats);
+		}
 		if (wait < 0 || node_daemon_sleep_until(pt->d, util_now_us() + wait))
 			break;
 	}
@@ -158,6 +175,7 @@ node_peers_start(struct node_daemon *d, struct node_component *self)
 
 		pt->d = d;
 		pt->p = &d->c->peers[i];
+		pt->idx = i;
 		if (pthread_create(&pt->thread, NULL, peer_main, pt) != 0) {
 			node_log(NODE_LOG_ERROR, "peer %s: cannot start its thread", pt->p->name);
 			return -1;

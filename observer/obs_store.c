@@ -82,6 +82,7 @@ record_keys(json_t *rec, struct store_obs *o)
 	const char *at = json_string_value(json_object_get(rec, "observed_at"));
 
 	o->threat_id = json_string_value(json_object_get(rec, "threat_id"));
+	o->origin = json_string_value(json_object_get(rec, "node"));
 	o->target_key = json_string_value(json_object_get(json_object_get(rec, "target"),
 	    "input"));
 	return idhex == NULL || strlen(idhex) != 2 * STORE_ID_LEN ||
@@ -120,6 +121,7 @@ obs_flush(struct obs_run *r)
 		struct store_obs *o = &r->obs[r->nobs];
 		struct prev_find f = {r->cfg->node_id, "", NULL};
 
+		obs_tally_record(rec, &r->sum->tally);
 		if (record_keys(rec, o) != 0) {
 			util_seterr(r->err, r->errlen, "the observer made a record without its keys");
 			goto out;

@@ -18,6 +18,7 @@ enum {
 	STORE_DBI_CURSORS,
 	STORE_DBI_EVENTS,
 	STORE_DBI_SUBS,
+	STORE_DBI_ORIGINS,
 	STORE_NDBI
 };
 
@@ -29,6 +30,8 @@ struct store {
 	/* A data directory made before subscriptions existed, opened read-only, has no
 	 * "subs" database: it then simply holds none. */
 	int no_subs;
+	/* Likewise a directory made before records were counted by origin. */
+	int no_origins;
 	/* Held shared by every transaction of this process and exclusively while the map is
 	 * resized: LMDB allows mdb_env_set_mapsize only with no transaction running. */
 	pthread_rwlock_t lock;

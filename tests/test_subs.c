@@ -118,7 +118,7 @@ node_up(struct node *n, const char *name, const char *extra)
 		tap_diag("%s", serr.msg);
 		return -1;
 	}
-	n->taxii = fed_server_start(n->conf, n->store, err, sizeof(err));
+	n->taxii = fed_server_start(n->conf, n->store, NULL, err, sizeof(err));
 	if (n->taxii == NULL) {
 		tap_diag("%s", err);
 		return -1;
