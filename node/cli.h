@@ -45,7 +45,7 @@ struct store *cli_open_store(const struct conf *c, int read_only);
 void cli_progress(const char *what, uint64_t done, uint64_t total);
 
 extern const struct cli_cmd cli_cmd_check_config, cli_cmd_import, cli_cmd_targets,
-    cli_cmd_version, cli_cmd_export, cli_cmd_user, cli_cmd_poll;
+    cli_cmd_version, cli_cmd_export, cli_cmd_user, cli_cmd_poll, cli_cmd_status;
 
 /* The observer's commands: one cycle now, one destination printed, the daemon. */
 extern const struct cli_cmd cli_cmd_observe, cli_cmd_probe, cli_cmd_run;

@@ -12,7 +12,7 @@ static const char *const later[] = {"report"};
 static const struct cli_cmd *const cmds[] = {
 	&cli_cmd_run, &cli_cmd_check_config, &cli_cmd_import, &cli_cmd_targets,
 	&cli_cmd_observe, &cli_cmd_probe, &cli_cmd_export, &cli_cmd_poll, &cli_cmd_user,
-	&cli_cmd_version,
+	&cli_cmd_status, &cli_cmd_version,
 };
 
 static void

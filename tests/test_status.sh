@@ -1,0 +1,3 @@
+#!/bin/sh
+. "$TESTS_SRCDIR/tap.sh"
+done_testing
