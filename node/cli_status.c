@@ -318,6 +318,6 @@ const struct cli_cmd cli_cmd_status = {
 	"last observation cycle (when, how long, how many answered) and the next, each\n"
 	"peer's last good poll and last error, the subscriptions and their push backlog,\n"
 	"and the store's size. A daemon killed without stopping shows as not running,\n"
-	"its state as stale. Exit status 0 when a daemon runs, 1 when none does.\n"
+	"its state as stale. Exit status 0 when a daemon runs, 1 when none does.\n\n"
 	"  -j, --json          the same as one JSON object\n",
 };
