@@ -180,11 +180,12 @@ print_text(const json_t *o)
 		printf("daemon:       running, pid %lld, since %s\n",
 		    (long long)json_integer_value(json_object_get(o, "pid")),
 		    json_string_value(json_object_get(o, "since")));
-		json_array_foreach(json_object_get(o, "listen"), i, v)
+		json_array_foreach(json_object_get(o, "listen"), i, v) {
 			printf("listening:    %s://%s:%lld\n",
 			    json_string_value(json_object_get(v, "scheme")),
 			    json_string_value(json_object_get(v, "host")),
 			    (long long)json_integer_value(json_object_get(v, "port")));
+		}
 	} else if (json_is_true(json_object_get(o, "stale"))) {
 		printf("daemon:       not running (stale state: pid %lld is gone; last update %s)\n",
 		    (long long)json_integer_value(json_object_get(o, "pid")),
