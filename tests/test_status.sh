@@ -7,6 +7,7 @@ C=${C2WATCH:?}
 FARM=${TESTS_BUILDDIR:?}/c2farm
 [ -x "$FARM" ] || skip_all "the farm ($FARM) is not built"
 command -v jq > /dev/null 2>&1 || skip_all "no jq command"
+command -v curl > /dev/null 2>&1 || skip_all "no curl command"
 cd "$T" || exit 99
 . "$TESTS_SRCDIR/daemons.sh"
 
@@ -55,6 +56,17 @@ conf n true "[peer p]\nurl = http://127.0.0.1:$PORT_p/taxii/poll\ninterval = 1s\
 start n
 ok $? "the node runs"
 
+# A push subscription on n whose subscriber is down: n's own records wait for it.
+cat > sub.req <<'EOF2'
+<taxii_11:Subscription_Management_Request xmlns:taxii_11="http://taxii.mitre.org/messages/taxii_xml_binding-1.1" message_id="1" action="SUBSCRIBE" collection_name="observations"><taxii_11:Push_Parameters><taxii_11:Protocol_Binding>urn:taxii.mitre.org:protocol:http:1.0</taxii_11:Protocol_Binding><taxii_11:Address>http://127.0.0.1:1/taxii/inbox</taxii_11:Address><taxii_11:Message_Binding>urn:taxii.mitre.org:message:xml:1.1</taxii_11:Message_Binding></taxii_11:Push_Parameters></taxii_11:Subscription_Management_Request>
+EOF2
+curl -s --noproxy '*' -o sub.xml -X POST --data-binary @sub.req \
+    -H 'Content-Type: application/xml' -H 'X-TAXII-Content-Type: urn:taxii.mitre.org:message:xml:1.1' \
+    -H 'X-TAXII-Services: urn:taxii.mitre.org:services:1.1' \
+    "http://127.0.0.1:$PORT_n/taxii/collections"
+subid=$(sed -n 's/.*<taxii_11:Subscription_ID>\([^<]*\)<.*/\1/p' sub.xml)
+ok $((! ${#subid})) "a push subscription is made on n"
+
 # wait_json FILTER: waits (at most 30 s) until status --json makes FILTER true.
 wait_json() {
 	i=0
@@ -68,6 +80,10 @@ wait_json() {
 }
 wait_json '.last_cycle.result == "ok" and (.peers[0].last_ok != null) and (.peers[1].last_error != null)'
 ok $? "status shows a finished cycle and both peers' rounds"
+wait_json ".subscriptions[0].backlog >= 2"
+ok $? "the subscription's backlog grows with the cycles after it"
+is "$(jq -r '.subscriptions[0] | .id + " " + .status + " " + .push_address' n.json)" \
+    "$subid active http://127.0.0.1:1/taxii/inbox" "the subscription, its status and push address"
 "$C" status -c n.conf --json > n.json
 is $? 0 "a running daemon: exit 0"
 is "$(jq -r .running n.json)" true "running"
@@ -92,6 +108,8 @@ ok "$([ "$(jq -r .store.bytes n.json)" -gt 0 ]; echo $?)" "the store's bytes"
 has "$(cat n.txt)" "daemon:       running, pid $PID_n" "the text says running, with the pid"
 has "$(cat n.txt)" "listening:    http://127.0.0.1:$PORT_n" "and where"
 has "$(cat n.txt)" "peer gone:" "and each peer"
+has "$(cat n.txt)" "subscription: $subid (active), push to http://127.0.0.1:1/taxii/inbox, backlog" \
+    "and each subscription with its backlog"
 
 crash n
 "$C" status -c n.conf --json > dead.json
