@@ -117,7 +117,7 @@ static const char *const cycle_results[NODE_CYCLE_RESULTS] = {"ok", "empty", "fa
 static void
 counters(struct prom *p, const struct node_stats *st, int64_t now)
 {
-	uint64_t cum = 0, total = 0;
+	uint64_t cum = 0;
 	char e[600];
 
 	family(p, "c2watch_start_time_seconds", "gauge", "When the daemon started (Unix time).");
@@ -214,9 +214,7 @@ counters(struct prom *p, const struct node_stats *st, int64_t now)
 		emit(p, "c2watch_taxii_requests_total{service=\"%s\",code=\"%u\",status=\"%s\"} "
 		    "%llu\n", st->taxii[i].service, st->taxii[i].http, ts ? ts : "CUSTOM",
 		    (unsigned long long)st->taxii[i].n);
-		total += st->taxii[i].n;
 	}
-	(void)total;
 	family(p, "c2watch_auth_failures_total", "counter",
 	    "Requests refused for their credentials (missing, invalid, no_certificate) or "
 	    "because the user may not see the page (forbidden).");

@@ -181,7 +181,8 @@ node_stats_taxii(void *ctx, const struct taxii_request_info *info)
 		} else {
 			/* Full: the last entry takes every other answer. */
 			i = NODE_TAXII_KEYS - 1;
-			st->taxii[i].service = "other";
+			if (st->ntaxii < NODE_TAXII_KEYS)
+				st->taxii[i] = (struct node_taxii_count){"other", 0, -1, 0};
 			st->ntaxii = NODE_TAXII_KEYS;
 		}
 	}

@@ -36,8 +36,9 @@ enum { NODE_AUTH_MISSING, NODE_AUTH_INVALID, NODE_AUTH_NO_CERT, NODE_AUTH_FORBID
 #define NODE_CYCLE_BUCKETS 9
 extern const double node_cycle_buckets[NODE_CYCLE_BUCKETS];
 
-/* Most (service, HTTP status, TAXII status) triples counted; later ones go to the last
- * entry as service "other", status 0 (bounded whatever clients send). */
+/* Most (service, HTTP status, TAXII status) triples counted; once full, the last entry
+ * (service "other", HTTP status 0, no TAXII status) takes every new triple, so the table
+ * stays bounded whatever clients send. */
 #define NODE_TAXII_KEYS 256
 
 struct node_taxii_count {
