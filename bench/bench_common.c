@@ -77,6 +77,7 @@ bench_fill(const char *dir, const char *node, long n)
 			    k % 100, (k / 100) % 50);
 			o->threat_id = f.threats[i];
 			o->target_key = f.keys[i];
+			o->origin = node;
 			o->observed_us = INT64_C(1795320000000000) + k / 5000 * INT64_C(14400000000);
 			rec_id(node, f.keys[i], o->observed_us, o->id);
 			util_hex(o->id, STORE_ID_LEN, idhex);

@@ -232,7 +232,7 @@ main(int argc, char **argv)
 	struct dash_opts o;
 	struct hook_ctx hc;
 	struct taxii_http hook;
-	struct fed_server_opts opts = {{NULL, NULL}, NULL};
+	struct fed_server_opts opts = {{NULL, NULL}, NULL, NULL};
 	struct fed_server *fs = NULL;
 	pthread_t th;
 	int64_t t0;

@@ -117,6 +117,7 @@ sink_txn(struct store_txn *t, void *arg)
 		util_unhex(json_string_value(json_object_get(r, "id")), obs[i].id, STORE_ID_LEN);
 		obs[i].json = texts[i] ? texts[i] : "{}";
 		obs[i].len = strlen(obs[i].json);
+		obs[i].origin = json_string_value(json_object_get(r, "node"));
 	}
 	if (store_put_obs_batch(t, obs, n, NULL, NULL) != STORE_OK)
 		rc = -1;

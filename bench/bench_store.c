@@ -51,6 +51,8 @@ make_batch(const struct gen *g)
 		snprintf(threat, sizeof(threat), "THREAT-%03ld", i % THREATS);
 		snprintf(key, sizeof(key), "http://c2-%ld-%ld.example:8080/gate.php", i % THREATS,
 		    (i / THREATS) % TARGETS);
+		memset(&o, 0, sizeof(o));
+		o.origin = "bench-node";
 		o.threat_id = threat;
 		o.target_key = key;
 		o.observed_us = INT64_C(1795320000000000) + i / (THREATS * TARGETS) * INT64_C(14400000000);

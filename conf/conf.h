@@ -72,6 +72,7 @@ struct conf {
 		char *tls_cert, *tls_key, *client_ca, *users_file;
 		int dashboard; /* default on */
 		int allow_private_push; /* default 0: pushes go to public addresses only */
+		int metrics;   /* GET /metrics; default on */
 	} server;
 	struct {
 		int enabled;           /* default true */

@@ -75,6 +75,7 @@ static const struct key server_keys[] = {
 	{ "users_file", K_SECRET, C(server.users_file), 0, 0 },
 	{ "dashboard", K_BOOL, C(server.dashboard), 0, 0 },
 	{ "allow_private_push", K_BOOL, C(server.allow_private_push), 0, 0 },
+	{ "metrics", K_BOOL, C(server.metrics), 0, 0 },
 	{ NULL, K_TEXT, 0, 0, 0 },
 };
 
@@ -254,6 +255,7 @@ conf_new_defaults(void)
 		goto fail;
 	c->server.nlisten = 1;
 	c->server.dashboard = 1;
+	c->server.metrics = 1;
 	c->observer.enabled = 1;
 	c->observer.interval_us = SEC(4 * 3600);
 	c->observer.anchor_minute = 0;

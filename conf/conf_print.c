@@ -81,6 +81,7 @@ conf_print(const struct conf *c, FILE *fp)
 	put_str(fp, "users_file", c->server.users_file);
 	put_bool(fp, "dashboard", c->server.dashboard);
 	put_bool(fp, "allow_private_push", c->server.allow_private_push);
+	put_bool(fp, "metrics", c->server.metrics);
 
 	fprintf(fp, "\n[observer]\n");
 	put_bool(fp, "enabled", c->observer.enabled);

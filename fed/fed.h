@@ -141,10 +141,13 @@ int fed_content_merge(struct fed_merge *m, const struct taxii_content_block *blo
 
 /* What the caller adds to the TAXII server of `run`. */
 struct taxii_http;
+struct taxii_watch;
 struct fed_server_opts {
-	struct fed_log log;            /* what an operator should know: throttled logins,
-					* inbox records refused by c->trust.set */
-	const struct taxii_http *http; /* pages beside TAXII (dashboard, feeds); NULL: none */
+	struct fed_log log;              /* what an operator should know: throttled logins,
+					  * inbox records refused by c->trust.set */
+	const struct taxii_http *http;   /* pages beside TAXII (dashboard, metrics); NULL: none */
+	const struct taxii_watch *watch; /* told of every answer (copied; its ctx must outlive
+					  * the server); NULL: none */
 };
 
 /* The TAXII server of `run` ([server] of c), serving s, which must outlive it, as c and
@@ -218,6 +221,12 @@ int64_t fed_backoff_us(int64_t first_us, int64_t max_us, int failures);
 struct fed_peer_state {
 	int failures; /* polls failed in a row */
 	int allow_private_push; /* set by the caller: pushes may reach non-public addresses */
+	/* What status and metrics show, kept by fed_peer_round: */
+	uint64_t polls, polls_failed; /* polls tried (not those a stop abandoned), failed */
+	uint64_t added;        /* new records the polls merged */
+	int64_t last_ok_us;    /* real time the last good poll ended; 0: none yet */
+	int64_t last_fail_us;  /* when the last poll failed; 0: none yet */
+	char last_error[512];  /* why it failed; kept after a good poll */
 };
 
 /*

@@ -32,7 +32,7 @@ fed_record_keys(json_t *rec, const char **threat, const char **key, int64_t *whe
 
 /* Where a text record's parts lie in fed_merge.text (offsets: the buffer may move). */
 struct fed_text_rec {
-	size_t json, json_len, threat, key;
+	size_t json, json_len, threat, key, node;
 	int64_t when;
 	unsigned char id[STORE_ID_LEN];
 };
@@ -102,6 +102,10 @@ fed_merge_add_text(struct fed_merge *m, const struct rec_text *r, char *why, siz
 		goto nomem;
 	t.key = m->text.len;
 	if (util_buf_add(&m->text, k.target_key, k.key_len) || util_buf_add(&m->text, "", 1))
+		goto nomem;
+	t.node = m->text.len;
+	if (util_buf_add(&m->text, r->f[REC_F_NODE], r->flen[REC_F_NODE]) ||
+	    util_buf_add(&m->text, "", 1))
 		goto nomem;
 	t.json = m->text.len;
 	t.json_len = r->len;
@@ -235,6 +239,7 @@ fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int64_t
 		}
 		o->json = c.texts[c.nobs];
 		o->len = strlen(o->json);
+		o->origin = json_string_value(json_object_get(v, "node"));
 		c.nobs++;
 	}
 	for (i = 0; i < m->n_text; i++) {
@@ -248,6 +253,7 @@ fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int64_t
 		o->observed_us = t->when;
 		o->json = m->text.data + t->json;
 		o->len = t->json_len;
+		o->origin = m->text.data + t->node;
 	}
 	json_array_foreach(m->targets, i, v) {
 		char key[8192];

@@ -321,6 +321,10 @@ fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
 		if (stop != NULL && *stop)
 			return -1; /* abandoned because the caller stops: not the peer's failure */
 		ps->failures++;
+		ps->polls++;
+		ps->polls_failed++;
+		ps->last_fail_us = util_now_us();
+		snprintf(ps->last_error, sizeof(ps->last_error), "%.500s", err);
 		wait = fed_backoff_us(BACKOFF_FIRST_US,
 		    p->interval_us < BACKOFF_MAX_US ? p->interval_us : BACKOFF_MAX_US, ps->failures);
 		fed_logf(log, FED_LOG_WARN, "peer %s: poll failed (%s); next try in %lld s",
@@ -331,6 +335,9 @@ fed_peer_round(struct store *s, const char *node_id, const struct conf_peer *p,
 		fed_logf(log, FED_LOG_INFO, "peer %s: reachable again after %d failure%s", p->name,
 		    ps->failures, ps->failures == 1 ? "" : "s");
 	ps->failures = 0;
+	ps->polls++;
+	ps->added += st.added;
+	ps->last_ok_us = util_now_us();
 	fed_logf(log, st.added || st.targets_added || st.targets_updated || st.refused ?
 	    FED_LOG_INFO : FED_LOG_DEBUG,
 	    "peer %s: %zu block%s, %zu new record%s, %zu new target%s, %zu refused", p->name,

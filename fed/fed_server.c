@@ -497,6 +497,7 @@ fed_server_start(const struct conf *c, struct store *s, const struct fed_server_
 	sc.log = server_log;
 	sc.log_arg = nt;
 	sc.http = opts != NULL ? opts->http : NULL;
+	sc.watch = opts != NULL ? opts->watch : NULL;
 	if (c->server.users_file) {
 		nt->users = conf_users_load(c->server.users_file, &cerr);
 		if (nt->users == NULL) {

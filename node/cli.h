@@ -45,7 +45,8 @@ struct store *cli_open_store(const struct conf *c, int read_only);
 void cli_progress(const char *what, uint64_t done, uint64_t total);
 
 extern const struct cli_cmd cli_cmd_check_config, cli_cmd_import, cli_cmd_targets,
-    cli_cmd_version, cli_cmd_export, cli_cmd_user, cli_cmd_poll, cli_cmd_key;
+    cli_cmd_version, cli_cmd_export, cli_cmd_user, cli_cmd_poll, cli_cmd_key,
+    cli_cmd_status;
 
 /* import --format json: records from FILE, streamed, all or nothing. A CLI_* status. */
 int cli_import_json(const struct conf *c, const char *file);

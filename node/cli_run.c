@@ -25,6 +25,8 @@
 #include "node/node_daemon.h"
 #include "node/node_key.h"
 #include "node/node_obs.h"
+#include "node/node_stats.h"
+#include "record/record.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -76,10 +78,17 @@ observer_main(void *arg)
 		}
 		util_time_format(next, 0, when);
 		node_log(NODE_LOG_DEBUG, "observer: next cycle at %s", when);
+		node_stats_next_cycle(d->stats, next);
+		node_stats_write_status(d->stats);
 		if (node_daemon_sleep_until(d, next))
 			break;
 		node_log(NODE_LOG_INFO, "observer: cycle starts");
+		node_stats_cycle_start(d->stats, util_now_us());
+		node_stats_write_status(d->stats);
 		rc = node_observe_cycle(c, d->s, oc ? oc->hooks : NULL, NULL, &d->stop, 0, &sum);
+		if (d->stop && rc == 0 && sum.st.aborted)
+			break; /* cut short by the stop: not a cycle to count */
+		node_stats_cycle_end(d->stats, rc, &sum);
 		if (rc == 1) {
 			node_log(NODE_LOG_INFO, "observer: no targets to observe");
 		} else if (rc == 0) {
@@ -130,6 +139,51 @@ observer_stop(struct node_daemon *d, struct node_component *self)
 }
 
 /* ------------------------------------------------------------------ the daemon */
+
+/* The origin of a stored record: its "node" member (store_rebuild_origins). record's
+ * flat reader, reused across records, is several times faster than building jansson
+ * values, which matters once, over every record of an older data directory. */
+static int
+record_origin(const char *json, size_t len, char *buf, size_t buflen, void *arg)
+{
+	struct rec_jl *jl = arg;
+	const char *node;
+
+	if (rec_jl_parse(jl, json, len) != 0)
+		return -1;
+	node = rec_jl_str(jl, rec_jl_get(jl, &jl->v[0], "node"));
+	if (node == NULL || strlen(node) >= buflen)
+		return -1;
+	memcpy(buf, node, strlen(node) + 1);
+	return 0;
+}
+
+/* Records stored before the store counted them by origin are counted once, here. */
+static int
+count_origins(struct store *s)
+{
+	struct store_err serr = {{0}};
+	struct rec_jl jl;
+	int complete = 0, rc;
+	int64_t t0 = util_mono_us();
+
+	if (store_scan_origins(s, NULL, NULL, &complete, &serr) != STORE_OK) {
+		node_log(NODE_LOG_ERROR, "store: %s", serr.msg);
+		return -1;
+	}
+	if (complete)
+		return 0;
+	memset(&jl, 0, sizeof(jl));
+	rc = store_rebuild_origins(s, record_origin, &jl, &serr);
+	rec_jl_fini(&jl);
+	if (rc != STORE_OK) {
+		node_log(NODE_LOG_ERROR, "store: counting records by origin: %s", serr.msg);
+		return -1;
+	}
+	node_log(NODE_LOG_INFO, "store: records counted by origin (%.1f s)",
+	    (double)(util_mono_us() - t0) / 1e6);
+	return 0;
+}
 
 int
 node_daemon_add(struct node_daemon *d, const char *name,
@@ -217,7 +271,7 @@ run_run(int argc, char **argv)
 	}
 	tzset();
 	d.s = cli_open_store(c, 0);
-	if (d.s == NULL)
+	if (d.s == NULL || count_origins(d.s) != 0)
 		goto out;
 	{
 		char err[1024];
@@ -230,6 +284,12 @@ run_run(int argc, char **argv)
 		if (n > 0)
 			node_log(NODE_LOG_INFO, "signed %zu record%s this node made before records "
 			    "were signed", n, n == 1 ? "" : "s");
+
+		d.stats = node_stats_new(c, err, sizeof(err));
+		if (d.stats == NULL) {
+			cli_err("%s", err);
+			goto out;
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* The server holds up to 1024 connections besides the observer's and the store's
@@ -258,6 +318,7 @@ run_run(int argc, char **argv)
 		daemon_stop(&d);
 		goto out;
 	}
+	node_stats_write_status(d.stats);
 	fprintf(stderr, "c2watch: running (node %s, pid %ld)\n", c->node.id, (long)getpid());
 	if (c->observer.enabled)
 		node_log(NODE_LOG_INFO, "observer: every %lld s from %02d:%02d %s",
@@ -270,6 +331,7 @@ run_run(int argc, char **argv)
 	node_log(NODE_LOG_INFO, "stopped");
 	ret = CLI_OK;
 out:
+	node_stats_free(d.stats);
 	store_close(d.s);
 	pthread_mutex_destroy(&d.mu);
 	pthread_cond_destroy(&d.cv);

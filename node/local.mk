@@ -4,7 +4,8 @@ node_libnode_a_SOURCES = node/cli.h node/cli_util.c node/cli_config.c \
 	node/cli_import.c node/cli_targets.c node/cli_export.c node/cli_user.c \
 	node/cli_poll.c node/node_obs.h node/node_observe.c node/cli_observe.c node/cli_probe.c \
 	node/cli_run.c node/node_daemon.h node/node_serve.c node/node_pages.h node/node_pages.c \
-	node/cli_report.c node/cli_import_json.c node/node_key.h node/node_key.c node/cli_key.c
+	node/cli_report.c node/cli_import_json.c node/node_key.h node/node_key.c node/cli_key.c \
+	node/node_stats.h node/node_stats.c node/node_metrics.c node/cli_status.c
 node_libnode_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) \
 	$(MHD_CFLAGS) $(LMDB_CFLAGS) $(CRYPTO_CFLAGS)
 NODE_LIBS = node/libnode.a $(DASH_LIBS) $(FED_LIBS) $(ANALYSIS_LIBS) $(OBSERVER_LIBS) \

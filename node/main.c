@@ -6,13 +6,10 @@
 
 #include "node/cli.h"
 
-/* Commands the README names that later work adds; until then they say so plainly. */
-static const char *const later[] = {"status"};
-
 static const struct cli_cmd *const cmds[] = {
 	&cli_cmd_run, &cli_cmd_check_config, &cli_cmd_import, &cli_cmd_targets,
 	&cli_cmd_observe, &cli_cmd_probe, &cli_cmd_export, &cli_cmd_poll, &cli_cmd_key,
-	&cli_cmd_user, &cli_cmd_report, &cli_cmd_version,
+	&cli_cmd_user, &cli_cmd_report, &cli_cmd_status, &cli_cmd_version,
 };
 
 static void
@@ -46,12 +43,6 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmds[i]->name, name) == 0)
 			return cmds[i]->run(argc - 1, argv + 1);
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (later[i] && strcmp(later[i], name) == 0) {
-			cli_err("%s: this command is not available in this build yet", name);
-			return CLI_FAIL;
-		}
-	}
 	cli_err("unknown command \"%s\"", name);
 	usage(stderr);
 	return CLI_USAGE;

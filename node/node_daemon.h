@@ -20,6 +20,9 @@
 struct conf;
 struct store;
 struct node_daemon;
+struct node_stats;
+struct fed_server;
+struct taxii_http;
 
 struct node_component {
 	const char *name;
@@ -39,6 +42,9 @@ struct node_daemon {
 	pthread_cond_t cv;          /* broadcast when stop is set */
 	struct node_component comps[NODE_MAX_COMPONENTS];
 	size_t ncomps;
+	struct node_stats *stats;   /* the counters and status.json (node_stats.h) */
+	/* The TAXII server once started (atomic: pages read it from server threads). */
+	struct fed_server *fs;
 };
 
 /* Adds a component to start after those already added. Returns 0, or -1 when there are
@@ -50,6 +56,9 @@ int node_daemon_add(struct node_daemon *d, const char *name,
 /* Sleeps until real time until_us (microseconds since the epoch) or until the daemon
  * stops, whichever comes first. Returns 1 when the daemon is stopping, else 0. */
 int node_daemon_sleep_until(struct node_daemon *d, int64_t until_us);
+
+/* The pages beside TAXII (node_pages.c): http gets the dispatcher over d. */
+void node_pages_init(struct node_daemon *d, struct taxii_http *http);
 
 /* The TAXII server over the store, the subscription pusher (a pass every second) and the
  * peer pollers (node_serve.c, around fed/). */

@@ -52,10 +52,16 @@ void node_hooks_push(struct node_hooks *h, const char *json);
  * only the hook already running is waited for. NULL is a no-op. */
 void node_hooks_free(struct node_hooks *h, int drain);
 
+/* Change event kinds as counted (obs_events' kinds; another is "other"). */
+enum { NODE_EV_UP, NODE_EV_DOWN, NODE_EV_STATUS, NODE_EV_CONTENT, NODE_EV_OTHER, NODE_EV_KINDS };
+extern const char *const node_event_kinds[NODE_EV_KINDS];
+
 struct node_observe_sum {
 	struct obs_cycle_stats st;
 	size_t stored;   /* new records stored */
 	size_t events;   /* change events stored */
+	size_t by_kind[NODE_EV_KINDS]; /* the events by kind */
+	struct obs_tally tally;        /* the records by probe outcome */
 	size_t imported; /* targets re-imported from targets_file */
 };
 

@@ -283,11 +283,28 @@ obs_progress(size_t done, size_t total, void *arg)
 	cli_progress("observe", done, total);
 }
 
+const char *const node_event_kinds[NODE_EV_KINDS] = {"up", "down", "status", "content",
+	"other"};
+
+struct event_ctx {
+	struct node_hooks *hooks;
+	struct node_observe_sum *sum;
+};
+
 static void
 on_event(void *arg, const char *json)
 {
+	struct event_ctx *ec = arg;
+	json_t *ev = json_loads(json, 0, NULL);
+	const char *kind = json_string_value(json_object_get(ev, "kind"));
+	int k = 0;
+
+	while (k < NODE_EV_OTHER && (kind == NULL || strcmp(kind, node_event_kinds[k]) != 0))
+		k++;
+	ec->sum->by_kind[k]++;
+	json_decref(ev);
 	node_log(NODE_LOG_INFO, "change: %s", json);
-	node_hooks_push(arg, json);
+	node_hooks_push(ec->hooks, json);
 }
 
 int
@@ -297,6 +314,7 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 {
 	struct obs_store_sum os;
 	struct obs_config oc;
+	struct event_ctx ec = {hooks, sum};
 	char err[1024];
 	int rc;
 
@@ -329,11 +347,12 @@ node_observe_cycle(const struct conf *c, struct store *s, struct node_hooks *hoo
 	oc.stop = stop;
 	if (progress)
 		oc.progress = obs_progress;
-	rc = obs_store_cycle(&oc, s, threat_id, c->observer.interval_us, on_event, hooks, &os,
+	rc = obs_store_cycle(&oc, s, threat_id, c->observer.interval_us, on_event, &ec, &os,
 	    err, sizeof(err));
 	sum->st = os.st;
 	sum->stored = os.stored;
 	sum->events = os.events;
+	sum->tally = os.tally;
 	if (rc < 0)
 		node_log(NODE_LOG_ERROR, "observe: %s", err);
 	return rc;

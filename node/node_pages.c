@@ -1,4 +1,4 @@
-/* The page dispatcher of `run`: authorization, then the dashboard (dash/). */
+/* The page dispatcher of `run`: authorization, then the dashboard (dash/) or /metrics. */
 #include "config.h"
 
 #include <stdio.h>
@@ -9,18 +9,22 @@
 #include "conf/conf.h"
 #include "dash/dash.h"
 #include "node/node_pages.h"
+#include "node/node_stats.h"
 #include "taxii/taxii.h"
 #include "util/util.h"
 
 struct node_pages {
 	const struct conf *c;
 	struct conf_users *users;
+	struct store *s;
+	struct node_stats *stats;
 	struct an_sinkholes *sinkholes;
 	struct dash *dash;
 };
 
 struct node_pages *
-node_pages_new(const struct conf *c, struct store *s, char *err, size_t errlen)
+node_pages_new(const struct conf *c, struct store *s, struct node_stats *stats, char *err,
+    size_t errlen)
 {
 	struct node_pages *np = calloc(1, sizeof(*np));
 	struct dash_opts o;
@@ -32,6 +36,8 @@ node_pages_new(const struct conf *c, struct store *s, char *err, size_t errlen)
 		goto fail;
 	}
 	np->c = c;
+	np->s = s;
+	np->stats = stats;
 	if (c->server.users_file &&
 	    (np->users = conf_users_load(c->server.users_file, &cerr)) == NULL) {
 		util_seterr(err, errlen, "%s", cerr.msg);
@@ -84,14 +90,24 @@ pages_get(void *ctx, const struct taxii_http_req *req, struct taxii_http_resp *r
     char *err, size_t errlen)
 {
 	struct node_pages *np = ctx;
+	int metrics = np->c->server.metrics && np->stats != NULL &&
+	    strcmp(req->path, "/metrics") == 0;
 
-	if (np->c->server.dashboard && dash_handles(req->path)) {
-		if (np->users != NULL &&
-		    (req->user == NULL || !conf_users_allows(np->users, req->user, "observations")))
-			return refuse(resp, 403, "this user may not poll observations\n") ? -1 : 0;
-		return dash_serve(np->dash, req, resp, err, errlen);
+	if (!metrics && !(np->c->server.dashboard && dash_handles(req->path)))
+		return refuse(resp, 404, "no such page\n") ? -1 : 0;
+	/* Both show what the observations collection holds: the same right. */
+	if (np->users != NULL &&
+	    (req->user == NULL || !conf_users_allows(np->users, req->user, "observations"))) {
+		if (np->stats != NULL)
+			node_stats_forbidden(np->stats);
+		return refuse(resp, 403, "this user may not poll observations\n") ? -1 : 0;
 	}
-	return refuse(resp, 404, "no such page\n") ? -1 : 0;
+	if (metrics) {
+		snprintf(resp->content_type, sizeof(resp->content_type),
+		    "text/plain; version=0.0.4; charset=utf-8");
+		return node_metrics_text(np->stats, np->s, resp->body, err, errlen);
+	}
+	return dash_serve(np->dash, req, resp, err, errlen);
 }
 
 void

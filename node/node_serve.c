@@ -13,6 +13,7 @@
 #include "node/node_daemon.h"
 #include "node/node_obs.h"
 #include "node/node_pages.h"
+#include "node/node_stats.h"
 #include "taxii/taxii.h"
 #include "util/util.h"
 
@@ -36,10 +37,12 @@ node_serve_start(struct node_daemon *d, struct node_component *self)
 	char err[1024];
 	struct serve_state *st = calloc(1, sizeof(*st));
 	struct taxii_http hook;
-	struct fed_server_opts opts = {.log = node_fed_log, .http = &hook};
+	struct taxii_watch watch = {.ctx = d->stats, .done = node_stats_taxii};
+	struct fed_server_opts opts = {.log = node_fed_log, .http = &hook, .watch = &watch};
 	struct fed_server *fs;
 
-	if (st == NULL || (st->pages = node_pages_new(d->c, d->s, err, sizeof(err))) == NULL) {
+	if (st == NULL ||
+	    (st->pages = node_pages_new(d->c, d->s, d->stats, err, sizeof(err))) == NULL) {
 		node_log(NODE_LOG_ERROR, "pages: %s", st ? err : "out of memory");
 		free(st);
 		return -1;
@@ -55,7 +58,10 @@ node_serve_start(struct node_daemon *d, struct node_component *self)
 	for (size_t i = 0; i < d->c->server.nlisten; i++) {
 		const char *l = d->c->server.listen[i];
 		const char *colon = strrchr(l, ':');
+		char host[256];
 
+		snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - l) : (int)strlen(l), l);
+		node_stats_listen(d->stats, i, host, fed_server_port(fs, i));
 		node_log(NODE_LOG_INFO, "taxii: listening on %.*s:%u (%s)",
 		    colon ? (int)(colon - l) : (int)strlen(l), l, fed_server_port(fs, i),
 		    d->c->server.tls_cert ? "https" : "http");
@@ -140,6 +146,7 @@ node_push_stop(struct node_daemon *d, struct node_component *self)
 struct peer_thread {
 	struct node_daemon *d;
 	const struct conf_peer *p;
+	size_t idx;
 	pthread_t thread;
 	int running;
 };
@@ -159,6 +166,10 @@ peer_main(void *arg)
 		int64_t wait = fed_peer_round(pt->d->s, pt->d->c->node.id, pt->p,
 		    pt->d->c->trust.set, &pt->d->stop, &node_fed_log, &st);
 
+		if (wait >= 0) {
+			node_stats_peer(pt->d->stats, pt->idx, &st);
+			node_stats_write_status(pt->d->stats);
+		}
 		if (wait < 0 || node_daemon_sleep_until(pt->d, util_now_us() + wait))
 			break;
 	}
@@ -183,6 +194,7 @@ node_peers_start(struct node_daemon *d, struct node_component *self)
 
 		pt->d = d;
 		pt->p = &d->c->peers[i];
+		pt->idx = i;
 		if (pthread_create(&pt->thread, NULL, peer_main, pt) != 0) {
 			node_log(NODE_LOG_ERROR, "peer %s: cannot start its thread", pt->p->name);
 			return -1;

@@ -32,7 +32,7 @@ noinst_LIBRARIES += observer/libobserver.a
 observer_libobserver_a_SOURCES = observer/observer.h observer/obs_int.h observer/obs_cycle.c \
 	observer/obs_target.c observer/obs_exclude.c observer/obs_rcache.c observer/obs_spacing.c \
 	observer/obs_sched.c \
-	observer/obs_events.c
+	observer/obs_events.c observer/obs_tally.c
 observer_libobserver_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(PSL_CFLAGS)
 OBSERVER_LIBS = observer/libobserver.a observer/libobshttp.a observer/libobsbase.a $(RECORD_LIBS) \
 	$(UTIL_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(MAGIC_LIBS) $(FUZZY_LIBS) $(CARES_LIBS) \

@@ -87,6 +87,7 @@ record_keys(const json_t *rec, struct store_obs *o, char *why, size_t whylen)
 	o->threat_id = k.threat_id;
 	o->target_key = k.target_key;
 	o->observed_us = k.observed_us;
+	o->origin = json_string_value(json_object_get(rec, "node"));
 	return 0;
 }
 
@@ -121,6 +122,7 @@ obs_flush(struct obs_run *r)
 		struct prev_find f = {r->cfg->node_id, "", NULL};
 		char why[256];
 
+		obs_tally_record(rec, &r->sum->tally);
 		if (record_keys(rec, o, why, sizeof(why)) != 0) {
 			util_seterr(r->err, r->errlen, "the observer made a record it refuses: %s",
 			    why);

@@ -134,6 +134,34 @@ json_t *obs_events(const json_t *prev, const json_t *cur);
  */
 int obs_next_start(int64_t now_us, int anchor_minute, int64_t interval_us, int64_t *next_us);
 
+/* ------------------------------------------------------------------ outcomes */
+
+/*
+ * Records counted by what each probe gave (ping: not_run, answered, silent; robots:
+ * not_run, allowed, disallowed, failed; http: not_run, 1xx ... 5xx, failed) and by the
+ * record's error kind (excluded, dns, private-address, robots-disallowed, refused,
+ * timeout, reset, tls, protocol, too-large, other). Names come from the functions below,
+ * indexed as the arrays are; a fixed set, whatever the answers said.
+ */
+enum { OBS_PROBE_PING, OBS_PROBE_ROBOTS, OBS_PROBE_HTTP, OBS_PROBES };
+#define OBS_OUTCOMES 7
+#define OBS_ERROR_KINDS 11
+
+struct obs_tally {
+	size_t outcome[OBS_PROBES][OBS_OUTCOMES];
+	size_t error[OBS_ERROR_KINDS];
+};
+
+/* Counts one record into t. */
+void obs_tally_record(const json_t *rec, struct obs_tally *t);
+/* Adds every count of from to to. */
+void obs_tally_add(struct obs_tally *to, const struct obs_tally *from);
+/* The names: a probe's, the i-th outcome of a probe, the i-th error kind; static
+ * strings, or NULL past the last. */
+const char *obs_tally_probe(int probe);
+const char *obs_tally_outcome(int probe, int i);
+const char *obs_tally_error(int i);
+
 /* ------------------------------------------------------------------ stored cycles */
 
 struct store;
@@ -146,6 +174,7 @@ struct obs_store_sum {
 	struct obs_cycle_stats st;
 	size_t stored; /* new records stored */
 	size_t events; /* change events stored */
+	struct obs_tally tally; /* the cycle's records by outcome */
 };
 
 /*

@@ -39,6 +39,7 @@ store_txn_fail(struct store_txn *t, int mdb_rc, const char *what)
 
 static const char *const dbi_names[STORE_NDBI] = {
 	"meta", "targets", "feed", "obs", "ids", "cursors", "events", "subs", "sum", "sumdict",
+	"origins",
 };
 
 /* Grows the map to at least `want` bytes, or adopts the size another process set when
@@ -156,6 +157,38 @@ store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err
 	return STORE_ERR;
 }
 
+/*
+ * The origins database counts records by origin as they are stored; meta "origins" says
+ * the counts cover every record. A new (empty) store is covered from the start; one that
+ * already holds records from before the counts existed is not until
+ * store_rebuild_origins has run.
+ */
+static int
+store_origins_init(struct store *s, MDB_txn *txn, struct store_err *err)
+{
+	MDB_val k = {7, (void *)"origins"}, v = {1, (void *)"1"};
+	MDB_stat st;
+	int rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+
+	if (rc == 0)
+		return STORE_OK;
+	if (rc == MDB_NOTFOUND) {
+		rc = mdb_stat(txn, s->dbi[STORE_DBI_IDS], &st);
+		if (rc == 0 && st.ms_entries > 0)
+			return STORE_OK;
+		v.mv_size = 1;
+		v.mv_data = (void *)"1";
+		if (rc == 0)
+			rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
+	}
+	if (rc != 0) {
+		util_seterr(err->msg, sizeof(err->msg), "%s: cannot set up the origin counts: %s",
+		    s->dir, mdb_strerror(rc));
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
 /* Opens or creates the named databases and checks the schema version. */
 static int
 store_init_dbs(struct store *s, long *version, struct store_err *err)
@@ -180,6 +213,10 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 		}
 		if (rc == MDB_NOTFOUND && (i == STORE_DBI_SUM || i == STORE_DBI_SUMDICT)) {
 			s->no_sum = 1;
+			continue;
+		}
+		if (rc == MDB_NOTFOUND && i == STORE_DBI_ORIGINS) {
+			s->no_origins = 1;
 			continue;
 		}
 		if (rc == MDB_NOTFOUND) {
@@ -245,7 +282,7 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 		goto out;
 	}
 	if (store_feed_open(s, txn, err) != STORE_OK || store_feed_marks_fill(s, txn, err) !=
-	    STORE_OK)
+	    STORE_OK || (!s->read_only && store_origins_init(s, txn, err) != STORE_OK))
 		goto out;
 	/* Committing, even a read-only transaction, keeps the database handles open. */
 	{

@@ -18,6 +18,7 @@
  *                                                           duplicates, see store_sum)
  *   sumdict   'd' + the key above -> target key; 'v'/'V' vantages, 'c'/'C' contents,
  *             'a'/'A' address sets, each name <-> a 32-bit id; '#' + kind -> next id
+ *   origins   origin node id                             -> records held (64-bit count)
  *   meta      "schema"                                   -> schema version
  *
  * The feed label is the time (microseconds since the epoch) a record entered this node,
@@ -119,6 +120,7 @@ struct store_obs {
 	int64_t observed_us;
 	const char *json;
 	size_t len;
+	const char *origin; /* the node that made it (its "node"); NULL: counted under "" */
 };
 
 /*
@@ -247,6 +249,27 @@ void store_release_pages(struct store *s, int force);
 
 /* Total records held. */
 int store_count_records(struct store *s, size_t *n, struct store_err *err);
+
+/*
+ * Records held per origin (the store_obs.origin they were stored with), ordered by origin;
+ * the counts move in the same transaction as the records, so reading them costs one
+ * entry per origin. *complete (may be NULL) is set to 0 when the data directory holds
+ * records stored before the counts existed and store_rebuild_origins has not run yet:
+ * the counts then miss those. cb NULL: only *complete is read.
+ */
+typedef int (*store_origin_cb)(const char *origin, size_t len, uint64_t count, void *arg);
+int store_scan_origins(struct store *s, store_origin_cb cb, void *arg, int *complete,
+    struct store_err *err);
+
+/*
+ * Counts every record again by origin, in one write transaction, with `origin_of`
+ * reading a record's origin from its JSON text into buf (0, or -1: counted under "").
+ * For a data directory that is not complete (store_scan_origins). STORE_OK or STORE_ERR.
+ */
+typedef int (*store_origin_fn)(const char *json, size_t len, char *buf, size_t buflen,
+    void *arg);
+int store_rebuild_origins(struct store *s, store_origin_fn origin_of, void *arg,
+    struct store_err *err);
 
 /* One record by id: STORE_OK (cb called once), STORE_NOTFOUND, or STORE_ERR. */
 int store_get_record(struct store *s, const unsigned char id[STORE_ID_LEN],

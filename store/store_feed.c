@@ -19,25 +19,6 @@
  * tree to stay warm between transactions, small beside a big cycle's or poll's pages. */
 #define RELEASE_SLACK ((long)32 << 20)
 
-static void
-be64_put(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static uint64_t
-be64_get(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int
 store_feed_open(struct store *s, MDB_txn *txn, struct store_err *err)
 {
@@ -84,12 +65,12 @@ store_feed_marks_fill(struct store *s, MDB_txn *txn, struct store_err *err)
 	 * grows at its end. */
 	rc = mdb_cursor_get(mc, &k, &v, MDB_LAST);
 	if (rc == 0 && k.mv_size == 8 && v.mv_size == 8) {
-		ord = be64_get(v.mv_data);
+		ord = store_get_be64(v.mv_data);
 		if (st.ms_entries - ord < STORE_MARK_EVERY) {
 			ret = STORE_OK;
 			goto out;
 		}
-		be64_put(lb, be64_get(k.mv_data) + 1);
+		store_put_be64(lb, store_get_be64(k.mv_data) + 1);
 		k.mv_size = 8;
 		k.mv_data = lb;
 		rc = mdb_cursor_get(fc, &k, &v, MDB_SET_RANGE);
@@ -108,7 +89,7 @@ store_feed_marks_fill(struct store *s, MDB_txn *txn, struct store_err *err)
 		if (++ord % STORE_MARK_EVERY != 0)
 			continue;
 		memcpy(lb, k.mv_data, 8);
-		be64_put(ob, ord);
+		store_put_be64(ob, ord);
 		if ((rc = mdb_put(txn, s->dbi_marks, &mk, &mv, MDB_APPEND)) != 0)
 			goto fail;
 	}
@@ -142,8 +123,8 @@ store_feed_mark(struct store_txn *t, int64_t label)
 		return store_txn_fail(t, rc, "counting the feed");
 	if (st.ms_entries % STORE_MARK_EVERY != 0)
 		return STORE_OK;
-	be64_put(lb, (uint64_t)label);
-	be64_put(ob, (uint64_t)st.ms_entries);
+	store_put_be64(lb, (uint64_t)label);
+	store_put_be64(ob, (uint64_t)st.ms_entries);
 	rc = mdb_put(t->txn, t->s->dbi_marks, &k, &v, MDB_APPEND);
 	if (rc != 0)
 		return store_txn_fail(t, rc, "marking the feed's count");
@@ -167,25 +148,25 @@ feed_rank(struct store *s, MDB_txn *txn, MDB_cursor *fc, MDB_cursor *mc, uint64_
 		return 0;
 	}
 	if (mc != NULL && x < UINT64_MAX) {
-		be64_put(lb, x + 1);
+		store_put_be64(lb, x + 1);
 		rc = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE);
 		if (rc == 0)
 			rc = mdb_cursor_get(mc, &k, &v, MDB_PREV);
 		else if (rc == MDB_NOTFOUND)
 			rc = mdb_cursor_get(mc, &k, &v, MDB_LAST);
-		if (rc == 0 && k.mv_size == 8 && v.mv_size == 8 && be64_get(k.mv_data) <= x) {
-			from = be64_get(k.mv_data);
-			n = be64_get(v.mv_data);
+		if (rc == 0 && k.mv_size == 8 && v.mv_size == 8 && store_get_be64(k.mv_data) <= x) {
+			from = store_get_be64(k.mv_data);
+			n = store_get_be64(v.mv_data);
 		} else if (rc != 0 && rc != MDB_NOTFOUND) {
 			return rc;
 		}
 	}
-	be64_put(lb, from + 1);
+	store_put_be64(lb, from + 1);
 	k.mv_size = 8;
 	k.mv_data = lb;
 	for (rc = mdb_cursor_get(fc, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(fc, &k, &v, MDB_NEXT)) {
-		if (k.mv_size == 8 && be64_get(k.mv_data) > x)
+		if (k.mv_size == 8 && store_get_be64(k.mv_data) > x)
 			break;
 		n++;
 	}
@@ -222,7 +203,7 @@ store_count_feed(struct store *s, int64_t after, int64_t until, size_t *n,
 	if (rc == 0) {
 		rc = mdb_cursor_get(fc, &k, &v, MDB_LAST);
 		if (rc == 0 && k.mv_size == 8)
-			last = be64_get(k.mv_data);
+			last = store_get_be64(k.mv_data);
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
 	}
@@ -255,7 +236,7 @@ store_put_prep(struct store_txn *t, int64_t label, const char *data, size_t len)
 
 	if (t->s->no_prep)
 		return STORE_OK;
-	be64_put(lb, (uint64_t)label);
+	store_put_be64(lb, (uint64_t)label);
 	/* Only beside a record: a label the feed lacks would be served by nobody. */
 	rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_FEED], &k, &fv);
 	if (rc == MDB_NOTFOUND)
@@ -291,7 +272,7 @@ store_scan_feed_prep(struct store *s, int64_t after, int64_t until, size_t limit
 		rc = mdb_cursor_open(txn, s->dbi_prep, &pc);
 	if (rc != 0)
 		goto fail;
-	be64_put(lb, (uint64_t)after + 1);
+	store_put_be64(lb, (uint64_t)after + 1);
 	if (pc != NULL) {
 		pk = k;
 		prc = mdb_cursor_get(pc, &pk, &pv, MDB_SET_RANGE);
@@ -309,16 +290,16 @@ store_scan_feed_prep(struct store *s, int64_t after, int64_t until, size_t limit
 
 		if (k.mv_size != 8 || v.mv_size < STORE_ID_LEN)
 			continue;
-		label = be64_get(k.mv_data);
+		label = store_get_be64(k.mv_data);
 		if (label > (uint64_t)until || (limit && n == limit))
 			break;
-		while (prc == 0 && (pk.mv_size != 8 || be64_get(pk.mv_data) < label))
+		while (prc == 0 && (pk.mv_size != 8 || store_get_be64(pk.mv_data) < label))
 			prc = mdb_cursor_get(pc, &pk, &pv, MDB_NEXT);
 		if (prc != 0 && prc != MDB_NOTFOUND) {
 			rc = prc;
 			goto fail;
 		}
-		if (prc == 0 && be64_get(pk.mv_data) == label) {
+		if (prc == 0 && store_get_be64(pk.mv_data) == label) {
 			p = pv.mv_data;
 			plen = pv.mv_size;
 		}
@@ -364,7 +345,7 @@ last_label_of(struct store *s, MDB_dbi dbi, int64_t *label, const char *what,
 	if (rc == 0)
 		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
 	if (rc == 0 && k.mv_size == 8)
-		*label = (int64_t)be64_get(k.mv_data);
+		*label = (int64_t)store_get_be64(k.mv_data);
 	if (c)
 		mdb_cursor_close(c);
 	store_txn_end(s, txn);

@@ -20,6 +20,7 @@ enum {
 	STORE_DBI_SUBS,
 	STORE_DBI_SUM,     /* per destination, one compact entry per record (store_sum.c) */
 	STORE_DBI_SUMDICT, /* what the entries refer to: vantages, contents, address sets */
+	STORE_DBI_ORIGINS,
 	STORE_NDBI
 };
 
@@ -34,6 +35,8 @@ struct store {
 	/* Opened read-only before any c2watch that keeps summaries wrote to it: no "sum"
 	 * databases, so no report can be made from it until it is opened for writing. */
 	int no_sum;
+	/* Likewise a directory made before records were counted by origin. */
+	int no_origins;
 	/* Held shared by every transaction of this process and exclusively while the map is
 	 * resized: LMDB allows mdb_env_set_mapsize only with no transaction running. */
 	pthread_rwlock_t lock;

@@ -12,6 +12,7 @@
 #define OBS_KEY_MAX (STORE_THREAT_ID_MAX + 1 + UTIL_SHA256_LEN)
 #define OBS_VAL_LEN 16 /* time, label: sorted duplicates of one target's key */
 #define CURSOR_NAME_MAX 256
+#define ORIGIN_KEY_MAX 255 /* an origin longer than this is counted under its first bytes */
 
 /* threat_id NUL [sha256(target_key)] — the shared prefix of targets and obs keys.
  * Returns its length, or 0 when the threat ID is empty, too long or holds a NUL. */
@@ -182,6 +183,63 @@ put_obs_index(struct store_txn *t, const struct pending *p)
 	return STORE_OK;
 }
 
+static const char *
+pending_origin(const struct pending *p)
+{
+	return p->o->origin ? p->o->origin : "";
+}
+
+static int
+by_origin(const void *a, const void *b)
+{
+	return strcmp(pending_origin(*(struct pending *const *)a),
+	    pending_origin(*(struct pending *const *)b));
+}
+
+/* Adds n to the count of `origin`. */
+static int
+count_origin(struct store_txn *t, const char *origin, uint64_t n)
+{
+	size_t len = strlen(origin);
+	unsigned char cb[8];
+	MDB_val k = {len > ORIGIN_KEY_MAX ? ORIGIN_KEY_MAX : len, (void *)origin}, v;
+	int rc;
+
+	/* LMDB refuses empty keys: the unknown origin is kept as one NUL. */
+	if (k.mv_size == 0) {
+		k.mv_size = 1;
+		k.mv_data = (void *)"";
+	}
+	rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_ORIGINS], &k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		n += store_get_be64(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_txn_fail(t, rc, "reading an origin count");
+	store_put_be64(cb, n);
+	v.mv_size = 8;
+	v.mv_data = cb;
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_ORIGINS], &k, &v, 0);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "counting a record's origin");
+	return STORE_OK;
+}
+
+/* Pass 5 of a batch: the new records (order[0..m)) counted by origin, one update per
+ * origin. A directory without the origins database (opened before it existed, only
+ * read-only) never reaches a write. */
+static int
+count_origins(struct store_txn *t, struct pending **order, size_t m)
+{
+	qsort(order, m, sizeof(*order), by_origin);
+	for (size_t i = 0, j; i < m; i = j) {
+		for (j = i + 1; j < m && strcmp(pending_origin(order[i]), pending_origin(order[j])) == 0; j++)
+			;
+		if (count_origin(t, pending_origin(order[i]), j - i) != STORE_OK)
+			return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
 int
 store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, int *results,
     int64_t *labels)
@@ -278,6 +336,8 @@ store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, 
 			if (put_obs_index(t, order[i]) != STORE_OK ||
 			    store_sum_put(t, order[i]->o, order[i]->th) != STORE_OK)
 				goto out;
+		if (count_origins(t, order, m) != STORE_OK)
+			goto out;
 	}
 
 	for (size_t i = 0; i < n; i++) {
@@ -908,4 +968,100 @@ store_scan_subs(struct store *s, store_sub_cb cb, void *arg, struct store_err *e
 out:
 	scan_end(&sc);
 	return ret;
+}
+
+/* ------------------------------------------------------------------ origin counts */
+
+int
+store_scan_origins(struct store *s, store_origin_cb cb, void *arg, int *complete,
+    struct store_err *err)
+{
+	MDB_val k = {7, (void *)"origins"}, v;
+	struct scan sc;
+	int rc, ret = STORE_OK;
+
+	if (complete != NULL)
+		*complete = 0;
+	if (s->no_origins)
+		return STORE_OK;
+	if (scan_begin(s, STORE_DBI_ORIGINS, &sc, err) != STORE_OK)
+		return STORE_ERR;
+	if (complete != NULL)
+		*complete = mdb_get(sc.txn, s->dbi[STORE_DBI_META], &k, &v) == 0;
+	for (rc = cb ? mdb_cursor_get(sc.cur, &k, &v, MDB_FIRST) : MDB_NOTFOUND; rc == 0;
+	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
+		char name[ORIGIN_KEY_MAX + 1];
+		size_t n = k.mv_size > ORIGIN_KEY_MAX ? ORIGIN_KEY_MAX : k.mv_size;
+
+		if (v.mv_size != 8)
+			continue;
+		memcpy(name, k.mv_data, n);
+		name[n] = '\0';
+		ret = cb(name, strlen(name), store_get_be64(v.mv_data), arg);
+		if (ret != 0)
+			break;
+	}
+	scan_end(&sc);
+	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND) {
+		util_seterr(err->msg, sizeof(err->msg), "%s: reading the origin counts: %s",
+		    s->dir, mdb_strerror(rc));
+		return STORE_ERR;
+	}
+	return ret;
+}
+
+struct rebuild {
+	store_origin_fn origin_of;
+	void *arg;
+};
+
+static int
+rebuild_txn(struct store_txn *t, void *arg)
+{
+	const struct rebuild *rb = arg;
+	MDB_cursor *c = NULL;
+	MDB_val k, v, mk = {7, (void *)"origins"}, mv = {1, (void *)"1"};
+	int rc;
+
+	/* Restartable: the counts start from nothing each time. */
+	rc = mdb_drop(t->txn, t->s->dbi[STORE_DBI_ORIGINS], 0);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "clearing the origin counts");
+	rc = mdb_cursor_open(t->txn, t->s->dbi[STORE_DBI_FEED], &c);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "opening a cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char origin[ORIGIN_KEY_MAX + 1] = "";
+
+		if (v.mv_size < STORE_ID_LEN)
+			continue;
+		if (rb->origin_of((const char *)v.mv_data + STORE_ID_LEN,
+			v.mv_size - STORE_ID_LEN, origin, sizeof(origin), rb->arg) != 0)
+			origin[0] = '\0';
+		if (count_origin(t, origin, 1) != STORE_OK) {
+			mdb_cursor_close(c);
+			return STORE_ERR;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return store_txn_fail(t, rc, "reading the feed");
+	rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_META], &mk, &mv, 0);
+	if (rc != 0)
+		return store_txn_fail(t, rc, "marking the origin counts complete");
+	return STORE_OK;
+}
+
+int
+store_rebuild_origins(struct store *s, store_origin_fn origin_of, void *arg,
+    struct store_err *err)
+{
+	struct rebuild rb = {origin_of, arg};
+
+	if (s->read_only || s->no_origins) {
+		util_seterr(err->msg, sizeof(err->msg), "%s: opened read-only", s->dir);
+		return STORE_ERR;
+	}
+	return store_write(s, rebuild_txn, &rb, err);
 }

@@ -586,6 +586,35 @@ const char *taxii_http_header(const struct taxii_http_req *req, const char *name
 /* Adds a response header (name and value copied); -1 when full or too long. */
 int taxii_http_add_header(struct taxii_http_resp *resp, const char *name, const char *value);
 
+/*
+ * Optional watch over what the server answers, for counters a monitoring system reads.
+ * `done` is called once per request the server answered (not for a connection closed
+ * without an answer), from a server thread, after the answer was queued; it must be quick
+ * and must not block.
+ */
+enum taxii_auth_fail {
+	TAXII_AUTH_PASSED = 0, /* or no authentication asked */
+	TAXII_AUTH_MISSING,    /* 401: no credentials */
+	TAXII_AUTH_INVALID,    /* 401: credentials the check refused */
+	TAXII_AUTH_NO_CERT,    /* 403: no client certificate that verifies */
+};
+
+struct taxii_request_info {
+	/* "discovery", "collections", "poll", "inbox" (by path), "page" (GET or HEAD
+	 * for struct taxii_http), or "other" (no such service, wrong method) */
+	const char *service;
+	unsigned http_status;
+	/* The enum taxii_status of a Status Message, TAXII_ST_SUCCESS for any other TAXII
+	 * message, -1 for an answer that is not a TAXII message (pages). */
+	int status;
+	enum taxii_auth_fail auth;
+};
+
+struct taxii_watch {
+	void *ctx;
+	void (*done)(void *ctx, const struct taxii_request_info *info);
+};
+
 struct taxii_server_conf {
 	const char *listen;      /* "host:port" or "[v6]:port", several separated by commas */
 	const char *base_url;    /* advertised, e.g. "http://127.0.0.1:9090"; NULL: derived */
@@ -631,6 +660,8 @@ struct taxii_server_conf {
 	void *log_arg;
 	/* GET and HEAD outside /taxii/ (copied); NULL: answered 405 like any other method. */
 	const struct taxii_http *http;
+	/* Told of every answer (copied); NULL: nobody. */
+	const struct taxii_watch *watch;
 };
 
 /*

@@ -89,6 +89,7 @@ struct taxii_server {
 	struct taxii_backend be;
 	struct taxii_auth auth;
 	struct taxii_http http; /* get NULL: no pages besides TAXII */
+	struct taxii_watch answers; /* done NULL: nobody told of answers */
 	struct MHD_Daemon *d[MAX_LISTEN];
 	unsigned port[MAX_LISTEN];
 	size_t n_d;
@@ -126,7 +127,48 @@ struct req {
 	int page;        /* a GET or HEAD for s->http */
 	int64_t start_us; /* util_mono_us, when the headers were complete */
 	struct conn *slot; /* its connection's entry, or NULL */
+	/* What was answered, for struct taxii_watch (http 0: nothing yet). */
+	const char *service;
+	unsigned http;
+	int status, has_status;
+	enum taxii_auth_fail auth;
 };
+
+/*
+ * The request being handled by this thread. Replies are queued deep inside the
+ * handlers, which know only the connection; what they answered is noted here rather than
+ * threading the request through every handler. Set and cleared by on_request, so it is
+ * valid exactly while libmicrohttpd runs the handler on this thread.
+ */
+static _Thread_local struct req *cur_req;
+
+static void
+note_answer(unsigned http, int status)
+{
+	if (cur_req == NULL)
+		return;
+	cur_req->http = http;
+	if (!cur_req->has_status) {
+		cur_req->status = status;
+		cur_req->has_status = 1;
+	}
+}
+
+static void
+note_status(int status)
+{
+	if (cur_req != NULL && !cur_req->has_status) {
+		cur_req->status = status;
+		cur_req->has_status = 1;
+	}
+}
+
+static void
+note_auth(enum taxii_auth_fail a)
+{
+	if (cur_req != NULL)
+		cur_req->auth = a;
+}
 
 enum endpoint { EP_NONE, EP_DISCOVERY, EP_COLLECTIONS, EP_POLL, EP_INBOX };
 
@@ -208,6 +250,8 @@ reply_ex(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
 	}
 	rc = MHD_queue_response(conn, http, resp);
 	MHD_destroy_response(resp);
+	if (rc == MHD_YES)
+		note_answer(http, TAXII_ST_SUCCESS);
 	return rc;
 }
 
@@ -238,6 +282,7 @@ reply_status_ex(struct MHD_Connection *conn, unsigned http, enum taxii_version v
 		util_buf_fini(&b);
 		return MHD_NO;
 	}
+	note_status((int)st);
 	return reply_ex(conn, http, ver, &b, rf);
 }
 
@@ -1444,6 +1489,13 @@ authenticate(struct taxii_server *s, struct MHD_Connection *conn, char user[AUTH
 	return ar;
 }
 
+/* Whether the request carried credentials (a refusal then means they were wrong). */
+static int
+auth_header(struct MHD_Connection *conn)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization") != NULL;
+}
+
 static enum MHD_Result
 reply_unauthorized(struct MHD_Connection *conn, enum taxii_version ver, const char *text)
 {
@@ -1473,6 +1525,10 @@ reply_unauthorized(struct MHD_Connection *conn, enum taxii_version ver, const ch
 	}
 	rc = MHD_queue_basic_auth_fail_response(conn, "c2watch", resp);
 	MHD_destroy_response(resp);
+	if (rc == MHD_YES) {
+		note_auth(auth_header(conn) ? TAXII_AUTH_INVALID : TAXII_AUTH_MISSING);
+		note_answer(MHD_HTTP_UNAUTHORIZED, TAXII_ST_UNAUTHORIZED);
+	}
 	return rc;
 }
 
@@ -1637,6 +1693,11 @@ page_text(struct MHD_Connection *conn, unsigned status, const char *text, int au
 	rc = auth_fail ? MHD_queue_basic_auth_fail_response(conn, "c2watch", resp) :
 	    MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
+	if (rc == MHD_YES) {
+		if (auth_fail)
+			note_auth(auth_header(conn) ? TAXII_AUTH_INVALID : TAXII_AUTH_MISSING);
+		note_answer(status, -1);
+	}
 	return rc;
 }
 
@@ -1690,6 +1751,8 @@ handle_page(struct taxii_server *s, struct MHD_Connection *conn, const char *url
 		    MHD_YES)
 			goto out;
 	rc = MHD_queue_response(conn, out->status ? (unsigned)out->status : MHD_HTTP_OK, resp);
+	if (rc == MHD_YES)
+		note_answer(out->status ? (unsigned)out->status : MHD_HTTP_OK, -1);
 out:
 	if (resp != NULL)
 		MHD_destroy_response(resp);
@@ -1718,6 +1781,18 @@ client_cert_ok(struct MHD_Connection *conn)
 	    GNUTLS_E_SUCCESS)
 		return 0;
 	return status == 0;
+}
+
+/* The service a request is counted under (struct taxii_request_info). */
+static const char *
+service_of(const char *url, int page)
+{
+	static const char *const names[] = {
+		[EP_NONE] = "other", [EP_DISCOVERY] = "discovery",
+		[EP_COLLECTIONS] = "collections", [EP_POLL] = "poll", [EP_INBOX] = "inbox",
+	};
+
+	return page ? "page" : names[endpoint_of(url)];
 }
 
 /* Sums the request's header names and values. */
@@ -1777,10 +1852,9 @@ reply_refusal(struct taxii_server *s, struct MHD_Connection *conn, const struct 
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+on_request_1(struct taxii_server *s, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *upload_data, size_t *upload_size, void **con_cls)
 {
-	struct taxii_server *s = cls;
 	struct req *r = *con_cls;
 
 	if (r == NULL) {
@@ -1795,6 +1869,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		r->slot = ci != NULL ? ci->socket_context : NULL;
 		*con_cls = r;
+		r->service = service_of(url, 0);
+		cur_req = r;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_len, &hdr);
@@ -1816,6 +1892,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			return MHD_YES;
 		}
 		if (s->client_ca.len > 0 && !client_cert_ok(conn)) {
+			note_auth(TAXII_AUTH_NO_CERT);
 			const char *xct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 			    "X-TAXII-Content-Type");
 			const char *xsvc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -1828,6 +1905,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (s->http.get != NULL && strncmp(url, "/taxii/", 7) != 0 &&
 		    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
 			r->page = 1;
+			r->service = service_of(url, 1);
 			return MHD_YES;
 		}
 		if (strcmp(method, "POST") != 0)
@@ -1874,6 +1952,19 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	return handle(s, conn, url, r);
 }
 
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	enum MHD_Result rc;
+
+	(void)version;
+	cur_req = *con_cls;
+	rc = on_request_1(cls, conn, url, method, upload_data, upload_size, con_cls);
+	cur_req = NULL;
+	return rc;
+}
+
 static void
 on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
@@ -1887,6 +1978,12 @@ on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	/* The next request on this connection must arrive whole within the timeout. */
 	set_deadline(s, r->slot, util_mono_us() + (int64_t)s->timeout_s * 1000000);
+	if (s->answers.done != NULL && r->http != 0) {
+		struct taxii_request_info info = {r->service, r->http,
+		    r->has_status ? r->status : TAXII_ST_SUCCESS, r->auth};
+
+		s->answers.done(s->answers.ctx, &info);
+	}
 	util_buf_fini(&r->body);
 	free(r);
 	*con_cls = NULL;
@@ -2159,6 +2256,8 @@ taxii_server_new(const struct taxii_server_conf *conf, const struct taxii_backen
 		s->auth = *conf->auth;
 	if (conf->http != NULL)
 		s->http = *conf->http;
+	if (conf->watch != NULL)
+		s->answers = *conf->watch;
 	s->max_body = conf->max_body ? conf->max_body : 16u * 1024u * 1024u;
 	if (s->max_body > TAXII_MSG_MAX_BYTES)
 		s->max_body = TAXII_MSG_MAX_BYTES;

@@ -14,6 +14,16 @@ EXTRA_DIST += tests/tap.sh tests/test_cli.sh tests/limit.sh
 TESTS += tests/test_layout.sh
 EXTRA_DIST += tests/test_layout.sh doc/ARCHITECTURE.md
 
+# GET /metrics of real daemons, read by a strict parser of the text format.
+check_PROGRAMS += tests/promparse
+tests_promparse_SOURCES = tests/promparse.c
+TESTS += tests/test_metrics.sh
+EXTRA_DIST += tests/test_metrics.sh
+
+# c2watch status: no daemon, a running one, one killed with -9.
+TESTS += tests/test_status.sh
+EXTRA_DIST += tests/test_status.sh
+
 # The manual pages: mandoc lint, and every command, option and config key the build has.
 TESTS += tests/test_man.sh
 EXTRA_DIST += tests/test_man.sh

@@ -69,6 +69,8 @@ put_batch(struct store_txn *t, void *arg)
 		int rc, len;
 
 		snprintf(key, sizeof(key), "http://t%d.example/", i % 7);
+		memset(&o, 0, sizeof(o));
+		o.origin = b->node;
 		o.threat_id = b->threat;
 		o.target_key = key;
 		o.observed_us = b->base_us + (int64_t)i * 1000000;
@@ -285,6 +287,7 @@ put_dup_batch(struct store_txn *t, void *arg)
 	struct dupbatch *d = arg;
 	struct store_obs o[4];
 
+	memset(o, 0, sizeof(o));
 	for (int i = 0; i < 4; i++) {
 		o[i].threat_id = "DUP";
 		o[i].target_key = "d.example";
@@ -780,6 +783,113 @@ test_feed_index(void)
 	}
 }
 
+/* ---- records counted by origin */
+
+struct origins_seen {
+	int n;
+	char names[8][32];
+	uint64_t counts[8];
+};
+
+static int
+origin_seen(const char *origin, size_t len, uint64_t count, void *arg)
+{
+	struct origins_seen *os = arg;
+
+	(void)len;
+	if (os->n < 8) {
+		snprintf(os->names[os->n], sizeof(os->names[0]), "%s", origin);
+		os->counts[os->n] = count;
+	}
+	os->n++;
+	return 0;
+}
+
+/* The origin as the test's records write it: "node":"NAME". */
+static int
+test_origin_of(const char *json, size_t len, char *buf, size_t buflen, void *arg)
+{
+	const char *p = memmem(json, len, "\"node\":\"", 8), *e;
+
+	(void)arg;
+	if (p == NULL || (e = memchr(p + 8, '"', len - (size_t)(p + 8 - json))) == NULL ||
+	    (size_t)(e - p - 8) >= buflen)
+		return -1;
+	memcpy(buf, p + 8, (size_t)(e - p - 8));
+	buf[e - p - 8] = '\0';
+	return 0;
+}
+
+static void
+test_origins(void)
+{
+	struct store_err err = {{0}};
+	struct store *s = NULL;
+	struct batch a = {.threat = "OR", .node = "node-a", .first = 0, .n = 5, .base_us = 1000};
+	struct batch b = {.threat = "OR", .node = "node-b", .first = 0, .n = 3, .base_us = 1000};
+	struct dupbatch d;
+	struct origins_seen os;
+	int complete = -1;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, origins;
+	MDB_val k = {7, "origins"};
+
+	if (!ok(store_open(subdir("origins"), &(struct store_opts){.no_sync = 1}, &s, &err) == 0,
+		"origins: a new data directory"))
+		return;
+	ok(store_write(s, put_batch, &a, &err) == 0 && store_write(s, put_batch, &b, &err) == 0 &&
+	    store_write(s, put_batch, &a, &err) == 0 && store_write(s, put_dup_batch, &d, &err) == 0,
+	    "origins: records of two nodes, one batch twice, records without an origin");
+	memset(&os, 0, sizeof(os));
+	ok(store_scan_origins(s, origin_seen, &os, &complete, &err) == 0, "origins: scanned");
+	is_int(complete, 1, "origins: a new directory's counts are complete");
+	is_int(os.n, 3, "origins: three origins");
+	ok(os.n == 3 && strcmp(os.names[0], "") == 0 && os.counts[0] == 3, "origins: \"\" has 3");
+	ok(os.n == 3 && strcmp(os.names[1], "node-a") == 0 && os.counts[1] == 5,
+	    "origins: node-a has 5, the batch stored twice counted once");
+	ok(os.n == 3 && strcmp(os.names[2], "node-b") == 0 && os.counts[2] == 3,
+	    "origins: node-b has 3");
+	store_close(s);
+	s = NULL;
+
+	/* A directory from before the counts: no counts, no mark. */
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 16);
+	mdb_env_open(env, subdir("origins"), 0, 0600);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	mdb_dbi_open(txn, "meta", 0, &meta);
+	mdb_dbi_open(txn, "origins", 0, &origins);
+	mdb_del(txn, meta, &k, NULL);
+	mdb_drop(txn, origins, 1);
+	mdb_txn_commit(txn);
+	mdb_env_close(env);
+
+	if (!ok(store_open(subdir("origins"), &(struct store_opts){.read_only = 1}, &s, &err) == 0,
+		"origins: an older directory opens read-only"))
+		return;
+	memset(&os, 0, sizeof(os));
+	ok(store_scan_origins(s, origin_seen, &os, &complete, &err) == 0 && os.n == 0 &&
+	    complete == 0, "origins: read-only, it has no counts and says they are incomplete");
+	ok(store_rebuild_origins(s, test_origin_of, NULL, &err) == STORE_ERR,
+	    "origins: no recount through a read-only handle");
+	store_close(s);
+	s = NULL;
+	if (!ok(store_open(subdir("origins"), &(struct store_opts){.no_sync = 1}, &s, &err) == 0,
+		"origins: and read-write"))
+		return;
+	ok(store_scan_origins(s, NULL, NULL, &complete, &err) == 0 && complete == 0,
+	    "origins: still incomplete once it holds the database again");
+	ok(store_rebuild_origins(s, test_origin_of, NULL, &err) == 0, "origins: recounted (%s)",
+	    err.msg);
+	memset(&os, 0, sizeof(os));
+	ok(store_scan_origins(s, origin_seen, &os, &complete, &err) == 0 && complete == 1,
+	    "origins: complete after the recount");
+	ok(os.n == 3 && os.counts[0] == 3 && os.counts[1] == 5 && os.counts[2] == 3,
+	    "origins: the same counts as kept with the records");
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -821,6 +931,7 @@ main(void)
 	test_growth();
 	test_feed_index();
 	test_schema();
+	test_origins();
 	test_two_processes();
 	cleanup();
 	return tap_done();

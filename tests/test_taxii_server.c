@@ -820,9 +820,47 @@ page_get(void *ctx, const struct taxii_http_req *req, struct taxii_http_resp *re
 	return 0;
 }
 
+/* What the server's watch was told, from its threads. */
+struct watched {
+	pthread_mutex_t mu;
+	int n;
+	struct taxii_request_info info[32];
+};
+
+static void
+watch_done(void *ctx, const struct taxii_request_info *info)
+{
+	struct watched *w = ctx;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->n < 32)
+		w->info[w->n] = *info;
+	w->n++;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Whether the watch was told of one answer like this (service, HTTP, status, auth). */
+static int
+watched(struct watched *w, const char *service, unsigned http, int status,
+    enum taxii_auth_fail auth)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (int i = 0; i < w->n && i < 32; i++)
+		if (strcmp(w->info[i].service, service) == 0 && w->info[i].http_status == http &&
+		    w->info[i].status == status && w->info[i].auth == auth)
+			found = 1;
+	pthread_mutex_unlock(&w->mu);
+	return found;
+}
+
 static void
 test_pages(const struct taxii_backend *be)
 {
+	static struct watched w = {PTHREAD_MUTEX_INITIALIZER, 0, {{0}}};
+	struct taxii_watch watch = { &w, watch_done };
+	int64_t until;
 	struct taxii_auth auth = { NULL, auth_check, auth_allow };
 	struct taxii_http http = { NULL, page_get };
 	struct taxii_server_conf conf;
@@ -838,6 +876,7 @@ test_pages(const struct taxii_backend *be)
 	conf.listen = "127.0.0.1:0";
 	conf.auth = &auth;
 	conf.http = &http;
+	conf.watch = &watch;
 	if (!ok(taxii_server_new(&conf, be, &s, &err) == 0, "server with pages (%s)", err.msg))
 		return;
 	port = taxii_server_port(s, 0);
@@ -875,6 +914,33 @@ test_pages(const struct taxii_backend *be)
 	send_req("DELETE", "/report", NULL, 0, TAXII_VANY, NULL, &r);
 	ok(r.http == 405, "other methods on pages: 405 (%ld)", r.http);
 	util_buf_fini(&r.body);
+
+	userpwd = "alice:wrong";
+	send_req("GET", "/report", NULL, 0, TAXII_VANY, NULL, &r);
+	ok(r.http == 401, "a page with a wrong password: 401 (%ld)", r.http);
+	util_buf_fini(&r.body);
+	userpwd = "alice:secret";
+
+	/* The watch hears of an answer once it is queued: possibly after the client got it. */
+	until = util_mono_us() + 5000000;
+	for (;;) {
+		pthread_mutex_lock(&w.mu);
+		i = w.n;
+		pthread_mutex_unlock(&w.mu);
+		if (i >= 7 || util_mono_us() > until)
+			break;
+		usleep(10000);
+	}
+	is_int(i, 7, "the watch is told of every answer");
+	ok(watched(&w, "page", 401, -1, TAXII_AUTH_MISSING), "watch: a page without credentials");
+	ok(watched(&w, "page", 401, -1, TAXII_AUTH_INVALID), "watch: a page with a wrong password");
+	ok(watched(&w, "page", 200, -1, TAXII_AUTH_PASSED), "watch: a page served");
+	ok(watched(&w, "page", 404, -1, TAXII_AUTH_PASSED), "watch: the handler's status");
+	ok(watched(&w, "page", 500, -1, TAXII_AUTH_PASSED), "watch: a failing handler");
+	ok(watched(&w, "poll", 405, TAXII_ST_BAD_MESSAGE, TAXII_AUTH_PASSED),
+	    "watch: GET of the poll service, by service and TAXII status");
+	ok(watched(&w, "other", 405, TAXII_ST_BAD_MESSAGE, TAXII_AUTH_PASSED),
+	    "watch: another method on a page");
 
 	memset(&hr, 0, sizeof(hr));
 	for (i = 0; i < TAXII_HTTP_MAX_HEADERS; i++) {
