@@ -133,30 +133,13 @@ dash_put(struct dash_req *q, const char *s)
 int
 dash_putf(struct dash_req *q, const char *fmt, ...)
 {
-	char small[512];
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
+	rc = util_buf_vprintf(q->b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return -1;
-	if ((size_t)n < sizeof(small))
-		return util_buf_add(q->b, small, (size_t)n);
-	{
-		char *big = malloc((size_t)n + 1);
-		int rc;
-
-		if (big == NULL)
-			return -1;
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		rc = util_buf_add(q->b, big, (size_t)n);
-		free(big);
-		return rc;
-	}
+	return rc;
 }
 
 int

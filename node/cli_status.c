@@ -52,16 +52,6 @@ pid_alive(json_int_t pid)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-static json_t *
-time_or_null(int64_t us)
-{
-	char buf[UTIL_TIME_MAX];
-
-	if (us <= 0 || util_time_format(us, 0, buf) != 0)
-		return json_null();
-	return json_string(buf);
-}
-
 static const char *const sub_status[] = {"active", "paused", "unsubscribed"};
 
 struct subs_arg {
@@ -87,7 +77,7 @@ sub_cb(void *arg, const struct taxii_sub *sub)
 	j = json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "id", sub->id, "owner", sub->owner,
 	    "status", sub_status[sub->status], "push_address",
 	    sub->has_push ? sub->push_address : NULL, "delivered",
-	    time_or_null(sub->delivered_us), "backlog",
+	    node_json_time(sub->delivered_us), "backlog",
 	    sub->has_push && sub->status != TAXII_SUBST_UNSUBSCRIBED ?
 	    json_integer((json_int_t)backlog) : json_null());
 	if (j == NULL || json_array_append_new(sa->list, j) != 0) {
@@ -134,7 +124,7 @@ add_store(const struct conf *c, json_t *out, json_t *peers)
 		snprintf(name, sizeof(name), "peer %s",
 		    json_string_value(json_object_get(p, "name")));
 		json_object_set_new(p, "cursor", store_get_cursor(s, name, &label, &serr) ==
-		    STORE_OK ? time_or_null(label) : json_null());
+		    STORE_OK ? node_json_time(label) : json_null());
 	}
 	store_close(s);
 }

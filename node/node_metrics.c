@@ -26,15 +26,12 @@ emit(struct prom *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 static void
 emit(struct prom *p, const char *fmt, ...)
 {
-	char line[2048];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line) || util_buf_add(p->out, line, (size_t)n) != 0)
+	if (util_buf_vprintf(p->out, fmt, ap) != 0)
 		p->failed = 1;
+	va_end(ap);
 }
 
 static void

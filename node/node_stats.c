@@ -205,8 +205,8 @@ node_stats_taxii(void *ctx, const struct taxii_request_info *info)
 
 /* ------------------------------------------------------------------ status.json */
 
-static json_t *
-time_or_null(int64_t us)
+json_t *
+node_json_time(int64_t us)
 {
 	char buf[UTIL_TIME_MAX];
 
@@ -239,18 +239,18 @@ status_json(const struct node_stats *st)
 
 		json_array_append_new(peers, json_pack("{s:s, s:s, s:o, s:o, s:s?, s:I, s:I, s:i}",
 		    "name", st->peers[i].name, "url", st->peers[i].url, "last_ok",
-		    time_or_null(ps->last_ok_us), "last_error_at", time_or_null(ps->last_fail_us),
+		    node_json_time(ps->last_ok_us), "last_error_at", node_json_time(ps->last_fail_us),
 		    "last_error", ps->last_error[0] ? ps->last_error : NULL, "polls",
 		    (json_int_t)ps->polls, "polls_failed", (json_int_t)ps->polls_failed,
 		    "failures_in_a_row", ps->failures));
 	}
 	obs = json_pack("{s:b, s:I, s:o}", "enabled", c->observer.enabled, "interval_s",
 	    (json_int_t)(c->observer.interval_us / 1000000), "next_cycle",
-	    time_or_null(st->next_us));
+	    node_json_time(st->next_us));
 	if (obs != NULL && st->last_start_us > 0)
 		json_object_set_new(obs, "last_cycle", json_pack(
 		    "{s:o, s:o, s:s?, s:f, s:I, s:I, s:I, s:I, s:I}", "started",
-		    time_or_null(st->last_start_us), "ended", time_or_null(st->last_end_us),
+		    node_json_time(st->last_start_us), "ended", node_json_time(st->last_end_us),
 		    "result", st->last_result >= 0 ? cycle_results[st->last_result] : NULL,
 		    "seconds", st->last_end_us ? st->last.st.seconds : 0.0, "targets",
 		    (json_int_t)st->last.st.targets, "records", (json_int_t)st->last.st.records,
@@ -258,8 +258,8 @@ status_json(const struct node_stats *st)
 		    (json_int_t)st->last.stored, "events", (json_int_t)st->last.events));
 	json_object_set_new(j, "pid", json_integer(st->pid));
 	json_object_set_new(j, "node", json_string(c->node.id));
-	json_object_set_new(j, "started", time_or_null(st->started_us));
-	json_object_set_new(j, "updated", time_or_null(util_now_us()));
+	json_object_set_new(j, "started", node_json_time(st->started_us));
+	json_object_set_new(j, "updated", node_json_time(util_now_us()));
 	json_object_set_new(j, "listen", listen);
 	json_object_set_new(j, "observer", obs ? obs : json_null());
 	json_object_set_new(j, "peers", peers);

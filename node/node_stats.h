@@ -9,6 +9,7 @@
 #ifndef C2W_NODE_STATS_H
 #define C2W_NODE_STATS_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +104,9 @@ void node_stats_peer(struct node_stats *st, size_t i, const struct fed_peer_stat
 void node_stats_forbidden(struct node_stats *st);
 /* The TAXII server's watch (ctx: the stats). */
 void node_stats_taxii(void *ctx, const struct taxii_request_info *info);
+
+/* A time as status.json writes it (RFC 3339, UTC), JSON null for none (us <= 0). */
+json_t *node_json_time(int64_t us);
 
 /* Writes status.json now (after start, or when something changed). Failures are
  * logged once per distinct error, never fatal. */

@@ -74,6 +74,20 @@ test_buf(void)
 		util_buf_printf(&b, "%04d", i);
 	is_int(b.len, 4000, "grows past its first allocation");
 	util_buf_fini(&b);
+
+	/* A line longer than the stack buffer takes the second formatting. */
+	char long_s[2000];
+	memset(long_s, 'q', sizeof(long_s) - 1);
+	long_s[sizeof(long_s) - 1] = '\0';
+	util_buf_init(&b, 0);
+	ok(util_buf_printf(&b, "<%s|%d>", long_s, 42) == 0 && b.len == 2004 &&
+	    b.data[0] == '<' && b.data[1999] == 'q' && strcmp(b.data + 2000, "|42>") == 0,
+	    "a 2,004-byte line is appended whole");
+	util_buf_fini(&b);
+	util_buf_init(&b, 100);
+	ok(util_buf_printf(&b, "%s", long_s) == -2 && b.len == 0,
+	    "and one over the cap is refused, the buffer unchanged");
+	util_buf_fini(&b);
 }
 
 /* A guarded parse of text; the guard says what it met. NULL when it did not parse. */

@@ -88,6 +88,8 @@ int util_buf_add(struct util_buf *b, const void *p, size_t n);
 /* printf-style append, same returns as util_buf_add. */
 int util_buf_printf(struct util_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+int util_buf_vprintf(struct util_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* vsnprintf into an error buffer; err NULL or len 0 is a no-op. The one formatter every
  * module's "fill err and return -1" paths use (a module's error struct passes its

@@ -48,28 +48,40 @@ util_buf_add(struct util_buf *b, const void *p, size_t n)
 }
 
 int
-util_buf_printf(struct util_buf *b, const char *fmt, ...)
+util_buf_vprintf(struct util_buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list again;
 	char small[512];
 	int n, rc;
 
-	va_start(ap, fmt);
+	/* Most lines fit on the stack; a longer one is formatted twice. */
+	va_copy(again, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	if ((size_t)n < sizeof(small))
-		return util_buf_add(b, small, (size_t)n);
-
+	if (n < 0 || (size_t)n < sizeof(small)) {
+		va_end(again);
+		return n < 0 ? -1 : util_buf_add(b, small, (size_t)n);
+	}
 	char *big = malloc((size_t)n + 1);
-	if (big == NULL)
+	if (big == NULL) {
+		va_end(again);
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	vsnprintf(big, (size_t)n + 1, fmt, again);
+	va_end(again);
 	rc = util_buf_add(b, big, (size_t)n);
 	free(big);
+	return rc;
+}
+
+int
+util_buf_printf(struct util_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = util_buf_vprintf(b, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 
