@@ -474,6 +474,54 @@ cyc_send(struct cycle *c, size_t ti, int robots)
 }
 
 /*
+ * Finishes, from h->next on, the targets robots.txt has already decided without a request
+ * of their own (its fetch got no answer at all, or it disallows them), and stops at the
+ * first target that needs one. Called as soon as a request of the host ends too, so that
+ * a dead host is done at once rather than after waiting out its spacing for nothing.
+ */
+static void
+cyc_host_settle(struct cycle *c, struct cyc_host *h)
+{
+	while (h->next < h->ntargets) {
+		struct cyc_target *t = &c->t[h->targets[h->next]];
+		const struct cyc_origin *o = &h->origins[t->oidx];
+		char detail[300];
+		int allowed;
+
+		if (t->finished) {
+			h->next++;
+			continue;
+		}
+		if (!c->cfg->robots_respect || o->state != RB_DONE)
+			return;
+		if (o->error_kind != NULL) {
+			/* Nothing answered at all: the GET would meet the same fate. */
+			t->robots = cyc_robots_json(o, 0);
+			h->next++;
+			snprintf(detail, sizeof(detail), "robots.txt: %.250s",
+			    o->detail ? o->detail : "");
+			cyc_finish(c, t, o->error_kind, detail);
+			continue;
+		}
+		allowed = t->robots_allowed;
+		/* Every target was decided when robots.txt came; should one have been missed,
+		 * only a blanket permission lets it through. */
+		if (allowed < 0)
+			allowed = obs_robots_status_policy(o->status) == OBS_ROBOTS_ALLOW_ALL;
+		if (allowed)
+			return;
+		t->robots = cyc_robots_json(o, 0);
+		h->next++;
+		if (o->status >= 500)
+			snprintf(detail, sizeof(detail), "robots.txt answered %d: everything disallowed",
+			    o->status);
+		else
+			snprintf(detail, sizeof(detail), "robots.txt disallows %.200s", t->path);
+		cyc_finish(c, t, "robots-disallowed", detail);
+	}
+}
+
+/*
  * Starts the next request of host hi, deciding robots.txt outcomes on the way. Returns 0
  * (a request is in flight, or the host has nothing left), or -1 on a local failure.
  */
@@ -482,16 +530,18 @@ cyc_host_next(struct cycle *c, size_t hi)
 {
 	struct cyc_host *h = &c->hosts[hi];
 
-	while (h->next < h->ntargets) {
-		size_t ti = h->targets[h->next];
-		struct cyc_target *t = &c->t[ti];
-		struct cyc_origin *o = &h->origins[t->oidx];
+	for (;;) {
+		size_t ti;
+		struct cyc_target *t;
+		struct cyc_origin *o;
 		int rc;
 
-		if (t->finished) {
-			h->next++;
-			continue;
-		}
+		cyc_host_settle(c, h);
+		if (h->next >= h->ntargets)
+			return 0;
+		ti = h->targets[h->next];
+		t = &c->t[ti];
+		o = &h->origins[t->oidx];
 		if (c->cfg->robots_respect && o->state == RB_NONE) {
 			o->state = RB_PENDING;
 			rc = cyc_send(c, ti, 1);
@@ -502,39 +552,9 @@ cyc_host_next(struct cycle *c, size_t hi)
 			o->state = RB_DONE;
 			continue;
 		}
-		if (c->cfg->robots_respect) {
-			int allowed;
-
-			if (o->error_kind != NULL) {
-				/* Nothing answered at all: the GET would meet the same fate. */
-				t->robots = cyc_robots_json(o, 0);
-				h->next++;
-				char detail[300];
-				snprintf(detail, sizeof(detail), "robots.txt: %.250s",
-				    o->detail ? o->detail : "");
-				cyc_finish(c, t, o->error_kind, detail);
-				continue;
-			}
-			allowed = t->robots_allowed;
-			/* Every target was decided when robots.txt came; should one have been
-			 * missed, only a blanket permission lets it through. */
-			if (allowed < 0)
-				allowed = obs_robots_status_policy(o->status) == OBS_ROBOTS_ALLOW_ALL;
-			t->robots = cyc_robots_json(o, allowed);
-			if (!allowed) {
-				char detail[300];
-
-				h->next++;
-				if (o->status >= 500)
-					snprintf(detail, sizeof(detail),
-					    "robots.txt answered %d: everything disallowed", o->status);
-				else
-					snprintf(detail, sizeof(detail), "robots.txt disallows %.200s",
-					    t->path);
-				cyc_finish(c, t, "robots-disallowed", detail);
-				continue;
-			}
-		}
+		/* What settle leaves is allowed (or robots.txt is not respected). */
+		if (c->cfg->robots_respect)
+			t->robots = cyc_robots_json(o, 1);
 		h->next++;
 		rc = cyc_send(c, ti, 0);
 		if (rc < 0)
@@ -542,7 +562,6 @@ cyc_host_next(struct cycle *c, size_t hi)
 		if (rc == 0)
 			return 0;
 	}
-	return 0;
 }
 
 static json_t *
@@ -645,6 +664,7 @@ cyc_http_done(void *arg, const struct obs_http_result *res)
 		cyc_connected_first(t, res->primary_ip);
 		cyc_finish(c, t, kind, kind ? res->error_detail : NULL);
 	}
+	cyc_host_settle(c, h);
 	if (h->next < h->ntargets && !h->queued)
 		cyc_heap_push(c, t->hidx);
 }
@@ -692,6 +712,13 @@ cyc_http_phase(struct cycle *c)
 	if (c->http == NULL)
 		return -1;
 	c->live = 1;
+	/* A host whose targets robots.txt decided in an earlier window (from the cache) is done
+	 * now, not once the spacing left from that window has passed. */
+	for (size_t i = 0; i < c->nhosts; i++) {
+		cyc_host_settle(c, &c->hosts[i]);
+		if (c->hosts[i].next < c->hosts[i].ntargets)
+			cyc_heap_push(c, i);
+	}
 	cyc_emit_ready(c, c->cur);
 	for (;;) {
 		int64_t now = util_mono_us();

@@ -180,11 +180,11 @@ cyc_group(struct cycle *c)
 	for (size_t i = 0; i < c->nhosts; i++)
 		for (size_t o = 0; o < c->hosts[i].norigins; o++)
 			c->hosts[i].origins[o].cached = NULL;
+	/* Filled by the HTTP phase with the hosts that still need a request. */
 	c->heap = malloc((c->nhosts + 1) * sizeof(*c->heap));
 	if (c->heap == NULL)
 		goto out;
-	for (size_t i = 0; i < c->nhosts; i++)
-		cyc_heap_push(c, i);
+	c->nheap = 0;
 	ret = 0;
 out:
 	if (ret != 0)

@@ -553,6 +553,32 @@ test_spacing(void)
 	    (long long)(t[2] - t[1]));
 	ok(el >= 900, "robots + 3 GETs to one host take 3 spacings (%lld ms)", (long long)el);
 	json_decref(recs);
+
+	/* What robots.txt decides needs no request of its own, so no spacing either: three
+	 * targets of a host that refuses, and three that a's robots.txt disallows for the
+	 * user agent, end with their robots.txt fetch, not spacings later. */
+	cfg.host_spacing_us = 3000000;
+	snprintf(targets, sizeof(targets),
+	    "[{\"threat_id\":\"S\",\"url\":\"http://127.0.0.99:1/1\"},"
+	    "{\"threat_id\":\"S\",\"url\":\"http://127.0.0.99:1/2\"},"
+	    "{\"threat_id\":\"S\",\"url\":\"http://127.0.0.99:1/3\"},"
+	    "{\"threat_id\":\"S\",\"url\":\"%s\"},{\"threat_id\":\"S\",\"url\":\"%s\"},"
+	    "{\"threat_id\":\"S\",\"url\":\"%s\"}]",
+	    url("a", "/private/1"), url("a", "/private/2"), url("a", "/private/3"));
+	t0 = mono_ms();
+	recs = cycle(&cfg, targets, &st, &rc);
+	el = mono_ms() - t0;
+	is_int(json_array_size(recs), 6, "settle: six records");
+	int refused = 0, disallowed = 0;
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		const char *k = s_at(json_array_get(recs, i), "error", "kind");
+		refused += k != NULL && strcmp(k, "refused") == 0;
+		disallowed += k != NULL && strcmp(k, "robots-disallowed") == 0;
+	}
+	ok(refused == 3 && disallowed == 3, "settle: three refused, three disallowed (%d, %d)",
+	    refused, disallowed);
+	ok(el < 2500, "settle: done without waiting out a 3 s spacing (%lld ms)", (long long)el);
+	json_decref(recs);
 }
 
 /* Vantage options (proxy, source address) and spacing by server address. */
