@@ -164,6 +164,7 @@ print_text(const json_t *o)
 {
 	const json_t *lc = json_object_get(o, "last_cycle"), *v, *st = json_object_get(o, "store");
 	const char *next = json_string_value(json_object_get(o, "next_cycle"));
+	const char *cur = json_string_value(json_object_get(o, "cycle_running_since"));
 	size_t i;
 
 	if (json_is_true(json_object_get(o, "running"))) {
@@ -183,12 +184,13 @@ print_text(const json_t *o)
 	} else {
 		printf("daemon:       not running\n");
 	}
+	if (cur != NULL)
+		printf("cycle:        running since %s\n", cur);
 	if (json_is_object(lc))
 		printf("last cycle:   %s, %s, %.1f s, %lld of %lld targets answered, %lld records "
 		    "stored, %lld change events\n",
 		    json_string_value(json_object_get(lc, "started")),
-		    json_string_value(json_object_get(lc, "result")) ?
-		    json_string_value(json_object_get(lc, "result")) : "running",
+		    json_string_value(json_object_get(lc, "result")),
 		    json_number_value(json_object_get(lc, "seconds")),
 		    (long long)json_integer_value(json_object_get(lc, "answered")),
 		    (long long)json_integer_value(json_object_get(lc, "targets")),
@@ -196,7 +198,8 @@ print_text(const json_t *o)
 		    (long long)json_integer_value(json_object_get(lc, "events")));
 	else
 		printf("last cycle:   none\n");
-	printf("next cycle:   %s\n", next ? next : "none scheduled");
+	printf("next cycle:   %s\n", next ? next : cur ? "when the running one ends" :
+	    "none scheduled");
 	json_array_foreach(json_object_get(o, "peers"), i, v) {
 		const char *ok = json_string_value(json_object_get(v, "last_ok"));
 		const char *e = json_string_value(json_object_get(v, "last_error"));
@@ -283,6 +286,9 @@ run_status(int argc, char **argv)
 	    json_deep_copy(json_object_get(st, "listen")) : json_array());
 	json_object_set(o, "last_cycle", json_object_get(obs, "last_cycle") ?
 	    json_object_get(obs, "last_cycle") : json_null());
+	json_object_set(o, "cycle_running_since", running &&
+	    json_object_get(obs, "cycle_running_since") ?
+	    json_object_get(obs, "cycle_running_since") : json_null());
 	json_object_set(o, "next_cycle", running && json_object_get(obs, "next_cycle") ?
 	    json_object_get(obs, "next_cycle") : json_null());
 	json_object_set_new(o, "peers", peers_json(c, st));

@@ -114,7 +114,7 @@ void
 node_stats_cycle_start(struct node_stats *st, int64_t now_us)
 {
 	pthread_mutex_lock(&st->mu);
-	st->last_start_us = now_us;
+	st->running_us = now_us;
 	st->next_us = 0;
 	pthread_mutex_unlock(&st->mu);
 }
@@ -127,6 +127,8 @@ node_stats_cycle_end(struct node_stats *st, int rc, const struct node_observe_su
 	size_t b = 0;
 
 	pthread_mutex_lock(&st->mu);
+	st->last_start_us = st->running_us;
+	st->running_us = 0;
 	st->last_end_us = util_now_us();
 	secs = (double)(st->last_end_us - st->last_start_us) / 1e6;
 	st->cycles[r]++;
@@ -244,9 +246,9 @@ status_json(const struct node_stats *st)
 		    (json_int_t)ps->polls, "polls_failed", (json_int_t)ps->polls_failed,
 		    "failures_in_a_row", ps->failures));
 	}
-	obs = json_pack("{s:b, s:I, s:o}", "enabled", c->observer.enabled, "interval_s",
+	obs = json_pack("{s:b, s:I, s:o, s:o}", "enabled", c->observer.enabled, "interval_s",
 	    (json_int_t)(c->observer.interval_us / 1000000), "next_cycle",
-	    node_json_time(st->next_us));
+	    node_json_time(st->next_us), "cycle_running_since", node_json_time(st->running_us));
 	if (obs != NULL && st->last_start_us > 0)
 		json_object_set_new(obs, "last_cycle", json_pack(
 		    "{s:o, s:o, s:s?, s:f, s:I, s:I, s:I, s:I, s:I}", "started",

@@ -69,7 +69,8 @@ struct node_stats {
 	uint64_t cycles[NODE_CYCLE_RESULTS];
 	uint64_t cycle_bucket[NODE_CYCLE_BUCKETS + 1];
 	double cycle_seconds_sum;
-	int64_t last_start_us, last_end_us, next_us;
+	int64_t running_us;                        /* start of the running cycle; 0: none */
+	int64_t last_start_us, last_end_us, next_us; /* the last finished cycle, the next */
 	int last_result;
 	struct node_observe_sum last;
 	uint64_t records_made;

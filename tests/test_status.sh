@@ -16,6 +16,7 @@ listen g 127.0.0.1 0
 rule g /robots.txt * page status=404 body=none
 rule g /gate.php * page server=c2 type=text/html body=gate
 rule g /panel/ * page status=403 body=no
+rule g /hold * hold
 EOF2
 farm_start farm.script g || { echo "Bail out! the farm did not start"; exit 99; }
 cat > targets.csv <<EOF2
@@ -67,12 +68,13 @@ curl -s --noproxy '*' -o sub.xml -X POST --data-binary @sub.req \
 subid=$(sed -n 's/.*<taxii_11:Subscription_ID>\([^<]*\)<.*/\1/p' sub.xml)
 ok $((! ${#subid})) "a push subscription is made on n"
 
-# wait_json FILTER: waits (at most 30 s) until status --json makes FILTER true.
+# wait_json FILTER [NAME]: waits (at most 30 s) until status --json of node NAME (default n,
+# into NAME.json) makes FILTER true.
 wait_json() {
-	i=0
+	i=0 w=${2:-n}
 	while [ $i -lt 300 ]; do
-		"$C" status -c n.conf --json > n.json 2>/dev/null
-		[ "$(jq -r "$1" n.json 2>/dev/null)" = true ] && return 0
+		"$C" status -c "$w.conf" --json > "$w.json" 2>/dev/null
+		[ "$(jq -r "$1" "$w.json" 2>/dev/null)" = true ] && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -110,6 +112,27 @@ has "$(cat n.txt)" "listening:    http://127.0.0.1:$PORT_n" "and where"
 has "$(cat n.txt)" "peer gone:" "and each peer"
 has "$(cat n.txt)" "subscription: $subid (active), push to http://127.0.0.1:1/taxii/inbox, backlog" \
     "and each subscription with its backlog"
+
+# A cycle that is running (its one target holds the request until the 3 s timeout) shows
+# its start apart from the last finished cycle.
+printf 'threat_id,url,summary\nST-H,http://127.0.0.1:%s/hold,held\n' "$FPORT" > hold.csv
+conf h true
+sed 's/^targets_file = targets.csv$/targets_file = hold.csv/' h.conf > h2.conf && mv h2.conf h.conf
+start h
+ok $? "node h runs"
+wait_json '.cycle_running_since != null' h
+ok $? "a running cycle: its start"
+is "$(jq -r '.last_cycle' h.json)" null "and no finished cycle yet"
+"$C" status -c h.conf > h.txt
+has "$(cat h.txt)" "cycle:        running since $(jq -r .cycle_running_since h.json)" \
+    "the text says a cycle runs, since when"
+has "$(cat h.txt)" "last cycle:   none" "and that none has finished"
+has "$(cat h.txt)" "next cycle:   when the running one ends" "the next comes after it"
+began=$(jq -r .cycle_running_since h.json)
+wait_json '.last_cycle != null' h
+ok $? "the cycle finishes"
+is "$(jq -r .last_cycle.started h.json)" "$began" "the finished cycle is the one that ran"
+stop h
 
 crash n
 "$C" status -c n.conf --json > dead.json
