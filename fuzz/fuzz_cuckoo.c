@@ -15,35 +15,20 @@
 #include <jansson.h>
 
 #include "conf/conf.h"
+#include "fuzz/fuzz_file.h"
 #include "record/record.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char path[64];
-static int fd = -1;
-
-static void
-remove_file(void)
-{
-	if (fd >= 0)
-		unlink(path);
-}
+static const char *path;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)argc;
 	(void)argv;
-	snprintf(path, sizeof(path), "%s/fuzz_cuckoo.XXXXXX",
-	    tmp != NULL && strlen(tmp) < 40 ? tmp : "/tmp");
-	if ((fd = mkstemp(path)) < 0) {
-		perror("mkstemp");
-		exit(1);
-	}
-	atexit(remove_file);
+	path = fuzz_file_init("fuzz_cuckoo");
 	return 0;
 }
 
@@ -55,8 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char note[1024], *key;
 	size_t i, keylen = 4 * size + 1024;
 
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-		abort();
+	fuzz_file_put(data, size);
 	err.msg[0] = '\0';
 	if (conf_cuckoo_read(path, (size & 1) ? "FUZZ" : NULL, &out, note, sizeof(note),
 	    &err) != 0) {

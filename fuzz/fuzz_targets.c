@@ -15,36 +15,21 @@
 #include <jansson.h>
 
 #include "conf/conf.h"
+#include "fuzz/fuzz_file.h"
 #include "record/record.h"
 #include "util/util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char path[64];
-static int fd = -1;
-
-static void
-remove_file(void)
-{
-	if (fd >= 0)
-		unlink(path);
-}
+static const char *path;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)argc;
 	(void)argv;
-	snprintf(path, sizeof(path), "%s/fuzz_targets.XXXXXX",
-	    tmp != NULL && strlen(tmp) < 40 ? tmp : "/tmp");
-	if ((fd = mkstemp(path)) < 0) {
-		perror("mkstemp");
-		exit(1);
-	}
-	atexit(remove_file);
+	path = fuzz_file_init("fuzz_targets");
 	return 0;
 }
 
@@ -85,8 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *out = NULL;
 	size_t nerr = 0;
 
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-		abort();
+	fuzz_file_put(data, size);
 	util_buf_init(&errors, 1u << 20);
 	if (conf_targets_read(path, (size & 1) ? "FUZZ" : NULL, &out, &errors, &nerr, NULL,
 	    NULL) == 0) {

@@ -12,7 +12,7 @@ fuzz_fuzz_stix_SOURCES = fuzz/fuzz_stix.c
 fuzz_fuzz_stix_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_fuzz_stix_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_stix_LDADD = $(STIX_LIBS)
-fuzz_fuzz_targets_SOURCES = fuzz/fuzz_targets.c
+fuzz_fuzz_targets_SOURCES = fuzz/fuzz_targets.c fuzz/fuzz_file.h fuzz/fuzz_file.c
 fuzz_fuzz_targets_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_fuzz_targets_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_targets_LDADD = $(CONF_LIBS)
@@ -20,7 +20,7 @@ fuzz_fuzz_conf_SOURCES = fuzz/fuzz_conf.c
 fuzz_fuzz_conf_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_fuzz_conf_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_conf_LDADD = $(CONF_LIBS)
-fuzz_fuzz_cuckoo_SOURCES = fuzz/fuzz_cuckoo.c
+fuzz_fuzz_cuckoo_SOURCES = fuzz/fuzz_cuckoo.c fuzz/fuzz_file.h fuzz/fuzz_file.c
 fuzz_fuzz_cuckoo_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 fuzz_fuzz_cuckoo_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_cuckoo_LDADD = $(CONF_LIBS)
@@ -36,13 +36,15 @@ fuzz_replay_taxii_LDADD = $(TAXII_LIBS)
 fuzz_replay_stix_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_stix.c
 fuzz_replay_stix_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(JANSSON_CFLAGS) -DFUZZ_NAME='"stix"'
 fuzz_replay_stix_LDADD = $(STIX_LIBS)
-fuzz_replay_targets_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_targets.c
+fuzz_replay_targets_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_targets.c fuzz/fuzz_file.h \
+	fuzz/fuzz_file.c
 fuzz_replay_targets_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -DFUZZ_NAME='"targets"'
 fuzz_replay_targets_LDADD = $(CONF_LIBS)
 fuzz_replay_conf_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_conf.c
 fuzz_replay_conf_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -DFUZZ_NAME='"conf"'
 fuzz_replay_conf_LDADD = $(CONF_LIBS)
-fuzz_replay_cuckoo_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_cuckoo.c
+fuzz_replay_cuckoo_SOURCES = fuzz/fuzz_replay.c fuzz/fuzz_cuckoo.c fuzz/fuzz_file.h \
+	fuzz/fuzz_file.c
 fuzz_replay_cuckoo_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -DFUZZ_NAME='"cuckoo"'
 fuzz_replay_cuckoo_LDADD = $(CONF_LIBS)
 

@@ -12,7 +12,7 @@ tests_c2farm_LDADD = $(UTIL_LIBS)
 
 check_PROGRAMS += tests/test_http
 TESTS += tests/test_http
-tests_test_http_SOURCES = tests/test_http.c
+tests_test_http_SOURCES = tests/test_http.c tests/farm_run.h tests/farm_run.c
 tests_test_http_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 tests_test_http_LDADD = $(OBS_HTTP_LIBS)
 EXTRA_DIST += tests/data/farm/page.html tests/data/farm/page.html.gz \

@@ -40,7 +40,7 @@ OBSERVER_LIBS = observer/libobserver.a observer/libobshttp.a observer/libobsbase
 
 check_PROGRAMS += tests/test_observer
 TESTS += tests/test_observer
-tests_test_observer_SOURCES = tests/test_observer.c
+tests_test_observer_SOURCES = tests/test_observer.c tests/farm_run.h tests/farm_run.c
 tests_test_observer_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_test_observer_LDADD = $(OBSERVER_LIBS)
 

@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "observer/obs_http.h"
+#include "tests/farm_run.h"
 #include "tests/tap.h"
 #include "util/util.h"
 
@@ -30,12 +31,7 @@ static pid_t farm_pid = -1, tls_pid = -1;
 static char tmpdir[256];
 static char script_path[300];
 
-struct listener {
-	char name[64];
-	char addr[64];
-	int port;
-};
-static struct listener listeners[32];
+static struct farm_listener listeners[32];
 static size_t nlisteners;
 
 static void
@@ -70,65 +66,10 @@ now_ms(void)
 	return util_mono_us() / 1000;
 }
 
-/* Starts the farm on the script and reads its "listen" lines until "listening". */
-static int
-farm_start(const char *farm, const char *script)
-{
-	int fds[2];
-	char buf[8192];
-	size_t len = 0;
-
-	if (pipe(fds) != 0)
-		return -1;
-	farm_pid = fork();
-	if (farm_pid < 0)
-		return -1;
-	if (farm_pid == 0) {
-		/* The farm must not outlive a test that crashes. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execl(farm, farm, script, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	int64_t deadline = now_ms() + 10000;
-	while (len < sizeof(buf) - 1) {
-		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		int64_t left = deadline - now_ms();
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			break;
-		ssize_t r = read(fds[0], buf + len, sizeof(buf) - 1 - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		buf[len] = '\0';
-		if (strstr(buf, "listening\n") != NULL)
-			break;
-	}
-	close(fds[0]);
-	buf[len] = '\0';
-	if (strstr(buf, "listening\n") == NULL)
-		return -1;
-	char *save = NULL;
-	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		struct listener *l = &listeners[nlisteners];
-		if (nlisteners < 32 &&
-		    sscanf(line, "listen %63s %63s %d", l->name, l->addr, &l->port) == 3)
-			nlisteners++;
-	}
-	return 0;
-}
-
-static const struct listener *
+static const struct farm_listener *
 lst(const char *name)
 {
-	for (size_t i = 0; i < nlisteners; i++)
-		if (strcmp(listeners[i].name, name) == 0)
-			return &listeners[i];
-	fprintf(stderr, "no listener %s\n", name);
-	exit(99);
+	return farm_listener(listeners, nlisteners, name);
 }
 
 /* URL of a path on a named listener; a small ring of buffers so several can be live. */
@@ -137,7 +78,7 @@ url(const char *name, const char *path)
 {
 	static char ring[8][256];
 	static int next;
-	const struct listener *l = lst(name);
+	const struct farm_listener *l = lst(name);
 	char *u = ring[next++ % 8];
 
 	snprintf(u, 256, "http://%s:%d%s", l->addr, l->port, path);
@@ -1018,7 +959,7 @@ main(void)
 	write_script(datadir);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 99;
-	if (farm_start(farm, script_path) != 0) {
+	if ((farm_pid = farm_run(farm, script_path, listeners, 32, &nlisteners)) < 0) {
 		tap_diag("the farm (%s) did not start", farm);
 		return 99;
 	}

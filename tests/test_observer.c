@@ -22,17 +22,14 @@
 #include <jansson.h>
 
 #include "observer/observer.h"
+#include "tests/farm_run.h"
 #include "tests/tap.h"
 #include "util/util.h"
 
 static pid_t farm_pid = -1;
 static char tmpdir[256], script_path[300], exclude_path[300];
 
-struct listener {
-	char name[64], addr[64];
-	int port;
-};
-static struct listener listeners[64];
+static struct farm_listener listeners[64];
 static size_t nlisteners;
 
 static void
@@ -57,63 +54,10 @@ mono_ms(void)
 	return util_mono_us() / 1000;
 }
 
-static int
-farm_start(const char *farm, const char *script)
-{
-	char buf[16384];
-	size_t len = 0;
-	int fds[2];
-
-	if (pipe(fds) != 0)
-		return -1;
-	farm_pid = fork();
-	if (farm_pid < 0)
-		return -1;
-	if (farm_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execl(farm, farm, script, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	int64_t deadline = mono_ms() + 10000;
-	while (len < sizeof(buf) - 1 && strstr(buf, "listening\n") == NULL) {
-		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		int64_t left = deadline - mono_ms();
-		ssize_t r;
-
-		buf[len] = '\0';
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			break;
-		r = read(fds[0], buf + len, sizeof(buf) - 1 - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		buf[len] = '\0';
-	}
-	close(fds[0]);
-	buf[len] = '\0';
-	if (strstr(buf, "listening\n") == NULL)
-		return -1;
-	char *save = NULL;
-	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		struct listener *x = &listeners[nlisteners];
-		if (nlisteners < 64 && sscanf(l, "listen %63s %63s %d", x->name, x->addr, &x->port) == 3)
-			nlisteners++;
-	}
-	return 0;
-}
-
-static const struct listener *
+static const struct farm_listener *
 lst(const char *name)
 {
-	for (size_t i = 0; i < nlisteners; i++)
-		if (strcmp(listeners[i].name, name) == 0)
-			return &listeners[i];
-	fprintf(stderr, "no listener %s\n", name);
-	exit(99);
+	return farm_listener(listeners, nlisteners, name);
 }
 
 static const char *
@@ -1103,7 +1047,7 @@ main(void)
 	have_v6 = v6_available();
 	write_script();
 	curl_global_init(CURL_GLOBAL_ALL);
-	if (farm_start(farm, script_path) != 0) {
+	if ((farm_pid = farm_run(farm, script_path, listeners, 64, &nlisteners)) < 0) {
 		tap_diag("the farm (%s) did not start", farm);
 		return 99;
 	}
