@@ -277,6 +277,8 @@ main(int argc, char **argv)
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	parts = malloc(cap * sizeof(*parts));
+	if (parts == NULL)
+		goto out;
 
 	t0 = bench_now();
 	{
@@ -323,8 +325,14 @@ main(int argc, char **argv)
 			if (part == 1)
 				first_ttfb = fp->ttfb;
 			if (nparts == cap) {
+				double *np = realloc(parts, 2 * cap * sizeof(*parts));
+
+				if (np == NULL) {
+					fprintf(stderr, "bench_poll: out of memory\n");
+					goto out;
+				}
+				parts = np;
 				cap *= 2;
-				parts = realloc(parts, cap * sizeof(*parts));
 			}
 			parts[nparts++] = fp->secs;
 			bytes += fp->body.len;

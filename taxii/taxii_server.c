@@ -581,7 +581,7 @@ stream_fill(struct stream *st, int *po_rc, char *err, size_t errlen)
 	st->given_bytes += st->buf.len - before;
 	if (po.n > 0)
 		st->after_us = po.last_us;
-	/* Fewer than asked: the window holds no more (as the assembled answer had it). */
+	/* Fewer than asked: the window holds no more; the part ends there. */
 	st->left = po.n < want || !st->by_label ? 0 : st->left - po.n;
 	if (st->left == 0 && !st->ended) {
 		if (util_buf_add(&st->buf, st->tail.data, st->tail.len) != 0) {
