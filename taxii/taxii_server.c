@@ -773,6 +773,7 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	struct taxii_detail d;
 	struct taxii_msg m;
 	struct taxii_sub sub;
+	struct result r; /* a multi-part result: m.result_id points into it */
 	enum taxii_response_type rtype = req->response_type;
 	int64_t begin, end, floor_us = -1;
 	uint64_t total;
@@ -865,8 +866,6 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	if (rtype == TAXII_RESP_COUNT_ONLY)
 		return reply_msg(conn, &m);
 	if (total > s->part_size) {
-		struct result r;
-
 		memset(&r, 0, sizeof(r));
 		taxii_msg_id_new(r.id);
 		snprintf(r.collection, sizeof(r.collection), "%s", col->name);
