@@ -9,6 +9,9 @@
  * and the server's peak RSS. The records' packages are prepared first, as the first poll of
  * a record does (prepared, prepare_s), so the poll timed is a later one; BENCH_COLD=1 times
  * a first poll instead. Then one COUNT_ONLY poll of the collection (count_only_ms).
+ * Last, the same poll again by a client that parses nothing and only counts the content
+ * blocks as bytes arrive (server_*): what the server sends, where the first figures are
+ * bounded by the client's own parse of the XML.
  */
 #include "config.h"
 
@@ -38,6 +41,109 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	struct resp *r = arg;
 
 	return util_buf_add(&r->body, p, size * n) == 0 ? size * n : 0;
+}
+
+static void poll_msg(struct taxii_msg *m, char *id, uint64_t part, const char *result_id);
+
+/* A client that only counts blocks: their end tags, across the writes of the body. */
+#define BLOCK_END "</taxii_11:Content_Block>"
+
+struct counter {
+	char carry[sizeof(BLOCK_END)];
+	size_t ncarry, blocks, bytes;
+	char head[4096]; /* the body's start, where result_id and more are */
+	size_t nhead;
+};
+
+static size_t
+on_count(char *p, size_t size, size_t n, void *arg)
+{
+	struct counter *c = arg;
+	size_t len = size * n, tl = sizeof(BLOCK_END) - 1;
+	char win[2 * sizeof(BLOCK_END)];
+	const char *q, *end = p + len;
+
+	if (c->nhead < sizeof(c->head) - 1) {
+		size_t k = len < sizeof(c->head) - 1 - c->nhead ? len : sizeof(c->head) - 1 - c->nhead;
+
+		memcpy(c->head + c->nhead, p, k);
+		c->nhead += k;
+		c->head[c->nhead] = '\0';
+	}
+	/* A tag split between two writes: the last bytes before with the first ones now. */
+	if (c->ncarry > 0) {
+		size_t k = len < tl - 1 ? len : tl - 1;
+
+		memcpy(win, c->carry, c->ncarry);
+		memcpy(win + c->ncarry, p, k);
+		for (size_t i = 0; i + tl <= c->ncarry + k; i++)
+			if (i < c->ncarry && memcmp(win + i, BLOCK_END, tl) == 0)
+				c->blocks++;
+	}
+	for (q = p; (q = memmem(q, (size_t)(end - q), BLOCK_END, tl)) != NULL; q += tl)
+		c->blocks++;
+	c->ncarry = len < tl - 1 ? len : tl - 1;
+	memcpy(c->carry, end - c->ncarry, c->ncarry);
+	c->bytes += len;
+	return len;
+}
+
+/* Polls every part over handle h, counting blocks only. Returns 0 or -1. */
+static int
+count_poll(CURL *h, size_t *blocks, size_t *bytes, double *secs, double *ttfb)
+{
+	struct util_buf req;
+	struct taxii_msg m;
+	struct taxii_err err = {0};
+	char id[TAXII_ID_MAX], result_id[TAXII_ID_MAX + 2] = "";
+	double t0 = bench_now();
+	int more = 1, ret = -1;
+
+	*blocks = *bytes = 0;
+	*ttfb = 0;
+	util_buf_init(&req, 0);
+	for (uint64_t part = 1; more && part < 10000000; part++) {
+		struct counter c;
+		const char *rid, *tag;
+
+		memset(&c, 0, sizeof(c));
+		poll_msg(&m, id, part, result_id);
+		util_buf_reset(&req);
+		if (taxii_msg_write(&m, &req, &err) != 0)
+			goto out;
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.data);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)req.len);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_count);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
+		if (curl_easy_perform(h) != CURLE_OK)
+			goto out;
+		if (part == 1) {
+			curl_off_t st = 0;
+
+			curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &st);
+			*ttfb = (double)st / 1e6;
+		}
+		*blocks += c.blocks;
+		*bytes += c.bytes;
+		/* The Poll_Response's start tag says whether more parts follow. */
+		tag = strstr(c.head, "Poll_Response");
+		if (tag == NULL)
+			goto out;
+		more = strstr(tag, " more=\"true\"") != NULL &&
+		    strstr(tag, " more=\"true\"") < strchr(tag, '>');
+		if (part == 1 && more) {
+			rid = strstr(tag, " result_id=\"");
+			if (rid == NULL)
+				goto out;
+			rid += 12;
+			snprintf(result_id, sizeof(result_id), "%.*s", (int)strcspn(rid, "\""), rid);
+		}
+	}
+	*secs = bench_now() - t0;
+	ret = 0;
+out:
+	util_buf_fini(&req);
+	return ret;
 }
 
 static int
@@ -125,6 +231,8 @@ main(int argc, char **argv)
 	size_t prepared = 0;
 	double prepare_s = 0, count_only_ms = -1, disk_per_record = 0;
 	uint64_t counted = 0;
+	size_t srv_blocks = 0, srv_bytes = 0;
+	double srv_s = 0, srv_ttfb = 0;
 	int rc = 1;
 
 	if (n <= 0 || mkdtemp(dir) == NULL) {
@@ -169,6 +277,8 @@ main(int argc, char **argv)
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	parts = malloc(cap * sizeof(*parts));
+	if (parts == NULL)
+		goto out;
 
 	t0 = bench_now();
 	{
@@ -215,8 +325,14 @@ main(int argc, char **argv)
 			if (part == 1)
 				first_ttfb = fp->ttfb;
 			if (nparts == cap) {
+				double *np = realloc(parts, 2 * cap * sizeof(*parts));
+
+				if (np == NULL) {
+					fprintf(stderr, "bench_poll: out of memory\n");
+					goto out;
+				}
+				parts = np;
 				cap *= 2;
-				parts = realloc(parts, cap * sizeof(*parts));
 			}
 			parts[nparts++] = fp->secs;
 			bytes += fp->body.len;
@@ -268,6 +384,8 @@ main(int argc, char **argv)
 		util_buf_fini(&cf.req);
 		util_buf_fini(&cf.body);
 	}
+	if (count_poll(h, &srv_blocks, &srv_bytes, &srv_s, &srv_ttfb) != 0 || srv_s <= 0)
+		fprintf(stderr, "bench_poll: the counting poll failed\n");
 	server_rss = bench_peak_rss_kib(server);
 	qsort(parts, nparts, sizeof(*parts), cmp_double);
 	{
@@ -278,16 +396,22 @@ main(int argc, char **argv)
 		       "\"xml_mb_per_s\":%.1f,\"xml_mb\":%.1f,\"ttfb_ms\":%.2f,\"part_p50_ms\":%.2f,"
 		       "\"part_p99_ms\":%.2f,\"server_peak_rss_kib\":%ld,\"client_peak_rss_kib\":%ld,"
 		       "\"prepared\":%zu,\"prepare_s\":%.3f,\"count_only_ms\":%.2f,"
-		       "\"count_only_records\":%llu,\"disk_bytes_per_record\":%.0f}\n",
+		       "\"count_only_records\":%llu,\"disk_bytes_per_record\":%.0f,"
+		       "\"server_records\":%zu,\"server_seconds\":%.3f,"
+		       "\"server_records_per_s\":%.0f,\"server_mb_per_s\":%.1f,"
+		       "\"server_ttfb_ms\":%.2f}\n",
 		    records, nparts, total_s, (double)records / total_s,
 		    (double)bytes / 1e6 / total_s, (double)bytes / 1e6, first_ttfb * 1000,
 		    parts[nparts / 2] * 1000, parts[(size_t)((double)nparts * 0.99)] * 1000,
 		    server_rss, ru.ru_maxrss, prepared, prepare_s, count_only_ms,
-		    (unsigned long long)counted, disk_per_record);
+		    (unsigned long long)counted, disk_per_record, srv_blocks, srv_s,
+		    srv_s > 0 ? (double)srv_blocks / srv_s : 0, srv_s > 0 ?
+		    (double)srv_bytes / 1e6 / srv_s : 0, srv_ttfb * 1000);
 	}
-	rc = records == (size_t)n ? 0 : 1;
+	rc = records == (size_t)n && srv_blocks == (size_t)n ? 0 : 1;
 	if (rc)
-		fprintf(stderr, "bench_poll: polled %zu records of %ld\n", records, n);
+		fprintf(stderr, "bench_poll: polled %zu records of %ld (counting client: %zu)\n",
+		    records, n, srv_blocks);
 out:
 	if (server > 0)
 		bench_server_stop(server);

@@ -505,6 +505,9 @@ struct taxii_backend {
 	/*
 	 * Records of `collection` with begin < label <= end (begin -1: from the start; end
 	 * INT64_MAX: no end), in label order, skipping the first `offset`, at most `limit`.
+	 * A part of a data feed is read in several calls as it is sent, each from the last
+	 * label the one before gave: a call should read what it gives and hold nothing of
+	 * the store once it returns (the client may be slow to take it).
 	 */
 	int (*poll)(void *ctx, const char *collection, int64_t begin_us, int64_t end_us,
 	    size_t offset, size_t limit, taxii_record_cb cb, void *arg, char *err,
@@ -589,8 +592,9 @@ int taxii_http_add_header(struct taxii_http_resp *resp, const char *name, const 
 /*
  * Optional watch over what the server answers, for counters a monitoring system reads.
  * `done` is called once per request the server answered (not for a connection closed
- * without an answer), from a server thread, after the answer was queued; it must be quick
- * and must not block.
+ * without an answer), from a server thread, when the request ends (a streamed
+ * Poll_Response: once it was sent, or cut short; cut short by a failure of the backend,
+ * its status is TAXII_ST_FAILURE); it must be quick and must not block.
  */
 enum taxii_auth_fail {
 	TAXII_AUTH_PASSED = 0, /* or no authentication asked */

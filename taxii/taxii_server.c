@@ -53,6 +53,9 @@
 #define THR_FORGET_US INT64_C(900000000)
 #define AUTH_USER_MAX 256
 #define AUTH_PASS_MAX 1024
+#define STREAM_FIRST_RECORDS 16            /* records of a part's first fill */
+#define STREAM_FILL_BYTES (512u * 1024u)   /* what one later fill (one store read) aims at */
+#define STREAM_BLOCK (64u * 1024u)         /* libmicrohttpd's buffer for a streamed answer */
 
 /* One connection libmicrohttpd holds: what the limits and the request deadline need. */
 struct conn {
@@ -120,6 +123,11 @@ struct taxii_server {
 	int watching, stopping;
 };
 
+struct stream;
+static void stream_free(struct stream *st);
+static void server_log(struct taxii_server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Per-request state, freed when libmicrohttpd completes the request. */
 struct req {
 	struct util_buf body;
@@ -132,6 +140,7 @@ struct req {
 	unsigned http;
 	int status, has_status;
 	enum taxii_auth_fail auth;
+	struct stream *stream; /* a Poll_Response being sent, or NULL */
 };
 
 /*
@@ -212,13 +221,42 @@ struct refusal {
 	unsigned retry_after_s;
 };
 
+/* Adds the TAXII headers (and a refusal's) to resp and queues it; resp stays the caller's. */
+static enum MHD_Result
+queue_taxii(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
+    struct MHD_Response *resp, const struct refusal *rf)
+{
+	enum MHD_Result rc;
+	char ra[16];
+
+	if (MHD_add_response_header(resp, "Content-Type", TAXII_HTTP_CONTENT_TYPE) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Content-Type",
+		taxii_http_content_type(ver)) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Protocol",
+		taxii_http_protocol(is_tls(conn))) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-TAXII-Services", taxii_http_services(ver)) !=
+		MHD_YES ||
+	    (http == MHD_HTTP_METHOD_NOT_ALLOWED &&
+		MHD_add_response_header(resp, "Allow", "POST") != MHD_YES))
+		return MHD_NO;
+	snprintf(ra, sizeof(ra), "%u", rf ? rf->retry_after_s : 0);
+	if (rf != NULL && ((rf->close &&
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
+	    (rf->retry_after_s > 0 &&
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra) != MHD_YES)))
+		return MHD_NO;
+	rc = MHD_queue_response(conn, http, resp);
+	if (rc == MHD_YES)
+		note_answer(http, TAXII_ST_SUCCESS);
+	return rc;
+}
+
 static enum MHD_Result
 reply_ex(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
     struct util_buf *b, const struct refusal *rf)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
-	char ra[16];
 
 	resp = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -228,30 +266,8 @@ reply_ex(struct MHD_Connection *conn, unsigned http, enum taxii_version ver,
 	/* The response owns the bytes now. */
 	b->data = NULL;
 	b->len = b->cap = 0;
-	if (MHD_add_response_header(resp, "Content-Type", TAXII_HTTP_CONTENT_TYPE) != MHD_YES ||
-	    MHD_add_response_header(resp, "X-TAXII-Content-Type",
-		taxii_http_content_type(ver)) != MHD_YES ||
-	    MHD_add_response_header(resp, "X-TAXII-Protocol",
-		taxii_http_protocol(is_tls(conn))) != MHD_YES ||
-	    MHD_add_response_header(resp, "X-TAXII-Services", taxii_http_services(ver)) !=
-		MHD_YES ||
-	    (http == MHD_HTTP_METHOD_NOT_ALLOWED &&
-		MHD_add_response_header(resp, "Allow", "POST") != MHD_YES)) {
-		MHD_destroy_response(resp);
-		return MHD_NO;
-	}
-	snprintf(ra, sizeof(ra), "%u", rf ? rf->retry_after_s : 0);
-	if (rf != NULL && ((rf->close &&
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) ||
-	    (rf->retry_after_s > 0 &&
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra) != MHD_YES))) {
-		MHD_destroy_response(resp);
-		return MHD_NO;
-	}
-	rc = MHD_queue_response(conn, http, resp);
+	rc = queue_taxii(conn, http, ver, resp, rf);
 	MHD_destroy_response(resp);
-	if (rc == MHD_YES)
-		note_answer(http, TAXII_ST_SUCCESS);
 	return rc;
 }
 
@@ -497,33 +513,186 @@ on_label(void *arg, const struct taxii_record *rec)
 	return 0;
 }
 
-/* Writes a Poll_Response whose head is `m`, with the records [offset, offset+limit). */
+/*
+ * A Poll_Response sent as the socket drains. Its head is written and its first records
+ * read before it is queued (so a failure there is still a Status Message); then each
+ * time libmicrohttpd has sent what was read, stream_read reads the next records, in one
+ * backend call (one short read of the store) of about STREAM_FILL_BYTES. Nothing of the
+ * store is held between calls, however slowly the client reads, and a poll holds one
+ * fill, never its whole part. A data feed resumes after the last label written; a data
+ * set (whose records share one label) is read whole in the first fill, as it is small.
+ * Owned by its request (struct req), freed when the request ends: libmicrohttpd reads
+ * a response only while its request lives.
+ */
+struct stream {
+	struct taxii_server *s;
+	struct req *r;
+	const char *collection; /* static: a coll_def's name */
+	enum taxii_version ver;
+	int by_label;
+	int64_t after_us, end_us;
+	size_t offset; /* records to skip in the first fill */
+	size_t left;   /* records of the part not yet read */
+	size_t given, given_bytes; /* what was read so far: sizes the next fill */
+	struct util_buf buf;       /* bytes read and not yet sent, from pos */
+	size_t pos;
+	struct util_buf tail;      /* the message's end, written after the last record */
+	int ended;                 /* tail is in buf */
+};
+
+static void
+stream_free(struct stream *st)
+{
+	if (st == NULL)
+		return;
+	util_buf_fini(&st->buf);
+	util_buf_fini(&st->tail);
+	free(st);
+}
+
+/* Reads the next records of the part into st->buf (and the tail after the last one).
+ * Returns 0, or -1 with err (po_rc TAXII_ETOOBIG when a block did not fit). */
+static int
+stream_fill(struct stream *st, int *po_rc, char *err, size_t errlen)
+{
+	struct poll_out po = { &st->buf, st->ver, 0, 0, INT64_MIN };
+	size_t want = st->left, before = st->buf.len;
+
+	*po_rc = 0;
+	if (st->by_label && st->left > 0) {
+		/* A few records first (the client's first byte comes soon), then as many as
+		 * the records seen so far say fill STREAM_FILL_BYTES. */
+		size_t n = STREAM_FIRST_RECORDS;
+
+		if (st->given > 0 && st->given_bytes > 0)
+			n = STREAM_FILL_BYTES / (st->given_bytes / st->given + 1) + 1;
+		if (n < want)
+			want = n;
+	}
+	if (want > 0 && st->s->be.poll(st->s->be.ctx, st->collection, st->after_us, st->end_us,
+	    st->offset, want, on_record, &po, err, errlen) != 0)
+		return -1;
+	if (po.rc != 0) {
+		*po_rc = po.rc;
+		return -1;
+	}
+	st->offset = 0;
+	st->given += po.n;
+	st->given_bytes += st->buf.len - before;
+	if (po.n > 0)
+		st->after_us = po.last_us;
+	/* Fewer than asked: the window holds no more; the part ends there. */
+	st->left = po.n < want || !st->by_label ? 0 : st->left - po.n;
+	if (st->left == 0 && !st->ended) {
+		if (util_buf_add(&st->buf, st->tail.data, st->tail.len) != 0) {
+			*po_rc = TAXII_ETOOBIG;
+			return -1;
+		}
+		st->ended = 1;
+	}
+	return 0;
+}
+
+static ssize_t
+stream_read(void *cls, uint64_t at, char *out, size_t max)
+{
+	struct stream *st = cls;
+	size_t n;
+
+	(void)at;
+	if (st->pos == st->buf.len) {
+		char err[256] = "";
+		int po_rc;
+
+		if (st->ended)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		util_buf_reset(&st->buf);
+		st->pos = 0;
+		if (stream_fill(st, &po_rc, err, sizeof(err)) != 0) {
+			/* The status line is sent: cutting the answer short is all that is left,
+			 * and the client sees an incomplete message, never a shorter one. */
+			st->r->status = TAXII_ST_FAILURE;
+			st->r->has_status = 1;
+			server_log(st->s, "poll: an answer of %s was cut short: %s", st->collection,
+			    po_rc == TAXII_ETOOBIG ? "response too large" : err[0] ? err :
+			    "poll failed");
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		if (st->buf.len == 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	n = st->buf.len - st->pos;
+	if (n > max)
+		n = max;
+	memcpy(out, st->buf.data + st->pos, n);
+	st->pos += n;
+	return (ssize_t)n;
+}
+
+/*
+ * Answers a Poll_Response whose head is `m`, with the records of (begin, end] from the
+ * offset-th on, at most limit, streamed (struct stream). A failure before the first
+ * bytes are queued is answered with a FAILURE Status Message.
+ */
 static enum MHD_Result
 send_part(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_msg *m,
-    int64_t begin_us, int64_t end_us, size_t offset, size_t limit, int64_t *last_us)
+    int64_t begin_us, int64_t end_us, size_t offset, size_t limit)
 {
-	struct util_buf b;
-	struct poll_out po = { &b, m->version, 0, 0, INT64_MIN };
+	const struct coll_def *col = find_collection(m->collection);
+	struct stream *st = NULL;
+	struct MHD_Response *resp = NULL;
 	char err[256] = "";
-	int rc;
+	enum MHD_Result ret;
+	int po_rc = 0, rc;
 
-	util_buf_init(&b, RESPONSE_CAP);
-	rc = taxii_msg_write_open(m, &b, NULL);
-	if (rc == 0 && limit > 0)
-		rc = s->be.poll(s->be.ctx, m->collection, begin_us, end_us, offset, limit,
-		    on_record, &po, err, sizeof(err));
-	if (rc == 0 && po.rc == 0)
-		rc = taxii_msg_write_close(m, &b, NULL);
-	if (rc != 0 || po.rc != 0) {
-		util_buf_fini(&b);
+	if (cur_req == NULL || cur_req->stream != NULL || col == NULL ||
+	    (st = calloc(1, sizeof(*st))) == NULL)
+		return reply_status(conn, MHD_HTTP_OK, m->version, m->in_response_to,
+		    TAXII_ST_FAILURE, NULL, 0, "cannot start the answer");
+	st->s = s;
+	st->r = cur_req;
+	st->collection = col->name;
+	st->ver = m->version;
+	st->by_label = col->type == TAXII_COLL_DATA_FEED;
+	st->after_us = begin_us;
+	st->end_us = end_us;
+	st->offset = offset;
+	st->left = limit;
+	util_buf_init(&st->buf, RESPONSE_CAP);
+	util_buf_init(&st->tail, RESPONSE_CAP);
+	rc = taxii_msg_write_open(m, &st->buf, NULL);
+	if (rc == 0)
+		rc = taxii_msg_write_close(m, &st->tail, NULL);
+	if (rc == 0)
+		rc = stream_fill(st, &po_rc, err, sizeof(err));
+	if (rc != 0) {
+		stream_free(st);
 		return reply_status(conn, MHD_HTTP_OK, m->version, m->in_response_to,
 		    TAXII_ST_FAILURE, NULL, 0,
-		    po.rc == TAXII_ETOOBIG ? "response too large" : err[0] ? err :
+		    po_rc == TAXII_ETOOBIG ? "response too large" : err[0] ? err :
 		    "poll failed");
 	}
-	if (last_us)
-		*last_us = po.last_us;
-	return reply(conn, MHD_HTTP_OK, m->version, &b);
+	/* The request owns the stream from here: freed when it ends, answered or not. */
+	cur_req->stream = st;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read,
+	    st, NULL);
+	if (resp == NULL)
+		return MHD_NO;
+	ret = queue_taxii(conn, MHD_HTTP_OK, m->version, resp, NULL);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* The label of the last record of the part that starts after `after_us` (INT64_MIN when
+ * the window holds no more), so that the next part can begin there before this one is
+ * sent: a client may ask for it while this one is still arriving. */
+static int
+part_end_label(struct taxii_server *s, const char *collection, int64_t after_us,
+    int64_t end_us, size_t offset, int64_t *last, char *err, size_t errlen)
+{
+	*last = INT64_MIN;
+	return s->be.poll(s->be.ctx, collection, after_us, end_us, offset + s->part_size - 1, 1,
+	    on_label, last, err, errlen);
 }
 
 /* Notes that part `part` of result `id` ended at label `last_us`. */
@@ -604,6 +773,7 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 	struct taxii_detail d;
 	struct taxii_msg m;
 	struct taxii_sub sub;
+	struct result r; /* a multi-part result: m.result_id points into it */
 	enum taxii_response_type rtype = req->response_type;
 	int64_t begin, end, floor_us = -1;
 	uint64_t total;
@@ -689,15 +859,13 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 			end = last;
 			m.end_us = last;
 		}
-		return send_part(s, conn, &m, begin, end, 0, s->part_size, NULL);
+		return send_part(s, conn, &m, begin, end, 0, s->part_size);
 	}
 	m.has_record_count = 1;
 	m.record_count = total;
 	if (rtype == TAXII_RESP_COUNT_ONLY)
 		return reply_msg(conn, &m);
 	if (total > s->part_size) {
-		struct result r;
-
 		memset(&r, 0, sizeof(r));
 		taxii_msg_id_new(r.id);
 		snprintf(r.collection, sizeof(r.collection), "%s", col->name);
@@ -711,16 +879,19 @@ do_poll(struct taxii_server *s, struct MHD_Connection *conn, const struct taxii_
 		m.more = 1;
 		m.result_id = r.id;
 		m.result_part = 1;
-		{
-			int64_t last = INT64_MIN;
-			enum MHD_Result ret = send_part(s, conn, &m, begin, end, 0, s->part_size,
-			    &last);
+		/* Where part 2 begins is known before part 1 is sent (see part_end_label). */
+		if (col->type == TAXII_COLL_DATA_FEED) {
+			int64_t last;
 
+			if (part_end_label(s, col->name, begin, end, 0, &last, err,
+			    sizeof(err)) != 0)
+				return reply_status(conn, MHD_HTTP_OK, req->version,
+				    req->message_id, TAXII_ST_FAILURE, NULL, 0,
+				    err[0] ? err : "poll failed");
 			result_advance(s, r.id, 1, last);
-			return ret;
 		}
 	}
-	return send_part(s, conn, &m, begin, end, 0, s->part_size, NULL);
+	return send_part(s, conn, &m, begin, end, 0, s->part_size);
 }
 
 static enum MHD_Result
@@ -765,17 +936,24 @@ do_fulfillment(struct taxii_server *s, struct MHD_Connection *conn,
 	m.result_id = req->result_id;
 	m.result_part = part;
 	{
-		int64_t last = INT64_MIN;
-		enum MHD_Result ret;
+		const struct coll_def *col = find_collection(r.collection);
+		/* A data feed's parts in order begin where the last ended (known before it was
+		 * sent); a data set's records share one label, and go by offset. */
+		int in_order = col->type == TAXII_COLL_DATA_FEED && part == r.next_part &&
+		    part > 1;
+		int64_t after = in_order ? r.next_begin_us : r.begin_us, last;
+		size_t offset = in_order ? 0 : (size_t)(part - 1) * s->part_size;
+		char err[256] = "";
 
-		if (part == r.next_part && part > 1)
-			ret = send_part(s, conn, &m, r.next_begin_us, r.end_us, 0, s->part_size,
-			    &last);
-		else
-			ret = send_part(s, conn, &m, r.begin_us, r.end_us,
-			    (size_t)(part - 1) * s->part_size, s->part_size, &last);
-		result_advance(s, r.id, part, last);
-		return ret;
+		if (m.more && col->type == TAXII_COLL_DATA_FEED) {
+			if (part_end_label(s, r.collection, after, r.end_us, offset, &last, err,
+			    sizeof(err)) != 0)
+				return reply_status(conn, MHD_HTTP_OK, req->version,
+				    req->message_id, TAXII_ST_FAILURE, NULL, 0,
+				    err[0] ? err : "poll failed");
+			result_advance(s, r.id, part, last);
+		}
+		return send_part(s, conn, &m, after, r.end_us, offset, s->part_size);
 	}
 }
 
@@ -1262,9 +1440,6 @@ key_text(const unsigned char key[16], char *out, size_t len)
 			strcat(out, "/64");
 	}
 }
-
-static void
-server_log(struct taxii_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 server_log(struct taxii_server *s, const char *fmt, ...)
@@ -1984,6 +2159,7 @@ on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 		s->answers.done(s->answers.ctx, &info);
 	}
+	stream_free(r->stream);
 	util_buf_fini(&r->body);
 	free(r);
 	*con_cls = NULL;

@@ -716,8 +716,13 @@ held(const char *src, unsigned port)
 			util_buf_add(&resp, buf, (size_t)n);
 			eoh = strstr(resp.data, "\r\n\r\n");
 			cl = strcasestr(resp.data, "\r\nContent-Length:");
+			/* Whole by its Content-Length, or (a streamed Poll_Response) by the
+			 * chunked encoding's last chunk. */
 			done = eoh != NULL && cl != NULL && cl < eoh &&
 			    resp.len >= (size_t)(eoh + 4 - resp.data) + strtoul(cl + 17, NULL, 10);
+			if (!done && eoh != NULL && strcasestr(resp.data,
+			    "\r\nTransfer-Encoding: chunked\r\n") != NULL && resp.len >= 5)
+				done = memcmp(resp.data + resp.len - 5, "0\r\n\r\n", 5) == 0;
 		}
 	}
 	if (!done || strncmp(resp.data, "HTTP/1.1 200", 12) != 0) {

@@ -8,7 +8,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -1229,6 +1231,432 @@ test_conf(const struct taxii_backend *be)
 	taxii_server_free(NULL);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Streamed parts: a backend of large records, read by the server as the socket drains
+ */
+
+#define BIG_N 500
+#define BIG_PART 100
+/* Bytes of title per record: a part (10 MB) is more than the kernel buffers of a
+ * loopback connection hold (4 MB each way at most here), so a client that stops reading
+ * stops the answer. */
+#define BIG_PAD 100000
+
+struct big {
+	pthread_mutex_t lock;
+	int64_t label0;
+	int inflight; /* backend calls under way: a read of the store, for a real backend */
+	int calls;
+	int fail_at;  /* the call that fails (0: none) */
+};
+
+static struct big big = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
+
+/* The package of record i, into b (reset first). */
+static void
+big_content(size_t i, struct util_buf *b)
+{
+	util_buf_reset(b);
+	util_buf_printf(b, "<stix:STIX_Package xmlns:stix=\"http://stix.mitre.org/stix-1\" "
+	    "id=\"big-%zu\" version=\"1.2\"><stix:STIX_Header><stix:Title>", i);
+	for (size_t k = 0; k < BIG_PAD / 10; k++)
+		util_buf_printf(b, "r%04zu-%04zu", i % 10000, k % 10000);
+	util_buf_printf(b, "</stix:Title></stix:STIX_Header></stix:STIX_Package>");
+}
+
+static int
+big_poll(void *ctx, const char *collection, int64_t begin_us, int64_t end_us, size_t offset,
+    size_t limit, taxii_record_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct big *g = ctx;
+	struct util_buf b;
+	size_t seen = 0, given = 0;
+	int rc = 0, fail;
+
+	if (strcmp(collection, "observations") != 0)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	g->inflight++;
+	fail = ++g->calls == g->fail_at;
+	pthread_mutex_unlock(&g->lock);
+	util_buf_init(&b, 0);
+	for (size_t i = 0; i < BIG_N && given < limit && !fail; i++) {
+		struct taxii_record r;
+		int64_t label = g->label0 + (int64_t)i;
+
+		if (label <= begin_us || label > end_us || seen++ < offset)
+			continue;
+		big_content(i, &b);
+		r.content = b.data;
+		r.content_len = b.len;
+		r.binding = NULL;
+		r.label_us = label;
+		if (cb(arg, &r) != 0) {
+			rc = -1;
+			break;
+		}
+		given++;
+	}
+	if (fail) {
+		snprintf(err, errlen, "the store failed");
+		rc = -1;
+	}
+	util_buf_fini(&b);
+	pthread_mutex_lock(&g->lock);
+	g->inflight--;
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
+static int
+big_count(void *ctx, const char *collection, int64_t begin_us, int64_t end_us,
+    uint64_t *count, char *err, size_t errlen)
+{
+	const struct big *g = ctx;
+
+	*count = 0;
+	if (strcmp(collection, "observations") != 0)
+		return 0;
+	for (size_t i = 0; i < BIG_N; i++)
+		if (g->label0 + (int64_t)i > begin_us && g->label0 + (int64_t)i <= end_us)
+			(*count)++;
+	return 0;
+}
+
+static int
+big_calls(int *inflight)
+{
+	int n;
+
+	pthread_mutex_lock(&big.lock);
+	n = big.calls;
+	if (inflight)
+		*inflight = big.inflight;
+	pthread_mutex_unlock(&big.lock);
+	return n;
+}
+
+/*
+ * Whether `body` is byte for byte the answer the server assembled whole before it
+ * streamed: the head of the message it announces, then each block as taxii_block_write
+ * writes it from the backend's record, then the message's end.
+ */
+static int
+assembled_same(const struct util_buf *body, const struct taxii_msg *m)
+{
+	struct util_buf want, rec;
+	struct taxii_msg head = *m;
+	int same;
+
+	util_buf_init(&want, 0);
+	util_buf_init(&rec, 0);
+	head.blocks = NULL;
+	head.n_blocks = 0;
+	same = taxii_msg_write_open(&head, &want, NULL) == 0;
+	for (size_t i = 0; same && i < m->n_blocks; i++) {
+		struct taxii_content_block b;
+
+		memset(&b, 0, sizeof(b));
+		big_content((size_t)(m->blocks[i].timestamp_us - big.label0), &rec);
+		b.binding = TAXII_CB_STIX_12;
+		b.content = rec.data;
+		b.content_len = rec.len;
+		b.is_xml = 1;
+		b.has_timestamp = 1;
+		b.timestamp_us = m->blocks[i].timestamp_us;
+		same = taxii_block_write(m->version, &b, &want, NULL) == 0;
+	}
+	same = same && taxii_msg_write_close(&head, &want, NULL) == 0 && want.len == body->len &&
+	    memcmp(want.data, body->data, want.len) == 0;
+	if (!same)
+		tap_diag("streamed %zu bytes, assembled %zu", body->len, want.len);
+	util_buf_fini(&want);
+	util_buf_fini(&rec);
+	return same;
+}
+
+static int
+dial_local(unsigned p, int rcvbuf)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)p);
+	/* Before connecting, so the window the server sees is small from the start. */
+	if (fd >= 0 && rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Sends a Poll_Request of the whole collection over fd as HTTP/`httpver`. */
+static int
+send_poll(int fd, const char *httpver)
+{
+	struct taxii_msg m;
+	struct util_buf body, req;
+	char id[TAXII_ID_MAX];
+	int rc = -1;
+
+	base(&m, TAXII_V11, TAXII_MSG_POLL_REQ, id);
+	m.collection = "observations";
+	m.has_poll_params = 1;
+	util_buf_init(&body, 0);
+	util_buf_init(&req, 0);
+	if (taxii_msg_write(&m, &body, NULL) == 0) {
+		util_buf_printf(&req, "POST /taxii/poll HTTP/%s\r\nHost: 127.0.0.1\r\n"
+		    "Content-Type: application/xml\r\nX-TAXII-Content-Type: %s\r\n"
+		    "X-TAXII-Services: %s\r\nContent-Length: %zu\r\n\r\n", httpver,
+		    TAXII_MSG_BINDING_11, TAXII_SERVICES_11, body.len);
+		util_buf_add(&req, body.data, body.len);
+		rc = write(fd, req.data, req.len) == (ssize_t)req.len ? 0 : -1;
+	}
+	util_buf_fini(&body);
+	util_buf_fini(&req);
+	return rc;
+}
+
+/* Reads fd until `want` bytes came (0: until EOF) or timeout_ms passed. Returns the
+ * bytes read; *eof set when the peer closed. */
+static size_t
+read_some(int fd, struct util_buf *into, size_t want, int timeout_ms, int *eof)
+{
+	int64_t end = util_mono_us() / 1000 + timeout_ms;
+	size_t got = 0;
+
+	*eof = 0;
+	while ((want == 0 || got < want) && util_mono_us() / 1000 < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char buf[16384];
+		size_t cap = want ? want - got : sizeof(buf);
+		ssize_t n;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		n = read(fd, buf, cap < sizeof(buf) ? cap : sizeof(buf));
+		if (n <= 0) {
+			*eof = 1;
+			break;
+		}
+		if (into)
+			util_buf_add(into, buf, (size_t)n);
+		got += (size_t)n;
+	}
+	return got;
+}
+
+static void
+test_stream(void)
+{
+	static struct watched w = {PTHREAD_MUTEX_INITIALIZER, 0, {{0}}};
+	struct taxii_watch watch = { &w, watch_done };
+	struct taxii_server_conf conf;
+	struct taxii_backend be;
+	struct taxii_server *s = NULL;
+	struct taxii_err err;
+	struct taxii_msg req, *b = NULL;
+	struct resp r;
+	char id[TAXII_ID_MAX], rid[TAXII_ID_MAX + 2] = "";
+	unsigned saved = port;
+	size_t got = 0;
+	int same = 1, ordered = 1, chunked_reads = 1, parts = 0, eof, fd, inflight, max_in = 0;
+	int64_t last = INT64_MIN, t;
+	int before, part_reads = INT_MAX;
+
+	big.label0 = util_now_us() - INT64_C(7200) * 1000000;
+	memset(&be, 0, sizeof(be));
+	be.ctx = &big;
+	be.poll = big_poll;
+	be.count = big_count;
+	be.inbox = mem_inbox;
+	memset(&conf, 0, sizeof(conf));
+	conf.listen = "127.0.0.1:0";
+	conf.part_size = BIG_PART;
+	conf.timeout_s = 2;
+	conf.watch = &watch;
+	if (!ok(taxii_server_new(&conf, &be, &s, &err) == 0, "stream: a server of 10 MB parts (%s)",
+	    err.msg))
+		return;
+	port = taxii_server_port(s, 0);
+
+	/* Every part of the result, each parsed, and each the bytes the assembled answer had. */
+	base(&req, TAXII_V11, TAXII_MSG_POLL_REQ, id);
+	req.collection = "observations";
+	req.has_poll_params = 1;
+	for (uint64_t part = 1; part <= BIG_N / BIG_PART + 1; part++) {
+		int calls = big_calls(NULL);
+
+		if (part > 1) {
+			base(&req, TAXII_V11, TAXII_MSG_POLL_FULFILLMENT, id);
+			req.collection = "observations";
+			req.result_id = rid;
+			req.result_part = part;
+		}
+		{
+			struct util_buf q;
+
+			util_buf_init(&q, 0);
+			b = NULL;
+			if (taxii_msg_write(&req, &q, NULL) == 0 && send_req(NULL, "/taxii/poll",
+			    q.data, q.len, TAXII_V11, TAXII_HTTP_CONTENT_TYPE, &r) == 0)
+				(void)taxii_msg_parse(r.body.data, r.body.len, TAXII_V11, &b, NULL);
+			util_buf_fini(&q);
+		}
+		if (b == NULL || b->type != TAXII_MSG_POLL_RESP) {
+			same = 0;
+			util_buf_fini(&r.body);
+			taxii_msg_free(b);
+			break;
+		}
+		parts++;
+		if (part == 1 && b->result_id)
+			snprintf(rid, sizeof(rid), "%s", b->result_id);
+		same = same && assembled_same(&r.body, b);
+		for (size_t i = 0; i < b->n_blocks; i++) {
+			ordered = ordered && b->blocks[i].timestamp_us > last;
+			last = b->blocks[i].timestamp_us;
+		}
+		got += b->n_blocks;
+		/* 10 MB in fills of about 512 KB: many reads of the backend, not one. */
+		chunked_reads = chunked_reads && big_calls(NULL) - calls >= 10;
+		if (big_calls(NULL) - calls < part_reads)
+			part_reads = big_calls(NULL) - calls;
+		util_buf_fini(&r.body);
+		if (!b->more) {
+			taxii_msg_free(b);
+			break;
+		}
+		taxii_msg_free(b);
+	}
+	ok(parts == BIG_N / BIG_PART && got == BIG_N && ordered,
+	    "stream: %d parts, all %zu records once and in order", parts, got);
+	ok(same, "stream: every part is byte for byte the answer assembled whole");
+	ok(chunked_reads, "stream: each part read from the backend in several fills");
+
+	/* A client that reads a little and then stops: the server reads no further ahead
+	 * than it can send, holds no backend read meanwhile, and serves others. */
+	before = big_calls(NULL);
+	fd = dial_local(port, 4096);
+	if (ok(fd >= 0 && send_poll(fd, "1.1") == 0 &&
+	    read_some(fd, NULL, 1000, 5000, &eof) == 1000,
+	    "stalled: a client reads the first 1000 bytes of a part, then stops")) {
+		int calls0, calls1;
+
+		usleep(300000);
+		calls0 = big_calls(NULL);
+		t = util_mono_us();
+		while (util_mono_us() - t < 1000000) {
+			big_calls(&inflight);
+			if (inflight > max_in)
+				max_in = inflight;
+			usleep(20000);
+		}
+		calls1 = big_calls(NULL);
+		ok(max_in == 0, "stalled: no backend read is under way while it does not read");
+		ok(calls1 == calls0, "stalled: and none starts (%d then %d)", calls0, calls1);
+		ok(calls0 - before >= 2 && calls0 - before < part_reads,
+		    "stalled: the part was read only as far as it was sent (%d reads of a "
+		    "whole part's %d)", calls0 - before, part_reads);
+		base(&req, TAXII_V11, TAXII_MSG_POLL_REQ, id);
+		req.collection = "observations";
+		req.has_poll_params = 1;
+		t = util_mono_us();
+		b = exchange("/taxii/poll", &req, &r);
+		ok(b && b->type == TAXII_MSG_POLL_RESP && b->n_blocks == BIG_PART &&
+		    util_mono_us() - t < 2000000, "stalled: another client is served meanwhile");
+		taxii_msg_free(b);
+		util_buf_fini(&r.body);
+		/* Nothing sent for the timeout (2 s): the stalled connection is closed. */
+		t = util_mono_us();
+		read_some(fd, NULL, 0, 8000, &eof);
+		ok(eof && util_mono_us() - t < 7000000,
+		    "stalled: its connection is closed by the timeout (%lld ms)",
+		    (long long)((util_mono_us() - t) / 1000));
+	}
+	if (fd >= 0)
+		close(fd);
+
+	/* A client that goes away mid-part. */
+	fd = dial_local(port, 4096);
+	ok(fd >= 0 && send_poll(fd, "1.1") == 0 && read_some(fd, NULL, 5000, 5000, &eof) == 5000,
+	    "gone: a client reads 5000 bytes and closes");
+	if (fd >= 0)
+		close(fd);
+	usleep(200000);
+	base(&req, TAXII_V11, TAXII_MSG_POLL_REQ, id);
+	req.collection = "observations";
+	req.has_poll_params = 1;
+	b = exchange("/taxii/poll", &req, &r);
+	ok(b && b->type == TAXII_MSG_POLL_RESP && b->n_blocks == BIG_PART,
+	    "gone: the server goes on serving");
+	taxii_msg_free(b);
+	util_buf_fini(&r.body);
+
+	/* HTTP/1.0 has no chunks: the answer ends with the connection, whole. */
+	fd = dial_local(port, 0);
+	if (ok(fd >= 0 && send_poll(fd, "1.0") == 0, "HTTP/1.0: a poll sent")) {
+		struct util_buf all;
+		const char *eoh;
+
+		util_buf_init(&all, 0);
+		read_some(fd, &all, 0, 8000, &eof);
+		eoh = all.data ? strstr(all.data, "\r\n\r\n") : NULL;
+		b = NULL;
+		ok(eof && eoh != NULL && strncmp(all.data, "HTTP/1.", 7) == 0 &&
+		    atoi(all.data + 9) == 200 && strcasestr(all.data, "chunked") == NULL &&
+		    taxii_msg_parse(eoh + 4, all.len - (size_t)(eoh + 4 - all.data), TAXII_V11, &b,
+			NULL) == 0 && b->type == TAXII_MSG_POLL_RESP && b->n_blocks == BIG_PART,
+		    "HTTP/1.0: 200, no chunked encoding, a whole part up to the close");
+		taxii_msg_free(b);
+		util_buf_fini(&all);
+	}
+	if (fd >= 0)
+		close(fd);
+
+	/* The backend fails after the first fill: the answer is cut, never shortened. */
+	pthread_mutex_lock(&w.mu);
+	w.n = 0;
+	pthread_mutex_unlock(&w.mu);
+	pthread_mutex_lock(&big.lock);
+	big.fail_at = big.calls + 3; /* the part's end label, its first fill, then this */
+	pthread_mutex_unlock(&big.lock);
+	{
+		struct util_buf body;
+		int sent;
+
+		base(&req, TAXII_V11, TAXII_MSG_POLL_REQ, id);
+		req.collection = "observations";
+		req.has_poll_params = 1;
+		util_buf_init(&body, 0);
+		taxii_msg_write(&req, &body, NULL);
+		sent = send_req(NULL, "/taxii/poll", body.data, body.len, TAXII_V11,
+		    TAXII_HTTP_CONTENT_TYPE, &r);
+		b = NULL;
+		ok(sent != 0 && r.http == 200 && r.body.len > 0 &&
+		    taxii_msg_parse(r.body.data, r.body.len, TAXII_V11, &b, NULL) != 0,
+		    "failure mid-part: the client sees a cut answer (%zu bytes), not a short one",
+		    r.body.len);
+		taxii_msg_free(b);
+		util_buf_fini(&r.body);
+		util_buf_fini(&body);
+	}
+	usleep(200000);
+	pthread_mutex_lock(&w.mu);
+	ok(w.n == 1 && strcmp(w.info[0].service, "poll") == 0 && w.info[0].http_status == 200 &&
+	    w.info[0].status == TAXII_ST_FAILURE, "failure mid-part: the watch counts it once, "
+	    "as a FAILURE (%d told)", w.n);
+	pthread_mutex_unlock(&w.mu);
+	big.fail_at = 0;
+	taxii_server_free(s);
+	port = saved;
+}
+
 /* A socket bound to 127.0.0.1 on a port of the kernel's choosing, never listened on. */
 static int
 closed_socket(unsigned *port_out)
@@ -1313,6 +1741,7 @@ main(void)
 	test_pages(&be);
 	test_tls(&be);
 	test_conf(&be);
+	test_stream();
 	if (schema11 != NULL)
 		ok(n_checked > 10 && n_invalid == 0, "all %d responses validate against the XSD",
 		    n_checked);
