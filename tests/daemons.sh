@@ -97,6 +97,20 @@ logged() {
 	tail -n +$((d_m + 1)) "$1.log" 2>/dev/null | grep -Eq "$2"
 }
 
+# waitlog NAME PATTERN: waits (at most 120 s) for an extended regex in NAME.log, in what
+# was logged since `mark NAME` (or ever, without a mark). A line follows the event it
+# tells of, so a test that saw the event still waits for its line.
+waitlog() {
+	i=0
+	while [ $i -lt 1200 ]; do
+		logged "$1" "$2" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "# no line matching \"$2\" in $1.log after 120 s"
+	return 1
+}
+
 # pin NAME: NAME's config keeps the port it listens on, so that a restarted NAME comes
 # back where its peers poll or push to it.
 pin() {

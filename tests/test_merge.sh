@@ -94,19 +94,6 @@ crash_after_commit() {
 	return 1
 }
 
-# waitlog NAME PATTERN: waits (at most 120 s) for an extended regex in NAME.log, in what
-# was logged since `mark NAME` (or ever, without a mark).
-waitlog() {
-	i=0
-	while [ $i -lt 1200 ]; do
-		logged "$1" "$2" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "# no line matching \"$2\" in $1.log after 120 s"
-	return 1
-}
-
 "$FILL" src.data src $N
 ok $? "src holds $N records"
 conf src 0

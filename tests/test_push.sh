@@ -122,7 +122,7 @@ ok $? "and b's inbox as its push address"
 ok $? "a observes the farm"
 same 2
 ok $? "a's daemon pushes both records to b"
-grep -q 'push: subscription .*2 records delivered' a.log
+waitlog a 'push: subscription .*2 records delivered'
 ok $? "and logs the delivery"
 
 manage PAUSE "$id"
@@ -216,7 +216,7 @@ if [ -x "$FILL" ]; then
 	ok $? "d runs with push = true towards t over HTTPS, with t's ca_file"
 	same_count t 50
 	ok $? "t receives d's 50 records pushed over HTTPS"
-	grep -q 'peer t: pushed 50 records' d.log
+	waitlog d 'peer t: pushed 50 records'
 	ok $? "d logs the push"
 	stop d
 	stop t

@@ -155,7 +155,7 @@ grep -v -e "$altered" -e "$forged" h.ids > want.ids
 cmp -s want.ids r.ids
 ok $? "R: everything but the altered and the forged record"
 is "$(grep -c -e "$altered" -e "$forged" r.ids)" 0 "neither of them"
-grep -q "record $altered of node a refused: signature does not verify" r.log
+waitlog r "record $altered of node a refused: signature does not verify"
 ok $? "R logs the altered record with its id and origin"
 grep -q "record $forged of node a refused: signed with a key that is not the node's" r.log
 ok $? "R logs the forged record with its id and origin"
