@@ -230,7 +230,7 @@ check_record(json_t *rec, struct rec_text *t, char *why, size_t whylen)
 {
 	static const char *const names[5] = { "id", "threat_id", "node", "observed_at",
 		"target.input" };
-	json_t *target, *http, *ping, *v;
+	json_t *target;
 	const char *s[5];
 	int64_t when;
 	unsigned char id[STORE_ID_LEN];
@@ -255,44 +255,6 @@ check_record(json_t *rec, struct rec_text *t, char *why, size_t whylen)
 			util_seterr(why, whylen, "%s: missing, empty or not a string", names[i]);
 			return -1;
 		}
-	v = json_object_get(rec, "vantage");
-	if (v && !json_is_string(v) && !json_is_null(v)) {
-		util_seterr(why, whylen, "vantage: not a string");
-		return -1;
-	}
-	http = json_object_get(rec, "http");
-	if (http && !json_is_null(http)) {
-		json_t *st = json_object_get(http, "status"),
-		       *sha = json_object_get(http, "sha256");
-
-		if (!json_is_object(http)) {
-			util_seterr(why, whylen, "http: not an object or null");
-			return -1;
-		}
-		if (st && !json_is_null(st) &&
-		    (!json_is_integer(st) || json_integer_value(st) < 0 ||
-			json_integer_value(st) > 999)) {
-			util_seterr(why, whylen, "http.status: not an integer from 0 to 999");
-			return -1;
-		}
-		if (sha && !json_is_null(sha) &&
-		    (!json_is_string(sha) || strlen(json_string_value(sha)) != 64 ||
-			util_unhex(json_string_value(sha), id, 32) != 0)) {
-			util_seterr(why, whylen, "http.sha256: not 64 hex digits");
-			return -1;
-		}
-	}
-	ping = json_object_get(rec, "ping");
-	if (ping && !json_is_null(ping)) {
-		if (!json_is_object(ping) ||
-		    (json_object_get(ping, "sent") &&
-			!json_is_integer(json_object_get(ping, "sent"))) ||
-		    (json_object_get(ping, "received") &&
-			!json_is_integer(json_object_get(ping, "received")))) {
-			util_seterr(why, whylen, "ping: sent and received must be integers");
-			return -1;
-		}
-	}
 	if (strlen(s[0]) != 64 || util_unhex(s[0], id, STORE_ID_LEN) != 0) {
 		util_seterr(why, whylen, "id: not 64 hex digits");
 		return -1;
@@ -310,6 +272,8 @@ check_record(json_t *rec, struct rec_text *t, char *why, size_t whylen)
 		    why, whylen, "id: not the SHA-256 of node, target.input and observed_at");
 		return -1;
 	}
+	if (rec_check_fields(rec, why, whylen) != 0)
+		return -1;
 	for (int i = 0; i < 5; i++) {
 		t->f[i] = s[i];
 		t->flen[i] = strlen(s[i]);
@@ -326,17 +290,18 @@ struct totals {
 static int
 fast_keys(const char *j, size_t len, struct rec_text *t)
 {
-	static const char *const top[4] = { "id", "threat_id", "node", "observed_at" };
-	const char *end = j + len, *v, *ve, *tg, *te;
+	static const char *const top[5] = { "id", "threat_id", "node", "observed_at", "target" };
+	static const char *const in[1] = { "input" };
+	const char *end = j + len, *v[5], *ve[5], *x[1], *xe[1];
 
 	memset(t, 0, sizeof(*t));
+	if (util_jscan_getv(j, end, top, 5, v, ve) != 5 ||
+	    util_jscan_getv(v[4], ve[4], in, 1, x, xe) != 1)
+		return -1;
 	for (int i = 0; i < 4; i++)
-		if (util_jscan_get(j, end, top[i], &v, &ve) != 1 ||
-		    util_jscan_str(v, ve, &t->f[i], &t->flen[i]) != 1)
+		if (util_jscan_str(v[i], ve[i], &t->f[i], &t->flen[i]) != 1)
 			return -1;
-	if (util_jscan_get(j, end, "target", &tg, &te) != 1 ||
-	    util_jscan_get(tg, te, "input", &v, &ve) != 1 ||
-	    util_jscan_str(v, ve, &t->f[4], &t->flen[4]) != 1)
+	if (util_jscan_str(x[0], xe[0], &t->f[4], &t->flen[4]) != 1)
 		return -1;
 	return 0;
 }
@@ -367,14 +332,9 @@ flush(struct store *s, struct fed_merge **mp, struct totals *tot)
 static int
 check_fast(const char *j, size_t len, struct rec_text *t)
 {
-	const char *end = j + len, *v, *ve, *o, *oe;
-	char node[1024], at[64], key[8192], hex[65];
+	char node[1024], at[64], key[8192], hex[65], why[256];
 	unsigned char id[STORE_ID_LEN], want[STORE_ID_LEN];
-	const char *s;
-	size_t sl;
-	long long n;
 	int64_t when;
-	int rc;
 
 	if (!util_jscan_valid(j, len) || fast_keys(j, len, t) != 0)
 		return -1;
@@ -384,45 +344,8 @@ check_fast(const char *j, size_t len, struct rec_text *t)
 	if (t->flen[0] != 64 || t->flen[1] > STORE_THREAT_ID_MAX || t->flen[2] >= sizeof(node) ||
 	    t->flen[3] >= sizeof(at) || t->flen[4] >= sizeof(key))
 		return -1;
-	rc = util_jscan_get(j, end, "vantage", &v, &ve);
-	if (rc < 0 || (rc == 1 && util_jscan_str(v, ve, &s, &sl) < 0))
+	if (rec_check_fields_text(j, len, why, sizeof(why)) != 0)
 		return -1;
-	rc = util_jscan_get(j, end, "http", &o, &oe);
-	if (rc < 0)
-		return -1;
-	if (rc == 1 && *o != 'n') {
-		if (*o != '{')
-			return -1;
-		rc = util_jscan_get(o, oe, "status", &v, &ve);
-		if (rc < 0 ||
-		    (rc == 1 &&
-			(util_jscan_int(v, ve, &n) < 0 ||
-			    (util_jscan_int(v, ve, &n) == 1 && (n < 0 || n > 999)))))
-			return -1;
-		rc = util_jscan_get(o, oe, "sha256", &v, &ve);
-		if (rc < 0 ||
-		    (rc == 1 &&
-			((rc = util_jscan_str(v, ve, &s, &sl)) < 0 ||
-			    (rc == 1 &&
-				(sl != 64 ||
-				    (memcpy(hex, s, 64), hex[64] = '\0',
-					util_unhex(hex, id, 32) != 0))))))
-			return -1;
-	}
-	rc = util_jscan_get(j, end, "ping", &o, &oe);
-	if (rc < 0)
-		return -1;
-	if (rc == 1 && *o != 'n') {
-		static const char *const keys[2] = { "sent", "received" };
-
-		if (*o != '{')
-			return -1;
-		for (int i = 0; i < 2; i++) {
-			rc = util_jscan_get(o, oe, keys[i], &v, &ve);
-			if (rc < 0 || (rc == 1 && util_jscan_int(v, ve, &n) != 1))
-				return -1;
-		}
-	}
 	memcpy(hex, t->f[0], 64);
 	hex[64] = '\0';
 	memcpy(node, t->f[2], t->flen[2]);
