@@ -2,10 +2,13 @@
  * record per line, or records one after another), read as a stream so that no file ever
  * sits in memory whole. The file is read twice: first every record is checked (a bad one
  * rejects the file, and nothing is stored), then the records are merged in transactions
- * of 10,000, as a peer's records are (set union by id, each record's node kept). */
+ * of BATCH, as a peer's records are (set union by id, each record's node kept), the next
+ * batch read while one is committed. Few large transactions: the ids index has random
+ * keys, so each commit rewrites most of its leaf pages whatever the batch's size. */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +25,7 @@
 
 #define RECORD_MAX (16u * 1024 * 1024) /* one record's text */
 #define CHUNK (1u << 20)
-#define BATCH 50000
+#define BATCH 250000 /* records a transaction; two batches are in memory at most */
 #define MAX_REPORTED 20 /* bad records reported before the rest are only counted */
 
 /* A reader that cuts the stream into records, compacting each (whitespace outside
@@ -306,19 +309,75 @@ fast_keys(const char *j, size_t len, struct rec_text *t)
 	return 0;
 }
 
-/* Commits what *mp holds and starts a new merge. 0, or -1 (printed). */
-static int
-flush(struct store *s, struct fed_merge **mp, struct totals *tot)
+/*
+ * The second pass reads and prepares the next batch while the batch before it is being
+ * committed: a committing thread takes each full merge from a one-slot hand-over, so the
+ * reading (a third of the pass) runs beside the store's writes instead of between them.
+ */
+struct committer {
+	struct store *s;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fed_merge *slot; /* a full batch waiting for the committer */
+	int done;               /* no more batches come */
+	int failed;             /* a commit failed (printed): the reader stops */
+	size_t added, same;
+};
+
+static void *
+commit_loop(void *arg)
 {
+	struct committer *q = arg;
 	char err[1024];
 
-	if (fed_merge_commit(*mp, s, NULL, 0, err, sizeof(err)) != 0) {
-		cli_err("import: %s", err);
-		return -1;
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		struct fed_merge *m;
+
+		while (q->slot == NULL && !q->done)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->slot == NULL)
+			break;
+		m = q->slot;
+		q->slot = NULL;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		if (fed_merge_commit(m, q->s, NULL, 0, err, sizeof(err)) != 0) {
+			cli_err("import: %s", err);
+			fed_merge_free(m);
+			pthread_mutex_lock(&q->mu);
+			q->failed = 1;
+			pthread_cond_broadcast(&q->cv);
+			break;
+		}
+		pthread_mutex_lock(&q->mu);
+		q->added += m->stats.added;
+		q->same += m->stats.same;
+		fed_merge_free(m);
 	}
-	tot->added += (*mp)->stats.added;
-	tot->same += (*mp)->stats.same;
-	fed_merge_free(*mp);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* Hands what *mp holds to the committer and starts a new merge. 0, or -1 when a commit
+ * failed or memory ran out (printed). */
+static int
+flush(struct committer *q, struct fed_merge **mp)
+{
+	int failed;
+
+	pthread_mutex_lock(&q->mu);
+	while (q->slot != NULL && !q->failed)
+		pthread_cond_wait(&q->cv, &q->mu);
+	failed = q->failed;
+	if (!failed) {
+		q->slot = *mp;
+		*mp = NULL;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (failed)
+		return -1;
 	if ((*mp = fed_merge_new()) == NULL) {
 		cli_err("import: out of memory");
 		return -1;
@@ -363,7 +422,7 @@ check_fast(const char *j, size_t len, struct rec_text *t)
 /* One pass over the file: checking only (mp NULL), or merging into s. Returns 0; -1
  * for bad input (reported, *nbad counted); -2 for a failure to store (printed). */
 static int
-pass(struct rd *r, const struct rec_trust *trust, struct store *s, struct fed_merge **mp,
+pass(struct rd *r, const struct rec_trust *trust, struct committer *s, struct fed_merge **mp,
     struct totals *tot, uint64_t size, size_t *nbad)
 {
 	char why[512];
@@ -400,7 +459,7 @@ pass(struct rd *r, const struct rec_trust *trust, struct store *s, struct fed_me
 				(*nbad)++;
 				return -1;
 			}
-			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp, tot) != 0)
+			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp) != 0)
 				return -2;
 			cli_progress("import", r->bytes, size);
 			continue;
@@ -435,7 +494,7 @@ pass(struct rd *r, const struct rec_trust *trust, struct store *s, struct fed_me
 				(*nbad)++;
 				return -1;
 			}
-			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp, tot) != 0)
+			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp) != 0)
 				return -2;
 		} else {
 			json_decref(rec);
@@ -447,7 +506,7 @@ pass(struct rd *r, const struct rec_trust *trust, struct store *s, struct fed_me
 		(*nbad)++;
 		return -1;
 	}
-	if (mp && fed_merge_pending(*mp) > 0 && flush(s, mp, tot) != 0)
+	if (mp && fed_merge_pending(*mp) > 0 && flush(s, mp) != 0)
 		return -2;
 	return 0;
 }
@@ -475,7 +534,12 @@ cli_import_json(const struct conf *c, const char *file)
 	FILE *fp = fopen(file, "rb");
 	size_t nbad = 0;
 	int rc, ret = CLI_FAIL;
+	struct committer q;
+	pthread_t th;
 
+	memset(&q, 0, sizeof(q));
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.cv, NULL);
 	memset(&r, 0, sizeof(r));
 	util_buf_init(&r.rec, 0);
 	if (chunk == NULL) {
@@ -521,18 +585,35 @@ cli_import_json(const struct conf *c, const char *file)
 		cli_err("%s: changed while it was being checked; nothing imported", file);
 		goto out;
 	}
-	rc = pass(&r, c->trust.set, s, &m, &tot, (uint64_t)st1.st_size, &nbad);
-	if (rc != 0) {
+	q.s = s;
+	if (pthread_create(&th, NULL, commit_loop, &q) != 0) {
+		cli_err("import: cannot start the committing thread");
+		goto out;
+	}
+	rc = pass(&r, c->trust.set, &q, &m, &tot, (uint64_t)st1.st_size, &nbad);
+	pthread_mutex_lock(&q.mu);
+	if (rc != 0 && q.slot != NULL) {
+		/* Stopped on the reading side: the batch read last is not stored either. */
+		fed_merge_free(q.slot);
+		q.slot = NULL;
+	}
+	q.done = 1;
+	pthread_cond_broadcast(&q.cv);
+	pthread_mutex_unlock(&q.mu);
+	pthread_join(th, NULL);
+	if (rc != 0 || q.failed) {
 		cli_err("%s: stopped after %zu records were stored (a re-import completes it)",
-		    file, tot.added + tot.same);
+		    file, q.added + q.same);
 		goto out;
 	}
 	printf("%s: %zu observation record%s merged: %zu new, %zu already held\n", file,
-	    tot.records, tot.records == 1 ? "" : "s", tot.added, tot.same);
+	    tot.records, tot.records == 1 ? "" : "s", q.added, q.same);
 	ret = CLI_OK;
 out:
 	fed_merge_free(m);
 	store_close(s);
+	pthread_mutex_destroy(&q.mu);
+	pthread_cond_destroy(&q.cv);
 	util_buf_fini(&r.rec);
 	if (fp)
 		fclose(fp);
