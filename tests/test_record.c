@@ -319,9 +319,14 @@ test_check_fields(void)
 		json_decref(patch);
 		json_decref(r);
 	}
-	ok(rec_check_fields(json_integer(1), why, sizeof(why)) == -1 &&
-		strcmp(why, "record: not a JSON object") == 0,
-	    "fields: a number is not a record (%s)", why);
+	{
+		json_t *num = json_integer(1);
+
+		ok(rec_check_fields(num, why, sizeof(why)) == -1 &&
+			strcmp(why, "record: not a JSON object") == 0,
+		    "fields: a number is not a record (%s)", why);
+		json_decref(num);
+	}
 	ok(rec_check_fields_text("{\"ping\": {\"sent\": 99999999999999999999999}}", 42, why,
 	       sizeof(why)) == -1 && strncmp(why, "record: not JSON", 16) == 0,
 	    "fields: text jansson refuses is refused (%s)", why);
