@@ -64,7 +64,7 @@ struct fed_merge {
 	 * it refuses for it. */
 	const struct rec_trust *trust;
 	const struct fed_log *log;
-	size_t refused; /* records fed_content_merge refused by the trust set */
+	size_t refused; /* records fed_content_merge refused (FED_REFUSED) */
 	json_t *records, *targets;
 	struct fed_merge_stats stats; /* filled by fed_merge_commit */
 	/* Records added as checked text (fed_merge_add_text): texts and keys in `text`. */
@@ -75,9 +75,10 @@ struct fed_merge {
 	struct util_buf scratch;
 };
 
-/* fed_merge_add_record and fed_merge_add_text return this when the trust set refuses
- * the record (its signature fails, or its node is unknown and refused): why says
- * "record ID of node NODE refused: what". */
+/* fed_merge_add_record and fed_merge_add_text return this when the record is refused
+ * on its own, the rest of its poll or message still taken: the trust set refuses it (its
+ * signature fails, or its node is unknown and refused), or rec_check_fields does (a field
+ * of the wrong type). why says "record ID of node NODE refused: what". */
 #define FED_REFUSED (-2)
 
 struct fed_merge *fed_merge_new(void);
@@ -89,9 +90,9 @@ int fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int
 
 /*
  * A record already in canonical JSON text (what stix_observation_text gives), with its
- * indexed fields located (record/record.h). Checked by rec_check_text, as
- * fed_merge_add_record checks a parsed record, and copied; stored as this text. Returns
- * 0, or -1 with why filled.
+ * indexed fields located (record/record.h). Checked by rec_check_text and
+ * rec_check_fields_text, as fed_merge_add_record checks a parsed record, and copied;
+ * stored as this text. Returns 0, FED_REFUSED, or -1 with why filled.
  */
 struct rec_text;
 int fed_merge_add_text(struct fed_merge *m, const struct rec_text *r, char *why,
@@ -104,8 +105,9 @@ size_t fed_merge_pending(const struct fed_merge *m);
  * Checks and stores a JSON array of observation records in one transaction: a record is
  * refused (counted, with the first reason in `why`) when a required field is missing or
  * its id is not the SHA-256 of its node, target input and observation time; the others
- * are stored unless already present. A record the trust set (may be NULL) refuses stores
- * nothing: a file that holds one is not taken (FED_REFUSED, err naming the record).
+ * are stored unless already present. A record the trust set (may be NULL) or
+ * rec_check_fields refuses stores nothing: a file that holds one is not taken
+ * (FED_REFUSED, err naming the record).
  * Returns 0, or -1 with err saying why nothing was stored.
  */
 int fed_put_records(struct store *s, json_t *records, const struct rec_trust *trust,

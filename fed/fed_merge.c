@@ -37,6 +37,23 @@ struct fed_text_rec {
 	unsigned char id[STORE_ID_LEN];
 };
 
+/* A record whose fields rec_check_fields refused (rc -1) is refused as the trust set
+ * refuses one, so that the rest of a poll or inbox message is still taken: why becomes
+ * "record ID of node NODE refused: FIELD: what". Returns rc. */
+static int
+refuse_fields(int rc, const char *id, size_t idlen, const char *node, size_t nodelen,
+    char *why, size_t whylen)
+{
+	char what[256];
+
+	if (rc == 0)
+		return 0;
+	util_seterr(what, sizeof(what), "%s", why);
+	util_seterr(why, whylen, "record %.*s of node %.*s refused: %s",
+	    (int)(idlen > 64 ? 64 : idlen), id, (int)(nodelen > 200 ? 200 : nodelen), node, what);
+	return rc;
+}
+
 struct fed_merge *
 fed_merge_new(void)
 {
@@ -83,6 +100,9 @@ fed_merge_add_text(struct fed_merge *m, const struct rec_text *r, char *why, siz
 
 	if (rec_check_text(r, &k, why, whylen) != 0)
 		return -1;
+	if (refuse_fields(rec_check_fields_text(r->json, r->len, why, whylen), r->f[REC_F_ID],
+		r->flen[REC_F_ID], r->f[REC_F_NODE], r->flen[REC_F_NODE], why, whylen) != 0)
+		return FED_REFUSED;
 	if (m->trust != NULL && rec_trust_check_text(m->trust, r, why, whylen) == REC_TRUST_REFUSED)
 		return FED_REFUSED;
 	t.when = k.observed_us;
@@ -128,6 +148,14 @@ fed_merge_add_record(struct fed_merge *m, json_t *rec, char *why, size_t whylen)
 
 	if (fed_record_keys(rec, &threat, &key, &when, id, why, whylen) != 0)
 		return -1;
+	{
+		const char *rid = json_string_value(json_object_get(rec, "id")),
+			   *node = json_string_value(json_object_get(rec, "node"));
+
+		if (refuse_fields(rec_check_fields(rec, why, whylen), rid, strlen(rid), node,
+			strlen(node), why, whylen) != 0)
+			return FED_REFUSED;
+	}
 	if (m->trust != NULL && rec_trust_check(m->trust, rec, why, whylen) == REC_TRUST_REFUSED)
 		return FED_REFUSED;
 	return json_array_append(m->records, rec) == 0 ? 0 : -1;

@@ -2,10 +2,13 @@
  * record per line, or records one after another), read as a stream so that no file ever
  * sits in memory whole. The file is read twice: first every record is checked (a bad one
  * rejects the file, and nothing is stored), then the records are merged in transactions
- * of 10,000, as a peer's records are (set union by id, each record's node kept). */
+ * of BATCH, as a peer's records are (set union by id, each record's node kept), the next
+ * batch read while one is committed. Few large transactions: the ids index has random
+ * keys, so each commit rewrites most of its leaf pages whatever the batch's size. */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +25,7 @@
 
 #define RECORD_MAX (16u * 1024 * 1024) /* one record's text */
 #define CHUNK (1u << 20)
-#define BATCH 50000
+#define BATCH 250000 /* records a transaction; two batches are in memory at most */
 #define MAX_REPORTED 20 /* bad records reported before the rest are only counted */
 
 /* A reader that cuts the stream into records, compacting each (whitespace outside
@@ -230,7 +233,7 @@ check_record(json_t *rec, struct rec_text *t, char *why, size_t whylen)
 {
 	static const char *const names[5] = { "id", "threat_id", "node", "observed_at",
 		"target.input" };
-	json_t *target, *http, *ping, *v;
+	json_t *target;
 	const char *s[5];
 	int64_t when;
 	unsigned char id[STORE_ID_LEN];
@@ -255,44 +258,6 @@ check_record(json_t *rec, struct rec_text *t, char *why, size_t whylen)
 			util_seterr(why, whylen, "%s: missing, empty or not a string", names[i]);
 			return -1;
 		}
-	v = json_object_get(rec, "vantage");
-	if (v && !json_is_string(v) && !json_is_null(v)) {
-		util_seterr(why, whylen, "vantage: not a string");
-		return -1;
-	}
-	http = json_object_get(rec, "http");
-	if (http && !json_is_null(http)) {
-		json_t *st = json_object_get(http, "status"),
-		       *sha = json_object_get(http, "sha256");
-
-		if (!json_is_object(http)) {
-			util_seterr(why, whylen, "http: not an object or null");
-			return -1;
-		}
-		if (st && !json_is_null(st) &&
-		    (!json_is_integer(st) || json_integer_value(st) < 0 ||
-			json_integer_value(st) > 999)) {
-			util_seterr(why, whylen, "http.status: not an integer from 0 to 999");
-			return -1;
-		}
-		if (sha && !json_is_null(sha) &&
-		    (!json_is_string(sha) || strlen(json_string_value(sha)) != 64 ||
-			util_unhex(json_string_value(sha), id, 32) != 0)) {
-			util_seterr(why, whylen, "http.sha256: not 64 hex digits");
-			return -1;
-		}
-	}
-	ping = json_object_get(rec, "ping");
-	if (ping && !json_is_null(ping)) {
-		if (!json_is_object(ping) ||
-		    (json_object_get(ping, "sent") &&
-			!json_is_integer(json_object_get(ping, "sent"))) ||
-		    (json_object_get(ping, "received") &&
-			!json_is_integer(json_object_get(ping, "received")))) {
-			util_seterr(why, whylen, "ping: sent and received must be integers");
-			return -1;
-		}
-	}
 	if (strlen(s[0]) != 64 || util_unhex(s[0], id, STORE_ID_LEN) != 0) {
 		util_seterr(why, whylen, "id: not 64 hex digits");
 		return -1;
@@ -310,6 +275,8 @@ check_record(json_t *rec, struct rec_text *t, char *why, size_t whylen)
 		    why, whylen, "id: not the SHA-256 of node, target.input and observed_at");
 		return -1;
 	}
+	if (rec_check_fields(rec, why, whylen) != 0)
+		return -1;
 	for (int i = 0; i < 5; i++) {
 		t->f[i] = s[i];
 		t->flen[i] = strlen(s[i]);
@@ -326,34 +293,91 @@ struct totals {
 static int
 fast_keys(const char *j, size_t len, struct rec_text *t)
 {
-	static const char *const top[4] = { "id", "threat_id", "node", "observed_at" };
-	const char *end = j + len, *v, *ve, *tg, *te;
+	static const char *const top[5] = { "id", "threat_id", "node", "observed_at", "target" };
+	static const char *const in[1] = { "input" };
+	const char *end = j + len, *v[5], *ve[5], *x[1], *xe[1];
 
 	memset(t, 0, sizeof(*t));
+	if (util_jscan_getv(j, end, top, 5, v, ve) != 5 ||
+	    util_jscan_getv(v[4], ve[4], in, 1, x, xe) != 1)
+		return -1;
 	for (int i = 0; i < 4; i++)
-		if (util_jscan_get(j, end, top[i], &v, &ve) != 1 ||
-		    util_jscan_str(v, ve, &t->f[i], &t->flen[i]) != 1)
+		if (util_jscan_str(v[i], ve[i], &t->f[i], &t->flen[i]) != 1)
 			return -1;
-	if (util_jscan_get(j, end, "target", &tg, &te) != 1 ||
-	    util_jscan_get(tg, te, "input", &v, &ve) != 1 ||
-	    util_jscan_str(v, ve, &t->f[4], &t->flen[4]) != 1)
+	if (util_jscan_str(x[0], xe[0], &t->f[4], &t->flen[4]) != 1)
 		return -1;
 	return 0;
 }
 
-/* Commits what *mp holds and starts a new merge. 0, or -1 (printed). */
-static int
-flush(struct store *s, struct fed_merge **mp, struct totals *tot)
+/*
+ * The second pass reads and prepares the next batch while the batch before it is being
+ * committed: a committing thread takes each full merge from a one-slot hand-over, so the
+ * reading (a third of the pass) runs beside the store's writes instead of between them.
+ */
+struct committer {
+	struct store *s;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fed_merge *slot; /* a full batch waiting for the committer */
+	int done;               /* no more batches come */
+	int failed;             /* a commit failed (printed): the reader stops */
+	size_t added, same;
+};
+
+static void *
+commit_loop(void *arg)
 {
+	struct committer *q = arg;
 	char err[1024];
 
-	if (fed_merge_commit(*mp, s, NULL, 0, err, sizeof(err)) != 0) {
-		cli_err("import: %s", err);
-		return -1;
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		struct fed_merge *m;
+
+		while (q->slot == NULL && !q->done)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->slot == NULL)
+			break;
+		m = q->slot;
+		q->slot = NULL;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		if (fed_merge_commit(m, q->s, NULL, 0, err, sizeof(err)) != 0) {
+			cli_err("import: %s", err);
+			fed_merge_free(m);
+			pthread_mutex_lock(&q->mu);
+			q->failed = 1;
+			pthread_cond_broadcast(&q->cv);
+			break;
+		}
+		pthread_mutex_lock(&q->mu);
+		q->added += m->stats.added;
+		q->same += m->stats.same;
+		fed_merge_free(m);
 	}
-	tot->added += (*mp)->stats.added;
-	tot->same += (*mp)->stats.same;
-	fed_merge_free(*mp);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* Hands what *mp holds to the committer and starts a new merge. 0, or -1 when a commit
+ * failed or memory ran out (printed). */
+static int
+flush(struct committer *q, struct fed_merge **mp)
+{
+	int failed;
+
+	pthread_mutex_lock(&q->mu);
+	while (q->slot != NULL && !q->failed)
+		pthread_cond_wait(&q->cv, &q->mu);
+	failed = q->failed;
+	if (!failed) {
+		q->slot = *mp;
+		*mp = NULL;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (failed)
+		return -1;
 	if ((*mp = fed_merge_new()) == NULL) {
 		cli_err("import: out of memory");
 		return -1;
@@ -367,14 +391,9 @@ flush(struct store *s, struct fed_merge **mp, struct totals *tot)
 static int
 check_fast(const char *j, size_t len, struct rec_text *t)
 {
-	const char *end = j + len, *v, *ve, *o, *oe;
-	char node[1024], at[64], key[8192], hex[65];
+	char node[1024], at[64], key[8192], hex[65], why[256];
 	unsigned char id[STORE_ID_LEN], want[STORE_ID_LEN];
-	const char *s;
-	size_t sl;
-	long long n;
 	int64_t when;
-	int rc;
 
 	if (!util_jscan_valid(j, len) || fast_keys(j, len, t) != 0)
 		return -1;
@@ -384,45 +403,8 @@ check_fast(const char *j, size_t len, struct rec_text *t)
 	if (t->flen[0] != 64 || t->flen[1] > STORE_THREAT_ID_MAX || t->flen[2] >= sizeof(node) ||
 	    t->flen[3] >= sizeof(at) || t->flen[4] >= sizeof(key))
 		return -1;
-	rc = util_jscan_get(j, end, "vantage", &v, &ve);
-	if (rc < 0 || (rc == 1 && util_jscan_str(v, ve, &s, &sl) < 0))
+	if (rec_check_fields_text(j, len, why, sizeof(why)) != 0)
 		return -1;
-	rc = util_jscan_get(j, end, "http", &o, &oe);
-	if (rc < 0)
-		return -1;
-	if (rc == 1 && *o != 'n') {
-		if (*o != '{')
-			return -1;
-		rc = util_jscan_get(o, oe, "status", &v, &ve);
-		if (rc < 0 ||
-		    (rc == 1 &&
-			(util_jscan_int(v, ve, &n) < 0 ||
-			    (util_jscan_int(v, ve, &n) == 1 && (n < 0 || n > 999)))))
-			return -1;
-		rc = util_jscan_get(o, oe, "sha256", &v, &ve);
-		if (rc < 0 ||
-		    (rc == 1 &&
-			((rc = util_jscan_str(v, ve, &s, &sl)) < 0 ||
-			    (rc == 1 &&
-				(sl != 64 ||
-				    (memcpy(hex, s, 64), hex[64] = '\0',
-					util_unhex(hex, id, 32) != 0))))))
-			return -1;
-	}
-	rc = util_jscan_get(j, end, "ping", &o, &oe);
-	if (rc < 0)
-		return -1;
-	if (rc == 1 && *o != 'n') {
-		static const char *const keys[2] = { "sent", "received" };
-
-		if (*o != '{')
-			return -1;
-		for (int i = 0; i < 2; i++) {
-			rc = util_jscan_get(o, oe, keys[i], &v, &ve);
-			if (rc < 0 || (rc == 1 && util_jscan_int(v, ve, &n) != 1))
-				return -1;
-		}
-	}
 	memcpy(hex, t->f[0], 64);
 	hex[64] = '\0';
 	memcpy(node, t->f[2], t->flen[2]);
@@ -440,7 +422,7 @@ check_fast(const char *j, size_t len, struct rec_text *t)
 /* One pass over the file: checking only (mp NULL), or merging into s. Returns 0; -1
  * for bad input (reported, *nbad counted); -2 for a failure to store (printed). */
 static int
-pass(struct rd *r, const struct rec_trust *trust, struct store *s, struct fed_merge **mp,
+pass(struct rd *r, const struct rec_trust *trust, struct committer *s, struct fed_merge **mp,
     struct totals *tot, uint64_t size, size_t *nbad)
 {
 	char why[512];
@@ -477,7 +459,7 @@ pass(struct rd *r, const struct rec_trust *trust, struct store *s, struct fed_me
 				(*nbad)++;
 				return -1;
 			}
-			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp, tot) != 0)
+			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp) != 0)
 				return -2;
 			cli_progress("import", r->bytes, size);
 			continue;
@@ -512,7 +494,7 @@ pass(struct rd *r, const struct rec_trust *trust, struct store *s, struct fed_me
 				(*nbad)++;
 				return -1;
 			}
-			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp, tot) != 0)
+			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp) != 0)
 				return -2;
 		} else {
 			json_decref(rec);
@@ -524,7 +506,7 @@ pass(struct rd *r, const struct rec_trust *trust, struct store *s, struct fed_me
 		(*nbad)++;
 		return -1;
 	}
-	if (mp && fed_merge_pending(*mp) > 0 && flush(s, mp, tot) != 0)
+	if (mp && fed_merge_pending(*mp) > 0 && flush(s, mp) != 0)
 		return -2;
 	return 0;
 }
@@ -552,7 +534,12 @@ cli_import_json(const struct conf *c, const char *file)
 	FILE *fp = fopen(file, "rb");
 	size_t nbad = 0;
 	int rc, ret = CLI_FAIL;
+	struct committer q;
+	pthread_t th;
 
+	memset(&q, 0, sizeof(q));
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.cv, NULL);
 	memset(&r, 0, sizeof(r));
 	util_buf_init(&r.rec, 0);
 	if (chunk == NULL) {
@@ -598,18 +585,35 @@ cli_import_json(const struct conf *c, const char *file)
 		cli_err("%s: changed while it was being checked; nothing imported", file);
 		goto out;
 	}
-	rc = pass(&r, c->trust.set, s, &m, &tot, (uint64_t)st1.st_size, &nbad);
-	if (rc != 0) {
+	q.s = s;
+	if (pthread_create(&th, NULL, commit_loop, &q) != 0) {
+		cli_err("import: cannot start the committing thread");
+		goto out;
+	}
+	rc = pass(&r, c->trust.set, &q, &m, &tot, (uint64_t)st1.st_size, &nbad);
+	pthread_mutex_lock(&q.mu);
+	if (rc != 0 && q.slot != NULL) {
+		/* Stopped on the reading side: the batch read last is not stored either. */
+		fed_merge_free(q.slot);
+		q.slot = NULL;
+	}
+	q.done = 1;
+	pthread_cond_broadcast(&q.cv);
+	pthread_mutex_unlock(&q.mu);
+	pthread_join(th, NULL);
+	if (rc != 0 || q.failed) {
 		cli_err("%s: stopped after %zu records were stored (a re-import completes it)",
-		    file, tot.added + tot.same);
+		    file, q.added + q.same);
 		goto out;
 	}
 	printf("%s: %zu observation record%s merged: %zu new, %zu already held\n", file,
-	    tot.records, tot.records == 1 ? "" : "s", tot.added, tot.same);
+	    tot.records, tot.records == 1 ? "" : "s", q.added, q.same);
 	ret = CLI_OK;
 out:
 	fed_merge_free(m);
 	store_close(s);
+	pthread_mutex_destroy(&q.mu);
+	pthread_cond_destroy(&q.cv);
 	util_buf_fini(&r.rec);
 	if (fp)
 		fclose(fp);

@@ -2,7 +2,9 @@
  * The one check a record passes before it is stored, whatever brought it: the observer,
  * a peer's poll or push, an inbox, a file. It looks at the fields every store indexes and
  * at the id, which must be derived from them: a record is immutable, so one whose id does
- * not match was altered (or made by something that is not c2watch).
+ * not match was altered (or made by something that is not c2watch). rec_check_fields then
+ * looks at the types of the fields the summaries read, so that a malformed record is
+ * refused by every path with one message instead of counted oddly by the report.
  */
 #include <stdio.h>
 #include <string.h>
@@ -95,4 +97,121 @@ rec_check_text(const struct rec_text *rt, struct rec_keys *out, char *why, size_
 		fl.n[k] = rt->f[k] != NULL ? rt->flen[k] : 0;
 	}
 	return check(&fl, out, why, whylen);
+}
+
+int
+rec_check_fields(const json_t *rec, char *why, size_t whylen)
+{
+	const json_t *v, *http, *ping;
+
+	if (!json_is_object(rec)) {
+		util_seterr(why, whylen, "record: not a JSON object");
+		return -1;
+	}
+	v = json_object_get(rec, "vantage");
+	if (v && !json_is_string(v) && !json_is_null(v)) {
+		util_seterr(why, whylen, "vantage: not a string");
+		return -1;
+	}
+	http = json_object_get(rec, "http");
+	if (http && !json_is_null(http)) {
+		const json_t *st, *sha;
+		unsigned char h[32];
+
+		if (!json_is_object(http)) {
+			util_seterr(why, whylen, "http: not an object or null");
+			return -1;
+		}
+		st = json_object_get(http, "status");
+		sha = json_object_get(http, "sha256");
+		if (st && !json_is_null(st) &&
+		    (!json_is_integer(st) || json_integer_value(st) < 0 ||
+			json_integer_value(st) > 999)) {
+			util_seterr(why, whylen, "http.status: not an integer from 0 to 999");
+			return -1;
+		}
+		if (sha && !json_is_null(sha) &&
+		    (!json_is_string(sha) || json_string_length(sha) != 64 ||
+			util_unhex(json_string_value(sha), h, sizeof(h)) != 0)) {
+			util_seterr(why, whylen, "http.sha256: not 64 hex digits");
+			return -1;
+		}
+	}
+	ping = json_object_get(rec, "ping");
+	if (ping && !json_is_null(ping) &&
+	    (!json_is_object(ping) ||
+		(json_object_get(ping, "sent") && !json_is_integer(json_object_get(ping, "sent"))) ||
+		(json_object_get(ping, "received") &&
+		    !json_is_integer(json_object_get(ping, "received"))))) {
+		util_seterr(why, whylen, "ping: sent and received must be integers");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+is_null(const char *v, const char *ve)
+{
+	return ve - v == 4 && memcmp(v, "null", 4) == 0;
+}
+
+/* The in-place half of rec_check_fields_text: 0 when the fields surely pass, -1 when the
+ * text must be read through jansson (to refuse it with a reason, or to read escapes). */
+static int
+fields_in_place(const char *json, size_t len)
+{
+	static const char *const top[3] = {"vantage", "http", "ping"};
+	static const char *const hk[2] = {"status", "sha256"};
+	static const char *const pk[2] = {"sent", "received"};
+	const char *end = json + len, *v[3], *ve[3], *x[2], *xe[2], *s;
+	size_t sl;
+	long long n;
+	char hex[65];
+	unsigned char h[32];
+
+	if (util_jscan_getv(json, end, top, 3, v, ve) < 0)
+		return -1;
+	if (v[0] && util_jscan_str(v[0], ve[0], &s, &sl) < 0)
+		return -1;
+	if (v[1] && !is_null(v[1], ve[1])) {
+		if (*v[1] != '{' || util_jscan_getv(v[1], ve[1], hk, 2, x, xe) < 0)
+			return -1;
+		if (x[0] && (util_jscan_int(x[0], xe[0], &n) < 0 ||
+				(!is_null(x[0], xe[0]) && (n < 0 || n > 999))))
+			return -1;
+		if (x[1]) {
+			int rc = util_jscan_str(x[1], xe[1], &s, &sl);
+
+			if (rc < 0 || (rc == 1 && (sl != 64 || (memcpy(hex, s, 64), hex[64] = '\0',
+							 util_unhex(hex, h, sizeof(h)) != 0))))
+				return -1;
+		}
+	}
+	if (v[2] && !is_null(v[2], ve[2])) {
+		if (*v[2] != '{' || util_jscan_getv(v[2], ve[2], pk, 2, x, xe) < 0)
+			return -1;
+		for (int i = 0; i < 2; i++)
+			if (x[i] && util_jscan_int(x[i], xe[i], &n) != 1)
+				return -1;
+	}
+	return 0;
+}
+
+int
+rec_check_fields_text(const char *json, size_t len, char *why, size_t whylen)
+{
+	json_error_t jerr;
+	json_t *rec;
+	int rc;
+
+	if (fields_in_place(json, len) == 0)
+		return 0;
+	rec = json_loadb(json, len, 0, &jerr);
+	if (rec == NULL) {
+		util_seterr(why, whylen, "record: not JSON: %s", jerr.text);
+		return -1;
+	}
+	rc = rec_check_fields(rec, why, whylen);
+	json_decref(rec);
+	return rc;
 }

@@ -21,18 +21,33 @@ int
 rec_id_n(const char *node, size_t node_len, const char *key, size_t key_len,
     int64_t observed_us, unsigned char id[REC_ID_LEN])
 {
-	char when[UTIL_TIME_MAX];
+	char when[UTIL_TIME_MAX], small[1024];
 	struct util_buf b;
+	size_t wl;
 	int rc = -1;
 
 	util_buf_init(&b, 0);
-	if (util_time_format(observed_us, 1, when) == 0 && util_buf_add(&b, node, node_len) == 0 &&
-	    util_buf_add(&b, "", 1) == 0 && util_buf_add(&b, key, key_len) == 0 &&
-	    util_buf_add(&b, "", 1) == 0 && util_buf_add(&b, when, strlen(when) + 1) == 0 &&
-	    util_sha256(b.data, b.len, id) == 0)
-		rc = 0;
-	else
+	if (util_time_format(observed_us, 1, when) != 0)
+		goto out;
+	wl = strlen(when) + 1;
+	/* A usual record's fields fit on the stack: no allocation per id. */
+	if (node_len + key_len + wl + 2 <= sizeof(small)) {
+		memcpy(small, node, node_len);
+		small[node_len] = '\0';
+		memcpy(small + node_len + 1, key, key_len);
+		small[node_len + 1 + key_len] = '\0';
+		memcpy(small + node_len + key_len + 2, when, wl);
+		rc = util_sha256(small, node_len + key_len + 2 + wl, id);
+	} else if (util_buf_add(&b, node, node_len) == 0 && util_buf_add(&b, "", 1) == 0 &&
+	    util_buf_add(&b, key, key_len) == 0 && util_buf_add(&b, "", 1) == 0 &&
+	    util_buf_add(&b, when, wl) == 0) {
+		rc = util_sha256(b.data, b.len, id);
+	}
+out:
+	if (rc != 0) {
+		rc = -1;
 		memset(id, 0, REC_ID_LEN);
+	}
 	util_buf_fini(&b);
 	return rc;
 }

@@ -103,6 +103,22 @@ int rec_check(const json_t *rec, struct rec_keys *out, char *why, size_t whylen)
 int rec_check_text(const struct rec_text *rt, struct rec_keys *out, char *why,
     size_t whylen);
 
+/*
+ * The types of the fields beyond rec_check's that the store's summaries and the analysis
+ * read: vantage a string or null; http an object or null, its status an integer from 0
+ * to 999 or null, its sha256 64 hex digits or null; ping an object or null, its sent and
+ * received integers. Absent fields pass (a probe not run). Merge, inbox and import all
+ * refuse a record that fails, with this message. Returns 0, or -1 with why naming the
+ * field ("http.status: not an integer from 0 to 999").
+ */
+int rec_check_fields(const json_t *rec, char *why, size_t whylen);
+
+/* rec_check_fields for a record held as JSON text (json, len bytes): read in place, and
+ * through jansson when the in-place reader cannot tell (escapes, a refusal to explain);
+ * the same verdicts and messages. Text jansson does not take fails ("record: not JSON:
+ * why"). */
+int rec_check_fields_text(const char *json, size_t len, char *why, size_t whylen);
+
 /* ------------------------------------------------------------------ signatures */
 
 /*

@@ -227,14 +227,44 @@ count_origin(struct store_txn *t, const char *origin, uint64_t n)
 /* Pass 5 of a batch: the new records (order[0..m)) counted by origin, one update per
  * origin. A directory without the origins database (opened before it existed, only
  * read-only) never reaches a write. */
+#define FEW_ORIGINS 16
+
 static int
 count_origins(struct store_txn *t, struct pending **order, size_t m)
 {
-	qsort(order, m, sizeof(*order), by_origin);
-	for (size_t i = 0, j; i < m; i = j) {
-		for (j = i + 1; j < m && strcmp(pending_origin(order[i]), pending_origin(order[j])) == 0; j++)
+	/* A batch comes from a few nodes as a rule: counted in a short list, without the
+	 * sort a batch of many origins takes. */
+	struct {
+		const char *origin;
+		uint64_t n;
+	} few[FEW_ORIGINS];
+	size_t nfew = 0, i;
+
+	for (i = 0; i < m; i++) {
+		const char *o = pending_origin(order[i]);
+		size_t k;
+
+		for (k = 0; k < nfew && strcmp(few[k].origin, o) != 0; k++)
 			;
-		if (count_origin(t, pending_origin(order[i]), j - i) != STORE_OK)
+		if (k == nfew) {
+			if (nfew == FEW_ORIGINS)
+				break;
+			few[nfew].origin = o;
+			few[nfew++].n = 0;
+		}
+		few[k].n++;
+	}
+	if (i == m) {
+		for (size_t k = 0; k < nfew; k++)
+			if (count_origin(t, few[k].origin, few[k].n) != STORE_OK)
+				return STORE_ERR;
+		return STORE_OK;
+	}
+	qsort(order, m, sizeof(*order), by_origin);
+	for (size_t a = 0, j; a < m; a = j) {
+		for (j = a + 1; j < m && strcmp(pending_origin(order[a]), pending_origin(order[j])) == 0; j++)
+			;
+		if (count_origin(t, pending_origin(order[a]), j - a) != STORE_OK)
 			return STORE_ERR;
 	}
 	return STORE_OK;

@@ -217,83 +217,100 @@ scan_str(const char *obj, const char *end, const char *key, const char **s, size
 	return rc < 0 ? -1 : 0;
 }
 
-/* A member that is an object: [*o, *oe), or *o NULL when absent or null. 0 or -1. */
+/* A string member found by util_jscan_getv (v NULL: absent): as scan_str. */
 static int
-scan_obj(const char *obj, const char *end, const char *key, const char **o, const char **oe)
+val_str(const char *v, const char *ve, const char **s, size_t *len)
 {
-	int rc = util_jscan_get(obj, end, key, o, oe);
+	int rc = v ? util_jscan_str(v, ve, s, len) : 0;
 
-	if (rc == 0 || (rc == 1 && *oe - *o == 4 && memcmp(*o, "null", 4) == 0)) {
-		*o = NULL;
-		return 0;
+	if (rc <= 0) {
+		*s = NULL;
+		*len = 0;
 	}
-	return rc < 0 || **o != '{' ? -1 : 0;
-}
-
-static int
-scan_int(const char *obj, const char *end, const char *key, long long *v, int *has)
-{
-	const char *x, *xe;
-	int rc = obj ? util_jscan_get(obj, end, key, &x, &xe) : 0;
-
-	*has = 0;
-	if (rc <= 0)
-		return rc;
-	rc = util_jscan_int(x, xe, v);
-	if (rc == 1)
-		*has = 1;
 	return rc < 0 ? -1 : 0;
 }
 
-/* The fields read in place: 0, or -1 when the text needs the full parser. */
+/* An object member found by util_jscan_getv: *o NULL when absent or null. 0 or -1. */
+static int
+val_obj(const char *v, const char *ve, const char **o, const char **oe)
+{
+	*o = NULL;
+	if (v == NULL || (ve - v == 4 && memcmp(v, "null", 4) == 0))
+		return 0;
+	if (*v != '{')
+		return -1;
+	*o = v;
+	*oe = ve;
+	return 0;
+}
+
+static int
+val_int(const char *v, const char *ve, long long *out, int *has)
+{
+	int rc = v ? util_jscan_int(v, ve, out) : 0;
+
+	*has = rc == 1;
+	return rc < 0 ? -1 : 0;
+}
+
+/* The fields read in place, each object walked once: 0, or -1 when the text needs the
+ * full parser. */
 static int
 scan_fields(const char *j, size_t len, struct fields *f)
 {
-	const char *end = j + len, *http, *he, *ping, *pe, *tg, *te, *er, *ere;
-	static const char *const fams[] = { "ipv4", "ipv6" };
+	static const char *const top[6] = { "node", "vantage", "http", "ping", "target", "error" };
+	static const char *const hk[3] = { "status", "sha256", "ssdeep" };
+	static const char *const pk[2] = { "sent", "received" };
+	static const char *const fams[2] = { "ipv4", "ipv6" };
+	const char *end = j + len, *v[6], *ve[6], *x[3], *xe[3], *http, *he, *ping, *pe, *tg,
+		   *te;
 	int has = 0;
 
-	if (scan_str(j, end, "node", &f->node, &f->node_len) ||
-	    scan_str(j, end, "vantage", &f->vant, &f->vant_len) ||
-	    scan_obj(j, end, "http", &http, &he) || scan_obj(j, end, "ping", &ping, &pe) ||
-	    scan_obj(j, end, "target", &tg, &te))
+	if (util_jscan_getv(j, end, top, 6, v, ve) < 0 ||
+	    val_str(v[0], ve[0], &f->node, &f->node_len) ||
+	    val_str(v[1], ve[1], &f->vant, &f->vant_len) || val_obj(v[2], ve[2], &http, &he) ||
+	    val_obj(v[3], ve[3], &ping, &pe) || val_obj(v[4], ve[4], &tg, &te))
 		return -1;
 	if (http &&
-	    (scan_int(http, he, "status", &f->status, &f->has_status) ||
-		scan_str(http, he, "sha256", &f->sha, &f->sha_len) ||
-		scan_str(http, he, "ssdeep", &f->ssdeep, &f->ssdeep_len)))
+	    (util_jscan_getv(http, he, hk, 3, x, xe) < 0 ||
+		val_int(x[0], xe[0], &f->status, &f->has_status) ||
+		val_str(x[1], xe[1], &f->sha, &f->sha_len) ||
+		val_str(x[2], xe[2], &f->ssdeep, &f->ssdeep_len)))
 		return -1;
-	if (util_jscan_get(j, end, "error", &er, &ere) == 1 && *er != 'n') {
-		if (*er == '{') {
-			if (scan_str(er, ere, "kind", &f->err_kind, &f->err_len))
+	if (v[5] && *v[5] != 'n') {
+		if (*v[5] == '{') {
+			if (scan_str(v[5], ve[5], "kind", &f->err_kind, &f->err_len))
 				return -1;
-		} else if (util_jscan_str(er, ere, &f->err_kind, &f->err_len) < 0) {
+		} else if (util_jscan_str(v[5], ve[5], &f->err_kind, &f->err_len) < 0) {
 			return -1;
 		}
 	}
 	if (ping &&
-	    (scan_int(ping, pe, "sent", &f->sent, &f->has_ping) ||
-		scan_int(ping, pe, "received", &f->received, &has)))
+	    (util_jscan_getv(ping, pe, pk, 2, x, xe) < 0 ||
+		val_int(x[0], xe[0], &f->sent, &f->has_ping) ||
+		val_int(x[1], xe[1], &f->received, &has)))
 		return -1;
 	if (!has)
 		f->received = 0;
+	if (tg && util_jscan_getv(tg, te, fams, 2, x, xe) < 0)
+		return -1;
 	for (int k = 0; k < 2 && tg; k++) {
-		const char *a, *ae, *p;
+		const char *a = x[k], *ae = xe[k], *p;
 
-		if (util_jscan_get(tg, te, fams[k], &a, &ae) != 1 || *a != '[')
+		if (a == NULL || *a != '[')
 			continue;
 		for (p = a + 1; p < ae && *p != ']';) {
-			const char *v = p, *ve = util_jscan_skip(p, ae);
+			const char *vv = p, *vve = util_jscan_skip(p, ae);
 			const char *s;
 			size_t sl;
 
-			if (ve == NULL)
+			if (vve == NULL)
 				return -1;
-			if (util_jscan_str(v, ve, &s, &sl) == 1 && f->naddr[k] < 64) {
+			if (util_jscan_str(vv, vve, &s, &sl) == 1 && f->naddr[k] < 64) {
 				f->addr[k][f->naddr[k]] = s;
 				f->addr_len[k][f->naddr[k]++] = sl;
 			}
-			p = ve;
+			p = vve;
 			while (p < ae && (*p == ',' || *p == ' '))
 				p++;
 		}

@@ -235,6 +235,101 @@ test_forged_record(struct node *a, struct node *b)
 	json_decref(rec);
 }
 
+static void take_log(void *arg, int level, const char *msg);
+
+/* Whether s holds rec. */
+static int
+holds(struct store *s, const json_t *rec)
+{
+	json_t *got = stored(s, rec);
+
+	json_decref(got);
+	return got != NULL;
+}
+
+/*
+ * A peer serving a record whose id is right but whose http.status is a string: that
+ * record is refused on its own (rec_check_fields), logged with why, and the rest of the
+ * poll taken; the inbox does the same with a message holding it and a good record.
+ */
+static void
+test_malformed_record(struct node *a, struct node *b)
+{
+	json_t *rec = make_record("node-b", "APT-FED", 9100);
+	json_t *good = make_record("node-b", "APT-FED", 9101);
+	struct fed_poll_stats st = { 0 };
+	struct conf_peer p;
+	struct fed_log log;
+	struct store_obs o;
+	struct store_err serr;
+	struct util_buf logs, xml, x2;
+	struct taxii_client_conf cc;
+	struct taxii_content_block bl[2];
+	struct taxii_err terr = { 0 };
+	char *text, err[512], cursor[64];
+	size_t n0 = count(a->store);
+
+	util_buf_init(&logs, 0);
+	util_buf_init(&xml, 0);
+	util_buf_init(&x2, 0);
+	json_object_set_new(json_object_get(rec, "http"), "status", json_string("200"));
+	text = json_dumps(rec, JSON_COMPACT);
+	memset(&o, 0, sizeof(o));
+	util_unhex(json_string_value(json_object_get(rec, "id")), o.id, STORE_ID_LEN);
+	o.threat_id = "APT-FED";
+	o.target_key = json_string_value(json_object_get(json_object_get(rec, "target"), "input"));
+	o.observed_us = INT64_C(1795320000000000) + 9100 * INT64_C(60000000);
+	o.json = text;
+	o.len = strlen(text);
+	ok(store_write(b->store, put_forged, &o, &serr) == STORE_OK,
+	    "malformed: a record with http.status a string in B");
+	ok(add_records(b->store, "node-b", 9101, 1) == 0, "malformed: and a good one after it");
+
+	memset(&p, 0, sizeof(p));
+	p.name = (char *)"peer";
+	p.url = b->poll_url;
+	p.collection = (char *)"observations";
+	snprintf(cursor, sizeof(cursor), "peer %s observations", b->conf->node.id);
+	log.fn = take_log;
+	log.arg = &logs;
+	ok(fed_peer_poll(a->store, &p, cursor, NULL, NULL, &log, &st, err, sizeof(err)) == 0,
+	    "malformed: A's poll of B is taken (%s)", err);
+	is_int(st.refused, 1, "malformed: one record refused");
+	has_str(logs.data ? logs.data : "", "http.status: not an integer from 0 to 999",
+	    "malformed: the log says why (%s)", logs.data ? logs.data : "");
+	has_str(logs.data ? logs.data : "", json_string_value(json_object_get(rec, "id")),
+	    "malformed: and names the record");
+	ok(!holds(a->store, rec), "malformed: the record is not stored");
+	ok(holds(a->store, good), "malformed: the rest of the poll is");
+	is_int(count(a->store), n0 + 1, "malformed: exactly one record taken");
+
+	/* The inbox: a message of a good record and the malformed one. */
+	json_decref(good);
+	good = make_record("node-b", "APT-FED", 9102);
+	stix_observation_write(good, &xml, err, sizeof(err));
+	stix_observation_write(rec, &x2, err, sizeof(err));
+	memset(&cc, 0, sizeof(cc));
+	cc.url = a->inbox_url;
+	memset(bl, 0, sizeof(bl));
+	bl[0].binding = bl[1].binding = TAXII_CB_STIX_12;
+	bl[0].is_xml = bl[1].is_xml = 1;
+	bl[0].content = xml.data;
+	bl[0].content_len = xml.len;
+	bl[1].content = x2.data;
+	bl[1].content_len = x2.len;
+	ok(taxii_client_inbox(&cc, "observations", bl, 2, &terr) == 0,
+	    "malformed: an inbox message with it and a good record is taken (%s)", terr.msg);
+	ok(holds(a->store, good) && !holds(a->store, rec),
+	    "malformed: the good record stored, the malformed one not");
+	is_int(count(a->store), n0 + 2, "malformed: nothing else stored");
+	free(text);
+	json_decref(rec);
+	json_decref(good);
+	util_buf_fini(&logs);
+	util_buf_fini(&xml);
+	util_buf_fini(&x2);
+}
+
 /* ---------------------------------------------------------------------------------------
  * A feed from another producer: a CERT's or an ISAC's TAXII server (played by the scripted
  * peer) whose collection holds STIX indicators written by other tools.
@@ -908,6 +1003,7 @@ main(void)
 	store_count_targets(b.store, "ISAC-LIST", &nt, &serr);
 	is_int(nt, 1, "under its threat ID");
 
+	test_malformed_record(&a, &b);
 	test_forged_record(&a, &b);
 	test_foreign_feed(&b, &c);
 	test_push_policy(&c);

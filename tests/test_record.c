@@ -243,6 +243,95 @@ jansson_dump(const json_t *j)
 }
 
 /* The dump, the flat reader and the canonical scan agree on every fixture record. */
+/* rec_check_fields, on a record and as its text: each field's accepted and refused
+ * forms, with the message every path gives. */
+static void
+test_check_fields(void)
+{
+	static const struct {
+		const char *what, *patch; /* patch: JSON members merged into good_record() */
+		const char *want;         /* NULL: accepted */
+	} cases[] = {
+		{ "vantage a string", "{\"vantage\": \"tokyo\"}", NULL },
+		{ "vantage null", "{\"vantage\": null}", NULL },
+		{ "vantage a number", "{\"vantage\": 1}", "vantage: not a string" },
+		{ "vantage with an escape", "{\"vantage\": \"to\\\"kyo\"}", NULL },
+		{ "http null", "{\"http\": null}", NULL },
+		{ "http an array", "{\"http\": [200]}", "http: not an object or null" },
+		{ "http.status 200", "{\"http\": {\"status\": 200}}", NULL },
+		{ "http.status 0", "{\"http\": {\"status\": 0}}", NULL },
+		{ "http.status 999", "{\"http\": {\"status\": 999}}", NULL },
+		{ "http.status null", "{\"http\": {\"status\": null}}", NULL },
+		{ "http.status a string", "{\"http\": {\"status\": \"200\"}}",
+		    "http.status: not an integer from 0 to 999" },
+		{ "http.status 1000", "{\"http\": {\"status\": 1000}}",
+		    "http.status: not an integer from 0 to 999" },
+		{ "http.status negative", "{\"http\": {\"status\": -1}}",
+		    "http.status: not an integer from 0 to 999" },
+		{ "http.status a real", "{\"http\": {\"status\": 200.5}}",
+		    "http.status: not an integer from 0 to 999" },
+		{ "http.sha256 64 hex digits",
+		    "{\"http\": {\"sha256\": "
+		    "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}}",
+		    NULL },
+		{ "http.sha256 null", "{\"http\": {\"sha256\": null}}", NULL },
+		{ "http.sha256 short", "{\"http\": {\"sha256\": \"ab\"}}",
+		    "http.sha256: not 64 hex digits" },
+		{ "http.sha256 not hex",
+		    "{\"http\": {\"sha256\": "
+		    "\"zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}}",
+		    "http.sha256: not 64 hex digits" },
+		{ "http.sha256 a number", "{\"http\": {\"sha256\": 12}}",
+		    "http.sha256: not 64 hex digits" },
+		{ "ping null", "{\"ping\": null}", NULL },
+		{ "ping integers", "{\"ping\": {\"sent\": 4, \"received\": 3}}", NULL },
+		{ "ping without counts", "{\"ping\": {\"ttl\": 52}}", NULL },
+		{ "ping a string", "{\"ping\": \"4/3\"}", "ping: sent and received must be integers" },
+		{ "ping.sent a string", "{\"ping\": {\"sent\": \"4\", \"received\": 3}}",
+		    "ping: sent and received must be integers" },
+		{ "ping.received a real", "{\"ping\": {\"sent\": 4, \"received\": 3.5}}",
+		    "ping: sent and received must be integers" },
+		{ "ping.sent null", "{\"ping\": {\"sent\": null}}",
+		    "ping: sent and received must be integers" },
+	};
+	char why[256], twhy[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *r = good_record(), *patch = json_loads(cases[i].patch, 0, NULL);
+		char *text;
+		int rc, trc;
+
+		json_object_update(r, patch);
+		text = json_dumps(r, JSON_COMPACT);
+		why[0] = twhy[0] = '\0';
+		rc = rec_check_fields(r, why, sizeof(why));
+		trc = rec_check_fields_text(text, strlen(text), twhy, sizeof(twhy));
+		if (cases[i].want == NULL) {
+			ok(rc == 0, "fields accepted: %s (%s)", cases[i].what, why);
+			ok(trc == 0, "fields accepted as text: %s (%s)", cases[i].what, twhy);
+		} else {
+			ok(rc == -1 && strcmp(why, cases[i].want) == 0, "fields refused: %s (%s)",
+			    cases[i].what, why);
+			ok(trc == -1 && strcmp(twhy, cases[i].want) == 0,
+			    "fields refused as text: %s (%s)", cases[i].what, twhy);
+		}
+		free(text);
+		json_decref(patch);
+		json_decref(r);
+	}
+	{
+		json_t *num = json_integer(1);
+
+		ok(rec_check_fields(num, why, sizeof(why)) == -1 &&
+			strcmp(why, "record: not a JSON object") == 0,
+		    "fields: a number is not a record (%s)", why);
+		json_decref(num);
+	}
+	ok(rec_check_fields_text("{\"ping\": {\"sent\": 99999999999999999999999}}", 42, why,
+	       sizeof(why)) == -1 && strncmp(why, "record: not JSON", 16) == 0,
+	    "fields: text jansson refuses is refused (%s)", why);
+}
+
 static void
 test_json_form(void)
 {
@@ -649,6 +738,7 @@ main(void)
 	test_id();
 	test_target_key();
 	test_check();
+	test_check_fields();
 	test_json_form();
 	test_canon();
 	test_reals();

@@ -196,6 +196,26 @@ test_jscan(void)
 		is_int(util_jscan_get(arr, arr + 3, "a", &v, &ve), -1, "not an object");
 	}
 	ok(util_jscan_get(obj, end, "a", &v, &ve) == 1 && ve - v == 17, "an object value's extent");
+	{
+		static const char *const keys[4] = {"p", "n", "c", "a"};
+		static const char dup[] = "{\"k\":1,\"k\":2}", esc[] = "{\"k\\u0041\":1}",
+				  cut[] = "{\"k\":\"abc";
+		static const char *const one[1] = {"k"};
+		const char *vs[4], *ves[4];
+
+		ok(util_jscan_getv(obj, end, keys, 4, vs, ves) == 3 && vs[0] != NULL &&
+			ves[0] - vs[0] == 7 && memcmp(vs[1], "-42", 3) == 0 && vs[2] == NULL &&
+			ves[3] - vs[3] == 17,
+		    "getv: three keys of four found in one walk, the nested one not");
+		ok(util_jscan_getv(dup, dup + strlen(dup), one, 1, vs, ves) == 1 && *vs[0] == '1',
+		    "getv: the first of repeated keys, as jscan_get");
+		is_int(util_jscan_getv(esc, esc + strlen(esc), one, 1, vs, ves), -1,
+		    "getv: a key with escapes is left to a full parser");
+		is_int(util_jscan_getv(cut, cut + strlen(cut), one, 1, vs, ves), -1,
+		    "getv: a string cut off by the end");
+		is_int(util_jscan_get(cut, cut + strlen(cut), "k", &v, &ve), -1,
+		    "get: a string cut off by the end");
+	}
 }
 
 int

@@ -56,6 +56,11 @@ int util_unhex(const char *s, unsigned char *out, size_t n);
 const char *util_jscan_skip(const char *p, const char *end);
 int util_jscan_get(const char *obj, const char *end, const char *key, const char **val,
     const char **vend);
+/* util_jscan_get for n keys in one walk of the object: val[i], vend[i] the value of
+ * keys[i] (the first when repeated), NULL when absent. Returns how many were found, or -1
+ * as util_jscan_get does (val[] then undefined). */
+int util_jscan_getv(const char *obj, const char *end, const char *const *keys, size_t n,
+    const char **val, const char **vend);
 int util_jscan_str(const char *v, const char *vend, const char **s, size_t *len);
 int util_jscan_int(const char *v, const char *vend, long long *out);
 /* 1 when text is exactly one JSON value, well formed (strict RFC 8259, UTF-8 checked),

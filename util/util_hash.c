@@ -1,7 +1,6 @@
 /* Hex and SHA-256: record ids, content hashes and salts are shown as lowercase hex. */
 #include "config.h"
 
-#include <ctype.h>
 #include <pthread.h>
 
 #include <openssl/evp.h>
@@ -25,9 +24,10 @@ nibble(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = (char)tolower((unsigned char)c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }
 

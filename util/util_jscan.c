@@ -23,6 +23,14 @@ ws(const char *p, const char *end)
 static const char *
 skip_string(const char *p, const char *end, int *escaped)
 {
+	/* Most strings hold no escape: the closing quote found by memchr ends them when no
+	 * backslash comes before it. */
+	const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+
+	if (q == NULL)
+		return NULL;
+	if (memchr(p + 1, '\\', (size_t)(q - p - 1)) == NULL)
+		return q + 1;
 	for (p++; p < end; p++) {
 		if (*p == '\\') {
 			*escaped = 1;
@@ -107,6 +115,54 @@ util_jscan_get(
 			continue;
 		}
 		return p < end && *p == '}' ? 0 : -1;
+	}
+	return -1;
+}
+
+int
+util_jscan_getv(const char *obj, const char *end, const char *const *keys, size_t n,
+    const char **val, const char **vend)
+{
+	const char *p = ws(obj, end);
+	size_t found = 0;
+
+	for (size_t i = 0; i < n; i++)
+		val[i] = vend[i] = NULL;
+	if (p >= end || *p != '{')
+		return -1;
+	p = ws(p + 1, end);
+	if (p < end && *p == '}')
+		return 0;
+	while (p < end) {
+		const char *ks, *ke, *v, *ve;
+		int esc = 0;
+
+		if (*p != '"')
+			return -1;
+		ks = p + 1;
+		if ((ke = skip_string(p, end, &esc)) == NULL || esc)
+			return -1;
+		p = ws(ke, end);
+		if (p >= end || *p != ':')
+			return -1;
+		v = ws(p + 1, end);
+		if ((ve = util_jscan_skip(v, end)) == NULL)
+			return -1;
+		/* The first of repeated keys counts, as with util_jscan_get. */
+		for (size_t i = 0; i < n; i++)
+			if (val[i] == NULL && strlen(keys[i]) == (size_t)(ke - 1 - ks) &&
+			    memcmp(ks, keys[i], (size_t)(ke - 1 - ks)) == 0) {
+				val[i] = v;
+				vend[i] = ve;
+				found++;
+				break;
+			}
+		p = ws(ve, end);
+		if (p < end && *p == ',') {
+			p = ws(p + 1, end);
+			continue;
+		}
+		return p < end && *p == '}' ? (int)found : -1;
 	}
 	return -1;
 }
