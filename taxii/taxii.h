@@ -716,6 +716,12 @@ struct taxii_client_conf {
 	size_t max_response;   /* cap of one response body; 0: 64 MiB */
 	unsigned max_parts;    /* most responses one poll follows; 0: 10000 */
 	int blocks_as_nodes;   /* poll: XML content as parsed trees (block.node), not text */
+	/* Poll: called (with the block callback's arg, on the calling thread) when a part
+	 * has been read whole and found sound and all its blocks were delivered, before any
+	 * block of the next part; non-zero aborts the poll (TAXII_EINVAL). NULL: not told.
+	 * Blocks come as their part is parsed, before its end is seen: a caller that keeps
+	 * them for good does so here, so a part that turns out bad leaves nothing kept. */
+	int (*part_done)(void *arg);
 	/* When set and non-zero (a daemon stopping), an exchange under way is abandoned
 	 * within about a second, and none is started: TAXII_ENET, "cancelled". */
 	const volatile sig_atomic_t *cancel;

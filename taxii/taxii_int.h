@@ -41,10 +41,12 @@ int taxii_digits_only(const char *s);
  * kept whole and parsed by taxii_msg_parse_opts at the end. Input over max_bytes (0 or
  * more than TAXII_MSG_MAX_BYTES: TAXII_MSG_MAX_BYTES) is refused with TAXII_ETOOBIG.
  * on_root (may be NULL) is told, as soon as a 1.1 Poll_Response's start tag is read,
- * whether it says more parts follow and its result id ("" when none).
+ * whether it says more parts follow, its result id ("" when none) and part number (0
+ * when none); the message is checked later, as a whole one is.
  */
 struct taxii_push;
-typedef void (*taxii_push_root_cb)(void *arg, int more, const char *result_id);
+typedef void (*taxii_push_root_cb)(void *arg, int more, const char *result_id,
+    uint64_t part);
 struct taxii_push_stats {
 	size_t blocks;          /* handed to cb */
 	int has_last_label;     /* the last one's Timestamp_Label */

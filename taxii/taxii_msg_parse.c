@@ -1628,16 +1628,20 @@ push_started(xmlParserCtxtPtr ctxt, struct taxii_push *tp, xmlNode *n)
 	if (tp->mode != PUSH_STREAM || tp->rc != 0)
 		return;
 	if (n->parent == NULL || n->parent->type != XML_ELEMENT_NODE) {
-		char more[8], rid[256];
+		char more[8], rid[256], part[24], *end;
+		unsigned long long k;
 
 		/* The root: whether a part follows is known before any block is read. */
 		attr_into(n, "more", more, sizeof(more));
 		attr_into(n, "result_id", rid, sizeof(rid));
+		attr_into(n, "result_part_number", part, sizeof(part));
+		k = strtoull(part, &end, 10);
 		if ((at = xmlByteConsumed(ctxt)) >= 0)
 			tp->keep_from = (size_t)at;
 		if (tp->on_root != NULL && tp->p.ver == TAXII_V11)
 			tp->on_root(tp->root_arg,
-			    strcmp(more, "true") == 0 || strcmp(more, "1") == 0, rid);
+			    strcmp(more, "true") == 0 || strcmp(more, "1") == 0, rid,
+			    part[0] >= '0' && part[0] <= '9' && *end == '\0' ? (uint64_t)k : 0);
 		return;
 	}
 	if (!tp->head_done && n->parent->parent != NULL &&
