@@ -1,12 +1,12 @@
 /*
  * The TAXII client: asks a peer what it offers (discovery, collection information), polls
- * its collections (following every part) and pushes to its inbox over libcurl. Each
- * response is read into a capped buffer and parsed with the same hardened parser the
- * server uses. A multi-part poll fetches on a second thread and parses and delivers on the
- * caller's: part k+1 is asked for as soon as part k has arrived and its start tag says
- * there is more (a hint read before the parse, which the parsed part then confirms), so
- * the peer builds and sends the next part while this side parses and merges the last one;
- * at most two parts are ever held. A peer that answers TAXII 1.1 with 1.0 (or says it
+ * its collections (following every part) and pushes to its inbox over libcurl. Every
+ * response is capped and parsed with the same hardened parser the server uses. A poll
+ * fetches on a second thread that hands the bytes over as they come, and parses and
+ * delivers on the caller's as they arrive (taxii_push): part k+1 is asked for as soon as
+ * part k's start tag is parsed and says there is more, so the peer builds and sends the
+ * next part while this side reads and merges the last one; no part is ever held whole,
+ * only its bytes not yet parsed. A peer that answers TAXII 1.1 with 1.0 (or says it
  * does not speak the 1.1 protocol or message) is asked again in 1.0, and remembered.
  */
 #include "config.h"
