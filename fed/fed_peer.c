@@ -1,6 +1,7 @@
 /* Polling a peer once: from the label after the last one it fully delivered, content
- * merged as it arrives (in bounded batches, so a large poll never sits in memory whole),
- * and the new cursor saved in the same transaction as the last batch. While the peer's
+ * merged as it arrives (in bounded batches, so a large poll never sits in memory whole;
+ * a batch is committed only between parts, once the parts in it were read whole and found
+ * sound), and the new cursor saved in the same transaction as the last batch. While the peer's
  * labels come in order (a c2watch peer's feed) each batch also moves the cursor to its
  * last label, so a poll cut short resumes there; otherwise a poll that fails part way
  * leaves the cursor where it was: what was merged is merged again next time, and merging
@@ -71,6 +72,16 @@ on_block(void *arg, const struct taxii_content_block *b)
 		p->ordered = 0;
 	else
 		p->last_label = b->timestamp_us;
+	return 0;
+}
+
+/* A part was read whole and found sound: only now may its records be committed (the
+ * blocks come as the part is parsed, before its end tag is seen). */
+static int
+on_part(void *arg)
+{
+	struct poll_ctx *p = arg;
+
 	if (fed_merge_pending(p->m) >= MERGE_BATCH) {
 		if (fed_merge_commit(p->m, p->s, p->ordered ? p->cursor_name : NULL,
 			p->last_label, p->err, p->errlen) != 0) {
@@ -168,6 +179,7 @@ fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_
 	if (fed_peer_client(peer, peer->url, &cc, &sec, err, errlen) != 0)
 		goto out;
 	cc.cancel = cancel;
+	cc.part_done = on_part;
 	p.m = fed_merge_new();
 	if (p.m == NULL) {
 		util_seterr(err, errlen, "out of memory");

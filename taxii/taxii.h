@@ -720,6 +720,12 @@ struct taxii_client_conf {
 	size_t max_response;   /* cap of one response body; 0: 64 MiB */
 	unsigned max_parts;    /* most responses one poll follows; 0: 10000 */
 	int blocks_as_nodes;   /* poll: XML content as parsed trees (block.node), not text */
+	/* Poll: called (with the block callback's arg, on the calling thread) when a part
+	 * has been read whole and found sound and all its blocks were delivered, before any
+	 * block of the next part; non-zero aborts the poll (TAXII_EINVAL). NULL: not told.
+	 * Blocks come as their part is parsed, before its end is seen: a caller that keeps
+	 * them for good does so here, so a part that turns out bad leaves nothing kept. */
+	int (*part_done)(void *arg);
 	/* When set and non-zero (a daemon stopping), an exchange under way is abandoned
 	 * within about a second, and none is started: TAXII_ENET, "cancelled". */
 	const volatile sig_atomic_t *cancel;
@@ -740,12 +746,16 @@ typedef int (*taxii_block_cb)(void *arg, const struct taxii_content_block *b);
 /*
  * Polls `collection` at conf->url for content with begin < label <= end (begin -1: from the
  * start; end INT64_MAX: up to the peer's now), following every part (1.1 Poll_Fulfillment;
- * 1.0: re-polling from a narrowed Inclusive_End) up to conf->max_parts. Part k+1 is
- * fetched on a second thread while part k is parsed and its blocks go to `cb` (parsing
- * and `cb` always run on the calling thread, after xmlInitParser): it is asked for as soon
- * as part k arrived when part k's start tag hints at more, else once part k is parsed.
- * At most two parts, each under conf->max_response, are held; a part asked for on a hint
- * that part k then denies is waited for and dropped (one request more than needed).
+ * 1.0: re-polling from a narrowed Inclusive_End) up to conf->max_parts. Each answer is
+ * fetched on a second thread and parsed as its bytes arrive (libxml2's push parser), and
+ * each block goes to `cb` as soon as its end tag is read, before the part's end is seen
+ * (parsing, `cb` and part_done always run on the calling thread, after xmlInitParser).
+ * Part k+1 is asked for as soon as part k's start tag is parsed and says more. What is
+ * held is the bytes of at most two parts not yet parsed (each part under
+ * conf->max_response, counted byte by byte as it arrives) and one block being read; a
+ * Status Message or any answer that is not a Poll_Response of the version asked for is
+ * read whole, under the same cap. A peer that stops sending mid-part fails the poll at
+ * conf->timeout_s.
  * Returns 0 with *end_us (may be NULL) set to the label the peer fully delivered up to —
  * where the next poll begins; save it only once the blocks are merged. Otherwise a
  * negative taxii_code: TAXII_ESTATUS (err->msg names the status and the peer's message),

@@ -1,12 +1,12 @@
 /*
  * The TAXII client: asks a peer what it offers (discovery, collection information), polls
- * its collections (following every part) and pushes to its inbox over libcurl. Each
- * response is read into a capped buffer and parsed with the same hardened parser the
- * server uses. A multi-part poll fetches on a second thread and parses and delivers on the
- * caller's: part k+1 is asked for as soon as part k has arrived and its start tag says
- * there is more (a hint read before the parse, which the parsed part then confirms), so
- * the peer builds and sends the next part while this side parses and merges the last one;
- * at most two parts are ever held. A peer that answers TAXII 1.1 with 1.0 (or says it
+ * its collections (following every part) and pushes to its inbox over libcurl. Every
+ * response is capped and parsed with the same hardened parser the server uses. A poll
+ * fetches on a second thread that hands the bytes over as they come, and parses and
+ * delivers on the caller's as they arrive (taxii_push): part k+1 is asked for as soon as
+ * part k's start tag is parsed and says there is more, so the peer builds and sends the
+ * next part while this side reads and merges the last one; no part is ever held whole,
+ * only its bytes not yet parsed. A peer that answers TAXII 1.1 with 1.0 (or says it
  * does not speak the 1.1 protocol or message) is asked again in 1.0, and remembered.
  */
 #include "config.h"
@@ -79,12 +79,23 @@ struct post {
 	const struct taxii_client_conf *c;
 	enum taxii_version ver;
 	CURL *cu;
-	struct util_buf body, resp;
+	struct util_buf body;
+	/* The answer's bytes not yet taken by its reader (all of them for an exchange read
+	 * whole), and the reader's spare buffer it swaps with. Every byte of an answer
+	 * counts against `limit`, however it is taken. */
+	struct util_buf resp, take;
+	size_t got, limit;
+	int over;    /* the answer passed limit */
 	long http;
 	int rc;
 	struct taxii_err err;
 	pthread_t thread;
 	int running;
+	/* Between the thread that fetches and the one that reads, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done;    /* the exchange ended: rc says how */
+	int stop;    /* the reader gave up on it: the transfer is abandoned */
 	char refused[INET6_ADDRSTRLEN + 48]; /* address the policy refused, and why */
 };
 
@@ -218,46 +229,77 @@ post_init(struct post *p, const struct taxii_client_conf *c)
 	memset(p, 0, sizeof(*p));
 	p->c = c;
 	util_buf_init(&p->body, 0);
-	util_buf_init(&p->resp, c->max_response ? c->max_response : DEFAULT_MAX_RESPONSE);
+	util_buf_init(&p->resp, 0);
+	util_buf_init(&p->take, 0);
+	p->limit = c->max_response ? c->max_response : DEFAULT_MAX_RESPONSE;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+}
+
+/* Tells a running exchange its answer is not wanted (it ends within about a second)
+ * and waits for it. */
+static void
+post_abandon(struct post *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_mutex_unlock(&p->lock);
+	if (p->running)
+		pthread_join(p->thread, NULL);
+	p->running = 0;
 }
 
 static void
 post_fini(struct post *p)
 {
-	if (p->running)
-		pthread_join(p->thread, NULL);
-	p->running = 0;
+	post_abandon(p);
 	if (p->cu != NULL)
 		curl_easy_cleanup(p->cu);
 	p->cu = NULL;
 	util_buf_fini(&p->body);
 	util_buf_fini(&p->resp);
+	util_buf_fini(&p->take);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
 }
 
 static size_t
 on_body(char *data, size_t size, size_t n, void *arg)
 {
-	struct util_buf *b = arg;
+	struct post *p = arg;
+	size_t len = size * n;
+	int rc = -1;
 
 	/* A short count makes curl stop with CURLE_WRITE_ERROR: the cap is enforced here. */
-	if (util_buf_add(b, data, size * n) != 0)
-		return 0;
-	return size * n;
+	pthread_mutex_lock(&p->lock);
+	if (p->got == 0)
+		curl_easy_getinfo(p->cu, CURLINFO_RESPONSE_CODE, &p->http);
+	if (len > p->limit - p->got)
+		p->over = 1;
+	else if (!p->stop && (rc = util_buf_add(&p->resp, data, len)) == 0)
+		p->got += len;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return rc == 0 ? len : 0;
 }
 
 /* curl's progress callback, at least once a second while an exchange waits: a non-zero
- * return abandons it. */
+ * return abandons it (the daemon stops, or the reader gave up). */
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
     curl_off_t ulnow)
 {
-	const volatile sig_atomic_t *cancel = arg;
+	struct post *p = arg;
+	int stop;
 
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return *cancel != 0;
+	pthread_mutex_lock(&p->lock);
+	stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop || (p->c->cancel != NULL && *p->c->cancel != 0);
 }
 
 static int
@@ -273,17 +315,15 @@ add_header(struct curl_slist **h, const char *name, const char *value)
 	return 0;
 }
 
-/* Sends p->body, the answer into p->resp. Sets p->rc (0 or a negative taxii_code). */
+/* Sends p->body, the answer into p->resp (emptied by post_prepare). Sets p->rc (0 or a
+ * negative taxii_code), then p->done. */
 static void
-post_run(struct post *p)
+post_exchange(struct post *p)
 {
 	const struct taxii_client_conf *c = p->c;
 	struct curl_slist *h = NULL, *pins = NULL;
 	CURLcode cc;
 
-	util_buf_reset(&p->resp);
-	p->http = 0;
-	p->rc = 0;
 	p->refused[0] = '\0';
 	if (c->cancel != NULL && *c->cancel) {
 		p->rc = taxii_seterr(&p->err, TAXII_ENET, 0, "%s: cancelled", c->url);
@@ -334,14 +374,12 @@ post_run(struct post *p)
 	curl_easy_setopt(p->cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body.len);
 	curl_easy_setopt(p->cu, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(p->cu, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(p->cu, CURLOPT_WRITEDATA, &p->resp);
+	curl_easy_setopt(p->cu, CURLOPT_WRITEDATA, p);
 	/* An answer that announces more than the cap is refused before its body is read. */
-	curl_easy_setopt(p->cu, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->resp.limit);
-	if (c->cancel != NULL) {
-		curl_easy_setopt(p->cu, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(p->cu, CURLOPT_XFERINFODATA, (void *)c->cancel);
-		curl_easy_setopt(p->cu, CURLOPT_NOPROGRESS, 0L);
-	}
+	curl_easy_setopt(p->cu, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->limit);
+	curl_easy_setopt(p->cu, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(p->cu, CURLOPT_XFERINFODATA, p);
+	curl_easy_setopt(p->cu, CURLOPT_NOPROGRESS, 0L);
 	if (c->username != NULL) {
 		curl_easy_setopt(p->cu, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(p->cu, CURLOPT_USERNAME, c->username);
@@ -363,20 +401,37 @@ post_run(struct post *p)
 		p->rc = taxii_seterr(&p->err, TAXII_ENET, 0,
 		    "%s: refused to connect: %s (address policy)",
 		    c->url, p->refused);
-	else if (cc == CURLE_WRITE_ERROR || cc == CURLE_FILESIZE_EXCEEDED)
+	else if (cc == CURLE_FILESIZE_EXCEEDED || (cc == CURLE_WRITE_ERROR && p->over))
 		p->rc = taxii_seterr(&p->err, TAXII_ETOOBIG, 0,
 		    "%s: response too large (over %zu bytes)",
-		    c->url, p->resp.limit);
+		    c->url, p->limit);
+	else if (cc == CURLE_WRITE_ERROR && !p->stop)
+		p->rc = taxii_seterr(&p->err, TAXII_ENOMEM, 0, "%s: out of memory", c->url);
+	else if ((cc == CURLE_WRITE_ERROR || cc == CURLE_ABORTED_BY_CALLBACK) && p->stop)
+		p->rc = taxii_seterr(&p->err, TAXII_EINVAL, 0, "%s: answer abandoned", c->url);
 	else if (cc == CURLE_ABORTED_BY_CALLBACK)
 		p->rc = taxii_seterr(&p->err, TAXII_ENET, 0, "%s: cancelled", c->url);
 	else if (cc != CURLE_OK)
 		p->rc = taxii_seterr(&p->err, TAXII_ENET, 0, "%s: %s", c->url,
 		    curl_easy_strerror(cc));
-	else
+	else {
+		pthread_mutex_lock(&p->lock);
 		curl_easy_getinfo(p->cu, CURLINFO_RESPONSE_CODE, &p->http);
+		pthread_mutex_unlock(&p->lock);
+	}
 out:
 	curl_slist_free_all(h);
 	curl_slist_free_all(pins);
+}
+
+static void
+post_run(struct post *p)
+{
+	post_exchange(p);
+	pthread_mutex_lock(&p->lock);
+	p->done = 1;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void *
@@ -386,11 +441,17 @@ post_thread(void *arg)
 	return NULL;
 }
 
-/* Writes `req` into p->body, ready to send. */
+/* Writes `req` into p->body, ready to send, and clears what the last exchange left. */
 static int
 post_prepare(struct post *p, const struct taxii_msg *req, struct taxii_err *err)
 {
 	util_buf_reset(&p->body);
+	util_buf_reset(&p->resp);
+	util_buf_reset(&p->take);
+	p->got = 0;
+	p->over = p->done = p->stop = 0;
+	p->http = 0;
+	p->rc = 0;
 	p->ver = req->version;
 	return taxii_msg_write(req, &p->body, err);
 }
@@ -647,59 +708,46 @@ out:
 	return rc;
 }
 
-/* Delivers the blocks of a Poll_Response; returns 0 or TAXII_EINVAL when cb aborts. */
-static int
-deliver(const struct taxii_msg *m, taxii_block_cb cb, void *arg, int64_t *max_label,
-    struct taxii_err *err)
-{
-	for (size_t i = 0; i < m->n_blocks; i++) {
-		if (m->blocks[i].has_timestamp && m->blocks[i].timestamp_us > *max_label)
-			*max_label = m->blocks[i].timestamp_us;
-		if (cb(arg, &m->blocks[i]) != 0)
-			return taxii_seterr(err, TAXII_EINVAL, 0,
-			    "poll aborted by the caller at block %zu", i + 1);
-	}
-	return 0;
-}
-
 /*
- * Whether a raw Poll_Response's root start tag holds more="true" (or "1"). Only a hint, so
- * the next part can be asked for before this one is parsed: the parsed message decides.
- * Looks at the first 4 KiB at most.
+ * One poll under way: where its blocks go, the two exchanges it alternates between, and
+ * the part asked for ahead (as soon as a part's start tag says more follow).
  */
-static int
-more_hint(const struct util_buf *b)
-{
-	const char *p = b->data, *end, *gt;
-	size_t n = b->len < 4096 ? b->len : 4096;
+struct poll_run {
+	const struct taxii_client_conf *conf;
+	const char *collection;
+	taxii_block_cb cb;
+	void *arg;
+	unsigned flags, n, max_parts;
+	int64_t max_label;
+	struct post p[2];
+	int k;             /* p[k] is the exchange being read */
+	char result_id[256];
+	uint64_t part;     /* the part being read (1.1) */
+	int ahead;         /* p[1 - k] is fetching part + 1 */
+	int follow;        /* a 1.1 result is being followed: parts may be asked ahead */
+};
 
-	if (p == NULL)
-		return 0;
-	end = p + n;
-	/* The root is the first element: past the declaration, comments and PIs. */
-	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL && p + 1 < end &&
-	    (p[1] == '?' || p[1] == '!'))
-		p++;
-	if (p == NULL || (gt = memchr(p, '>', (size_t)(end - p))) == NULL)
-		return 0;
-	n = (size_t)(gt - p);
-	return memmem(p, n, " more=\"true\"", 12) != NULL ||
-	    memmem(p, n, " more=\"1\"", 9) != NULL || memmem(p, n, " more='true'", 12) != NULL ||
-	    memmem(p, n, " more='1'", 9) != NULL;
+static int
+poll_block(void *arg, const struct taxii_content_block *b)
+{
+	struct poll_run *r = arg;
+
+	if (b->has_timestamp && b->timestamp_us > r->max_label)
+		r->max_label = b->timestamp_us;
+	return r->cb(r->arg, b);
 }
 
-/* Asks for part `part` of `result_id` on p (a thread of its own). */
+/* Asks for part `part` of r->result_id on p (a thread of its own). */
 static int
-fetch_part(struct post *p, const char *collection, const char *result_id, uint64_t part,
-    struct taxii_err *err)
+fetch_part(struct poll_run *r, struct post *p, uint64_t part, struct taxii_err *err)
 {
 	struct taxii_msg req;
 	char id[TAXII_ID_MAX];
 	int rc;
 
 	new_msg(&req, TAXII_V11, TAXII_MSG_POLL_FULFILLMENT, id);
-	req.collection = collection;
-	req.result_id = result_id;
+	req.collection = r->collection;
+	req.result_id = r->result_id;
 	req.result_part = part;
 	if ((rc = post_prepare(p, &req, err)) != 0)
 		return rc;
@@ -708,65 +756,173 @@ fetch_part(struct post *p, const char *collection, const char *result_id, uint64
 	return 0;
 }
 
+/* A 1.1 part's start tag was read: the part after it is asked for now, so the peer builds
+ * and sends it while this one is read and merged. The parsed part decides in the end: a
+ * part asked for that is not wanted after all is abandoned. */
+static void
+poll_root(void *arg, int more, const char *result_id, uint64_t part)
+{
+	struct poll_run *r = arg;
+	struct taxii_err err;
+
+	if (r->result_id[0] == '\0' && result_id[0] != '\0' &&
+	    strlen(result_id) < sizeof(r->result_id)) {
+		snprintf(r->result_id, sizeof(r->result_id), "%s", result_id);
+		r->part = part ? part : 1;
+		r->follow = 1;
+	}
+	if (!more || !r->follow || r->ahead || r->n >= r->max_parts)
+		return;
+	r->n++;
+	if (fetch_part(r, &r->p[1 - r->k], r->part + 1, &err) == 0)
+		r->ahead = 1;
+	else
+		r->n--; /* asked for again, without the thread, once the part is read */
+}
+
 /*
- * Follows the parts of a 1.1 result after `first` (delivered by this function too).
- * Part k+1 is asked for before part k is delivered: as soon as part k arrived when its
- * start tag hints at more, else once part k is parsed and says so. A part asked for on
- * a hint that the parsed part then denies is waited for and dropped. Takes ownership of
- * `first`.
+ * Reads the answer of p[k] (its exchange running on its thread) as it arrives: a
+ * Poll_Response's blocks go to the caller as they are parsed; *out is the message (without
+ * those blocks), or the whole message when it was not read as it came. Returns 0 or a
+ * negative taxii_code; the exchange has ended either way.
  */
 static int
-follow_parts(struct post p[2], struct taxii_msg *first, const char *collection, unsigned *n,
-    unsigned max_parts, unsigned flags, taxii_block_cb cb, void *arg, int64_t *max_label,
-    struct taxii_err *err)
+poll_read(struct poll_run *r, enum taxii_version want, struct taxii_push_stats *st,
+    struct taxii_msg **out, struct taxii_err *err)
 {
-	const struct taxii_client_conf *conf = p[0].c;
-	struct taxii_msg *cur = first;
-	char result_id[256] = "";
-	uint64_t part = first->result_part ? first->result_part : 1;
-	int rc = 0, more, k = 0, inflight = 0;
+	struct post *p = &r->p[r->k];
+	struct taxii_push *tp;
+	struct util_buf t;
+	int rc = 0, done = 0, first = 1;
+	long http;
 
-	if (first->result_id != NULL)
-		snprintf(result_id, sizeof(result_id), "%s", first->result_id);
-	for (;;) {
-		/* `more` without a result id cannot be followed: what came is all there is. */
-		more = cur->more && result_id[0] != '\0';
-		if (more && !inflight) {
-			if (++*n > max_parts) {
-				rc = taxii_seterr(err, TAXII_ETOOBIG, 0, "%s: more than %u parts",
-				    conf->url,
-				    max_parts);
-				goto out;
-			}
-			k = 1 - k;
-			if ((rc = fetch_part(&p[k], collection, result_id, part + 1, err)) != 0)
-				goto out;
-			inflight = 1;
-		}
-		if ((rc = deliver(cur, cb, arg, max_label, err)) != 0 || !more)
-			goto out;
-		taxii_msg_free(cur);
-		cur = NULL;
-		post_join(&p[k]);
-		inflight = 0;
-		part++;
-		/* The part after it, asked for now if the raw answer hints at it: the peer
-		 * builds it while this one is parsed and merged. */
-		if (p[k].rc == 0 && more_hint(&p[k].resp) && *n < max_parts) {
-			++*n;
-			if ((rc = fetch_part(&p[1 - k], collection, result_id, part + 1, err)) != 0)
-				goto out;
-			inflight = 1;
-		}
-		if ((rc = post_answer(&p[k], flags, &cur, err)) != 0 ||
-		    (rc = expect(conf, cur, TAXII_MSG_POLL_RESP, err)) != 0)
-			goto out;
-		if (inflight)
-			k = 1 - k;
+	*out = NULL;
+	memset(st, 0, sizeof(*st));
+	tp = taxii_push_new(r->flags, want, p->limit, poll_block, r, poll_root, r);
+	if (tp == NULL) {
+		post_abandon(p);
+		return taxii_seterr(err, TAXII_ENOMEM, 0, "out of memory");
+	}
+	/* Bounded: every pass takes new bytes (at most limit in all) or sees the end, which
+	 * curl's timeout, the cancel flag or the stop flag brings within its time. */
+	while (!done && rc == 0) {
+		pthread_mutex_lock(&p->lock);
+		while (p->resp.len == 0 && !p->done)
+			pthread_cond_wait(&p->cond, &p->lock);
+		t = p->resp;
+		p->resp = p->take;
+		p->take = t;
+		done = p->done;
+		http = p->http;
+		pthread_mutex_unlock(&p->lock);
+		if (p->take.len == 0)
+			continue;
+		/* An HTTP error explains itself with a whole Status Message, or not at all. */
+		if (first && http != 200)
+			taxii_push_whole(tp);
+		first = 0;
+		rc = taxii_push_feed(tp, p->take.data, p->take.len, err);
+		util_buf_reset(&p->take);
+	}
+	if (rc != 0)
+		post_abandon(p);
+	else
+		post_join(p);
+	*st = *taxii_push_stats(tp);
+	if (rc == 0 && p->rc != 0) {
+		if (err != NULL)
+			*err = p->err;
+		rc = p->rc;
+		goto out;
+	}
+	if (rc == 0)
+		rc = taxii_push_end(tp, out, err);
+	if (rc != 0 && p->rc == 0 && p->http != 200)
+		rc = taxii_seterr(err, TAXII_ENET, 0, "%s: HTTP %ld", r->conf->url, p->http);
+	else if (rc != 0 && rc != TAXII_EINVAL && p->rc == 0 && err != NULL) {
+		char inner[sizeof(err->msg)];
+
+		memcpy(inner, err->msg, sizeof(inner));
+		taxii_seterr(err, rc, 0, "%.100s: answer: %.140s", r->conf->url, inner);
 	}
 out:
-	post_join(&p[0]);
-	post_join(&p[1]);
+	taxii_push_free(tp);
+	return rc;
+}
+
+/* Delivers the blocks of a message read whole (none when its blocks were streamed), then
+ * tells the caller the part is done. Returns 0 or TAXII_EINVAL when the caller aborts. */
+static int
+poll_part_done(struct poll_run *r, const struct taxii_msg *m, struct taxii_err *err)
+{
+	for (size_t i = 0; i < m->n_blocks; i++)
+		if (poll_block(r, &m->blocks[i]) != 0)
+			return taxii_seterr(err, TAXII_EINVAL, 0,
+			    "poll aborted by the caller at block %zu", i + 1);
+	if (r->conf->part_done != NULL && r->conf->part_done(r->arg) != 0)
+		return taxii_seterr(err, TAXII_EINVAL, 0, "poll aborted by the caller after part %u",
+		    r->n);
+	return 0;
+}
+
+/* How many blocks an answer had and the last one's label, streamed or not. */
+static void
+answer_tail(const struct taxii_msg *m, const struct taxii_push_stats *st, size_t *n,
+    int *has_last, int64_t *last)
+{
+	if (m->n_blocks > 0) {
+		*n = m->n_blocks;
+		*has_last = m->blocks[m->n_blocks - 1].has_timestamp;
+		*last = m->blocks[m->n_blocks - 1].timestamp_us;
+	} else {
+		*n = st->blocks;
+		*has_last = st->has_last_label;
+		*last = st->last_label_us;
+	}
+}
+
+/*
+ * Follows the parts of a 1.1 result after `cur` (read and delivered already), each read
+ * as it arrives, part k+1 asked for as soon as part k's start tag says more follow (else
+ * once part k is read). Takes ownership of `cur`.
+ */
+static int
+follow_parts(struct poll_run *r, struct taxii_msg *cur, struct taxii_err *err)
+{
+	const struct taxii_client_conf *conf = r->conf;
+	struct taxii_push_stats st;
+	int rc = 0;
+
+	if (r->result_id[0] == '\0' && cur->result_id != NULL &&
+	    strlen(cur->result_id) < sizeof(r->result_id)) {
+		snprintf(r->result_id, sizeof(r->result_id), "%s", cur->result_id);
+		r->part = cur->result_part ? cur->result_part : 1;
+	}
+	for (;;) {
+		/* `more` without a result id cannot be followed: what came is all there is. */
+		if (!cur->more || r->result_id[0] == '\0')
+			break;
+		if (!r->ahead) {
+			if (++r->n > r->max_parts) {
+				rc = taxii_seterr(err, TAXII_ETOOBIG, 0, "%s: more than %u parts",
+				    conf->url, r->max_parts);
+				goto out;
+			}
+			if ((rc = fetch_part(r, &r->p[1 - r->k], r->part + 1, err)) != 0)
+				goto out;
+		}
+		r->ahead = 0;
+		r->follow = 1;
+		taxii_msg_free(cur);
+		cur = NULL;
+		r->k = 1 - r->k;
+		r->part++;
+		if ((rc = poll_read(r, TAXII_V11, &st, &cur, err)) != 0 ||
+		    (rc = expect(conf, cur, TAXII_MSG_POLL_RESP, err)) != 0 ||
+		    (rc = poll_part_done(r, cur, err)) != 0)
+			goto out;
+	}
+out:
 	taxii_msg_free(cur);
 	return rc;
 }
@@ -776,34 +932,65 @@ poll_with(const struct taxii_client_conf *conf, const char *collection, const ch
     int64_t begin_us, int64_t end_us, taxii_block_cb cb, void *arg, int64_t *end_us_out,
     struct taxii_err *err)
 {
-	unsigned max_parts, n = 0;
-	unsigned flags = conf && conf->blocks_as_nodes ? TAXII_PARSE_NODES : 0;
+	struct poll_run *r;
 	struct taxii_msg req, *resp = NULL;
-	struct post p[2];
+	struct taxii_push_stats st;
 	char id[TAXII_ID_MAX];
-	int64_t begin = begin_us, reached = begin_us, max_label = begin_us;
-	int rc = 0, has_end = 0;
+	int64_t begin = begin_us, reached = begin_us, last = 0;
+	size_t nb = 0;
+	int rc = 0, has_end = 0, has_last = 0, fell_back = 0, answers = 0;
 
 	if (conf == NULL || conf->url == NULL || collection == NULL || cb == NULL)
 		return taxii_seterr(err, TAXII_EINVAL, 0,
 		    "poll: url, collection and callback required");
-	max_parts = conf->max_parts ? conf->max_parts : DEFAULT_MAX_PARTS;
-	post_init(&p[0], conf);
-	post_init(&p[1], conf);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return taxii_seterr(err, TAXII_ENOMEM, 0, "out of memory");
+	r->conf = conf;
+	r->collection = collection;
+	r->cb = cb;
+	r->arg = arg;
+	r->flags = conf->blocks_as_nodes ? TAXII_PARSE_NODES : 0;
+	r->max_parts = conf->max_parts ? conf->max_parts : DEFAULT_MAX_PARTS;
+	r->max_label = begin_us;
+	post_init(&r->p[0], conf);
+	post_init(&r->p[1], conf);
 	poll_req(&req, taxii_client_peer_version(conf), id, collection, sub_id, begin, end_us,
 	    TAXII_RESP_FULL);
 	for (;;) {
-		if (++n > max_parts) {
+		if (++r->n > r->max_parts) {
 			rc = taxii_seterr(err, TAXII_ETOOBIG, 0, "%s: more than %u parts",
-			    conf->url, max_parts);
+			    conf->url, r->max_parts);
 			goto out;
 		}
-		/* The first exchange settles the version (exchange may fall back to 1.0). */
-		if ((rc = exchange(&p[0], &req, flags, &resp, err)) != 0 ||
-		    (rc = expect(conf, resp, TAXII_MSG_POLL_RESP, err)) != 0)
+		r->k = 0;
+		if ((rc = post_prepare(&r->p[0], &req, err)) != 0)
+			goto out;
+		if (post_start(&r->p[0]) != 0) {
+			rc = taxii_seterr(err, TAXII_ENOMEM, 0, "cannot start a thread");
+			goto out;
+		}
+		if ((rc = poll_read(r, req.version, &st, &resp, err)) != 0)
+			goto out;
+		answers++;
+		/* The first answer settles the version: a 1.1 request a peer answers as a
+		 * 1.0 peer is asked again in 1.0 (such an answer is read whole, never
+		 * delivered), and the peer is remembered. */
+		if (answers == 1 && !fell_back && conf->version == TAXII_VANY &&
+		    wants_10(&req, resp)) {
+			taxii_msg_free(resp);
+			resp = NULL;
+			memo_set_10(conf->url);
+			req.version = TAXII_V10;
+			fell_back = 1;
+			r->n--;
+			answers--;
+			continue;
+		}
+		if ((rc = expect(conf, resp, TAXII_MSG_POLL_RESP, err)) != 0 ||
+		    (rc = poll_part_done(r, resp, err)) != 0)
 			goto out;
 		/* Where the peer says it delivered up to; without it, the last label seen. */
-		if (resp->has_end && n == 1) {
+		if (resp->has_end && answers == 1) {
 			has_end = 1;
 			reached = resp->end_us;
 		}
@@ -811,21 +998,16 @@ poll_with(const struct taxii_client_conf *conf, const char *collection, const ch
 			struct taxii_msg *first = resp;
 
 			resp = NULL;
-			rc = follow_parts(p, first, collection, &n, max_parts, flags, cb, arg,
-			    &max_label, err);
-			if (rc != 0)
+			if ((rc = follow_parts(r, first, err)) != 0)
 				goto out;
 			break;
 		}
-		if ((rc = deliver(resp, cb, arg, &max_label, err)) != 0)
-			goto out;
 		if (resp->has_end)
 			reached = resp->end_us;
 		/* 1.0 has no parts: a peer that narrowed Inclusive_End to its last block's label
 		 * has more; poll again from there. An empty answer ends it. */
-		if (resp->n_blocks == 0 || !resp->has_end ||
-		    !resp->blocks[resp->n_blocks - 1].has_timestamp ||
-		    resp->blocks[resp->n_blocks - 1].timestamp_us != resp->end_us ||
+		answer_tail(resp, &st, &nb, &has_last, &last);
+		if (nb == 0 || !resp->has_end || !has_last || last != resp->end_us ||
 		    resp->end_us >= end_us || resp->end_us <= begin)
 			break;
 		begin = resp->end_us;
@@ -833,14 +1015,15 @@ poll_with(const struct taxii_client_conf *conf, const char *collection, const ch
 		resp = NULL;
 		poll_req(&req, TAXII_V10, id, collection, sub_id, begin, end_us, TAXII_RESP_FULL);
 	}
-	if (!has_end && max_label > reached)
-		reached = max_label;
+	if (!has_end && r->max_label > reached)
+		reached = r->max_label;
 	if (end_us_out != NULL)
 		*end_us_out = reached;
 out:
 	taxii_msg_free(resp);
-	post_fini(&p[0]);
-	post_fini(&p[1]);
+	post_fini(&r->p[0]);
+	post_fini(&r->p[1]);
+	free(r);
 	return rc;
 }
 

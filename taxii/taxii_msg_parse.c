@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -154,6 +155,7 @@ struct pstate {
 	 * span (the guard holds the depth in the document to its cap). */
 	int skip;
 	size_t skip_span;
+	struct taxii_push *tp; /* a message read as it arrives (taxii_push_*), or NULL */
 };
 
 struct pctx {
@@ -165,6 +167,7 @@ struct pctx {
 	int keep_nodes;
 	const struct pstate *ps; /* where content elements lie in the input */
 	const char *in;
+	size_t in_base; /* the input offset of in[0]: what came before is gone */
 };
 
 static int
@@ -516,7 +519,7 @@ slice_of(const struct pctx *p, xmlNode *c)
 {
 	uintptr_t i = (uintptr_t)c->_private;
 	struct span *sp;
-	const char *name = (const char *)c->name;
+	const char *name = (const char *)c->name, *in;
 	size_t nl = strlen(name), pl;
 
 	if (p->ps == NULL || i == 0 || i > p->ps->n)
@@ -524,21 +527,28 @@ slice_of(const struct pctx *p, xmlNode *c)
 	sp = &p->ps->spans[i - 1];
 	if (sp->end == 0)
 		return NULL;
-	if (p->in[sp->start] != '<') {
+	if (sp->start < p->in_base || sp->end <= sp->start)
+		return NULL;
+	in = p->in;
+	if (in[sp->start - p->in_base] != '<') {
 		/* Back over the start tag, which holds no '<' (its namespace declarations can
 		 * make it long). */
-		const char *lt = memrchr(p->in, '<', sp->start);
+		const char *lt = memrchr(in, '<', sp->start - p->in_base);
 
-		sp->start = lt != NULL ? (size_t)(lt - p->in) : 0;
+		if (lt == NULL)
+			return NULL;
+		sp->start = p->in_base + (size_t)(lt - in);
 	}
-	if (p->in[sp->start] != '<' || sp->end <= sp->start || p->in[sp->end - 1] != '>')
+	in += sp->start - p->in_base;
+	if (in[0] != '<' || in[sp->end - sp->start - 1] != '>')
 		return NULL;
 	pl = c->ns != NULL && c->ns->prefix != NULL ? strlen((const char *)c->ns->prefix) : 0;
-	if (pl > 0 && (strncmp(p->in + sp->start + 1, (const char *)c->ns->prefix, pl) != 0 ||
-			  p->in[sp->start + 1 + pl] != ':'))
+	if (pl > 0 && (pl + 2 > sp->end - sp->start ||
+			  strncmp(in + 1, (const char *)c->ns->prefix, pl) != 0 || in[1 + pl] != ':'))
 		return NULL;
-	if (strncmp(p->in + sp->start + 1 + (pl ? pl + 1 : 0), name, nl) != 0 ||
-	    strchr(" \t\r\n/>", p->in[sp->start + 1 + (pl ? pl + 1 : 0) + nl]) == NULL)
+	if ((pl ? pl + 1 : 0) + nl + 2 > sp->end - sp->start ||
+	    strncmp(in + 1 + (pl ? pl + 1 : 0), name, nl) != 0 ||
+	    strchr(" \t\r\n/>", in[1 + (pl ? pl + 1 : 0) + nl]) == NULL)
 		return NULL;
 	return sp;
 }
@@ -615,7 +625,7 @@ get_content(struct pctx *p, xmlNode *content, struct taxii_content_block *b)
 		if (sp != NULL) {
 			/* The input's own bytes, the declarations just added put in its start
 			 * tag (they come last in nsDef). */
-			const char *el = p->in + sp->start;
+			const char *el = p->in + (sp->start - p->in_base);
 			size_t nl = strcspn(el, " \t\r\n/>");
 			size_t own = 0;
 			xmlNs *ns;
@@ -655,6 +665,33 @@ out:
 	return rc;
 }
 
+/* One Content_Block element c into *b (zeroed by the caller). */
+static int
+get_block(struct pctx *p, xmlNode *c, struct taxii_content_block *b)
+{
+	xmlNode *bind, *content;
+	int rc;
+
+	if ((bind = kid(p, c, "Content_Binding")) == NULL)
+		return PERR(p, c, TAXII_EMSG, "Content_Block: missing Content_Binding");
+	if (p->ver == TAXII_V11) {
+		xmlNode *sub = kid(p, bind, "Subtype");
+
+		if ((rc = get_attr(p, bind, "binding_id", 1, &b->binding)) ||
+		    (sub && (rc = get_attr(p, sub, "subtype_id", 1, &b->subtype))))
+			return rc;
+	} else if ((rc = get_text(p, bind, &b->binding)) != 0) {
+		return rc;
+	}
+	if ((content = kid(p, c, "Content")) == NULL)
+		return PERR(p, c, TAXII_EMSG, "Content_Block: missing Content");
+	if ((rc = get_content(p, content, b)) ||
+	    (rc = get_time(p, c, "Timestamp_Label", &b->has_timestamp, &b->timestamp_us)) ||
+	    (rc = get_kid_text(p, c, "Message", 0, &b->message)))
+		return rc;
+	return 0;
+}
+
 static int
 get_blocks(struct pctx *p, const xmlNode *parent, struct taxii_msg *m)
 {
@@ -666,29 +703,11 @@ get_blocks(struct pctx *p, const xmlNode *parent, struct taxii_msg *m)
 		return 0;
 	if ((v = p_alloc(p, parent, n * sizeof(*v))) == NULL)
 		return TAXII_ENOMEM;
+	memset(v, 0, n * sizeof(*v));
 	for (xmlNode *c = parent->children; c != NULL; c = c->next) {
-		struct taxii_content_block *b;
-		xmlNode *bind, *content;
-
 		if (!is_el(p, c, "Content_Block"))
 			continue;
-		b = &v[i++];
-		if ((bind = kid(p, c, "Content_Binding")) == NULL)
-			return PERR(p, c, TAXII_EMSG, "Content_Block: missing Content_Binding");
-		if (p->ver == TAXII_V11) {
-			xmlNode *sub = kid(p, bind, "Subtype");
-
-			if ((rc = get_attr(p, bind, "binding_id", 1, &b->binding)) ||
-			    (sub && (rc = get_attr(p, sub, "subtype_id", 1, &b->subtype))))
-				return rc;
-		} else if ((rc = get_text(p, bind, &b->binding)) != 0) {
-			return rc;
-		}
-		if ((content = kid(p, c, "Content")) == NULL)
-			return PERR(p, c, TAXII_EMSG, "Content_Block: missing Content");
-		if ((rc = get_content(p, content, b)) ||
-		    (rc = get_time(p, c, "Timestamp_Label", &b->has_timestamp, &b->timestamp_us)) ||
-		    (rc = get_kid_text(p, c, "Message", 0, &b->message)))
+		if ((rc = get_block(p, c, &v[i++])) != 0)
 			return rc;
 	}
 	m->blocks = v;
@@ -910,8 +929,9 @@ parse_part_number(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 	return 0;
 }
 
+/* A Poll_Response but its blocks (what comes before them in the message). */
 static int
-parse_poll_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
+poll_head(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 {
 	int rc;
 
@@ -923,7 +943,7 @@ parse_poll_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 			 &m->begin_us)) ||
 		    (rc = get_time(p, root, "Inclusive_End_Timestamp", &m->has_end, &m->end_us)))
 			return rc;
-		return get_blocks(p, root, m);
+		return 0;
 	}
 	if ((rc = get_attr(p, root, "collection_name", 1, &m->collection)) ||
 	    (rc = parse_bool(p, root, "more", 0, &m->more)) ||
@@ -935,7 +955,15 @@ parse_poll_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 	    (rc = parse_record_count(p, root, m)) ||
 	    (rc = get_kid_text(p, root, "Message", 0, &m->message)))
 		return rc;
-	return get_blocks(p, root, m);
+	return 0;
+}
+
+static int
+parse_poll_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
+{
+	int rc = poll_head(p, root, m);
+
+	return rc != 0 ? rc : get_blocks(p, root, m);
 }
 
 static int
@@ -1106,8 +1134,9 @@ parse_sub_resp(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 	return 0;
 }
 
+/* The root's type and the ids every message carries. */
 static int
-parse_root(struct pctx *p, xmlNode *root, struct taxii_msg *m)
+root_attrs(struct pctx *p, const xmlNode *root, struct taxii_msg *m)
 {
 	int rc;
 
@@ -1123,6 +1152,16 @@ parse_root(struct pctx *p, xmlNode *root, struct taxii_msg *m)
 	if (p->ver == TAXII_V10 && !taxii_digits_only(m->message_id))
 		return PERR(p, root, TAXII_EMSG, "%s: message_id must be digits in TAXII 1.0",
 		    root->name);
+	return 0;
+}
+
+static int
+parse_root(struct pctx *p, xmlNode *root, struct taxii_msg *m)
+{
+	int rc;
+
+	if ((rc = root_attrs(p, root, m)) != 0)
+		return rc;
 	switch (m->type) {
 	case TAXII_MSG_STATUS: return parse_status(p, root, m);
 	case TAXII_MSG_DISCOVERY_RESP: return parse_discovery_resp(p, root, m);
@@ -1145,6 +1184,12 @@ is_content_el(const xmlNode *n)
 	    (strcmp((const char *)n->ns->href, TAXII_NS_11) == 0 ||
 		strcmp((const char *)n->ns->href, TAXII_NS_10) == 0);
 }
+
+struct taxii_push;
+static int push_decide(xmlParserCtxtPtr ctxt, struct taxii_push *tp, const xmlChar *localname,
+    const xmlChar *uri);
+static void push_started(xmlParserCtxtPtr ctxt, struct taxii_push *tp, xmlNode *n);
+static void push_ended(xmlParserCtxtPtr ctxt, struct taxii_push *tp, xmlNode *n);
 
 /* The tree is built as usual; a child of a Content element also gets its start noted
  * (its index + 1 in node->_private, which libxml2 leaves to applications). */
@@ -1173,9 +1218,13 @@ span_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xml
 		}
 		return;
 	}
+	if (ps->tp != NULL && push_decide(ctxt, ps->tp, localname, uri) != 0)
+		return;
 	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
 	    nb_attributes, nb_defaulted, attributes);
 	n = ctxt->node;
+	if (ps->tp != NULL && n != NULL)
+		push_started(ctxt, ps->tp, n);
 	if (ps->no_spans || n == NULL || !is_content_el(n->parent))
 		return;
 	/* Offsets into the input mean nothing once it was converted to UTF-8. */
@@ -1228,6 +1277,8 @@ span_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlCh
 			ps->spans[i - 1].end = (size_t)at;
 	}
 	xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+	if (ps->tp != NULL && n != NULL)
+		push_ended(ctxt, ps->tp, n);
 }
 
 /* Text, comments and the like below a copied content element are not built either. */
@@ -1431,4 +1482,390 @@ out:
 	util_xml_quiet_end(&q);
 	free(ps.spans);
 	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * A Poll_Response read as its bytes arrive (taxii_int.h). The envelope is built as a tree
+ * as above; each Content_Block is read, handed over and freed as soon as its end tag is
+ * parsed, with the bytes of the input kept only from the block being read on. Any other
+ * message is kept whole and parsed at the end by taxii_msg_parse_opts.
+ */
+
+enum push_mode { PUSH_UNDECIDED, PUSH_STREAM, PUSH_WHOLE };
+
+struct taxii_push {
+	xmlParserCtxtPtr ctxt;
+	struct util_xml_guard g;
+	struct pstate ps;
+	struct pctx p;           /* for the blocks: strings in `blocks` */
+	struct arena blocks;     /* one block's strings, freed once it was handed over */
+	unsigned flags;
+	enum taxii_version want;
+	enum push_mode mode;
+	taxii_block_cb cb;
+	void *arg;
+	taxii_push_root_cb on_root;
+	void *root_arg;
+	struct util_buf raw;     /* the input from raw_base on */
+	size_t raw_base, keep_from, fed, max_bytes;
+	int head_done;
+	int rc;                  /* the first error met in a hook, in err */
+	struct taxii_err err;
+	struct taxii_push_stats st;
+};
+
+struct taxii_push *
+taxii_push_new(unsigned flags, enum taxii_version want, size_t max_bytes, taxii_block_cb cb,
+    void *arg, taxii_push_root_cb on_root, void *root_arg)
+{
+	struct taxii_push *tp = calloc(1, sizeof(*tp));
+
+	if (tp == NULL)
+		return NULL;
+	tp->flags = flags;
+	tp->want = want;
+	tp->cb = cb;
+	tp->arg = arg;
+	tp->on_root = on_root;
+	tp->root_arg = root_arg;
+	tp->max_bytes = max_bytes && max_bytes < TAXII_MSG_MAX_BYTES ? max_bytes :
+	    TAXII_MSG_MAX_BYTES;
+	tp->mode = cb == NULL || (flags & TAXII_PARSE_NODES) ? PUSH_WHOLE : PUSH_UNDECIDED;
+	util_buf_init(&tp->raw, 0);
+	return tp;
+}
+
+void
+taxii_push_whole(struct taxii_push *tp)
+{
+	if (tp->mode == PUSH_UNDECIDED && tp->ctxt == NULL)
+		tp->mode = PUSH_WHOLE;
+}
+
+void
+taxii_push_free(struct taxii_push *tp)
+{
+	if (tp == NULL)
+		return;
+	if (tp->ctxt != NULL) {
+		xmlFreeDoc(tp->ctxt->myDoc);
+		tp->ctxt->myDoc = NULL;
+		xmlFreeParserCtxt(tp->ctxt);
+	}
+	arena_free(&tp->blocks);
+	free(tp->ps.spans);
+	util_buf_fini(&tp->raw);
+	free(tp);
+}
+
+const struct taxii_push_stats *
+taxii_push_stats(const struct taxii_push *tp)
+{
+	return &tp->st;
+}
+
+/* At the root: a Poll_Response of the version asked for is read as it comes, anything
+ * else is kept whole (the parser stops, the bytes are kept). 1 when the root is not to
+ * be built. */
+static int
+push_decide(xmlParserCtxtPtr ctxt, struct taxii_push *tp, const xmlChar *localname,
+    const xmlChar *uri)
+{
+	enum taxii_version v;
+
+	if (tp->mode != PUSH_UNDECIDED || util_xml_guard_of(ctxt)->depth != 1)
+		return 0;
+	v = uri != NULL && strcmp((const char *)uri, TAXII_NS_11) == 0 ? TAXII_V11 :
+	    uri != NULL && strcmp((const char *)uri, TAXII_NS_10) == 0 ? TAXII_V10 : TAXII_VANY;
+	if (v == TAXII_VANY || (tp->want != TAXII_VANY && v != tp->want) ||
+	    taxii_msg_type_of((const char *)localname, v) != TAXII_MSG_POLL_RESP) {
+		tp->mode = PUSH_WHOLE;
+		xmlStopParser(ctxt);
+		return 1;
+	}
+	tp->mode = PUSH_STREAM;
+	tp->p.ver = v;
+	tp->p.ns = v == TAXII_V10 ? TAXII_NS_10 : TAXII_NS_11;
+	return 0;
+}
+
+static void
+push_fail(xmlParserCtxtPtr ctxt, struct taxii_push *tp, int rc)
+{
+	if (tp->rc == 0)
+		tp->rc = rc;
+	xmlStopParser(ctxt);
+}
+
+/* An attribute's value with blanks trimmed, as get_attr reads it, into buf. */
+static void
+attr_into(const xmlNode *n, const char *name, char *buf, size_t len)
+{
+	xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+	const char *s = (const char *)v;
+	size_t k;
+
+	buf[0] = '\0';
+	if (v == NULL)
+		return;
+	while (isspace((unsigned char)*s))
+		s++;
+	k = strlen(s);
+	while (k > 0 && isspace((unsigned char)s[k - 1]))
+		k--;
+	if (k < len) {
+		memcpy(buf, s, k);
+		buf[k] = '\0';
+	}
+	xmlFree(v);
+}
+
+static void
+push_started(xmlParserCtxtPtr ctxt, struct taxii_push *tp, xmlNode *n)
+{
+	long at;
+
+	if (tp->mode != PUSH_STREAM || tp->rc != 0)
+		return;
+	if (n->parent == NULL || n->parent->type != XML_ELEMENT_NODE) {
+		char more[8], rid[256], part[24], *end;
+		unsigned long long k;
+
+		/* The root: whether a part follows is known before any block is read. */
+		attr_into(n, "more", more, sizeof(more));
+		attr_into(n, "result_id", rid, sizeof(rid));
+		attr_into(n, "result_part_number", part, sizeof(part));
+		k = strtoull(part, &end, 10);
+		if ((at = xmlByteConsumed(ctxt)) >= 0)
+			tp->keep_from = (size_t)at;
+		if (tp->on_root != NULL && tp->p.ver == TAXII_V11)
+			tp->on_root(tp->root_arg,
+			    strcmp(more, "true") == 0 || strcmp(more, "1") == 0, rid,
+			    part[0] >= '0' && part[0] <= '9' && *end == '\0' ? (uint64_t)k : 0);
+		return;
+	}
+	if (!tp->head_done && n->parent->parent != NULL &&
+	    n->parent->parent->type != XML_ELEMENT_NODE && is_el(&tp->p, n, "Content_Block")) {
+		struct taxii_msg head;
+		int rc;
+
+		/* Everything before the first block is checked before any block goes out. */
+		tp->head_done = 1;
+		memset(&head, 0, sizeof(head));
+		rc = root_attrs(&tp->p, n->parent, &head);
+		if (rc == 0)
+			rc = poll_head(&tp->p, n->parent, &head);
+		arena_free(&tp->blocks);
+		if (rc != 0)
+			push_fail(ctxt, tp, rc);
+	}
+}
+
+static void
+push_ended(xmlParserCtxtPtr ctxt, struct taxii_push *tp, xmlNode *n)
+{
+	struct taxii_content_block b;
+	xmlNode *root = n->parent, *c, *next;
+	long at;
+	int rc;
+
+	if (tp->mode != PUSH_STREAM || tp->rc != 0 || root == NULL ||
+	    root->type != XML_ELEMENT_NODE || root->parent == NULL ||
+	    root->parent->type == XML_ELEMENT_NODE || !is_el(&tp->p, n, "Content_Block"))
+		return;
+	memset(&b, 0, sizeof(b));
+	tp->p.in = tp->raw.data;
+	tp->p.in_base = tp->raw_base;
+	rc = get_block(&tp->p, n, &b);
+	if (rc == 0) {
+		tp->st.blocks++;
+		tp->st.has_last_label = b.has_timestamp;
+		tp->st.last_label_us = b.timestamp_us;
+		if (tp->cb(tp->arg, &b) != 0)
+			rc = taxii_seterr(&tp->err, TAXII_EINVAL, 0,
+			    "poll aborted by the caller at block %zu", tp->st.blocks);
+	}
+	arena_free(&tp->blocks);
+	/* The block, and the blanks between blocks, are done with. */
+	for (c = root->children; c != NULL; c = next) {
+		next = c->next;
+		if (c == n || c->type != XML_ELEMENT_NODE) {
+			xmlUnlinkNode(c);
+			xmlFreeNode(c);
+		}
+	}
+	tp->ps.n = 0;
+	if ((at = xmlByteConsumed(ctxt)) >= 0 && (size_t)at > tp->keep_from)
+		tp->keep_from = (size_t)at;
+	if (rc != 0)
+		push_fail(ctxt, tp, rc);
+}
+
+static int
+push_open(struct taxii_push *tp, struct taxii_err *err)
+{
+	tp->ctxt = xmlCreatePushParserCtxt(NULL, NULL, NULL, 0, NULL);
+	if (tp->ctxt == NULL)
+		return taxii_seterr(err, TAXII_ENOMEM, 0, "out of memory");
+	xmlCtxtUseOptions(tp->ctxt, UTIL_XML_OPTIONS | XML_PARSE_COMPACT);
+	memset(&tp->g, 0, sizeof(tp->g));
+	tp->g.max_depth = TAXII_MSG_MAX_DEPTH;
+	tp->g.start = span_start;
+	tp->g.end = span_end;
+	tp->g.reference = refuse_reference;
+	tp->g.arg = &tp->ps;
+	util_xml_guard_init(tp->ctxt, &tp->g);
+	tp->ctxt->sax->characters = skip_chars;
+	tp->ctxt->sax->ignorableWhitespace = skip_chars;
+	tp->ctxt->sax->cdataBlock = skip_cdata;
+	tp->ctxt->sax->comment = skip_comment;
+	tp->ctxt->sax->processingInstruction = skip_pi;
+	tp->ps.tp = tp;
+	tp->p.a = &tp->blocks;
+	tp->p.err = &tp->err;
+	tp->p.ps = &tp->ps;
+	return 0;
+}
+
+/* What a stream parse met so far, as taxii_msg_parse_opts reports it; 0 when nothing. */
+static int
+push_check(struct taxii_push *tp, struct taxii_err *err)
+{
+	xmlParserCtxtPtr ctxt = tp->ctxt;
+
+	if (tp->rc != 0) {
+		if (err != NULL)
+			*err = tp->err;
+		return tp->rc;
+	}
+	if (tp->mode == PUSH_WHOLE || ctxt == NULL)
+		return 0;
+	if (tp->g.hostile || tp->ps.hostile)
+		return taxii_seterr(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
+		    "DOCTYPE and entity declarations are refused");
+	if (tp->g.too_deep)
+		return taxii_seterr(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
+		    "DTD, entity or nesting deeper than %d refused", TAXII_MSG_MAX_DEPTH);
+	if (!ctxt->wellFormed) {
+		const xmlError *e = xmlCtxtGetLastError(ctxt);
+		int rc;
+
+		if (e != NULL && e->code == XML_ERR_NO_MEMORY)
+			return taxii_seterr(err, TAXII_ENOMEM, 0, "out of memory");
+		rc = taxii_seterr(err, TAXII_EXML, e ? e->line : 0, "line %d: %s",
+		    e ? e->line : 0, e && e->message ? e->message : "parse error");
+		if (err != NULL) {
+			size_t n = strlen(err->msg);
+
+			while (n > 0 && err->msg[n - 1] == '\n')
+				err->msg[--n] = '\0';
+		}
+		return rc;
+	}
+	return 0;
+}
+
+int
+taxii_push_feed(struct taxii_push *tp, const char *data, size_t len, struct taxii_err *err)
+{
+	struct util_xml_quiet q;
+	int rc;
+
+	if ((rc = push_check(tp, err)) != 0)
+		return rc;
+	if (len > tp->max_bytes - tp->fed)
+		tp->rc = taxii_seterr(&tp->err, TAXII_ETOOBIG, 0,
+		    "message of over %zu bytes is over the cap", tp->max_bytes);
+	else if (util_buf_add(&tp->raw, data, len) != 0)
+		tp->rc = taxii_seterr(&tp->err, TAXII_ENOMEM, 0, "out of memory");
+	if (tp->rc != 0)
+		return push_check(tp, err);
+	tp->fed += len;
+	if (tp->mode == PUSH_WHOLE || len == 0)
+		return 0;
+	if (tp->ctxt == NULL && (rc = push_open(tp, err)) != 0)
+		return rc;
+	xmlInitParser();
+	util_xml_quiet_begin(&q);
+	/* Chunks of up to INT_MAX: curl hands over far less at a time. */
+	while (len > 0 && tp->mode != PUSH_WHOLE && tp->rc == 0 && tp->ctxt->wellFormed &&
+	    !tp->g.hostile && !tp->g.too_deep && !tp->ps.hostile) {
+		int n = len > (size_t)INT_MAX ? INT_MAX : (int)len;
+
+		xmlParseChunk(tp->ctxt, data, n, 0);
+		data += n;
+		len -= (size_t)n;
+	}
+	util_xml_quiet_end(&q);
+	if ((rc = push_check(tp, err)) != 0)
+		return rc;
+	/* What lies before the block being read is needed no more: dropped now and then,
+	 * so the bytes kept are about one block's. */
+	if (tp->mode == PUSH_STREAM && tp->keep_from > tp->raw_base &&
+	    tp->keep_from - tp->raw_base >= 65536 && tp->keep_from - tp->raw_base <= tp->raw.len) {
+		size_t drop = tp->keep_from - tp->raw_base;
+
+		memmove(tp->raw.data, tp->raw.data + drop, tp->raw.len - drop + 1);
+		tp->raw.len -= drop;
+		tp->raw_base += drop;
+	}
+	if (tp->raw.len > tp->st.kept_max)
+		tp->st.kept_max = tp->raw.len;
+	return 0;
+}
+
+int
+taxii_push_end(struct taxii_push *tp, struct taxii_msg **out, struct taxii_err *err)
+{
+	struct util_xml_quiet q;
+	struct msg_box *box = NULL;
+	xmlNode *root;
+	xmlDocPtr doc;
+	int rc;
+
+	*out = NULL;
+	if (err != NULL) {
+		err->code = 0;
+		err->line = 0;
+		err->msg[0] = '\0';
+	}
+	if ((rc = push_check(tp, err)) != 0)
+		return rc;
+	if (tp->mode != PUSH_STREAM) {
+		/* Anything but a Poll_Response streamed is read whole, as it always was. */
+		return taxii_msg_parse_opts(tp->raw.data ? tp->raw.data : "", tp->raw.len,
+		    TAXII_VANY, tp->flags, out, err);
+	}
+	util_xml_quiet_begin(&q);
+	xmlParseChunk(tp->ctxt, NULL, 0, 1);
+	util_xml_quiet_end(&q);
+	if ((rc = push_check(tp, err)) != 0)
+		return rc;
+	doc = tp->ctxt->myDoc;
+	if (doc == NULL)
+		return taxii_seterr(err, TAXII_EXML, 0, "not a whole message");
+	if (doc->intSubset != NULL || doc->extSubset != NULL || !tree_ok(doc))
+		return taxii_seterr(err, TAXII_EHOSTILE, 0,
+		    "DTD, entity or nesting deeper than %d refused", TAXII_MSG_MAX_DEPTH);
+	root = xmlDocGetRootElement(doc);
+	if (root == NULL)
+		return taxii_seterr(err, TAXII_EXML, 0, "not a whole message");
+	if ((box = xmlMalloc(sizeof(*box))) == NULL)
+		return taxii_seterr(err, TAXII_ENOMEM, 0, "out of memory");
+	memset(box, 0, sizeof(*box));
+	box->m.priv_ = box;
+	box->m.version = tp->p.ver;
+	tp->p.a = &box->a;
+	tp->p.err = err;
+	/* Its blocks are gone, handed over: what is left is the envelope. */
+	rc = parse_root(&tp->p, root, &box->m);
+	tp->p.a = &tp->blocks;
+	tp->p.err = &tp->err;
+	if (rc != 0) {
+		arena_free(&box->a);
+		xmlFree(box);
+		return rc;
+	}
+	*out = &box->m;
+	return 0;
 }

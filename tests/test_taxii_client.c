@@ -11,6 +11,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -250,8 +252,8 @@ test_parts(struct script *s)
 	    TAXII_EINVAL, "parts: a callback that aborts stops the poll");
 	is_int(g.n, 2, "parts: nothing delivered after the abort");
 
-	/* The next part is asked for on a hint in the raw start tag; the parsed part decides.
-	 * A hint the part denies: the extra answer is dropped, nothing more delivered. */
+	/* The next part is asked for as soon as a part's start tag is parsed and says more:
+	 * a look-alike of more="true" inside another attribute asks for nothing. */
 	script_reset(s);
 	script_add(s, 200, fixture("poll_part1.xml"));
 	script_add(s, 200, fixture_with("poll_part2.xml", "more=\"true\"",
@@ -259,11 +261,11 @@ test_parts(struct script *s)
 	script_add(s, 200, fixture("status_denied.xml"));
 	memset(&g, 0, sizeof(g));
 	ok(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err) == 0,
-	    "parts: a wrong hint of more is harmless (%s)", err.msg);
+	    "parts: a look-alike of more is harmless (%s)", err.msg);
 	is_int(g.n, 3, "parts: the blocks of the two parts there are");
-	is_int(s->n_reqs, 3, "parts: the part asked for on the hint was asked for");
+	is_int(s->n_reqs, 2, "parts: and no third part asked for");
 
-	/* No hint (spaces around '='): the part is asked for once the parse says more. */
+	/* Spaces around '=': still more, the parser reads it. */
 	script_reset(s);
 	script_add(s, 200, fixture("poll_part1.xml"));
 	script_add(s, 200, fixture_with("poll_part2.xml", "more=\"true\"", "more = \"true\""));
@@ -383,6 +385,7 @@ test_refusals(struct script *s)
 	memset(&g, 0, sizeof(g));
 	is_int(taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, NULL, &err),
 	    TAXII_ETOOBIG, "refused: an answer over max_response");
+	has_str(err.msg, "response too large (over 200 bytes)", "refused: saying so");
 	c.max_response = 0;
 
 	script_reset(s);
@@ -469,6 +472,186 @@ test_cancel(struct script *s)
 	close(fd);
 }
 
+
+/* ---------------------------------------------------------------------------------------
+ * A peer that sends its answer a few bytes at a time, and may stop half way: one
+ * connection, raw HTTP/1.1, on 127.0.0.1 (port 0).
+ */
+struct dribble {
+	int fd;
+	unsigned port;
+	pthread_t th;
+	const char *body;
+	size_t len;
+	int with_length;    /* Content-Length sent (else the end is the connection's) */
+	size_t piece;       /* bytes per write */
+	size_t stall_at;    /* after this many body bytes, write nothing more (0: never) */
+	volatile int stop;  /* the test is done with it */
+};
+
+static void *
+dribble_serve(void *arg)
+{
+	struct dribble *d = arg;
+	char req[8192], head[256];
+	size_t got = 0, want = 0;
+	struct pollfd pf = { d->fd, POLLIN, 0 };
+	int c, one = 1;
+
+	if (poll(&pf, 1, 10000) != 1 || (c = accept(d->fd, NULL, NULL)) < 0)
+		return NULL;
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* The request: headers, then Content-Length bytes (bounded by req's size). */
+	for (int i = 0; i < 1000 && got < sizeof(req) - 1; i++) {
+		char *eoh, *cl;
+		ssize_t n = recv(c, req + got, sizeof(req) - 1 - got, 0);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		req[got] = '\0';
+		if ((eoh = strstr(req, "\r\n\r\n")) == NULL)
+			continue;
+		cl = strcasestr(req, "Content-Length:");
+		want = (size_t)(eoh + 4 - req) + (cl ? strtoul(cl + 15, NULL, 10) : 0);
+		if (got >= want)
+			break;
+	}
+	if (d->with_length)
+		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n", d->len);
+	else
+		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
+		    "Connection: close\r\n\r\n");
+	if (send(c, head, strlen(head), MSG_NOSIGNAL) < 0)
+		goto out;
+	for (size_t off = 0; off < d->len; off += d->piece) {
+		size_t n = d->len - off < d->piece ? d->len - off : d->piece;
+
+		if (d->stall_at && off >= d->stall_at) {
+			/* Silent, the connection open, until the test is done (at most 20 s). */
+			for (int i = 0; i < 2000 && !d->stop; i++)
+				usleep(10000);
+			break;
+		}
+		if (send(c, d->body + off, n, MSG_NOSIGNAL) < 0)
+			break;
+	}
+out:
+	close(c);
+	return NULL;
+}
+
+static int
+dribble_start(struct dribble *d)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	d->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(d->fd, 4) != 0 || getsockname(d->fd, (struct sockaddr *)&a, &al) != 0 ||
+	    pthread_create(&d->th, NULL, dribble_serve, d) != 0) {
+		if (d->fd >= 0)
+			close(d->fd);
+		return -1;
+	}
+	d->port = ntohs(a.sin_port);
+	return 0;
+}
+
+static void
+dribble_stop(struct dribble *d)
+{
+	d->stop = 1;
+	pthread_join(d->th, NULL);
+	close(d->fd);
+}
+
+/* An answer read as its bytes arrive: a byte at a time it gives what it gives whole; a
+ * peer that stops half way through a part meets the timeout; and a part past the cap,
+ * with no length announced, is refused once the cap is passed. */
+static void
+test_streamed(void)
+{
+	char *body = fixture("poll_response_labels.xml"), *at;
+	struct taxii_client_conf c;
+	struct taxii_err err = {0};
+	struct dribble d;
+	struct got g = {0};
+	char url[128];
+	int64_t end = 0;
+	double t0;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.body = body;
+	d.len = strlen(body);
+	d.with_length = 1;
+	d.piece = 1;
+	if (!ok(dribble_start(&d) == 0, "streamed: a dribbling peer listens")) {
+		free(body);
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/poll", d.port);
+	memset(&c, 0, sizeof(c));
+	c.url = url;
+	c.version = TAXII_V11;
+	c.timeout_s = 20;
+	rc = taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err);
+	dribble_stop(&d);
+	is_int(rc, 0, "streamed: an answer sent a byte at a time is read (%s)", err.msg);
+	is_int(g.n, 3, "streamed: its three blocks");
+	ok(g.label[0] == t("2026-11-22T04:00:00Z") && g.label[1] == t("2026-11-22T04:00:00.5Z") &&
+	    g.label[2] == t("2026-11-22T04:00:01.123456Z"), "streamed: with their labels");
+	is_int(end, t("2026-11-22T04:00:02Z"), "streamed: and the peer's end");
+
+	/* Silent after the first block: the poll ends at the timeout, not later. */
+	at = strstr(body, "</taxii_11:Content_Block>");
+	memset(&d, 0, sizeof(d));
+	d.body = body;
+	d.len = strlen(body);
+	d.with_length = 1;
+	d.piece = 64;
+	d.stall_at = at ? (size_t)(at - body) + 64 : 100;
+	memset(&g, 0, sizeof(g));
+	if (dribble_start(&d) == 0) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/poll", d.port);
+		c.timeout_s = 1;
+		t0 = now_s();
+		rc = taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err);
+		dribble_stop(&d);
+		is_int(rc, TAXII_ENET, "streamed: a peer that stalls mid-part fails the poll");
+		has_str(err.msg, "Timeout", "streamed: at the timeout (%s)", err.msg);
+		ok(now_s() - t0 < 6.0, "streamed: within seconds of it (%.1f s)", now_s() - t0);
+		is_int(g.n, 1, "streamed: the block before the stall was read as it came");
+	} else {
+		ok(0, "streamed: a stalling peer listens");
+	}
+
+	/* No Content-Length: the cap is met while reading, and named. */
+	memset(&d, 0, sizeof(d));
+	d.body = body;
+	d.len = strlen(body);
+	d.piece = 100;
+	memset(&g, 0, sizeof(g));
+	if (dribble_start(&d) == 0) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/taxii/poll", d.port);
+		c.timeout_s = 20;
+		c.max_response = d.len - 10;
+		rc = taxii_client_poll(&c, "observations", -1, INT64_MAX, collect, &g, &end, &err);
+		dribble_stop(&d);
+		is_int(rc, TAXII_ETOOBIG, "streamed: a part past the cap is refused");
+		has_str(err.msg, "too large", "streamed: saying it is too large (%s)", err.msg);
+	} else {
+		ok(0, "streamed: a third peer listens");
+	}
+	free(body);
+}
+
 int
 main(void)
 {
@@ -489,6 +672,7 @@ main(void)
 	test_fallback(&s);
 	test_refusals(&s);
 	test_cancel(&s);
+	test_streamed();
 	script_stop(&s);
 	curl_global_cleanup();
 	return tap_done();

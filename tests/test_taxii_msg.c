@@ -14,6 +14,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "taxii/taxii.h"
+#include "taxii/taxii_int.h"
 #include "tests/tap.h"
 #include "tests/xsd.h"
 #include "util/util.h"
@@ -1296,6 +1297,270 @@ test_content_copy(void)
 	util_buf_fini(&deep);
 }
 
+
+/* ---------------------------------------------------------------------------------------
+ * A message read as it arrives (taxii_push) gives what the whole message gives, however
+ * its bytes are cut.
+ */
+struct seen {
+	struct util_buf text; /* every block, one line each field */
+	size_t n;
+	int abort_at;
+};
+
+static void
+seen_block(struct util_buf *t, const struct taxii_content_block *b)
+{
+	util_buf_printf(t, "binding=%s subtype=%s xml=%d ts=%d:%lld msg=%s len=%zu\n",
+	    b->binding ? b->binding : "-", b->subtype ? b->subtype : "-", b->is_xml,
+	    b->has_timestamp, (long long)b->timestamp_us, b->message ? b->message : "-",
+	    b->content_len);
+	util_buf_add(t, b->content ? b->content : "", b->content_len);
+	util_buf_add(t, "\n", 1);
+}
+
+static int
+seen_cb(void *arg, const struct taxii_content_block *b)
+{
+	struct seen *s = arg;
+
+	seen_block(&s->text, b);
+	s->n++;
+	return s->abort_at && (int)s->n == s->abort_at;
+}
+
+static void
+seen_msg(struct util_buf *t, const struct taxii_msg *m)
+{
+	util_buf_printf(t, "type=%d ver=%d id=%s irt=%s coll=%s more=%d rid=%s part=%llu "
+	    "begin=%d:%lld end=%d:%lld count=%d:%llu status=%s\n", (int)m->type, (int)m->version,
+	    m->message_id ? m->message_id : "-", m->in_response_to ? m->in_response_to : "-",
+	    m->collection ? m->collection : "-", m->more, m->result_id ? m->result_id : "-",
+	    (unsigned long long)m->result_part, m->has_begin, (long long)m->begin_us,
+	    m->has_end, (long long)m->end_us, m->has_record_count,
+	    (unsigned long long)m->record_count, m->status_type ? m->status_type : "-");
+}
+
+/* The message parsed whole: its envelope and blocks as text. rc returned. */
+static int
+whole_text(const char *xml, size_t len, struct util_buf *t, struct taxii_err *err)
+{
+	struct taxii_msg *m = NULL;
+	int rc = taxii_msg_parse(xml, len, TAXII_VANY, &m, err);
+
+	if (rc == 0) {
+		for (size_t i = 0; i < m->n_blocks; i++)
+			seen_block(t, &m->blocks[i]);
+		seen_msg(t, m);
+	}
+	taxii_msg_free(m);
+	return rc;
+}
+
+/* Fed in pieces of `step` bytes (0: sizes from a small generator seeded with seed). */
+static int
+push_text(const char *xml, size_t len, size_t step, unsigned seed, struct util_buf *t,
+    size_t max_bytes, struct taxii_err *err, size_t *blocks, size_t *kept)
+{
+	struct seen s;
+	struct taxii_push *tp;
+	struct taxii_msg *m = NULL;
+	size_t at = 0;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.text = *t;
+	tp = taxii_push_new(0, TAXII_VANY, max_bytes, seen_cb, &s, NULL, NULL);
+	if (tp == NULL)
+		return TAXII_ENOMEM;
+	while (at < len && rc == 0) {
+		size_t n = step;
+
+		if (n == 0) {
+			seed = seed * 1103515245u + 12345u;
+			n = 1 + (seed >> 16) % 97;
+		}
+		if (n > len - at)
+			n = len - at;
+		rc = taxii_push_feed(tp, xml + at, n, err);
+		at += n;
+	}
+	if (rc == 0)
+		rc = taxii_push_end(tp, &m, err);
+	if (rc == 0) {
+		for (size_t i = 0; i < m->n_blocks; i++)
+			seen_block(&s.text, &m->blocks[i]);
+		seen_msg(&s.text, m);
+	}
+	if (blocks != NULL)
+		*blocks = taxii_push_stats(tp)->blocks;
+	if (kept != NULL)
+		*kept = taxii_push_stats(tp)->kept_max;
+	*t = s.text;
+	taxii_msg_free(m);
+	taxii_push_free(tp);
+	return rc;
+}
+
+static void
+test_push(void)
+{
+	static const char poll[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- a peer -->\n"
+	    "<t:Poll_Response xmlns:t=\"" TAXII_NS_11 "\" xmlns:p=\"urn:example:p\" "
+	    "xmlns:q=\"urn:example:&quot;q\" message_id=\"1\" in_response_to=\"2\" "
+	    "collection_name=\"c&amp;d\" more = 'true' result_id=\"R&lt;1\" "
+	    "result_part_number=\"3\">\n"
+	    "  <t:Exclusive_Begin_Timestamp>2026-11-22T04:00:00Z</t:Exclusive_Begin_Timestamp>\n"
+	    "  <t:Inclusive_End_Timestamp>2026-11-22T05:00:00.25+09:00</t:Inclusive_End_Timestamp>\n"
+	    "  <t:Record_Count partial_count=\"false\">3</t:Record_Count>\n"
+	    "  <t:Content_Block><t:Content_Binding binding_id=\"urn:stix.mitre.org:xml:1.2\">"
+	    "<t:Subtype subtype_id=\"s&#x31;\"/></t:Content_Binding>"
+	    "<t:Content><p:a  x='1>2' y=\"&gt;\" ><p:b>&lt;&#65;&amp;&#x10FFFF;<!-- c -->"
+	    "<![CDATA[<z>]]]]><t:Deep q:k=\"v\"/></p:b><?pi x?></p:a></t:Content>"
+	    "<t:Timestamp_Label>2026-11-22T04:10:00Z</t:Timestamp_Label>"
+	    "<t:Message>one &amp; only</t:Message></t:Content_Block>\n"
+	    "  <t:Content_Block>\n    <t:Content_Binding binding_id=\"b2\"/>\n"
+	    "    <t:Content>plain &amp; text, no element</t:Content>\n"
+	    "  </t:Content_Block>\n"
+	    "  <t:Content_Block><t:Content_Binding binding_id=\"b3\"/><t:Content>"
+	    "<r:x xmlns:r=\"urn:r\"/><r:y xmlns:r=\"urn:r2\">&#233;t&#xE9;</r:y></t:Content>"
+	    "<t:Timestamp_Label>2026-11-22T04:20:00.5Z</t:Timestamp_Label></t:Content_Block>\n"
+	    "</t:Poll_Response>\n<!-- end -->\n";
+	static const char status[] =
+	    "<taxii_11:Status_Message xmlns:taxii_11=\"" TAXII_NS_11 "\" message_id=\"9\" "
+	    "in_response_to=\"1\" status_type=\"DENIED\"><taxii_11:Message>no</taxii_11:Message>"
+	    "</taxii_11:Status_Message>";
+	static const char bad_tail[] =
+	    "<t:Poll_Response xmlns:t=\"" TAXII_NS_11 "\" message_id=\"1\" in_response_to=\"2\" "
+	    "collection_name=\"c\"><t:Content_Block><t:Content_Binding binding_id=\"b\"/>"
+	    "<t:Content>x</t:Content></t:Content_Block><t:Content_Block></t:Poll_Response>";
+	static const char bad_head[] =
+	    "<t:Poll_Response xmlns:t=\"" TAXII_NS_11 "\" message_id=\"1\" in_response_to=\"2\" "
+	    "collection_name=\"c\"><t:Record_Count>many</t:Record_Count><t:Content_Block>"
+	    "<t:Content_Binding binding_id=\"b\"/><t:Content>x</t:Content></t:Content_Block>"
+	    "</t:Poll_Response>";
+	static const char doctype[] =
+	    "<!DOCTYPE t [<!ENTITY e \"x\">]><t:Poll_Response xmlns:t=\"" TAXII_NS_11 "\"/>";
+	static const size_t steps[] = { 1, 2, 3, 5, 7, 13, 64, 1000, 0 };
+	const char *const docs[] = { poll, status, NULL };
+	static const char *const fixtures[] = { "client/poll_part1.xml",
+		"client/poll_response_labels.xml", "client/poll_response_10.xml",
+		"client/poll_count_more.xml", NULL };
+	struct util_buf a, b, big;
+	struct taxii_err err;
+	struct seen s;
+	struct taxii_push *tp;
+	size_t nb = 0, kept = 0;
+	int rc, same;
+
+	for (int d = 0; docs[d] != NULL; d++) {
+		util_buf_init(&a, 0);
+		rc = whole_text(docs[d], strlen(docs[d]), &a, &err);
+		is_int(rc, 0, "push: document %d parses whole (%s)", d, rc ? err.msg : "");
+		same = 1;
+		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			for (unsigned seed = 1; seed <= (steps[i] ? 1u : 20u); seed++) {
+				util_buf_init(&b, 0);
+				rc = push_text(docs[d], strlen(docs[d]), steps[i], seed, &b, 0, &err,
+				    NULL, NULL);
+				if (rc != 0 || a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
+					if (same)
+						tap_diag("pieces of %zu (seed %u): rc %d (%s)\n%s\n--- "
+						    "whole:\n%s", steps[i], seed, rc, rc ? err.msg : "",
+						    b.data ? b.data : "", a.data ? a.data : "");
+					same = 0;
+				}
+				util_buf_fini(&b);
+			}
+		}
+		ok(same, "push: document %d read in pieces of 1, 2, 3, 5, 7, 13, 64, 1000 bytes "
+		    "and 20 random cuts gives what it gives whole", d);
+		util_buf_fini(&a);
+	}
+	/* Peers' answers as the client tests play them, 1.0 among them. */
+	for (int f = 0; fixtures[f] != NULL; f++) {
+		char path[1200];
+		struct util_buf in;
+
+		util_buf_init(&in, 0);
+		join(path, sizeof(path), srcdata, fixtures[f]);
+		util_buf_init(&a, 0);
+		util_buf_init(&b, 0);
+		rc = read_file(path, &in) == 0 ? whole_text(in.data, in.len, &a, &err) : -1;
+		if (rc == 0)
+			rc = push_text(in.data, in.len, 1, 0, &b, 0, &err, NULL, NULL);
+		ok(rc == 0 && a.len == b.len && memcmp(a.data, b.data, a.len) == 0,
+		    "push: %s read a byte at a time gives what it gives whole", fixtures[f]);
+		util_buf_fini(&a);
+		util_buf_fini(&b);
+		util_buf_fini(&in);
+	}
+
+	/* A long Poll_Response: what is kept stays about one block, not the message. */
+	util_buf_init(&big, 0);
+	util_buf_printf(&big, "<t:Poll_Response xmlns:t=\"" TAXII_NS_11 "\" message_id=\"1\" "
+	    "in_response_to=\"2\" collection_name=\"c\">");
+	for (int i = 0; i < 3000; i++) {
+		util_buf_printf(&big, "<t:Content_Block><t:Content_Binding binding_id=\"b\"/>"
+		    "<t:Content><p:x xmlns:p=\"urn:p\">");
+		for (int k = 0; k < 20; k++)
+			util_buf_printf(&big, "<p:y n=\"%d\">%0100d</p:y>", k, i);
+		util_buf_printf(&big, "</p:x></t:Content></t:Content_Block>");
+	}
+	util_buf_printf(&big, "</t:Poll_Response>");
+	util_buf_init(&a, 0);
+	util_buf_init(&b, 0);
+	rc = whole_text(big.data, big.len, &a, &err);
+	is_int(push_text(big.data, big.len, 4096, 0, &b, 0, &err, &nb, &kept), 0,
+	    "push: a %zu-byte message read in 4 KiB pieces", big.len);
+	is_int(nb, 3000, "push: every block handed over as it came");
+	ok(kept < 80 * 1024, "push: at most %zu bytes of it held at once", kept);
+	ok(rc == 0 && a.len == b.len && memcmp(a.data, b.data, a.len) == 0,
+	    "push: the same blocks as the message parsed whole");
+	util_buf_fini(&a);
+	util_buf_fini(&b);
+
+	/* The cap counts every byte fed. */
+	util_buf_init(&b, 0);
+	is_int(push_text(big.data, big.len, 4096, 0, &b, big.len - 1, &err, NULL, NULL), TAXII_ETOOBIG,
+	    "push: one byte over the cap is refused");
+	has_str(err.msg, "cap", "push: saying it is over the cap");
+	util_buf_fini(&b);
+	util_buf_fini(&big);
+
+	/* A message that breaks after its first block: the error comes, at the end. */
+	util_buf_init(&b, 0);
+	rc = push_text(bad_tail, strlen(bad_tail), 1, 0, &b, 0, &err, &nb, NULL);
+	is_int(rc, TAXII_EXML, "push: a message cut wrong is refused (%s)", err.msg);
+	is_int(nb, 1, "push: after the blocks before the break were handed over");
+	util_buf_fini(&b);
+
+	/* What precedes the blocks is checked before the first one goes out. */
+	util_buf_init(&b, 0);
+	rc = push_text(bad_head, strlen(bad_head), 7, 0, &b, 0, &err, &nb, NULL);
+	is_int(rc, TAXII_EMSG, "push: a bad Record_Count is refused (%s)", err.msg);
+	is_int(nb, 0, "push: before any block is handed over");
+	util_buf_fini(&b);
+
+	util_buf_init(&b, 0);
+	rc = push_text(doctype, strlen(doctype), 3, 0, &b, 0, &err, &nb, NULL);
+	is_int(rc, TAXII_EHOSTILE, "push: a DOCTYPE is refused (%s)", err.msg);
+	util_buf_fini(&b);
+
+	/* A callback that says stop stops the read, naming the block. */
+	memset(&s, 0, sizeof(s));
+	util_buf_init(&s.text, 0);
+	s.abort_at = 1;
+	tp = taxii_push_new(0, TAXII_VANY, 0, seen_cb, &s, NULL, NULL);
+	rc = tp ? taxii_push_feed(tp, poll, strlen(poll), &err) : TAXII_ENOMEM;
+	is_int(rc, TAXII_EINVAL, "push: the callback stops it");
+	has_str(err.msg, "aborted by the caller at block 1", "push: at the first block");
+	is_int(s.n, 1, "push: nothing handed over after");
+	taxii_push_free(tp);
+	util_buf_fini(&s.text);
+}
+
 int
 main(void)
 {
@@ -1329,6 +1594,7 @@ main(void)
 	test_hostile();
 	test_namespaces();
 	test_content_copy();
+	test_push();
 	test_http();
 	test_mutations();
 	test_alloc_failures();
