@@ -384,9 +384,9 @@ be_inbox(void *ctx, const char *collection, const struct taxii_content_block *bl
 	if (fed_content_merge(m, blocks, n_blocks, NULL, err, errlen) != 0)
 		goto out;
 	if (fed_merge_pending(m) == 0 && m->refused > 0) {
-		util_seterr(err, errlen, "every record refused: %zu record%s whose signature "
-		    "does not verify or whose node is not trusted (logged)", m->refused,
-		    m->refused == 1 ? "" : "s");
+		util_seterr(err, errlen, "every record refused: %zu record%s with a malformed "
+		    "field, a signature that does not verify or a node that is not trusted (each "
+		    "logged with its reason)", m->refused, m->refused == 1 ? "" : "s");
 		goto out;
 	}
 	if (fed_merge_pending(m) == 0) {
