@@ -1333,6 +1333,27 @@ refuse_reference(void *ctx, const xmlChar *name)
 	xmlStopParser(ctxt);
 }
 
+/* The error of a parse libxml2 did not finish: out of memory, or where and why the text
+ * is not well formed (libxml2's message without its newline). */
+static int
+xml_error(xmlParserCtxt *ctxt, struct taxii_err *err)
+{
+	const xmlError *e = xmlCtxtGetLastError(ctxt);
+	int rc;
+
+	if (e != NULL && e->code == XML_ERR_NO_MEMORY)
+		return taxii_seterr(err, TAXII_ENOMEM, 0, "out of memory");
+	rc = taxii_seterr(err, TAXII_EXML, e ? e->line : 0, "line %d: %s", e ? e->line : 0,
+	    e && e->message ? e->message : "parse error");
+	if (err != NULL) {
+		size_t n = strlen(err->msg);
+
+		while (n > 0 && err->msg[n - 1] == '\n')
+			err->msg[--n] = '\0';
+	}
+	return rc;
+}
+
 /* Nothing below the depth cap, and no node kind that only a DTD could have made. */
 static int
 tree_ok(const xmlDoc *doc)
@@ -1410,19 +1431,7 @@ taxii_msg_parse_opts(const char *xml, size_t len, enum taxii_version ver, unsign
 		goto out;
 	}
 	if (doc == NULL || !ctxt->wellFormed) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-
-		if (e != NULL && e->code == XML_ERR_NO_MEMORY)
-			rc = taxii_seterr(err, TAXII_ENOMEM, 0, "out of memory");
-		else
-			rc = taxii_seterr(err, TAXII_EXML, e ? e->line : 0, "line %d: %s",
-			    e ? e->line : 0, e && e->message ? e->message : "parse error");
-		if (err != NULL) {
-			size_t n = strlen(err->msg);
-
-			while (n > 0 && err->msg[n - 1] == '\n')
-				err->msg[--n] = '\0';
-		}
+		rc = xml_error(ctxt, err);
 		goto out;
 	}
 	if (doc->intSubset != NULL || doc->extSubset != NULL || !tree_ok(doc)) {
@@ -1746,22 +1755,8 @@ push_check(struct taxii_push *tp, struct taxii_err *err)
 	if (tp->g.too_deep)
 		return taxii_seterr(err, TAXII_EHOSTILE, ctxt->input ? ctxt->input->line : 0,
 		    "DTD, entity or nesting deeper than %d refused", TAXII_MSG_MAX_DEPTH);
-	if (!ctxt->wellFormed) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-		int rc;
-
-		if (e != NULL && e->code == XML_ERR_NO_MEMORY)
-			return taxii_seterr(err, TAXII_ENOMEM, 0, "out of memory");
-		rc = taxii_seterr(err, TAXII_EXML, e ? e->line : 0, "line %d: %s",
-		    e ? e->line : 0, e && e->message ? e->message : "parse error");
-		if (err != NULL) {
-			size_t n = strlen(err->msg);
-
-			while (n > 0 && err->msg[n - 1] == '\n')
-				err->msg[--n] = '\0';
-		}
-		return rc;
-	}
+	if (!ctxt->wellFormed)
+		return xml_error(ctxt, err);
 	return 0;
 }
 

@@ -58,7 +58,8 @@ int util_jscan_get(const char *obj, const char *end, const char *key, const char
     const char **vend);
 /* util_jscan_get for n keys in one walk of the object: val[i], vend[i] the value of
  * keys[i] (the first when repeated), NULL when absent. Returns how many were found, or -1
- * as util_jscan_get does (val[] then undefined). */
+ * as util_jscan_get does (val[] then undefined). Like util_jscan_get, it stops once every
+ * key is found: what follows is not checked. */
 int util_jscan_getv(const char *obj, const char *end, const char *const *keys, size_t n,
     const char **val, const char **vend);
 int util_jscan_str(const char *v, const char *vend, const char **s, size_t *len);

@@ -79,44 +79,7 @@ int
 util_jscan_get(
     const char *obj, const char *end, const char *key, const char **val, const char **vend)
 {
-	size_t klen = strlen(key);
-	const char *p = ws(obj, end);
-
-	if (p >= end || *p != '{')
-		return -1;
-	p = ws(p + 1, end);
-	if (p < end && *p == '}')
-		return 0;
-	while (p < end) {
-		const char *ks, *ke, *v, *ve;
-		int esc = 0;
-
-		if (*p != '"')
-			return -1;
-		ks = p + 1;
-		if ((ke = skip_string(p, end, &esc)) == NULL)
-			return -1;
-		if (esc)
-			return -1; /* a key with escapes: let a full parser decide */
-		p = ws(ke, end);
-		if (p >= end || *p != ':')
-			return -1;
-		v = ws(p + 1, end);
-		if ((ve = util_jscan_skip(v, end)) == NULL)
-			return -1;
-		if ((size_t)(ke - 1 - ks) == klen && memcmp(ks, key, klen) == 0) {
-			*val = v;
-			*vend = ve;
-			return 1;
-		}
-		p = ws(ve, end);
-		if (p < end && *p == ',') {
-			p = ws(p + 1, end);
-			continue;
-		}
-		return p < end && *p == '}' ? 0 : -1;
-	}
-	return -1;
+	return util_jscan_getv(obj, end, &key, 1, val, vend);
 }
 
 int
@@ -157,6 +120,9 @@ util_jscan_getv(const char *obj, const char *end, const char *const *keys, size_
 				found++;
 				break;
 			}
+		/* All found: the rest of the object is not read (nor judged). */
+		if (found == n)
+			return (int)found;
 		p = ws(ve, end);
 		if (p < end && *p == ',') {
 			p = ws(p + 1, end);
