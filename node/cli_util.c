@@ -88,12 +88,18 @@ void
 cli_progress(const char *what, uint64_t done, uint64_t total)
 {
 	static int64_t last;
+	static int tty = -1;
 	int64_t now;
 
-	if (!isatty(STDERR_FILENO) || total == 0)
+	/* Called for every record: the clock first, the terminal asked once. */
+	if (total == 0)
 		return;
 	now = util_mono_us();
 	if (done < total && now - last < 100000)
+		return;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (!tty)
 		return;
 	last = now;
 	fprintf(stderr, "\r%s: %3d%% (%llu of %llu)%s", what, (int)(done * 100 / total),

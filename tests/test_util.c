@@ -53,6 +53,23 @@ test_hash(void)
 	    "unhex inverts hex");
 	ok(util_unhex("zz", back, 1) == -1, "unhex refuses non-hex");
 	ok(util_unhex("abcd", back, 1) == -1, "unhex refuses extra digits");
+	/* Every byte value but NUL (which ends the string: the short case below) as the high
+	 * and as the low digit, against the digits' definition. */
+	int wrong = 0;
+	for (int c = 1; c < 256; c++) {
+		int want = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		char hs[3] = {(char)c, '7', '\0'}, ls[3] = {'7', (char)c, '\0'};
+		unsigned char b1 = 0, b2 = 0;
+		int r1 = util_unhex(hs, &b1, 1), r2 = util_unhex(ls, &b2, 1);
+
+		if (want < 0)
+			wrong += r1 != -1 || r2 != -1;
+		else
+			wrong += r1 != 0 || r2 != 0 || b1 != (want << 4 | 7) || b2 != (0x70 | want);
+	}
+	is_int(wrong, 0, "unhex: each of the 255 non-NUL bytes as either digit");
+	ok(util_unhex("a", back, 1) == -1, "unhex refuses a string one digit short");
 }
 
 static void

@@ -19,30 +19,30 @@ util_hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* A hex digit's value plus one, 0 for any other byte: one load a digit, for the ids every
+ * record check and store key decodes. */
+static const unsigned char unhex_tab[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
 
 int
 util_unhex(const char *s, unsigned char *out, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		int hi = nibble(s[2 * i]), lo;
+	const unsigned char *u = (const unsigned char *)s;
 
-		if (hi < 0)
+	for (size_t i = 0; i < n; i++) {
+		unsigned hi = unhex_tab[u[2 * i]], lo;
+
+		/* Checked before the next byte is read: a short string ends at its NUL. */
+		if (hi == 0)
 			return -1;
-		lo = nibble(s[2 * i + 1]);
-		if (lo < 0)
+		lo = unhex_tab[u[2 * i + 1]];
+		if (lo == 0)
 			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
+		out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
 	}
 	return s[2 * n] == '\0' ? 0 : -1;
 }
