@@ -89,6 +89,10 @@ is "$(jq -r '.subscriptions[0] | .id + " " + .status + " " + .push_address' n.js
 "$C" status -c n.conf --json > n.json
 is $? 0 "a running daemon: exit 0"
 is "$(jq -r .running n.json)" true "running"
+# The keys are the ones c2watch(8) lists for --json, no more and no fewer.
+documented=$(sed -n '/^The same as one JSON object:/,/^\.It Fl c/p' "$TESTS_SRCDIR/../doc/c2watch.8" |
+    sed -n 's/^\.Li //p' | tr -d ',.' | tr ' ' '\n' | grep -v '^$' | sort | tr '\n' ' ')
+is "$(jq -r 'keys | join(" ")' n.json) " "$documented" "the JSON's keys are those c2watch(8) lists"
 is "$(jq -r .pid n.json)" "$PID_n" "its pid"
 is "$(jq -r '.listen[0].port' n.json)" "$PORT_n" "where it listens"
 is "$(jq -r '.listen[0].host + " " + .listen[0].scheme' n.json)" "127.0.0.1 http" "on which host, how"
