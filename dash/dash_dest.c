@@ -15,19 +15,6 @@
 #define LANE_BUCKETS 360
 #define LATEST_SHOWN 10
 
-static const char *const cat_names[5] = {"up-unchanged", "up-small-change", "up-large-change",
-    "down-single-content", "down-large-change"};
-static const char *const cat_colors[5] = {"#2ca02c", "#17becf", "#1f77b4", "#9467bd",
-    "#d62728"};
-
-static int
-cat_index(const char *c)
-{
-	for (int i = 0; i < 5; i++)
-		if (c && strcmp(c, cat_names[i]) == 0)
-			return i;
-	return 0;
-}
 
 /* ------------------------------------------------------------------ one destination */
 
@@ -353,9 +340,9 @@ dash_page_categories(struct dash_req *q)
 			 "a destination's content changes (0 without one); y: inactive ratio "
 			 "(unanswered / tried). %zu destinations.</p><ul class=\"legend\">", r->ndests))
 		goto out;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < DASH_NCATS; i++)
 		if (dash_putf(q, "<li><span class=\"sw\" style=\"background:%s\"></span>%s</li>",
-			cat_colors[i], cat_names[i]))
+			dash_cat_colors[i], dash_cat_names[i]))
 			goto out;
 	if (dash_putf(q, "</ul><svg viewBox=\"0 0 %.0f %.0f\" style=\"max-width:760px\" "
 			 "role=\"img\" aria-label=\"categories scatter\">", S + L + 20, S + T + 44))
@@ -367,9 +354,9 @@ dash_page_categories(struct dash_req *q)
 		"<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"%s\" opacity=\".10\"/>"
 		"<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"%s\" opacity=\".10\"/>"
 		"<rect x=\"%.0f\" y=\"%.0f\" width=\"6\" height=\"%.0f\" fill=\"%s\" opacity=\".35\"/>",
-		L, T, S / 2, S / 2, cat_colors[3], L + S / 2, T, S / 2, S / 2, cat_colors[4],
-		L, T + S / 2, S / 2, S / 2, cat_colors[1], L + S / 2, T + S / 2, S / 2, S / 2,
-		cat_colors[2], L - 3, T + S / 2, S / 2, cat_colors[0]))
+		L, T, S / 2, S / 2, dash_cat_colors[3], L + S / 2, T, S / 2, S / 2, dash_cat_colors[4],
+		L, T + S / 2, S / 2, S / 2, dash_cat_colors[1], L + S / 2, T + S / 2, S / 2, S / 2,
+		dash_cat_colors[2], L - 3, T + S / 2, S / 2, dash_cat_colors[0]))
 		goto out;
 	if (dash_putf(q, "<text x=\"%.0f\" y=\"%.0f\">down-single-content</text>"
 			 "<text x=\"%.0f\" y=\"%.0f\">down-large-change</text>"
@@ -405,7 +392,7 @@ dash_page_categories(struct dash_req *q)
 		if (dash_dest_link(q, d->threat_id, d->target) ||
 		    dash_putf(q, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"%s\" "
 				 "fill-opacity=\".75\" stroke=\"#fff\"><title>", x, y,
-			cat_colors[cat_index(d->category)]) ||
+			dash_cat_colors[dash_cat_index(d->category)]) ||
 		    dash_text(q, d->target) || dash_put(q, " (") || dash_text(q, d->threat_id) ||
 		    dash_putf(q, ")\n%s: x %s, y %s, %s</title></circle></a>", d->category, xr, yr,
 			an_verdict_name(d->verdict)))

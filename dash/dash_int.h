@@ -66,6 +66,13 @@ void dash_rep_put(struct dash *d, struct dash_rep *rep);
 int dash_report(struct dash *d, const char *threat, int64_t from, int64_t to,
     struct an_report **out, char *err, size_t errlen);
 
+/* The categories (an_report's names), their colours, and the index of a name (0, the
+ * first, for one not known). */
+#define DASH_NCATS 5
+extern const char *const dash_cat_names[DASH_NCATS];
+extern const char *const dash_cat_colors[DASH_NCATS];
+int dash_cat_index(const char *c);
+
 /* HTML writing: every helper returns 0, or -1 when the body is full. */
 int dash_put(struct dash_req *q, const char *s);
 int dash_putf(struct dash_req *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

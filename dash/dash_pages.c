@@ -15,6 +15,22 @@
 #include "dash/dash_int.h"
 #include "store/store.h"
 
+/* The five categories in the order the design lists them, and the colour each is drawn
+ * in on every page. */
+const char *const dash_cat_names[DASH_NCATS] = {"up-unchanged", "up-small-change",
+    "up-large-change", "down-single-content", "down-large-change"};
+const char *const dash_cat_colors[DASH_NCATS] = {"#2ca02c", "#17becf", "#1f77b4", "#9467bd",
+    "#d62728"};
+
+int
+dash_cat_index(const char *c)
+{
+	for (int i = 0; i < DASH_NCATS; i++)
+		if (c && strcmp(c, dash_cat_names[i]) == 0)
+			return i;
+	return 0;
+}
+
 #define W 1300.0      /* SVG user units across; the page scales it to its width */
 #define ML 64.0       /* left margin (axis labels) */
 #define MR 16.0
@@ -45,19 +61,6 @@ month_of(int64_t us, char buf[16])
 		snprintf(buf, 16, "1970-01");
 }
 
-static const char *const cat_names[5] = {"up-unchanged", "up-small-change", "up-large-change",
-    "down-single-content", "down-large-change"};
-static const char *const cat_colors[5] = {"#2ca02c", "#17becf", "#1f77b4", "#9467bd",
-    "#d62728"};
-
-static int
-cat_index(const char *c)
-{
-	for (int i = 0; i < 5; i++)
-		if (c && strcmp(c, cat_names[i]) == 0)
-			return i;
-	return 0;
-}
 
 static int
 pct(struct dash_req *q, double v)
@@ -232,7 +235,7 @@ dash_page_index(struct dash_req *q)
 {
 	struct dash_rep *rep = NULL;
 	const struct an_report *r;
-	size_t verd[3] = {0}, cats[5] = {0};
+	size_t verd[3] = {0}, cats[DASH_NCATS] = {0};
 	char mon[16], t[32];
 	int rc = -1;
 
@@ -243,7 +246,7 @@ dash_page_index(struct dash_req *q)
 		enum an_verdict v = r->dests[i].verdict;
 
 		verd[v == AN_KEEP ? 0 : v == AN_SINKHOLED ? 1 : 2]++;
-		cats[cat_index(r->dests[i].category)]++;
+		cats[dash_cat_index(r->dests[i].category)]++;
 	}
 	month_of(r->to_us, mon);
 	dash_time(r->to_us, t);
@@ -265,9 +268,9 @@ dash_page_index(struct dash_req *q)
 			"every verdict (CSV)</a></p></section><section><h2>Categories</h2><table>"
 			"<tr><th>category</th><th class=\"n\">destinations</th></tr>"))
 		goto out;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < DASH_NCATS; i++)
 		if (dash_putf(q, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>%s</td>"
-				 "<td class=\"n big\">%zu</td></tr>", cat_colors[i], cat_names[i], cats[i]))
+				 "<td class=\"n big\">%zu</td></tr>", dash_cat_colors[i], dash_cat_names[i], cats[i]))
 			goto out;
 	if (dash_putf(q, "</table><p><a href=\"/categories\">the scatter</a></p></section></div>"
 			 "<section><h2>Threat IDs this month (%s)</h2><div class=\"scroll\"><table>"

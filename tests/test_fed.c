@@ -192,6 +192,21 @@ stored(struct store *s, const json_t *rec)
 	return got;
 }
 
+/* The store entry of rec, written as text: keyed as a record of APT-FED observed at
+ * minute `minute` of the test's history, whatever the text now says. */
+static void
+forged_obs(struct store_obs *o, const json_t *rec, const char *text, int64_t minute)
+{
+	memset(o, 0, sizeof(*o));
+	util_unhex(json_string_value(json_object_get(rec, "id")), o->id, STORE_ID_LEN);
+	o->threat_id = "APT-FED";
+	o->target_key = json_string_value(json_object_get(json_object_get(rec, "target"),
+	    "input"));
+	o->observed_us = INT64_C(1795320000000000) + minute * INT64_C(60000000);
+	o->json = text;
+	o->len = strlen(text);
+}
+
 static int
 put_forged(struct store_txn *t, void *arg)
 {
@@ -274,13 +289,7 @@ test_malformed_record(struct node *a, struct node *b)
 	util_buf_init(&x2, 0);
 	json_object_set_new(json_object_get(rec, "http"), "status", json_string("200"));
 	text = json_dumps(rec, JSON_COMPACT);
-	memset(&o, 0, sizeof(o));
-	util_unhex(json_string_value(json_object_get(rec, "id")), o.id, STORE_ID_LEN);
-	o.threat_id = "APT-FED";
-	o.target_key = json_string_value(json_object_get(json_object_get(rec, "target"), "input"));
-	o.observed_us = INT64_C(1795320000000000) + 9100 * INT64_C(60000000);
-	o.json = text;
-	o.len = strlen(text);
+	forged_obs(&o, rec, text, 9100);
 	ok(store_write(b->store, put_forged, &o, &serr) == STORE_OK,
 	    "malformed: a record with http.status a string in B");
 	ok(add_records(b->store, "node-b", 9101, 1) == 0, "malformed: and a good one after it");
@@ -557,13 +566,7 @@ test_push_policy(struct node *c)
 	/* Fourth: stored, but without the observation time STIX needs. */
 	json_object_del(rec, "observed_at");
 	text = json_dumps(rec, JSON_COMPACT);
-	memset(&o, 0, sizeof(o));
-	util_unhex(json_string_value(json_object_get(rec, "id")), o.id, STORE_ID_LEN);
-	o.threat_id = "APT-FED";
-	o.target_key = json_string_value(json_object_get(json_object_get(rec, "target"), "input"));
-	o.observed_us = INT64_C(1795320000000000) + 3 * INT64_C(60000000);
-	o.json = text;
-	o.len = strlen(text);
+	forged_obs(&o, rec, text, 3);
 	ok(store_write(p.store, put_forged, &o, &serr) == STORE_OK,
 	    "a fourth record STIX cannot be written from");
 	ok(add_records(p.store, "node-p", 4, 2) == 0, "and two good ones after it");
