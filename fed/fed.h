@@ -73,6 +73,8 @@ struct fed_merge {
 	size_t n_text, cap_text;
 	/* Where fed_content_merge reads a record before adding it (kept between calls). */
 	struct util_buf scratch;
+	/* What fed_merge_prepare made ready for the commit; dropped by the next add. */
+	struct fed_commit *prep;
 };
 
 /* fed_merge_add_record and fed_merge_add_text return this when the record is refused
@@ -87,6 +89,11 @@ int fed_merge_add_record(struct fed_merge *m, json_t *rec, char *why, size_t why
 int fed_merge_add_target(struct fed_merge *m, json_t *target, char *why, size_t whylen);
 int fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int64_t cursor,
     char *err, size_t errlen);
+
+/* Readies m for fed_merge_commit (the records' keys and summaries read, the batch sorted)
+ * without the store, so a caller with two threads can prepare one merge while another
+ * commits. fed_merge_commit prepares what is not prepared. 0, or -1 with err filled. */
+int fed_merge_prepare(struct fed_merge *m, char *err, size_t errlen);
 
 /*
  * A record already in canonical JSON text (what stix_observation_text gives), with its

@@ -30,6 +30,48 @@ fed_record_keys(json_t *rec, const char **threat, const char **key, int64_t *whe
 	return 0;
 }
 
+/* What one transaction writes, prepared outside it. */
+struct fed_commit {
+	struct fed_merge *m;
+	struct store_obs *obs;
+	char **texts;
+	int *results;
+	size_t nobs;
+	char **tkeys, **ttexts;
+	size_t ntargets;
+	struct store_batch *batch;
+	const char *peer;
+	int64_t cursor;
+};
+
+static void
+commit_free(struct fed_commit *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nobs; i++)
+		free(c->texts[i]);
+	for (size_t i = 0; i < c->ntargets; i++) {
+		free(c->tkeys[i]);
+		free(c->ttexts[i]);
+	}
+	store_batch_free(c->batch);
+	free(c->obs);
+	free(c->texts);
+	free(c->results);
+	free(c->tkeys);
+	free(c->ttexts);
+	free(c);
+}
+
+/* Something is added after fed_merge_prepare: what it prepared no longer covers m. */
+static void
+unprepare(struct fed_merge *m)
+{
+	commit_free(m->prep);
+	m->prep = NULL;
+}
+
 /* Where a text record's parts lie in fed_merge.text (offsets: the buffer may move). */
 struct fed_text_rec {
 	size_t json, json_len, threat, key, node;
@@ -77,6 +119,7 @@ fed_merge_free(struct fed_merge *m)
 {
 	if (m == NULL)
 		return;
+	unprepare(m);
 	json_decref(m->records);
 	json_decref(m->targets);
 	util_buf_fini(&m->text);
@@ -98,6 +141,7 @@ fed_merge_add_text(struct fed_merge *m, const struct rec_text *r, char *why, siz
 	struct fed_text_rec t;
 	size_t mark = m->text.len;
 
+	unprepare(m);
 	if (rec_check_text(r, &k, why, whylen) != 0)
 		return -1;
 	if (refuse_fields(rec_check_fields_text(r->json, r->len, why, whylen), r->f[REC_F_ID],
@@ -146,6 +190,7 @@ fed_merge_add_record(struct fed_merge *m, json_t *rec, char *why, size_t whylen)
 	int64_t when;
 	unsigned char id[STORE_ID_LEN];
 
+	unprepare(m);
 	if (fed_record_keys(rec, &threat, &key, &when, id, why, whylen) != 0)
 		return -1;
 	{
@@ -164,23 +209,11 @@ fed_merge_add_record(struct fed_merge *m, json_t *rec, char *why, size_t whylen)
 int
 fed_merge_add_target(struct fed_merge *m, json_t *target, char *why, size_t whylen)
 {
+	unprepare(m);
 	if (conf_target_check(target, why, whylen) != 0)
 		return -1;
 	return json_array_append(m->targets, target) == 0 ? 0 : -1;
 }
-
-/* What one transaction writes, prepared outside it. */
-struct commit {
-	struct fed_merge *m;
-	struct store_obs *obs;
-	char **texts;
-	int *results;
-	size_t nobs;
-	char **tkeys, **ttexts;
-	size_t ntargets;
-	const char *peer;
-	int64_t cursor;
-};
 
 /* Counts what store_put_target did; -1 when it failed. */
 static int
@@ -200,11 +233,11 @@ count_target(int rc, struct fed_merge_stats *st)
 static int
 commit_txn(struct store_txn *t, void *arg)
 {
-	struct commit *c = arg;
+	struct fed_commit *c = arg;
 	struct fed_merge_stats *st = &c->m->stats;
 
 	memset(st, 0, sizeof(*st));
-	if (c->nobs && store_put_obs_batch(t, c->obs, c->nobs, c->results, NULL) != STORE_OK)
+	if (c->nobs && store_put_batch(t, c->batch, c->results, NULL) != STORE_OK)
 		return -1;
 	for (size_t i = 0; i < c->nobs; i++) {
 		if (c->results[i] == STORE_PUT_NEW)
@@ -227,54 +260,56 @@ commit_txn(struct store_txn *t, void *arg)
 }
 
 int
-fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int64_t cursor,
-    char *err, size_t errlen)
+fed_merge_prepare(struct fed_merge *m, char *err, size_t errlen)
 {
-	struct commit c;
+	struct fed_commit *c;
 	struct store_err serr = {{0}};
 	size_t nrec = json_array_size(m->records) + m->n_text, ntg = json_array_size(m->targets);
 	json_t *v;
 	size_t i;
-	int ret = -1;
 
-	memset(&c, 0, sizeof(c));
-	c.m = m;
-	c.peer = peer;
-	c.cursor = cursor;
-	c.obs = calloc(nrec + 1, sizeof(*c.obs));
-	c.texts = calloc(nrec + 1, sizeof(*c.texts));
-	c.results = calloc(nrec + 1, sizeof(*c.results));
-	c.tkeys = calloc(ntg + 1, sizeof(*c.tkeys));
-	c.ttexts = calloc(ntg + 1, sizeof(*c.ttexts));
-	if (!c.obs || !c.texts || !c.results || !c.tkeys || !c.ttexts) {
+	if (m->prep)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
 		util_seterr(err, errlen, "out of memory");
-		goto out;
+		return -1;
+	}
+	c->m = m;
+	c->obs = calloc(nrec + 1, sizeof(*c->obs));
+	c->texts = calloc(nrec + 1, sizeof(*c->texts));
+	c->results = calloc(nrec + 1, sizeof(*c->results));
+	c->tkeys = calloc(ntg + 1, sizeof(*c->tkeys));
+	c->ttexts = calloc(ntg + 1, sizeof(*c->ttexts));
+	if (!c->obs || !c->texts || !c->results || !c->tkeys || !c->ttexts) {
+		util_seterr(err, errlen, "out of memory");
+		goto fail;
 	}
 	json_array_foreach(m->records, i, v) {
-		struct store_obs *o = &c.obs[c.nobs];
+		struct store_obs *o = &c->obs[c->nobs];
 		char why[256];
 
 		/* Checked when added; the keys are read again into the batch here. */
 		if (fed_record_keys(v, &o->threat_id, &o->target_key, &o->observed_us, o->id,
 			why, sizeof(why)) != 0) {
 			util_seterr(err, errlen, "%s", why);
-			goto out;
+			goto fail;
 		}
-		c.texts[c.nobs] = json_dumps(v, JSON_COMPACT);
-		if (c.texts[c.nobs] == NULL) {
+		c->texts[c->nobs] = json_dumps(v, JSON_COMPACT);
+		if (c->texts[c->nobs] == NULL) {
 			util_seterr(err, errlen, "out of memory");
-			goto out;
+			goto fail;
 		}
-		o->json = c.texts[c.nobs];
+		o->json = c->texts[c->nobs];
 		o->len = strlen(o->json);
 		o->origin = json_string_value(json_object_get(v, "node"));
-		c.nobs++;
+		c->nobs++;
 	}
 	for (i = 0; i < m->n_text; i++) {
 		const struct fed_text_rec *t = &m->text_recs[i];
-		struct store_obs *o = &c.obs[c.nobs++];
+		struct store_obs *o = &c->obs[c->nobs++];
 
-		/* Checked when added; the text is m's (c.texts[] stays NULL for it). */
+		/* Checked when added; the text is m's (c->texts[] stays NULL for it). */
 		memcpy(o->id, t->id, STORE_ID_LEN);
 		o->threat_id = m->text.data + t->threat;
 		o->target_key = m->text.data + t->key;
@@ -288,33 +323,47 @@ fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int64_t
 
 		if (rec_target_key(v, key, sizeof(key)) != 0) {
 			util_seterr(err, errlen, "a target without destination");
-			goto out;
+			goto fail;
 		}
-		c.tkeys[i] = strdup(key);
-		c.ttexts[i] = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-		c.ntargets = i + 1;
-		if (c.tkeys[i] == NULL || c.ttexts[i] == NULL) {
+		c->tkeys[i] = strdup(key);
+		c->ttexts[i] = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+		c->ntargets = i + 1;
+		if (c->tkeys[i] == NULL || c->ttexts[i] == NULL) {
 			util_seterr(err, errlen, "out of memory");
-			goto out;
+			goto fail;
 		}
 	}
-	if ((c.nobs || c.ntargets || peer) && store_write(s, commit_txn, &c, &serr) != STORE_OK) {
+	if (c->nobs && store_batch_new(c->obs, c->nobs, &c->batch, &serr) != STORE_OK) {
+		util_seterr(err, errlen, "%s", serr.msg);
+		goto fail;
+	}
+	m->prep = c;
+	return 0;
+fail:
+	commit_free(c);
+	return -1;
+}
+
+int
+fed_merge_commit(struct fed_merge *m, struct store *s, const char *peer, int64_t cursor,
+    char *err, size_t errlen)
+{
+	struct store_err serr = {{0}};
+	struct fed_commit *c;
+	int ret = -1;
+
+	if (fed_merge_prepare(m, err, errlen) != 0)
+		return -1;
+	c = m->prep;
+	c->peer = peer;
+	c->cursor = cursor;
+	if ((c->nobs || c->ntargets || peer) && store_write(s, commit_txn, c, &serr) != STORE_OK) {
 		util_seterr(err, errlen, "%s", serr.msg);
 		goto out;
 	}
 	ret = 0;
 out:
-	for (i = 0; i < c.nobs; i++)
-		free(c.texts[i]);
-	for (i = 0; i < c.ntargets; i++) {
-		free(c.tkeys[i]);
-		free(c.ttexts[i]);
-	}
-	free(c.obs);
-	free(c.texts);
-	free(c.results);
-	free(c.tkeys);
-	free(c.ttexts);
+	unprepare(m);
 	return ret;
 }
 

@@ -364,8 +364,14 @@ commit_loop(void *arg)
 static int
 flush(struct committer *q, struct fed_merge **mp)
 {
+	char err[512];
 	int failed;
 
+	/* Readied here, beside the commit of the batch before it. */
+	if (fed_merge_prepare(*mp, err, sizeof(err)) != 0) {
+		cli_err("import: %s", err);
+		return -1;
+	}
 	pthread_mutex_lock(&q->mu);
 	while (q->slot != NULL && !q->failed)
 		pthread_cond_wait(&q->cv, &q->mu);

@@ -9,3 +9,9 @@ TESTS += tests/test_store
 tests_test_store_SOURCES = tests/test_store.c
 tests_test_store_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_store_LDADD = $(RECORD_LIBS) $(STORE_LIBS)
+
+check_PROGRAMS += tests/test_store_sum
+TESTS += tests/test_store_sum
+tests_test_store_sum_SOURCES = tests/test_store_sum.c
+tests_test_store_sum_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_store_sum_LDADD = $(RECORD_LIBS) $(STORE_LIBS)

@@ -121,9 +121,12 @@ store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err
 		if (store_txn_begin(s, 0, &t.txn, err) != STORE_OK)
 			return STORE_ERR;
 		rc = fn(&t, arg);
+		if (rc == 0 && store_sum_flush(&t) != STORE_OK)
+			rc = STORE_ERR;
 		if (rc != 0) {
 			mdb_txn_abort(t.txn);
 			pthread_rwlock_unlock(&s->lock);
+			store_sum_cache_free(&t);
 			if (t.mdb_rc == MDB_MAP_FULL) {
 				if (store_grow(s, next_map_size(s), err) != STORE_OK)
 					return STORE_ERR;
@@ -138,6 +141,7 @@ store_write(struct store *s, store_write_fn fn, void *arg, struct store_err *err
 		}
 		rc = mdb_txn_commit(t.txn);
 		pthread_rwlock_unlock(&s->lock);
+		store_sum_cache_free(&t);
 		if (rc == MDB_MAP_FULL) {
 			if (store_grow(s, next_map_size(s), err) != STORE_OK)
 				return STORE_ERR;

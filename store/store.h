@@ -139,6 +139,19 @@ int store_put_obs(struct store_txn *t, const struct store_obs *o, int64_t *label
 int store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n,
     int *results, int64_t *labels);
 
+/*
+ * The same in two steps, so the part that needs no transaction (hashing the target keys,
+ * reading each record's summary fields, sorting) can run outside it, beside another
+ * batch's commit: store_batch_new prepares the n records of obs (borrowed: they must
+ * outlive the batch); store_put_batch writes them (and may be called again for the same
+ * batch, as store_write does when it grows the map). STORE_OK or STORE_ERR.
+ */
+struct store_batch;
+int store_batch_new(const struct store_obs *obs, size_t n, struct store_batch **out,
+    struct store_err *err);
+int store_put_batch(struct store_txn *t, struct store_batch *b, int *results, int64_t *labels);
+void store_batch_free(struct store_batch *b);
+
 /* Sets peer's cursor (the last label fully merged from it). STORE_OK or STORE_ERR. */
 int store_put_cursor(struct store_txn *t, const char *peer, int64_t label);
 

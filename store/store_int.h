@@ -8,6 +8,7 @@
 #include <lmdb.h>
 
 #include "store/store.h"
+#include "util/util.h"
 
 enum {
 	STORE_DBI_META,
@@ -54,6 +55,8 @@ struct store_txn {
 	int64_t last_label;   /* last feed label used in this transaction; 0 = not read yet */
 	int64_t last_event;   /* same for the events database */
 	MDB_cursor *sum_cur;  /* on the sum database, opened by the first summary written */
+	struct store_sum_cache *sum_cache; /* store_sum.c's, made by the first summary */
+	int sum_cache_failed; /* no memory for it: every name is read from LMDB */
 	struct store_err err;
 };
 
@@ -89,6 +92,28 @@ store_get_time(const unsigned char *p)
 	return (int64_t)(store_get_be64(p) ^ UINT64_C(0x8000000000000000));
 }
 
+/* What a record's summary entry is made of, read from its JSON outside any transaction
+ * (store_sum_prepare); the dictionary ids are given when it is put. Strings are offsets
+ * into the arena the preparation appended them to, each ending in a NUL. */
+struct store_sum_src {
+	uint8_t usable; /* 0: the text is not a JSON object; no entry is made */
+	uint8_t has_content, flags, ping_sent, ping_recv;
+	uint16_t status;
+	unsigned char content[UTIL_SHA256_LEN], addrs_hash[UTIL_SHA256_LEN];
+	size_t names, names_len; /* node NUL vantage; names_len leaves the last NUL out */
+	size_t ssdeep, ssdeep_len;
+	size_t addrs, addrs_len; /* the address set's text; addrs_len 0: none */
+};
+
+/* Reads o's summary fields into src (strings appended to arena). STORE_OK (also for a
+ * text no entry can be made of: src->usable 0) or STORE_ERR (memory; err set). */
+int store_sum_prepare(const struct store_obs *o, struct store_sum_src *src,
+    struct util_buf *arena, struct store_err *err);
+
+/* store_sum_put for a record prepared by store_sum_prepare. */
+int store_sum_put_src(struct store_txn *t, const struct store_obs *o, const unsigned char *th,
+    const struct store_sum_src *src, const char *arena);
+
 /*
  * Writes the summary entry of a record that store_put_obs_batch has just added (th is
  * sha256 of its target key), and rescores the next answered entry of its vantage when
@@ -96,6 +121,12 @@ store_get_time(const unsigned char *p)
  * STORE_OK or STORE_ERR (t's error set).
  */
 int store_sum_put(struct store_txn *t, const struct store_obs *o, const unsigned char *th);
+
+/* Writes what the transaction's summary cache holds back (its counters): called before
+ * the commit. STORE_OK or STORE_ERR. */
+int store_sum_flush(struct store_txn *t);
+/* Frees the cache, after the transaction's commit or abort. */
+void store_sum_cache_free(struct store_txn *t);
 
 /* Builds the summaries of a data directory written before they existed (store_open). */
 int store_sum_migrate(struct store *s, const struct store_opts *opts, struct store_err *err);

@@ -34,9 +34,9 @@ prefix_key(unsigned char *buf, const char *threat_id, const char *target_key)
 }
 
 static int
-bad_threat_id(struct store_txn *t, const char *threat_id)
+bad_threat_id(struct store_err *err, const char *threat_id)
 {
-	util_seterr(t->err.msg, sizeof(t->err.msg),
+	util_seterr(err->msg, sizeof(err->msg),
 	    "threat ID \"%.40s%s\" is empty or longer than %d bytes",
 	    threat_id, strlen(threat_id) > 40 ? "..." : "", STORE_THREAT_ID_MAX);
 	return STORE_ERR;
@@ -54,7 +54,7 @@ store_put_target(struct store_txn *t, const char *threat_id, const char *key,
 	int rc, ret;
 
 	if (kn == 0)
-		return bad_threat_id(t, threat_id);
+		return bad_threat_id(&t->err, threat_id);
 	/* Value: target key length (4 bytes, big-endian so a copied data directory reads
 	 * the same anywhere), the key, the JSON. */
 	rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_TARGETS], &k, &old);
@@ -110,14 +110,25 @@ next_label(struct store_txn *t, int dbi, int64_t *cache, int64_t *label)
 	return STORE_OK;
 }
 
-/* One record of a batch on its way in. */
+/* One record of a batch on its way in: what store_batch_new prepared, then what a put
+ * found (reset by each put: store_write may run one transaction twice). */
 struct pending {
 	const struct store_obs *o;
 	size_t idx;                 /* position in the caller's array */
-	struct pending *dup_of;     /* an earlier copy of the same id in this batch */
 	unsigned char th[UTIL_SHA256_LEN]; /* sha256(target key) */
+	struct store_sum_src sum;
+	struct pending *dup_of;     /* an earlier copy of the same id in this batch */
 	int64_t label;
 	int rc;
+};
+
+struct store_batch {
+	size_t n;
+	struct pending *all;
+	struct pending **by_id;  /* id order (locality in the ids tree) */
+	struct pending **by_key; /* (threat, target, time) order: the obs index, summaries */
+	struct pending **scratch;
+	struct util_buf arena;   /* the summaries' strings */
 };
 
 static int
@@ -270,41 +281,78 @@ count_origins(struct store_txn *t, struct pending **order, size_t m)
 	return STORE_OK;
 }
 
-int
-store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, int *results,
-    int64_t *labels)
+void
+store_batch_free(struct store_batch *b)
 {
-	struct pending *all = NULL, **order = NULL;
-	size_t nnew = 0;
-	int ret = STORE_ERR;
+	if (b == NULL)
+		return;
+	free(b->all);
+	free(b->by_id);
+	free(b->by_key);
+	free(b->scratch);
+	util_buf_fini(&b->arena);
+	free(b);
+}
 
-	if (n == 0)
-		return STORE_OK;
-	all = calloc(n, sizeof(*all));
-	order = calloc(n, sizeof(*order));
-	if (all == NULL || order == NULL) {
-		util_seterr(t->err.msg, sizeof(t->err.msg),
-		    "out of memory for a batch of %zu records", n);
-		goto out;
-	}
+int
+store_batch_new(const struct store_obs *obs, size_t n, struct store_batch **out,
+    struct store_err *err)
+{
+	struct store_batch *b = calloc(1, sizeof(*b));
+
+	*out = NULL;
+	if (b == NULL)
+		goto nomem;
+	util_buf_init(&b->arena, 0);
+	b->n = n;
+	b->all = calloc(n + 1, sizeof(*b->all));
+	b->by_id = calloc(n + 1, sizeof(*b->by_id));
+	b->by_key = calloc(n + 1, sizeof(*b->by_key));
+	b->scratch = calloc(n + 1, sizeof(*b->scratch));
+	if (b->all == NULL || b->by_id == NULL || b->by_key == NULL || b->scratch == NULL)
+		goto nomem;
 	for (size_t i = 0; i < n; i++) {
+		struct pending *p = &b->all[i];
 		size_t tl = strlen(obs[i].threat_id);
 
 		if (tl == 0 || tl > STORE_THREAT_ID_MAX) {
-			ret = bad_threat_id(t, obs[i].threat_id);
-			goto out;
+			bad_threat_id(err, obs[i].threat_id);
+			goto fail;
 		}
-		all[i].o = &obs[i];
-		all[i].idx = i;
-		if (util_sha256(obs[i].target_key, strlen(obs[i].target_key), all[i].th) != 0) {
-			util_seterr(t->err.msg, sizeof(t->err.msg), "SHA-256 failed");
-			goto out;
+		p->o = &obs[i];
+		p->idx = i;
+		if (util_sha256(obs[i].target_key, strlen(obs[i].target_key), p->th) != 0) {
+			util_seterr(err->msg, sizeof(err->msg), "SHA-256 failed");
+			goto fail;
 		}
-		order[i] = &all[i];
+		if (store_sum_prepare(&obs[i], &p->sum, &b->arena, err) != STORE_OK)
+			goto fail;
+		b->by_id[i] = b->by_key[i] = p;
+	}
+	qsort(b->by_id, n, sizeof(*b->by_id), by_id);
+	qsort(b->by_key, n, sizeof(*b->by_key), by_obs_key);
+	*out = b;
+	return STORE_OK;
+nomem:
+	util_seterr(err->msg, sizeof(err->msg), "out of memory for a batch of %zu records", n);
+fail:
+	store_batch_free(b);
+	return STORE_ERR;
+}
+
+int
+store_put_batch(struct store_txn *t, struct store_batch *b, int *results, int64_t *labels)
+{
+	struct pending **order = b->by_id;
+	size_t n = b->n, nnew = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		b->all[i].dup_of = NULL;
+		b->all[i].label = 0;
+		b->all[i].rc = 0;
 	}
 
 	/* Pass 1, in id order (locality in the ids tree): which records are new. */
-	qsort(order, n, sizeof(*order), by_id);
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = order[i];
 		MDB_val k = {STORE_ID_LEN, (void *)p->o->id}, v;
@@ -323,15 +371,14 @@ store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, 
 			p->rc = STORE_PUT_NEW;
 			nnew++;
 		} else {
-			ret = store_txn_fail(t, rc, "looking up a record id");
-			goto out;
+			return store_txn_fail(t, rc, "looking up a record id");
 		}
 	}
 
 	/* Pass 2, in the caller's order: labels follow arrival, the feed is appended. */
 	for (size_t i = 0; i < n; i++)
-		if (all[i].rc == STORE_PUT_NEW && put_feed(t, &all[i]) != STORE_OK)
-			goto out;
+		if (b->all[i].rc == STORE_PUT_NEW && put_feed(t, &b->all[i]) != STORE_OK)
+			return STORE_ERR;
 
 	/* Pass 3, still in id order: index the new ids; copies take their original's label. */
 	for (size_t i = 0; i < n; i++) {
@@ -348,39 +395,52 @@ store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, 
 			continue;
 		store_put_be64(lb, (uint64_t)p->label);
 		rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_IDS], &k, &v, MDB_NOOVERWRITE);
-		if (rc != 0) {
-			ret = store_txn_fail(t, rc, "indexing a record id");
-			goto out;
-		}
+		if (rc != 0)
+			return store_txn_fail(t, rc, "indexing a record id");
 	}
 
-	/* Pass 4, in (threat, target, time) order: the obs index. */
+	/* Pass 4, in (threat, target, time) order: the obs index and the summaries. */
 	if (nnew) {
 		size_t m = 0;
 
-		for (size_t i = 0; i < n; i++)
-			if (all[i].rc == STORE_PUT_NEW)
-				order[m++] = &all[i];
-		qsort(order, m, sizeof(*order), by_obs_key);
-		for (size_t i = 0; i < m; i++)
-			if (put_obs_index(t, order[i]) != STORE_OK ||
-			    store_sum_put(t, order[i]->o, order[i]->th) != STORE_OK)
-				goto out;
-		if (count_origins(t, order, m) != STORE_OK)
-			goto out;
+		for (size_t i = 0; i < n; i++) {
+			struct pending *p = b->by_key[i];
+
+			if (p->rc != STORE_PUT_NEW)
+				continue;
+			b->scratch[m++] = p;
+			if (put_obs_index(t, p) != STORE_OK ||
+			    (p->sum.usable &&
+				store_sum_put_src(t, p->o, p->th, &p->sum, b->arena.data) != STORE_OK))
+				return STORE_ERR;
+		}
+		if (count_origins(t, b->scratch, m) != STORE_OK)
+			return STORE_ERR;
 	}
 
 	for (size_t i = 0; i < n; i++) {
 		if (results)
-			results[i] = all[i].rc;
+			results[i] = b->all[i].rc;
 		if (labels)
-			labels[i] = all[i].label;
+			labels[i] = b->all[i].label;
 	}
-	ret = STORE_OK;
-out:
-	free(all);
-	free(order);
-	return ret;
+	return STORE_OK;
+}
+
+int
+store_put_obs_batch(struct store_txn *t, const struct store_obs *obs, size_t n, int *results,
+    int64_t *labels)
+{
+	struct store_batch *b;
+	int rc;
+
+	if (n == 0)
+		return STORE_OK;
+	if (store_batch_new(obs, n, &b, &t->err) != STORE_OK)
+		return STORE_ERR;
+	rc = store_put_batch(t, b, results, labels);
+	store_batch_free(b);
+	return rc;
 }
 
 int

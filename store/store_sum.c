@@ -85,6 +85,162 @@ answered(const struct store_sum *e)
 
 /* ------------------------------------------------------------------ dictionaries */
 
+/*
+ * A write transaction's memory of the dictionaries: names to ids, the content ids' fuzzy
+ * hashes, the counters, and the destinations whose target key is written. A batch names
+ * the same vantages, pages and addresses again and again; each is then looked up in LMDB
+ * once. It lives and dies with its transaction (an aborted one takes its new ids along),
+ * so it never disagrees with the store; the counters reach LMDB in store_sum_flush,
+ * before the commit.
+ */
+#define CACHE_SLOTS 4096 /* direct-mapped: a collision just costs a lookup */
+#define CACHE_KEY_MAX 94
+#define SSDEEP_SLOTS 1024
+#define SSDEEP_CACHED 160 /* longer fuzzy hashes are read from the map each time */
+
+struct name_slot {
+	uint32_t id;
+	uint8_t len; /* 0: empty */
+	unsigned char key[CACHE_KEY_MAX];
+};
+
+struct ssdeep_slot {
+	uint32_t id; /* 0: empty (ids start at 1) */
+	char s[SSDEEP_CACHED];
+};
+
+struct store_sum_cache {
+	struct name_slot names[CACHE_SLOTS];
+	struct ssdeep_slot ssdeep[SSDEEP_SLOTS];
+	uint32_t next[3];   /* counters of 'v', 'c', 'a' as this transaction has them */
+	uint8_t have[3];    /* next[i] read from LMDB */
+	uint8_t dirty[3];   /* next[i] moved: written by store_sum_flush */
+};
+
+static const char dict_kinds[3] = { 'v', 'c', 'a' };
+
+static int
+kind_index(char kind)
+{
+	return kind == 'v' ? 0 : kind == 'c' ? 1 : 2;
+}
+
+/* The cache of t, made on first use; NULL when memory is short (the store is then read
+ * for every name, as it would be without a cache). */
+static struct store_sum_cache *
+cache_of(struct store_txn *t)
+{
+	if (t->sum_cache == NULL && !t->sum_cache_failed) {
+		t->sum_cache = calloc(1, sizeof(*t->sum_cache));
+		t->sum_cache_failed = t->sum_cache == NULL;
+	}
+	return t->sum_cache;
+}
+
+/* The slot where key would be, or NULL when it is too long to be kept. */
+static struct name_slot *
+name_slot(struct store_txn *t, const unsigned char *key, size_t len)
+{
+	struct store_sum_cache *c = len <= CACHE_KEY_MAX ? cache_of(t) : NULL;
+	uint32_t h = 2166136261u;
+
+	if (c == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return &c->names[h % CACHE_SLOTS];
+}
+
+static int
+slot_has(const struct name_slot *sl, const unsigned char *key, size_t len)
+{
+	return sl && sl->len == len && memcmp(sl->key, key, len) == 0;
+}
+
+static void
+slot_fill(struct name_slot *sl, const unsigned char *key, size_t len, uint32_t id)
+{
+	if (sl == NULL)
+		return;
+	sl->len = (uint8_t)len;
+	memcpy(sl->key, key, len);
+	sl->id = id;
+}
+
+/* The next id of dictionary `kind`, through the cache when there is one. */
+static int
+dict_next(struct store_txn *t, char kind, uint32_t *next)
+{
+	struct store_sum_cache *c = cache_of(t);
+	int ki = kind_index(kind);
+	unsigned char ck[2] = { '#', (unsigned char)kind };
+	MDB_val k = { 2, ck }, v;
+	int rc;
+
+	if (c && c->have[ki]) {
+		*next = c->next[ki];
+		return STORE_OK;
+	}
+	*next = 1;
+	rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_SUMDICT], &k, &v);
+	if (rc == 0 && v.mv_size == 4)
+		*next = get_u32(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_txn_fail(t, rc, "reading a summary counter");
+	if (c) {
+		c->next[ki] = *next;
+		c->have[ki] = 1;
+	}
+	return STORE_OK;
+}
+
+/* Moves the counter of `kind` past `used`: in the cache until the flush, or at once. */
+static int
+dict_advance(struct store_txn *t, char kind, uint32_t used)
+{
+	struct store_sum_cache *c = t->sum_cache;
+	unsigned char ck[2] = { '#', (unsigned char)kind }, nb[4];
+	MDB_val k = { 2, ck }, v = { 4, nb };
+	int rc;
+
+	if (c) {
+		c->next[kind_index(kind)] = used + 1;
+		c->dirty[kind_index(kind)] = 1;
+		return STORE_OK;
+	}
+	put_u32(nb, used + 1);
+	if ((rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_SUMDICT], &k, &v, 0)) != 0)
+		return store_txn_fail(t, rc, "writing a summary counter");
+	return STORE_OK;
+}
+
+int
+store_sum_flush(struct store_txn *t)
+{
+	struct store_sum_cache *c = t->sum_cache;
+
+	for (int i = 0; c && i < 3; i++) {
+		unsigned char ck[2] = { '#', (unsigned char)dict_kinds[i] }, nb[4];
+		MDB_val k = { 2, ck }, v = { 4, nb };
+		int rc;
+
+		if (!c->dirty[i])
+			continue;
+		put_u32(nb, c->next[i]);
+		if ((rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_SUMDICT], &k, &v, 0)) != 0)
+			return store_txn_fail(t, rc, "writing a summary counter");
+		c->dirty[i] = 0;
+	}
+	return STORE_OK;
+}
+
+void
+store_sum_cache_free(struct store_txn *t)
+{
+	free(t->sum_cache);
+	t->sum_cache = NULL;
+}
+
 /* The id of `name` in dictionary `kind` ('v', 'c', 'a'), made when absent: the forward
  * key kind+name holds the id; the reverse key upper(kind)+id holds rev (rlen bytes). */
 static int
@@ -92,9 +248,10 @@ dict_id(struct store_txn *t, char kind, const void *name, size_t nlen, const voi
     uint32_t *id)
 {
 	MDB_dbi dbi = t->s->dbi[STORE_DBI_SUMDICT];
-	unsigned char kb[1 + NAME_KEY_MAX], rk[5], ck[2] = { '#', (unsigned char)kind };
-	MDB_val k = { 1 + nlen, kb }, v, cv, rv;
-	uint32_t next = 1;
+	unsigned char kb[1 + NAME_KEY_MAX], rk[5], nb[4];
+	MDB_val k = { 1 + nlen, kb }, v, rv;
+	struct name_slot *sl;
+	uint32_t next;
 	int rc;
 
 	kb[0] = (unsigned char)kind;
@@ -111,38 +268,32 @@ dict_id(struct store_txn *t, char kind, const void *name, size_t nlen, const voi
 	} else {
 		memcpy(kb + 1, name, nlen);
 	}
+	sl = name_slot(t, kb, k.mv_size);
+	if (slot_has(sl, kb, k.mv_size)) {
+		*id = sl->id;
+		return STORE_OK;
+	}
 	rc = mdb_get(t->txn, dbi, &k, &v);
 	if (rc == 0 && v.mv_size == 4) {
 		*id = get_u32(v.mv_data);
+		slot_fill(sl, kb, k.mv_size, *id);
 		return STORE_OK;
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return store_txn_fail(t, rc, "reading a summary dictionary");
-	k.mv_size = 2;
-	k.mv_data = ck;
-	rc = mdb_get(t->txn, dbi, &k, &cv);
-	if (rc == 0 && cv.mv_size == 4)
-		next = get_u32(cv.mv_data);
-	else if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_txn_fail(t, rc, "reading a summary counter");
+	if (dict_next(t, kind, &next) != STORE_OK)
+		return STORE_ERR;
 	if (next == UINT32_MAX) {
 		util_seterr(t->err.msg, sizeof(t->err.msg), "%s: summary dictionary '%c' is full", t->s->dir, kind);
 		return STORE_ERR;
 	}
-	{
-		unsigned char nb[4];
-
-		put_u32(nb, next + 1);
-		cv.mv_size = 4;
-		cv.mv_data = nb;
-		if ((rc = mdb_put(t->txn, dbi, &k, &cv, 0)) != 0)
-			return store_txn_fail(t, rc, "writing a summary counter");
-		put_u32(nb, next);
-		k.mv_size = 1 + nlen; /* nlen is the forward key's, hashed or not */
-		k.mv_data = kb;
-		if ((rc = mdb_put(t->txn, dbi, &k, &cv, 0)) != 0)
-			return store_txn_fail(t, rc, "writing a summary dictionary");
-	}
+	if (dict_advance(t, kind, next) != STORE_OK)
+		return STORE_ERR;
+	put_u32(nb, next);
+	v.mv_size = 4;
+	v.mv_data = nb;
+	if ((rc = mdb_put(t->txn, dbi, &k, &v, 0)) != 0)
+		return store_txn_fail(t, rc, "writing a summary dictionary");
 	rk[0] = (unsigned char)(kind - 'a' + 'A');
 	put_u32(rk + 1, next);
 	k.mv_size = 5;
@@ -151,6 +302,7 @@ dict_id(struct store_txn *t, char kind, const void *name, size_t nlen, const voi
 	rv.mv_data = (void *)rev;
 	if ((rc = mdb_put(t->txn, dbi, &k, &rv, 0)) != 0)
 		return store_txn_fail(t, rc, "writing a summary dictionary");
+	slot_fill(sl, kb, 1 + nlen, next);
 	*id = next;
 	return STORE_OK;
 }
@@ -415,26 +567,34 @@ addr_text(const struct fields *f, char *buf, size_t len)
 	return off;
 }
 
-/* Reads the entry's fields from the record JSON and gives it its ids. Returns STORE_OK,
- * STORE_NOTFOUND for a text that is not a JSON object (nothing a report could use: no
- * entry is made), or STORE_ERR. */
+/* Appends n bytes and a NUL to the arena; *off gets where they start. 0 or -1. */
 static int
-make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
+arena_add(struct util_buf *a, const void *p, size_t n, size_t *off)
+{
+	*off = a->len;
+	if (util_buf_add(a, p, n) != 0 || util_buf_add(a, "", 1) != 0) {
+		a->len = *off;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_sum_prepare(const struct store_obs *o, struct store_sum_src *src, struct util_buf *arena,
+    struct store_err *err)
 {
 	struct fields f;
 	json_t *r = NULL;
-	char namebuf[512], *names = namebuf, addrs[ADDRS_MAX];
-	size_t al;
+	char addrs[ADDRS_MAX];
+	size_t al, mark = arena->len, off;
 	int ret = STORE_ERR;
 
-	memset(e, 0, sizeof(*e));
+	memset(src, 0, sizeof(*src));
 	memset(&f, 0, sizeof(f));
-	e->t = o->observed_us;
-	e->score = STORE_SUM_NO_SCORE;
 	if (scan_fields(o->json, o->len, &f) != 0) {
 		memset(&f, 0, sizeof(f));
 		if (parse_fields(o->json, o->len, &f, &r) != 0) {
-			ret = STORE_NOTFOUND;
+			ret = STORE_OK; /* not a JSON object: nothing a report could use */
 			goto out;
 		}
 	}
@@ -448,79 +608,112 @@ make_entry(struct store_txn *t, const struct store_obs *o, struct store_sum *e)
 		f.vant_len = f.node_len;
 	}
 	/* NUL separates node and label: a NUL inside the node would move the split */
-	if (memchr(f.node, '\0', f.node_len) != NULL) {
+	if (memchr(f.node, '\0', f.node_len) != NULL)
 		f.node_len = strlen(f.node);
-	}
-	/* On the stack as a rule: a malloc per record between LMDB's page allocations
-	 * fragments the heap of a long import. */
-	if (f.node_len + f.vant_len + 2 > sizeof(namebuf) &&
-	    (names = malloc(f.node_len + f.vant_len + 2)) == NULL) {
-		util_seterr(t->err.msg, sizeof(t->err.msg), "out of memory");
-		goto out;
-	}
-	memcpy(names, f.node, f.node_len);
-	names[f.node_len] = '\0';
-	memcpy(names + f.node_len + 1, f.vant, f.vant_len);
-	names[f.node_len + 1 + f.vant_len] = '\0';
-	if (dict_id(t, 'v', names, f.node_len + f.vant_len + 1, names, f.node_len + f.vant_len + 2,
-		&e->vantage) != STORE_OK)
-		goto out;
+	/* node NUL vantage NUL, the vantage's name and its reverse value at once */
+	if (arena_add(arena, f.node, f.node_len, &src->names) != 0 ||
+	    arena_add(arena, f.vant, f.vant_len, &off) != 0)
+		goto nomem;
+	src->names_len = f.node_len + 1 + f.vant_len;
 
 	if (f.has_status && f.status >= 0 && f.status <= 999) {
-		unsigned char h[UTIL_SHA256_LEN];
 		char hex[65];
 
-		e->status = (uint16_t)f.status;
+		src->status = (uint16_t)f.status;
 		if (f.sha && f.sha_len == 64 &&
-		    (memcpy(hex, f.sha, 64), hex[64] = '\0', util_unhex(hex, h, sizeof(h)) == 0)) {
-			unsigned char rev[UTIL_SHA256_LEN + 256];
-			size_t fl = f.ssdeep && f.ssdeep_len < 255 ? f.ssdeep_len : 0;
-
-			memcpy(rev, h, UTIL_SHA256_LEN);
-			if (fl)
-				memcpy(rev + UTIL_SHA256_LEN, f.ssdeep, fl);
-			rev[UTIL_SHA256_LEN + fl] = '\0';
-			if (dict_id(t, 'c', h, sizeof(h), rev, UTIL_SHA256_LEN + fl + 1,
-				&e->content) != STORE_OK)
-				goto out;
+		    (memcpy(hex, f.sha, 64), hex[64] = '\0',
+			util_unhex(hex, src->content, sizeof(src->content)) == 0)) {
+			src->has_content = 1;
+			src->ssdeep_len = f.ssdeep && f.ssdeep_len < 255 ? f.ssdeep_len : 0;
+			if (arena_add(arena, f.ssdeep, src->ssdeep_len, &src->ssdeep) != 0)
+				goto nomem;
 		}
 	} else {
-		e->status = is_unanswered_error(f.err_kind, f.err_len) ? STORE_SUM_UNANSWERED :
-									 STORE_SUM_NOT_RUN;
+		src->status = is_unanswered_error(f.err_kind, f.err_len) ? STORE_SUM_UNANSWERED :
+									   STORE_SUM_NOT_RUN;
 	}
 	if (f.has_ping && f.sent > 0) {
-		e->flags |= STORE_SUM_PING;
-		e->ping_sent = (uint8_t)(f.sent > 255 ? 255 : f.sent);
-		e->ping_recv = (uint8_t)(f.received < 0 ? 0 : f.received > 255 ? 255 : f.received);
+		src->flags |= STORE_SUM_PING;
+		src->ping_sent = (uint8_t)(f.sent > 255 ? 255 : f.sent);
+		src->ping_recv =
+		    (uint8_t)(f.received < 0 ? 0 : f.received > 255 ? 255 : f.received);
 	}
 	al = addr_text(&f, addrs, sizeof(addrs));
 	if (al) {
-		unsigned char h[UTIL_SHA256_LEN];
-
-		if (util_sha256(addrs, al, h) != 0) {
-			util_seterr(t->err.msg, sizeof(t->err.msg), "SHA-256 failed");
-			goto out;
+		if (util_sha256(addrs, al, src->addrs_hash) != 0) {
+			util_seterr(err->msg, sizeof(err->msg), "SHA-256 failed");
+			goto fail;
 		}
-		if (dict_id(t, 'a', h, sizeof(h), addrs, al + 1, &e->addrs) != STORE_OK)
-			goto out;
+		if (arena_add(arena, addrs, al, &src->addrs) != 0)
+			goto nomem;
+		src->addrs_len = al;
 	}
+	src->usable = 1;
 	ret = STORE_OK;
+	goto out;
+nomem:
+	util_seterr(err->msg, sizeof(err->msg), "out of memory for a batch's summaries");
+fail:
+	arena->len = mark;
 out:
-	if (names != namebuf)
-		free(names);
 	json_decref(r);
 	return ret;
 }
 
-/* The ssdeep of content id (NULL when none). Points into the map. */
+/* The entry of a prepared record, with its dictionary ids (made when new). */
+static int
+make_entry(struct store_txn *t, const struct store_obs *o, const struct store_sum_src *src,
+    const char *arena, struct store_sum *e)
+{
+	const char *names = arena + src->names;
+
+	memset(e, 0, sizeof(*e));
+	e->t = o->observed_us;
+	e->score = STORE_SUM_NO_SCORE;
+	e->status = src->status;
+	e->flags = src->flags;
+	e->ping_sent = src->ping_sent;
+	e->ping_recv = src->ping_recv;
+	if (dict_id(t, 'v', names, src->names_len, names, src->names_len + 1, &e->vantage) !=
+	    STORE_OK)
+		return STORE_ERR;
+	if (src->has_content) {
+		unsigned char rev[UTIL_SHA256_LEN + 256];
+
+		memcpy(rev, src->content, UTIL_SHA256_LEN);
+		memcpy(rev + UTIL_SHA256_LEN, arena + src->ssdeep, src->ssdeep_len + 1);
+		if (dict_id(t, 'c', src->content, UTIL_SHA256_LEN, rev,
+			UTIL_SHA256_LEN + src->ssdeep_len + 1, &e->content) != STORE_OK)
+			return STORE_ERR;
+	}
+	if (src->addrs_len && dict_id(t, 'a', src->addrs_hash, UTIL_SHA256_LEN,
+				  arena + src->addrs, src->addrs_len + 1, &e->addrs) != STORE_OK)
+		return STORE_ERR;
+	return STORE_OK;
+}
+
+/* The ssdeep of content id (NULL when none): in the cache, or pointing into the map. */
 static const char *
 content_ssdeep(struct store_txn *t, uint32_t id)
 {
+	struct store_sum_cache *c = id ? cache_of(t) : NULL;
+	struct ssdeep_slot *sl = c ? &c->ssdeep[id % SSDEEP_SLOTS] : NULL;
 	MDB_val v;
+	size_t len;
 
+	if (sl && sl->id == id)
+		return sl->s;
 	if (id == 0 || dict_rev(t->txn, t->s->dbi[STORE_DBI_SUMDICT], 'C', id, &v) != 0 ||
 	    v.mv_size <= UTIL_SHA256_LEN + 1)
 		return NULL;
+	/* The reverse value is the hash, then the ssdeep with its NUL. */
+	len = strnlen((const char *)v.mv_data + UTIL_SHA256_LEN, v.mv_size - UTIL_SHA256_LEN);
+	if (sl && len < SSDEEP_CACHED) {
+		memcpy(sl->s, (const char *)v.mv_data + UTIL_SHA256_LEN, len);
+		sl->s[len] = '\0';
+		sl->id = id;
+		return sl->s;
+	}
 	return (const char *)v.mv_data + UTIL_SHA256_LEN;
 }
 
@@ -545,6 +738,22 @@ score_of(struct store_txn *t, const struct store_sum *prev, const struct store_s
 int
 store_sum_put(struct store_txn *t, const struct store_obs *o, const unsigned char *th)
 {
+	struct store_sum_src src;
+	struct util_buf arena;
+	int rc;
+
+	util_buf_init(&arena, 0);
+	rc = store_sum_prepare(o, &src, &arena, &t->err);
+	if (rc == STORE_OK && src.usable)
+		rc = store_sum_put_src(t, o, th, &src, arena.data);
+	util_buf_fini(&arena);
+	return rc;
+}
+
+int
+store_sum_put_src(struct store_txn *t, const struct store_obs *o, const unsigned char *th,
+    const struct store_sum_src *src, const char *arena)
+{
 	unsigned char kb[KEY_MAX], eb[ENTRY_LEN], seek[ENTRY_LEN];
 	size_t tl = strlen(o->threat_id);
 	MDB_val k, v;
@@ -561,9 +770,10 @@ store_sum_put(struct store_txn *t, const struct store_obs *o, const unsigned cha
 		if (rc != 0)
 			return store_txn_fail(t, rc, "opening a summary cursor");
 	}
-	rc = make_entry(t, o, &e);
-	if (rc != STORE_OK)
-		return rc == STORE_NOTFOUND ? STORE_OK : STORE_ERR;
+	if (!src->usable)
+		return STORE_OK;
+	if (make_entry(t, o, src, arena, &e) != STORE_OK)
+		return STORE_ERR;
 
 	/* Where the entry goes: the first entry at or after (vantage, time). */
 	memset(seek, 0, sizeof(seek));
@@ -614,11 +824,19 @@ store_sum_put(struct store_txn *t, const struct store_obs *o, const unsigned cha
 		MDB_val d = { 1 + k.mv_size, dk },
 			dv = { strlen(o->target_key), (void *)o->target_key };
 
+		struct name_slot *sl;
+
 		dk[0] = 'd';
 		memcpy(dk + 1, kb, k.mv_size);
-		rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_SUMDICT], &d, &dv, MDB_NOOVERWRITE);
-		if (rc == MDB_KEYEXIST)
-			rc = 0;
+		sl = name_slot(t, dk, d.mv_size);
+		if (!slot_has(sl, dk, d.mv_size)) {
+			rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_SUMDICT], &d, &dv,
+			    MDB_NOOVERWRITE);
+			if (rc == MDB_KEYEXIST)
+				rc = 0;
+			if (rc == 0)
+				slot_fill(sl, dk, d.mv_size, 0);
+		}
 	}
 	if (rc != 0)
 		return store_txn_fail(t, rc, "writing a summary");
