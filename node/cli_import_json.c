@@ -425,11 +425,197 @@ check_fast(const char *j, size_t len, struct rec_text *t)
 	return 0;
 }
 
-/* One pass over the file: checking only (mp NULL), or merging into s. Returns 0; -1
- * for bad input (reported, *nbad counted); -2 for a failure to store (printed). */
+/* One record of the first pass: 0 when it passes, 1 when it is refused, 2 for a syntax
+ * error (the stream cannot be trusted past it); why says what. */
 static int
-pass(struct rd *r, const struct rec_trust *trust, struct committer *s, struct fed_merge **mp,
-    struct totals *tot, uint64_t size, size_t *nbad)
+check_one(const char *j, size_t len, const struct rec_trust *trust, char *why, size_t whylen)
+{
+	char sig[400];
+	json_error_t jerr;
+	struct rec_text t;
+	json_t *rec;
+	int rc = 0;
+
+	if (check_fast(j, len, &t) == 0) {
+		/* A record of a node whose key is known must verify (the signature is the
+		 * one check the in-place reader leaves to the trust set). */
+		t.json = j;
+		t.len = len;
+		if (rec_trust_check_text(trust, &t, sig, sizeof(sig)) == REC_TRUST_REFUSED) {
+			util_seterr(why, whylen, "sig: %s", sig);
+			return 1;
+		}
+		return 0;
+	}
+	rec = json_loadb(j, len, 0, &jerr);
+	if (rec == NULL) {
+		util_seterr(why, whylen, "JSON: %s", jerr.text);
+		return 2;
+	}
+	memset(&t, 0, sizeof(t));
+	if (check_record(rec, &t, why, whylen) != 0) {
+		rc = 1;
+	} else if (rec_trust_check(trust, rec, sig, sizeof(sig)) == REC_TRUST_REFUSED) {
+		util_seterr(why, whylen, "sig: %s", sig);
+		rc = 1;
+	}
+	json_decref(rec);
+	return rc;
+}
+
+/*
+ * The first pass checks on two threads: the reader cuts CHECK_BATCH records, hands the
+ * second half to a helper thread and checks the first half itself; what both found is
+ * printed in the file's order once both are done.
+ */
+#define CHECK_BATCH 8192
+
+struct half {
+	const char *file;
+	const struct rec_trust *trust;
+	const char *text; /* the batch's records, each ending in a NUL */
+	const size_t *off, *len;
+	const long *line;
+	size_t from, to;
+	size_t ok, bad;
+	int stop;           /* a syntax error: nothing after it counts */
+	struct util_buf msgs; /* its first MAX_REPORTED reports, a line each */
+	size_t nmsgs;
+	char stop_msg[640];
+};
+
+static void *
+check_half(void *arg)
+{
+	struct half *h = arg;
+	char why[512];
+
+	for (size_t i = h->from; i < h->to; i++) {
+		int rc = check_one(h->text + h->off[i], h->len[i], h->trust, why, sizeof(why));
+
+		if (rc == 0) {
+			h->ok++;
+			continue;
+		}
+		h->bad++;
+		if (rc == 2) {
+			snprintf(h->stop_msg, sizeof(h->stop_msg), "c2watch: %s:%ld: %s\n", h->file,
+			    h->line[i], why);
+			h->stop = 1;
+			break;
+		}
+		/* out of memory for a report: it is still counted */
+		if (h->nmsgs < MAX_REPORTED &&
+		    util_buf_printf(&h->msgs, "c2watch: %s:%ld: %s\n", h->file, h->line[i], why) == 0)
+			h->nmsgs++;
+	}
+	return NULL;
+}
+
+/* Prints a half's reports while fewer than MAX_REPORTED are out; its syntax error always. */
+static void
+report_half(const struct half *h, size_t *reported)
+{
+	const char *p = h->msgs.data, *nl;
+
+	while (p && *p && *reported < MAX_REPORTED && (nl = strchr(p, '\n')) != NULL) {
+		fwrite(p, 1, (size_t)(nl + 1 - p), stderr);
+		(*reported)++;
+		p = nl + 1;
+	}
+	if (h->stop)
+		fputs(h->stop_msg, stderr);
+}
+
+/* The first pass: every record checked, nothing stored. Returns 0, or -1 for bad input
+ * (reported, *nbad counted). */
+static int
+check_pass(struct rd *r, const struct rec_trust *trust, struct totals *tot, uint64_t size,
+    size_t *nbad)
+{
+	size_t *off = calloc(CHECK_BATCH, sizeof(*off)), *len = calloc(CHECK_BATCH, sizeof(*len));
+	long *lines = calloc(CHECK_BATCH, sizeof(*lines)), line = 0;
+	struct util_buf text;
+	size_t reported = 0;
+	char why[512];
+	int rc = 1, ret = -1;
+
+	util_buf_init(&text, 0);
+	if (off == NULL || len == NULL || lines == NULL) {
+		cli_err("out of memory");
+		goto out;
+	}
+	while (rc == 1) {
+		struct half h[2];
+		size_t n = 0;
+		pthread_t th;
+		int threaded = 0;
+
+		util_buf_reset(&text);
+		while (n < CHECK_BATCH && (rc = rd_next(r, why, sizeof(why), &line)) == 1) {
+			off[n] = text.len;
+			len[n] = r->rec.len;
+			lines[n] = line;
+			if (util_buf_add(&text, r->rec.data, r->rec.len + 1) != 0) {
+				cli_err("out of memory");
+				goto out;
+			}
+			n++;
+		}
+		memset(h, 0, sizeof(h));
+		for (int k = 0; k < 2; k++) {
+			h[k].file = r->name;
+			h[k].trust = trust;
+			h[k].text = text.data;
+			h[k].off = off;
+			h[k].len = len;
+			h[k].line = lines;
+			util_buf_init(&h[k].msgs, 0);
+		}
+		h[0].to = h[1].from = n / 2;
+		h[1].to = n;
+		/* A helper costs a thread's start: a small batch is checked here whole. */
+		if (n >= 64 && pthread_create(&th, NULL, check_half, &h[1]) == 0)
+			threaded = 1;
+		check_half(&h[0]);
+		if (threaded)
+			pthread_join(th, NULL);
+		else
+			check_half(&h[1]);
+		report_half(&h[0], &reported);
+		tot->records += h[0].ok;
+		*nbad += h[0].bad;
+		if (!h[0].stop) {
+			report_half(&h[1], &reported);
+			tot->records += h[1].ok;
+			*nbad += h[1].bad;
+		}
+		util_buf_fini(&h[0].msgs);
+		util_buf_fini(&h[1].msgs);
+		if (h[0].stop || h[1].stop)
+			goto out;
+		cli_progress("checking", r->bytes, size);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+		(*nbad)++;
+		goto out;
+	}
+	ret = *nbad ? -1 : 0;
+out:
+	util_buf_fini(&text);
+	free(off);
+	free(len);
+	free(lines);
+	return ret;
+}
+
+/* The second pass: the checked records merged into the store through the committer.
+ * Returns 0; -1 for input that changed since it was checked (reported, *nbad counted);
+ * -2 for a failure to store (printed). */
+static int
+pass(struct rd *r, struct committer *s, struct fed_merge **mp, struct totals *tot,
+    uint64_t size, size_t *nbad)
 {
 	char why[512];
 	long line;
@@ -440,79 +626,42 @@ pass(struct rd *r, const struct rec_trust *trust, struct committer *s, struct fe
 		json_t *rec;
 		struct rec_text t;
 
-		if (!mp && check_fast(r->rec.data, r->rec.len, &t) == 0) {
-			/* A record of a node whose key is known must verify (the signature is
-			 * the one check the in-place reader leaves to the trust set). */
-			t.json = r->rec.data;
-			t.len = r->rec.len;
-			if (rec_trust_check_text(trust, &t, why, sizeof(why)) == REC_TRUST_REFUSED) {
-				if ((*nbad)++ < MAX_REPORTED)
-					fprintf(stderr, "c2watch: %s:%ld: sig: %s\n", r->name, line,
-					    why);
-				continue;
-			}
-			tot->records++;
-			cli_progress("checking", r->bytes, size);
-			continue;
-		}
 		/* Storing what the first pass checked: its keys read in place when plain. */
-		if (mp && fast_keys(r->rec.data, r->rec.len, &t) == 0) {
-			t.json = r->rec.data;
-			t.len = r->rec.len;
-			tot->records++;
-			if (fed_merge_add_text(*mp, &t, why, sizeof(why)) != 0) {
-				fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+		if (fast_keys(r->rec.data, r->rec.len, &t) != 0) {
+			rec = json_loadb(r->rec.data, r->rec.len, 0, &jerr);
+			if (rec == NULL) {
+				fprintf(stderr, "c2watch: %s:%ld: JSON: %s\n", r->name, line,
+				    jerr.text);
 				(*nbad)++;
 				return -1;
 			}
-			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp) != 0)
-				return -2;
-			cli_progress("import", r->bytes, size);
-			continue;
-		}
-		rec = json_loadb(r->rec.data, r->rec.len, 0, &jerr);
-		if (rec == NULL) {
-			fprintf(stderr, "c2watch: %s:%ld: JSON: %s\n", r->name, line, jerr.text);
-			(*nbad)++;
-			return -1; /* the stream cannot be trusted past a syntax error */
-		}
-		memset(&t, 0, sizeof(t));
-		if (check_record(rec, &t, why, sizeof(why)) != 0) {
-			if ((*nbad)++ < MAX_REPORTED)
-				fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
-			json_decref(rec);
-			continue;
-		}
-		if (!mp && rec_trust_check(trust, rec, why, sizeof(why)) == REC_TRUST_REFUSED) {
-			if ((*nbad)++ < MAX_REPORTED)
-				fprintf(stderr, "c2watch: %s:%ld: sig: %s\n", r->name, line, why);
-			json_decref(rec);
-			continue;
-		}
-		tot->records++;
-		if (mp) {
-			t.json = r->rec.data;
-			t.len = r->rec.len;
-			rc = fed_merge_add_text(*mp, &t, why, sizeof(why));
+			memset(&t, 0, sizeof(t));
+			rc = check_record(rec, &t, why, sizeof(why));
 			json_decref(rec);
 			if (rc != 0) {
 				fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
 				(*nbad)++;
 				return -1;
 			}
-			if (fed_merge_pending(*mp) >= BATCH && flush(s, mp) != 0)
-				return -2;
-		} else {
-			json_decref(rec);
 		}
-		cli_progress(mp ? "import" : "checking", r->bytes, size);
+		t.json = r->rec.data;
+		t.len = r->rec.len;
+		tot->records++;
+		if (fed_merge_add_text(*mp, &t, why, sizeof(why)) != 0) {
+			fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+			(*nbad)++;
+			return -1;
+		}
+		if (fed_merge_pending(*mp) >= BATCH && flush(s, mp) != 0)
+			return -2;
+		cli_progress("import", r->bytes, size);
 	}
 	if (rc < 0) {
 		fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
 		(*nbad)++;
 		return -1;
 	}
-	if (mp && fed_merge_pending(*mp) > 0 && flush(s, mp) != 0)
+	if (fed_merge_pending(*mp) > 0 && flush(s, mp) != 0)
 		return -2;
 	return 0;
 }
@@ -565,7 +714,7 @@ cli_import_json(const struct conf *c, const char *file)
 	}
 	util_buf_fini(&r.rec);
 	rd_init(&r, fp, file, chunk);
-	rc = pass(&r, c->trust.set, NULL, NULL, &tot, (uint64_t)st1.st_size, &nbad);
+	rc = check_pass(&r, c->trust.set, &tot, (uint64_t)st1.st_size, &nbad);
 	if (rc == 0 && ferror(fp)) {
 		cli_err("%s: read error: %s", file, strerror(errno));
 		goto out;
@@ -596,7 +745,7 @@ cli_import_json(const struct conf *c, const char *file)
 		cli_err("import: cannot start the committing thread");
 		goto out;
 	}
-	rc = pass(&r, c->trust.set, &q, &m, &tot, (uint64_t)st1.st_size, &nbad);
+	rc = pass(&r, &q, &m, &tot, (uint64_t)st1.st_size, &nbad);
 	pthread_mutex_lock(&q.mu);
 	if (rc != 0 && q.slot != NULL) {
 		/* Stopped on the reading side: the batch read last is not stored either. */

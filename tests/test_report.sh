@@ -112,6 +112,46 @@ bad "a string broken over lines" "bad.json:2: JSON: line break inside a string" 
 bad "a record cut off by the end" "bad.json:2: JSON: the file ends inside a record" \
 	'{"id": "x", "target": {'
 bad "the third line bad" "bad.json:3: node" "$good" "$(rep '.node = ""')"
+
+# A file long enough to be checked on two threads (the halves of a batch): the reports
+# in the file's order, the first 20 of them, and nothing counted past a syntax error.
+badnode=$(rep '.node = ""')
+big() { # big N LINE=TEXT...: N lines of the good record, the lines given replaced
+	n_=$1; shift
+	awk -v n="$n_" -v good="$good" 'BEGIN {
+		for (i = 2; i < ARGC; i++) { p = index(ARGV[i], "="); r[substr(ARGV[i], 1, p - 1)] = substr(ARGV[i], p + 1) }
+		for (i = 1; i <= n; i++) print ((i in r) ? r[i] : good); exit }' x "$@" > bad.json
+}
+big 400 "10=$badnode" "250=$badnode" "390=$badnode"
+node c
+out=$("$C" import bad.json --format json -c c.conf 2>&1); rc=$?
+is "$rc" 2 "a long file with three bad records: exit 2"
+is "$(printf '%s\n' "$out" | grep -o 'bad.json:[0-9][0-9]*' | tr '\n' ' ')" \
+	"bad.json:10 bad.json:250 bad.json:390 " "each reported once, in the file's order"
+has "$out" "nothing imported (3 bad records)" "and counted"
+set --
+i=1
+while [ $i -le 30 ]; do set -- "$@" "$((i * 13))=$badnode"; i=$((i + 1)); done
+big 400 "$@"
+out=$("$C" import bad.json --format json -c c.conf 2>&1)
+want=; i=1
+while [ $i -le 20 ]; do want="${want}bad.json:$((i * 13)) "; i=$((i + 1)); done
+is "$(printf '%s\n' "$out" | grep -o 'bad.json:[0-9][0-9]*' | tr '\n' ' ')" "$want" \
+	"30 bad records: the first 20 reported"
+has "$out" "10 more bad records not shown" "the rest counted"
+has "$out" "nothing imported (30 bad records)" "all 30 in the total"
+big 400 "50=$badnode" "120={\"id\": nope}" "300=$badnode"
+out=$("$C" import bad.json --format json -c c.conf 2>&1); rc=$?
+is "$(printf '%s\n' "$out" | grep -o 'bad.json:[0-9][0-9]*' | tr '\n' ' ')" \
+	"bad.json:50 bad.json:120 " "a syntax error stops the check: nothing after it reported"
+has "$out" "nothing imported (2 bad records)" "nor counted"
+is "$("$C" export --format json -c c.conf 2>/dev/null)" "[]" "the long files stored nothing"
+rm -rf c.data
+big 400
+out=$("$C" import bad.json --format json -c c.conf 2>&1); rc=$?
+is "$rc" 0 "the long file without its bad lines imports"
+has "$out" "400 observation records merged: 1 new, 399 already held" "as one record"
+rm -rf c.data
 printf '[%s,\n%s\n' "$good" "$good" > bad.json; node c
 out=$("$C" import bad.json --format json -c c.conf 2>&1); rc=$?
 is "$rc" 2 "an array not closed: exit 2"
