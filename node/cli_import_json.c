@@ -623,10 +623,11 @@ pass(struct rd *r, struct committer *s, struct fed_merge **mp, struct totals *to
 
 	while ((rc = rd_next(r, why, sizeof(why), &line)) == 1) {
 		json_error_t jerr;
-		json_t *rec;
+		json_t *rec = NULL;
 		struct rec_text t;
 
-		/* Storing what the first pass checked: its keys read in place when plain. */
+		/* Storing what the first pass checked: its keys read in place when plain,
+		 * else by jansson (t then points into rec until it is added). */
 		if (fast_keys(r->rec.data, r->rec.len, &t) != 0) {
 			rec = json_loadb(r->rec.data, r->rec.len, 0, &jerr);
 			if (rec == NULL) {
@@ -636,10 +637,9 @@ pass(struct rd *r, struct committer *s, struct fed_merge **mp, struct totals *to
 				return -1;
 			}
 			memset(&t, 0, sizeof(t));
-			rc = check_record(rec, &t, why, sizeof(why));
-			json_decref(rec);
-			if (rc != 0) {
+			if (check_record(rec, &t, why, sizeof(why)) != 0) {
 				fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
+				json_decref(rec);
 				(*nbad)++;
 				return -1;
 			}
@@ -647,7 +647,9 @@ pass(struct rd *r, struct committer *s, struct fed_merge **mp, struct totals *to
 		t.json = r->rec.data;
 		t.len = r->rec.len;
 		tot->records++;
-		if (fed_merge_add_text(*mp, &t, why, sizeof(why)) != 0) {
+		rc = fed_merge_add_text(*mp, &t, why, sizeof(why));
+		json_decref(rec);
+		if (rc != 0) {
 			fprintf(stderr, "c2watch: %s:%ld: %s\n", r->name, line, why);
 			(*nbad)++;
 			return -1;
