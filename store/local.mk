@@ -1,6 +1,6 @@
 noinst_LIBRARIES += store/libstore.a
 store_libstore_a_SOURCES = store/store.h store/store_int.h store/store.c store/store_ops.c \
-	store/store_sum.c store/store_feed.c
+	store/store_sum.c store/store_feed.c store/store_idt.c
 store_libstore_a_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) $(JANSSON_CFLAGS)
 STORE_LIBS = store/libstore.a $(UTIL_LIBS) $(LMDB_LIBS) $(JANSSON_LIBS) $(FUZZY_LIBS) -lpthread
 

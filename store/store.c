@@ -38,7 +38,7 @@ store_txn_fail(struct store_txn *t, int mdb_rc, const char *what)
 }
 
 static const char *const dbi_names[STORE_NDBI] = {
-	"meta", "targets", "feed", "obs", "ids", "cursors", "events", "subs", "sum", "sumdict",
+	"meta", "targets", "feed", "obs", "idt", "cursors", "events", "subs", "sum", "sumdict",
 	"origins",
 };
 
@@ -177,7 +177,8 @@ store_origins_init(struct store *s, MDB_txn *txn, struct store_err *err)
 	if (rc == 0)
 		return STORE_OK;
 	if (rc == MDB_NOTFOUND) {
-		rc = mdb_stat(txn, s->dbi[STORE_DBI_IDS], &st);
+		/* the feed: the id index of an older directory is not built yet */
+		rc = mdb_stat(txn, s->dbi[STORE_DBI_FEED], &st);
 		if (rc == 0 && st.ms_entries > 0)
 			return STORE_OK;
 		v.mv_size = 1;
@@ -211,6 +212,11 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 		if (!s->read_only)
 			dflags |= MDB_CREATE;
 		rc = mdb_dbi_open(txn, dbi_names[i], dflags, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && i == STORE_DBI_IDS) {
+			/* read-only, a directory of schema 2 or older: its index by id */
+			rc = mdb_dbi_open(txn, "ids", dflags, &s->dbi[i]);
+			s->ids_by_id = 1;
+		}
 		if (rc == MDB_NOTFOUND && i == STORE_DBI_SUBS) {
 			s->no_subs = 1;
 			continue;
@@ -265,6 +271,17 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 		/* Read-only, an older directory's summaries may be missing or half built. */
 		if (ver < 2 && s->read_only)
 			s->no_sum = 1;
+		/* And its new id index (an upgrade cut short): the old one is the one. */
+		if (ver < 3 && s->read_only && !s->ids_by_id) {
+			rc = mdb_dbi_open(txn, "ids", 0, &s->dbi[STORE_DBI_IDS]);
+			if (rc != 0) {
+				util_seterr(err->msg, sizeof(err->msg),
+				    "%s: schema %ld without its id index \"ids\": %s", s->dir,
+				    ver, mdb_strerror(rc));
+				goto out;
+			}
+			s->ids_by_id = 1;
+		}
 	} else if (rc == MDB_NOTFOUND && !s->read_only) {
 		char buf[16];
 
@@ -367,6 +384,9 @@ store_open(const char *dir, const struct store_opts *opts, struct store **out,
 		goto fail;
 	/* A directory of schema 1 gets its summaries once, before anything else uses it. */
 	if (!s->read_only && version < 2 && store_sum_migrate(s, opts, err) != STORE_OK)
+		goto fail;
+	/* And one of schema 2 or older its id index by time. */
+	if (!s->read_only && version < 3 && store_ids_migrate(s, opts, err) != STORE_OK)
 		goto fail;
 	*out = s;
 	return STORE_OK;

@@ -10,7 +10,7 @@
  *   feedmarks label of every 256th feed record           -> records up to it (count index)
  *   prepared  label                                      -> the caller's prepared bytes
  *   obs       threat_id NUL sha256(target key)          -> (time, label) sorted duplicates
- *   ids       record id                                  -> label
+ *   idt       observed_at (64 bits) + record id          -> label
  *   cursors   peer name                                  -> label
  *   events    label                                      -> event JSON
  *   subs      subscription id                            -> subscription (caller's bytes)
@@ -24,7 +24,9 @@
  * The feed label is the time (microseconds since the epoch) a record entered this node,
  * made strictly increasing and unique across every process sharing the data directory:
  * it is what TAXII polls serve in order. A record whose id is already present is never
- * stored twice.
+ * stored twice. The id index leads with the record's time, which its id is made from
+ * (rec_id): the records of a batch, a cycle or a poll are near in time, so their index
+ * entries share a few pages instead of touching every page of the index.
  *
  * Several processes (the daemon and CLI commands) may use one data directory at once:
  * LMDB's lock file serializes writers. The map grows when full; no MDB_MAP_FULL reaches the
@@ -37,8 +39,10 @@
 #include <stdint.h>
 
 /* 2: summaries (sum, sumdict). A version 1 directory gets them built when opened for
- * writing; opened read-only it still reads, without summaries. */
-#define STORE_SCHEMA_VERSION 2
+ * writing; opened read-only it still reads, without summaries.
+ * 3: the id index keyed by time and id ("idt", was "ids" by id alone), rebuilt from the
+ * obs index when an older directory is opened for writing. */
+#define STORE_SCHEMA_VERSION 3
 #define STORE_ID_LEN 32         /* a record id: SHA-256 */
 #define STORE_THREAT_ID_MAX 200 /* bytes; longer threat IDs are refused */
 
@@ -112,7 +116,8 @@ enum store_put {
 int store_put_target(struct store_txn *t, const char *threat_id, const char *key,
     const char *json, size_t len);
 
-/* An observation record to add. All pointers are borrowed for the call. */
+/* An observation record to add. All pointers are borrowed for the call. id and observed_us
+ * go together (rec_id makes the one from the other): a record is known by both. */
 struct store_obs {
 	unsigned char id[STORE_ID_LEN];
 	const char *threat_id;
@@ -284,8 +289,9 @@ typedef int (*store_origin_fn)(const char *json, size_t len, char *buf, size_t b
 int store_rebuild_origins(struct store *s, store_origin_fn origin_of, void *arg,
     struct store_err *err);
 
-/* One record by id: STORE_OK (cb called once), STORE_NOTFOUND, or STORE_ERR. */
-int store_get_record(struct store *s, const unsigned char id[STORE_ID_LEN],
+/* One record by id and the time it was made from: STORE_OK (cb called once),
+ * STORE_NOTFOUND, or STORE_ERR. */
+int store_get_record(struct store *s, const unsigned char id[STORE_ID_LEN], int64_t observed_us,
     store_record_cb cb, void *arg, struct store_err *err);
 
 /* Peer's cursor: STORE_OK with *label set, STORE_NOTFOUND when never polled, STORE_ERR. */

@@ -4,6 +4,7 @@
 #define C2W_STORE_INT_H
 
 #include <pthread.h>
+#include <string.h>
 
 #include <lmdb.h>
 
@@ -38,6 +39,8 @@ struct store {
 	int no_sum;
 	/* Likewise a directory made before records were counted by origin. */
 	int no_origins;
+	/* An older directory opened read-only: STORE_DBI_IDS is its "ids", keyed by id. */
+	int ids_by_id;
 	/* Held shared by every transaction of this process and exclusively while the map is
 	 * resized: LMDB allows mdb_env_set_mapsize only with no transaction running. */
 	pthread_rwlock_t lock;
@@ -86,6 +89,16 @@ store_put_time(unsigned char *p, int64_t t)
 	store_put_be64(p, (uint64_t)t ^ UINT64_C(0x8000000000000000));
 }
 
+/* A record's key in the id index: its time, then its id. */
+#define STORE_IDT_KEY (8 + STORE_ID_LEN)
+
+static inline void
+store_idt_key(unsigned char *k, int64_t observed_us, const unsigned char *id)
+{
+	store_put_time(k, observed_us);
+	memcpy(k + 8, id, STORE_ID_LEN);
+}
+
 static inline int64_t
 store_get_time(const unsigned char *p)
 {
@@ -127,6 +140,10 @@ int store_sum_put(struct store_txn *t, const struct store_obs *o, const unsigned
 int store_sum_flush(struct store_txn *t);
 /* Frees the cache, after the transaction's commit or abort. */
 void store_sum_cache_free(struct store_txn *t);
+
+/* Builds the id index "idt" of a directory of schema 2 or older from its obs index and
+ * feed, then drops the old "ids" (store_open). */
+int store_ids_migrate(struct store *s, const struct store_opts *opts, struct store_err *err);
 
 /* Builds the summaries of a data directory written before they existed (store_open). */
 int store_sum_migrate(struct store *s, const struct store_opts *opts, struct store_err *err);

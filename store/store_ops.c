@@ -116,6 +116,7 @@ struct pending {
 	const struct store_obs *o;
 	size_t idx;                 /* position in the caller's array */
 	unsigned char th[UTIL_SHA256_LEN]; /* sha256(target key) */
+	unsigned char ik[STORE_IDT_KEY];   /* its key in the id index */
 	struct store_sum_src sum;
 	struct pending *dup_of;     /* an earlier copy of the same id in this batch */
 	int64_t label;
@@ -125,7 +126,7 @@ struct pending {
 struct store_batch {
 	size_t n;
 	struct pending *all;
-	struct pending **by_id;  /* id order (locality in the ids tree) */
+	struct pending **by_id;  /* id index order: time, then id */
 	struct pending **by_key; /* (threat, target, time) order: the obs index, summaries */
 	struct pending **scratch;
 	struct util_buf arena;   /* the summaries' strings */
@@ -135,7 +136,7 @@ static int
 by_id(const void *a, const void *b)
 {
 	const struct pending *x = *(struct pending *const *)a, *y = *(struct pending *const *)b;
-	int c = memcmp(x->o->id, y->o->id, STORE_ID_LEN);
+	int c = memcmp(x->ik, y->ik, sizeof(x->ik));
 
 	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
 }
@@ -321,6 +322,7 @@ store_batch_new(const struct store_obs *obs, size_t n, struct store_batch **out,
 		}
 		p->o = &obs[i];
 		p->idx = i;
+		store_idt_key(p->ik, obs[i].observed_us, obs[i].id);
 		if (util_sha256(obs[i].target_key, strlen(obs[i].target_key), p->th) != 0) {
 			util_seterr(err->msg, sizeof(err->msg), "SHA-256 failed");
 			goto fail;
@@ -352,13 +354,13 @@ store_put_batch(struct store_txn *t, struct store_batch *b, int *results, int64_
 		b->all[i].rc = 0;
 	}
 
-	/* Pass 1, in id order (locality in the ids tree): which records are new. */
+	/* Pass 1, in the id index's order: which records are new. */
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = order[i];
-		MDB_val k = {STORE_ID_LEN, (void *)p->o->id}, v;
+		MDB_val k = {STORE_IDT_KEY, p->ik}, v;
 		int rc;
 
-		if (i > 0 && memcmp(order[i - 1]->o->id, p->o->id, STORE_ID_LEN) == 0) {
+		if (i > 0 && memcmp(order[i - 1]->ik, p->ik, STORE_IDT_KEY) == 0) {
 			p->dup_of = order[i - 1]->dup_of ? order[i - 1]->dup_of : order[i - 1];
 			p->rc = STORE_PUT_SAME;
 			continue;
@@ -384,7 +386,7 @@ store_put_batch(struct store_txn *t, struct store_batch *b, int *results, int64_
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = order[i];
 		unsigned char lb[8];
-		MDB_val k = {STORE_ID_LEN, (void *)p->o->id}, v = {8, lb};
+		MDB_val k = {STORE_IDT_KEY, p->ik}, v = {8, lb};
 		int rc;
 
 		if (p->dup_of) {
@@ -884,13 +886,20 @@ store_count_records(struct store *s, size_t *n, struct store_err *err)
 }
 
 int
-store_get_record(struct store *s, const unsigned char id[STORE_ID_LEN], store_record_cb cb,
-    void *arg, struct store_err *err)
+store_get_record(struct store *s, const unsigned char id[STORE_ID_LEN], int64_t observed_us,
+    store_record_cb cb, void *arg, struct store_err *err)
 {
 	struct scan sc;
-	MDB_val k = {STORE_ID_LEN, (void *)id}, v;
+	unsigned char ik[STORE_IDT_KEY];
+	MDB_val k = {STORE_IDT_KEY, ik}, v;
 	int rc, ret;
 
+	store_idt_key(ik, observed_us, id);
+	if (s->ids_by_id) {
+		/* an older directory, read-only: its index is by id alone */
+		k.mv_size = STORE_ID_LEN;
+		k.mv_data = (void *)id;
+	}
 	if (scan_begin(s, STORE_DBI_IDS, &sc, err) != STORE_OK)
 		return STORE_ERR;
 	rc = mdb_get(sc.txn, s->dbi[STORE_DBI_IDS], &k, &v);

@@ -880,7 +880,8 @@ store_sum_put_src(struct store_txn *t, const struct store_obs *o, const unsigned
 /* ------------------------------------------------------------------ migration */
 
 struct migrate {
-	int64_t after; /* last feed label summarized */
+	int64_t after; /* last feed label summarized, as of the last commit */
+	int64_t next;  /* the same for the transaction running */
 	size_t done;
 	int finished;
 };
@@ -942,7 +943,7 @@ migrate_batch(struct store_txn *t, void *arg)
 		char buf[16];
 		MDB_val sk = { 6, (void *)"schema" }, sv;
 
-		snprintf(buf, sizeof(buf), "%d", STORE_SCHEMA_VERSION);
+		snprintf(buf, sizeof(buf), "%d", 2); /* the id index is built next */
 		sv.mv_size = strlen(buf);
 		sv.mv_data = buf;
 		rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_META], &sk, &sv, 0);
@@ -958,7 +959,8 @@ migrate_batch(struct store_txn *t, void *arg)
 		if ((rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_META], &mk, &mv, 0)) != 0)
 			return store_txn_fail(t, rc, "saving the summary build's progress");
 	}
-	m->after = last;
+	/* moved on by the caller once committed: store_write may run a transaction twice */
+	m->next = last;
 	m->done = n;
 	return STORE_OK;
 }
@@ -966,7 +968,7 @@ migrate_batch(struct store_txn *t, void *arg)
 int
 store_sum_migrate(struct store *s, const struct store_opts *opts, struct store_err *err)
 {
-	struct migrate m = { 0, 0, 0 };
+	struct migrate m = { 0, 0, 0, 0 };
 	size_t total = 0, done = 0;
 	MDB_txn *txn;
 	MDB_val k = { 8, (void *)"sumbuilt" }, v;
@@ -982,6 +984,7 @@ store_sum_migrate(struct store *s, const struct store_opts *opts, struct store_e
 	while (!m.finished) {
 		if (store_write(s, migrate_batch, &m, err) != STORE_OK)
 			return STORE_ERR;
+		m.after = m.next;
 		done += m.done;
 		if (opts && opts->progress)
 			opts->progress(done < total ? done : total, total, opts->progress_arg);

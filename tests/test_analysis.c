@@ -627,15 +627,17 @@ full_json(struct store *s, const struct an_query *q0)
 }
 
 /* Makes the data directory look as c2watch wrote it before summaries: schema 1, no
- * "sum" databases. */
+ * "sum" databases, and the id index "ids" keyed by record id alone (the index by time
+ * "idt" came with schema 3). */
 static int
 downgrade(const char *path)
 {
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k = { 6, (void *)"schema" }, v = { 1, (void *)"1" };
-	int rc;
+	MDB_dbi dbi, idt, ids;
+	MDB_cursor *c = NULL;
+	MDB_val k = { 6, (void *)"schema" }, v = { 1, (void *)"1" }, ik, iv;
+	int rc, crc;
 
 	if (mdb_env_create(&env) != 0)
 		return -1;
@@ -649,6 +651,23 @@ downgrade(const char *path)
 			rc |= mdb_drop(txn, dbi, 1);
 		if (mdb_dbi_open(txn, "sumdict", 0, &dbi) == 0)
 			rc |= mdb_drop(txn, dbi, 1);
+		rc |= mdb_dbi_open(txn, "idt", 0, &idt);
+		rc |= mdb_dbi_open(txn, "ids", MDB_CREATE, &ids);
+		if (rc == 0)
+			rc = mdb_cursor_open(txn, idt, &c);
+		for (crc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &ik, &iv, MDB_FIRST); crc == 0;
+		     crc = mdb_cursor_get(c, &ik, &iv, MDB_NEXT)) {
+			MDB_val id = { ik.mv_size - 8, (char *)ik.mv_data + 8 };
+
+			if (ik.mv_size <= 8 || mdb_put(txn, ids, &id, &iv, 0) != 0) {
+				rc = -1;
+				break;
+			}
+		}
+		if (c)
+			mdb_cursor_close(c);
+		if (rc == 0)
+			rc = mdb_drop(txn, idt, 1);
 		rc |= mdb_dbi_open(txn, "meta", 0, &dbi);
 		rc |= mdb_put(txn, dbi, &k, &v, 0);
 		rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);

@@ -186,9 +186,12 @@ stored(struct store *s, const json_t *rec)
 	struct store_err serr;
 	json_t *got = NULL;
 
-	if (util_unhex(json_string_value(json_object_get(rec, "id")), id, STORE_ID_LEN) != 0)
+	int64_t when;
+
+	if (util_unhex(json_string_value(json_object_get(rec, "id")), id, STORE_ID_LEN) != 0 ||
+	    util_time_parse(json_string_value(json_object_get(rec, "observed_at")), &when) != 0)
 		return NULL;
-	store_get_record(s, id, take_json, &got, &serr);
+	store_get_record(s, id, when, take_json, &got, &serr);
 	return got;
 }
 
@@ -458,7 +461,7 @@ test_foreign_feed(struct node *b, struct node *c)
  */
 
 struct feed_entry {
-	int64_t label;
+	int64_t label, observed_us;
 	char id[2 * STORE_ID_LEN + 1];
 };
 
@@ -472,10 +475,20 @@ list_feed(int64_t label, const unsigned char *id, const char *json, size_t len, 
 {
 	struct feed_list *fl = arg;
 
-	(void)json, (void)len;
+	const char *at, *ae, *t;
+	size_t tl;
+	char tb[64];
+
 	if (fl->n == 16)
 		return 1;
 	fl->e[fl->n].label = label;
+	fl->e[fl->n].observed_us = 0;
+	if (util_jscan_get(json, json + len, "observed_at", &at, &ae) == 1 &&
+	    util_jscan_str(at, ae, &t, &tl) == 1 && tl < sizeof(tb)) {
+		memcpy(tb, t, tl);
+		tb[tl] = '\0';
+		util_time_parse(tb, &fl->e[fl->n].observed_us);
+	}
 	util_hex(id, STORE_ID_LEN, fl->e[fl->n].id);
 	fl->n++;
 	return 0;
@@ -533,7 +546,7 @@ count_of(struct store *s, const char *node)
 		json_t *got = NULL;
 
 		util_unhex(fl.e[i].id, id, STORE_ID_LEN);
-		store_get_record(s, id, take_json, &got, &serr);
+		store_get_record(s, id, fl.e[i].observed_us, take_json, &got, &serr);
 		if (got && strcmp(json_string_value(json_object_get(got, "node")), node) == 0)
 			n++;
 		json_decref(got);

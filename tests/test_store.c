@@ -263,11 +263,14 @@ test_records(struct store *s)
 	unsigned char id[STORE_ID_LEN];
 	rec_id("node-a", "http://t0.example/", b.base_us, id);
 	memset(&seen, 0, sizeof(seen));
-	ok(store_get_record(s, id, seen_record, &seen, &err) == 0 && seen.n == 1,
+	ok(store_get_record(s, id, b.base_us, seen_record, &seen, &err) == 0 && seen.n == 1,
 	    "get a record by id");
 	has_str(seen.first_json, "\"n\":0,", "the right one");
+	ok(store_get_record(s, id, b.base_us + 1, seen_record, &seen, &err) == STORE_NOTFOUND,
+	    "the id with another time is not that record");
 	id[0] ^= 1;
-	ok(store_get_record(s, id, seen_record, &seen, &err) == STORE_NOTFOUND, "unknown id");
+	ok(store_get_record(s, id, b.base_us, seen_record, &seen, &err) == STORE_NOTFOUND,
+	    "unknown id");
 
 	/* An aborted write leaves nothing behind. */
 	struct batch b3 = {.threat = "APT-Z", .node = "n", .n = 10, .base_us = 1, .fail_after = 5};
@@ -531,6 +534,175 @@ test_schema(void)
 		ok(store_open(subdir("oldschema"), NULL, &s, &err) == 0,
 		    "opened for writing, it gains the database");
 		store_close(s);
+	}
+}
+
+/* Rewrites a data directory's id index the way schema 2 kept it: "ids", record id ->
+ * label. With a stale "idt" (an upgrade cut short) when asked. 0 or an LMDB code. */
+static int
+make_schema2(const char *path, int stale_idt)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi meta, idt, ids;
+	MDB_cursor *c = NULL;
+	MDB_val sk = {6, "schema"}, sv = {1, "2"}, k, v;
+	int rc, crc;
+
+	if ((rc = mdb_env_create(&env)) != 0)
+		return rc;
+	mdb_env_set_maxdbs(env, 16);
+	if ((rc = mdb_env_open(env, path, 0, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
+		goto out;
+	if ((rc = mdb_dbi_open(txn, "meta", 0, &meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "idt", 0, &idt)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "ids", MDB_CREATE, &ids)) != 0 ||
+	    (rc = mdb_cursor_open(txn, idt, &c)) != 0)
+		goto out;
+	for (crc = mdb_cursor_get(c, &k, &v, MDB_FIRST); crc == 0;
+	     crc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		MDB_val id = {k.mv_size - 8, (char *)k.mv_data + 8};
+
+		if (k.mv_size != 8 + STORE_ID_LEN) {
+			rc = MDB_CORRUPTED;
+			goto out;
+		}
+		if ((rc = mdb_put(txn, ids, &id, &v, 0)) != 0)
+			goto out;
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if ((rc = mdb_drop(txn, idt, stale_idt ? 0 : 1)) != 0)
+		goto out;
+	if (stale_idt) {
+		unsigned char junk[8 + STORE_ID_LEN] = {0x7f}, lbl[8] = {0};
+		MDB_val jk = {sizeof(junk), junk}, jv = {8, lbl};
+
+		if ((rc = mdb_put(txn, idt, &jk, &jv, 0)) != 0)
+			goto out;
+	}
+	rc = mdb_put(txn, meta, &sk, &sv, 0);
+out:
+	if (c)
+		mdb_cursor_close(c);
+	if (txn)
+		rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* What the directory holds: its schema, whether "ids" is there, "idt"'s entries. */
+static int
+inspect_ids(const char *path, char *schema, size_t schemalen, int *has_ids, size_t *idt_n)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi meta, dbi;
+	MDB_val sk = {6, "schema"}, sv;
+	MDB_stat st;
+	int rc;
+
+	if ((rc = mdb_env_create(&env)) != 0)
+		return rc;
+	mdb_env_set_maxdbs(env, 16);
+	if ((rc = mdb_env_open(env, path, MDB_RDONLY, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto out;
+	if ((rc = mdb_dbi_open(txn, "meta", 0, &meta)) != 0 ||
+	    (rc = mdb_get(txn, meta, &sk, &sv)) != 0)
+		goto out;
+	snprintf(schema, schemalen, "%.*s", (int)sv.mv_size, (const char *)sv.mv_data);
+	*has_ids = mdb_dbi_open(txn, "ids", 0, &dbi) == 0;
+	*idt_n = 0;
+	if (mdb_dbi_open(txn, "idt", 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0)
+		*idt_n = st.ms_entries;
+out:
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+static int idt_progress_calls;
+static uint64_t idt_progress_done, idt_progress_total;
+
+static void
+idt_progress(uint64_t done, uint64_t total, void *arg)
+{
+	(void)arg;
+	idt_progress_calls++;
+	idt_progress_done = done;
+	idt_progress_total = total;
+}
+
+/* A directory of schema 2 keeps its id index by id: read-only it is used as it is; opened
+ * for writing it is rebuilt by time once, and what it held is still found and deduplicated. */
+static void
+test_ids_upgrade(void)
+{
+	struct store_err err = {{0}};
+	struct store *s = NULL;
+	struct batch b = {.threat = "UPG", .node = "node-u", .n = 40,
+	    .base_us = INT64_C(1795320000000000)};
+	struct seen seen;
+	unsigned char id[STORE_ID_LEN];
+	char schema[16] = "";
+	int has_ids = 1;
+	size_t n = 0, idt_n = 0;
+
+	for (int stale = 0; stale <= 1; stale++) {
+		const char *dir = subdir(stale ? "ids-stale" : "ids-old");
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s", dir);
+		ok(store_open(path, &(struct store_opts){.no_sync = 1}, &s, &err) == 0 &&
+			store_write(s, put_batch, &b, &err) == 0 && b.added == 40,
+		    "%s: 40 records written", stale ? "stale" : "old");
+		store_close(s);
+		s = NULL;
+		is_int(make_schema2(path, stale), 0, "made schema 2%s",
+		    stale ? ", with an upgrade's stale \"idt\"" : "");
+
+		ok(store_open(path, &(struct store_opts){.read_only = 1}, &s, &err) == 0,
+		    "schema 2 opens read-only (%s)", err.msg);
+		rec_id("node-u", "http://t3.example/", b.base_us + 10 * 1000000, id);
+		memset(&seen, 0, sizeof(seen));
+		ok(s && store_get_record(s, id, b.base_us + 10 * 1000000, seen_record, &seen,
+			    &err) == STORE_OK && seen.n == 1,
+		    "read-only, a record is found by its id in the old index");
+		has_str(seen.first_json, "\"n\":10,", "the right one");
+		store_close(s);
+		s = NULL;
+
+		idt_progress_calls = 0;
+		ok(store_open(path, &(struct store_opts){.no_sync = 1, .progress = idt_progress},
+		       &s, &err) == 0,
+		    "opened for writing, the index is rebuilt (%s)", err.msg);
+		ok(idt_progress_calls >= 1 && idt_progress_done == 40 && idt_progress_total == 40,
+		    "with progress (%d calls, %" PRIu64 " of %" PRIu64 ")", idt_progress_calls,
+		    idt_progress_done, idt_progress_total);
+		memset(&seen, 0, sizeof(seen));
+		ok(s && store_get_record(s, id, b.base_us + 10 * 1000000, seen_record, &seen,
+			    &err) == STORE_OK && seen.n == 1 && strstr(seen.first_json, "\"n\":10,"),
+		    "the record is found by id and time");
+		ok(s && store_write(s, put_batch, &b, &err) == 0 && b.added == 0 && b.same == 40,
+		    "the same 40 records again add nothing");
+		ok(s && store_count_records(s, &n, &err) == 0 && n == 40, "40 records held");
+		store_close(s);
+		s = NULL;
+		is_int(inspect_ids(path, schema, sizeof(schema), &has_ids, &idt_n), 0,
+		    "directory read");
+		is_str(schema, "3", "schema 3 written");
+		ok(!has_ids, "the old index is gone");
+		is_int(idt_n, 40, "the new one holds each record once%s",
+		    stale ? ", the stale entry dropped" : "");
+		idt_progress_calls = 0;
+		ok(store_open(path, &(struct store_opts){.progress = idt_progress}, &s, &err) == 0 &&
+			idt_progress_calls == 0,
+		    "the next open builds nothing");
+		store_close(s);
+		s = NULL;
 	}
 }
 
@@ -931,6 +1103,7 @@ main(void)
 	test_growth();
 	test_feed_index();
 	test_schema();
+	test_ids_upgrade();
 	test_origins();
 	test_two_processes();
 	cleanup();
