@@ -40,7 +40,7 @@ bench_bench_auth_LDADD = $(TAXII_LIBS) $(CONF_LIBS) $(CURL_LIBS)
 noinst_PROGRAMS += bench/bench_report
 bench_bench_report_SOURCES = bench/bench_report.c
 bench_bench_report_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-bench_bench_report_LDADD = bench/libbench.a $(NODE_LIBS)
+bench_bench_report_LDADD = bench/libbench.a $(NODE_LIBS) -lpthread
 
 noinst_PROGRAMS += bench/bench_dashboard
 bench_bench_dashboard_SOURCES = bench/bench_dashboard.c

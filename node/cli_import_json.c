@@ -3,8 +3,7 @@
  * sits in memory whole. The file is read twice: first every record is checked (a bad one
  * rejects the file, and nothing is stored), then the records are merged in transactions
  * of BATCH, as a peer's records are (set union by id, each record's node kept), the next
- * batch read while one is committed. Few large transactions: the ids index has random
- * keys, so each commit rewrites most of its leaf pages whatever the batch's size. */
+ * batch read while one is committed. */
 #include "config.h"
 
 #include <errno.h>
@@ -25,7 +24,11 @@
 
 #define RECORD_MAX (16u * 1024 * 1024) /* one record's text */
 #define CHUNK (1u << 20)
-#define BATCH 250000 /* records a transaction; two batches are in memory at most */
+/* A transaction's records: BATCH, or fewer when their texts pass BATCH_BYTES. Two batches
+ * are in memory at most (one read, one committed), about 1.1 KiB a record of 700 bytes;
+ * beyond 50,000 a larger batch is barely faster (its commit is not cheaper a record). */
+#define BATCH 50000
+#define BATCH_BYTES (48u * 1024 * 1024)
 #define MAX_REPORTED 20 /* bad records reported before the rest are only counted */
 
 /* A reader that cuts the stream into records, compacting each (whitespace outside
@@ -38,7 +41,6 @@ struct rd {
 	int eof;
 	long line;    /* current line, 1-based */
 	int mode;     /* 0: not started, '[': inside an array, '{': records in sequence */
-	int need_sep; /* in an array: a ',' or ']' must come next */
 	int done;     /* the array's ']' was read */
 	uint64_t bytes;
 	struct util_buf rec;
@@ -285,7 +287,7 @@ check_record(json_t *rec, struct rec_text *t, char *why, size_t whylen)
 }
 
 struct totals {
-	size_t records, added, same;
+	size_t records;
 };
 
 /* The five key fields of a checked record read in place: 0, or -1 when one is not a
@@ -313,12 +315,15 @@ fast_keys(const char *j, size_t len, struct rec_text *t)
  * The second pass reads and prepares the next batch while the batch before it is being
  * committed: a committing thread takes each full merge from a one-slot hand-over, so the
  * reading (a third of the pass) runs beside the store's writes instead of between them.
+ * The slot is emptied only when its batch is committed: the reader is never more than
+ * one batch ahead, and two batches are all the memory the pass holds.
  */
 struct committer {
 	struct store *s;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct fed_merge *slot; /* a full batch waiting for the committer */
+	struct fed_merge *slot; /* a full batch waiting for the committer, or in its commit */
+	int taken;              /* the committer is committing the slot's batch */
 	int done;               /* no more batches come */
 	int failed;             /* a commit failed (printed): the reader stops */
 	size_t added, same;
@@ -333,27 +338,33 @@ commit_loop(void *arg)
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		struct fed_merge *m;
+		size_t added, same;
+		int rc;
 
 		while (q->slot == NULL && !q->done)
 			pthread_cond_wait(&q->cv, &q->mu);
 		if (q->slot == NULL)
 			break;
 		m = q->slot;
-		q->slot = NULL;
-		pthread_cond_broadcast(&q->cv);
+		q->taken = 1;
 		pthread_mutex_unlock(&q->mu);
-		if (fed_merge_commit(m, q->s, NULL, 0, err, sizeof(err)) != 0) {
+		rc = fed_merge_commit(m, q->s, NULL, 0, err, sizeof(err));
+		if (rc != 0)
 			cli_err("import: %s", err);
-			fed_merge_free(m);
-			pthread_mutex_lock(&q->mu);
+		added = m->stats.added;
+		same = m->stats.same;
+		/* freed before the slot empties, so that two batches are the most */
+		fed_merge_free(m);
+		pthread_mutex_lock(&q->mu);
+		q->slot = NULL;
+		q->taken = 0;
+		pthread_cond_broadcast(&q->cv);
+		if (rc != 0) {
 			q->failed = 1;
-			pthread_cond_broadcast(&q->cv);
 			break;
 		}
-		pthread_mutex_lock(&q->mu);
-		q->added += m->stats.added;
-		q->same += m->stats.same;
-		fed_merge_free(m);
+		q->added += added;
+		q->same += same;
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -516,9 +527,9 @@ check_half(void *arg)
 static void
 report_half(const struct half *h, size_t *reported)
 {
-	const char *p = h->msgs.data, *nl;
+	const char *p = h->msgs.data ? h->msgs.data : "", *nl;
 
-	while (p && *p && *reported < MAX_REPORTED && (nl = strchr(p, '\n')) != NULL) {
+	while (*p && *reported < MAX_REPORTED && (nl = strchr(p, '\n')) != NULL) {
 		fwrite(p, 1, (size_t)(nl + 1 - p), stderr);
 		(*reported)++;
 		p = nl + 1;
@@ -654,7 +665,8 @@ pass(struct rd *r, struct committer *s, struct fed_merge **mp, struct totals *to
 			(*nbad)++;
 			return -1;
 		}
-		if (fed_merge_pending(*mp) >= BATCH && flush(s, mp) != 0)
+		if ((fed_merge_pending(*mp) >= BATCH || (*mp)->text.len >= BATCH_BYTES) &&
+		    flush(s, mp) != 0)
 			return -2;
 		cli_progress("import", r->bytes, size);
 	}
@@ -683,7 +695,7 @@ int
 cli_import_json(const struct conf *c, const char *file)
 {
 	struct rd r;
-	struct totals tot = { 0, 0, 0 };
+	struct totals tot = { 0 };
 	struct fed_merge *m = NULL;
 	struct store *s = NULL;
 	struct stat st1, st2;
@@ -749,7 +761,7 @@ cli_import_json(const struct conf *c, const char *file)
 	}
 	rc = pass(&r, &q, &m, &tot, (uint64_t)st1.st_size, &nbad);
 	pthread_mutex_lock(&q.mu);
-	if (rc != 0 && q.slot != NULL) {
+	if (rc != 0 && q.slot != NULL && !q.taken) {
 		/* Stopped on the reading side: the batch read last is not stored either. */
 		fed_merge_free(q.slot);
 		q.slot = NULL;
