@@ -3,6 +3,7 @@
  * only as their SHA-256, so every key stays below LMDB's 511-byte limit. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #define OBS_VAL_LEN 16 /* time, label: sorted duplicates of one target's key */
 #define CURSOR_NAME_MAX 256
 #define ORIGIN_KEY_MAX 255 /* an origin longer than this is counted under its first bytes */
+#define PREP_PARALLEL_MIN 4096 /* a batch this large is prepared on two threads */
 
 /* threat_id NUL [sha256(target_key)] — the shared prefix of targets and obs keys.
  * Returns its length, or 0 when the threat ID is empty, too long or holds a NUL. */
@@ -118,6 +120,8 @@ struct pending {
 	unsigned char th[UTIL_SHA256_LEN]; /* sha256(target key) */
 	unsigned char ik[STORE_IDT_KEY];   /* its key in the id index */
 	struct store_sum_src sum;
+	unsigned char half;         /* the arena its summary's strings are in */
+	unsigned char append;       /* new and past the id index's last key */
 	struct pending *dup_of;     /* an earlier copy of the same id in this batch */
 	int64_t label;
 	int rc;
@@ -129,7 +133,7 @@ struct store_batch {
 	struct pending **by_id;  /* id index order: time, then id */
 	struct pending **by_key; /* (threat, target, time) order: the obs index, summaries */
 	struct pending **scratch;
-	struct util_buf arena;   /* the summaries' strings */
+	struct util_buf arena[2]; /* the summaries' strings, one arena per preparing half */
 };
 
 static int
@@ -291,8 +295,59 @@ store_batch_free(struct store_batch *b)
 	free(b->by_id);
 	free(b->by_key);
 	free(b->scratch);
-	util_buf_fini(&b->arena);
+	util_buf_fini(&b->arena[0]);
+	util_buf_fini(&b->arena[1]);
 	free(b);
+}
+
+/* One half of a batch prepared: keys hashed, summary fields read. */
+struct prep_half {
+	struct store_batch *b;
+	size_t from, to;
+	int half;
+	int rc;
+	struct store_err err;
+};
+
+static void *
+prep_half(void *arg)
+{
+	struct prep_half *h = arg;
+	struct store_batch *b = h->b;
+
+	h->rc = STORE_OK;
+	for (size_t i = h->from; i < h->to; i++) {
+		struct pending *p = &b->all[i];
+		const struct store_obs *o = p->o;
+		size_t tl = strlen(o->threat_id);
+
+		if (tl == 0 || tl > STORE_THREAT_ID_MAX) {
+			bad_threat_id(&h->err, o->threat_id);
+			h->rc = STORE_ERR;
+			break;
+		}
+		store_idt_key(p->ik, o->observed_us, o->id);
+		if (util_sha256(o->target_key, strlen(o->target_key), p->th) != 0) {
+			util_seterr(h->err.msg, sizeof(h->err.msg), "SHA-256 failed");
+			h->rc = STORE_ERR;
+			break;
+		}
+		p->half = (unsigned char)h->half;
+		if (store_sum_prepare(o, &p->sum, &b->arena[h->half], &h->err) != STORE_OK) {
+			h->rc = STORE_ERR;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void *
+sort_by_id(void *arg)
+{
+	struct store_batch *b = arg;
+
+	qsort(b->by_id, b->n, sizeof(*b->by_id), by_id);
+	return NULL;
 }
 
 int
@@ -304,7 +359,8 @@ store_batch_new(const struct store_obs *obs, size_t n, struct store_batch **out,
 	*out = NULL;
 	if (b == NULL)
 		goto nomem;
-	util_buf_init(&b->arena, 0);
+	util_buf_init(&b->arena[0], 0);
+	util_buf_init(&b->arena[1], 0);
 	b->n = n;
 	b->all = calloc(n + 1, sizeof(*b->all));
 	b->by_id = calloc(n + 1, sizeof(*b->by_id));
@@ -313,26 +369,46 @@ store_batch_new(const struct store_obs *obs, size_t n, struct store_batch **out,
 	if (b->all == NULL || b->by_id == NULL || b->by_key == NULL || b->scratch == NULL)
 		goto nomem;
 	for (size_t i = 0; i < n; i++) {
-		struct pending *p = &b->all[i];
-		size_t tl = strlen(obs[i].threat_id);
-
-		if (tl == 0 || tl > STORE_THREAT_ID_MAX) {
-			bad_threat_id(err, obs[i].threat_id);
-			goto fail;
-		}
-		p->o = &obs[i];
-		p->idx = i;
-		store_idt_key(p->ik, obs[i].observed_us, obs[i].id);
-		if (util_sha256(obs[i].target_key, strlen(obs[i].target_key), p->th) != 0) {
-			util_seterr(err->msg, sizeof(err->msg), "SHA-256 failed");
-			goto fail;
-		}
-		if (store_sum_prepare(&obs[i], &p->sum, &b->arena, err) != STORE_OK)
-			goto fail;
-		b->by_id[i] = b->by_key[i] = p;
+		b->all[i].o = &obs[i];
+		b->all[i].idx = i;
+		b->by_id[i] = b->by_key[i] = &b->all[i];
 	}
-	qsort(b->by_id, n, sizeof(*b->by_id), by_id);
-	qsort(b->by_key, n, sizeof(*b->by_key), by_obs_key);
+	/* A large batch is prepared and sorted on two threads: the hashing and reading are
+	 * most of a batch's cost outside LMDB. A thread that cannot start leaves its work
+	 * to this one. */
+	{
+		struct prep_half h[2];
+		pthread_t th;
+		int two = n >= PREP_PARALLEL_MIN;
+
+		memset(h, 0, sizeof(h));
+		h[0].b = h[1].b = b;
+		h[0].to = two ? n / 2 : n;
+		h[1].from = h[0].to;
+		h[1].to = n;
+		h[1].half = 1;
+		if (two && pthread_create(&th, NULL, prep_half, &h[1]) != 0)
+			two = 0;
+		if (!two)
+			h[0].to = n;
+		prep_half(&h[0]);
+		if (two)
+			pthread_join(th, NULL);
+		else
+			h[1].rc = STORE_OK;
+		/* the first bad record in the batch's order is the one reported */
+		for (int i = 0; i < 2; i++)
+			if (h[i].rc != STORE_OK) {
+				*err = h[i].err;
+				goto fail;
+			}
+		two = n >= PREP_PARALLEL_MIN && pthread_create(&th, NULL, sort_by_id, b) == 0;
+		if (!two)
+			sort_by_id(b);
+		qsort(b->by_key, n, sizeof(*b->by_key), by_obs_key);
+		if (two)
+			pthread_join(th, NULL);
+	}
 	*out = b;
 	return STORE_OK;
 nomem:
@@ -347,22 +423,49 @@ store_put_batch(struct store_txn *t, struct store_batch *b, int *results, int64_
 {
 	struct pending **order = b->by_id;
 	size_t n = b->n, nnew = 0;
+	unsigned char last[STORE_IDT_KEY];
+	int have_last = 0, rc;
+	MDB_cursor *ic = NULL;
 
 	for (size_t i = 0; i < n; i++) {
 		b->all[i].dup_of = NULL;
 		b->all[i].label = 0;
 		b->all[i].rc = 0;
+		b->all[i].append = 0;
+	}
+	/* The index's last key: records after it (most of an observation cycle's, an
+	 * import in time order) are new without a lookup, and are appended. */
+	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[STORE_DBI_IDS], &ic)) != 0)
+		return store_txn_fail(t, rc, "opening the id index");
+	{
+		MDB_val k, v;
+
+		rc = mdb_cursor_get(ic, &k, &v, MDB_LAST);
+		if (rc == 0 && k.mv_size == STORE_IDT_KEY && !t->s->ids_by_id) {
+			memcpy(last, k.mv_data, STORE_IDT_KEY);
+			have_last = 1;
+		} else if (rc == MDB_NOTFOUND) {
+			have_last = -1; /* empty: every record is past it */
+		} else if (rc != 0) {
+			mdb_cursor_close(ic);
+			return store_txn_fail(t, rc, "reading the id index");
+		}
 	}
 
 	/* Pass 1, in the id index's order: which records are new. */
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = order[i];
 		MDB_val k = {STORE_IDT_KEY, p->ik}, v;
-		int rc;
 
 		if (i > 0 && memcmp(order[i - 1]->ik, p->ik, STORE_IDT_KEY) == 0) {
 			p->dup_of = order[i - 1]->dup_of ? order[i - 1]->dup_of : order[i - 1];
 			p->rc = STORE_PUT_SAME;
+			continue;
+		}
+		if (have_last < 0 || (have_last && memcmp(p->ik, last, STORE_IDT_KEY) > 0)) {
+			p->rc = STORE_PUT_NEW;
+			p->append = 1;
+			nnew++;
 			continue;
 		}
 		rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_IDS], &k, &v);
@@ -373,21 +476,23 @@ store_put_batch(struct store_txn *t, struct store_batch *b, int *results, int64_
 			p->rc = STORE_PUT_NEW;
 			nnew++;
 		} else {
+			mdb_cursor_close(ic);
 			return store_txn_fail(t, rc, "looking up a record id");
 		}
 	}
 
 	/* Pass 2, in the caller's order: labels follow arrival, the feed is appended. */
 	for (size_t i = 0; i < n; i++)
-		if (b->all[i].rc == STORE_PUT_NEW && put_feed(t, &b->all[i]) != STORE_OK)
+		if (b->all[i].rc == STORE_PUT_NEW && put_feed(t, &b->all[i]) != STORE_OK) {
+			mdb_cursor_close(ic);
 			return STORE_ERR;
+		}
 
 	/* Pass 3, still in id order: index the new ids; copies take their original's label. */
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = order[i];
 		unsigned char lb[8];
 		MDB_val k = {STORE_IDT_KEY, p->ik}, v = {8, lb};
-		int rc;
 
 		if (p->dup_of) {
 			p->label = p->dup_of->label;
@@ -396,10 +501,17 @@ store_put_batch(struct store_txn *t, struct store_batch *b, int *results, int64_
 		if (p->rc != STORE_PUT_NEW)
 			continue;
 		store_put_be64(lb, (uint64_t)p->label);
-		rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_IDS], &k, &v, MDB_NOOVERWRITE);
-		if (rc != 0)
+		/* in key order, the appended ones after the others: each is past the last */
+		if (p->append)
+			rc = mdb_cursor_put(ic, &k, &v, MDB_APPEND);
+		else
+			rc = mdb_put(t->txn, t->s->dbi[STORE_DBI_IDS], &k, &v, MDB_NOOVERWRITE);
+		if (rc != 0) {
+			mdb_cursor_close(ic);
 			return store_txn_fail(t, rc, "indexing a record id");
+		}
 	}
+	mdb_cursor_close(ic);
 
 	/* Pass 4, in (threat, target, time) order: the obs index and the summaries. */
 	if (nnew) {
@@ -413,7 +525,8 @@ store_put_batch(struct store_txn *t, struct store_batch *b, int *results, int64_
 			b->scratch[m++] = p;
 			if (put_obs_index(t, p) != STORE_OK ||
 			    (p->sum.usable &&
-				store_sum_put_src(t, p->o, p->th, &p->sum, b->arena.data) != STORE_OK))
+				store_sum_put_src(t, p->o, p->th, &p->sum,
+				    b->arena[p->half].data) != STORE_OK))
 				return STORE_ERR;
 		}
 		if (count_origins(t, b->scratch, m) != STORE_OK)

@@ -324,6 +324,149 @@ test_batch(struct store *s)
 	    "the whole batch again adds nothing");
 }
 
+/* A batch around the id index's last key: older records new and held, newer ones
+ * (appended without a lookup), and a copy of a newer one in the same batch. */
+struct edge {
+	int64_t t[6];
+	const char *node[6];
+	size_t n;
+	int results[6];
+	int64_t labels[6];
+};
+
+static int
+put_edge(struct store_txn *t, void *arg)
+{
+	struct edge *e = arg;
+	struct store_obs o[6];
+
+	memset(o, 0, sizeof(o));
+	for (size_t i = 0; i < e->n; i++) {
+		o[i].threat_id = "EDGE";
+		o[i].target_key = "e.example";
+		o[i].origin = e->node[i];
+		o[i].observed_us = e->t[i];
+		rec_id(e->node[i], "e.example", e->t[i], o[i].id);
+		o[i].json = "{}";
+		o[i].len = 2;
+	}
+	return store_put_obs_batch(t, o, e->n, e->results, e->labels);
+}
+
+static void
+test_append_edge(struct store *s)
+{
+	struct store_err err = {{0}};
+	struct edge first = {.t = {100, 105, 110}, .node = {"n", "n", "n"}, .n = 3};
+	struct edge next = {.t = {95, 105, 105, 120, 120, 110},
+	    .node = {"n", "n", "m", "n", "n", "m"}, .n = 6};
+	struct seen seen;
+	int want[6] = {STORE_PUT_NEW, STORE_PUT_SAME, STORE_PUT_NEW, STORE_PUT_NEW,
+	    STORE_PUT_SAME, STORE_PUT_NEW};
+	int right = 1;
+
+	ok(store_write(s, put_edge, &first, &err) == 0, "edge: three records");
+	ok(store_write(s, put_edge, &next, &err) == 0, "edge: a batch around the last key (%s)",
+	    err.msg);
+	for (int i = 0; i < 6; i++)
+		if (next.results[i] != want[i])
+			right = 0;
+	ok(right, "older new, older held, same time other node, newer, its copy, last time "
+		  "other node: %d %d %d %d %d %d", next.results[0], next.results[1],
+	    next.results[2], next.results[3], next.results[4], next.results[5]);
+	ok(next.labels[1] == first.labels[1] && next.labels[4] == next.labels[3],
+	    "the held record and the copy carry their labels");
+	for (int i = 0; i < 6; i++) {
+		unsigned char id[STORE_ID_LEN];
+
+		rec_id(next.node[i], "e.example", next.t[i], id);
+		memset(&seen, 0, sizeof(seen));
+		ok(store_get_record(s, id, next.t[i], seen_record, &seen, &err) == STORE_OK &&
+			seen.n == 1,
+		    "edge: record %d found by id and time", i);
+	}
+	memset(&seen, 0, sizeof(seen));
+	store_scan_obs(s, "EDGE", NULL, INT64_MIN, INT64_MAX, seen_record, &seen, &err);
+	is_int(seen.n, 7, "seven records held");
+	ok(store_write(s, put_edge, &next, &err) == 0 && next.results[0] == STORE_PUT_SAME &&
+		next.results[2] == STORE_PUT_SAME && next.results[3] == STORE_PUT_SAME &&
+		next.results[5] == STORE_PUT_SAME,
+	    "the batch again adds nothing");
+}
+
+/* A batch large enough to be prepared on two threads, with bad threat IDs placed by
+ * the test: the first in the batch's order is the one reported, and nothing is stored. */
+struct big {
+	size_t n, bad[2];
+	char (*threat)[260];
+	int rc;
+};
+
+static int
+put_big(struct store_txn *t, void *arg)
+{
+	struct big *g = arg;
+	struct store_obs *o = calloc(g->n, sizeof(*o));
+
+	if (o == NULL)
+		return -1;
+	for (size_t i = 0; i < g->n; i++) {
+		o[i].threat_id = g->threat[i];
+		snprintf(g->threat[i], sizeof(g->threat[i]), "BIG-%zu", i % 10);
+		o[i].target_key = "b.example";
+		o[i].origin = "n";
+		o[i].observed_us = 5000 + (int64_t)i;
+		rec_id("n", "b.example", o[i].observed_us, o[i].id);
+		o[i].json = "{\"http\":{\"status\":200,\"sha256\":null}}";
+		o[i].len = strlen(o[i].json);
+	}
+	for (int j = 0; j < 2; j++)
+		if (g->bad[j] < g->n) {
+			memset(g->threat[g->bad[j]], j ? 'y' : 'x', 201);
+			g->threat[g->bad[j]][201] = '\0';
+		}
+	g->rc = store_put_obs_batch(t, o, g->n, NULL, NULL);
+	free(o);
+	return g->rc == STORE_OK ? 0 : -1;
+}
+
+static void
+test_big_batch(struct store *s)
+{
+	struct store_err err = {{0}};
+	struct big g = {.n = 10000};
+	size_t before = 0, after = 0;
+	struct seen seen;
+
+	g.threat = calloc(g.n, sizeof(*g.threat));
+	if (g.threat == NULL) {
+		ok(0, "memory for the big batch");
+		return;
+	}
+	store_count_records(s, &before, &err);
+	g.bad[0] = 7000;
+	g.bad[1] = 9000;
+	ok(store_write(s, put_big, &g, &err) == -1, "big batch: bad threat IDs in its second half "
+		"refuse it");
+	has_str(err.msg, "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" is empty or longer",
+	    "and the error names the first of them");
+	g.bad[0] = 9000;
+	g.bad[1] = 100;
+	ok(store_write(s, put_big, &g, &err) == -1, "one in each half");
+	has_str(err.msg, "\"yyyyyyyy", "the first in the batch's order is reported");
+	store_count_records(s, &after, &err);
+	is_int(after, before, "nothing of either is stored");
+	g.bad[0] = g.bad[1] = g.n;
+	ok(store_write(s, put_big, &g, &err) == 0, "the batch without them is stored (%s)",
+	    err.msg);
+	store_count_records(s, &after, &err);
+	is_int(after, before + g.n, "all 10,000 records");
+	memset(&seen, 0, sizeof(seen));
+	store_scan_obs(s, "BIG-3", "b.example", INT64_MIN, INT64_MAX, seen_record, &seen, &err);
+	is_int(seen.n, 1000, "a tenth of them under one threat ID");
+	free(g.threat);
+}
+
 static int
 put_cursor_and_event(struct store_txn *t, void *arg)
 {
@@ -1086,6 +1229,8 @@ main(void)
 		test_records(s);
 		test_cursors_events(s);
 		test_batch(s);
+		test_append_edge(s);
+		test_big_batch(s);
 		test_subs(s);
 		store_close(s);
 		s = NULL;
@@ -1093,7 +1238,7 @@ main(void)
 		    "reopen read-only");
 		size_t n = 0;
 		store_count_records(s, &n, &err);
-		is_int(n, 38, "records survive a reopen");
+		is_int(n, 10045, "records survive a reopen (38, the edge batches' 7, the big one's 10,000)");
 		struct sub_seen ss2;
 		memset(&ss2, 0, sizeof(ss2));
 		store_scan_subs(s, sub_seen_cb, &ss2, &err);
