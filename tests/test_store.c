@@ -279,54 +279,10 @@ test_records(struct store *s)
 	is_int(n, 35, "and none of its records are stored");
 }
 
-struct dupbatch {
-	int results[4];
-	int64_t labels[4];
-};
-
-static int
-put_dup_batch(struct store_txn *t, void *arg)
-{
-	struct dupbatch *d = arg;
-	struct store_obs o[4];
-
-	memset(o, 0, sizeof(o));
-	for (int i = 0; i < 4; i++) {
-		o[i].threat_id = "DUP";
-		o[i].target_key = "d.example";
-		/* Records 0 and 2 are the same record arriving twice in one batch. */
-		o[i].observed_us = i == 2 ? 1000 : 1000 + i;
-		rec_id("n", "d.example", o[i].observed_us, o[i].id);
-		o[i].json = "{}";
-		o[i].len = 2;
-	}
-	return store_put_obs_batch(t, o, 4, d->results, d->labels);
-}
-
-static void
-test_batch(struct store *s)
-{
-	struct store_err err = {{0}};
-	struct dupbatch d;
-	struct seen seen = {.ordered = 1};
-
-	ok(store_write(s, put_dup_batch, &d, &err) == 0, "a batch with a repeated record");
-	ok(d.results[0] == STORE_PUT_NEW && d.results[1] == STORE_PUT_NEW &&
-		d.results[2] == STORE_PUT_SAME && d.results[3] == STORE_PUT_NEW,
-	    "the repeat is reported as already present");
-	ok(d.labels[2] == d.labels[0], "and carries the first copy's label");
-	ok(d.labels[0] < d.labels[1] && d.labels[1] < d.labels[3],
-	    "labels follow the batch's order");
-	store_scan_obs(s, "DUP", "d.example", INT64_MIN, INT64_MAX, seen_record, &seen, &err);
-	is_int(seen.n, 3, "three records stored");
-	ok(store_write(s, put_dup_batch, &d, &err) == 0 && d.results[0] == STORE_PUT_SAME &&
-		d.results[1] == STORE_PUT_SAME && d.results[3] == STORE_PUT_SAME,
-	    "the whole batch again adds nothing");
-}
-
-/* A batch around the id index's last key: older records new and held, newer ones
- * (appended without a lookup), and a copy of a newer one in the same batch. */
+/* A small batch of "{}" records, one target's, at the times and by the nodes given. */
 struct edge {
+	const char *threat, *target;
+	int no_origin; /* records without an origin (rec_id still takes the node) */
 	int64_t t[6];
 	const char *node[6];
 	size_t n;
@@ -342,11 +298,11 @@ put_edge(struct store_txn *t, void *arg)
 
 	memset(o, 0, sizeof(o));
 	for (size_t i = 0; i < e->n; i++) {
-		o[i].threat_id = "EDGE";
-		o[i].target_key = "e.example";
-		o[i].origin = e->node[i];
+		o[i].threat_id = e->threat;
+		o[i].target_key = e->target;
+		o[i].origin = e->no_origin ? NULL : e->node[i];
 		o[i].observed_us = e->t[i];
-		rec_id(e->node[i], "e.example", e->t[i], o[i].id);
+		rec_id(e->node[i], e->target, e->t[i], o[i].id);
 		o[i].json = "{}";
 		o[i].len = 2;
 	}
@@ -354,11 +310,38 @@ put_edge(struct store_txn *t, void *arg)
 }
 
 static void
+test_batch(struct store *s)
+{
+	struct store_err err = {{0}};
+	/* records 0 and 2 are the same record arriving twice in one batch */
+	struct edge d = {.threat = "DUP", .target = "d.example", .t = {1000, 1001, 1000, 1003},
+	    .node = {"n", "n", "n", "n"}, .n = 4};
+	struct seen seen = {.ordered = 1};
+
+	ok(store_write(s, put_edge, &d, &err) == 0, "a batch with a repeated record");
+	ok(d.results[0] == STORE_PUT_NEW && d.results[1] == STORE_PUT_NEW &&
+		d.results[2] == STORE_PUT_SAME && d.results[3] == STORE_PUT_NEW,
+	    "the repeat is reported as already present");
+	ok(d.labels[2] == d.labels[0], "and carries the first copy's label");
+	ok(d.labels[0] < d.labels[1] && d.labels[1] < d.labels[3],
+	    "labels follow the batch's order");
+	store_scan_obs(s, "DUP", "d.example", INT64_MIN, INT64_MAX, seen_record, &seen, &err);
+	is_int(seen.n, 3, "three records stored");
+	ok(store_write(s, put_edge, &d, &err) == 0 && d.results[0] == STORE_PUT_SAME &&
+		d.results[1] == STORE_PUT_SAME && d.results[3] == STORE_PUT_SAME,
+	    "the whole batch again adds nothing");
+}
+
+static void
 test_append_edge(struct store *s)
 {
 	struct store_err err = {{0}};
-	struct edge first = {.t = {100, 105, 110}, .node = {"n", "n", "n"}, .n = 3};
-	struct edge next = {.t = {95, 105, 105, 120, 120, 110},
+	/* around the id index's last key: older records new and held, newer ones (appended
+	 * without a lookup), and a copy of a newer one in the same batch */
+	struct edge first = {.threat = "EDGE", .target = "e.example", .t = {100, 105, 110},
+	    .node = {"n", "n", "n"}, .n = 3};
+	struct edge next = {.threat = "EDGE", .target = "e.example",
+	    .t = {95, 105, 105, 120, 120, 110},
 	    .node = {"n", "n", "m", "n", "n", "m"}, .n = 6};
 	struct seen seen;
 	int want[6] = {STORE_PUT_NEW, STORE_PUT_SAME, STORE_PUT_NEW, STORE_PUT_NEW,
@@ -1142,7 +1125,8 @@ test_origins(void)
 	struct store *s = NULL;
 	struct batch a = {.threat = "OR", .node = "node-a", .first = 0, .n = 5, .base_us = 1000};
 	struct batch b = {.threat = "OR", .node = "node-b", .first = 0, .n = 3, .base_us = 1000};
-	struct dupbatch d;
+	struct edge d = {.threat = "DUP", .target = "d.example", .t = {1000, 1001, 1000, 1003},
+	    .node = {"n", "n", "n", "n"}, .n = 4, .no_origin = 1};
 	struct origins_seen os;
 	int complete = -1;
 	MDB_env *env;
@@ -1154,7 +1138,7 @@ test_origins(void)
 		"origins: a new data directory"))
 		return;
 	ok(store_write(s, put_batch, &a, &err) == 0 && store_write(s, put_batch, &b, &err) == 0 &&
-	    store_write(s, put_batch, &a, &err) == 0 && store_write(s, put_dup_batch, &d, &err) == 0,
+	    store_write(s, put_batch, &a, &err) == 0 && store_write(s, put_edge, &d, &err) == 0,
 	    "origins: records of two nodes, one batch twice, records without an origin");
 	memset(&os, 0, sizeof(os));
 	ok(store_scan_origins(s, origin_seen, &os, &complete, &err) == 0, "origins: scanned");
