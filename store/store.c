@@ -201,7 +201,7 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 	MDB_txn *txn = NULL;
 	unsigned flags = s->read_only ? MDB_RDONLY : 0;
 	MDB_val k = {6, (void *)"schema"}, v;
-	int rc, ret = STORE_ERR;
+	int rc, ret = STORE_ERR, idt_missing = 0;
 
 	if (store_txn_begin(s, flags, &txn, err) != STORE_OK)
 		return STORE_ERR;
@@ -213,9 +213,8 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 			dflags |= MDB_CREATE;
 		rc = mdb_dbi_open(txn, dbi_names[i], dflags, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND && i == STORE_DBI_IDS) {
-			/* read-only, a directory of schema 2 or older: its index by id */
-			rc = mdb_dbi_open(txn, "ids", dflags, &s->dbi[i]);
-			s->ids_by_id = 1;
+			idt_missing = 1; /* read-only: the older index is looked for below */
+			continue;
 		}
 		if (rc == MDB_NOTFOUND && i == STORE_DBI_SUBS) {
 			s->no_subs = 1;
@@ -271,17 +270,6 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 		/* Read-only, an older directory's summaries may be missing or half built. */
 		if (ver < 2 && s->read_only)
 			s->no_sum = 1;
-		/* And its new id index (an upgrade cut short): the old one is the one. */
-		if (ver < 3 && s->read_only && !s->ids_by_id) {
-			rc = mdb_dbi_open(txn, "ids", 0, &s->dbi[STORE_DBI_IDS]);
-			if (rc != 0) {
-				util_seterr(err->msg, sizeof(err->msg),
-				    "%s: schema %ld without its id index \"ids\": %s", s->dir,
-				    ver, mdb_strerror(rc));
-				goto out;
-			}
-			s->ids_by_id = 1;
-		}
 	} else if (rc == MDB_NOTFOUND && !s->read_only) {
 		char buf[16];
 
@@ -301,6 +289,18 @@ store_init_dbs(struct store *s, long *version, struct store_err *err)
 		    s->dir,
 		    mdb_strerror(rc));
 		goto out;
+	}
+	/* Read-only, a directory of schema 2 or older is read through its index by id, even
+	 * when an upgrade cut short left the new one half built. */
+	if (s->read_only && (idt_missing || (*version > 0 && *version < 3))) {
+		rc = mdb_dbi_open(txn, "ids", 0, &s->dbi[STORE_DBI_IDS]);
+		if (rc != 0) {
+			util_seterr(err->msg, sizeof(err->msg),
+			    "%s: no id index (\"%s\" nor \"ids\"): %s", s->dir,
+			    dbi_names[STORE_DBI_IDS], mdb_strerror(rc));
+			goto out;
+		}
+		s->ids_by_id = 1;
 	}
 	if (store_feed_open(s, txn, err) != STORE_OK || store_feed_marks_fill(s, txn, err) !=
 	    STORE_OK || (!s->read_only && store_origins_init(s, txn, err) != STORE_OK))

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
@@ -81,11 +82,16 @@ idt_batch(struct store_txn *t, void *arg)
 	{
 		MDB_val sk = { 6, (void *)"schema" }, sv;
 
+		char buf[16];
+
 		rc = mdb_get(t->txn, t->s->dbi[STORE_DBI_META], &sk, &sv);
-		if (rc == 0 && sv.mv_size == 1 && *(const char *)sv.mv_data >= '3' &&
-		    *(const char *)sv.mv_data <= '9') {
-			b->finished = 1;
-			return STORE_OK;
+		if (rc == 0 && sv.mv_size < sizeof(buf)) {
+			memcpy(buf, sv.mv_data, sv.mv_size);
+			buf[sv.mv_size] = '\0';
+			if (strtol(buf, NULL, 10) >= 3) {
+				b->finished = 1;
+				return STORE_OK;
+			}
 		}
 	}
 	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[STORE_DBI_OBS], &c)) != 0)

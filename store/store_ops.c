@@ -441,7 +441,7 @@ store_put_batch(struct store_txn *t, struct store_batch *b, int *results, int64_
 		MDB_val k, v;
 
 		rc = mdb_cursor_get(ic, &k, &v, MDB_LAST);
-		if (rc == 0 && k.mv_size == STORE_IDT_KEY && !t->s->ids_by_id) {
+		if (rc == 0 && k.mv_size == STORE_IDT_KEY) {
 			memcpy(last, k.mv_data, STORE_IDT_KEY);
 			have_last = 1;
 		} else if (rc == MDB_NOTFOUND) {
