@@ -1,11 +1,14 @@
 /* Prepared packages: the STIX package of each record, written once and kept beside it in
- * the store, so that a poll copies bytes instead of converting every record again. Kept
- * bytes open with a version tag: a writer that changes its output changes the tag, and
- * bytes under another tag are treated as absent (written again at the next poll). */
+ * the store, compressed, so that a poll decompresses bytes instead of converting every
+ * record again. The format of kept bytes is in fed_int.h. */
 #include "config.h"
 
+#include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <lz4.h>
 
 #include "fed/fed.h"
 #include "fed/fed_int.h"
@@ -14,18 +17,111 @@
 #include "util/util.h"
 
 #define PREP_CAP (8u * 1024 * 1024) /* one package; records are far smaller */
-#define PREP_BATCH 256              /* packages per write transaction */
+#define PREP_BATCH FED_PREP_MAX_ITEMS /* packages per write transaction */
 #define PREP_BATCH_BYTES (6u << 20) /* with LMDB's copy of it, what a commit holds */
+#define PREP_LEN_BYTES 4
 
-const char *
-fed_prep_content(const char *prep, size_t len, size_t *content_len)
+/* Records whose packages make the dictionary: one with every probe answered, one whose
+ * probes failed. What packages share with them is kept as references to them. */
+static const char *const dict_records[] = {
+	"{\"id\":\"5f0c4e2a9b7d13e86a1f04c2d9b3e7a85c6f1d20e4b9a7c3f8d2e1b06a9c4d7e\","
+	"\"threat_id\":\"THREAT-SAMPLE\",\"node\":\"sample-node\",\"vantage\":\"sample\","
+	"\"observed_at\":\"2026-01-01T00:00:00Z\",\"target\":{\"input\":"
+	"\"http://c2.example:8080/gate.php\",\"domain\":\"c2.example\",\"ipv4\":"
+	"[\"203.0.113.5\"],\"ipv6\":[\"2001:db8::5\"],\"port\":8080,\"user_agent\":"
+	"\"Mozilla/5.0 (Windows NT 10.0; Win64; x64)\"},\"ping\":{\"sent\":4,\"received\":3,"
+	"\"loss_pct\":25.0,\"rtt_avg_ms\":12.3,\"ttl\":52},\"robots\":{\"status\":404,"
+	"\"present\":false,\"allowed\":true},\"http\":{\"status\":200,\"reason\":\"OK\","
+	"\"content_type\":\"text/html\",\"server\":\"nginx\",\"location\":null,"
+	"\"redirects\":[],\"size\":1234,\"truncated\":false,\"sha256\":"
+	"\"9a3e5c1f7b2d48e06c9f1a3b5d7e2c4f8a0b6d1e3f5a7c9b2d4e6f8a1c3b5d7e\","
+	"\"filetype\":\"HTML document, ASCII text\",\"ssdeep\":"
+	"\"24:abcdefghijklmnopqrstuv:abcdefghijkl\",\"tls_sha256\":null,\"elapsed_ms\":41},"
+	"\"error\":null}",
+	"{\"id\":\"0e7d2b9c4a6f18e35b0c7d2a9e4f6b1c8d3a5e7f9b2c4d6e8a1f3b5c7d9e2a4b\","
+	"\"threat_id\":\"THREAT-SAMPLE\",\"node\":\"sample-node\",\"vantage\":\"sample\","
+	"\"observed_at\":\"2026-01-01T04:00:00Z\",\"target\":{\"input\":\"198.51.100.7\","
+	"\"domain\":null,\"ipv4\":[\"198.51.100.7\"],\"ipv6\":[],\"port\":443,"
+	"\"user_agent\":null},\"ping\":{\"sent\":4,\"received\":0,\"loss_pct\":100,"
+	"\"rtt_avg_ms\":null,\"ttl\":null},\"robots\":null,\"http\":null,"
+	"\"error\":{\"kind\":\"timeout\",\"detail\":\"no answer within 10 s\"}}",
+};
+
+/* The dictionary and the tag made from it, once per process. */
+static struct {
+	struct util_buf dict;
+	char tag[64];
+	size_t tag_len;
+} prep_dict;
+static pthread_once_t prep_dict_once = PTHREAD_ONCE_INIT;
+
+static void
+dict_make(void)
 {
-	size_t tl = sizeof(FED_PREP_TAG) - 1;
+	struct util_buf xml;
+	uint32_t h = 2166136261u; /* FNV-1a: the tag changes with the dictionary's bytes */
+	char err[256];
+	int n;
 
-	if (prep == NULL || len < tl || memcmp(prep, FED_PREP_TAG, tl) != 0)
-		return NULL;
-	*content_len = len - tl;
-	return prep + tl;
+	util_buf_init(&prep_dict.dict, 0);
+	util_buf_init(&xml, PREP_CAP);
+	for (size_t i = 0; i < sizeof(dict_records) / sizeof(dict_records[0]); i++) {
+		util_buf_reset(&xml);
+		/* A sample that cannot be written (or memory that ran out) only makes the
+		 * dictionary shorter, and the tag says which dictionary it is. */
+		if (stix_observation_write_text(dict_records[i], strlen(dict_records[i]), &xml,
+			err, sizeof(err)) == STIX_OK &&
+		    util_buf_add(&prep_dict.dict, xml.data, xml.len) != 0)
+			break;
+	}
+	util_buf_fini(&xml);
+	for (size_t i = 0; i < prep_dict.dict.len; i++)
+		h = (h ^ (unsigned char)prep_dict.dict.data[i]) * 16777619u;
+	n = snprintf(prep_dict.tag, sizeof(prep_dict.tag), "%s lz4 %08x\n", FED_PREP_VERSION,
+	    (unsigned)h);
+	prep_dict.tag_len = n > 0 && (size_t)n < sizeof(prep_dict.tag) ? (size_t)n : 0;
+}
+
+static void
+dict_get(void)
+{
+	(void)pthread_once(&prep_dict_once, dict_make);
+}
+
+int
+fed_prep_current(const char *prep, size_t len)
+{
+	dict_get();
+	return prep != NULL && prep_dict.tag_len > 0 &&
+	    len > prep_dict.tag_len + PREP_LEN_BYTES &&
+	    memcmp(prep, prep_dict.tag, prep_dict.tag_len) == 0;
+}
+
+int
+fed_prep_open(const char *prep, size_t len, struct util_buf *out)
+{
+	const unsigned char *p = (const unsigned char *)prep;
+	size_t tl = prep_dict.tag_len, n;
+	char *at;
+	int got;
+
+	if (!fed_prep_current(prep, len))
+		return -1;
+	n = (size_t)p[tl] << 24 | (size_t)p[tl + 1] << 16 | (size_t)p[tl + 2] << 8 | p[tl + 3];
+	if (n == 0 || n > PREP_CAP || len - tl - PREP_LEN_BYTES > INT_MAX)
+		return -1;
+	util_buf_reset(out);
+	at = util_buf_extend(out, n);
+	if (at == NULL)
+		return -1;
+	got = LZ4_decompress_safe_usingDict(prep + tl + PREP_LEN_BYTES, at,
+	    (int)(len - tl - PREP_LEN_BYTES), (int)n, prep_dict.dict.data,
+	    (int)prep_dict.dict.len);
+	if (got < 0 || (size_t)got != n) {
+		util_buf_reset(out);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -40,17 +136,19 @@ fed_prep_fini(struct fed_prep_batch *b)
 {
 	util_buf_fini(&b->bytes);
 	free(b->items);
+	if (b->lz != NULL)
+		LZ4_freeStream(b->lz);
+	free(b->z);
 	memset(b, 0, sizeof(*b));
 }
 
-/* Appends one item whose bytes are tag (may be NULL) and data. */
+/* Appends one item of kept bytes. */
 static int
-prep_append(struct fed_prep_batch *b, int64_t label, const char *tag, const char *data,
-    size_t len)
+prep_append(struct fed_prep_batch *b, int64_t label, const char *data, size_t len)
 {
-	size_t off = b->bytes.len, tl = tag ? strlen(tag) : 0;
+	size_t off = b->bytes.len;
 
-	if (b->n >= FED_PREP_MAX_ITEMS || b->bytes.len + tl + len > PREP_BATCH_BYTES)
+	if (b->n >= FED_PREP_MAX_ITEMS || b->bytes.len + len > PREP_BATCH_BYTES)
 		return 1; /* full: kept next time */
 	if (b->n == b->cap) {
 		size_t nc = b->cap ? b->cap * 2 : 64;
@@ -61,12 +159,11 @@ prep_append(struct fed_prep_batch *b, int64_t label, const char *tag, const char
 		b->items = ni;
 		b->cap = nc;
 	}
-	if ((tl && util_buf_add(&b->bytes, tag, tl) != 0) ||
-	    util_buf_add(&b->bytes, data, len) != 0)
+	if (util_buf_add(&b->bytes, data, len) != 0)
 		return -1;
 	b->items[b->n].label = label;
 	b->items[b->n].off = off;
-	b->items[b->n].len = b->bytes.len - off;
+	b->items[b->n].len = len;
 	b->n++;
 	return 0;
 }
@@ -74,7 +171,38 @@ prep_append(struct fed_prep_batch *b, int64_t label, const char *tag, const char
 int
 fed_prep_add(struct fed_prep_batch *b, int64_t label, const char *xml, size_t len)
 {
-	return prep_append(b, label, FED_PREP_TAG, xml, len);
+	size_t tl, bound;
+	int zn;
+
+	dict_get();
+	tl = prep_dict.tag_len;
+	if (tl == 0 || len == 0 || len > PREP_CAP)
+		return 1; /* nothing kept: the next poll writes it again */
+	bound = (size_t)LZ4_compressBound((int)len);
+	if (b->zcap < tl + PREP_LEN_BYTES + bound) {
+		char *nz = realloc(b->z, tl + PREP_LEN_BYTES + bound);
+
+		if (nz == NULL)
+			return -1;
+		b->z = nz;
+		b->zcap = tl + PREP_LEN_BYTES + bound;
+	}
+	if (b->lz == NULL && (b->lz = LZ4_createStream()) == NULL)
+		return -1;
+	/* Each package on its own against the dictionary: any one can be opened alone. */
+	LZ4_resetStream_fast(b->lz);
+	if (prep_dict.dict.len > 0)
+		LZ4_loadDict(b->lz, prep_dict.dict.data, (int)prep_dict.dict.len);
+	zn = LZ4_compress_fast_continue(b->lz, xml, b->z + tl + PREP_LEN_BYTES, (int)len,
+	    (int)bound, 1);
+	if (zn <= 0)
+		return 1;
+	memcpy(b->z, prep_dict.tag, tl);
+	b->z[tl] = (char)(len >> 24);
+	b->z[tl + 1] = (char)(len >> 16);
+	b->z[tl + 2] = (char)(len >> 8);
+	b->z[tl + 3] = (char)len;
+	return prep_append(b, label, b->z, tl + PREP_LEN_BYTES + (size_t)zn);
 }
 
 int
@@ -86,7 +214,7 @@ fed_prep_move(struct fed_prep_batch *dst, struct fed_prep_batch *src)
 	for (i = 0; i < src->n; i++) {
 		const struct fed_prep_item *it = &src->items[i];
 
-		rc = prep_append(dst, it->label, NULL, src->bytes.data + it->off, it->len);
+		rc = prep_append(dst, it->label, src->bytes.data + it->off, it->len);
 		if (rc != 0)
 			break;
 	}
@@ -148,11 +276,10 @@ ahead_record(int64_t label, const unsigned char *id, const char *json, size_t le
     const char *prep, size_t prep_len, void *arg)
 {
 	struct ahead *a = arg;
-	size_t cl;
 	int rc;
 
 	(void)id;
-	if (fed_prep_content(prep, prep_len, &cl) != NULL)
+	if (fed_prep_current(prep, prep_len))
 		return 0;
 	util_buf_reset(&a->xml);
 	if (stix_observation_write_text(json, len, &a->xml, a->err, a->errlen) != STIX_OK) {

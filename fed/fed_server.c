@@ -64,13 +64,12 @@ give(struct feed_ctx *f, int64_t label)
 }
 
 /* A record of the feed: its prepared package when one is kept, else written now (and
- * kept after the scan, so the next poll copies it). */
+ * kept after the scan, so the next poll only decompresses it). */
 static int
 feed_record(int64_t label, const unsigned char *id, const char *json, size_t len,
     const char *prep, size_t prep_len, void *arg)
 {
 	struct feed_ctx *f = arg;
-	struct taxii_record r = {NULL, 0, NULL, label};
 	int rc;
 
 	(void)id;
@@ -78,9 +77,8 @@ feed_record(int64_t label, const unsigned char *id, const char *json, size_t len
 		f->skip--;
 		return 0;
 	}
-	r.content = fed_prep_content(prep, prep_len, &r.content_len);
-	if (r.content != NULL)
-		return f->cb(f->arg, &r);
+	if (fed_prep_open(prep, prep_len, &f->xml) == 0)
+		return give(f, label);
 	util_buf_reset(&f->xml);
 	rc = stix_observation_write_text(json, len, &f->xml, f->err, f->errlen);
 	if (rc != STIX_OK) {

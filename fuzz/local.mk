@@ -76,7 +76,7 @@ tidy:
 			clang-tidy --quiet "$$f" -- \
 				-I$(top_srcdir) -I$(top_builddir) -D_GNU_SOURCE \
 				$(XML_CFLAGS) $(CURL_CFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS) \
-				$(LMDB_CFLAGS) $(INIH_CFLAGS) $(CARES_CFLAGS) $(PSL_CFLAGS) \
+				$(LMDB_CFLAGS) $(LZ4_CFLAGS) $(INIH_CFLAGS) $(CARES_CFLAGS) $(PSL_CFLAGS) \
 				$(IDN2_CFLAGS) $(MAGIC_CFLAGS) $(CRYPTO_CFLAGS) \
 				-DFUZZ_NAME='"tidy"' || rc=1; \
 		done; \

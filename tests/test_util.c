@@ -84,6 +84,16 @@ test_buf(void)
 	is_str(b.data, "12345678", "and the content");
 	util_buf_reset(&b);
 	ok(util_buf_printf(&b, "%d-%s", 7, "x") == 0 && strcmp(b.data, "7-x") == 0, "printf");
+	{
+		char *at = util_buf_extend(&b, 4);
+
+		ok(at == b.data + 3 && b.len == 7 && b.data[7] == '\0',
+		    "extend: room after the content, counted and terminated");
+		memcpy(at, "abcd", 4);
+		is_str(b.data, "7-xabcd", "extend: the caller's bytes follow the old ones");
+		ok(util_buf_extend(&b, 2) == NULL && b.len == 7,
+		    "extend past the cap: NULL, the buffer unchanged");
+	}
 	util_buf_fini(&b);
 
 	util_buf_init(&b, 0);

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages c2watch builds and tests with (run as root).
 set -e
 pkgs="build-essential autoconf automake pkg-config clang
- libcurl4-openssl-dev libxml2-dev libxml2-utils libssl-dev libmicrohttpd-dev liblmdb-dev
+ libcurl4-openssl-dev libxml2-dev libxml2-utils libssl-dev libmicrohttpd-dev liblmdb-dev liblz4-dev
  libjansson-dev libmagic-dev libfuzzy-dev libinih-dev libc-ares-dev libpsl-dev libidn2-dev
  libgnutls28-dev
  curl iproute2 iputils-ping jq openssl mandoc systemd bind9-utils chromium

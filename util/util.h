@@ -91,6 +91,10 @@ void util_buf_init(struct util_buf *b, size_t limit);
  * (the buffer is then unchanged). */
 int util_buf_add(struct util_buf *b, const void *p, size_t n);
 
+/* Appends n bytes for the caller to fill (a decoder's output, say): where they begin, or
+ * NULL when memory ran out or the cap would be passed (the buffer is then unchanged). */
+char *util_buf_extend(struct util_buf *b, size_t n);
+
 /* printf-style append, same returns as util_buf_add. */
 int util_buf_printf(struct util_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

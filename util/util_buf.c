@@ -23,8 +23,9 @@ util_buf_init(struct util_buf *b, size_t limit)
 	b->limit = limit ? limit : SIZE_MAX / 2;
 }
 
-int
-util_buf_add(struct util_buf *b, const void *p, size_t n)
+/* Makes room for n more bytes and the NUL. 0, -1 (allocation) or -2 (the cap). */
+static int
+buf_grow(struct util_buf *b, size_t n)
 {
 	if (n > b->limit - b->len)
 		return -2;
@@ -40,11 +41,34 @@ util_buf_add(struct util_buf *b, const void *p, size_t n)
 		b->data = nd;
 		b->cap = ncap;
 	}
+	return 0;
+}
+
+int
+util_buf_add(struct util_buf *b, const void *p, size_t n)
+{
+	int rc = buf_grow(b, n);
+
+	if (rc != 0)
+		return rc;
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 	return 0;
+}
+
+char *
+util_buf_extend(struct util_buf *b, size_t n)
+{
+	char *at;
+
+	if (buf_grow(b, n) != 0)
+		return NULL;
+	at = b->data + b->len;
+	b->len += n;
+	b->data[b->len] = '\0';
+	return at;
 }
 
 int
