@@ -109,6 +109,32 @@ int fed_merge_add_text(struct fed_merge *m, const struct rec_text *r, char *why,
 size_t fed_merge_pending(const struct fed_merge *m);
 
 /*
+ * A thread that commits full merges while its caller reads the next one, so that reading
+ * (parsing, checking, preparing) runs beside the store's writes instead of between them.
+ * A merge is handed over whole; the hand-over waits while the merge before it is still
+ * being committed, so the caller is never more than one merge ahead and two merges are
+ * all the memory it holds. Merges are committed in the order handed over, each with the
+ * cursor it was handed with.
+ */
+struct fed_commitq;
+
+/* Starts the thread over store s. NULL, with err filled, when it cannot start. */
+struct fed_commitq *fed_commitq_new(struct store *s, char *err, size_t errlen);
+
+/* Prepares *mp (here, beside the commit of the merge before it), hands it over to be
+ * committed with `peer`'s cursor set to `cursor` (peer NULL: no cursor), and puts a new
+ * merge in *mp with the same trust set and log. 0, or -1 with err filled when this or an
+ * earlier commit failed or memory ran out (*mp is then left to the caller to free). */
+int fed_commitq_put(struct fed_commitq *q, struct fed_merge **mp, const char *peer,
+    int64_t cursor, char *err, size_t errlen);
+
+/* Waits until every merge handed over is committed and stops the thread; adds what the
+ * commits stored to *st (may be NULL). 0, or -1 with err saying why the first failed
+ * commit failed. q may be NULL. */
+int fed_commitq_free(struct fed_commitq *q, struct fed_merge_stats *st, char *err,
+    size_t errlen);
+
+/*
  * Checks and stores a JSON array of observation records in one transaction: a record is
  * refused (counted, with the first reason in `why`) when a required field is missing or
  * its id is not the SHA-256 of its node, target input and observation time; the others

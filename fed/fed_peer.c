@@ -45,6 +45,7 @@ struct poll_ctx {
 	const char *cursor_name;
 	int64_t last_label;
 	int ordered;
+	struct fed_commitq *q;
 };
 
 static void
@@ -76,31 +77,22 @@ on_block(void *arg, const struct taxii_content_block *b)
 }
 
 /* A part was read whole and found sound: only now may its records be committed (the
- * blocks come as the part is parsed, before its end tag is seen). */
+ * blocks come as the part is parsed, before its end tag is seen). The commit runs on the
+ * committing thread while the next parts are read. */
 static int
 on_part(void *arg)
 {
 	struct poll_ctx *p = arg;
 
 	if (fed_merge_pending(p->m) >= MERGE_BATCH) {
-		if (fed_merge_commit(p->m, p->s, p->ordered ? p->cursor_name : NULL,
+		p->st->refused += p->m->refused;
+		if (fed_commitq_put(p->q, &p->m, p->ordered ? p->cursor_name : NULL,
 			p->last_label, p->err, p->errlen) != 0) {
 			p->failed = 1;
 			return 1;
 		}
 		if (p->ordered)
 			p->st->cursor_moves++;
-		add_stats(p->st, &p->m->stats);
-		p->st->refused += p->m->refused;
-		fed_merge_free(p->m);
-		p->m = fed_merge_new();
-		if (p->m == NULL) {
-			util_seterr(p->err, p->errlen, "out of memory");
-			p->failed = 1;
-			return 1;
-		}
-		p->m->trust = p->trust;
-		p->m->log = p->log;
 	}
 	return 0;
 }
@@ -160,8 +152,11 @@ fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_
 	struct taxii_client_conf cc;
 	struct taxii_err terr = {0};
 	struct store_err serr = {{0}};
-	struct poll_ctx p = {s, NULL, trust, log, peer->threat_id, st, err, errlen, 0, cursor_name, 0, 1};
+	struct poll_ctx p = {s, NULL, trust, log, peer->threat_id, st, err, errlen, 0, cursor_name,
+	    0, 1, NULL};
+	struct fed_merge_stats ms = {0};
 	struct fed_peer_secrets sec;
+	char qerr[512];
 	int64_t begin = -1, end = 0;
 	int rc, ret = -1;
 
@@ -187,20 +182,30 @@ fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_
 	}
 	p.m->trust = trust;
 	p.m->log = log;
+	p.q = fed_commitq_new(s, err, errlen);
+	if (p.q == NULL)
+		goto out;
 	rc = taxii_client_poll(&cc, peer->collection, begin, INT64_MAX, on_block, &p, &end, &terr);
 	if (rc != 0 || p.failed) {
 		if (!p.failed || err[0] == '\0')
 			util_seterr(err, errlen, "%s", terr.msg[0] ? terr.msg : "poll failed");
 		goto out;
 	}
-	if (fed_merge_commit(p.m, s, cursor_name, end > begin ? end : begin < 0 ? 0 : begin,
+	/* The last merge moves the cursor to the poll's end, after every merge before it. */
+	st->refused += p.m->refused;
+	if (fed_commitq_put(p.q, &p.m, cursor_name, end > begin ? end : begin < 0 ? 0 : begin,
 		err, errlen) != 0)
 		goto out;
-	add_stats(st, &p.m->stats);
-	st->refused += p.m->refused;
 	st->end = end;
 	ret = 0;
 out:
+	/* Merges handed over are committed even when the poll failed after them: each was
+	 * read whole, and its cursor covers only what it holds. */
+	if (fed_commitq_free(p.q, &ms, qerr, sizeof(qerr)) != 0 && ret == 0) {
+		util_seterr(err, errlen, "%s", qerr);
+		ret = -1;
+	}
+	add_stats(st, &ms);
 	memset(&sec, 0, sizeof(sec));
 	fed_merge_free(p.m);
 	return ret;

@@ -2,7 +2,7 @@
 # subscriptions and the one push loop), behind fed/fed.h; node/ links FED_LIBS.
 noinst_LIBRARIES += fed/libfed.a
 fed_libfed_a_SOURCES = fed/fed.h fed/fed_int.h fed/fed_merge.c fed/fed_server.c \
-	fed/fed_prep.c fed/fed_peer.c fed/fed_push.c fed/fed_subs.c
+	fed/fed_prep.c fed/fed_peer.c fed/fed_push.c fed/fed_subs.c fed/fed_commitq.c
 fed_libfed_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) \
 	$(MHD_CFLAGS) $(LMDB_CFLAGS) $(LZ4_CFLAGS)
 FED_LIBS = fed/libfed.a $(ANALYSIS_LIBS) $(TAXII_LIBS) $(STIX_LIBS) $(CONF_LIBS) $(STORE_LIBS) \
