@@ -15,6 +15,7 @@ struct fed_commitq {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct fed_merge *slot; /* handed over, waiting or in its commit */
+	int taken;              /* the slot's merge is being committed */
 	const char *peer;       /* the slot's cursor */
 	int64_t cursor;
 	int done;               /* no more merges come */
@@ -51,6 +52,7 @@ commit_loop(void *arg)
 		if (q->slot == NULL)
 			break;
 		m = q->slot;
+		q->taken = 1;
 		pthread_mutex_unlock(&q->mu);
 		err[0] = '\0';
 		rc = fed_merge_commit(m, q->s, q->peer, q->cursor, err, sizeof(err));
@@ -59,6 +61,7 @@ commit_loop(void *arg)
 		fed_merge_free(m);
 		pthread_mutex_lock(&q->mu);
 		q->slot = NULL;
+		q->taken = 0;
 		if (rc != 0) {
 			q->failed = 1;
 			util_seterr(q->err, sizeof(q->err), "%s", err[0] ? err : "commit failed");
@@ -130,6 +133,18 @@ fed_commitq_put(struct fed_commitq *q, struct fed_merge **mp, const char *peer,
 		return -1;
 	}
 	return 0;
+}
+
+void
+fed_commitq_drop(struct fed_commitq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->slot != NULL && !q->taken) {
+		fed_merge_free(q->slot);
+		q->slot = NULL;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
 }
 
 int

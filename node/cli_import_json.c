@@ -313,90 +313,19 @@ fast_keys(const char *j, size_t len, struct rec_text *t)
 
 /*
  * The second pass reads and prepares the next batch while the batch before it is being
- * committed: a committing thread takes each full merge from a one-slot hand-over, so the
- * reading (a third of the pass) runs beside the store's writes instead of between them.
- * The slot is emptied only when its batch is committed: the reader is never more than
- * one batch ahead, and two batches are all the memory the pass holds.
+ * committed (fed_commitq): the reading (a third of the pass) runs beside the store's
+ * writes instead of between them, and two batches are all the memory the pass holds.
  */
-struct committer {
-	struct store *s;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct fed_merge *slot; /* a full batch waiting for the committer, or in its commit */
-	int taken;              /* the committer is committing the slot's batch */
-	int done;               /* no more batches come */
-	int failed;             /* a commit failed (printed): the reader stops */
-	size_t added, same;
-};
-
-static void *
-commit_loop(void *arg)
-{
-	struct committer *q = arg;
-	char err[1024];
-
-	pthread_mutex_lock(&q->mu);
-	for (;;) {
-		struct fed_merge *m;
-		size_t added, same;
-		int rc;
-
-		while (q->slot == NULL && !q->done)
-			pthread_cond_wait(&q->cv, &q->mu);
-		if (q->slot == NULL)
-			break;
-		m = q->slot;
-		q->taken = 1;
-		pthread_mutex_unlock(&q->mu);
-		rc = fed_merge_commit(m, q->s, NULL, 0, err, sizeof(err));
-		if (rc != 0)
-			cli_err("import: %s", err);
-		added = m->stats.added;
-		same = m->stats.same;
-		/* freed before the slot empties, so that two batches are the most */
-		fed_merge_free(m);
-		pthread_mutex_lock(&q->mu);
-		q->slot = NULL;
-		q->taken = 0;
-		pthread_cond_broadcast(&q->cv);
-		if (rc != 0) {
-			q->failed = 1;
-			break;
-		}
-		q->added += added;
-		q->same += same;
-	}
-	pthread_mutex_unlock(&q->mu);
-	return NULL;
-}
 
 /* Hands what *mp holds to the committer and starts a new merge. 0, or -1 when a commit
  * failed or memory ran out (printed). */
 static int
-flush(struct committer *q, struct fed_merge **mp)
+flush(struct fed_commitq *q, struct fed_merge **mp)
 {
-	char err[512];
-	int failed;
+	char err[1024];
 
-	/* Readied here, beside the commit of the batch before it. */
-	if (fed_merge_prepare(*mp, err, sizeof(err)) != 0) {
+	if (fed_commitq_put(q, mp, NULL, 0, err, sizeof(err)) != 0) {
 		cli_err("import: %s", err);
-		return -1;
-	}
-	pthread_mutex_lock(&q->mu);
-	while (q->slot != NULL && !q->failed)
-		pthread_cond_wait(&q->cv, &q->mu);
-	failed = q->failed;
-	if (!failed) {
-		q->slot = *mp;
-		*mp = NULL;
-		pthread_cond_broadcast(&q->cv);
-	}
-	pthread_mutex_unlock(&q->mu);
-	if (failed)
-		return -1;
-	if ((*mp = fed_merge_new()) == NULL) {
-		cli_err("import: out of memory");
 		return -1;
 	}
 	return 0;
@@ -625,7 +554,7 @@ out:
  * Returns 0; -1 for input that changed since it was checked (reported, *nbad counted);
  * -2 for a failure to store (printed). */
 static int
-pass(struct rd *r, struct committer *s, struct fed_merge **mp, struct totals *tot,
+pass(struct rd *r, struct fed_commitq *s, struct fed_merge **mp, struct totals *tot,
     uint64_t size, size_t *nbad)
 {
 	char why[512];
@@ -702,13 +631,11 @@ cli_import_json(const struct conf *c, const char *file)
 	char *chunk = malloc(CHUNK);
 	FILE *fp = fopen(file, "rb");
 	size_t nbad = 0;
-	int rc, ret = CLI_FAIL;
-	struct committer q;
-	pthread_t th;
+	int rc, qrc, ret = CLI_FAIL;
+	struct fed_commitq *q = NULL;
+	struct fed_merge_stats ms = {0};
+	char qerr[1024];
 
-	memset(&q, 0, sizeof(q));
-	pthread_mutex_init(&q.mu, NULL);
-	pthread_cond_init(&q.cv, NULL);
 	memset(&r, 0, sizeof(r));
 	util_buf_init(&r.rec, 0);
 	if (chunk == NULL) {
@@ -754,35 +681,31 @@ cli_import_json(const struct conf *c, const char *file)
 		cli_err("%s: changed while it was being checked; nothing imported", file);
 		goto out;
 	}
-	q.s = s;
-	if (pthread_create(&th, NULL, commit_loop, &q) != 0) {
-		cli_err("import: cannot start the committing thread");
+	q = fed_commitq_new(s, qerr, sizeof(qerr));
+	if (q == NULL) {
+		cli_err("import: %s", qerr);
 		goto out;
 	}
-	rc = pass(&r, &q, &m, &tot, (uint64_t)st1.st_size, &nbad);
-	pthread_mutex_lock(&q.mu);
-	if (rc != 0 && q.slot != NULL && !q.taken) {
-		/* Stopped on the reading side: the batch read last is not stored either. */
-		fed_merge_free(q.slot);
-		q.slot = NULL;
-	}
-	q.done = 1;
-	pthread_cond_broadcast(&q.cv);
-	pthread_mutex_unlock(&q.mu);
-	pthread_join(th, NULL);
-	if (rc != 0 || q.failed) {
+	rc = pass(&r, q, &m, &tot, (uint64_t)st1.st_size, &nbad);
+	/* Stopped on the reading side: the batch read last is not stored either. */
+	if (rc != 0)
+		fed_commitq_drop(q);
+	qrc = fed_commitq_free(q, &ms, qerr, sizeof(qerr));
+	q = NULL;
+	if (qrc != 0 && rc == 0)
+		cli_err("import: %s", qerr);
+	if (rc != 0 || qrc != 0) {
 		cli_err("%s: stopped after %zu records were stored (a re-import completes it)",
-		    file, q.added + q.same);
+		    file, ms.added + ms.same);
 		goto out;
 	}
 	printf("%s: %zu observation record%s merged: %zu new, %zu already held\n", file,
-	    tot.records, tot.records == 1 ? "" : "s", q.added, q.same);
+	    tot.records, tot.records == 1 ? "" : "s", ms.added, ms.same);
 	ret = CLI_OK;
 out:
 	fed_merge_free(m);
 	store_close(s);
-	pthread_mutex_destroy(&q.mu);
-	pthread_cond_destroy(&q.cv);
+	(void)fed_commitq_free(q, NULL, qerr, sizeof(qerr));
 	util_buf_fini(&r.rec);
 	if (fp)
 		fclose(fp);

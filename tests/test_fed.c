@@ -18,6 +18,7 @@
 
 #include "conf/conf.h"
 #include "fed/fed.h"
+#include "fed/fed_int.h"
 #include "stix/stix.h"
 #include "record/record.h"
 #include "store/store.h"
@@ -687,6 +688,8 @@ see_prep(int64_t label, const unsigned char *id, const char *json, size_t len,
 	return 0;
 }
 
+static void test_prep_bytes(struct store *s, size_t want);
+
 /*
  * Prepared packages: the first poll of a record keeps its package beside it, later polls
  * copy it (and give what the writer gives), and fed_prepare writes the missing ones ahead.
@@ -731,6 +734,7 @@ test_prepared(void)
 	ok(prc == 0 && done == 40, "fed_prepare writes the 40 new packages ahead (%zu)", done);
 	ok(poll_peer(&f, &d, "observations", &st, err, sizeof(err)) == 0 && st.added == 270,
 	    "F polls all 270 from the kept packages (%s)", err);
+	test_prep_bytes(d.store, 270);
 	{
 		json_t *want = make_record("node-d", "APT-FED", 250), *got = stored(f.store, want);
 
@@ -748,6 +752,161 @@ out:
 	node_down(&d);
 	node_down(&e);
 	node_down(&f);
+}
+
+/* Kept packages open to exactly the writer's bytes, and kept bytes that are not whole
+ * or not this writer's open to nothing. */
+struct prep_check {
+	size_t n, same, refused;
+	struct util_buf xml, got;
+};
+
+static int
+check_prep(int64_t label, const unsigned char *id, const char *json, size_t len,
+    const char *prep, size_t prep_len, void *arg)
+{
+	struct prep_check *c = arg;
+	char err[256], *bad;
+
+	(void)label, (void)id;
+	if (prep == NULL)
+		return 0;
+	c->n++;
+	util_buf_reset(&c->xml);
+	if (stix_observation_write_text(json, len, &c->xml, err, sizeof(err)) == STIX_OK &&
+	    fed_prep_open(prep, prep_len, &c->got) == 0 && c->got.len == c->xml.len &&
+	    memcmp(c->got.data, c->xml.data, c->xml.len) == 0)
+		c->same++;
+	/* Cut short, under another tag, and with a length that is not the package's. */
+	bad = malloc(prep_len);
+	if (bad == NULL)
+		return -1;
+	memcpy(bad, prep, prep_len);
+	c->refused += fed_prep_open(bad, prep_len - 1, &c->got) != 0;
+	bad[0] ^= 1;
+	c->refused += fed_prep_open(bad, prep_len, &c->got) != 0 && !fed_prep_current(bad, prep_len);
+	bad[0] ^= 1;
+	{
+		const char *nl = memchr(bad, '\n', prep_len);
+
+		if (nl != NULL && (size_t)(nl - bad) + 4 < prep_len)
+			bad[nl - bad + 4] ^= 1; /* the length's lowest byte */
+	}
+	c->refused += fed_prep_open(bad, prep_len, &c->got) != 0 && c->got.len == 0;
+	free(bad);
+	return 0;
+}
+
+static void
+test_prep_bytes(struct store *s, size_t want)
+{
+	struct prep_check c = {0};
+	struct store_err serr;
+	char xml_err[256];
+	struct util_buf big;
+
+	util_buf_init(&c.xml, 0);
+	util_buf_init(&c.got, 0);
+	store_scan_feed_prep(s, 0, INT64_MAX, 0, check_prep, &c, NULL, &serr);
+	is_int(c.n, want, "every kept package is read back");
+	is_int(c.same, want, "each opens to exactly the bytes the writer gives its record");
+	is_int(c.refused, 3 * want,
+	    "kept bytes cut short, under another tag or with a wrong length open to nothing");
+	/* A package larger than the buffer it opens into is refused, not truncated. */
+	util_buf_init(&big, 64);
+	{
+		struct fed_prep_batch b;
+		json_t *r = make_record("node-x", "APT-FED", 3);
+		char *j = json_dumps(r, JSON_COMPACT);
+
+		int added;
+
+		fed_prep_init(&b);
+		util_buf_reset(&c.xml);
+		added = j != NULL && stix_observation_write_text(j, strlen(j), &c.xml, xml_err,
+		    sizeof(xml_err)) == STIX_OK && fed_prep_add(&b, 1, c.xml.data, c.xml.len) == 0;
+		ok(added && b.n == 1 && b.items[0].len < c.xml.len / 3,
+		    "a package is kept in under a third of its size (%zu of %zu bytes)",
+		    b.n ? b.items[0].len : 0, c.xml.len);
+		ok(b.n == 1 && fed_prep_open(b.bytes.data, b.items[0].len, &big) != 0 && big.len == 0,
+		    "and does not open into a buffer capped below its size");
+		fed_prep_fini(&b);
+		free(j);
+		json_decref(r);
+	}
+	util_buf_fini(&big);
+	util_buf_fini(&c.xml);
+	util_buf_fini(&c.got);
+}
+
+/* Merges handed to the committing thread are stored in order, each moving the cursor it
+ * came with; a failed commit is reported by the next hand-over or at the end. */
+static void
+test_commitq(void)
+{
+	char qdir[64], err[512];
+	struct store *s = NULL;
+	struct store_err serr;
+	struct fed_commitq *q;
+	struct fed_merge *m = NULL;
+	struct fed_merge_stats ms = {0};
+	int64_t cur = 0;
+	int okput = 1, rc;
+
+	snprintf(qdir, sizeof(qdir), "%s/commitq", dir);
+	if (store_open(qdir, &(struct store_opts){.no_sync = 1}, &s, &serr) != STORE_OK) {
+		ok(0, "a store for the committer (%s)", serr.msg);
+		return;
+	}
+	q = fed_commitq_new(s, err, sizeof(err));
+	m = fed_merge_new();
+	for (int b = 0; q && m && b < 5; b++) {
+		for (int i = 0; i < 100; i++) {
+			json_t *r = make_record("node-q", "APT-FED", b * 100 + i);
+			char why[256];
+
+			okput &= fed_merge_add_record(m, r, why, sizeof(why)) == 0;
+			json_decref(r);
+		}
+		okput &= fed_commitq_put(q, &m, "peer q", 1000 + b, err, sizeof(err)) == 0;
+		okput &= m != NULL && fed_merge_pending(m) == 0;
+	}
+	ok(q != NULL && okput, "five merges handed over, each replaced by an empty one (%s)", err);
+	rc = fed_commitq_free(q, &ms, err, sizeof(err));
+	ok(rc == 0 && ms.added == 500 && ms.same == 0, "all 500 records stored (%zu)", ms.added);
+	rc = store_get_cursor(s, "peer q", &cur, &serr);
+	ok(rc == STORE_OK && cur == 1004, "the cursor is the last merge's (%lld)", (long long)cur);
+	store_close(s);
+	s = NULL;
+
+	/* Read-only, every commit fails. */
+	if (store_open(qdir, &(struct store_opts){.read_only = 1}, &s, &serr) != STORE_OK) {
+		ok(0, "the store read-only (%s)", serr.msg);
+		fed_merge_free(m);
+		return;
+	}
+	q = fed_commitq_new(s, err, sizeof(err));
+	{
+		json_t *r = make_record("node-q", "APT-FED", 900);
+		char why[256];
+		int put1, put2 = 0;
+
+		fed_merge_add_record(m, r, why, sizeof(why));
+		put1 = fed_commitq_put(q, &m, NULL, 0, err, sizeof(err));
+		fed_merge_add_record(m, r, why, sizeof(why));
+		/* The second waits for the first's commit, which fails. */
+		put2 = fed_commitq_put(q, &m, NULL, 0, err, sizeof(err));
+		json_decref(r);
+		ok(q != NULL && put1 == 0 && put2 == -1 && strstr(err, "read-only") != NULL,
+		    "the hand-over after a failed commit fails, saying why (%s)", err);
+	}
+	err[0] = '\0';
+	memset(&ms, 0, sizeof(ms));
+	ok(fed_commitq_free(q, &ms, err, sizeof(err)) == -1 && strstr(err, "read-only") &&
+	    ms.added == 0, "and so does the end (%s)", err);
+	ok(fed_commitq_free(NULL, NULL, err, sizeof(err)) == 0, "freeing no committer is a no-op");
+	fed_merge_free(m);
+	store_close(s);
 }
 
 /* A c2watch peer's feed comes in label order: each batch of 10,000 committed moves the
@@ -1045,6 +1204,7 @@ main(void)
 	test_cursor_moves();
 	test_no_gap();
 	test_prepared();
+	test_commitq();
 out:
 	node_down(&a);
 	node_down(&b);
