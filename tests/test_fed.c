@@ -674,7 +674,19 @@ out:
 
 struct prep_seen {
 	int n, tagged;
+	int64_t first;
 };
+
+/* Bytes an earlier c2watch kept (its tag, the package uncompressed), here not even XML:
+ * served, they would be refused by the poller. */
+#define OLD_PREP "c2watch-stix-1.2/1\n<not a package>"
+
+static int
+put_old_prep(struct store_txn *t, void *arg)
+{
+	return store_put_prep(t, *(const int64_t *)arg, OLD_PREP, sizeof(OLD_PREP) - 1) ==
+		STORE_OK ? 0 : -1;
+}
 
 static int
 see_prep(int64_t label, const unsigned char *id, const char *json, size_t len,
@@ -683,8 +695,9 @@ see_prep(int64_t label, const unsigned char *id, const char *json, size_t len,
 	struct prep_seen *p = arg;
 
 	(void)label, (void)id, (void)json, (void)len;
-	p->n++;
-	p->tagged += prep != NULL && prep_len > 0;
+	if (p->n++ == 0)
+		p->first = label;
+	p->tagged += prep != NULL && prep_len > 0 && fed_prep_current(prep, prep_len);
 	return 0;
 }
 
@@ -712,8 +725,10 @@ test_prepared(void)
 	ok(add_records(d.store, "node-d", 0, 230) == 0, "node D holds 230 records");
 	store_scan_feed_prep(d.store, 0, INT64_MAX, 0, see_prep, &ps, NULL, &serr);
 	ok(ps.n == 230 && ps.tagged == 0, "no package is kept before a poll");
+	ok(store_write(d.store, put_old_prep, &ps.first, &serr) == STORE_OK,
+	    "the first record has bytes an earlier c2watch kept");
 	ok(poll_peer(&e, &d, "observations", &st, err, sizeof(err)) == 0 && st.added == 230,
-	    "E polls D's 230 in parts (%s)", err);
+	    "E polls D's 230 in parts, the first written again, not served as kept (%s)", err);
 	/* The server keeps the packages its polls wrote a few thousand at a time, and the
 	 * rest when it stops. */
 	fed_server_stop(d.taxii);
@@ -726,7 +741,9 @@ test_prepared(void)
 	    fed_server_port(d.taxii, 0));
 	memset(&ps, 0, sizeof(ps));
 	store_scan_feed_prep(d.store, 0, INT64_MAX, 0, see_prep, &ps, NULL, &serr);
-	ok(ps.n == 230 && ps.tagged == 230, "D kept a package beside every record it served");
+	ok(ps.n == 230 && ps.tagged == 230,
+	    "D kept a package beside every record it served, the first's replaced (%d)",
+	    ps.tagged);
 	ok(fed_prepare(d.store, 0, &done, err, sizeof(err)) == 0 && done == 0,
 	    "so nothing is left to prepare");
 	ok(add_records(d.store, "node-d", 230, 40) == 0, "D observes 40 more");
