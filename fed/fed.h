@@ -128,10 +128,6 @@ struct fed_commitq *fed_commitq_new(struct store *s, char *err, size_t errlen);
 int fed_commitq_put(struct fed_commitq *q, struct fed_merge **mp, const char *peer,
     int64_t cursor, char *err, size_t errlen);
 
-/* Frees the merge handed over last if its commit has not begun (a caller that stopped
- * reading for bad input and wants nothing more stored). */
-void fed_commitq_drop(struct fed_commitq *q);
-
 /* Waits until every merge handed over is committed and stops the thread; adds what the
  * commits stored to *st (may be NULL). 0, or -1 with err saying why the first failed
  * commit failed. q may be NULL. */

@@ -4,7 +4,6 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "fed/fed.h"
 #include "util/util.h"
@@ -15,7 +14,6 @@ struct fed_commitq {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct fed_merge *slot; /* handed over, waiting or in its commit */
-	int taken;              /* the slot's merge is being committed */
 	const char *peer;       /* the slot's cursor */
 	int64_t cursor;
 	int done;               /* no more merges come */
@@ -45,6 +43,8 @@ commit_loop(void *arg)
 	for (;;) {
 		struct fed_merge *m;
 		struct fed_merge_stats st;
+		const char *peer;
+		int64_t cursor;
 		int rc;
 
 		while (q->slot == NULL && !q->done)
@@ -52,16 +52,16 @@ commit_loop(void *arg)
 		if (q->slot == NULL)
 			break;
 		m = q->slot;
-		q->taken = 1;
+		peer = q->peer;
+		cursor = q->cursor;
 		pthread_mutex_unlock(&q->mu);
 		err[0] = '\0';
-		rc = fed_merge_commit(m, q->s, q->peer, q->cursor, err, sizeof(err));
+		rc = fed_merge_commit(m, q->s, peer, cursor, err, sizeof(err));
 		st = m->stats;
 		/* Freed before the slot empties, so that two merges are the most. */
 		fed_merge_free(m);
 		pthread_mutex_lock(&q->mu);
 		q->slot = NULL;
-		q->taken = 0;
 		if (rc != 0) {
 			q->failed = 1;
 			util_seterr(q->err, sizeof(q->err), "%s", err[0] ? err : "commit failed");
@@ -135,18 +135,6 @@ fed_commitq_put(struct fed_commitq *q, struct fed_merge **mp, const char *peer,
 	return 0;
 }
 
-void
-fed_commitq_drop(struct fed_commitq *q)
-{
-	pthread_mutex_lock(&q->mu);
-	if (q->slot != NULL && !q->taken) {
-		fed_merge_free(q->slot);
-		q->slot = NULL;
-		pthread_cond_broadcast(&q->cv);
-	}
-	pthread_mutex_unlock(&q->mu);
-}
-
 int
 fed_commitq_free(struct fed_commitq *q, struct fed_merge_stats *st, char *err,
     size_t errlen)
@@ -160,8 +148,9 @@ fed_commitq_free(struct fed_commitq *q, struct fed_merge_stats *st, char *err,
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	pthread_join(q->thread, NULL);
-	/* A merge still in the slot was never taken: the thread stopped at a failure. */
-	fed_merge_free(q->slot);
+	/* The thread takes what was handed over before it stops, and a failure empties the
+	 * slot: nothing is left in it, and nothing handed over goes uncommitted unless a
+	 * commit failed first. */
 	failed = q->failed;
 	if (failed)
 		util_seterr(err, errlen, "%s", q->err);

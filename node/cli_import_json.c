@@ -687,9 +687,8 @@ cli_import_json(const struct conf *c, const char *file)
 		goto out;
 	}
 	rc = pass(&r, q, &m, &tot, (uint64_t)st1.st_size, &nbad);
-	/* Stopped on the reading side: the batch read last is not stored either. */
-	if (rc != 0)
-		fed_commitq_drop(q);
+	/* Stopped on the reading side or not, the batches handed over were read whole and
+	 * checked: they are stored, and counted below. */
 	qrc = fed_commitq_free(q, &ms, qerr, sizeof(qerr));
 	q = NULL;
 	if (qrc != 0 && rc == 0)
