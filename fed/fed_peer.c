@@ -1,7 +1,8 @@
 /* Polling a peer once: from the label after the last one it fully delivered, content
  * merged as it arrives (in bounded batches, so a large poll never sits in memory whole;
  * a batch is committed only between parts, once the parts in it were read whole and found
- * sound), and the new cursor saved in the same transaction as the last batch. While the peer's
+ * sound, by a committing thread while the next parts are read), and the new cursor saved
+ * in the same transaction as the last batch. While the peer's
  * labels come in order (a c2watch peer's feed) each batch also moves the cursor to its
  * last label, so a poll cut short resumes there; otherwise a poll that fails part way
  * leaves the cursor where it was: what was merged is merged again next time, and merging
@@ -20,18 +21,16 @@
 #include "taxii/taxii.h"
 #include "util/util.h"
 
-/* Records per transaction. What a poll holds at once is this batch and LMDB's dirty pages
- * for it, which grow with the pages the batch touches, not with the peer's size. Each
+/* Records per transaction. What a poll holds at once is two batches (one being read, one
+ * being committed beside it) and LMDB's dirty pages for the one being committed, which
+ * grow with the pages the batch touches, not with the peer's size. Each
  * commit syncs the disk: once the parsing got cheap, 2,000 a commit left the merge waiting
  * on fdatasync (bench_federate 1,000,000: 13k records/s at 2,000, 15-16k at 5,000, 16-18k
  * at 10,000, with the poller's peak anonymous memory about 90 MB at 5,000 and 10,000). */
 #define MERGE_BATCH 10000
 
 struct poll_ctx {
-	struct store *s;
-	struct fed_merge *m;
-	const struct rec_trust *trust;
-	const struct fed_log *log;
+	struct fed_merge *m; /* the batch being read; the committer makes the next */
 	const char *threat;
 	struct fed_poll_stats *st;
 	char *err;
@@ -152,8 +151,7 @@ fed_peer_poll(struct store *s, const struct conf_peer *peer, const char *cursor_
 	struct taxii_client_conf cc;
 	struct taxii_err terr = {0};
 	struct store_err serr = {{0}};
-	struct poll_ctx p = {s, NULL, trust, log, peer->threat_id, st, err, errlen, 0, cursor_name,
-	    0, 1, NULL};
+	struct poll_ctx p = {NULL, peer->threat_id, st, err, errlen, 0, cursor_name, 0, 1, NULL};
 	struct fed_merge_stats ms = {0};
 	struct fed_peer_secrets sec;
 	char qerr[512];
