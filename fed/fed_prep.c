@@ -101,12 +101,13 @@ int
 fed_prep_open(const char *prep, size_t len, struct util_buf *out)
 {
 	const unsigned char *p = (const unsigned char *)prep;
-	size_t tl = prep_dict.tag_len, n;
+	size_t tl, n;
 	char *at;
 	int got;
 
-	if (!fed_prep_current(prep, len))
+	if (!fed_prep_current(prep, len)) /* which also makes the dictionary */
 		return -1;
+	tl = prep_dict.tag_len;
 	n = (size_t)p[tl] << 24 | (size_t)p[tl + 1] << 16 | (size_t)p[tl + 2] << 8 | p[tl + 3];
 	if (n == 0 || n > PREP_CAP || len - tl - PREP_LEN_BYTES > INT_MAX)
 		return -1;
