@@ -778,19 +778,145 @@ give_feed(struct scan *sc, const MDB_val *label, store_record_cb cb, void *arg,
  * walks the feed forward instead of jumping around it; pointers into the map stay valid
  * for the whole read transaction, so nothing is copied. */
 #define FETCH_CHUNK 4096
+#define FETCH_SPLIT 512 /* a chunk this long or longer is looked up on two threads */
+
+struct fetch_item {
+	uint64_t label;
+	size_t pos;
+};
+
+/*
+ * A second thread for a long scan: the records of one threat ID lie on feed pages of their
+ * own, so a lookup is mostly waiting on memory, and two threads wait side by side. It
+ * looks up the first half of each chunk in a read transaction of its own, begun after
+ * the scan's: the feed only grows and its records never change, so every label the scan's
+ * index gave is in it, with the same bytes. Its transaction (and the pointers into the map
+ * it gave) lasts until the scan ends. glibc's read-write locks let a reader in while a
+ * writer waits, so the helper's read lock of the store cannot wait on the scan's.
+ */
+struct fetch_helper {
+	struct store *s;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const struct fetch_item *items; /* the half to look up */
+	MDB_val *vals;
+	size_t n;
+	int state; /* 0 starting, 1 idle, 2 looking up, 3 stopping, -1 failed to start */
+	int rc;    /* the first failed lookup's LMDB code, or 0 */
+};
 
 struct fetch {
 	struct scan *sc;
-	MDB_cursor *feed;
+	struct fetch_helper *helper; /* NULL: one thread */
 	size_t n;
-	struct fetch_item {
-		uint64_t label;
-		size_t pos;
-	} items[FETCH_CHUNK];
+	struct fetch_item items[FETCH_CHUNK];
 	struct fetch_item tmp[FETCH_CHUNK];
 	MDB_val vals[FETCH_CHUNK];
 	uint64_t labels[FETCH_CHUNK];
 };
+
+/* Looks up n items in txn into vals (at each item's pos): 0, or the failing LMDB code
+ * (MDB_CORRUPTED for an entry too short to be a record). */
+static int
+fetch_lookup(MDB_txn *txn, MDB_dbi feed, const struct fetch_item *items, size_t n,
+    MDB_val *vals)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char lb[8];
+		MDB_val k = {8, lb};
+		MDB_val *v = &vals[items[i].pos];
+		int rc;
+
+		store_put_be64(lb, items[i].label);
+		/* mdb_get, not a cursor: records of one threat ID seldom share a page, and a
+		 * positioned cursor first tries its own page and its parents before it searches
+		 * from the root as mdb_get does (about a tenth of a lookup). */
+		rc = mdb_get(txn, feed, &k, v);
+		if (rc != 0)
+			return rc;
+		if (v->mv_size < STORE_ID_LEN)
+			return MDB_CORRUPTED;
+	}
+	return 0;
+}
+
+static void *
+helper_main(void *arg)
+{
+	struct fetch_helper *h = arg;
+	struct store_err err;
+	MDB_txn *txn;
+	int ok = store_txn_begin(h->s, MDB_RDONLY, &txn, &err) == STORE_OK;
+
+	pthread_mutex_lock(&h->mu);
+	h->state = ok ? 1 : -1;
+	pthread_cond_broadcast(&h->cv);
+	while (ok) {
+		int rc;
+
+		while (h->state == 1)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->state != 2)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		rc = fetch_lookup(txn, h->s->dbi[STORE_DBI_FEED], h->items, h->n, h->vals);
+		pthread_mutex_lock(&h->mu);
+		h->rc = rc;
+		h->state = 1;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (ok)
+		store_txn_end(h->s, txn);
+	return NULL;
+}
+
+/* Starts the helper; NULL when it cannot (the scan then looks up alone). */
+static struct fetch_helper *
+helper_start(struct store *s)
+{
+	struct fetch_helper *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->s = s;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	if (pthread_create(&h->thread, NULL, helper_main, h) != 0) {
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return NULL;
+	}
+	pthread_mutex_lock(&h->mu);
+	while (h->state == 0)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	if (h->state < 0) {
+		pthread_join(h->thread, NULL);
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void
+helper_stop(struct fetch_helper *h)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->state = 3;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
 
 /* Sorts f->items by label: a bottom-up merge sort with the comparison inline (qsort's
  * indirect calls cost more than the lookups it orders). A chunk of one target's records
@@ -828,23 +954,40 @@ fetch_sort(struct fetch *f)
 static int
 fetch_flush(struct fetch *f, store_record_cb cb, void *arg, struct store_err *err)
 {
+	struct fetch_helper *h = f->n >= FETCH_SPLIT ? f->helper : NULL;
+	size_t half = h ? f->n / 2 : 0;
+	int rc, hrc = 0;
+
 	for (size_t i = 0; i < f->n; i++) {
 		f->items[i].pos = i;
 		f->items[i].label = f->labels[i];
 	}
 	fetch_sort(f);
-	for (size_t i = 0; i < f->n; i++) {
-		unsigned char lb[8];
-		MDB_val k = {8, lb};
-		int rc;
-
-		store_put_be64(lb, f->items[i].label);
-		rc = mdb_cursor_get(f->feed, &k, &f->vals[f->items[i].pos], MDB_SET_KEY);
-		if (rc != 0)
-			return scan_fail(f->sc, rc, "record indexed but missing from the feed", err);
-		if (f->vals[f->items[i].pos].mv_size < STORE_ID_LEN)
-			return scan_fail(f->sc, MDB_CORRUPTED, "short feed entry", err);
+	/* Each thread takes a run of neighbouring labels: they share the tree's upper pages. */
+	if (h) {
+		pthread_mutex_lock(&h->mu);
+		h->items = f->items;
+		h->vals = f->vals;
+		h->n = half;
+		h->state = 2;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
 	}
+	rc = fetch_lookup(f->sc->txn, f->sc->s->dbi[STORE_DBI_FEED], f->items + half,
+	    f->n - half, f->vals);
+	if (h) {
+		pthread_mutex_lock(&h->mu);
+		while (h->state == 2)
+			pthread_cond_wait(&h->cv, &h->mu);
+		hrc = h->rc;
+		pthread_mutex_unlock(&h->mu);
+	}
+	if (rc == 0)
+		rc = hrc;
+	if (rc == MDB_CORRUPTED)
+		return scan_fail(f->sc, rc, "short feed entry", err);
+	if (rc != 0)
+		return scan_fail(f->sc, rc, "record indexed but missing from the feed", err);
 	for (size_t i = 0; i < f->n; i++) {
 		const MDB_val *v = &f->vals[i];
 		int ret = cb((int64_t)f->labels[i], v->mv_data,
@@ -868,7 +1011,7 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 	struct fetch *f = NULL;
 	MDB_val k, v;
 	MDB_cursor_op op = MDB_FIRST;
-	int rc, ret = STORE_OK;
+	int rc, ret = STORE_OK, helper_tried = 0;
 
 	if (threat_id) {
 		pn = prefix_key(kb, threat_id, target_key);
@@ -896,13 +1039,8 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 		return STORE_ERR;
 	}
 	f->sc = &sc;
+	f->helper = NULL;
 	f->n = 0;
-	rc = mdb_cursor_open(sc.txn, s->dbi[STORE_DBI_FEED], &f->feed);
-	if (rc != 0) {
-		ret = scan_fail(&sc, rc, "opening a cursor", err);
-		f->feed = NULL;
-		goto out;
-	}
 	for (rc = mdb_cursor_get(sc.cur, &k, &v, op); rc == 0;
 	     rc = mdb_cursor_get(sc.cur, &k, &v, MDB_NEXT)) {
 		const unsigned char *vp = v.mv_data;
@@ -925,7 +1063,14 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 			continue;
 		}
 		f->labels[f->n++] = store_get_be64(vp + 8);
-		if (f->n == FETCH_CHUNK && (ret = fetch_flush(f, cb, arg, err)) != 0)
+		if (f->n < FETCH_CHUNK)
+			continue;
+		/* A scan of more than a chunk is worth the second thread. */
+		if (f->helper == NULL && !helper_tried) {
+			f->helper = helper_start(s);
+			helper_tried = 1;
+		}
+		if ((ret = fetch_flush(f, cb, arg, err)) != 0)
 			goto out;
 	}
 	if (rc != MDB_NOTFOUND) {
@@ -934,8 +1079,7 @@ store_scan_obs(struct store *s, const char *threat_id, const char *target_key,
 	}
 	ret = fetch_flush(f, cb, arg, err);
 out:
-	if (f->feed)
-		mdb_cursor_close(f->feed);
+	helper_stop(f->helper);
 	free(f);
 	scan_end(&sc);
 	return ret;

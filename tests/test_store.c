@@ -450,6 +450,93 @@ test_big_batch(struct store *s)
 	free(g.threat);
 }
 
+/* A scan of several chunks: each record handed over with its own label and bytes, grouped
+ * by target and in time order within one, whichever thread looked it up. */
+struct long_seen {
+	int n, stop_at, groups, bad_group, bad_time, cur_target, last_n;
+	int *n_of;       /* n of each record given, in the order given */
+	int64_t *labels; /* and its label */
+};
+
+static int
+long_record(int64_t label, const unsigned char *id, const char *json, size_t len, void *arg)
+{
+	struct long_seen *s = arg;
+	const char *p = memmem(json, len, "\"n\":", 4);
+	int n = p ? atoi(p + 4) : -1;
+
+	(void)id;
+	if (s->stop_at && s->n == s->stop_at)
+		return 1;
+	if (s->n == 0 || n % 7 != s->cur_target) {
+		s->groups++;
+		s->cur_target = n % 7;
+	} else if (n <= s->last_n) {
+		s->bad_time++;
+	}
+	s->last_n = n;
+	if (s->n < 12000) {
+		s->n_of[s->n] = n;
+		s->labels[s->n] = label;
+	}
+	s->n++;
+	return 0;
+}
+
+static void
+test_long_scan(struct store *s)
+{
+	struct store_err err = {{0}};
+	struct batch b = {.threat = "LONG", .node = "n", .first = 0, .n = 12000,
+	    .base_us = INT64_C(1795420000000000)};
+	struct long_seen seen = {0};
+	int64_t *by_n;
+	int paired = 1, all = 1;
+
+	seen.n_of = calloc(12000, sizeof(*seen.n_of));
+	seen.labels = calloc(12000, sizeof(*seen.labels));
+	by_n = calloc(12000, sizeof(*by_n));
+	if (seen.n_of == NULL || seen.labels == NULL || by_n == NULL) {
+		ok(0, "memory for the long scan");
+		goto out;
+	}
+	ok(store_write(s, put_batch, &b, &err) == 0 && b.added == 12000,
+	    "12,000 records of seven targets, their labels interleaving the targets");
+	ok(store_scan_obs(s, "LONG", NULL, INT64_MIN, INT64_MAX, long_record, &seen, &err) == 0,
+	    "a scan of three chunks (%s)", err.msg);
+	is_int(seen.n, 12000, "gives every record once");
+	is_int(seen.groups, 7, "grouped by target");
+	is_int(seen.bad_time, 0, "in time order within each target");
+	/* Records were written in the order of n, one transaction: labels grow with n. A
+	 * label handed over with another record's bytes breaks that. */
+	for (int i = 0; i < 12000 && i < seen.n; i++) {
+		if (seen.n_of[i] < 0 || seen.n_of[i] >= 12000 || by_n[seen.n_of[i]] != 0) {
+			all = 0;
+			continue;
+		}
+		by_n[seen.n_of[i]] = seen.labels[i];
+	}
+	for (int i = 1; i < 12000; i++)
+		if (by_n[i] <= by_n[i - 1])
+			paired = 0;
+	ok(all && paired, "each record with its own label");
+	{
+		int *n_of = seen.n_of;
+		int64_t *labels = seen.labels;
+
+		memset(&seen, 0, sizeof(seen));
+		seen.n_of = n_of;
+		seen.labels = labels;
+	}
+	seen.stop_at = 5000;
+	ok(store_scan_obs(s, "LONG", NULL, INT64_MIN, INT64_MAX, long_record, &seen, &err) == 1 &&
+	    seen.n == 5000, "a callback that stops in the second chunk stops the scan there");
+out:
+	free(seen.n_of);
+	free(seen.labels);
+	free(by_n);
+}
+
 static int
 put_cursor_and_event(struct store_txn *t, void *arg)
 {
@@ -1215,6 +1302,7 @@ main(void)
 		test_batch(s);
 		test_append_edge(s);
 		test_big_batch(s);
+		test_long_scan(s);
 		test_subs(s);
 		store_close(s);
 		s = NULL;
@@ -1222,7 +1310,8 @@ main(void)
 		    "reopen read-only");
 		size_t n = 0;
 		store_count_records(s, &n, &err);
-		is_int(n, 10045, "records survive a reopen (38, the edge batches' 7, the big one's 10,000)");
+		is_int(n, 22045, "records survive a reopen (38, the edge batches' 7, the big "
+		    "one's 10,000, the long scan's 12,000)");
 		struct sub_seen ss2;
 		memset(&ss2, 0, sizeof(ss2));
 		store_scan_subs(s, sub_seen_cb, &ss2, &err);
