@@ -845,9 +845,16 @@ static void *
 helper_main(void *arg)
 {
 	struct fetch_helper *h = arg;
-	struct store_err err;
-	MDB_txn *txn;
-	int ok = store_txn_begin(h->s, MDB_RDONLY, &txn, &err) == STORE_OK;
+	MDB_txn *txn = NULL;
+	int ok;
+
+	/* Not store_txn_begin: when another process grew the map it would take the lock
+	 * exclusively to follow, and the scan holds it shared until the helper is ready. The
+	 * scan then goes on alone. */
+	pthread_rwlock_rdlock(&h->s->lock);
+	ok = mdb_txn_begin(h->s->env, NULL, MDB_RDONLY, &txn) == 0;
+	if (!ok)
+		pthread_rwlock_unlock(&h->s->lock);
 
 	pthread_mutex_lock(&h->mu);
 	h->state = ok ? 1 : -1;
